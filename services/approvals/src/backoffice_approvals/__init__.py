@@ -1,0 +1,1 @@
+"""The approvals service: approval policies, approver directory, chains, tasks, delegation and escalation."""

@@ -1,0 +1,1 @@
+"""Shared infrastructure for the back-office services. No domain logic lives here."""

@@ -1,0 +1,177 @@
+"""The composition root every service uses: FastAPI app, database, outbox relay, consumer, timers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Request
+
+from backoffice_common.auth import Authenticator
+from backoffice_common.consumer import EventConsumer, Handler
+from backoffice_common.db import asyncpg_dsn, make_engine, make_session_factory
+from backoffice_common.health import router as health_router
+from backoffice_common.kafka import TopicSpec, dlq_topic, ensure_topics, make_producer
+from backoffice_common.messaging import MessagingTables
+from backoffice_common.observability import CorrelationMiddleware, configure_logging
+from backoffice_common.outbox import OutboxRelay
+from backoffice_common.problems import install_problem_handlers
+from backoffice_common.settings import ServiceSettings
+from backoffice_common.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+BackgroundJob = Callable[[FastAPI], Coroutine[Any, Any, None]]
+
+
+@dataclass
+class ServiceSpec:
+    """What a service plugs into the shared runtime."""
+
+    name: str
+    title: str
+    description: str
+    version: str
+    tables: MessagingTables
+    routers: Sequence[APIRouter] = ()
+    publishes: Sequence[str] = ()
+    consumes: Sequence[str] = ()
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    compacted_topics: Sequence[str] = ()
+    background_jobs: Sequence[BackgroundJob] = ()
+    on_startup: Sequence[Callable[[FastAPI], Awaitable[None]]] = ()
+
+
+def topic_specs(spec: ServiceSpec, settings: ServiceSettings) -> list[TopicSpec]:
+    names: list[str] = []
+    for topic in [*spec.publishes, *spec.consumes]:
+        for name in (topic, dlq_topic(topic)):
+            if name not in names:
+                names.append(name)
+    for name in spec.compacted_topics:
+        if name in names:
+            names.remove(name)
+    specs = [TopicSpec(n, settings.kafka_topic_partitions, settings.kafka_replication_factor) for n in names]
+    specs += [
+        TopicSpec(n, settings.kafka_topic_partitions, settings.kafka_replication_factor, {"cleanup.policy": "compact"})
+        for n in spec.compacted_topics
+    ]
+    return specs
+
+
+async def _provision_topics(spec: ServiceSpec, settings: ServiceSettings, ready: asyncio.Event) -> None:
+    delay = 0.5
+    while True:
+        try:
+            await ensure_topics(
+                settings.kafka_bootstrap_servers, topic_specs(spec, settings), client_id=f"{spec.name}-admin"
+            )
+            ready.set()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("kafka.provisioning_failed", error=repr(exc), retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+async def _after(event: asyncio.Event, job: Callable[[], Awaitable[None]]) -> None:
+    await event.wait()
+    await job()
+
+
+def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(level=settings.log_level, json=settings.log_json)
+        engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+        session_factory = make_session_factory(engine)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.session_factory = session_factory
+        app.state.authenticator = Authenticator(settings)
+
+        def uow_factory() -> UnitOfWork:
+            return UnitOfWork(session_factory, tables=spec.tables, service=spec.name)
+
+        app.state.uow_factory = uow_factory
+
+        def producer_factory() -> object:
+            return make_producer(
+                settings.kafka_bootstrap_servers,
+                client_id=f"{spec.name}-producer",
+                request_timeout_ms=settings.kafka_request_timeout_ms,
+            )
+
+        relay = OutboxRelay(
+            dsn=asyncpg_dsn(settings.database_url),
+            service=spec.name,
+            producer_factory=producer_factory,  # type: ignore[arg-type]
+            batch_size=settings.outbox_batch_size,
+            poll_interval=settings.outbox_poll_interval_seconds,
+            retention_hours=settings.outbox_retention_hours,
+        )
+        app.state.relay = relay
+        topics_ready = asyncio.Event()
+        tasks = [
+            asyncio.create_task(_provision_topics(spec, settings, topics_ready), name="provision-topics"),
+            asyncio.create_task(_after(topics_ready, relay.run), name="outbox-relay"),
+        ]
+        app.state.consumer = None
+        if spec.consumes:
+            consumer = EventConsumer(
+                service=spec.name,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                group_id=settings.consumer_group,
+                topics=list(spec.consumes),
+                handlers=spec.handlers,
+                uow_factory=uow_factory,
+                producer_factory=producer_factory,  # type: ignore[arg-type]
+                max_attempts=settings.consumer_max_attempts,
+                retry_initial=settings.consumer_retry_initial_seconds,
+                retry_max=settings.consumer_retry_max_seconds,
+                stall_seconds=settings.consumer_stall_seconds,
+            )
+            app.state.consumer = consumer
+            tasks.append(asyncio.create_task(_after(topics_ready, consumer.run), name="consumer"))
+        for hook in spec.on_startup:
+            await hook(app)
+        for job in spec.background_jobs:
+            tasks.append(asyncio.create_task(job(app), name=getattr(job, "__name__", "job")))
+        log.info("service.started", service=spec.name)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await engine.dispose()
+            log.info("service.stopped", service=spec.name)
+
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version=spec.version,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    install_problem_handlers(app)
+    app.add_middleware(CorrelationMiddleware, service=spec.name)
+    app.include_router(health_router)
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+async def _uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    async with request.app.state.uow_factory() as uow:
+        yield uow
+
+
+UowDep = Annotated[UnitOfWork, Depends(_uow)]

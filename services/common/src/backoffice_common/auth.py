@@ -1,0 +1,148 @@
+"""Bearer JWT authentication: HS256 with a configured secret, or RS256 through a JWKS URL."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from backoffice_common.problems import Problem
+from backoffice_common.settings import ServiceSettings
+
+ROLES = frozenset({"requester", "approver", "procurement", "admin"})
+
+_bearer = HTTPBearer(auto_error=False, description="JWT issued by the identity provider")
+
+
+class User(BaseModel):
+    sub: str = Field(min_length=1, max_length=200)
+    name: str = ""
+    email: str = ""
+    roles: frozenset[str] = frozenset()
+    department: str | None = None
+
+    def has_any(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.has_any("procurement", "admin")
+
+
+class Authenticator:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._settings = settings
+        self._jwks: jwt.PyJWKClient | None = None
+        if settings.jwt_algorithm == "RS256" and settings.jwt_jwks_url:
+            self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=600)
+
+    async def authenticate(self, token: str) -> User:
+        settings = self._settings
+        try:
+            if self._jwks is not None:
+                jwks = self._jwks
+                signing_key = await asyncio.to_thread(jwks.get_signing_key_from_jwt, token)
+                key: Any = signing_key.key
+            else:
+                key = settings.jwt_secret
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[settings.jwt_algorithm],
+                audience=settings.jwt_audience,
+                issuer=settings.jwt_issuer,
+                leeway=settings.jwt_leeway_seconds,
+                options={"require": ["sub", "exp", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise _unauthorized("the token has expired") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise _unauthorized("the token was issued for another audience") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise _unauthorized("the token signature is invalid") from exc
+        except jwt.PyJWKClientError as exc:
+            raise _unauthorized(f"the token's signing key could not be found: {exc}") from exc
+        except jwt.InvalidTokenError as exc:
+            raise _unauthorized(f"the token is invalid: {exc}") from exc
+        roles = claims.get("roles", [])
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise _unauthorized("the roles claim must be a list of strings")
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub or len(sub) > 200:
+            raise _unauthorized("the sub claim must be a non-empty string")
+        department = claims.get("department")
+        return User(
+            sub=sub,
+            name=str(claims.get("name", ""))[:200],
+            email=str(claims.get("email", ""))[:320],
+            roles=frozenset(r for r in roles if r in ROLES),
+            department=department if isinstance(department, str) else None,
+        )
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, "Unauthorized", detail, type="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+
+
+async def current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise _unauthorized("a bearer token is required")
+    authenticator: Authenticator = request.app.state.authenticator
+    return await authenticator.authenticate(credentials.credentials)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_roles(*roles: str) -> Callable[[User], Awaitable[User]]:
+    """A dependency that lets through users holding any of ``roles``."""
+
+    async def dependency(user: CurrentUser) -> User:
+        if not user.has_any(*roles):
+            raise Problem(
+                403,
+                "Forbidden",
+                f"this action needs one of the roles: {', '.join(sorted(roles))}",
+                type="forbidden",
+            )
+        return user
+
+    return dependency
+
+
+def mint_token(
+    *,
+    secret: str,
+    sub: str,
+    roles: list[str],
+    name: str = "",
+    email: str = "",
+    department: str | None = None,
+    audience: str = "backoffice",
+    ttl_seconds: int = 3600,
+    **extra: Any,
+) -> str:
+    """An HS256 token for local development, demos and tests."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "name": name or sub,
+        "email": email or f"{sub}@example.com",
+        "roles": roles,
+        "aud": audience,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        **extra,
+    }
+    if department is not None:
+        claims["department"] = department
+    return jwt.encode(claims, secret, algorithm="HS256")

@@ -1,0 +1,34 @@
+"""``python -m backoffice_<service> {serve,migrate}`` for every service."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import uvicorn
+
+from backoffice_common.migrations import upgrade
+from backoffice_common.settings import ServiceSettings
+
+
+def main(
+    *,
+    app_path: str,
+    settings_factory: Callable[[], ServiceSettings],
+    migrations: Path,
+    default_port: int,
+) -> None:
+    parser = argparse.ArgumentParser(description="Run or migrate a back-office service.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the HTTP API and run the workers")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", default_port)))
+    sub.add_parser("migrate", help="apply database migrations up to head")
+    args = parser.parse_args()
+    settings = settings_factory()
+    if args.command == "migrate":
+        upgrade(migrations, settings.database_url)
+        return
+    uvicorn.run(app_path, factory=True, host=args.host, port=args.port, log_config=None, proxy_headers=True)

@@ -1,0 +1,265 @@
+"""The idempotent consumer: event -> handler inside one unit of work, inbox check in the same transaction.
+
+Offsets are committed only after the handler's transaction committed, so a crash redelivers and
+the inbox absorbs the repeat. A handler that keeps failing is retried with backoff, then its
+record goes to ``<topic>.dlq`` with the error and the consumer moves on; an undecodable record
+goes to the DLQ at once. A watchdog restarts the Kafka consumer when it has lag but makes no
+progress (aiokafka can stay stuck after a broker restart) and reports it through ``health()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from backoffice_common import metrics
+from backoffice_common.events import CloudEvent, EnvelopeError
+from backoffice_common.kafka import dlq_topic
+from backoffice_common.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[CloudEvent, UnitOfWork], Awaitable[None]]
+
+
+class PermanentEventError(Exception):
+    """Raised by a handler for an event that can never be handled: dead-lettered without retries."""
+
+
+@dataclass
+class ConsumerHealth:
+    running: bool
+    stalled: bool
+    lag: int | None
+    seconds_since_progress: float
+    last_error: str | None
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        service: str,
+        bootstrap_servers: str,
+        group_id: str,
+        topics: list[str],
+        handlers: Mapping[str, Handler],
+        uow_factory: Callable[[], UnitOfWork],
+        producer_factory: Callable[[], AIOKafkaProducer],
+        consumer_name: str | None = None,
+        max_attempts: int = 5,
+        retry_initial: float = 0.2,
+        retry_max: float = 5.0,
+        stall_seconds: float = 30.0,
+        watchdog_interval: float = 5.0,
+    ) -> None:
+        self._service = service
+        self._bootstrap = bootstrap_servers
+        self._group_id = group_id
+        self._topics = topics
+        self._handlers = dict(handlers)
+        self._uow_factory = uow_factory
+        self._producer_factory = producer_factory
+        self._name = consumer_name or service
+        self._max_attempts = max_attempts
+        self._retry_initial = retry_initial
+        self._retry_max = retry_max
+        self._stall_seconds = stall_seconds
+        self._watchdog_interval = watchdog_interval
+        self._consumer: AIOKafkaConsumer | None = None
+        self._dlq_producer: AIOKafkaProducer | None = None
+        self._last_progress = time.monotonic()
+        self._lag: int | None = None
+        self._stalled = False
+        self._running = False
+        self.last_error: str | None = None
+        self.restarts = 0
+        self.handled = 0
+
+    def health(self) -> ConsumerHealth:
+        return ConsumerHealth(
+            running=self._running,
+            stalled=self._stalled,
+            lag=self._lag,
+            seconds_since_progress=time.monotonic() - self._last_progress,
+            last_error=self.last_error,
+        )
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                await self._run_consumer()
+                backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.last_error = repr(exc)
+                log.warning("consumer.error", consumer=self._name, error=repr(exc), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+            finally:
+                self._running = False
+
+    async def _run_consumer(self) -> None:
+        consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            client_id=f"{self._service}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=2000,
+            max_poll_interval_ms=300000,
+            metadata_max_age_ms=30000,
+        )
+        self._consumer = consumer
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            await consumer.start()
+            self._running = True
+            self._stalled = False
+            self._last_progress = time.monotonic()
+            log.info("consumer.started", consumer=self._name, topics=self._topics)
+            tasks = [asyncio.create_task(self._watchdog(consumer)), asyncio.create_task(self._poll_loop(consumer))]
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            self.restarts += 1
+            log.warning("consumer.restarting", consumer=self._name, reason="stalled")
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._running = False
+            self._consumer = None
+            try:
+                await asyncio.wait_for(consumer.stop(), timeout=15)
+            except Exception as exc:
+                log.debug("consumer.stop_failed", error=repr(exc))
+            if self._dlq_producer is not None:
+                try:
+                    await asyncio.wait_for(self._dlq_producer.stop(), timeout=10)
+                except Exception as exc:
+                    log.debug("consumer.dlq_producer_stop_failed", error=repr(exc))
+                self._dlq_producer = None
+
+    async def _poll_loop(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=200)
+            for tp, records in batches.items():
+                for record in records:
+                    await self._process(record)
+                    self._last_progress = time.monotonic()
+                await consumer.commit({tp: records[-1].offset + 1})
+
+    async def _watchdog(self, consumer: AIOKafkaConsumer) -> None:
+        """Returns (which restarts the consumer) when there is lag but no progress for too long."""
+        while True:
+            await asyncio.sleep(self._watchdog_interval)
+            try:
+                lag = await asyncio.wait_for(self._committed_lag(consumer), timeout=15)
+            except Exception as exc:
+                log.debug("consumer.watchdog_probe_failed", error=repr(exc))
+                continue
+            self._lag = lag
+            metrics.CONSUMER_LAG.labels(self._service).set(lag)
+            if lag == 0:
+                self._last_progress = time.monotonic()
+                self._stalled = False
+            elif time.monotonic() - self._last_progress > self._stall_seconds:
+                self._stalled = True
+                return
+
+    @staticmethod
+    async def _committed_lag(consumer: AIOKafkaConsumer) -> int:
+        """Records between the committed offset and the end: what this group still has to handle."""
+        assigned = list(consumer.assignment())
+        if not assigned:
+            return 0
+        ends = await consumer.end_offsets(assigned)
+        beginnings = await consumer.beginning_offsets(assigned)
+        lag = 0
+        for tp in assigned:
+            committed = await consumer.committed(tp)
+            start = committed if committed is not None else beginnings.get(tp, 0)
+            lag += max(0, ends.get(tp, 0) - start)
+        return lag
+
+    async def _process(self, record: ConsumerRecord[Any, Any]) -> None:
+        try:
+            event = CloudEvent.from_json_bytes(record.value)
+        except EnvelopeError as exc:
+            log.warning("consumer.undecodable_record", topic=record.topic, offset=record.offset, error=str(exc))
+            await self._dead_letter(record, error=f"undecodable: {exc}", attempts=0)
+            return
+        structlog.contextvars.bind_contextvars(correlation_id=event.correlationid, event_id=event.id)
+        try:
+            await self._handle_with_retries(record, event)
+        finally:
+            structlog.contextvars.unbind_contextvars("correlation_id", "event_id")
+
+    async def _handle_with_retries(self, record: ConsumerRecord[Any, Any], event: CloudEvent) -> None:
+        handler = self._handlers.get(event.type)
+        delay = self._retry_initial
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                outcome = await self._handle_once(event, handler)
+                metrics.EVENTS_CONSUMED.labels(self._service, event.type, outcome).inc()
+                self.handled += 1
+                return
+            except PermanentEventError as exc:
+                await self._dead_letter(record, error=f"permanent: {exc!r}", attempts=attempt)
+                return
+            except Exception as exc:
+                self.last_error = repr(exc)
+                if attempt == self._max_attempts:
+                    log.error("consumer.giving_up", type=event.type, attempts=attempt, error=repr(exc))
+                    await self._dead_letter(record, error=repr(exc), attempts=attempt)
+                    return
+                log.warning("consumer.retrying", type=event.type, attempt=attempt, error=repr(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._retry_max)
+
+    async def _handle_once(self, event: CloudEvent, handler: Handler | None) -> str:
+        async with self._uow_factory() as uow:
+            if not await uow.claim(consumer=self._name, event=event):
+                return "duplicate"
+            if handler is None:
+                await uow.set_outcome(consumer=self._name, event=event, outcome="ignored: no handler")
+                await uow.commit()
+                return "ignored"
+            await handler(event, uow)
+            await uow.commit()
+            return "handled"
+
+    async def _dead_letter(self, record: ConsumerRecord[Any, Any], *, error: str, attempts: int) -> None:
+        if self._dlq_producer is None:
+            producer = self._producer_factory()
+            await producer.start()
+            self._dlq_producer = producer
+        headers = [
+            *list(record.headers or ()),
+            ("dlq-error", error[:4000].encode()),
+            ("dlq-original-topic", record.topic.encode()),
+            ("dlq-original-partition", str(record.partition).encode()),
+            ("dlq-original-offset", str(record.offset).encode()),
+            ("dlq-consumer", self._name.encode()),
+            ("dlq-attempts", str(attempts).encode()),
+        ]
+        await self._dlq_producer.send_and_wait(
+            dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
+        )
+        metrics.EVENTS_DEAD_LETTERED.labels(self._service, record.topic).inc()
+
+
+__all__ = ["ConsumerHealth", "EventConsumer", "Handler", "PermanentEventError", "TopicPartition"]

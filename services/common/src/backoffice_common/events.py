@@ -1,0 +1,72 @@
+"""CloudEvents 1.0 envelope (structured JSON mode) with correlation and causation ids."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class EnvelopeError(ValueError):
+    """A record value that is not a valid CloudEvent."""
+
+
+class CloudEvent(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    specversion: str = "1.0"
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), min_length=1, max_length=200)
+    source: str = Field(min_length=1, max_length=200)
+    type: str = Field(min_length=3, max_length=200, pattern=r"^[a-z_]+\.[a-z_]+(\.v\d+)?$")
+    subject: str | None = Field(default=None, max_length=200)
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    datacontenttype: str = "application/json"
+    data: dict[str, Any] = Field(default_factory=dict)
+    correlationid: str | None = Field(default=None, max_length=200)
+    causationid: str | None = Field(default=None, max_length=200)
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+    @classmethod
+    def from_json_bytes(cls, raw: bytes | None) -> CloudEvent:
+        if raw is None:
+            raise EnvelopeError("record has no value")
+        try:
+            decoded = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise EnvelopeError(f"record value is not UTF-8 JSON: {exc}") from exc
+        if not isinstance(decoded, dict):
+            raise EnvelopeError("record value is not a JSON object")
+        if decoded.get("specversion") != "1.0":
+            raise EnvelopeError(f"unsupported specversion {decoded.get('specversion')!r}")
+        try:
+            return cls.model_validate(decoded)
+        except ValidationError as exc:
+            raise EnvelopeError(f"invalid CloudEvent: {exc.errors(include_url=False)}") from exc
+
+
+def new_event(
+    *,
+    type: str,
+    service: str,
+    subject: str | None,
+    data: dict[str, Any],
+    cause: CloudEvent | None = None,
+    correlation_id: str | None = None,
+) -> CloudEvent:
+    """A new event; when it is caused by another event it inherits that event's correlation id."""
+    event_id = str(uuid.uuid4())
+    correlation = correlation_id or (cause.correlationid if cause else None) or event_id
+    return CloudEvent(
+        id=event_id,
+        source=f"backoffice/{service}",
+        type=type,
+        subject=subject,
+        data=data,
+        correlationid=correlation,
+        causationid=cause.id if cause else None,
+    )

@@ -1,0 +1,77 @@
+"""The outbox and inbox tables every service has in its own database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from backoffice_common.db import new_metadata
+
+
+@dataclass(frozen=True)
+class MessagingTables:
+    outbox: Table
+    inbox: Table
+
+
+def messaging_tables(metadata: MetaData) -> MessagingTables:
+    """Define ``outbox_message`` and ``processed_event`` on a service's metadata."""
+    outbox = Table(
+        "outbox_message",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("topic", String(200), nullable=False),
+        Column("key", String(200), nullable=True),
+        Column("event_id", String(200), nullable=False, unique=True),
+        Column("event_type", String(200), nullable=False),
+        Column("value", LargeBinary, nullable=False),
+        Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("sent_at", DateTime(timezone=True), nullable=True),
+        Index("ix_outbox_message_unsent", "id", postgresql_where=text("sent_at IS NULL")),
+    )
+    inbox = Table(
+        "processed_event",
+        metadata,
+        Column("consumer", String(200), nullable=False),
+        Column("event_id", String(200), nullable=False),
+        Column("event_type", String(200), nullable=False),
+        Column("outcome", Text, nullable=False, server_default="handled"),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("consumer", "event_id"),
+    )
+    return MessagingTables(outbox=outbox, inbox=inbox)
+
+
+def notify_channel(service: str) -> str:
+    """The LISTEN/NOTIFY channel that wakes a service's outbox relay."""
+    return f"outbox_{service}".replace("-", "_")
+
+
+def create_messaging_tables(bind: Any) -> None:
+    """Used by each service's first migration: the tables as defined in this version of the library."""
+    tables = messaging_tables(new_metadata())
+    tables.outbox.create(bind)
+    tables.inbox.create(bind)
+
+
+def drop_messaging_tables(bind: Any) -> None:
+    tables = messaging_tables(new_metadata())
+    tables.inbox.drop(bind)
+    tables.outbox.drop(bind)

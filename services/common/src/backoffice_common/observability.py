@@ -1,0 +1,94 @@
+"""JSON logs that carry the correlation id, and the HTTP middleware that binds it and counts requests."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.typing import Processor
+
+from backoffice_common import metrics
+
+CORRELATION_HEADER = "x-correlation-id"
+_VALID_CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
+
+def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("aiokafka", "kafka"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+class CorrelationMiddleware:
+    """Binds the request's correlation id (from ``X-Correlation-ID`` or new) and records metrics."""
+
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        supplied = None
+        for name, value in scope.get("headers", []):
+            if name == CORRELATION_HEADER.encode():
+                supplied = value.decode("latin-1")
+                break
+        correlation_id = supplied if supplied and _VALID_CORRELATION.match(supplied) else str(uuid.uuid4())
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_header(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((CORRELATION_HEADER.encode(), correlation_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_header)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "GET")
+            metrics.HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
+            metrics.HTTP_LATENCY.labels(self.service, method, template).observe(time.perf_counter() - started)
+            structlog.contextvars.clear_contextvars()

@@ -1,0 +1,117 @@
+"""Unit of work: one database transaction that also writes the events it causes to the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import insert, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backoffice_common.events import CloudEvent
+from backoffice_common.messaging import MessagingTables, notify_channel
+
+
+class UnitOfWork:
+    """``async with uow: ...; await uow.commit()``. Leaving the block without commit rolls back.
+
+    Only the handler that opened the unit of work commits; repositories never do.
+    """
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        tables: MessagingTables,
+        service: str,
+    ) -> None:
+        self._session_factory = session_factory
+        self._tables = tables
+        self._channel = notify_channel(service)
+        self._pending: list[tuple[str, str | None, CloudEvent]] = []
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._session
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._session = self._session_factory()
+        self._pending = []
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            if session.in_transaction():
+                await session.rollback()
+        finally:
+            await session.close()
+            self._session = None
+            self._pending = []
+
+    def publish(self, event: CloudEvent, *, topic: str, key: str | None = None) -> None:
+        """Queue an event; it is written to the outbox in this transaction at commit."""
+        self._pending.append((topic, key if key is not None else event.subject, event))
+
+    @property
+    def pending_events(self) -> list[CloudEvent]:
+        return [event for _, _, event in self._pending]
+
+    async def claim(self, *, consumer: str, event: CloudEvent) -> bool:
+        """Record that ``consumer`` handles ``event`` in this transaction; False if it already did."""
+        stmt = (
+            pg_insert(self._tables.inbox)
+            .values(consumer=consumer, event_id=event.id, event_type=event.type)
+            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+            .returning(self._tables.inbox.c.event_id)
+        )
+        result = await self.session.execute(stmt)
+        return result.scalar_one_or_none() is not None
+
+    async def set_outcome(self, *, consumer: str, event: CloudEvent, outcome: str) -> None:
+        inbox = self._tables.inbox
+        await self.session.execute(
+            inbox.update()
+            .where(inbox.c.consumer == consumer, inbox.c.event_id == event.id)
+            .values(outcome=outcome[:2000])
+        )
+
+    async def flush_events(self) -> None:
+        """Write queued events to the outbox now (still inside the transaction)."""
+        if not self._pending:
+            return
+        rows: list[dict[str, Any]] = [
+            {
+                "topic": topic,
+                "key": key,
+                "event_id": event.id,
+                "event_type": event.type,
+                "value": event.to_json_bytes(),
+                "headers": {"ce_type": event.type, "ce_id": event.id},
+            }
+            for topic, key, event in self._pending
+        ]
+        await self.session.execute(insert(self._tables.outbox), rows)
+        await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self._channel})
+        self._pending = []
+
+    async def commit(self) -> None:
+        await self.flush_events()
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        self._pending = []
+        await self.session.rollback()
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -1,0 +1,1 @@
+"""The contracts service: contract templates, generated PDFs, signatures and sealing."""

@@ -1,0 +1,1 @@
+"""The notifications service: vendor directory, email and webhook deliveries, the vendor webhook and signed links."""

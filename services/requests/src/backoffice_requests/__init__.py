@@ -1,0 +1,1 @@
+"""The requests service: purchase requests, revisions and the order lifecycle."""

@@ -1,0 +1,15 @@
+"""Tables of the requests service."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import DeclarativeBase
+
+from backoffice_common.db import new_metadata
+from backoffice_common.messaging import messaging_tables
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+messaging = messaging_tables(Base.metadata)
