@@ -55,10 +55,12 @@ def topic_specs(spec: ServiceSpec, settings: ServiceSettings) -> list[TopicSpec]
     for name in spec.compacted_topics:
         if name in names:
             names.remove(name)
+    names = [settings.topic(n) for n in names]
+    compacted = [settings.topic(n) for n in spec.compacted_topics]
     specs = [TopicSpec(n, settings.kafka_topic_partitions, settings.kafka_replication_factor) for n in names]
     specs += [
         TopicSpec(n, settings.kafka_topic_partitions, settings.kafka_replication_factor, {"cleanup.policy": "compact"})
-        for n in spec.compacted_topics
+        for n in compacted
     ]
     return specs
 
@@ -97,7 +99,9 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         app.state.authenticator = Authenticator(settings)
 
         def uow_factory() -> UnitOfWork:
-            return UnitOfWork(session_factory, tables=spec.tables, service=spec.name)
+            return UnitOfWork(
+                session_factory, tables=spec.tables, service=spec.name, topic_prefix=settings.kafka_topic_prefix
+            )
 
         app.state.uow_factory = uow_factory
 
@@ -128,7 +132,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 service=spec.name,
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 group_id=settings.consumer_group,
-                topics=list(spec.consumes),
+                topics=[settings.topic(t) for t in spec.consumes],
                 handlers=spec.handlers,
                 uow_factory=uow_factory,
                 producer_factory=producer_factory,  # type: ignore[arg-type]

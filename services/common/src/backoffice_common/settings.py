@@ -29,6 +29,7 @@ class ServiceSettings(BaseSettings):
     kafka_topic_partitions: int = Field(default=3, ge=1, le=1000)
     kafka_replication_factor: int = Field(default=1, ge=1, le=10)
     kafka_consumer_group: str | None = None
+    kafka_topic_prefix: str = Field(default="", max_length=100, pattern=r"^[A-Za-z0-9._-]*$")
     kafka_request_timeout_ms: int = Field(default=15000, ge=1000)
 
     outbox_poll_interval_seconds: float = Field(default=5.0, gt=0)
@@ -66,4 +67,8 @@ class ServiceSettings(BaseSettings):
 
     @property
     def consumer_group(self) -> str:
-        return self.kafka_consumer_group or f"backoffice-{self.service_name}"
+        return self.kafka_consumer_group or f"{self.kafka_topic_prefix}backoffice-{self.service_name}"
+
+    def topic(self, name: str) -> str:
+        """The physical topic of a logical one (a prefix isolates test runs and environments)."""
+        return f"{self.kafka_topic_prefix}{name}"

@@ -26,8 +26,10 @@ class UnitOfWork:
         *,
         tables: MessagingTables,
         service: str,
+        topic_prefix: str = "",
     ) -> None:
         self._session_factory = session_factory
+        self._topic_prefix = topic_prefix
         self._tables = tables
         self._channel = notify_channel(service)
         self._pending: list[tuple[str, str | None, CloudEvent]] = []
@@ -60,8 +62,8 @@ class UnitOfWork:
             self._pending = []
 
     def publish(self, event: CloudEvent, *, topic: str, key: str | None = None) -> None:
-        """Queue an event; it is written to the outbox in this transaction at commit."""
-        self._pending.append((topic, key if key is not None else event.subject, event))
+        """Queue an event for a logical topic; it is written to the outbox in this transaction at commit."""
+        self._pending.append((self._topic_prefix + topic, key if key is not None else event.subject, event))
 
     @property
     def pending_events(self) -> list[CloudEvent]:

@@ -1,0 +1,82 @@
+# shellcheck shell=bash
+# Source me:  source deploy/env.sh   (or: BACKOFFICE_PROFILE=test source deploy/env.sh)
+#
+# Inputs : BACKOFFICE_PROFILE   (default "run"; `make test` uses "test")
+#          BACKOFFICE_PORT_BASE (optional; otherwise derived from checkout path + profile)
+#          deploy/local.env     (optional; sourced before and after the computation, so it
+#                                can set the inputs above and override any derived variable)
+# Outputs: see the `export` lines below.  Only loopback addresses are ever used.
+
+_bo_here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+BACKOFFICE_ROOT="$(cd "$_bo_here/.." && pwd -P)"
+export BACKOFFICE_ROOT
+
+# A port base we computed ourselves (as opposed to one given by the caller) must not leak into a
+# later `source` with another profile or from another checkout: recompute it in that case.
+if [ "${BACKOFFICE_PORT_BASE_SOURCE:-}" = "auto" ]; then
+    unset BACKOFFICE_PORT_BASE
+fi
+
+if [ -f "$_bo_here/local.env" ]; then
+    # shellcheck disable=SC1091
+    . "$_bo_here/local.env"
+fi
+
+export BACKOFFICE_PROFILE="${BACKOFFICE_PROFILE:-run}"
+case "$BACKOFFICE_PROFILE" in
+    *[!A-Za-z0-9_-]*|'') echo "env.sh: invalid BACKOFFICE_PROFILE '$BACKOFFICE_PROFILE'" >&2; return 1 2>/dev/null || exit 1 ;;
+esac
+export BACKOFFICE_STATE_DIR="$BACKOFFICE_ROOT/.state/$BACKOFFICE_PROFILE"
+
+if [ -n "${BACKOFFICE_PORT_BASE:-}" ]; then
+    export BACKOFFICE_PORT_BASE_SOURCE=explicit
+else
+    # 400 slots of 50 ports in 10000..29999 (below the Linux ephemeral range 32768+).
+    # Slot offset +0 is profile "run" (ports +0..+20), +25 any other profile (+25..+45).
+    _bo_ck="$(printf '%s' "$BACKOFFICE_ROOT" | cksum | cut -d' ' -f1)"
+    BACKOFFICE_PORT_BASE=$(( 10000 + (_bo_ck % 400) * 50 ))
+    [ "$BACKOFFICE_PROFILE" = "run" ] || BACKOFFICE_PORT_BASE=$(( BACKOFFICE_PORT_BASE + 25 ))
+    export BACKOFFICE_PORT_BASE_SOURCE=auto
+fi
+export BACKOFFICE_PORT_BASE
+
+_bo_b=$BACKOFFICE_PORT_BASE
+export BACKOFFICE_HOST=127.0.0.1
+export BACKOFFICE_PG_PORT=$(( _bo_b + 0 ))
+export BACKOFFICE_KAFKA_PORT=$(( _bo_b + 1 ))
+export BACKOFFICE_KAFKA_CONTROLLER_PORT=$(( _bo_b + 2 ))
+export BACKOFFICE_SMTP_PORT=$(( _bo_b + 3 ))
+export BACKOFFICE_MAILBOX_PORT=$(( _bo_b + 4 ))
+export BACKOFFICE_REQUESTS_PORT=$(( _bo_b + 10 ))
+export BACKOFFICE_APPROVALS_PORT=$(( _bo_b + 11 ))
+export BACKOFFICE_NOTIFICATIONS_PORT=$(( _bo_b + 12 ))
+export BACKOFFICE_CONTRACTS_PORT=$(( _bo_b + 13 ))
+# Optional 3-broker mode (BACKOFFICE_KAFKA_NODES=3): node i (1..3) listens on
+# broker base+14+i (15,16,17) and controller base+17+i (18,19,20).
+export BACKOFFICE_KAFKA_NODES="${BACKOFFICE_KAFKA_NODES:-1}"
+export BACKOFFICE_KAFKA_MULTI_PORT_BASE=$(( _bo_b + 15 ))
+
+if [ "$BACKOFFICE_KAFKA_NODES" = "3" ]; then
+    export BACKOFFICE_KAFKA_BOOTSTRAP="127.0.0.1:$((_bo_b + 15)),127.0.0.1:$((_bo_b + 16)),127.0.0.1:$((_bo_b + 17))"
+else
+    export BACKOFFICE_KAFKA_BOOTSTRAP="127.0.0.1:$BACKOFFICE_KAFKA_PORT"
+fi
+export BACKOFFICE_PG_DSN_BASE="postgresql://backoffice@127.0.0.1:$BACKOFFICE_PG_PORT"
+export BACKOFFICE_SMTP_HOST=127.0.0.1
+export BACKOFFICE_MAILBOX_URL="http://127.0.0.1:$BACKOFFICE_MAILBOX_PORT"
+
+if [ -z "${BACKOFFICE_PYTHON:-}" ]; then
+    if [ -x "$BACKOFFICE_ROOT/.venv/bin/python" ]; then
+        BACKOFFICE_PYTHON="$BACKOFFICE_ROOT/.venv/bin/python"
+    else
+        BACKOFFICE_PYTHON="$(command -v python3 || true)"
+    fi
+fi
+export BACKOFFICE_PYTHON
+
+if [ -f "$_bo_here/local.env" ]; then
+    # second pass: overrides of derived values win
+    # shellcheck disable=SC1091
+    . "$_bo_here/local.env"
+fi
+unset _bo_here _bo_ck _bo_b

@@ -1,0 +1,544 @@
+#!/usr/bin/env bash
+# Local infrastructure for the backoffice services: PostgreSQL, Apache Kafka (KRaft), SMTP sink.
+#
+#   deploy/infra.sh {start|stop|restart|status|kill} [postgres|kafka|smtp|all]   (default: all)
+#
+# Profile/ports come from deploy/env.sh (BACKOFFICE_PROFILE=run|test, BACKOFFICE_PORT_BASE...).
+# Everything (data, logs, pids) lives in $BACKOFFICE_STATE_DIR = .state/<profile>.
+# Idempotent; non-interactive; exits non-zero with the tail of the relevant log on failure.
+# `status` exits 0 when every selected component is up, 3 otherwise.
+set -Eeuo pipefail
+
+# shellcheck source=deploy/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+ROOT=$BACKOFFICE_ROOT
+STATE=$BACKOFFICE_STATE_DIR
+DEPLOY=$ROOT/deploy
+PY=$BACKOFFICE_PYTHON
+KAFKA_LIBS=${BACKOFFICE_KAFKA_LIBS:-$ROOT/.state/kafka-libs}
+KAFKA_VERSION=${BACKOFFICE_KAFKA_VERSION:-4.1.1}
+KAFKA_FALLBACK_VERSION=${BACKOFFICE_KAFKA_FALLBACK_VERSION:-4.0.1}
+PG_DBS=(requests approvals notifications contracts common_test)
+
+say()  { printf '[infra %s] %s\n' "$BACKOFFICE_PROFILE" "$*"; }
+die()  { printf '[infra %s] ERROR: %s\n' "$BACKOFFICE_PROFILE" "$*" >&2; exit 1; }
+# die_log <logfile> <message>: print the message and the tail of the log, then fail.
+# Extra logs can be given as DIE_LOG_EXTRA="file1 file2" (their last 20 lines are shown too).
+die_log() {
+    local logf=$1 f; shift
+    printf '[infra %s] ERROR: %s\n' "$BACKOFFICE_PROFILE" "$*" >&2
+    if [ -f "$logf" ]; then
+        printf -- '----- last 40 lines of %s -----\n' "$logf" >&2
+        tail -n 40 "$logf" >&2 || true
+    fi
+    for f in ${DIE_LOG_EXTRA:-}; do
+        [ -s "$f" ] || continue
+        printf -- '----- last 20 lines of %s -----\n' "$f" >&2
+        tail -n 20 "$f" >&2 || true
+    done
+    printf -- '-----\n[infra %s] ERROR: %s\n' "$BACKOFFICE_PROFILE" "$*" >&2
+    exit 1
+}
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+read_pid()  { [ -f "$1" ] && tr -dc 0-9 <"$1" || true; }
+# wait_port <port> <seconds> [pid]: wait for a listener; fail early if pid dies
+wait_port() {
+    local port=$1 secs=$2 pid=${3:-} i
+    for ((i = 0; i < secs * 5; i++)); do
+        port_open "$port" && return 0
+        if [ -n "$pid" ] && ! pid_alive "$pid"; then return 2; fi
+        sleep 0.2
+    done
+    return 1
+}
+# stop_pid <pidfile> <name> [grace seconds]: SIGTERM, wait, SIGKILL
+stop_pid() {
+    local pidf=$1 name=$2 grace=${3:-30} pid i
+    pid=$(read_pid "$pidf")
+    if ! pid_alive "$pid"; then rm -f "$pidf"; say "$name: not running"; return 0; fi
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < grace * 10; i++)); do
+        pid_alive "$pid" || break
+        sleep 0.1
+    done
+    if pid_alive "$pid"; then
+        say "$name: still alive after ${grace}s, sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        for ((i = 0; i < 50; i++)); do pid_alive "$pid" || break; sleep 0.1; done
+    fi
+    rm -f "$pidf"
+    say "$name: stopped"
+}
+need_python() {
+    [ -n "$PY" ] && "$PY" -c 'import aiokafka, aiosmtpd' 2>/dev/null \
+        || die "python with aiokafka+aiosmtpd needed (BACKOFFICE_PYTHON=$PY); create the venv first (.venv)"
+}
+
+mkdir -p "$STATE"
+
+# ---------------------------------------------------------------- PostgreSQL
+PG_DIR=$STATE/pg
+PG_DATA=$PG_DIR/data
+PG_LOG=$PG_DIR/postgres.log
+PG_SOCK=$PG_DIR/run
+# unix socket path is limited to 107 bytes: fall back to a short per-state dir in /tmp
+if [ $(( ${#PG_SOCK} + 20 )) -gt 100 ]; then
+    PG_SOCK=/tmp/backoffice-pg-$(printf '%s' "$STATE" | cksum | cut -d' ' -f1)
+fi
+
+pg_bindir() {
+    local d
+    d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+    [ -n "$d" ] && [ -x "$d/initdb" ] && echo "$d"
+}
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+pg_install() {
+    [ -n "$(pg_bindir)" ] && return 0
+    [ "$(id -u)" = 0 ] || die "PostgreSQL server binaries not found and not root: apt-get install postgresql"
+    say "postgres: installing Debian package postgresql (one-off)"
+    (
+        exec 9>/var/lock/backoffice-apt.lock
+        flock -w 900 9
+        if [ -z "$(pg_bindir)" ]; then
+            export DEBIAN_FRONTEND=noninteractive
+            apt-get update -q >"$STATE/apt.log" 2>&1 &&
+            apt-get install -y -q -o DPkg::Lock::Timeout=600 postgresql >>"$STATE/apt.log" 2>&1
+        fi
+    ) || die_log "$STATE/apt.log" "apt-get install postgresql failed"
+    [ -n "$(pg_bindir)" ] || die_log "$STATE/apt.log" "postgresql installed but no initdb found"
+}
+# make every ancestor of the pg dir traversable by the postgres user
+pg_fix_traversal() {
+    [ "$(id -u)" = 0 ] || return 0
+    local d=$PG_DIR
+    while [ "$d" != / ]; do
+        d=$(dirname "$d")
+        if ! runuser -u postgres -- test -x "$d" 2>/dev/null; then
+            say "postgres: adding o+x to $d so the postgres user can reach its data dir"
+            chmod o+x "$d"
+        fi
+    done
+}
+pg_ready() { pg_isready -q -h 127.0.0.1 -p "$BACKOFFICE_PG_PORT" -t 2 >/dev/null 2>&1; }
+pg_running() { [ -f "$PG_DATA/postmaster.pid" ] && pid_alive "$(head -n 1 "$PG_DATA/postmaster.pid" | tr -dc 0-9)"; }
+pg_psql() { psql -X -q -h 127.0.0.1 -p "$BACKOFFICE_PG_PORT" -U backoffice -v ON_ERROR_STOP=1 "$@"; }
+
+pg_write_conf() {
+    local f=$PG_DATA/backoffice.conf
+    {
+        echo "# generated by deploy/infra.sh on every start; edit deploy/local.env instead"
+        echo "listen_addresses = '127.0.0.1'"
+        echo "port = $BACKOFFICE_PG_PORT"
+        echo "unix_socket_directories = '$PG_SOCK'"
+        echo "max_connections = ${BACKOFFICE_PG_MAX_CONNECTIONS:-300}"
+        echo "shared_buffers = 128MB"
+        echo "logging_collector = off"
+        echo "log_min_messages = warning"
+        echo "log_line_prefix = '%m [%p] %q%u@%d '"
+        echo "timezone = 'UTC'"
+        if [ "$BACKOFFICE_PROFILE" = test ]; then
+            echo "# test profile: durability traded for speed"
+            echo "fsync = off"
+            echo "synchronous_commit = off"
+            echo "full_page_writes = off"
+        fi
+    } >"$f"
+    grep -q "^include_if_exists = 'backoffice.conf'" "$PG_DATA/postgresql.conf" \
+        || echo "include_if_exists = 'backoffice.conf'" >>"$PG_DATA/postgresql.conf"
+    [ "$(id -u)" = 0 ] && chown postgres: "$f" "$PG_DATA/postgresql.conf"
+    return 0
+}
+
+pg_start() {
+    pg_install
+    local bin; bin=$(pg_bindir)
+    mkdir -p "$PG_DIR" "$PG_SOCK"
+    if [ "$(id -u)" = 0 ]; then
+        pg_fix_traversal
+        chown postgres: "$PG_DIR" "$PG_SOCK"
+        chmod 700 "$PG_DIR"
+    fi
+    if pg_running; then
+        pg_ready || wait_ready_pg 30 || die_log "$PG_LOG" "postgres: process running but not answering on port $BACKOFFICE_PG_PORT"
+        say "postgres: already running on 127.0.0.1:$BACKOFFICE_PG_PORT"
+    else
+        if port_open "$BACKOFFICE_PG_PORT"; then
+            die "postgres: port $BACKOFFICE_PG_PORT is already used by another process (set BACKOFFICE_PORT_BASE)"
+        fi
+        if [ ! -f "$PG_DATA/PG_VERSION" ]; then
+            say "postgres: initdb $PG_DATA ($(basename "$(dirname "$bin")"))"
+            rm -rf "$PG_DATA"
+            as_pg "$bin/initdb" -D "$PG_DATA" -U backoffice -E UTF8 --locale=C \
+                --auth-local=trust --auth-host=trust >"$PG_DIR/initdb.log" 2>&1 \
+                || die_log "$PG_DIR/initdb.log" "postgres: initdb failed"
+        fi
+        pg_write_conf
+        touch "$PG_LOG"; [ "$(id -u)" = 0 ] && chown postgres: "$PG_LOG"
+        say "postgres: starting on 127.0.0.1:$BACKOFFICE_PG_PORT"
+        as_pg "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 -s start >>"$PG_DIR/pg_ctl.log" 2>&1 \
+            || { cat "$PG_DIR/pg_ctl.log" >>"$PG_LOG" 2>/dev/null || true; die_log "$PG_LOG" "postgres: pg_ctl start failed"; }
+        wait_ready_pg 30 || die_log "$PG_LOG" "postgres: not ready on port $BACKOFFICE_PG_PORT"
+    fi
+    local db
+    for db in "${PG_DBS[@]}"; do
+        if [ "$(pg_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
+            pg_psql -d postgres -c "CREATE DATABASE \"$db\"" || die_log "$PG_LOG" "postgres: CREATE DATABASE $db failed"
+            say "postgres: created database $db"
+        fi
+    done
+    say "postgres: up  $BACKOFFICE_PG_DSN_BASE/{$(IFS=,; echo "${PG_DBS[*]}")}"
+}
+wait_ready_pg() {
+    local i
+    for ((i = 0; i < $1 * 5; i++)); do pg_ready && return 0; sleep 0.2; done
+    return 1
+}
+pg_stop() {
+    local bin; bin=$(pg_bindir || true)
+    if [ -z "$bin" ] || ! pg_running; then say "postgres: not running"; return 0; fi
+    as_pg "$bin/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 -s stop >>"$PG_DIR/pg_ctl.log" 2>&1 \
+        || die_log "$PG_LOG" "postgres: pg_ctl stop failed"
+    say "postgres: stopped"
+}
+pg_kill() {
+    if pg_running; then kill -KILL "$(head -n 1 "$PG_DATA/postmaster.pid" | tr -dc 0-9)" || true; say "postgres: killed"; else say "postgres: not running"; fi
+}
+pg_status() {
+    if pg_ready && pg_running; then echo "up   postgres  127.0.0.1:$BACKOFFICE_PG_PORT"; return 0; fi
+    echo "down postgres  127.0.0.1:$BACKOFFICE_PG_PORT"; return 3
+}
+
+# ---------------------------------------------------------------- Kafka
+K_DIR=$STATE/kafka
+
+kafka_libs() {
+    local stamp want
+    want=$(cat "$DEPLOY/kafka/pom.xml" | cksum | cut -d' ' -f1)-$KAFKA_VERSION
+    stamp=$KAFKA_LIBS/.complete
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+    mkdir -p "$(dirname "$KAFKA_LIBS")"
+    (
+        exec 9>"$KAFKA_LIBS.lock"
+        flock -w 900 9 || exit 1
+        if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
+        command -v mvn >/dev/null || { echo "mvn not found" >"$KAFKA_LIBS.log"; exit 1; }
+        local tmp=$KAFKA_LIBS.tmp.$$ v
+        : >"$KAFKA_LIBS.log"
+        for v in "$KAFKA_VERSION" "$KAFKA_FALLBACK_VERSION"; do
+            rm -rf "$tmp"
+            echo "[infra] resolving org.apache.kafka:kafka_2.13:$v from Maven Central into $KAFKA_LIBS" >&2
+            if mvn -q -B -f "$DEPLOY/kafka/pom.xml" -Dkafka.version="$v" \
+                    dependency:copy-dependencies -DoutputDirectory="$tmp" >>"$KAFKA_LIBS.log" 2>&1 \
+                && ls "$tmp"/kafka_2.13-*.jar >/dev/null 2>&1; then
+                rm -rf "$KAFKA_LIBS"
+                mv "$tmp" "$KAFKA_LIBS"
+                echo "$want" >"$stamp"
+                echo "$v" >"$KAFKA_LIBS/.kafka-version"
+                exit 0
+            fi
+            echo "[infra] kafka $v could not be resolved" >&2
+        done
+        rm -rf "$tmp"
+        exit 1
+    ) || die_log "$KAFKA_LIBS.log" "kafka: could not download the Kafka jars with Maven"
+}
+
+# kafka_node_vars <n>: set K_NODE_DIR, K_PORT, K_CPORT, K_NODE_ID, K_VOTERS for node n (0 = single)
+kafka_node_vars() {
+    local n=$1
+    if [ "$n" = 0 ]; then
+        K_NODE_ID=1; K_NODE_DIR=$K_DIR
+        K_PORT=$BACKOFFICE_KAFKA_PORT; K_CPORT=$BACKOFFICE_KAFKA_CONTROLLER_PORT
+        K_VOTERS="1@127.0.0.1:$K_CPORT"
+    else
+        local b=$BACKOFFICE_KAFKA_MULTI_PORT_BASE
+        K_NODE_ID=$n; K_NODE_DIR=$STATE/kafka-cluster/node$n
+        K_PORT=$((b + n - 1)); K_CPORT=$((b + 2 + n))
+        K_VOTERS="1@127.0.0.1:$((b + 3)),2@127.0.0.1:$((b + 4)),3@127.0.0.1:$((b + 5))"
+    fi
+}
+kafka_cid_file() { if [ "$BACKOFFICE_KAFKA_NODES" = 3 ]; then echo "$STATE/kafka-cluster/cluster.id"; else echo "$K_DIR/cluster.id"; fi; }
+kafka_nodes() { if [ "$BACKOFFICE_KAFKA_NODES" = 3 ]; then echo 1 2 3; else echo 0; fi; }
+
+kafka_write_conf() {
+    local rf=1 isr=1
+    if [ "$BACKOFFICE_KAFKA_NODES" = 3 ]; then rf=3; isr=2; fi
+    mkdir -p "$K_NODE_DIR/data"
+    cat >"$K_NODE_DIR/server.properties" <<PROPS
+# generated by deploy/infra.sh on every start
+node.id=$K_NODE_ID
+process.roles=broker,controller
+listeners=PLAINTEXT://127.0.0.1:$K_PORT,CONTROLLER://127.0.0.1:$K_CPORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$K_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+controller.quorum.voters=$K_VOTERS
+log.dirs=$K_NODE_DIR/data
+num.partitions=3
+default.replication.factor=$rf
+min.insync.replicas=$isr
+offsets.topic.replication.factor=$rf
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=$isr
+group.initial.rebalance.delay.ms=0
+# fast recovery after "infra.sh kill kafka": the old broker session expires in 3s, not 9s
+broker.heartbeat.interval.ms=500
+broker.session.timeout.ms=3000
+auto.create.topics.enable=false
+delete.topic.enable=true
+num.network.threads=2
+num.io.threads=4
+log.retention.hours=168
+log.segment.bytes=67108864
+PROPS
+    cat >"$K_NODE_DIR/log4j2.properties" <<'PROPS'
+# generated by deploy/infra.sh: broker logs go to ${sys:kafka.logs.dir}/server.log
+status = warn
+appender.file.type = RollingFile
+appender.file.name = FILE
+appender.file.fileName = ${sys:kafka.logs.dir}/server.log
+appender.file.filePattern = ${sys:kafka.logs.dir}/server.log.%i
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 50MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 3
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.apache.name = org.apache.kafka
+logger.apache.level = INFO
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.authorizer.name = kafka.authorizer.logger
+logger.authorizer.level = WARN
+PROPS
+}
+
+# JVM options, one per word (state paths contain no spaces: checked in kafka_start)
+kafka_jvm_opts() {
+    echo "-Xmx${BACKOFFICE_KAFKA_HEAP_MAX:-512m} -Xms${BACKOFFICE_KAFKA_HEAP_MIN:-256m}" \
+         "-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true" \
+         "-Dkafka.logs.dir=$K_NODE_DIR -Dlog4j2.configurationFile=$K_NODE_DIR/log4j2.properties" \
+         "${BACKOFFICE_KAFKA_JAVA_OPTS:-}"
+}
+kafka_java() {
+    # shellcheck disable=SC2046
+    java $(kafka_jvm_opts) -cp "$KAFKA_LIBS/*" "$@"
+}
+
+kafka_start_node() {
+    kafka_node_vars "$1"
+    local pidf=$K_NODE_DIR/kafka.pid pid
+    mkdir -p "$K_NODE_DIR"
+    pid=$(read_pid "$pidf")
+    if pid_alive "$pid"; then return 0; fi
+    local p
+    for p in "$K_PORT" "$K_CPORT"; do
+        port_open "$p" && die "kafka: port $p is already used by another process (set BACKOFFICE_PORT_BASE)"
+    done
+    kafka_write_conf
+    if [ ! -f "$K_NODE_DIR/data/meta.properties" ]; then
+        local cid
+        cid=$(cat "$(kafka_cid_file)" 2>/dev/null || true)
+        [ -n "$cid" ] || die "kafka: no cluster id"
+        say "kafka: formatting storage of node $K_NODE_ID (cluster id $cid)"
+        kafka_java kafka.tools.StorageTool format --ignore-formatted -t "$cid" \
+            -c "$K_NODE_DIR/server.properties" >"$K_NODE_DIR/format.log" 2>&1 \
+            || die_log "$K_NODE_DIR/format.log" "kafka: storage format failed"
+    fi
+    say "kafka: starting node $K_NODE_ID on 127.0.0.1:$K_PORT (controller $K_CPORT)"
+    {
+        echo "===== $(date -u +%FT%TZ) start"
+    } >>"$K_NODE_DIR/stdout.log"
+    cd "$K_NODE_DIR"
+    # shellcheck disable=SC2046
+    setsid nohup java $(kafka_jvm_opts) -cp "$KAFKA_LIBS/*" kafka.Kafka "$K_NODE_DIR/server.properties" \
+        >>"$K_NODE_DIR/stdout.log" 2>&1 </dev/null &
+    echo $! >"$pidf"
+    cd "$ROOT"
+}
+
+kafka_start() {
+    need_python
+    command -v java >/dev/null || die "kafka: java not found (Java 17+ needed)"
+    case "$STATE$KAFKA_LIBS" in *[[:space:]]*) die "kafka: checkout path must not contain spaces" ;; esac
+    kafka_libs
+    local n pids=() logs=() already=1 cid_file
+    cid_file=$(kafka_cid_file)
+    mkdir -p "$(dirname "$cid_file")"
+    if [ ! -s "$cid_file" ]; then
+        # Kafka's Uuid: 16 random bytes, url-safe base64 without padding, not starting with '-'
+        "$PY" -c 'import base64,uuid
+while True:
+    s = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not s.startswith("-"): print(s); break' >"$cid_file"
+    fi
+    for n in $(kafka_nodes); do
+        kafka_node_vars "$n"
+        pid_alive "$(read_pid "$K_NODE_DIR/kafka.pid")" || already=0
+        kafka_start_node "$n"
+        pids+=(--pid "$(read_pid "$K_NODE_DIR/kafka.pid")")
+        logs+=("$K_NODE_DIR/server.log")
+    done
+    local rc=0 nb=1
+    [ "$BACKOFFICE_KAFKA_NODES" = 3 ] && nb=3
+    "$PY" "$DEPLOY/wait_kafka.py" --bootstrap "$BACKOFFICE_KAFKA_BOOTSTRAP" --brokers "$nb" \
+        --timeout "${BACKOFFICE_KAFKA_WAIT:-90}" "${pids[@]}" >/dev/null || rc=$?
+    if [ "$rc" != 0 ]; then
+        DIE_LOG_EXTRA=""
+        for n in $(kafka_nodes); do
+            kafka_node_vars "$n"
+            DIE_LOG_EXTRA+=" $K_NODE_DIR/stdout.log"
+        done
+        die_log "${logs[0]}" "kafka: broker not ready on $BACKOFFICE_KAFKA_BOOTSTRAP (wait_kafka rc=$rc)"
+    fi
+    if [ "$already" = 1 ]; then say "kafka: already running on $BACKOFFICE_KAFKA_BOOTSTRAP"
+    else say "kafka: up  $BACKOFFICE_KAFKA_BOOTSTRAP (Kafka $(cat "$KAFKA_LIBS/.kafka-version" 2>/dev/null))"; fi
+}
+# nodes to act on when stopping: the current mode's nodes plus any node of the other mode
+# (single / 3-node) that is still running, so switching BACKOFFICE_KAFKA_NODES leaves no orphan
+kafka_running_or_current_nodes() {
+    local n
+    for n in 0 1 2 3; do
+        kafka_node_vars "$n"
+        if [[ " $(kafka_nodes) " == *" $n "* ]] || pid_alive "$(read_pid "$K_NODE_DIR/kafka.pid")"; then echo "$n"; fi
+    done
+}
+kafka_stop() {
+    # SIGTERM every node at once (a 3-node quorum must not lose its majority half-way), then wait
+    local n pid i grace=${BACKOFFICE_KAFKA_STOP_GRACE:-30} pids=() alive
+    for n in $(kafka_running_or_current_nodes); do
+        kafka_node_vars "$n"
+        pid=$(read_pid "$K_NODE_DIR/kafka.pid")
+        if pid_alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); else say "kafka node $K_NODE_ID: not running"; fi
+        rm -f "$K_NODE_DIR/kafka.pid.stopping"; [ -f "$K_NODE_DIR/kafka.pid" ] && mv "$K_NODE_DIR/kafka.pid" "$K_NODE_DIR/kafka.pid.stopping"
+    done
+    for ((i = 0; i < grace * 10; i++)); do
+        alive=0
+        for pid in "${pids[@]}"; do pid_alive "$pid" && alive=1; done
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+    done
+    for pid in "${pids[@]}"; do
+        if pid_alive "$pid"; then
+            say "kafka: pid $pid still alive after ${grace}s, sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+            while pid_alive "$pid"; do sleep 0.1; done
+        fi
+    done
+    for n in 0 1 2 3; do kafka_node_vars "$n"; rm -f "$K_NODE_DIR/kafka.pid.stopping"; done
+    [ "${#pids[@]}" = 0 ] || say "kafka: stopped (${#pids[@]} node(s))"
+}
+kafka_kill() {
+    local n pid
+    for n in $(kafka_running_or_current_nodes); do
+        kafka_node_vars "$n"
+        pid=$(read_pid "$K_NODE_DIR/kafka.pid")
+        if pid_alive "$pid"; then
+            kill -KILL "$pid" || true
+            while pid_alive "$pid"; do sleep 0.1; done
+            say "kafka node $K_NODE_ID: killed (SIGKILL)"
+        else
+            say "kafka node $K_NODE_ID: not running"
+        fi
+        rm -f "$K_NODE_DIR/kafka.pid"
+    done
+}
+kafka_status() {
+    local n rc=0
+    for n in $(kafka_nodes); do
+        kafka_node_vars "$n"
+        if pid_alive "$(read_pid "$K_NODE_DIR/kafka.pid")" && port_open "$K_PORT"; then
+            echo "up   kafka     127.0.0.1:$K_PORT (node $K_NODE_ID, controller $K_CPORT)"
+        else
+            echo "down kafka     127.0.0.1:$K_PORT (node $K_NODE_ID, controller $K_CPORT)"; rc=3
+        fi
+    done
+    return $rc
+}
+
+# ---------------------------------------------------------------- SMTP sink
+S_DIR=$STATE/smtp
+S_PID=$S_DIR/mailsink.pid
+S_LOG=$S_DIR/mailsink.log
+
+smtp_start() {
+    need_python
+    mkdir -p "$S_DIR" "$STATE/mail"
+    local pid; pid=$(read_pid "$S_PID")
+    if pid_alive "$pid"; then
+        if wait_port "$BACKOFFICE_SMTP_PORT" 5 "$pid" && wait_port "$BACKOFFICE_MAILBOX_PORT" 5 "$pid"; then
+            say "smtp: already running on 127.0.0.1:$BACKOFFICE_SMTP_PORT (API $BACKOFFICE_MAILBOX_URL)"
+            return 0
+        fi
+        die_log "$S_LOG" "smtp: mail sink (pid $pid) is running but not on ports $BACKOFFICE_SMTP_PORT/$BACKOFFICE_MAILBOX_PORT (ports changed?): run 'deploy/infra.sh restart smtp'"
+    else
+        local p
+        for p in "$BACKOFFICE_SMTP_PORT" "$BACKOFFICE_MAILBOX_PORT"; do
+            port_open "$p" && die "smtp: port $p is already used by another process (set BACKOFFICE_PORT_BASE)"
+        done
+        echo "===== $(date -u +%FT%TZ) start" >>"$S_LOG"
+        setsid nohup "$PY" "$DEPLOY/mailsink.py" --host 127.0.0.1 \
+            --smtp-port "$BACKOFFICE_SMTP_PORT" --http-port "$BACKOFFICE_MAILBOX_PORT" \
+            --dir "$STATE/mail" >>"$S_LOG" 2>&1 </dev/null &
+        pid=$!
+        echo "$pid" >"$S_PID"
+    fi
+    wait_port "$BACKOFFICE_SMTP_PORT" 20 "$pid" && wait_port "$BACKOFFICE_MAILBOX_PORT" 20 "$pid" \
+        || die_log "$S_LOG" "smtp: mail sink did not come up on ports $BACKOFFICE_SMTP_PORT/$BACKOFFICE_MAILBOX_PORT"
+    say "smtp: up  127.0.0.1:$BACKOFFICE_SMTP_PORT (API $BACKOFFICE_MAILBOX_URL/messages)"
+}
+smtp_stop() { stop_pid "$S_PID" smtp 10; }
+smtp_kill() {
+    local pid; pid=$(read_pid "$S_PID")
+    if pid_alive "$pid"; then kill -KILL "$pid"; say "smtp: killed"; else say "smtp: not running"; fi
+    rm -f "$S_PID"
+}
+smtp_status() {
+    if pid_alive "$(read_pid "$S_PID")" && port_open "$BACKOFFICE_SMTP_PORT" && port_open "$BACKOFFICE_MAILBOX_PORT"; then
+        echo "up   smtp      127.0.0.1:$BACKOFFICE_SMTP_PORT (mailbox API 127.0.0.1:$BACKOFFICE_MAILBOX_PORT)"; return 0
+    fi
+    echo "down smtp      127.0.0.1:$BACKOFFICE_SMTP_PORT (mailbox API 127.0.0.1:$BACKOFFICE_MAILBOX_PORT)"; return 3
+}
+
+# ---------------------------------------------------------------- main
+usage() { echo "usage: $0 {start|stop|restart|status|kill} [postgres|kafka|smtp|all]" >&2; exit 2; }
+ACTION=${1:-}
+TARGET=${2:-all}
+case "$TARGET" in
+    all) COMPONENTS=(postgres kafka smtp) ;;
+    postgres|pg) COMPONENTS=(postgres) ;;
+    kafka) COMPONENTS=(kafka) ;;
+    smtp|mail|mailsink) COMPONENTS=(smtp) ;;
+    *) usage ;;
+esac
+fn() { case $1 in postgres) echo pg ;; *) echo "$1" ;; esac; }
+
+case "$ACTION" in
+    start)
+        for c in "${COMPONENTS[@]}"; do "$(fn "$c")_start"; done ;;
+    stop)
+        for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do "$(fn "${COMPONENTS[$i]}")_stop"; done ;;
+    kill)
+        for c in "${COMPONENTS[@]}"; do "$(fn "$c")_kill"; done ;;
+    restart)
+        bash "$0" stop "$TARGET" && exec bash "$0" start "$TARGET" ;;
+    status)
+        rc=0
+        echo "profile $BACKOFFICE_PROFILE, port base $BACKOFFICE_PORT_BASE, state $STATE"
+        for c in "${COMPONENTS[@]}"; do "$(fn "$c")_status" || rc=3; done
+        exit $rc ;;
+    *) usage ;;
+esac

@@ -1,0 +1,268 @@
+"""Local SMTP sink for development and tests (used by deploy/infra.sh).
+
+* SMTP (aiosmtpd, no AUTH, no TLS) on 127.0.0.1:$BACKOFFICE_SMTP_PORT; every message is stored
+  as <maildir>/<id>.eml (raw bytes as received) plus <id>.json (envelope: mail_from, rcpt_tos,
+  received_at). <id> = <arrival time in ns, 20 digits>-<seq>, so names sort by arrival.
+* HTTP JSON API on 127.0.0.1:$BACKOFFICE_MAILBOX_PORT:
+    GET    /health                     -> {"ok": true, "count": N}
+    GET    /messages[?to=a@b&subject_contains=x&limit=N]
+                                       -> [{id, received_at, mail_from, rcpt_tos, subject, to, cc,
+                                            from, headers, text, html, attachments}], oldest first
+         `to` matches (case-insensitively) an envelope recipient or an address in To/Cc;
+         `subject_contains` is a case-insensitive substring match.
+    GET    /messages/<id>              -> one message (same JSON)
+    GET    /messages/<id>.eml          -> raw message (message/rfc822)
+    DELETE /messages                   -> deletes all, {"deleted": N}
+    DELETE /messages/<id>              -> deletes one
+"""
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import email.utils
+import itertools
+import json
+import logging
+import os
+import re
+import signal
+import threading
+import time
+from datetime import datetime, timezone
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from aiosmtpd.controller import Controller
+
+log = logging.getLogger("mailsink")
+ID_RE = re.compile(r"^[0-9]{20}-[0-9]+$")
+
+
+class Store:
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._seq = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def save(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> str:
+        with self._lock:
+            mid = f"{time.time_ns():020d}-{next(self._seq)}"
+        received_at = datetime.now(timezone.utc).isoformat()
+        meta = {"mail_from": mail_from, "rcpt_tos": list(rcpt_tos), "received_at": received_at}
+        for suffix, data in ((".json", json.dumps(meta).encode()), (".eml", raw)):
+            tmp = self.dir / f".{mid}{suffix}.tmp"
+            tmp.write_bytes(data)
+            os.replace(tmp, self.dir / f"{mid}{suffix}")  # .eml last: its presence = complete
+        return mid
+
+    def ids(self) -> list[str]:
+        return sorted(p.stem for p in self.dir.glob("*.eml") if ID_RE.match(p.stem))
+
+    def raw(self, mid: str) -> bytes | None:
+        if not ID_RE.match(mid):
+            return None
+        try:
+            return (self.dir / f"{mid}.eml").read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def load(self, mid: str) -> dict | None:
+        raw = self.raw(mid)
+        if raw is None:
+            return None
+        try:
+            meta = json.loads((self.dir / f"{mid}.json").read_text())
+        except (FileNotFoundError, ValueError):
+            meta = {"mail_from": None, "rcpt_tos": [], "received_at": None}
+        return describe(mid, raw, meta)
+
+    def delete(self, mid: str | None = None) -> int:
+        n = 0
+        for mid_ in ([mid] if mid else self.ids()):
+            if not ID_RE.match(mid_):
+                continue
+            for suffix in (".eml", ".json"):
+                try:
+                    (self.dir / f"{mid_}{suffix}").unlink()
+                    n += suffix == ".eml"
+                except FileNotFoundError:
+                    pass
+        return n
+
+
+def _text(part) -> str:
+    try:
+        return part.get_content()
+    except Exception:  # unknown charset etc.
+        payload = part.get_payload(decode=True) or b""
+        return payload.decode("utf-8", "replace")
+
+
+def describe(mid: str, raw: bytes, meta: dict) -> dict:
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    headers: dict[str, str] = {}
+    for name, value in msg.items():
+        value = str(value)
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    text = html = None
+    if msg.is_multipart() or msg.get_content_maintype() == "text":
+        body = msg.get_body(preferencelist=("plain",))
+        if body is not None:
+            text = _text(body)
+        body = msg.get_body(preferencelist=("html",))
+        if body is not None:
+            html = _text(body)
+    attachments = []
+    for part in msg.iter_attachments() if msg.is_multipart() else ():
+        payload = part.get_payload(decode=True)
+        attachments.append({
+            "filename": part.get_filename(),
+            "content_type": part.get_content_type(),
+            "size": len(payload) if payload is not None else len(part.as_bytes()),
+        })
+    return {
+        "id": mid,
+        "received_at": meta.get("received_at"),
+        "mail_from": meta.get("mail_from"),
+        "rcpt_tos": meta.get("rcpt_tos", []),
+        "subject": str(msg["subject"]) if msg["subject"] is not None else None,
+        "from": str(msg["from"]) if msg["from"] is not None else None,
+        "to": str(msg["to"]) if msg["to"] is not None else None,
+        "cc": str(msg["cc"]) if msg["cc"] is not None else None,
+        "headers": headers,
+        "text": text,
+        "html": html,
+        "attachments": attachments,
+    }
+
+
+def _matches(m: dict, to: str | None, subject_contains: str | None) -> bool:
+    if to:
+        to = to.strip().lower()
+        addrs = {a.lower() for a in m["rcpt_tos"]}
+        for field in ("to", "cc"):
+            if m[field]:
+                addrs.update(a.lower() for _, a in email.utils.getaddresses([m[field]]))
+        if to not in addrs:
+            return False
+    if subject_contains and subject_contains.lower() not in (m["subject"] or "").lower():
+        return False
+    return True
+
+
+class SmtpHandler:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def handle_DATA(self, server, session, envelope):
+        mid = self.store.save(envelope.original_content or envelope.content,
+                              envelope.mail_from, envelope.rcpt_tos)
+        log.info("stored %s from=%s to=%s", mid, envelope.mail_from, envelope.rcpt_tos)
+        return "250 Message accepted for delivery"
+
+
+def make_http_handler(store: Store):
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "mailsink/1"
+
+        def log_message(self, fmt, *args):  # to our log, not stderr
+            log.debug("http %s " + fmt, self.client_address[0], *args)
+
+        def _send(self, status: int, body: bytes, ctype: str = "application/json") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _json(self, obj, status: int = 200) -> None:
+            self._send(status, json.dumps(obj, ensure_ascii=False).encode())
+
+        def do_GET(self):
+            url = urlsplit(self.path)
+            path = unquote(url.path).rstrip("/")
+            q = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            if path in ("", "/health"):
+                return self._json({"ok": True, "count": len(store.ids())})
+            if path == "/messages":
+                out = []
+                for mid in store.ids():
+                    m = store.load(mid)
+                    if m and _matches(m, q.get("to"), q.get("subject_contains")):
+                        out.append(m)
+                if q.get("limit", "").isdigit():
+                    out = out[-int(q["limit"]):] if int(q["limit"]) else []
+                return self._json(out)
+            if path.startswith("/messages/"):
+                mid = path[len("/messages/"):]
+                if mid.endswith(".eml"):
+                    raw = store.raw(mid[:-4])
+                    if raw is not None:
+                        return self._send(200, raw, "message/rfc822")
+                else:
+                    m = store.load(mid)
+                    if m is not None:
+                        return self._json(m)
+                return self._json({"error": "not found"}, HTTPStatus.NOT_FOUND)
+            return self._json({"error": "not found"}, HTTPStatus.NOT_FOUND)
+
+        do_HEAD = do_GET
+
+        def do_DELETE(self):
+            path = unquote(urlsplit(self.path).path).rstrip("/")
+            if path == "/messages":
+                return self._json({"deleted": store.delete()})
+            if path.startswith("/messages/"):
+                n = store.delete(path[len("/messages/"):].removesuffix(".eml"))
+                return self._json({"deleted": n}, 200 if n else HTTPStatus.NOT_FOUND)
+            return self._json({"error": "not found"}, HTTPStatus.NOT_FOUND)
+
+    return Handler
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--smtp-port", type=int, default=int(os.environ.get("BACKOFFICE_SMTP_PORT", "2525")))
+    ap.add_argument("--http-port", type=int, default=int(os.environ.get("BACKOFFICE_MAILBOX_PORT", "2526")))
+    ap.add_argument("--dir", default=os.path.join(os.environ.get("BACKOFFICE_STATE_DIR", "."), "mail"))
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if not args.verbose:  # aiosmtpd logs every SMTP command (and every port probe) at INFO
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit("mailsink only binds to loopback")
+
+    store = Store(Path(args.dir))
+    httpd = ThreadingHTTPServer((args.host, args.http_port), make_http_handler(store))
+    httpd.daemon_threads = True
+    smtp = Controller(SmtpHandler(store), hostname=args.host, port=args.smtp_port,
+                      enable_SMTPUTF8=True, decode_data=False, ready_timeout=10,
+                      server_hostname="mailsink.local")
+    smtp.start()
+
+    def _stop(signum, frame):
+        log.info("signal %s, shutting down", signum)
+        threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("SMTP on %s:%d, HTTP API on %s:%d, storing in %s",
+             args.host, args.smtp_port, args.host, args.http_port, store.dir)
+    try:
+        httpd.serve_forever(poll_interval=0.2)
+    finally:
+        smtp.stop()
+        httpd.server_close()
+        log.info("stopped")
+
+
+if __name__ == "__main__":
+    main()

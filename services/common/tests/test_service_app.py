@@ -1,0 +1,109 @@
+"""The composition root: a small service built with create_service_app, run against real PostgreSQL and Kafka."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic_settings import SettingsConfigDict
+
+from backoffice_common.app import ServiceSpec, UowDep, create_service_app
+from backoffice_common.auth import User, mint_token, require_roles
+from backoffice_common.db import new_metadata
+from backoffice_common.events import CloudEvent, new_event
+from backoffice_common.messaging import create_messaging_tables, messaging_tables
+from backoffice_common.settings import ServiceSettings
+from backoffice_common.testing import TopicReader, app_client, private_database, publish_events, unique_prefix
+from backoffice_common.uow import UnitOfWork
+
+
+class DemoSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="DEMO_", extra="ignore")
+    service_name: str = "demo"
+
+
+def build(settings: DemoSettings, seen: list[str]):  # type: ignore[no-untyped-def]
+    tables = messaging_tables(new_metadata())
+    router = APIRouter()
+
+    @router.post("/pings", status_code=202)
+    async def ping(uow: UowDep, user: Annotated[User, Depends(require_roles("requester"))]) -> dict[str, str]:
+        event = new_event(type="ping.sent", service="demo", subject=user.sub, data={"schema_version": 1})
+        uow.publish(event, topic="demo.out")
+        await uow.commit()
+        return {"event_id": event.id}
+
+    async def on_pong(event: CloudEvent, uow: UnitOfWork) -> None:
+        seen.append(event.id)
+
+    spec = ServiceSpec(
+        name="demo",
+        title="demo",
+        description="demo",
+        version="0",
+        tables=tables,
+        routers=[router],
+        publishes=["demo.out"],
+        consumes=["demo.in"],
+        handlers={"pong.sent": on_pong},
+    )
+    return create_service_app(spec, settings)
+
+
+async def test_a_service_serves_health_metrics_and_moves_events_both_ways() -> None:
+    prefix = unique_prefix()
+    bootstrap = os.environ["BACKOFFICE_KAFKA_BOOTSTRAP"]
+    async with private_database() as url:
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            await conn.run_sync(create_messaging_tables)
+        await engine.dispose()
+        settings = DemoSettings(
+            database_url=url,
+            kafka_bootstrap_servers=bootstrap,
+            kafka_topic_prefix=prefix,
+            outbox_poll_interval_seconds=0.5,
+            jwt_secret="s" * 40,
+        )
+        seen: list[str] = []
+        app = build(settings, seen)
+        async with TopicReader(bootstrap, f"{prefix}demo.out") as reader, app_client(app) as client:
+            assert (await client.get("/healthz")).json() == {"status": "ok"}
+            token = mint_token(secret="s" * 40, sub="alice", roles=["requester"])
+            r = await client.post("/pings", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 202
+            published = await reader.wait_for("ping.sent", subject="alice")
+            assert published[0].id == r.json()["event_id"]
+            assert published[0].correlationid == published[0].id
+
+            pong = new_event(type="pong.sent", service="other", subject="alice", data={})
+            await publish_events(bootstrap, f"{prefix}demo.in", [pong])
+            from backoffice_common.testing import eventually
+
+            async def handled() -> bool:
+                return pong.id in seen
+
+            await eventually(handled)
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            checks = ready.json()["checks"]
+            assert checks["database"]["ok"] and checks["kafka"]["ok"] and checks["consumer"]["running"]
+            metrics = (await client.get("/metrics")).text
+            assert 'backoffice_outbox_published_total{service="demo"}' in metrics
+            assert "backoffice_http_requests_total" in metrics
+            openapi = (await client.get("/openapi.json")).json()
+            assert "/pings" in openapi["paths"]
+
+
+async def test_readyz_is_503_when_kafka_cannot_be_reached() -> None:
+    async with private_database() as url:
+        settings = DemoSettings(database_url=url, kafka_bootstrap_servers="127.0.0.1:1", jwt_secret="s" * 40)
+        app = build(settings, [])
+        async with app_client(app) as client:
+            r = await client.get("/readyz")
+            assert r.status_code == 503
+            assert r.json()["checks"]["kafka"]["ok"] is False
+            assert r.json()["checks"]["database"]["ok"] is True
