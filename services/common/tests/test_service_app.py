@@ -90,7 +90,9 @@ async def test_a_service_serves_health_metrics_and_moves_events_both_ways() -> N
             ready = await client.get("/readyz")
             assert ready.status_code == 200, ready.text
             checks = ready.json()["checks"]
-            assert checks["database"]["ok"] and checks["kafka"]["ok"] and checks["consumer"]["running"]
+            assert checks["database"]["ok"]
+            assert checks["kafka"]["ok"]
+            assert checks["consumer"]["running"]
             metrics = (await client.get("/metrics")).text
             assert 'backoffice_outbox_published_total{service="demo"}' in metrics
             assert "backoffice_http_requests_total" in metrics
