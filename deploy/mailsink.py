@@ -15,6 +15,7 @@
     DELETE /messages                   -> deletes all, {"deleted": N}
     DELETE /messages/<id>              -> deletes one
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,7 @@ import re
 import signal
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -51,7 +52,7 @@ class Store:
     def save(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> str:
         with self._lock:
             mid = f"{time.time_ns():020d}-{next(self._seq)}"
-        received_at = datetime.now(timezone.utc).isoformat()
+        received_at = datetime.now(UTC).isoformat()
         meta = {"mail_from": mail_from, "rcpt_tos": list(rcpt_tos), "received_at": received_at}
         for suffix, data in ((".json", json.dumps(meta).encode()), (".eml", raw)):
             tmp = self.dir / f".{mid}{suffix}.tmp"
@@ -82,7 +83,7 @@ class Store:
 
     def delete(self, mid: str | None = None) -> int:
         n = 0
-        for mid_ in ([mid] if mid else self.ids()):
+        for mid_ in [mid] if mid else self.ids():
             if not ID_RE.match(mid_):
                 continue
             for suffix in (".eml", ".json"):
@@ -119,11 +120,13 @@ def describe(mid: str, raw: bytes, meta: dict) -> dict:
     attachments = []
     for part in msg.iter_attachments() if msg.is_multipart() else ():
         payload = part.get_payload(decode=True)
-        attachments.append({
-            "filename": part.get_filename(),
-            "content_type": part.get_content_type(),
-            "size": len(payload) if payload is not None else len(part.as_bytes()),
-        })
+        attachments.append(
+            {
+                "filename": part.get_filename(),
+                "content_type": part.get_content_type(),
+                "size": len(payload) if payload is not None else len(part.as_bytes()),
+            }
+        )
     return {
         "id": mid,
         "received_at": meta.get("received_at"),
@@ -149,9 +152,7 @@ def _matches(m: dict, to: str | None, subject_contains: str | None) -> bool:
                 addrs.update(a.lower() for _, a in email.utils.getaddresses([m[field]]))
         if to not in addrs:
             return False
-    if subject_contains and subject_contains.lower() not in (m["subject"] or "").lower():
-        return False
-    return True
+    return not (subject_contains and subject_contains.lower() not in (m["subject"] or "").lower())
 
 
 class SmtpHandler:
@@ -159,8 +160,7 @@ class SmtpHandler:
         self.store = store
 
     async def handle_DATA(self, server, session, envelope):
-        mid = self.store.save(envelope.original_content or envelope.content,
-                              envelope.mail_from, envelope.rcpt_tos)
+        mid = self.store.save(envelope.original_content or envelope.content, envelope.mail_from, envelope.rcpt_tos)
         log.info("stored %s from=%s to=%s", mid, envelope.mail_from, envelope.rcpt_tos)
         return "250 Message accepted for delivery"
 
@@ -196,10 +196,10 @@ def make_http_handler(store: Store):
                     if m and _matches(m, q.get("to"), q.get("subject_contains")):
                         out.append(m)
                 if q.get("limit", "").isdigit():
-                    out = out[-int(q["limit"]):] if int(q["limit"]) else []
+                    out = out[-int(q["limit"]) :] if int(q["limit"]) else []
                 return self._json(out)
             if path.startswith("/messages/"):
-                mid = path[len("/messages/"):]
+                mid = path[len("/messages/") :]
                 if mid.endswith(".eml"):
                     raw = store.raw(mid[:-4])
                     if raw is not None:
@@ -218,7 +218,7 @@ def make_http_handler(store: Store):
             if path == "/messages":
                 return self._json({"deleted": store.delete()})
             if path.startswith("/messages/"):
-                n = store.delete(path[len("/messages/"):].removesuffix(".eml"))
+                n = store.delete(path[len("/messages/") :].removesuffix(".eml"))
                 return self._json({"deleted": n}, 200 if n else HTTPStatus.NOT_FOUND)
             return self._json({"error": "not found"}, HTTPStatus.NOT_FOUND)
 
@@ -233,8 +233,9 @@ def main() -> None:
     ap.add_argument("--dir", default=os.path.join(os.environ.get("BACKOFFICE_STATE_DIR", "."), "mail"))
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     if not args.verbose:  # aiosmtpd logs every SMTP command (and every port probe) at INFO
         logging.getLogger("mail.log").setLevel(logging.WARNING)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -243,9 +244,15 @@ def main() -> None:
     store = Store(Path(args.dir))
     httpd = ThreadingHTTPServer((args.host, args.http_port), make_http_handler(store))
     httpd.daemon_threads = True
-    smtp = Controller(SmtpHandler(store), hostname=args.host, port=args.smtp_port,
-                      enable_SMTPUTF8=True, decode_data=False, ready_timeout=10,
-                      server_hostname="mailsink.local")
+    smtp = Controller(
+        SmtpHandler(store),
+        hostname=args.host,
+        port=args.smtp_port,
+        enable_SMTPUTF8=True,
+        decode_data=False,
+        ready_timeout=10,
+        server_hostname="mailsink.local",
+    )
     smtp.start()
 
     def _stop(signum, frame):
@@ -254,8 +261,14 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("SMTP on %s:%d, HTTP API on %s:%d, storing in %s",
-             args.host, args.smtp_port, args.host, args.http_port, store.dir)
+    log.info(
+        "SMTP on %s:%d, HTTP API on %s:%d, storing in %s",
+        args.host,
+        args.smtp_port,
+        args.host,
+        args.http_port,
+        store.dir,
+    )
     try:
         httpd.serve_forever(poll_interval=0.2)
     finally:

@@ -6,6 +6,7 @@ PostgreSQL: connects to every database with asyncpg. Kafka: creates a topic, pro
 consumes one message, deletes the topic (unless --keep-topic). SMTP: sends a mail with text,
 html and an attachment via smtplib and reads it back from the mailbox HTTP API.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,6 +25,7 @@ E = os.environ
 
 async def check_pg() -> None:
     import asyncpg
+
     for db in ("requests", "approvals", "notifications", "contracts", "common_test"):
         conn = await asyncpg.connect(f"{E['BACKOFFICE_PG_DSN_BASE']}/{db}", timeout=10)
         try:
@@ -37,6 +39,7 @@ async def check_pg() -> None:
 async def check_kafka(topic: str | None) -> None:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
     bs = E["BACKOFFICE_KAFKA_BOOTSTRAP"]
     name = topic or f"smoke-{uuid.uuid4().hex[:8]}"
     admin = AIOKafkaAdminClient(bootstrap_servers=bs)
@@ -51,8 +54,12 @@ async def check_kafka(topic: str | None) -> None:
             md = await prod.send_and_wait(name, payload, key=b"k")
         finally:
             await prod.stop()
-        cons = AIOKafkaConsumer(bootstrap_servers=bs, group_id=f"smoke-{uuid.uuid4().hex[:6]}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+        cons = AIOKafkaConsumer(
+            bootstrap_servers=bs,
+            group_id=f"smoke-{uuid.uuid4().hex[:6]}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
         await cons.start()
         try:
             cons.subscribe([name])
@@ -94,7 +101,9 @@ def check_smtp() -> None:
     m = msgs[0]
     assert m["text"].strip() == "Plain body ✓", m["text"]
     assert "HTML body" in m["html"], m["html"]
-    assert m["attachments"] == [{"filename": "contract.pdf", "content_type": "application/pdf", "size": 13}], m["attachments"]
+    assert m["attachments"] == [{"filename": "contract.pdf", "content_type": "application/pdf", "size": 13}], m[
+        "attachments"
+    ]
     assert sorted(m["rcpt_tos"]) == ["ann@example.test", "bcc@example.test"], m["rcpt_tos"]
     with urllib.request.urlopen(f"{api}/messages?to=bcc@example.test&subject_contains={tag}", timeout=10) as r:
         assert len(json.load(r)) == 1

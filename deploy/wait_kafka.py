@@ -4,10 +4,12 @@ usage: wait_kafka.py [--bootstrap HOST:PORT[,...]] [--timeout SECONDS] [--pid PI
 
 Exit 0 when ready, 1 on timeout, 2 if one of the given pids died meanwhile.
 """
+
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -27,18 +29,15 @@ def _alive(pid: int) -> bool:
 
 
 async def _probe(bootstrap: str, min_brokers: int) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000,
-                                client_id="backoffice-wait-kafka")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000, client_id="backoffice-wait-kafka")
     try:
         await asyncio.wait_for(admin.start(), 8)
         await asyncio.wait_for(admin.list_topics(), 8)
         brokers = admin._client.cluster.brokers()  # filled by the metadata response
         return len(brokers) if len(brokers) >= min_brokers else 0
     finally:
-        try:
+        with contextlib.suppress(Exception):
             await asyncio.wait_for(admin.close(), 5)
-        except Exception:
-            pass
 
 
 async def main() -> int:
@@ -67,8 +66,7 @@ async def main() -> int:
         except Exception as exc:  # connection refused, timeout, not ready...
             last_err = exc
         if time.monotonic() >= deadline:
-            print(f"wait_kafka: {args.bootstrap} not ready after {args.timeout:.0f}s: {last_err!r}",
-                  file=sys.stderr)
+            print(f"wait_kafka: {args.bootstrap} not ready after {args.timeout:.0f}s: {last_err!r}", file=sys.stderr)
             return 1
         await asyncio.sleep(0.5)
 

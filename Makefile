@@ -1,0 +1,74 @@
+# Back-office automation platform: `make run` to start everything locally, `make test` to test it all.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SERVICES := requests approvals notifications contracts
+PACKAGES := services/common $(addprefix services/,$(SERVICES))
+PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
+TEST_REQUIREMENTS := $(wildcard tests/requirements*.txt)
+PYTEST_ARGS ?=
+
+.PHONY: help venv lint format run stop status demo test test-only infra-up infra-down bench clean
+
+help:
+	@echo "make run     start PostgreSQL, Kafka, the SMTP sink and the four services (profile 'run')"
+	@echo "make stop    stop them"
+	@echo "make status  show what runs where"
+	@echo "make demo    walk one purchase request from draft to closed against 'make run'"
+	@echo "make test    set up everything on the 'test' profile's ports, lint, run every test, tear down"
+	@echo "make lint    ruff + mypy only"
+
+$(VENV)/.installed: $(PYPROJECTS) $(TEST_REQUIREMENTS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e 'services/common[dev]' $(addprefix -e ,$(addprefix services/,$(SERVICES)))
+	@for f in $(TEST_REQUIREMENTS); do echo "pip install -r $$f"; $(PY) -m pip install --quiet -r $$f; done
+	@touch $@
+
+venv: $(VENV)/.installed
+
+lint: venv
+	$(VENV)/bin/ruff check services tests deploy
+	$(VENV)/bin/ruff format --check services tests deploy
+	$(VENV)/bin/mypy -p backoffice_common $(addprefix -p backoffice_,$(SERVICES))
+
+format: venv
+	$(VENV)/bin/ruff check --fix services tests deploy
+	$(VENV)/bin/ruff format services tests deploy
+
+run: venv
+	@BACKOFFICE_PROFILE=run bash deploy/infra.sh start
+	@BACKOFFICE_PROFILE=run bash deploy/services.sh start
+	@BACKOFFICE_PROFILE=run bash deploy/urls.sh
+
+stop:
+	@BACKOFFICE_PROFILE=run bash deploy/services.sh stop || true
+	@BACKOFFICE_PROFILE=run bash deploy/infra.sh stop
+
+status:
+	@BACKOFFICE_PROFILE=run bash deploy/infra.sh status || true
+	@BACKOFFICE_PROFILE=run bash deploy/services.sh status || true
+
+demo: venv
+	@BACKOFFICE_PROFILE=run bash -c 'source deploy/env.sh && $(PY) -m backoffice_demo'
+
+# The test profile has its own ports and state folder, so it runs beside `make run` and beside
+# another checkout. Infrastructure this target started is stopped again, whatever the outcome.
+test: venv
+	@bash deploy/test.sh $(PYTEST_ARGS)
+
+test-only: venv
+	@BACKOFFICE_PROFILE=test bash -c 'source deploy/env.sh && $(VENV)/bin/pytest $(PYTEST_ARGS)'
+
+infra-up: venv
+	@BACKOFFICE_PROFILE=test bash deploy/infra.sh start
+
+infra-down:
+	@BACKOFFICE_PROFILE=test bash deploy/infra.sh stop
+
+clean: stop
+	rm -rf .state $(VENV)

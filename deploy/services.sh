@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# The four services as local processes, configured for the infrastructure of deploy/infra.sh.
+#
+#   deploy/services.sh {start|stop|status|restart|env} [requests|approvals|notifications|contracts|all]
+#
+# BACKOFFICE_INSTANCES=2 starts a second instance of each service (port + 11) sharing the same
+# database and consumer group: Kafka splits the partitions between them and one outbox relay is
+# active per service. Migrations run once per service before its first instance starts.
+# Logs: $BACKOFFICE_STATE_DIR/logs/<svc>-<n>.log; pids: $BACKOFFICE_STATE_DIR/pids/.
+set -Eeuo pipefail
+
+# shellcheck source=deploy/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+STATE=$BACKOFFICE_STATE_DIR
+PY=$BACKOFFICE_PYTHON
+SERVICES=(requests approvals notifications contracts)
+INSTANCES=${BACKOFFICE_INSTANCES:-1}
+DEV_JWT_SECRET=${BACKOFFICE_DEV_JWT_SECRET:-development-only-secret}
+mkdir -p "$STATE/logs" "$STATE/pids" "$STATE/contracts"
+
+say() { printf '[services %s] %s\n' "$BACKOFFICE_PROFILE" "$*"; }
+pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+read_pid() { [ -f "$1" ] && tr -dc 0-9 <"$1" || true; }
+
+port_of() {
+    local svc=$1 n=${2:-1} var
+    var="BACKOFFICE_${svc^^}_PORT"
+    echo $(( ${!var} + (n - 1) * 11 ))
+}
+
+# service_env <svc>: the environment of one service (twelve-factor: everything through env vars)
+service_env() {
+    local svc=$1 p=${1^^}_
+    local port
+    port=$(port_of "$svc")
+    cat <<ENV
+${p}ENVIRONMENT=development
+${p}LOG_LEVEL=${BACKOFFICE_LOG_LEVEL:-INFO}
+${p}DATABASE_URL=postgresql+asyncpg://backoffice@127.0.0.1:${BACKOFFICE_PG_PORT}/${svc}
+${p}KAFKA_BOOTSTRAP_SERVERS=${BACKOFFICE_KAFKA_BOOTSTRAP}
+${p}KAFKA_TOPIC_PREFIX=${BACKOFFICE_TOPIC_PREFIX:-}
+${p}JWT_SECRET=${DEV_JWT_SECRET}
+${p}PUBLIC_BASE_URL=http://127.0.0.1:${port}
+${p}OUTBOX_POLL_INTERVAL_SECONDS=2
+ENV
+    case $svc in
+        notifications)
+            cat <<ENV
+NOTIFICATIONS_SMTP_HOST=${BACKOFFICE_SMTP_HOST}
+NOTIFICATIONS_SMTP_PORT=${BACKOFFICE_SMTP_PORT}
+NOTIFICATIONS_ALLOW_PRIVATE_WEBHOOK_URLS=true
+ENV
+            ;;
+        contracts)
+            cat <<ENV
+CONTRACTS_PKI_DIR=${STATE}/contracts/pki
+ENV
+            ;;
+    esac
+}
+
+with_env() {
+    local svc=$1; shift
+    env $(service_env "$svc" | tr '\n' ' ') "$@"
+}
+
+health() { "$PY" - "$1" <<'PY'
+import sys, urllib.request
+try:
+    with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=2) as r:
+        sys.exit(0 if r.status == 200 else 1)
+except Exception:
+    sys.exit(1)
+PY
+}
+
+start_one() {
+    local svc=$1 n=$2 port pidf log pid i
+    port=$(port_of "$svc" "$n")
+    pidf=$STATE/pids/$svc-$n.pid
+    log=$STATE/logs/$svc-$n.log
+    pid=$(read_pid "$pidf")
+    if pid_alive "$pid"; then say "$svc#$n: already running (pid $pid, port $port)"; return 0; fi
+    if [ "$n" = 1 ]; then
+        say "$svc: migrating"
+        if ! with_env "$svc" "$PY" -m "backoffice_$svc" migrate >>"$log" 2>&1; then
+            tail -n 30 "$log" >&2; say "ERROR: $svc migrations failed (log: $log)"; return 1
+        fi
+    fi
+    (cd "$STATE" && with_env "$svc" setsid nohup "$PY" -m "backoffice_$svc" serve --host 127.0.0.1 --port "$port" >>"$log" 2>&1 < /dev/null & echo $! >"$pidf")
+    pid=$(read_pid "$pidf")
+    for ((i = 0; i < 150; i++)); do
+        if health "$port"; then say "$svc#$n: up on http://127.0.0.1:$port (pid $pid)"; return 0; fi
+        if ! pid_alive "$pid"; then break; fi
+        sleep 0.2
+    done
+    tail -n 30 "$log" >&2
+    say "ERROR: $svc#$n did not become healthy on port $port (log: $log)"
+    return 1
+}
+
+stop_one() {
+    local svc=$1 n=$2 pidf pid i
+    pidf=$STATE/pids/$svc-$n.pid
+    pid=$(read_pid "$pidf")
+    if ! pid_alive "$pid"; then rm -f "$pidf"; return 0; fi
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do pid_alive "$pid" || break; sleep 0.1; done
+    pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$pidf"
+    say "$svc#$n: stopped"
+}
+
+status_one() {
+    local svc=$1 n=$2 port pid
+    port=$(port_of "$svc" "$n")
+    pid=$(read_pid "$STATE/pids/$svc-$n.pid")
+    if pid_alive "$pid" && health "$port"; then
+        printf 'up   %-13s #%s http://127.0.0.1:%s  (docs: /docs)\n' "$svc" "$n" "$port"
+        return 0
+    fi
+    printf 'down %-13s #%s http://127.0.0.1:%s\n' "$svc" "$n" "$port"
+    return 3
+}
+
+action=${1:-status}
+target=${2:-all}
+if [ "$target" = all ]; then selected=("${SERVICES[@]}"); else selected=("$target"); fi
+rc=0
+case $action in
+    start)
+        for svc in "${selected[@]}"; do
+            for ((n = 1; n <= INSTANCES; n++)); do start_one "$svc" "$n" || rc=1; done
+        done ;;
+    stop)
+        for svc in "${selected[@]}"; do
+            for n in 1 2 3 4; do stop_one "$svc" "$n"; done
+        done ;;
+    restart)
+        "$0" stop "$target"; "$0" start "$target"; exit $? ;;
+    status)
+        for svc in "${selected[@]}"; do
+            for ((n = 1; n <= INSTANCES; n++)); do status_one "$svc" "$n" || rc=3; done
+        done ;;
+    env)
+        for svc in "${selected[@]}"; do service_env "$svc"; done ;;
+    *) echo "usage: $0 {start|stop|status|restart|env} [service|all]" >&2; exit 2 ;;
+esac
+exit $rc
