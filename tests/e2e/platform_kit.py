@@ -1,0 +1,159 @@
+"""The platform as real processes for cross-service tests: four services, their databases, one topic prefix."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("requests", "approvals", "notifications", "contracts")
+JWT_SECRET = "e2e-secret-that-is-long-enough-for-hs256-tokens"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    env: dict[str, str]
+    log_dir: Path
+    ports: list[int] = field(default_factory=list)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.ports[0]}"
+
+    def migrate(self) -> None:
+        subprocess.run(
+            [sys.executable, "-m", f"backoffice_{self.name}", "migrate"],
+            env=self.env,
+            check=True,
+            timeout=120,
+            capture_output=True,
+        )
+
+    def start(self, instances: int = 1) -> None:
+        while len(self.ports) < instances:
+            self.ports.append(free_port())
+        self.processes = [self._spawn(i) for i in range(instances)]
+
+    def _spawn(self, index: int) -> subprocess.Popen[bytes]:
+        log = open(self.log_dir / f"{self.name}-{index}.log", "ab")  # noqa: SIM115 - owned by the process
+        return subprocess.Popen(
+            [sys.executable, "-m", f"backoffice_{self.name}", "serve", "--port", str(self.ports[index])],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.log_dir,
+            start_new_session=True,
+        )
+
+    def kill(self, index: int = 0) -> None:
+        """``kill -9``: no shutdown hooks, no flushing, connections dropped."""
+        process = self.processes[index]
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+    def restart(self, index: int = 0) -> None:
+        self.processes[index] = self._spawn(index)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    async def wait_healthy(self, timeout: float = 60.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with httpx.AsyncClient() as client:
+            for index, port in enumerate(self.ports):
+                while True:
+                    process = self.processes[index]
+                    if process.poll() is not None:
+                        raise RuntimeError(f"{self.name}#{index} exited with {process.returncode}; see its log")
+                    try:
+                        r = await client.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+                        if r.status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    if asyncio.get_running_loop().time() > deadline:
+                        raise TimeoutError(f"{self.name}#{index} not ready within {timeout}s")
+                    await asyncio.sleep(0.3)
+
+
+@dataclass
+class Platform:
+    prefix: str
+    services: dict[str, ServiceProcess]
+    databases: list[str]
+    mailbox_url: str
+
+    def url(self, service: str) -> str:
+        return self.services[service].url
+
+    async def wait_healthy(self, names: Iterable[str] = SERVICES) -> None:
+        await asyncio.gather(*(self.services[n].wait_healthy() for n in names))
+
+
+def service_env(name: str, *, database_url: str, prefix: str, extra: dict[str, str]) -> dict[str, str]:
+    p = name.upper() + "_"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(tuple(s.upper() + "_" for s in SERVICES))}
+    env.update(
+        {
+            f"{p}ENVIRONMENT": "test",
+            f"{p}LOG_LEVEL": "INFO",
+            f"{p}DATABASE_URL": database_url,
+            f"{p}KAFKA_BOOTSTRAP_SERVERS": os.environ["BACKOFFICE_KAFKA_BOOTSTRAP"],
+            f"{p}KAFKA_TOPIC_PREFIX": prefix,
+            f"{p}JWT_SECRET": JWT_SECRET,
+            f"{p}OUTBOX_POLL_INTERVAL_SECONDS": "1",
+            f"{p}CONSUMER_STALL_SECONDS": "20",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+async def create_databases(names: Iterable[str]) -> dict[str, str]:
+    base = os.environ["BACKOFFICE_PG_DSN_BASE"]
+    admin = await asyncpg.connect(f"{base}/postgres")
+    urls = {}
+    try:
+        for name in names:
+            db = f"e2e_{name}_{uuid.uuid4().hex[:8]}"
+            await admin.execute(f'CREATE DATABASE "{db}"')
+            urls[name] = f"{base}/{db}".replace("postgresql://", "postgresql+asyncpg://", 1)
+    finally:
+        await admin.close()
+    return urls
+
+
+async def drop_databases(urls: Iterable[str]) -> None:
+    base = os.environ["BACKOFFICE_PG_DSN_BASE"]
+    admin = await asyncpg.connect(f"{base}/postgres")
+    try:
+        for url in urls:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await admin.close()
