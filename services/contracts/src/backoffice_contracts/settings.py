@@ -2,12 +2,53 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from backoffice_common.settings import ServiceSettings
+from backoffice_common.settings import PLACEHOLDER_SECRETS, ServiceSettings
+
+DEV_LINK_SECRET = "development-only-link-secret"  # noqa: S105 - refused outside development
 
 
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CONTRACTS_", extra="ignore")
 
     service_name: str = "contracts"
+
+    buyer_legal_name: str = Field(default="ACME Back Office GmbH", min_length=1, max_length=300)
+    buyer_address: str = Field(default="Musterstraße 1, 10115 Berlin, Germany", max_length=1000)
+    buyer_signers: list[str] = Field(default_factory=list, description="user ids allowed to sign besides procurement")
+    signing_order: Literal["vendor_first", "buyer_first", "any"] = "vendor_first"
+    signature_ttl_hours: float = Field(default=14 * 24, gt=0)
+    expiry_poll_seconds: float = Field(default=30.0, gt=0)
+
+    link_secret: str = DEV_LINK_SECRET
+    document_link_ttl_hours: float = Field(default=14 * 24, gt=0)
+
+    pki_dir: Path = Path(".contracts-pki")
+    signing_key_path: Path | None = None
+    signing_cert_path: Path | None = None
+    signing_chain_path: Path | None = None
+    trust_roots_path: Path | None = None
+    signing_key_passphrase: str | None = None
+
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+
+    @model_validator(mode="after")
+    def _refuse_development_material_in_production(self) -> Settings:
+        if self.environment == "production":
+            if self.link_secret in PLACEHOLDER_SECRETS | {DEV_LINK_SECRET} or len(self.link_secret) < 32:
+                raise ValueError(
+                    "link_secret is a placeholder or shorter than 32 characters; set CONTRACTS_LINK_SECRET"
+                )
+            if self.signing_key_path is None or self.signing_cert_path is None:
+                raise ValueError(
+                    "production needs CONTRACTS_SIGNING_KEY_PATH and CONTRACTS_SIGNING_CERT_PATH "
+                    "(the development CA is generated only outside production)"
+                )
+        if (self.signing_key_path is None) != (self.signing_cert_path is None):
+            raise ValueError("set both CONTRACTS_SIGNING_KEY_PATH and CONTRACTS_SIGNING_CERT_PATH, or neither")
+        return self

@@ -1,0 +1,37 @@
+"""Signed, expiring, read-only download tokens for the draft PDF (no user token needed)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import datetime
+
+
+class InvalidLink(ValueError):
+    """A token that is malformed, forged, for another document, or expired."""
+
+
+def _sign(secret: str, message: bytes) -> str:
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def issue(*, secret: str, contract_id: str, scope: str, expires_at: datetime) -> str:
+    expiry = int(expires_at.timestamp())
+    message = f"{contract_id}|{scope}|{expiry}".encode()
+    return f"{scope}.{expiry}.{_sign(secret, message)}"
+
+
+def check(token: str, *, secret: str, contract_id: str, scope: str, now: datetime) -> None:
+    parts = token.split(".")
+    if len(token) > 200 or len(parts) != 3 or not parts[1].isdigit():
+        raise InvalidLink("the link token is malformed")
+    token_scope, expiry, signature = parts
+    expected = _sign(secret, f"{contract_id}|{token_scope}|{expiry}".encode())
+    if not hmac.compare_digest(expected, signature):
+        raise InvalidLink("the link token is not valid for this contract")
+    if token_scope != scope:
+        raise InvalidLink(f"the link token grants {token_scope!r}, not {scope!r}")
+    if int(expiry) <= now.timestamp():
+        raise InvalidLink("the link has expired")

@@ -1,0 +1,86 @@
+"""Rendering contract PDFs with typst (fonts bundled, no system packages) and assembling the executed copy."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tempfile
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import typst
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PyPdfError
+
+_PACKAGE_IMPORT = re.compile(r"""(import|include)\s*\(?\s*"@""")
+
+
+class TemplateError(ValueError):
+    """A template that does not compile, or that reaches outside its data."""
+
+
+def default_template(language: str) -> str:
+    return resources.files("backoffice_contracts.templates").joinpath(f"contract.{language}.typ").read_text("utf-8")
+
+
+@cache
+def _signature_page_source() -> bytes:
+    return resources.files("backoffice_contracts.templates").joinpath("signature_page.typ").read_bytes()
+
+
+@cache
+def _sandbox_root() -> str:
+    # An empty directory as typst's root: a template cannot read() files of the service.
+    return tempfile.mkdtemp(prefix="contracts-typst-")
+
+
+def check_template_source(source: str) -> None:
+    if "\x00" in source:
+        raise TemplateError("the template contains a NUL character")
+    if _PACKAGE_IMPORT.search(source):
+        raise TemplateError("templates may not import typst packages (no network access at render time)")
+
+
+def render(source: str | bytes, data: dict[str, Any], *, at: datetime | None = None) -> bytes:
+    """Compile a typst template with ``data`` as ``sys.inputs.data``; the same inputs give the same bytes."""
+    raw = source.encode("utf-8") if isinstance(source, str) else source
+    if isinstance(source, str):
+        check_template_source(source)
+    try:
+        pdf = typst.compile(  # type: ignore[type-var]
+            raw,
+            root=_sandbox_root(),
+            ignore_system_fonts=True,
+            sys_inputs={"data": json.dumps(data, ensure_ascii=False)},
+            timestamp=int((at or datetime(2000, 1, 1, tzinfo=UTC)).timestamp()),
+        )
+    except Exception as exc:  # typst raises its own error types with the compiler's diagnostics
+        raise TemplateError(f"the template does not compile: {str(exc)[:2000]}") from exc
+    if not isinstance(pdf, bytes):
+        raise TemplateError("the template produced no PDF")
+    return pdf
+
+
+def render_signature_page(data: dict[str, Any]) -> bytes:
+    return render(_signature_page_source(), data)
+
+
+def append_pages(document: bytes, extra: bytes) -> bytes:
+    """The document's pages unchanged, followed by ``extra``'s pages."""
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(document)))
+    writer.append(PdfReader(io.BytesIO(extra)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def extract_text(pdf: bytes) -> str:
+    try:
+        reader = PdfReader(io.BytesIO(pdf))
+        return "\n".join(page.extract_text() for page in reader.pages)
+    except PyPdfError as exc:
+        raise ValueError(f"not a readable PDF: {exc}") from exc
