@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    PrimaryKeyConstraint,
+    Sequence,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase
 
 from backoffice_common.db import new_metadata
@@ -13,3 +30,92 @@ class Base(DeclarativeBase):
 
 
 messaging = messaging_tables(Base.metadata)
+
+request_number_seq = Sequence("purchase_request_number_seq", metadata=Base.metadata)
+
+purchase_request = Table(
+    "purchase_request",
+    Base.metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("number", String(20), nullable=False, unique=True),
+    Column("requester_id", String(200), nullable=False, index=True),
+    Column("requester_name", String(200), nullable=False),
+    Column("requester_email", String(320), nullable=False),
+    Column("requester_department", String(100), nullable=True),
+    Column("status", String(40), nullable=False, index=True),
+    Column("revision", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("vendor_id", String(100), nullable=False, index=True),
+    Column("department", String(100), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("total", Numeric(24, 6), nullable=False),
+    Column("received", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_purchase_request_created_at_id", "created_at", "id"),
+)
+
+request_revision = Table(
+    "request_revision",
+    Base.metadata,
+    Column("request_id", UUID(as_uuid=False), ForeignKey("purchase_request.id"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("content", JSONB, nullable=False),
+    Column("created_by", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("request_id", "revision"),
+)
+
+timeline_entry = Table(
+    "timeline_entry",
+    Base.metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("request_id", UUID(as_uuid=False), ForeignKey("purchase_request.id"), nullable=False),
+    Column("event_id", String(200), nullable=False, unique=True),
+    Column("event_type", String(200), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("actor", JSONB, nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("status_after", String(40), nullable=False),
+    Column("data", JSONB, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_timeline_entry_request_id_id", "request_id", "id"),
+)
+
+approver_assignment = Table(
+    "approver_assignment",
+    Base.metadata,
+    Column("request_id", UUID(as_uuid=False), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("task_id", String(200), nullable=False),
+    Column("assigned_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("request_id", "user_id"),
+    Index("ix_approver_assignment_user_id", "user_id"),
+)
+
+vendor = Table(
+    "vendor",
+    Base.metadata,
+    Column("vendor_id", String(100), primary_key=True),
+    Column("legal_name", String(300), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("record", JSONB, nullable=False),
+    Column("record_updated_at", String(40), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+idempotency_record = Table(
+    "idempotency_record",
+    Base.metadata,
+    Column("user_id", String(200), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("body", JSONB, nullable=True),
+    Column("headers", JSONB, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("user_id", "key"),
+)

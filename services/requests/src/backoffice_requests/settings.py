@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from backoffice_common.settings import ServiceSettings
@@ -11,3 +12,5 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="REQUESTS_", extra="ignore")
 
     service_name: str = "requests"
+    max_body_bytes: int = Field(default=2_000_000, ge=1024, le=50_000_000)
+    idempotency_retention_hours: float = Field(default=72.0, gt=0)

@@ -1,0 +1,226 @@
+"""Commands on purchase requests. Each loads the request under a row lock; the caller commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from backoffice_common.auth import User
+from backoffice_common.problems import Problem
+from backoffice_common.uow import UnitOfWork
+from backoffice_requests import access, vendors
+from backoffice_requests.domain.content import Attachment, LineInput, make_content
+from backoffice_requests.domain.errors import InvalidRequest
+from backoffice_requests.domain.model import Person, PurchaseRequest
+from backoffice_requests.repository import RequestRepository
+from backoffice_requests.schemas import (
+    CancelCreate,
+    CloseCreate,
+    LineCreate,
+    ReceiptCreate,
+    RequestCreate,
+    RequestRevise,
+    RequestUpdate,
+    VendorReassignCreate,
+)
+from backoffice_requests.timeline import record_own_events
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _lines(lines: list[LineCreate]) -> list[LineInput]:
+    return [LineInput(x.description, x.quantity, x.unit, x.unit_price, x.sku) for x in lines]
+
+
+def _changes(data: RequestUpdate) -> dict[str, Any]:
+    changes = data.model_dump(exclude_unset=True, exclude={"comment"})
+    nulls = sorted(name for name, value in changes.items() if value is None)
+    if nulls:
+        raise InvalidRequest(f"fields cannot be set to null: {', '.join(nulls)}", field=nulls[0])
+    if data.lines is not None:
+        changes["lines"] = _lines(data.lines)
+    if data.attachments is not None:
+        changes["attachments"] = [Attachment(**a.model_dump()) for a in data.attachments]
+    return changes
+
+
+def _etag_version(if_match: str) -> int | None:
+    """The version named by an ``If-Match`` value; None for ``*``."""
+    value = if_match.strip()
+    if value == "*":
+        return None
+    value = value.removeprefix("W/").strip('"')
+    try:
+        return int(value)
+    except ValueError:
+        raise Problem(412, "Precondition Failed", f"If-Match {if_match!r} is not an ETag of this service") from None
+
+
+async def _load(
+    uow: UnitOfWork,
+    *,
+    user: User,
+    request_id: str,
+    action: str,
+    check: Callable[..., None],
+    if_match: str | None = None,
+) -> PurchaseRequest:
+    request = await RequestRepository(uow.session).get(request_id, for_update=True)
+    if request is None or not await access.can_see(
+        uow.session, user=user, request_id=request_id, requester_id=request.requester.id
+    ):
+        raise access.not_found(request_id)
+    check(user, requester_id=request.requester.id, action=action)
+    if if_match is not None:
+        expected = _etag_version(if_match)
+        if expected is not None and expected != request.version:
+            raise Problem(
+                412,
+                "Precondition Failed",
+                f"the request changed since you read it (it is at version {request.version}); read it again",
+                type="stale-etag",
+                current_etag=f'"{request.version}"',
+            )
+    return request
+
+
+async def _save(uow: UnitOfWork, request: PurchaseRequest, user: User) -> PurchaseRequest:
+    actor = access.actor_for(user, requester_id=request.requester.id)
+    await RequestRepository(uow.session).save(request, actor=actor)
+    await record_own_events(uow, request)
+    return request
+
+
+async def create_draft(*, uow: UnitOfWork, user: User, data: RequestCreate) -> PurchaseRequest:
+    content = make_content(
+        title=data.title,
+        description=data.description,
+        vendor_id=data.vendor_id,
+        currency=data.currency,
+        cost_center=data.cost_center,
+        department=data.department,
+        category=data.category,
+        needed_by=data.needed_by,
+        lines=_lines(data.lines),
+        attachments=[Attachment(**a.model_dump()) for a in data.attachments],
+        today=today(),
+    )
+    await vendors.require_active(uow.session, data.vendor_id)
+    repo = RequestRepository(uow.session)
+    actor = access.actor_for(user, requester_id=user.sub)
+    request = PurchaseRequest.draft(
+        id=str(uuid.uuid4()),
+        number=await repo.next_number(),
+        requester=Person(user.sub, user.name or user.sub, user.email, user.department),
+        content=content,
+        actor=actor,
+    )
+    await repo.add(request, actor=actor)
+    await record_own_events(uow, request)
+    return request
+
+
+async def update_draft(
+    *, uow: UnitOfWork, user: User, request_id: str, data: RequestUpdate, if_match: str
+) -> PurchaseRequest:
+    request = await _load(
+        uow, user=user, request_id=request_id, action="edit", check=access.require_owner, if_match=if_match
+    )
+    changes = _changes(data)
+    request.update_draft(changes, today=today(), actor=access.actor_for(user, requester_id=request.requester.id))
+    if "vendor_id" in changes:
+        await vendors.require_active(uow.session, request.content.vendor_id)
+    return await _save(uow, request, user)
+
+
+async def submit(*, uow: UnitOfWork, user: User, request_id: str, if_match: str | None) -> PurchaseRequest:
+    request = await _load(
+        uow, user=user, request_id=request_id, action="submit", check=access.require_owner, if_match=if_match
+    )
+    request.submit(today=today(), actor=access.actor_for(user, requester_id=user.sub), submitted_at=_now())
+    await vendors.require_active(uow.session, request.content.vendor_id)
+    return await _save(uow, request, user)
+
+
+async def cancel(
+    *, uow: UnitOfWork, user: User, request_id: str, data: CancelCreate, if_match: str | None
+) -> PurchaseRequest:
+    request = await _load(
+        uow, user=user, request_id=request_id, action="cancel", check=access.require_owner_or_buyer, if_match=if_match
+    )
+    request.cancel(reason=data.reason, actor=access.actor_for(user, requester_id=request.requester.id))
+    return await _save(uow, request, user)
+
+
+async def revise(
+    *, uow: UnitOfWork, user: User, request_id: str, data: RequestRevise, if_match: str | None
+) -> PurchaseRequest:
+    request = await _load(
+        uow, user=user, request_id=request_id, action="revise", check=access.require_owner, if_match=if_match
+    )
+    changes = _changes(data)
+    request.revise(
+        changes,
+        today=today(),
+        actor=access.actor_for(user, requester_id=user.sub),
+        submitted_at=_now(),
+        comment=data.comment,
+    )
+    await vendors.require_active(uow.session, request.content.vendor_id)
+    return await _save(uow, request, user)
+
+
+async def reassign_vendor(
+    *, uow: UnitOfWork, user: User, request_id: str, data: VendorReassignCreate, if_match: str | None
+) -> PurchaseRequest:
+    request = await _load(
+        uow,
+        user=user,
+        request_id=request_id,
+        action="reassign the vendor of",
+        check=access.require_owner_or_buyer,
+        if_match=if_match,
+    )
+    request.reassign_vendor(
+        vendor_id=data.vendor_id, reason=data.reason, actor=access.actor_for(user, requester_id=request.requester.id)
+    )
+    await vendors.require_active(uow.session, data.vendor_id)
+    return await _save(uow, request, user)
+
+
+async def confirm_receipt(
+    *, uow: UnitOfWork, user: User, request_id: str, data: ReceiptCreate, if_match: str | None
+) -> PurchaseRequest:
+    request = await _load(
+        uow,
+        user=user,
+        request_id=request_id,
+        action="confirm receipt for",
+        check=access.require_owner_or_buyer,
+        if_match=if_match,
+    )
+    quantities: dict[int, Any] = {}
+    for line in data.lines:
+        if line.line_no in quantities:
+            raise InvalidRequest(f"line {line.line_no} is named twice", field="lines")
+        quantities[line.line_no] = line.quantity
+    request.confirm_receipt(quantities, actor=access.actor_for(user, requester_id=request.requester.id), note=data.note)
+    return await _save(uow, request, user)
+
+
+async def close(
+    *, uow: UnitOfWork, user: User, request_id: str, data: CloseCreate, if_match: str | None
+) -> PurchaseRequest:
+    request = await _load(
+        uow, user=user, request_id=request_id, action="close", check=access.require_owner_or_buyer, if_match=if_match
+    )
+    request.close(short=data.short, reason=data.reason, actor=access.actor_for(user, requester_id=request.requester.id))
+    return await _save(uow, request, user)

@@ -1,0 +1,259 @@
+"""REST routes under ``/requests``: they build a command from the HTTP request and call the service."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from backoffice_common.app import UowDep
+from backoffice_common.auth import CurrentUser, User, require_roles
+from backoffice_common.problems import Problem
+from backoffice_common.uow import UnitOfWork
+from backoffice_requests import queries, service
+from backoffice_requests.domain.lifecycle import Status
+from backoffice_requests.domain.model import PurchaseRequest
+from backoffice_requests.idempotency import IdempotencyKey, Reply, respond
+from backoffice_requests.schemas import (
+    CancelCreate,
+    CloseCreate,
+    ReceiptCreate,
+    RequestCreate,
+    RequestPageRead,
+    RequestRead,
+    RequestRevise,
+    RequestUpdate,
+    RevisionDiffRead,
+    RevisionRead,
+    TimelineEntryRead,
+    VendorReassignCreate,
+)
+
+router = APIRouter(prefix="/requests", tags=["purchase requests"])
+
+Requester = Annotated[User, Depends(require_roles("requester", "admin"))]
+IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=100)]
+RequestId = Annotated[uuid.UUID, "the purchase request id"]
+
+
+async def _reply(uow: UnitOfWork, user: User, request: PurchaseRequest, status: int = 200) -> Reply:
+    read = await queries.request_read(uow.session, user=user, request_id=request.id)
+    headers = {"ETag": f'"{read.version}"'}
+    if status == 201:
+        headers["Location"] = f"/requests/{read.id}"
+    return Reply(status, read.model_dump(mode="json"), headers)
+
+
+async def _command(
+    *,
+    uow: UnitOfWork,
+    user: User,
+    http: Request,
+    key: str | None,
+    payload: Any,
+    command: Callable[[], Awaitable[PurchaseRequest]],
+) -> JSONResponse:
+    """Run a command under the request's Idempotency-Key and answer with the request as it now is."""
+
+    async def run() -> Reply:
+        return await _reply(uow, user, await command())
+
+    return await respond(uow=uow, user=user, request=http, key=key, payload=payload, run=run)
+
+
+@router.post("", status_code=201, response_model=RequestRead, summary="Create a draft")
+async def create_request(
+    data: RequestCreate, uow: UowDep, user: Requester, http: Request, key: IdempotencyKey = None
+) -> JSONResponse:
+    async def run() -> Reply:
+        return await _reply(uow, user, await service.create_draft(uow=uow, user=user, data=data), 201)
+
+    return await respond(uow=uow, user=user, request=http, key=key, payload=data.model_dump(mode="json"), run=run)
+
+
+@router.get("", response_model=RequestPageRead, summary="List the requests you can see")
+async def list_requests(
+    uow: UowDep,
+    user: CurrentUser,
+    status: Status | None = None,
+    requester: Annotated[str | None, Query(max_length=200)] = None,
+    vendor_id: Annotated[str | None, Query(max_length=100)] = None,
+    department: Annotated[str | None, Query(max_length=100)] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> RequestPageRead:
+    where = queries.RequestFilter(status, requester, vendor_id, department, created_from, created_to, q)
+    return await queries.list_requests(uow.session, user=user, where=where, cursor=cursor, limit=limit)
+
+
+@router.get("/{request_id}", response_model=RequestRead, summary="Read one request")
+async def get_request(request_id: RequestId, uow: UowDep, user: CurrentUser) -> JSONResponse:
+    read = await queries.request_read(uow.session, user=user, request_id=str(request_id))
+    return JSONResponse(read.model_dump(mode="json"), headers={"ETag": f'"{read.version}"'})
+
+
+@router.patch("/{request_id}", response_model=RequestRead, summary="Update a draft (If-Match required)")
+async def update_request(
+    request_id: RequestId, data: RequestUpdate, uow: UowDep, user: CurrentUser, if_match: IfMatch = None
+) -> JSONResponse:
+    if if_match is None:
+        raise Problem(
+            428, "Precondition Required", "send If-Match with the ETag you read, so edits are not lost", type="if-match"
+        )
+    request = await service.update_draft(uow=uow, user=user, request_id=str(request_id), data=data, if_match=if_match)
+    reply = await _reply(uow, user, request)
+    await uow.commit()
+    return JSONResponse(reply.body, headers=reply.headers)
+
+
+@router.post("/{request_id}/submit", response_model=RequestRead, summary="Submit a draft for approval")
+async def submit_request(
+    request_id: RequestId,
+    uow: UowDep,
+    user: CurrentUser,
+    http: Request,
+    key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    return await _command(
+        uow=uow,
+        user=user,
+        http=http,
+        key=key,
+        payload=None,
+        command=lambda: service.submit(uow=uow, user=user, request_id=str(request_id), if_match=if_match),
+    )
+
+
+@router.post("/{request_id}/cancel", response_model=RequestRead, summary="Cancel (before the contract is executed)")
+async def cancel_request(
+    request_id: RequestId,
+    data: CancelCreate,
+    uow: UowDep,
+    user: CurrentUser,
+    http: Request,
+    key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    return await _command(
+        uow=uow,
+        user=user,
+        http=http,
+        key=key,
+        payload=data.model_dump(mode="json"),
+        command=lambda: service.cancel(uow=uow, user=user, request_id=str(request_id), data=data, if_match=if_match),
+    )
+
+
+@router.post("/{request_id}/revise", response_model=RequestRead, summary="Revise after changes were requested")
+async def revise_request(
+    request_id: RequestId,
+    data: RequestRevise,
+    uow: UowDep,
+    user: CurrentUser,
+    http: Request,
+    key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    return await _command(
+        uow=uow,
+        user=user,
+        http=http,
+        key=key,
+        payload=data.model_dump(mode="json", exclude_unset=True),
+        command=lambda: service.revise(uow=uow, user=user, request_id=str(request_id), data=data, if_match=if_match),
+    )
+
+
+@router.post("/{request_id}/reassign-vendor", response_model=RequestRead, summary="Send a declined order elsewhere")
+async def reassign_vendor(
+    request_id: RequestId,
+    data: VendorReassignCreate,
+    uow: UowDep,
+    user: CurrentUser,
+    http: Request,
+    key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    return await _command(
+        uow=uow,
+        user=user,
+        http=http,
+        key=key,
+        payload=data.model_dump(mode="json"),
+        command=lambda: service.reassign_vendor(
+            uow=uow, user=user, request_id=str(request_id), data=data, if_match=if_match
+        ),
+    )
+
+
+@router.post("/{request_id}/receipts", response_model=RequestRead, summary="Confirm receipt (per line, partial)")
+async def confirm_receipt(
+    request_id: RequestId,
+    data: ReceiptCreate,
+    uow: UowDep,
+    user: CurrentUser,
+    http: Request,
+    key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    return await _command(
+        uow=uow,
+        user=user,
+        http=http,
+        key=key,
+        payload=data.model_dump(mode="json"),
+        command=lambda: service.confirm_receipt(
+            uow=uow, user=user, request_id=str(request_id), data=data, if_match=if_match
+        ),
+    )
+
+
+@router.post("/{request_id}/close", response_model=RequestRead, summary="Close (or close short with a reason)")
+async def close_request(
+    request_id: RequestId,
+    data: CloseCreate,
+    uow: UowDep,
+    user: CurrentUser,
+    http: Request,
+    key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    return await _command(
+        uow=uow,
+        user=user,
+        http=http,
+        key=key,
+        payload=data.model_dump(mode="json"),
+        command=lambda: service.close(uow=uow, user=user, request_id=str(request_id), data=data, if_match=if_match),
+    )
+
+
+@router.get("/{request_id}/revisions", response_model=list[RevisionRead], summary="Every revision")
+async def list_revisions(request_id: RequestId, uow: UowDep, user: CurrentUser) -> list[RevisionRead]:
+    return await queries.revisions(uow.session, user=user, request_id=str(request_id))
+
+
+@router.get("/{request_id}/revisions/diff", response_model=RevisionDiffRead, summary="What changed between two")
+async def diff_revisions(
+    request_id: RequestId,
+    uow: UowDep,
+    user: CurrentUser,
+    from_revision: Annotated[int, Query(alias="from", ge=1)],
+    to_revision: Annotated[int, Query(alias="to", ge=1)],
+) -> RevisionDiffRead:
+    return await queries.revision_diff(
+        uow.session, user=user, request_id=str(request_id), from_revision=from_revision, to_revision=to_revision
+    )
+
+
+@router.get("/{request_id}/timeline", response_model=list[TimelineEntryRead], summary="Every lifecycle event")
+async def request_timeline(request_id: RequestId, uow: UowDep, user: CurrentUser) -> list[TimelineEntryRead]:
+    return await queries.timeline_of(uow.session, user=user, request_id=str(request_id))
