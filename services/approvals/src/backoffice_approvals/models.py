@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
 from backoffice_common.db import new_metadata
@@ -13,3 +30,101 @@ class Base(DeclarativeBase):
 
 
 messaging = messaging_tables(Base.metadata)
+
+approver = Table(
+    "approver",
+    Base.metadata,
+    Column("id", String(200), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("manager_id", String(200), nullable=True),
+    Column("department", String(100), nullable=True),
+    Column("head_of", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("groups", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("limit_amount", Numeric(20, 4), nullable=True),
+    Column("limit_currency", String(3), nullable=True),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+policy = Table(
+    "policy",
+    Base.metadata,
+    Column("version", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("document", JSONB, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+absence = Table(
+    "absence",
+    Base.metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(200), nullable=False, index=True),
+    Column("delegate_id", String(200), nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("cancelled_at", DateTime(timezone=True), nullable=True),
+)
+
+approval_chain = Table(
+    "approval_chain",
+    Base.metadata,
+    Column("id", String(36), primary_key=True),
+    Column("request_id", String(200), nullable=False, index=True),
+    Column("revision", Integer, nullable=False),
+    Column("requester", JSONB, nullable=False),
+    Column("snapshot", JSONB, nullable=False),
+    Column("steps", JSONB, nullable=False),
+    Column("notes", JSONB, nullable=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("reminder_share", Numeric(6, 4), nullable=False),
+    Column("status", String(40), nullable=False),
+    Column("blocked_reason", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("request_id", "revision"),
+)
+
+approval_task = Table(
+    "approval_task",
+    Base.metadata,
+    Column("id", String(36), primary_key=True),
+    Column("chain_id", String(36), ForeignKey("approval_chain.id"), nullable=False, index=True),
+    Column("request_id", String(200), nullable=False),
+    Column("step_index", Integer, nullable=False),
+    Column("stage", Integer, nullable=False),
+    Column("approver", JSONB, nullable=False),
+    Column("assignee_id", String(200), nullable=False),
+    Column("assignee", JSONB, nullable=False),
+    Column("on_behalf_of", JSONB, nullable=True),
+    Column("status", String(40), nullable=False),
+    Column("decision", String(40), nullable=True),
+    Column("comment", Text, nullable=True),
+    Column("decided_by", JSONB, nullable=True),
+    Column("decided_on_behalf_of", JSONB, nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("closed_reason", Text, nullable=True),
+    Column("escalated_from", String(36), nullable=True),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("remind_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_approval_task_open_assignee", "assignee_id", postgresql_where=text("status = 'open'")),
+)
+
+approval_timer = Table(
+    "approval_timer",
+    Base.metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False),
+    Column("ref_id", String(36), nullable=False),
+    Column("fire_at", DateTime(timezone=True), nullable=False),
+    Column("fired_at", DateTime(timezone=True), nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text, nullable=True),
+    UniqueConstraint("kind", "ref_id"),
+    Index("ix_approval_timer_due", "fire_at", postgresql_where=text("fired_at IS NULL")),
+)

@@ -1,0 +1,1 @@
+"""HTTP entrypoints: thin routes that validate, call an application service and commit."""

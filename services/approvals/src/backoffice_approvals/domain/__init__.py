@@ -1,0 +1,1 @@
+"""The approvals domain: pure policy evaluation, routing and chain progression (no I/O)."""

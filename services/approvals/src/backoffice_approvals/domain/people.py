@@ -1,0 +1,114 @@
+"""People the domain routes to: directory entries, persons on events, absences."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    email: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "email": self.email}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Person:
+        return cls(id=str(data["id"]), name=str(data.get("name", "")), email=str(data.get("email", "")))
+
+
+@dataclass(frozen=True)
+class Approver:
+    id: str
+    name: str
+    email: str
+    manager_id: str | None = None
+    department: str | None = None
+    head_of: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    limit_amount: Decimal | None = None
+    limit_currency: str | None = None
+    active: bool = True
+
+    @property
+    def person(self) -> Person:
+        return Person(self.id, self.name, self.email)
+
+
+@dataclass(frozen=True)
+class Absence:
+    user_id: str
+    starts_at: datetime
+    ends_at: datetime
+    delegate_id: str
+
+    def covers(self, moment: datetime) -> bool:
+        return self.starts_at <= moment < self.ends_at
+
+
+@dataclass
+class Directory:
+    approvers: dict[str, Approver] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, approvers: Iterable[Approver]) -> Directory:
+        return cls({a.id: a for a in approvers})
+
+    def get(self, user_id: str | None) -> Approver | None:
+        return self.approvers.get(user_id) if user_id else None
+
+    def manager_of(self, user_id: str) -> Approver | None:
+        me = self.get(user_id)
+        return self.get(me.manager_id) if me else None
+
+    def head_of(self, department: str) -> Approver | None:
+        for approver in self.approvers.values():
+            if department in approver.head_of and approver.active:
+                return approver
+        return None
+
+    def members_of(self, group: str) -> list[Approver]:
+        return sorted((a for a in self.approvers.values() if group in a.groups and a.active), key=lambda a: a.id)
+
+    @property
+    def groups(self) -> set[str]:
+        return {g for a in self.approvers.values() for g in a.groups}
+
+
+def directory_problems(directory: Directory) -> list[tuple[str, str]]:
+    """Where the directory is inconsistent: (location, message) pairs, empty when it is sound."""
+    problems: list[tuple[str, str]] = []
+    heads: dict[str, str] = {}
+    for approver in sorted(directory.approvers.values(), key=lambda a: a.id):
+        where = f"approvers[{approver.id}]"
+        if approver.manager_id == approver.id:
+            problems.append((f"{where}.manager_id", "an approver cannot be their own manager"))
+        elif approver.manager_id and approver.manager_id not in directory.approvers:
+            problems.append((f"{where}.manager_id", f"unknown manager {approver.manager_id!r}"))
+        if approver.limit_amount is not None and approver.limit_amount < 0:
+            problems.append((f"{where}.limit_amount", "the approval limit cannot be negative"))
+        for dept in sorted(approver.head_of):
+            if dept in heads:
+                problems.append((f"{where}.head_of", f"department {dept!r} already has the head {heads[dept]!r}"))
+            heads[dept] = approver.id
+    reported: set[str] = set()
+    for start in sorted(directory.approvers):
+        seen: list[str] = []
+        current: str | None = start
+        while current and current in directory.approvers and current not in seen:
+            seen.append(current)
+            current = directory.approvers[current].manager_id
+        if current in seen and current is not None:
+            cycle = seen[seen.index(current) :]
+            key = ",".join(sorted(cycle))
+            if key not in reported and len(cycle) > 1:
+                reported.add(key)
+                path = " -> ".join([*cycle, current])
+                problems.append((f"approvers[{cycle[0]}].manager_id", f"cycle of managers: {path}"))
+    return problems

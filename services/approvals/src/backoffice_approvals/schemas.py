@@ -1,0 +1,208 @@
+"""Request and response bodies of the REST API (``XCreate`` / ``XRead``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+NO_NUL = r"^[^\x00]*$"
+Ident = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00\s]+$")]
+Short = Annotated[str, Field(max_length=200, pattern=NO_NUL)]
+LongText = Annotated[str, Field(max_length=4000, pattern=NO_NUL)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApproverCreate(_In):
+    id: Ident
+    name: Short
+    email: Annotated[str, Field(max_length=320, pattern=NO_NUL)] = ""
+    manager_id: Ident | None = None
+    department: Annotated[str, Field(max_length=100, pattern=NO_NUL)] | None = None
+    head_of: list[Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]] = Field(
+        default_factory=list, max_length=50
+    )
+    groups: list[Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]] = Field(
+        default_factory=list, max_length=100
+    )
+    limit_amount: Decimal | None = Field(default=None, ge=0, max_digits=20, decimal_places=4)
+    limit_currency: Currency | None = None
+    active: bool = True
+
+
+class ApproverUpdate(_In):
+    """The body of ``PUT /directory/approvers/{id}``: everything but the id."""
+
+    name: Short
+    email: Annotated[str, Field(max_length=320, pattern=NO_NUL)] = ""
+    manager_id: Ident | None = None
+    department: Annotated[str, Field(max_length=100, pattern=NO_NUL)] | None = None
+    head_of: list[Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]] = Field(
+        default_factory=list, max_length=50
+    )
+    groups: list[Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]] = Field(
+        default_factory=list, max_length=100
+    )
+    limit_amount: Decimal | None = Field(default=None, ge=0, max_digits=20, decimal_places=4)
+    limit_currency: Currency | None = None
+    active: bool = True
+
+
+class ApproverRead(BaseModel):
+    id: str
+    name: str
+    email: str
+    manager_id: str | None
+    department: str | None
+    head_of: list[str]
+    groups: list[str]
+    limit_amount: Decimal | None
+    limit_currency: str | None
+    active: bool
+
+
+class DirectoryImport(_In):
+    approvers: list[ApproverCreate] = Field(min_length=1, max_length=10000)
+
+
+class ImportResult(BaseModel):
+    imported: int
+
+
+class PolicyRead(BaseModel):
+    version: int
+    name: str
+    document: dict[str, Any]
+    created_by: str
+    created_at: datetime | None
+    builtin: bool = False
+
+
+class RequesterIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: Ident
+    name: Short = ""
+    email: Annotated[str, Field(max_length=320, pattern=NO_NUL)] = ""
+    department: Short | None = None
+
+
+class SnapshotIn(BaseModel):
+    """A RequestSnapshot (docs/events.md) as far as routing needs it; other fields pass through."""
+
+    model_config = ConfigDict(extra="allow")
+    request_id: Short = "dry-run"
+    revision: int = Field(default=1, ge=1)
+    title: Short = ""
+    requester: RequesterIn
+    department: Short | None = None
+    cost_center: Short | None = None
+    category: Short | None = None
+    vendor_id: Short | None = None
+    currency: Currency
+    total: Decimal = Field(ge=0, max_digits=20, decimal_places=4)
+
+
+class DryRunCreate(_In):
+    request: SnapshotIn
+    policy: dict[str, Any] | None = None
+
+
+class PlannedApproverRead(BaseModel):
+    approver: dict[str, str]
+    assignee: dict[str, str]
+    on_behalf_of: dict[str, str] | None
+
+
+class PlannedStepRead(BaseModel):
+    name: str
+    stage: int
+    mode: str
+    required: int
+    approvers: list[PlannedApproverRead]
+    carried_over: list[dict[str, str]]
+    due_seconds: int
+    reasons: list[str]
+
+
+class DryRunRead(BaseModel):
+    policy_version: int | None
+    steps: list[PlannedStepRead]
+    notes: list[str]
+    blocked: str | None
+
+
+class DecisionCreate(_In):
+    decision: Literal["approved", "rejected", "changes_requested"]
+    comment: LongText | None = None
+    reason: LongText | None = Field(default=None, description="Required when an admin decides for someone else")
+
+    @model_validator(mode="after")
+    def _comment_when_not_approving(self) -> DecisionCreate:
+        if self.decision != "approved" and not (self.comment and self.comment.strip()):
+            raise ValueError(f"a comment is required when the decision is {self.decision}")
+        return self
+
+
+class TaskRead(BaseModel):
+    id: str
+    chain_id: str
+    request_id: str
+    step: str | None = None
+    status: str
+    approver: dict[str, str]
+    assignee: dict[str, str]
+    on_behalf_of: dict[str, str] | None
+    decision: str | None
+    comment: str | None
+    decided_by: dict[str, str] | None
+    decided_on_behalf_of: dict[str, str] | None
+    decided_at: datetime | None
+    closed_reason: str | None
+    escalated_from: str | None
+    due_at: datetime
+    created_at: datetime
+    audit: str | None = None
+    request: dict[str, Any] | None = None
+
+
+class ChainRead(BaseModel):
+    id: str
+    request_id: str
+    revision: int
+    policy_version: int
+    status: str
+    blocked_reason: str | None
+    notes: list[str]
+    steps: list[dict[str, Any]]
+    tasks: list[TaskRead]
+
+
+class AbsenceCreate(_In):
+    user_id: Ident | None = None
+    delegate_id: Ident
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _sane(self) -> AbsenceCreate:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.user_id is not None and self.delegate_id == self.user_id:
+            raise ValueError("nobody can be their own delegate")
+        return self
+
+
+class AbsenceRead(BaseModel):
+    id: str
+    user_id: str
+    delegate_id: str
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    cancelled_at: datetime | None

@@ -1,0 +1,163 @@
+import asyncio
+
+from approvals_testkit import cancelled, revised, snapshot, submitted
+
+
+async def decide(service, task_id, who, decision="approved", comment=None, roles=None, **extra):
+    body = {"decision": decision, **({"comment": comment} if comment else {}), **extra}
+    return await service.client.post(f"/tasks/{task_id}/decision", json=body, headers=service.headers(who, roles))
+
+
+async def test_a_submitted_request_is_assigned_to_the_manager_and_approved_with_the_full_snapshot(service):
+    snap = snapshot(total="1200.00")
+    await service.publish(submitted(snap))
+    [assigned] = await service.assigned(snap["request_id"])
+    data = assigned.data
+    assert data["assignee"]["id"] == "mike"
+    assert data["step"] == "manager"
+    assert data["on_behalf_of"] is None
+    assert data["request_number"] == snap["number"]
+    assert data["schema_version"] == 1
+    assert data["due_at"]
+
+    inbox = (await service.client.get("/tasks", headers=service.headers("mike"))).json()
+    assert data["task_id"] in [t["id"] for t in inbox]
+
+    r = await decide(service, data["task_id"], "mike")
+    assert r.status_code == 200, r.text
+    [approved] = await service.reader.wait_for("purchase_request.approved", subject=snap["request_id"])
+    assert approved.data["request"] == snap
+    assert [p["id"] for p in approved.data["approvers"]] == ["mike"]
+    [decided] = service.reader.of_type("approval.task_decided", subject=snap["request_id"])
+    assert decided.data["decided_by"]["id"] == "mike"
+    assert decided.data["actor"]["id"] == "mike"
+    assert approved.correlationid == decided.correlationid
+
+
+async def test_a_rejection_needs_a_comment_and_publishes_rejected_with_the_requester(service):
+    snap = snapshot()
+    await service.publish(submitted(snap))
+    [assigned] = await service.assigned(snap["request_id"])
+    r = await decide(service, assigned.data["task_id"], "mike", "rejected")
+    assert r.status_code == 422
+    assert "comment" in r.json()["detail"]
+    r = await decide(service, assigned.data["task_id"], "mike", "rejected", "too expensive")
+    assert r.status_code == 200
+    [rejected] = await service.reader.wait_for("purchase_request.rejected", subject=snap["request_id"])
+    assert rejected.data["comment"] == "too expensive"
+    assert rejected.data["requester"]["id"] == "alice"
+    assert rejected.data["decided_by"]["id"] == "mike"
+
+
+async def test_changes_requested_then_a_new_revision_starts_a_new_chain_and_carries_over_unchanged_approvals(service):
+    snap = snapshot(total="20000.00")
+    await service.publish(submitted(snap))
+    [first] = await service.assigned(snap["request_id"])
+    assert first.data["assignee"]["id"] == "dave"  # mike's limit is too low
+    assert (await decide(service, first.data["task_id"], "dave")).status_code == 200
+    head = (await service.assigned(snap["request_id"], count=2))[1]
+    assert head.data["assignee"]["id"] == "carol"
+    r = await decide(service, head.data["task_id"], "carol", "changes_requested", "split the order")
+    assert r.status_code == 200
+    [changes] = await service.reader.wait_for("purchase_request.changes_requested", subject=snap["request_id"])
+    assert changes.data["requester"]["id"] == "alice"
+    assert changes.data["comment"] == "split the order"
+
+    second = {**snap, "revision": 2, "description": "now with a note"}
+    await service.publish(revised(snap["request_id"], 2, ["description"]), submitted(second))
+    tasks = await service.assigned(snap["request_id"], count=3)
+    new = tasks[2].data
+    assert new["revision"] == 2
+    assert new["assignee"]["id"] == "carol"
+    chains = (await service.client.get(f"/requests/{snap['request_id']}/chain", headers=service.admin)).json()
+    assert [c["revision"] for c in chains] == [1, 2]
+    assert chains[0]["status"] == "changes_requested"
+    assert chains[1]["status"] == "in_progress"
+    assert any("carried over" in r for r in chains[1]["steps"][0]["reasons"])
+
+
+async def test_cancellation_withdraws_the_open_tasks(service):
+    snap = snapshot(category="legal")
+    await service.publish(submitted(snap))
+    tasks = await service.assigned(snap["request_id"], count=3)
+    assert sorted(t.data["assignee"]["id"] for t in tasks) == ["lars", "lena", "mike"]
+    await service.publish(cancelled(snap["request_id"]))
+    withdrawn = await service.reader.wait_for("approval.task_withdrawn", subject=snap["request_id"], count=3)
+    assert sorted(w.data["assignee"]["id"] for w in withdrawn) == ["lars", "lena", "mike"]
+    assert all("cancelled" in w.data["reason"] for w in withdrawn)
+    r = await decide(service, tasks[0].data["task_id"], tasks[0].data["assignee"]["id"])
+    assert r.status_code == 409
+
+
+async def test_a_parallel_step_with_all_members_completes_exactly_once(service):
+    snap = snapshot(category="legal")
+    await service.publish(submitted(snap))
+    tasks = await service.assigned(snap["request_id"], count=3)
+    results = await asyncio.gather(*(decide(service, t.data["task_id"], t.data["assignee"]["id"]) for t in tasks))
+    assert [r.status_code for r in results] == [200, 200, 200]
+    await service.reader.wait_for("purchase_request.approved", subject=snap["request_id"])
+    await asyncio.sleep(1)
+    assert len(service.reader.of_type("purchase_request.approved", subject=snap["request_id"])) == 1
+
+
+async def test_two_simultaneous_decisions_on_one_task_have_exactly_one_winner(service):
+    snap = snapshot()
+    await service.publish(submitted(snap))
+    [assigned] = await service.assigned(snap["request_id"])
+    task_id = assigned.data["task_id"]
+    results = await asyncio.gather(
+        decide(service, task_id, "mike"),
+        decide(service, task_id, "mike", "rejected", "no"),
+        decide(service, task_id, "root", "approved", roles=["admin"], reason="urgent"),
+    )
+    assert sorted(r.status_code for r in results) == [200, 409, 409]
+    await asyncio.sleep(1)
+    outcomes = service.reader.of_type("purchase_request.approved", subject=snap["request_id"]) + service.reader.of_type(
+        "purchase_request.rejected", subject=snap["request_id"]
+    )
+    assert len(outcomes) == 1
+
+
+async def test_only_the_assignee_may_decide_and_never_the_requester(service):
+    snap = snapshot(requester="bob")
+    await service.publish(submitted(snap))
+    [assigned] = await service.assigned(snap["request_id"])
+    task_id = assigned.data["task_id"]
+    assert (await decide(service, task_id, "lena")).status_code == 403
+    assert (await decide(service, task_id, "bob", roles=["admin"], reason="mine")).status_code == 403
+    assert (await decide(service, task_id, "root", roles=["admin"])).status_code == 422
+    r = await decide(service, task_id, "root", roles=["admin"], reason="mike is in hospital")
+    assert r.status_code == 200
+    assert r.json()["decided_on_behalf_of"]["id"] == "mike"
+    assert "on behalf of" in r.json()["audit"]
+
+
+async def test_a_duplicate_submitted_event_builds_one_chain(service):
+    snap = snapshot()
+    event = submitted(snap)
+    await service.publish(event, event, submitted(snap))
+    await service.assigned(snap["request_id"])
+    await asyncio.sleep(1.5)
+    assert len(service.reader.of_type("approval.task_assigned", subject=snap["request_id"])) == 1
+    chains = (await service.client.get(f"/requests/{snap['request_id']}/chain", headers=service.admin)).json()
+    assert len(chains) == 1
+
+
+async def test_a_submitted_event_that_can_never_be_stored_goes_to_the_dead_letter_topic(service):
+    from backoffice_common.testing import TopicReader
+
+    bad = snapshot(title="nul \u0000 title")
+    good = snapshot()
+    async with TopicReader(service.bootstrap, service.prefix + "backoffice.requests.dlq") as dlq:
+        await service.publish(submitted(bad), submitted(good))
+        dead = await dlq.wait_for("purchase_request.submitted", subject=bad["request_id"])
+        assert dead[0].data["request"]["request_id"] == bad["request_id"]
+    await service.assigned(good["request_id"])
+    assert service.reader.of_type("approval.task_assigned", subject=bad["request_id"]) == []
+
+
+async def test_a_nul_byte_in_a_path_is_a_client_error(service):
+    r = await service.client.get("/tasks/a%00b", headers=service.admin)
+    assert r.status_code == 422
+    r = await service.client.get("/requests/a%00b/chain", headers=service.admin)
+    assert r.status_code == 422

@@ -1,0 +1,117 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from approvals_testkit import POLICY, directory, snapshot
+
+from backoffice_approvals.domain.people import Absence, Person
+from backoffice_approvals.domain.policy import PolicyDocument, builtin_policy
+from backoffice_approvals.domain.routing import PriorApprovals, plan_chain, resolve_delegate
+
+FALLBACK = Person("admin", "Admin", "admin@example.com")
+RATES = {"USD": Decimal("0.9")}
+
+
+def plan(snap, policy=None, prior=None):
+    policy = policy or PolicyDocument.model_validate(POLICY)
+    return plan_chain(
+        policy=policy, snapshot=snap, directory=directory(), base="EUR", rates=RATES, fallback=FALLBACK, prior=prior
+    )
+
+
+def ids(step):
+    return [p.id for p in step.approvers]
+
+
+def test_a_small_request_goes_to_the_requesters_manager_only():
+    result = plan(snapshot(total="1000.00"))
+    assert [(s.name, ids(s)) for s in result.steps] == [("manager", ["mike"])]
+
+
+def test_an_amount_above_the_limit_passes_the_step_up_and_the_head_is_not_used_twice():
+    result = plan(snapshot(total="20000.00"))
+    assert [(s.name, ids(s)) for s in result.steps] == [("manager", ["dave"]), ("head", ["carol"])]
+    assert any("limit" in r for r in result.steps[0].reasons)
+    assert any("already fills another step" in r for r in result.steps[1].reasons)
+
+
+def test_a_foreign_currency_amount_is_converted_before_thresholds_apply():
+    below = plan(snapshot(total="11000.00", currency="USD"))  # 9900 EUR
+    above = plan(snapshot(total="11200.00", currency="USD"))  # 10080 EUR
+    assert [s.name for s in below.steps] == ["manager"]
+    assert [s.name for s in above.steps] == ["manager", "head"]
+
+
+def test_an_amount_in_a_currency_without_rate_counts_as_above_every_threshold():
+    result = plan(snapshot(total="1.00", currency="JPY"))
+    assert [s.name for s in result.steps] == ["manager", "head"]
+    assert any("no exchange rate" in n for n in result.notes)
+
+
+def test_parallel_steps_share_a_stage_and_all_mode_needs_every_member():
+    result = plan(snapshot(category="legal"))
+    manager, legal = result.steps
+    assert manager.stage == legal.stage == 0
+    assert legal.mode == "all"
+    assert legal.required == 2
+    assert ids(legal) == ["lars", "lena"]
+
+
+def test_the_requester_is_never_routed_to_themself():
+    result = plan(snapshot(requester="lena", category="legal"))
+    legal = next(s for s in result.steps if s.name == "legal")
+    assert ids(legal) == ["lars"]
+    assert all("lena" not in ids(s) for s in result.steps)
+
+
+def test_without_a_manager_the_builtin_policy_routes_to_the_fallback_approver():
+    policy = builtin_policy(base_currency="EUR", head_threshold=Decimal("10000"), due_seconds=60)
+    result = plan(snapshot(requester="stranger"), policy=policy)
+    assert [(s.name, ids(s)) for s in result.steps] == [("manager", ["admin"])]
+    assert any("fallback" in r for r in result.steps[0].reasons)
+
+
+def test_an_earlier_approval_is_carried_over_when_relevant_fields_did_not_change():
+    first = snapshot(total="1000.00")
+    second = {**first, "revision": 2, "title": "new title"}
+    prior = PriorApprovals(revision=1, snapshot=first, approved_by_step={"manager": ["mike"]})
+    result = plan(second, prior=prior)
+    assert result.steps[0].satisfied_by_carry_over
+
+
+def test_an_earlier_approval_is_not_carried_over_when_the_total_changed():
+    first = snapshot(total="1000.00")
+    second = {**first, "revision": 2, "total": "1200.00"}
+    prior = PriorApprovals(revision=1, snapshot=first, approved_by_step={"manager": ["mike"]})
+    result = plan(second, prior=prior)
+    assert not result.steps[0].satisfied_by_carry_over
+    assert any("changed: total" in r for r in result.steps[0].reasons)
+
+
+NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
+
+
+def away(user, delegate):
+    return Absence(user, NOW - timedelta(days=1), NOW + timedelta(days=1), delegate)
+
+
+def test_an_absent_approvers_task_goes_to_the_delegate_of_their_absent_delegate():
+    mike = directory().get("mike").person
+    assignee, on_behalf = resolve_delegate(
+        mike, directory=directory(), absences=[away("mike", "mona"), away("mona", "dina")], at=NOW, excluded=()
+    )
+    assert (assignee.id, on_behalf.id) == ("dina", "mike")
+
+
+def test_a_loop_of_delegates_falls_back_to_the_approvers_manager():
+    mike = directory().get("mike").person
+    assignee, on_behalf = resolve_delegate(
+        mike, directory=directory(), absences=[away("mike", "mona"), away("mona", "mike")], at=NOW, excluded=()
+    )
+    assert (assignee.id, on_behalf.id) == ("dave", "mike")
+
+
+def test_a_delegation_that_ended_is_ignored():
+    mike = directory().get("mike").person
+    old = Absence("mike", NOW - timedelta(days=3), NOW - timedelta(days=2), "mona")
+    assignee, on_behalf = resolve_delegate(mike, directory=directory(), absences=[old], at=NOW, excluded=())
+    assert (assignee.id, on_behalf) == ("mike", None)
