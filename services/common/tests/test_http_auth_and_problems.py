@@ -155,3 +155,24 @@ async def test_unknown_routes_are_404_problems(client: httpx.AsyncClient) -> Non
     r = await client.get("/nowhere")
     assert r.status_code == 404
     assert r.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("url", ["/orders%00", "/me?x=a%00b"])
+async def test_a_nul_byte_in_the_path_or_query_is_a_400_problem(client: httpx.AsyncClient, url: str) -> None:
+    r = await client.get(url)
+    assert r.status_code == 400
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "NUL" in r.json()["detail"]
+
+
+def test_an_event_created_while_handling_a_request_carries_its_correlation_id() -> None:
+    import structlog
+
+    from backoffice_common.events import new_event
+
+    structlog.contextvars.bind_contextvars(correlation_id="req-42")
+    try:
+        event = new_event(type="thing.happened", service="demo", subject="s", data={})
+    finally:
+        structlog.contextvars.clear_contextvars()
+    assert event.correlationid == "req-42"

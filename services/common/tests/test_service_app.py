@@ -73,11 +73,11 @@ async def test_a_service_serves_health_metrics_and_moves_events_both_ways() -> N
         async with TopicReader(bootstrap, f"{prefix}demo.out") as reader, app_client(app) as client:
             assert (await client.get("/healthz")).json() == {"status": "ok"}
             token = mint_token(secret="s" * 40, sub="alice", roles=["requester"])
-            r = await client.post("/pings", headers={"Authorization": f"Bearer {token}"})
+            r = await client.post("/pings", headers={"Authorization": f"Bearer {token}", "X-Correlation-ID": "flow-7"})
             assert r.status_code == 202
             published = await reader.wait_for("ping.sent", subject="alice")
             assert published[0].id == r.json()["event_id"]
-            assert published[0].correlationid == published[0].id
+            assert published[0].correlationid == "flow-7"
 
             pong = new_event(type="pong.sent", service="other", subject="alice", data={})
             await publish_events(bootstrap, f"{prefix}demo.in", [pong])

@@ -158,6 +158,7 @@ async def test_a_submitted_event_that_can_never_be_stored_goes_to_the_dead_lette
 
 async def test_a_nul_byte_in_a_path_is_a_client_error(service):
     r = await service.client.get("/tasks/a%00b", headers=service.admin)
-    assert r.status_code == 422
+    assert r.status_code == 400
+    assert r.headers["content-type"] == "application/problem+json"
     r = await service.client.get("/requests/a%00b/chain", headers=service.admin)
-    assert r.status_code == 422
+    assert r.status_code == 400

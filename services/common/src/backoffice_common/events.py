@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
@@ -58,9 +59,14 @@ def new_event(
     cause: CloudEvent | None = None,
     correlation_id: str | None = None,
 ) -> CloudEvent:
-    """A new event; when it is caused by another event it inherits that event's correlation id."""
+    """A new event. Its correlation id is the cause's, else the current HTTP request's, else its own id."""
     event_id = str(uuid.uuid4())
-    correlation = correlation_id or (cause.correlationid if cause else None) or event_id
+    correlation = (
+        correlation_id
+        or (cause.correlationid if cause else None)
+        or structlog.contextvars.get_contextvars().get("correlation_id")
+        or event_id
+    )
     return CloudEvent(
         id=event_id,
         source=f"backoffice/{service}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -68,6 +69,10 @@ class CorrelationMiddleware:
                 supplied = value.decode("latin-1")
                 break
         correlation_id = supplied if supplied and _VALID_CORRELATION.match(supplied) else str(uuid.uuid4())
+        if _has_nul(scope):
+            # PostgreSQL refuses NUL in text; refuse it here, once, for every path and query parameter.
+            await _refuse_nul(send, correlation_id)
+            return
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
         scope.setdefault("state", {})["correlation_id"] = correlation_id
@@ -92,3 +97,33 @@ class CorrelationMiddleware:
             metrics.HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
             metrics.HTTP_LATENCY.labels(self.service, method, template).observe(time.perf_counter() - started)
             structlog.contextvars.clear_contextvars()
+
+
+def _has_nul(scope: Scope) -> bool:
+    raw_path = scope.get("raw_path") or scope.get("path", "").encode()
+    query = scope.get("query_string", b"")
+    return b"%00" in raw_path or b"\x00" in raw_path or b"%00" in query or b"\x00" in query
+
+
+async def _refuse_nul(send: Send, correlation_id: str) -> None:
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Bad Request",
+            "status": 400,
+            "detail": "the URL contains a NUL byte",
+            "correlation_id": correlation_id,
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 400,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (CORRELATION_HEADER.encode(), correlation_id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
