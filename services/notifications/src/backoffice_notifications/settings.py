@@ -2,12 +2,54 @@
 
 from __future__ import annotations
 
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from backoffice_common.settings import ServiceSettings
+from backoffice_common.settings import PLACEHOLDER_SECRETS, ServiceSettings
+
+# Valid Fernet key, refused outside development: it is in the source code.
+DEV_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQtb25seS1rZXktMDAwMDAwMDAwMDA="
+DEV_LINK_KEY = "development-only-link-key"
 
 
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore")
 
     service_name: str = "notifications"
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0)
+    mail_from: str = Field(default="Procurement <procurement@backoffice.example>", max_length=320)
+    buyer_signatory_email: str = Field(default="procurement-signatory@backoffice.example", max_length=320)
+    app_base_url: str = "http://127.0.0.1:3000"
+
+    secret_encryption_key: str = DEV_ENCRYPTION_KEY
+    link_signing_key: str = DEV_LINK_KEY
+    link_ttl_hours: float = Field(default=14 * 24, gt=0)
+    secret_rotation_overlap_seconds: float = Field(default=24 * 3600, ge=0)
+    webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0)
+    webhook_allow_private_targets: bool = False
+
+    delivery_max_attempts: int = Field(default=8, ge=1, le=100)
+    delivery_backoff_initial_seconds: float = Field(default=30.0, gt=0)
+    delivery_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    delivery_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    delivery_batch_size: int = Field(default=20, ge=1, le=500)
+    delivery_workers: int = Field(default=2, ge=1, le=32)
+
+    @model_validator(mode="after")
+    def _refuse_development_keys(self) -> Settings:
+        if self.environment == "development":
+            return self
+        if self.secret_encryption_key == DEV_ENCRYPTION_KEY:
+            raise ValueError("secret_encryption_key is the development placeholder; set a Fernet key")
+        if self.link_signing_key in (DEV_LINK_KEY, *PLACEHOLDER_SECRETS) or len(self.link_signing_key) < 32:
+            raise ValueError("link_signing_key is a placeholder or shorter than 32 characters")
+        if self.environment == "production" and self.webhook_allow_private_targets:
+            raise ValueError("webhook_allow_private_targets is for development and tests only")
+        return self

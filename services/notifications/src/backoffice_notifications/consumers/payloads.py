@@ -1,0 +1,115 @@
+"""The parts of other services' payloads this service reads (docs/events.md); the rest is ignored."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from backoffice_common.consumer import PermanentEventError
+from backoffice_common.events import CloudEvent
+
+
+class Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Person(Loose):
+    id: str
+    name: str = ""
+    email: str = ""
+
+
+class Snapshot(Loose):
+    model_config = ConfigDict(extra="allow")
+    request_id: str
+    number: str = ""
+    revision: int
+    title: str = ""
+    requester: Person
+    vendor_id: str | None = None
+    currency: str = ""
+    lines: list[dict[str, Any]] = []
+    total: str = ""
+    needed_by: str | None = None
+
+
+class WithRequest(Loose):
+    request: Snapshot
+
+
+class Cancelled(Loose):
+    request_id: str
+    revision: int | None = None
+    reason: str = ""
+    vendor_id: str | None = None
+
+
+class TaskAssigned(Loose):
+    task_id: str
+    request_id: str
+    assignee: Person
+    on_behalf_of: Person | None = None
+    due_at: str | None = None
+    request_title: str = ""
+    request_number: str = ""
+
+
+class ReminderDue(Loose):
+    task_id: str
+    request_id: str
+    assignee: Person
+    due_at: str | None = None
+
+
+class Escalated(Loose):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    new_task_id: str
+    request_id: str
+    from_: Person
+    to: Person
+    reason: str = ""
+
+
+class Decided(Loose):
+    request_id: str
+    revision: int | None = None
+    comment: str | None = ""
+    decided_by: Person
+    requester: Person
+
+
+class ContractGenerated(Loose):
+    contract_id: str
+    request_id: str
+    revision: int | None = None
+    vendor_id: str
+    document_sha256: str
+    document_url: str
+    expires_at: str | None = None
+    language: str | None = None
+
+
+class ContractExecuted(Loose):
+    contract_id: str
+    request_id: str
+    executed_sha256: str = ""
+    document_url: str | None = None
+
+
+class ContractClosed(Loose):
+    contract_id: str
+    request_id: str
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], event: CloudEvent) -> M:
+    data = dict(event.data)
+    if model is Escalated and "from" in data:
+        data["from_"] = data.pop("from")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise PermanentEventError(f"{event.type} payload does not match docs/events.md: {exc}") from exc

@@ -1,0 +1,1 @@
+"""Email and webhook deliveries: recorded with the event that caused them, sent by a background job."""

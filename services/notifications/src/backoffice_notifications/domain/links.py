@@ -1,0 +1,57 @@
+"""Signed vendor links: ``<link id>.<HMAC of id, purpose, request, vendor, expiry>``.
+
+The HMAC makes a token unforgeable; the link row in the database makes it single-use.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+
+PURPOSES = frozenset({"respond_order", "sign_contract"})
+
+
+class LinkError(ValueError):
+    """The token is malformed, forged, expired or for another purpose."""
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    link_id: str
+    purpose: str
+    request_id: str
+    vendor_id: str
+    expires_at: datetime
+
+
+def _mac(key: str, claims: LinkClaims) -> str:
+    message = "|".join(
+        [claims.link_id, claims.purpose, claims.request_id, claims.vendor_id, claims.expires_at.isoformat()]
+    )
+    digest = hmac.new(key.encode(), message.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def make_token(*, key: str, claims: LinkClaims) -> str:
+    if claims.purpose not in PURPOSES:
+        raise LinkError(f"unknown link purpose {claims.purpose!r}")
+    return f"{claims.link_id}.{_mac(key, claims)}"
+
+
+def split_token(token: str) -> tuple[str, str]:
+    link_id, sep, mac = token.partition(".")
+    if not sep or not link_id or not mac or len(token) > 200:
+        raise LinkError("the link is malformed")
+    return link_id, mac
+
+
+def check_token(*, key: str, token: str, claims: LinkClaims, now: datetime) -> None:
+    """``claims`` come from the stored link row; the token must carry their MAC and not be expired."""
+    _, mac = split_token(token)
+    if not hmac.compare_digest(mac.encode(), _mac(key, claims).encode()):
+        raise LinkError("the link signature is invalid")
+    if now >= claims.expires_at:
+        raise LinkError("the link has expired")

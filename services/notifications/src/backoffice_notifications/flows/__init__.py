@@ -1,0 +1,1 @@
+"""Use cases shared by the consumers and the vendor-facing endpoints."""

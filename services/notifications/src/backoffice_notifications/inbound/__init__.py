@@ -1,0 +1,1 @@
+"""What vendors send us: the signed webhook and the signed-link pages."""

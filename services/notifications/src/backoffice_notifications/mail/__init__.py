@@ -1,0 +1,1 @@
+"""Email: templates (Jinja2, en/de) and the SMTP transport."""

@@ -1,0 +1,142 @@
+"""Email wording per template and language: (subject, plain-text body), both Jinja2."""
+
+from __future__ import annotations
+
+LINES_EN = (
+    "{% for line in request.lines %}\n  {{ line.line_no }}. {{ line.description }}: {{ line.quantity }} "
+    "{{ line.unit }} x {{ line.unit_price }} = {{ line.amount }} {{ request.currency }}\n{% endfor %}"
+    "Total: {{ request.total }} {{ request.currency }}"
+)
+LINES_DE = LINES_EN.replace("Total:", "Gesamt:")
+
+CATALOG: dict[str, dict[str, tuple[str, str]]] = {
+    "purchase_order": {
+        "en": (
+            "Purchase order {{ request.number }}: {{ request.title }}",
+            "Dear {{ vendor_name }},\n\nplease find our purchase order {{ request.number }} (revision "
+            "{{ request.revision }}), needed by {{ request.needed_by }}.\n\n" + LINES_EN + "\n\n"
+            "Accept or decline the order here (the link expires on {{ expires_at }}):\n{{ respond_url }}",
+        ),
+        "de": (
+            "Bestellung {{ request.number }}: {{ request.title }}",
+            "Sehr geehrte Damen und Herren von {{ vendor_name }},\n\nanbei unsere Bestellung {{ request.number }} "
+            "(Revision {{ request.revision }}), benötigt bis {{ request.needed_by }}.\n\n" + LINES_DE + "\n\n"
+            "Bitte nehmen Sie die Bestellung hier an oder lehnen Sie sie ab (gültig bis {{ expires_at }}):\n"
+            "{{ respond_url }}",
+        ),
+    },
+    "order_cancelled": {
+        "en": (
+            "Purchase order {{ number }} cancelled",
+            "Dear {{ vendor_name }},\n\nour purchase order {{ number }} has been cancelled.\n\nReason: {{ reason }}",
+        ),
+        "de": (
+            "Bestellung {{ number }} storniert",
+            "Sehr geehrte Damen und Herren von {{ vendor_name }},\n\nunsere Bestellung {{ number }} wurde "
+            "storniert.\n\nGrund: {{ reason }}",
+        ),
+    },
+    "contract_ready_vendor": {
+        "en": (
+            "Contract for purchase order {{ number }} ready to sign",
+            "Dear {{ vendor_name }},\n\nthe contract for purchase order {{ number }} is ready to sign.\n\n"
+            "Document SHA-256: {{ document_sha256 }}\nDocument: {{ document_url }}\n\n"
+            "Sign it here (the link expires on {{ expires_at }}):\n{{ sign_url }}",
+        ),
+        "de": (
+            "Vertrag zur Bestellung {{ number }} bereit zur Unterschrift",
+            "Sehr geehrte Damen und Herren von {{ vendor_name }},\n\nder Vertrag zur Bestellung {{ number }} ist "
+            "bereit zur Unterschrift.\n\nSHA-256 des Dokuments: {{ document_sha256 }}\nDokument: {{ document_url }}"
+            "\n\nHier unterschreiben (gültig bis {{ expires_at }}):\n{{ sign_url }}",
+        ),
+    },
+    "contract_executed_vendor": {
+        "en": (
+            "Contract for purchase order {{ number }} executed",
+            "Dear {{ vendor_name }},\n\nthe contract for purchase order {{ number }} is signed by both parties.\n\n"
+            "Executed document SHA-256: {{ executed_sha256 }}\nExecuted document: {{ document_url }}",
+        ),
+        "de": (
+            "Vertrag zur Bestellung {{ number }} unterzeichnet",
+            "Sehr geehrte Damen und Herren von {{ vendor_name }},\n\nder Vertrag zur Bestellung {{ number }} ist von "
+            "beiden Parteien unterzeichnet.\n\nSHA-256 des Dokuments: {{ executed_sha256 }}\n"
+            "Unterzeichnetes Dokument: {{ document_url }}",
+        ),
+    },
+    "contract_ready_buyer": {
+        "en": (
+            "Contract {{ contract_id }} for {{ number }} awaits the buyer's signature",
+            "The contract for purchase order {{ number }} has been generated.\n\n"
+            "Document SHA-256: {{ document_sha256 }}\nDocument: {{ document_url }}",
+        ),
+    },
+    "task_assigned": {
+        "en": (
+            "Approval needed: {{ request_number }} {{ request_title }}",
+            'Hello {{ assignee.name }},\n\nplease review {{ request_number }} "{{ request_title }}"'
+            "{% if on_behalf_of %} on behalf of {{ on_behalf_of.name }}{% endif %} by {{ due_at }}.\n\n"
+            "{{ task_url }}",
+        ),
+    },
+    "task_reminder": {
+        "en": (
+            "Reminder: an approval waits for you",
+            "Hello {{ assignee.name }},\n\nan approval task is due on {{ due_at }}.\n\n{{ task_url }}",
+        ),
+    },
+    "task_escalated": {
+        "en": (
+            "Escalated approval for you",
+            "Hello {{ to.name }},\n\nan approval task of {{ from_.name }} was escalated to you: {{ reason }}\n\n"
+            "{{ task_url }}",
+        ),
+    },
+    "request_approved": {
+        "en": (
+            "Approved: {{ number }} {{ title }}",
+            "Hello {{ requester.name }},\n\nyour purchase request {{ number }} was approved; we are sending the "
+            "order to the vendor.",
+        ),
+    },
+    "request_rejected": {
+        "en": (
+            "Rejected: {{ number }}",
+            "Hello {{ requester.name }},\n\nyour purchase request {{ number }} was rejected by "
+            "{{ decided_by.name }}.\n\nComment: {{ comment }}",
+        ),
+    },
+    "changes_requested": {
+        "en": (
+            "Changes requested: {{ number }}",
+            "Hello {{ requester.name }},\n\n{{ decided_by.name }} asks for changes to your purchase request "
+            "{{ number }}.\n\nComment: {{ comment }}\n\nRevise it here: {{ request_url }}",
+        ),
+    },
+    "vendor_accepted": {
+        "en": (
+            "Vendor accepted: {{ number }}",
+            "Hello {{ requester.name }},\n\n{{ vendor_name }} accepted the order {{ number }}."
+            "{% if expected_delivery %} Expected delivery: {{ expected_delivery }}.{% endif %}"
+            "{% if note %}\n\nNote: {{ note }}{% endif %}",
+        ),
+    },
+    "vendor_declined": {
+        "en": (
+            "Vendor declined: {{ number }}",
+            "Hello {{ requester.name }},\n\n{{ vendor_name }} declined the order {{ number }}.\n\nReason: {{ reason }}",
+        ),
+    },
+    "contract_ready_requester": {
+        "en": (
+            "Contract ready to sign: {{ number }}",
+            "Hello {{ requester.name }},\n\nthe contract for {{ number }} was generated and is being signed.",
+        ),
+    },
+    "contract_executed": {
+        "en": (
+            "Contract executed: {{ number }}",
+            "Hello {{ requester.name }},\n\nthe contract for {{ number }} is signed by both parties.\n\n"
+            "Executed document SHA-256: {{ executed_sha256 }}",
+        ),
+    },
+}

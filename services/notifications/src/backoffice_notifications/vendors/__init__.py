@@ -1,0 +1,1 @@
+"""The vendor directory: vendors, their webhook secrets, and the vendor.updated feed."""

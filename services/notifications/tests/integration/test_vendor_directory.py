@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from notifications_testkit import requester_headers, staff, unique_email
+
+VENDOR = {
+    "legal_name": "ACME Supplies Ltd",
+    "address": "1 Main Street, London",
+    "language": "en",
+}
+
+
+async def test_procurement_creates_a_vendor_and_other_services_see_it_on_the_compacted_topic(service) -> None:  # type: ignore[no-untyped-def]
+    body = VENDOR | {"contact_emails": [unique_email("sales")]}
+    r = await service.client.post("/vendors", json=body, headers=staff())
+    assert r.status_code == 201, r.text
+    vendor = r.json()
+    assert vendor["status"] == "active"
+    assert vendor["has_webhook"] is False
+    published = await service.vendors.wait_for("vendor.updated", subject=vendor["vendor_id"])
+    data = published[0].data
+    assert data["schema_version"] == 1
+    assert data["legal_name"] == "ACME Supplies Ltd"
+    assert data["actor"]["id"] == "pat"
+    assert "secret" not in published[0].model_dump_json().lower()
+
+    r = await service.client.patch(f"/vendors/{vendor['vendor_id']}", json={"status": "blocked"}, headers=staff())
+    assert r.status_code == 200
+    assert r.json()["status"] == "blocked"
+    updates = await service.vendors.wait_for("vendor.updated", subject=vendor["vendor_id"], count=2)
+    assert updates[-1].data["status"] == "blocked"
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=service.bootstrap)
+    await admin.start()
+    try:
+        configs = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, service.prefix + "backoffice.vendors")]
+        )
+        entries = {c[0]: c[1] for c in configs[0].resources[0][4]}
+        assert entries["cleanup.policy"] == "compact"
+    finally:
+        await admin.close()
+
+
+async def test_a_requester_may_not_read_or_manage_vendors(service) -> None:  # type: ignore[no-untyped-def]
+    r = await service.client.post(
+        "/vendors", json=VENDOR | {"contact_emails": ["a@b.example"]}, headers=requester_headers()
+    )
+    assert r.status_code == 403
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert (await service.client.get("/vendors")).status_code == 401
+
+
+async def test_malformed_vendor_input_is_answered_with_a_problem_that_names_the_field(service) -> None:  # type: ignore[no-untyped-def]
+    cases = [
+        (VENDOR | {"contact_emails": ["not-an-email"]}, "contact_emails"),
+        (VENDOR | {"contact_emails": ["a@b.example"], "legal_name": "A\x00B"}, "legal_name"),
+        (VENDOR | {"contact_emails": ["a@b.example"], "language": "fr"}, "language"),
+        (VENDOR | {"contact_emails": []}, "contact_emails"),
+        (VENDOR | {"contact_emails": ["a@b.example"], "webhook_url": "ftp://x.example/"}, "https"),
+        (VENDOR | {"contact_emails": ["a@b.example"], "legal_name": "x" * 301}, "legal_name"),
+    ]
+    before = len((await service.client.get("/vendors", params={"limit": 500}, headers=staff())).json())
+    for body, mentioned in cases:
+        r = await service.client.post("/vendors", json=body, headers=staff())
+        assert r.status_code == 422, (body, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert mentioned in r.text
+    r = await service.client.post(
+        "/vendors", content=b"{not json", headers=staff() | {"content-type": "application/json"}
+    )
+    assert r.status_code == 422
+    assert (await service.client.get("/vendors/not-a-uuid", headers=staff())).status_code == 422
+    after = len((await service.client.get("/vendors", params={"limit": 500}, headers=staff())).json())
+    assert after == before
+
+
+async def test_a_secret_is_shown_once_and_the_previous_one_stays_valid_for_the_overlap(service) -> None:  # type: ignore[no-untyped-def]
+    r = await service.client.post("/vendors", json=VENDOR | {"contact_emails": [unique_email("s")]}, headers=staff())
+    vendor_id = r.json()["vendor_id"]
+    first = await service.client.post(f"/vendors/{vendor_id}/secrets", headers=staff())
+    assert first.status_code == 201
+    assert first.json()["secret"].startswith("whsec_")
+    assert first.json()["previous_secrets_expire_at"] is None
+    second = await service.client.post(f"/vendors/{vendor_id}/secrets", headers=staff())
+    assert second.json()["secret"] != first.json()["secret"]
+    assert second.json()["previous_secrets_expire_at"] is not None
+    shown = await service.client.get(f"/vendors/{vendor_id}", headers=staff())
+    assert shown.json()["active_secrets"] == 2
+    assert "whsec_" not in shown.text

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from backoffice_notifications.mail.catalog import CATALOG
+from backoffice_notifications.mail.render import render
+from backoffice_notifications.settings import Settings
+
+ORDER = {
+    "number": "PR-000123",
+    "title": "Laptops",
+    "revision": 2,
+    "needed_by": "2027-01-15",
+    "currency": "EUR",
+    "total": "2400.00",
+    "lines": [
+        {
+            "line_no": 1,
+            "description": "Laptop <b>",
+            "quantity": "2",
+            "unit": "pcs",
+            "unit_price": "1200.00",
+            "amount": "2400.00",
+        }
+    ],
+}
+
+
+def test_the_purchase_order_is_rendered_in_german_for_a_german_vendor() -> None:
+    mail = render(
+        "purchase_order",
+        "de",
+        {"vendor_name": "Muster GmbH", "request": ORDER, "respond_url": "http://x/l/1", "expires_at": "2026-12-11"},
+    )
+    assert mail.subject == "Bestellung PR-000123: Laptops"
+    assert "Gesamt: 2400.00 EUR" in mail.text
+    assert mail.language == "de"
+    assert '<a href="http://x/l/1">' in mail.html
+    assert "Laptop &lt;b&gt;" in mail.html
+
+
+def test_the_purchase_order_is_rendered_in_english_for_an_english_vendor() -> None:
+    mail = render(
+        "purchase_order",
+        "en",
+        {"vendor_name": "ACME", "request": ORDER, "respond_url": "http://x/l/1", "expires_at": "2026-12-11"},
+    )
+    assert mail.subject == "Purchase order PR-000123: Laptops"
+    assert "Total: 2400.00 EUR" in mail.text
+
+
+def test_vendor_facing_templates_exist_in_english_and_german() -> None:
+    for name in ("purchase_order", "order_cancelled", "contract_ready_vendor"):
+        assert set(CATALOG[name]) == {"en", "de"}
+
+
+def test_a_template_without_a_translation_falls_back_to_english() -> None:
+    mail = render("request_approved", "de", {"requester": {"name": "Alice"}, "number": "PR-1", "title": "T"})
+    assert mail.language == "en"
+    assert mail.subject == "Approved: PR-1 T"
+
+
+def test_a_missing_template_variable_fails_loudly_instead_of_sending_a_blank() -> None:
+    with pytest.raises(Exception, match="undefined"):
+        render("request_rejected", "en", {"number": "PR-1"})
+
+
+def test_placeholder_keys_are_refused_outside_development() -> None:
+    with pytest.raises(ValidationError, match="secret_encryption_key"):
+        Settings(environment="production", jwt_secret="j" * 40)
+    Settings(environment="development")
