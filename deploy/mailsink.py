@@ -48,6 +48,7 @@ class Store:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
+        self._parsed: dict[str, dict] = {}  # messages never change: parse each one once
 
     def save(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> str:
         with self._lock:
@@ -72,6 +73,9 @@ class Store:
             return None
 
     def load(self, mid: str) -> dict | None:
+        cached = self._parsed.get(mid)
+        if cached is not None:
+            return cached
         raw = self.raw(mid)
         if raw is None:
             return None
@@ -79,13 +83,16 @@ class Store:
             meta = json.loads((self.dir / f"{mid}.json").read_text())
         except (FileNotFoundError, ValueError):
             meta = {"mail_from": None, "rcpt_tos": [], "received_at": None}
-        return describe(mid, raw, meta)
+        described = describe(mid, raw, meta)
+        self._parsed[mid] = described
+        return described
 
     def delete(self, mid: str | None = None) -> int:
         n = 0
         for mid_ in [mid] if mid else self.ids():
             if not ID_RE.match(mid_):
                 continue
+            self._parsed.pop(mid_, None)
             for suffix in (".eml", ".json"):
                 try:
                     (self.dir / f"{mid_}{suffix}").unlink()
