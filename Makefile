@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SERVICES := requests approvals notifications contracts
-PACKAGES := services/common $(addprefix services/,$(SERVICES))
+PACKAGES := services/common $(addprefix services/,$(SERVICES)) tools/cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 TEST_REQUIREMENTS := $(wildcard tests/requirements*.txt)
 PYTEST_ARGS ?=
@@ -25,20 +25,20 @@ help:
 $(VENV)/.installed: $(PYPROJECTS) $(TEST_REQUIREMENTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e 'services/common[dev]' $(addprefix -e ,$(addprefix services/,$(SERVICES)))
+	$(PY) -m pip install --quiet -e 'services/common[dev]' $(addprefix -e ,$(addprefix services/,$(SERVICES))) -e tools/cli
 	@for f in $(TEST_REQUIREMENTS); do echo "pip install -r $$f"; $(PY) -m pip install --quiet -r $$f; done
 	@touch $@
 
 venv: $(VENV)/.installed
 
 lint: venv
-	$(VENV)/bin/ruff check services tests deploy
-	$(VENV)/bin/ruff format --check services tests deploy
-	$(VENV)/bin/mypy -p backoffice_common $(addprefix -p backoffice_,$(SERVICES))
+	$(VENV)/bin/ruff check services tools tests deploy
+	$(VENV)/bin/ruff format --check services tools tests deploy
+	$(VENV)/bin/mypy -p backoffice_common $(addprefix -p backoffice_,$(SERVICES)) -p backoffice_cli
 
 format: venv
-	$(VENV)/bin/ruff check --fix services tests deploy
-	$(VENV)/bin/ruff format services tests deploy
+	$(VENV)/bin/ruff check --fix services tools tests deploy
+	$(VENV)/bin/ruff format services tools tests deploy
 
 run: venv
 	@BACKOFFICE_PROFILE=run bash deploy/infra.sh start

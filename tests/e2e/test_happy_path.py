@@ -1,0 +1,110 @@
+"""A purchase order from draft to closed through the four services as real processes."""
+
+from __future__ import annotations
+
+import io
+
+import pypdf
+from vendor_system_kit import VendorSystem
+
+from backoffice_cli.client import Cast, Platform
+
+
+async def test_a_purchase_order_goes_from_draft_to_closed_with_emails_webhooks_and_a_sealed_contract(
+    client: Platform, cast: Cast, vendor_system: VendorSystem
+) -> None:
+    vendor = await client.create_vendor(cast, webhook_url=vendor_system.url)
+    vendor_system.secret = vendor.secret
+    draft = await client.create_draft(cast, client.draft(vendor, cast))
+    request_id = draft["id"]
+    assert draft["status"] == "draft"
+    assert draft["total"] == "12749.50"
+
+    await client.submit(cast, request_id)
+    manager_task = await client.task_for(cast.manager, request_id)
+    await client.decide(cast.manager, manager_task["id"], "approved")
+    head_task = await client.task_for(cast.head, request_id)
+    await client.decide(cast.head, head_task["id"], "approved")
+
+    await client.wait_status(cast.requester, request_id, "vendor_notified")
+    await client.eventually("the vendor's system got the order", lambda: _received(vendor_system))
+    order = vendor_system.received[0]["body"]
+    assert request_id in str(order)
+    vendor_mail = await client.eventually("the order email", lambda: client.mail_to(vendor.emails[0]))
+    assert any(draft["number"] in m["subject"] or draft["number"] in m["text"] for m in vendor_mail)
+
+    await client.vendor_says(vendor, {"action": "accept", "request_id": request_id, "note": "Delivery in two weeks"})
+    await client.wait_status(cast.requester, request_id, "contract_pending")
+    contract = await client.contract_for(cast.procurement, request_id)
+    await client.vendor_says(
+        vendor,
+        {
+            "action": "sign_contract",
+            "contract_id": contract["id"],
+            "document_sha256": contract["document_sha256"],
+            "signer_name": "Vera Vendor",
+        },
+    )
+    await client.eventually(
+        "the vendor's signature reached the contract",
+        lambda: _signed_by(client, cast, request_id, "vendor"),
+    )
+    await client.buyer_signs(cast, contract)
+    await client.wait_status(cast.requester, request_id, "contract_executed")
+
+    executed = await client.contract_for(cast.procurement, request_id, status="executed")
+    pdf = await client.executed_pdf(cast, executed["id"])
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert draft["number"] in text
+    assert vendor.legal_name in text
+    verdict = await client.verify(pdf)
+    assert verdict["issued_here"] is True
+    assert verdict["signature_valid"] is True
+    assert {s["party"] for s in verdict["signers"]} == {"buyer", "vendor"}
+    tampered = bytearray(pdf)
+    tampered[len(tampered) // 2] ^= 0x01
+    assert (await client.verify(bytes(tampered)))["unmodified"] is False
+
+    await client.receive_everything(cast, request_id)
+    await client.wait_status(cast.requester, request_id, "received")
+    closed = await client.close(cast, request_id)
+    assert closed["status"] == "closed"
+
+    timeline = await client.timeline(cast.requester, request_id)
+    types = [entry["type"] for entry in timeline]
+    for expected in (
+        "purchase_request.submitted",
+        "approval.task_assigned",
+        "purchase_request.approved",
+        "vendor.notified",
+        "vendor.accepted",
+        "contract.generated",
+        "contract.executed",
+        "purchase_request.receipt_confirmed",
+        "purchase_request.closed",
+    ):
+        assert expected in types, f"{expected} missing from the timeline {types}"
+    assert types.index("purchase_request.submitted") < types.index("purchase_request.approved")
+    assert types.index("contract.executed") < types.index("purchase_request.closed")
+
+    requester_mail = await client.eventually(
+        "the requester heard about the approval and the executed contract",
+        lambda: _at_least(client.mail_to(cast.requester.email), 2),
+    )
+    assert len(requester_mail) >= 2
+    approver_mail = await client.mail_to(cast.manager.email)
+    assert approver_mail, "the manager was never emailed about the task"
+
+
+async def _received(system: VendorSystem) -> bool:
+    return bool(system.received)
+
+
+async def _signed_by(client: Platform, cast: Cast, request_id: str, party: str) -> bool:
+    contract = await client.contract_for(cast.procurement, request_id)
+    return any(s["party"] == party for s in contract["signatures"])
+
+
+async def _at_least(messages_coro, n: int):  # type: ignore[no-untyped-def]
+    messages = await messages_coro
+    return messages if len(messages) >= n else None
