@@ -73,6 +73,18 @@ class ServiceProcess:
     def restart(self, index: int = 0) -> None:
         self.processes[index] = self._spawn(index)
 
+    def add_instance(self) -> int:
+        """Another process of this service: same database, same consumer group, its own port."""
+        self.ports.append(free_port())
+        self.processes.append(self._spawn(len(self.ports) - 1))
+        return len(self.ports) - 1
+
+    def remove_instance(self, index: int) -> None:
+        process = self.processes.pop(index)
+        self.ports.pop(index)
+        process.terminate()
+        process.wait(timeout=30)
+
     def stop(self) -> None:
         for process in self.processes:
             if process.poll() is None:

@@ -109,12 +109,22 @@ class Platform:
     async def call(
         self, method: str, url: str, who: Person | None = None, *, expect: int | tuple[int, ...] = 200, **kwargs: Any
     ) -> httpx.Response:
+        """One HTTP call. A connection error (a service restarting) is retried with the same
+        ``Idempotency-Key`` until the platform's timeout, as a careful front-end would."""
         headers = dict(kwargs.pop("headers", {}))
         if who is not None:
             headers.update(self.headers(who))
         if method == "POST" and "Idempotency-Key" not in headers:
             headers["Idempotency-Key"] = str(uuid.uuid4())
-        response = await self.http.request(method, url, headers=headers, **kwargs)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                response = await self.http.request(method, url, headers=headers, **kwargs)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
         expected = (expect,) if isinstance(expect, int) else expect
         if response.status_code not in expected:
             raise FlowError(

@@ -1,0 +1,111 @@
+"""One purchase order from draft to closed, step by step, and the latency of each hop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from backoffice_cli.client import Cast, Platform, Vendor
+
+HOPS = {
+    "submitted -> task assigned": ("purchase_request.submitted", "approval.task_assigned"),
+    "approved -> vendor notified": ("purchase_request.approved", "vendor.notified"),
+    "vendor accepted -> contract generated": ("vendor.accepted", "contract.generated"),
+    "both signed -> executed": ("contract.signed", "contract.executed"),
+}
+
+
+@dataclass
+class FlowResult:
+    request_id: str
+    number: str
+    contract_id: str
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+
+    def hop_seconds(self) -> dict[str, float]:
+        """Hop latencies from the events' own times (the timeline), not from polling."""
+        result = {}
+        for hop, (start_type, end_type) in HOPS.items():
+            starts = [_time(e) for e in self.timeline if e["type"] == start_type]
+            ends = [_time(e) for e in self.timeline if e["type"] == end_type]
+            if not starts or not ends:
+                continue
+            start = max(starts) if start_type == "contract.signed" else min(starts)
+            later = [t for t in ends if t >= start]
+            if later:
+                result[hop] = (min(later) - start).total_seconds()
+        return result
+
+
+def _time(entry: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(entry["occurred_at"]))
+
+
+async def walk(
+    client: Platform, cast: Cast, vendor: Vendor, *, say: Callable[[str], None] = lambda _: None
+) -> FlowResult:
+    """Draft, submit, two approvals, the vendor accepts and signs through the signed webhook, procurement
+    signs, receipt of everything, closure. Safe to repeat a step after a connection error."""
+    draft = await client.create_draft(cast, client.draft(vendor, cast))
+    request_id = str(draft["id"])
+    say(f"{cast.requester.name} drafted {draft['number']} ({draft['total']} {draft['currency']})")
+    await client.call(
+        "POST", f"{client.endpoints.requests}/requests/{request_id}/submit", cast.requester, expect=(200, 409)
+    )
+    await client.wait_status(cast.requester, request_id, "submitted", "approved", "vendor_notified")
+    say("submitted")
+    for approver in (cast.manager, cast.head):
+        task = await client.task_for(approver, request_id)
+        await client.decide(approver, task["id"], "approved", expect=(200, 409))
+        say(f"{approver.name} approved (step {task['step']})")
+    await client.wait_status(cast.requester, request_id, "vendor_notified")
+    say(f"{vendor.legal_name} was sent the purchase order")
+    await client.vendor_says(
+        vendor,
+        {"action": "accept", "request_id": request_id, "note": "We can deliver in two weeks"},
+        expect=(200, 409),
+    )
+    await client.wait_status(cast.requester, request_id, "contract_pending", "contract_executed")
+    contract = await client.contract_for(cast.procurement, request_id)
+    say(f"the vendor accepted through its signed webhook; contract {contract['id']} generated")
+    await client.vendor_says(
+        vendor,
+        {
+            "action": "sign_contract",
+            "contract_id": contract["id"],
+            "document_sha256": contract["document_sha256"],
+            "signer_name": "Vera Vendor",
+        },
+        expect=(200, 409),
+    )
+
+    async def vendor_signed() -> bool:
+        current = await client.contract_for(cast.procurement, request_id)
+        return any(s["party"] == "vendor" for s in current["signatures"])
+
+    await client.eventually("the vendor's signature", vendor_signed)
+    say("the vendor signed the contract")
+    await client.call(
+        "POST",
+        f"{client.endpoints.contracts}/contracts/{contract['id']}/signatures",
+        cast.procurement,
+        json={"document_sha256": contract["document_sha256"]},
+        expect=(201, 409),
+    )
+    say(f"{cast.procurement.name} signed for the buyer")
+    await client.wait_status(cast.requester, request_id, "contract_executed")
+    say("the contract is executed and sealed")
+    current = await client.request(cast.requester, request_id)
+    if current["status"] == "contract_executed":
+        await client.receive_everything(cast, request_id)
+    await client.wait_status(cast.requester, request_id, "received", "closed")
+    say("everything was received")
+    current = await client.request(cast.requester, request_id)
+    if current["status"] == "received":
+        await client.close(cast, request_id)
+    await client.wait_status(cast.requester, request_id, "closed")
+    say("the order is closed")
+    timeline = await client.timeline(cast.requester, request_id)
+    return FlowResult(request_id, str(draft["number"]), str(contract["id"]), timeline)
