@@ -10,6 +10,7 @@ from notifications_testkit import (
     VendorSystem,
     approved,
     link_in,
+    mailbox,
     signed,
     snapshot,
     staff,
@@ -311,3 +312,56 @@ async def test_an_order_for_an_unknown_or_blocked_vendor_is_reported_as_a_failed
     failed_blocked = await service.events.wait_for("notification.failed", subject=to_blocked["request_id"])
     assert failed_blocked[0].data["error"] == "the vendor is blocked"
     assert not service.events.of_type("vendor.notified", subject=to_blocked["request_id"])
+
+
+async def test_an_approval_read_after_the_cancellation_that_followed_it_sends_nothing(service) -> None:  # type: ignore[no-untyped-def]
+    """The requests topic can run ahead of the approvals topic: the cancellation must win."""
+    vendor = await make_vendor(service)
+    snap = snapshot(vendor_id=vendor["vendor_id"], requester_email=unique_email("requester"))
+    submitted = new_event(
+        type="purchase_request.submitted",
+        service="requests",
+        subject=snap["request_id"],
+        data={"schema_version": 1, "request": snap, "submitted_at": "2026-11-27T08:00:00+00:00"},
+    )
+    cancelled = new_event(
+        type="purchase_request.cancelled",
+        service="requests",
+        subject=snap["request_id"],
+        data={
+            "schema_version": 1,
+            "request_id": snap["request_id"],
+            "revision": 1,
+            "reason": "Changed our mind",
+            "previous_status": "approved",
+            "vendor_id": vendor["vendor_id"],
+            "actor": {"id": "alice", "name": "Alice", "role": "requester"},
+        },
+    )
+    await publish_events(service.bootstrap, service.prefix + "backoffice.requests", [submitted, cancelled])
+    await asyncio.sleep(2)
+    # A later event of the same request on the same partition: once it is handled, so is the approval.
+    approver = unique_email("approver")
+    marker = new_event(
+        type="approval.task_assigned",
+        service="approvals",
+        subject=snap["request_id"],
+        data={
+            "schema_version": 1,
+            "task_id": str(uuid.uuid4()),
+            "request_id": snap["request_id"],
+            "revision": 1,
+            "chain_id": str(uuid.uuid4()),
+            "step": "manager",
+            "assignee": {"id": "carl", "name": "Carl", "email": approver},
+            "on_behalf_of": None,
+            "due_at": "2027-01-01T00:00:00+00:00",
+            "request_title": snap["title"],
+            "request_number": snap["number"],
+        },
+    )
+    await publish_events(service.bootstrap, service.prefix + "backoffice.approvals", [approved(snap), marker])
+    await wait_for_mail(approver)
+    r = await service.client.get("/deliveries", params={"request_id": snap["request_id"]}, headers=staff())
+    assert not [d for d in r.json() if d["template"] == "purchase_order"]
+    assert await mailbox(vendor["contact_emails"][0]) == []

@@ -1,7 +1,11 @@
 """Entrypoints for other services' events: each becomes a fact applied to the request under a row lock.
 
-An event that does not fit the request's state (late, duplicated, out of order, about an older
-revision or another vendor) is written to the timeline as ignored; it never fails the consumer.
+Each service's topic is ordered per request, but the four topics are not ordered among themselves:
+``contract.generated`` can be read before the ``vendor.accepted`` it follows when another consumer
+instance is behind on the notifications topic. A fact that does not fit the current state while the
+request is still open is therefore deferred (kept in ``deferred_event``) and applied as soon as a
+later fact brings the request to where it fits. A fact about an older revision or another vendor is
+ignored. Either way it is written to the timeline, and it never fails the consumer.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from backoffice_common.consumer import Handler, PermanentEventError
@@ -18,9 +23,9 @@ from backoffice_common.events import CloudEvent
 from backoffice_common.uow import UnitOfWork
 from backoffice_requests import timeline, vendors
 from backoffice_requests.domain.errors import EventMismatch, IllegalTransition
-from backoffice_requests.domain.lifecycle import Action
-from backoffice_requests.domain.model import Actor
-from backoffice_requests.models import approver_assignment
+from backoffice_requests.domain.lifecycle import Action, may_still_apply
+from backoffice_requests.domain.model import Actor, PurchaseRequest
+from backoffice_requests.models import approver_assignment, deferred_event
 from backoffice_requests.repository import RequestRepository
 
 CONSUMER = "requests"
@@ -134,21 +139,11 @@ async def on_lifecycle_event(event: CloudEvent, uow: UnitOfWork) -> None:
     outcome, note = "recorded", _note(event)
     fact = FACTS.get(event.type)
     if fact is not None:
-        try:
-            path = request.apply(
-                fact.action,
-                revision=_revision(event) if fact.check_revision else None,
-                vendor_id=_vendor_id(event) if fact.check_vendor else None,
-            )
-        except (IllegalTransition, EventMismatch) as exc:
-            outcome, note = "ignored", str(exc)
-            await uow.set_outcome(consumer=CONSUMER, event=event, outcome=f"ignored: {exc}")
-        else:
-            outcome = "applied"
-            if len(path) > 1:
-                implied = ", ".join(step.value for step in path[:-1])
-                note = f"{note}; implied first: {implied}" if note else f"implied first: {implied}"
-            await repo.save(request, actor=_system(event))
+        outcome, detail = _apply(request, event, fact)
+        note = f"{note}; {detail}" if note and detail else (detail or note)
+        if outcome == "deferred":
+            await _defer(uow, request_id, event)
+        await uow.set_outcome(consumer=CONSUMER, event=event, outcome=f"{outcome}: {detail}" if detail else outcome)
     await timeline.add_entry(
         uow.session,
         request_id=request_id,
@@ -158,6 +153,70 @@ async def on_lifecycle_event(event: CloudEvent, uow: UnitOfWork) -> None:
         note=note,
         status_after=request.status.value,
     )
+    if outcome == "applied":
+        await _apply_deferred(uow, request)
+        await repo.save(request, actor=_system(event))
+
+
+def _apply(request: PurchaseRequest, event: CloudEvent, fact: Fact) -> tuple[str, str]:
+    """("applied" | "deferred" | "ignored", what happened)."""
+    try:
+        path = request.apply(
+            fact.action,
+            revision=_revision(event) if fact.check_revision else None,
+            vendor_id=_vendor_id(event) if fact.check_vendor else None,
+        )
+    except EventMismatch as exc:
+        return "ignored", str(exc)
+    except IllegalTransition as exc:
+        if may_still_apply(request.status, fact.action):
+            return "deferred", f"waiting for an earlier event: {exc}"
+        return "ignored", str(exc)
+    if len(path) > 1:
+        return "applied", "implied first: " + ", ".join(step.value for step in path[:-1])
+    return "applied", ""
+
+
+async def _defer(uow: UnitOfWork, request_id: str, event: CloudEvent) -> None:
+    await uow.session.execute(
+        pg_insert(deferred_event)
+        .values(
+            event_id=event.id,
+            request_id=request_id,
+            envelope=timeline.scrub(event.model_dump(mode="json")),
+            occurred_at=event.time,
+        )
+        .on_conflict_do_nothing(index_elements=["event_id"])
+    )
+
+
+async def _apply_deferred(uow: UnitOfWork, request: PurchaseRequest) -> None:
+    """Apply the deferred facts that fit now, in the order they happened, until none does."""
+    progress = True
+    while progress:
+        progress = False
+        rows = await uow.session.execute(
+            select(deferred_event.c.event_id, deferred_event.c.envelope)
+            .where(deferred_event.c.request_id == request.id)
+            .order_by(deferred_event.c.occurred_at)
+        )
+        for event_id, envelope in rows.all():
+            event = CloudEvent.model_validate(envelope)
+            outcome, detail = _apply(request, event, FACTS[event.type])
+            if outcome == "deferred":
+                continue
+            progress = progress or outcome == "applied"
+            await uow.session.execute(delete(deferred_event).where(deferred_event.c.event_id == event_id))
+            if outcome == "applied":
+                await timeline.update_entry(
+                    uow.session,
+                    event_id=event_id,
+                    outcome=outcome,
+                    note="applied once the earlier event arrived",
+                    status_after=request.status.value,
+                )
+            else:
+                await timeline.update_entry(uow.session, event_id=event_id, outcome=outcome, note=detail)
 
 
 def _system(event: CloudEvent) -> Actor:

@@ -119,3 +119,16 @@ idempotency_record = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("user_id", "key"),
 )
+
+
+deferred_event = Table(
+    "deferred_event",
+    Base.metadata,
+    Column("event_id", String(200), primary_key=True),
+    Column("request_id", UUID(as_uuid=False), ForeignKey("purchase_request.id"), nullable=False, index=True),
+    Column("envelope", JSONB, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("deferred_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+"""Another service's fact that arrived before the fact it follows (topics are not ordered among
+themselves): kept and applied once the request has caught up."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -96,3 +96,13 @@ async def entries(session: AsyncSession, *, request_id: str) -> list[dict[str, A
         select(timeline_entry).where(timeline_entry.c.request_id == request_id).order_by(timeline_entry.c.id)
     )
     return [dict(r) for r in rows.mappings()]
+
+
+async def update_entry(
+    session: AsyncSession, *, event_id: str, outcome: str, note: str, status_after: str | None = None
+) -> None:
+    """A deferred fact's entry keeps its place in the timeline and says what finally became of it."""
+    values: dict[str, Any] = {"outcome": outcome, "note": scrub(note)[:2000]}
+    if status_after is not None:
+        values["status_after"] = status_after
+    await session.execute(update(timeline_entry).where(timeline_entry.c.event_id == event_id).values(**values))

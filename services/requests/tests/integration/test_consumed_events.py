@@ -92,3 +92,50 @@ async def test_a_vendors_answer_before_the_notification_implies_it(service: Serv
     accepted = await service.wait_timeline(rid, alice, "vendor.accepted")
     assert (accepted[0]["outcome"], accepted[0]["note"]) == ("applied", "implied first: notify_vendor")
     assert notified[0]["outcome"] == "ignored"
+
+
+async def test_facts_read_before_the_facts_they_follow_are_kept_and_applied_in_order(service: Service) -> None:
+    """Topics are not ordered among themselves: with two consumer instances the contracts topic can run ahead."""
+    alice = unique_user("alice")
+    request = await service.submitted(alice)
+    rid = request["id"]
+    await service.emit(
+        "backoffice.contracts",
+        "contract.generated",
+        rid,
+        contract_id="k1",
+        request_id=rid,
+        revision=1,
+        vendor_id=VENDOR,
+        document_sha256="0" * 64,
+    )
+    await service.emit(
+        "backoffice.notifications",
+        "vendor.notified",
+        rid,
+        request_id=rid,
+        revision=1,
+        vendor_id=VENDOR,
+        channel="email",
+    )
+    early = await service.wait_timeline(rid, alice, "vendor.notified")
+    assert early[0]["outcome"] == "deferred"
+    await service.approve(request)
+    await service.wait_status(rid, alice, "vendor_notified")
+    await service.emit(
+        "backoffice.notifications",
+        "vendor.accepted",
+        rid,
+        request={"request_id": rid, "revision": 1, "vendor_id": VENDOR},
+        vendor={"vendor_id": VENDOR},
+        expected_delivery=None,
+        note="",
+    )
+    await service.wait_status(rid, alice, "contract_pending")
+    timeline = await service.timeline(rid, alice)
+    outcomes = {e["type"]: e["outcome"] for e in timeline}
+    assert outcomes["contract.generated"] == "applied"
+    assert outcomes["vendor.notified"] == "applied"
+    assert [e["type"] for e in timeline].index("contract.generated") < [e["type"] for e in timeline].index(
+        "vendor.accepted"
+    )

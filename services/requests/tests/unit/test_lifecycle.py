@@ -225,3 +225,15 @@ class OrderMachine(RuleBasedStateMachine):
 
 OrderMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
 test_no_sequence_of_actions_leaves_the_diagram = OrderMachine.TestCase
+
+
+def test_a_fact_that_arrives_before_the_one_it_follows_may_still_apply_but_a_late_one_may_not() -> None:
+    from backoffice_requests.domain.lifecycle import may_still_apply
+
+    assert may_still_apply(Status.VENDOR_NOTIFIED, Action.GENERATE_CONTRACT)
+    assert may_still_apply(Status.SUBMITTED, Action.NOTIFY_VENDOR)
+    assert may_still_apply(Status.APPROVED, Action.EXECUTE_CONTRACT)
+    assert not may_still_apply(Status.VENDOR_ACCEPTED, Action.NOTIFY_VENDOR)
+    assert not may_still_apply(Status.CONTRACT_EXECUTED, Action.GENERATE_CONTRACT)
+    for terminal in (Status.CLOSED, Status.CANCELLED, Status.REJECTED):
+        assert not any(may_still_apply(terminal, action) for action in Action)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 
 from backoffice_common.events import CloudEvent, new_event
 from backoffice_common.uow import UnitOfWork
 from backoffice_notifications.deliveries.enqueue import enqueue_email, enqueue_webhook
-from backoffice_notifications.domain.orders import OrderView, system_actor
+from backoffice_notifications.domain.orders import CANCELLED, OrderView, system_actor
 from backoffice_notifications.flows.links import create_link
 from backoffice_notifications.models import delivery, order_view, vendor, vendor_notification
 from backoffice_notifications.settings import Settings
@@ -38,6 +38,8 @@ async def upsert_snapshot(
     """Keeps the newest revision; False when the incoming one is older than what we hold.
 
     ``strictly_newer`` keeps a late ``submitted`` from undoing the ``approved`` of the same revision.
+    A cancelled order stays cancelled: the requests topic can run ahead of the approvals topic, so an
+    ``approved`` may be read after the ``cancelled`` that followed it.
     """
     values = {
         "request_id": snapshot["request_id"],
@@ -53,9 +55,12 @@ async def upsert_snapshot(
             **{k: stmt.excluded[k] for k in ("revision", "vendor_id", "status", "snapshot")},
             "updated_at": func.now(),
         },
-        where=(order_view.c.revision < stmt.excluded.revision)
-        if strictly_newer
-        else (order_view.c.revision <= stmt.excluded.revision),
+        where=and_(
+            order_view.c.status != CANCELLED,
+            (order_view.c.revision < stmt.excluded.revision)
+            if strictly_newer
+            else (order_view.c.revision <= stmt.excluded.revision),
+        ),
     ).returning(order_view.c.request_id)
     return (await uow.session.execute(upsert)).scalar_one_or_none() is not None
 

@@ -151,3 +151,27 @@ def require(status: Status, action: Action) -> frozenset[Status]:
             current_state=status.value, action=action.value, allowed_actions=allowed_actions(status)
         )
     return allowed
+
+
+def may_still_apply(status: Status, action: Action) -> bool:
+    """Whether ``action`` fits some state the request can still reach from ``status``.
+
+    A fact that may still apply arrived early (another service's topic ran ahead) and is worth
+    keeping; one that cannot is late or a duplicate.
+    """
+    seen = {status}
+    frontier = [status]
+    while frontier:
+        current = frontier.pop()
+        for targets_ in TRANSITIONS[current].values():
+            for target in targets_ - seen:
+                seen.add(target)
+                frontier.append(target)
+    return any(action in TRANSITIONS[s] or _implied_fits(s, action) for s in seen - {status})
+
+
+def _implied_fits(status: Status, action: Action) -> bool:
+    try:
+        return bool(steps(status, action))
+    except IllegalTransition:
+        return False
