@@ -54,7 +54,7 @@ status:
 	@BACKOFFICE_PROFILE=run bash deploy/services.sh status || true
 
 demo: venv
-	@BACKOFFICE_PROFILE=run bash -c 'source deploy/env.sh && $(PY) -m backoffice_demo'
+	@BACKOFFICE_PROFILE=run bash -c 'source deploy/env.sh && $(PY) -m backoffice_cli demo'
 
 # The test profile has its own ports and state folder, so it runs beside `make run` and beside
 # another checkout. Infrastructure this target started is stopped again, whatever the outcome.

@@ -88,6 +88,7 @@ async def test_two_instances_of_every_service_complete_fifty_concurrent_flows_wi
 ) -> None:
     cast, vendor = await setup(client)
     client.timeout = 300
+    client.poll_interval = 1.0
     for service in platform.services.values():
         service.add_instance()
     try:
@@ -95,6 +96,7 @@ async def test_two_instances_of_every_service_complete_fifty_concurrent_flows_wi
         results = await asyncio.gather(*(walk(client, cast, vendor) for _ in range(50)))
         await assert_no_duplicate_effects(client, cast, vendor, list(results))
     finally:
+        client.poll_interval = 0.25
         for service in platform.services.values():
             service.remove_instance(1)
 

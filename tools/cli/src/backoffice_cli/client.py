@@ -90,6 +90,7 @@ class Platform:
     endpoints: Endpoints
     jwt_secret: str
     timeout: float = 60.0
+    poll_interval: float = 0.25
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30.0))
 
     async def aclose(self) -> None:
@@ -140,7 +141,7 @@ class Platform:
                 return result
             if time.monotonic() > deadline:
                 raise FlowError(f"timed out waiting for: {what}")
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(self.poll_interval)
 
     # --- set-up: directory (approvals) and vendor (notifications) -------------------------------
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from backoffice_cli.client import Cast, Platform, Vendor
+import httpx
+
+from backoffice_cli.client import Cast, FlowError, Platform, Vendor
 
 HOPS = {
     "submitted -> task assigned": ("purchase_request.submitted", "approval.task_assigned"),
@@ -39,6 +41,12 @@ class FlowResult:
         return result
 
 
+def _only_a_replay(response: httpx.Response) -> None:
+    """A 409 is fine only when the same message was already taken (a retry after a connection error)."""
+    if response.status_code == 409 and "replayed" not in response.text:
+        raise FlowError(f"the vendor's message was refused: {response.text[:300]}")
+
+
 def _time(entry: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(str(entry["occurred_at"]))
 
@@ -62,15 +70,20 @@ async def walk(
         say(f"{approver.name} approved (step {task['step']})")
     await client.wait_status(cast.requester, request_id, "vendor_notified")
     say(f"{vendor.legal_name} was sent the purchase order")
-    await client.vendor_says(
+    answer = await client.vendor_says(
         vendor,
         {"action": "accept", "request_id": request_id, "note": "We can deliver in two weeks"},
         expect=(200, 409),
     )
-    await client.wait_status(cast.requester, request_id, "contract_pending", "contract_executed")
+    _only_a_replay(answer)
+    try:
+        await client.wait_status(cast.requester, request_id, "contract_pending", "contract_executed")
+    except FlowError as exc:
+        timeline = await client.timeline(cast.requester, request_id)
+        raise FlowError(f"{exc}; timeline: {[(e['type'], e['outcome']) for e in timeline]}") from exc
     contract = await client.contract_for(cast.procurement, request_id)
     say(f"the vendor accepted through its signed webhook; contract {contract['id']} generated")
-    await client.vendor_says(
+    signed = await client.vendor_says(
         vendor,
         {
             "action": "sign_contract",
@@ -80,6 +93,7 @@ async def walk(
         },
         expect=(200, 409),
     )
+    _only_a_replay(signed)
 
     async def vendor_signed() -> bool:
         current = await client.contract_for(cast.procurement, request_id)

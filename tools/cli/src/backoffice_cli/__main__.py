@@ -1,0 +1,28 @@
+"""The `backoffice` command: `demo` and `load` against the services of `make run`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+
+from backoffice_cli import demo, load
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="backoffice", description="Try and measure the back-office platform.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="walk one purchase order from draft to closed, printing each step")
+    load_cmd = sub.add_parser("load", help="drive N purchase orders to closed and report throughput and hop latencies")
+    load_cmd.add_argument("--flows", type=int, default=20)
+    load_cmd.add_argument("--rate", type=float, default=1.0, help="new flows per second")
+    args = parser.parse_args()
+    if args.command == "demo":
+        demo.main()
+    else:
+        secret = os.environ.get("BACKOFFICE_DEV_JWT_SECRET", "development-only-secret")
+        asyncio.run(load.run_load(demo.endpoints_from_env(), secret, flows=args.flows, rate=args.rate))
+
+
+if __name__ == "__main__":
+    main()
