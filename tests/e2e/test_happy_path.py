@@ -36,6 +36,14 @@ async def test_a_purchase_order_goes_from_draft_to_closed_with_emails_webhooks_a
     await client.vendor_says(vendor, {"action": "accept", "request_id": request_id, "note": "Delivery in two weeks"})
     await client.wait_status(cast.requester, request_id, "contract_pending")
     contract = await client.contract_for(cast.procurement, request_id)
+
+    async def ready_to_sign_mail() -> list[dict[str, object]]:
+        mails = await client.mail_to(vendor.emails[0])
+        return [
+            m for m in mails if "ready to sign" in str(m["subject"]) and contract["document_sha256"] in str(m["text"])
+        ]
+
+    await client.eventually("the vendor is emailed the contract to sign", ready_to_sign_mail)
     await client.vendor_says(
         vendor,
         {
