@@ -16,7 +16,7 @@ STATE=$BACKOFFICE_STATE_DIR
 PY=$BACKOFFICE_PYTHON
 SERVICES=(requests approvals notifications contracts)
 INSTANCES=${BACKOFFICE_INSTANCES:-1}
-DEV_JWT_SECRET=${BACKOFFICE_DEV_JWT_SECRET:-development-only-secret}
+DEV_JWT_SECRET=${BACKOFFICE_DEV_JWT_SECRET:-development-only-jwt-secret-never-in-production}
 mkdir -p "$STATE/logs" "$STATE/pids" "$STATE/contracts"
 
 say() { printf '[services %s] %s\n' "$BACKOFFICE_PROFILE" "$*"; }
@@ -83,13 +83,22 @@ start_one() {
     log=$STATE/logs/$svc-$n.log
     pid=$(read_pid "$pidf")
     if pid_alive "$pid"; then say "$svc#$n: already running (pid $pid, port $port)"; return 0; fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        say "ERROR: port $port is taken by a process this script did not start; stop it or set BACKOFFICE_PORT_BASE"
+        return 1
+    fi
     if [ "$n" = 1 ]; then
         say "$svc: migrating"
         if ! with_env "$svc" "$PY" -m "backoffice_$svc" migrate >>"$log" 2>&1; then
             tail -n 30 "$log" >&2; say "ERROR: $svc migrations failed (log: $log)"; return 1
         fi
     fi
-    (cd "$STATE" && with_env "$svc" setsid nohup "$PY" -m "backoffice_$svc" serve --host 127.0.0.1 --port "$port" >>"$log" 2>&1 < /dev/null & echo $! >"$pidf")
+    # A plain command (not a shell function) in the background: bash keeps no copy of the caller's
+    # stdout in the child, so `make run | tail` returns once everything is up.
+    # shellcheck disable=SC2046
+    (cd "$STATE" && exec setsid nohup env $(service_env "$svc" | tr '\n' ' ') "$PY" -m "backoffice_$svc" serve \
+        --host 127.0.0.1 --port "$port" >>"$log" 2>&1 </dev/null) &
+    echo $! >"$pidf"
     pid=$(read_pid "$pidf")
     for ((i = 0; i < 150; i++)); do
         if health "$port"; then say "$svc#$n: up on http://127.0.0.1:$port (pid $pid)"; return 0; fi

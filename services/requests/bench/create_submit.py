@@ -125,7 +125,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     port = os.environ.get("BACKOFFICE_REQUESTS_PORT", "8001")
     parser.add_argument("--base-url", default=f"http://127.0.0.1:{port}")
-    parser.add_argument("--secret", default=os.environ.get("REQUESTS_JWT_SECRET", "development-only-secret"))
+    parser.add_argument(
+        "--secret", default=os.environ.get("REQUESTS_JWT_SECRET", "development-only-jwt-secret-never-in-production")
+    )
     parser.add_argument("--bootstrap", default=os.environ.get("BACKOFFICE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
     parser.add_argument("--topic-prefix", default=os.environ.get("REQUESTS_KAFKA_TOPIC_PREFIX", ""))
     parser.add_argument("--vendor", default="vendor-bench")

@@ -7,8 +7,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "dev-secret", "secret", "development-only-secret"})
-DEV_JWT_SECRET = "development-only-secret"  # noqa: S105 - refused outside development
+DEV_JWT_SECRET = "development-only-jwt-secret-never-in-production"  # noqa: S105 - refused outside development
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "dev-secret", "secret", DEV_JWT_SECRET})
 
 
 class ServiceSettings(BaseSettings):

@@ -6,7 +6,10 @@ import argparse
 import asyncio
 import os
 
+import httpx
+
 from backoffice_cli import demo, load
+from backoffice_cli.client import FlowError
 
 
 def main() -> None:
@@ -17,11 +20,16 @@ def main() -> None:
     load_cmd.add_argument("--flows", type=int, default=20)
     load_cmd.add_argument("--rate", type=float, default=1.0, help="new flows per second")
     args = parser.parse_args()
-    if args.command == "demo":
-        demo.main()
-    else:
-        secret = os.environ.get("BACKOFFICE_DEV_JWT_SECRET", "development-only-secret")
-        asyncio.run(load.run_load(demo.endpoints_from_env(), secret, flows=args.flows, rate=args.rate))
+    try:
+        if args.command == "demo":
+            demo.main()
+        else:
+            secret = os.environ.get("BACKOFFICE_DEV_JWT_SECRET", "development-only-jwt-secret-never-in-production")
+            asyncio.run(load.run_load(demo.endpoints_from_env(), secret, flows=args.flows, rate=args.rate))
+    except (FlowError, httpx.HTTPError) as exc:
+        raise SystemExit(
+            f"backoffice {args.command} stopped: {exc}\nIs the platform up? ('make run', 'make status')"
+        ) from None
 
 
 if __name__ == "__main__":

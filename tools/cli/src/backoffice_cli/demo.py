@@ -78,6 +78,6 @@ def _save(path: Path, content: bytes) -> None:
 
 
 def main() -> None:
-    secret = os.environ.get("BACKOFFICE_DEV_JWT_SECRET", "development-only-secret")
+    secret = os.environ.get("BACKOFFICE_DEV_JWT_SECRET", "development-only-jwt-secret-never-in-production")
     state = Path(os.environ.get("BACKOFFICE_STATE_DIR", ".state/run"))
     asyncio.run(run_demo(endpoints_from_env(), secret, state / "demo"))

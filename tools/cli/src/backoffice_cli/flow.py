@@ -67,7 +67,7 @@ async def walk(
     for approver in (cast.manager, cast.head):
         task = await client.task_for(approver, request_id)
         await client.decide(approver, task["id"], "approved", expect=(200, 409))
-        say(f"{approver.name} approved (step {task['step']})")
+        say(f"{approver.name} approved" + (f" (step {task['step']})" if task.get("step") else ""))
     await client.wait_status(cast.requester, request_id, "vendor_notified")
     say(f"{vendor.legal_name} was sent the purchase order")
     answer = await client.vendor_says(
