@@ -1,6 +1,7 @@
 """The idempotent consumer: event -> handler inside one unit of work, inbox check in the same transaction.
 
-Offsets are committed only after the handler's transaction committed, so a crash redelivers and
+The partitions of one poll are handled side by side, each in order (one request's events share a
+key, hence a partition). Offsets are committed only after the handlers' transactions committed, so a crash redelivers and
 the inbox absorbs the repeat. A handler that keeps failing is retried with backoff, then its
 record goes to ``<topic>.dlq`` with the error and the consumer moves on; an undecodable record
 goes to the DLQ at once. A watchdog restarts the Kafka consumer when it has lag but makes no
@@ -74,6 +75,7 @@ class EventConsumer:
         self._watchdog_interval = watchdog_interval
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq_producer: AIOKafkaProducer | None = None
+        self._dlq_lock = asyncio.Lock()
         self._last_progress = time.monotonic()
         self._lag: int | None = None
         self._stalled = False
@@ -154,13 +156,18 @@ class EventConsumer:
                 self._dlq_producer = None
 
     async def _poll_loop(self, consumer: AIOKafkaConsumer) -> None:
+        """Partitions are handled side by side, each in order; offsets are committed once all are done."""
         while True:
             batches = await consumer.getmany(timeout_ms=1000, max_records=200)
-            for tp, records in batches.items():
-                for record in records:
-                    await self._process(record)
-                    self._last_progress = time.monotonic()
-                await consumer.commit({tp: records[-1].offset + 1})
+            if not batches:
+                continue
+            await asyncio.gather(*(self._handle_partition(records) for records in batches.values()))
+            await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+
+    async def _handle_partition(self, records: list[ConsumerRecord[Any, Any]]) -> None:
+        for record in records:
+            await self._process(record)
+            self._last_progress = time.monotonic()
 
     async def _watchdog(self, consumer: AIOKafkaConsumer) -> None:
         """Returns (which restarts the consumer) when there is lag but no progress for too long."""
@@ -243,10 +250,11 @@ class EventConsumer:
             return "handled"
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], *, error: str, attempts: int) -> None:
-        if self._dlq_producer is None:
-            producer = self._producer_factory()
-            await producer.start()
-            self._dlq_producer = producer
+        async with self._dlq_lock:
+            if self._dlq_producer is None:
+                producer = self._producer_factory()
+                await producer.start()
+                self._dlq_producer = producer
         headers = [
             *list(record.headers or ()),
             ("dlq-error", error[:4000].encode()),
