@@ -1,8 +1,8 @@
 """The idempotent consumer: event -> handler inside one unit of work, inbox check in the same transaction.
 
 The partitions of one poll are handled side by side, each in order (one request's events share a
-key, hence a partition). Offsets are committed only after the handlers' transactions committed, so a crash redelivers and
-the inbox absorbs the repeat. A handler that keeps failing is retried with backoff, then its
+key, hence a partition). Offsets are committed only after the handlers' transactions committed,
+so a crash redelivers and the inbox absorbs the repeat. A handler that keeps failing is retried with backoff, then its
 record goes to ``<topic>.dlq`` with the error and the consumer moves on; an undecodable record
 goes to the DLQ at once. A watchdog restarts the Kafka consumer when it has lag but makes no
 progress (aiokafka can stay stuck after a broker restart) and reports it through ``health()``.
