@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
 import jsonschema
 import pytest
 from event_catalog_kit import asyncapi, channel_types, documented_types, message_schemas, validate
@@ -62,3 +67,30 @@ def test_an_event_on_the_wrong_topic_is_refused() -> None:
     event = new_event(type="contract.executed", service="contracts", subject="r1", data={"schema_version": 1})
     with pytest.raises(AssertionError, match=r"not in docs/asyncapi\.yaml"):
         validate("backoffice.requests", event.model_dump(mode="json", exclude_none=True))
+
+
+ASYNCAPI_SCHEMAS = Path(__file__).parent / "asyncapi-schema"
+
+
+def official_asyncapi_schema(version: str) -> dict[str, object]:
+    """The AsyncAPI specification's JSON schema from the pinned npm package @asyncapi/specs."""
+    schemas = ASYNCAPI_SCHEMAS / "node_modules" / "@asyncapi" / "specs" / "schemas"
+    if not schemas.is_dir():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError("npm is not installed: docs/asyncapi.yaml is validated with the @asyncapi/specs package")
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ASYNCAPI_SCHEMAS, check=True, timeout=300
+        )
+    loaded: dict[str, object] = json.loads((schemas / f"{version}-without-$id.json").read_text())
+    return loaded
+
+
+def test_the_asyncapi_document_is_valid_against_the_official_asyncapi_schema() -> None:
+    document = asyncapi()
+    validator = jsonschema.Draft7Validator(official_asyncapi_schema(document["asyncapi"]))
+    errors = [f"{list(e.path)}: {e.message[:200]}" for e in validator.iter_errors(document)]
+    assert errors == []
+    broken = json.loads(json.dumps(document))
+    broken["operations"]["publish_backoffice_requests"]["action"] = "publish"
+    assert list(validator.iter_errors(broken)), "the validator must refuse an AsyncAPI 2 style operation"
