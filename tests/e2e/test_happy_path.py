@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+from typing import Any
 
+import jsonschema
 import pypdf
+from aiokafka import AIOKafkaConsumer
+from event_catalog_kit import validate
+from platform_kit import Platform as PlatformProcesses
 from vendor_system_kit import VendorSystem
 
 from backoffice_cli.client import Cast, Platform
+from backoffice_cli.flow import walk
 
 
 async def test_a_purchase_order_goes_from_draft_to_closed_with_emails_webhooks_and_a_sealed_contract(
@@ -116,3 +124,56 @@ async def _signed_by(client: Platform, cast: Cast, request_id: str, party: str) 
 async def _at_least(messages_coro, n: int):  # type: ignore[no-untyped-def]
     messages = await messages_coro
     return messages if len(messages) >= n else None
+
+
+async def test_every_event_a_whole_flow_puts_on_the_topics_matches_the_asyncapi_document(
+    platform: PlatformProcesses, client: Platform, cast: Cast
+) -> None:
+    vendor = await client.create_vendor(cast)
+    await walk(client, cast, vendor)
+    seen: set[str] = set()
+    problems: list[str] = []
+    for topic in TOPICS:
+        for envelope in await everything_on(platform.prefix + topic):
+            seen.add(envelope["type"])
+            try:
+                validate(topic, envelope)
+            except (AssertionError, jsonschema.ValidationError) as exc:
+                problems.append(f"{topic} {envelope['type']}: {str(exc).splitlines()[0][:300]}")
+    assert problems == [], "\n".join(problems)
+    assert {"purchase_request.submitted", "approval.task_assigned", "vendor.updated", "contract.executed"} <= seen
+
+
+TOPICS = (
+    "backoffice.requests",
+    "backoffice.approvals",
+    "backoffice.notifications",
+    "backoffice.vendors",
+    "backoffice.contracts",
+)
+
+
+async def everything_on(topic: str) -> list[dict[str, Any]]:
+    """Every record of every partition of a topic, up to the end offsets once the partitions are assigned."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=os.environ["BACKOFFICE_KAFKA_BOOTSTRAP"],
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        envelopes: list[dict[str, Any]] = []
+        ends: dict[Any, int] | None = None
+        for _ in range(60):
+            batch = await consumer.getmany(timeout_ms=500)
+            envelopes += [json.loads(r.value) for records in batch.values() for r in records]
+            assigned = list(consumer.assignment())
+            if assigned and ends is None:
+                ends = await consumer.end_offsets(assigned)
+            if ends is not None and all([await consumer.position(tp) >= end for tp, end in ends.items()]):
+                return envelopes
+        raise AssertionError(f"could not read {topic} to its end")
+    finally:
+        await consumer.stop()
