@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_common.events import CloudEvent
+from backoffice_common.wakeup import notify_after_commit
 from backoffice_notifications.mail.render import render
 from backoffice_notifications.models import delivery
 
@@ -20,10 +21,16 @@ def dedup_key(*, event_id: str, channel: str, recipient: str, template: str) -> 
     return f"{event_id}|{digest}"
 
 
+DELIVERY_CHANNEL = "notifications_deliveries"
+
+
 async def _insert(session: AsyncSession, values: dict[str, Any]) -> bool:
     stmt = pg_insert(delivery).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
     result = await session.execute(stmt.returning(delivery.c.id))
-    return result.scalar_one_or_none() is not None
+    inserted = result.scalar_one_or_none() is not None
+    if inserted:
+        await notify_after_commit(session, DELIVERY_CHANNEL)
+    return inserted
 
 
 async def enqueue_email(

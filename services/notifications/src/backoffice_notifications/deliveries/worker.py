@@ -19,8 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 
+from backoffice_common.db import asyncpg_dsn
 from backoffice_common.events import new_event
 from backoffice_common.uow import UnitOfWork
+from backoffice_common.wakeup import Wakeup
+from backoffice_notifications.deliveries.enqueue import DELIVERY_CHANNEL
 from backoffice_notifications.deliveries.webhook_client import post_signed
 from backoffice_notifications.domain.retry import backoff_seconds, is_final
 from backoffice_notifications.mail.smtp import DeliveryError, SmtpSession, build_message
@@ -189,7 +192,7 @@ async def run_batch(*, uow_factory: Callable[[], UnitOfWork], settings: Settings
         return len(rows)
 
 
-async def _worker(app: FastAPI, http: httpx.AsyncClient) -> None:
+async def _worker(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup) -> None:
     settings: Settings = app.state.settings
     while True:
         try:
@@ -200,10 +203,17 @@ async def _worker(app: FastAPI, http: httpx.AsyncClient) -> None:
             log.warning("delivery.batch_failed", error=repr(exc))
             handled = 0
         if not handled:
-            await asyncio.sleep(settings.delivery_poll_interval_seconds)
+            # Woken at once when a transaction enqueues a delivery; the poll still finds retries that fell due.
+            await wakeup.wait(settings.delivery_poll_interval_seconds)
 
 
 async def delivery_job(app: FastAPI) -> None:
     settings: Settings = app.state.settings
-    async with httpx.AsyncClient() as http:
-        await asyncio.gather(*(_worker(app, http) for _ in range(settings.delivery_workers)))
+    wakeup = Wakeup(asyncpg_dsn(settings.database_url), DELIVERY_CHANNEL)
+    listener = asyncio.create_task(wakeup.run())
+    try:
+        async with httpx.AsyncClient() as http:
+            await asyncio.gather(*(_worker(app, http, wakeup) for _ in range(settings.delivery_workers)))
+    finally:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)

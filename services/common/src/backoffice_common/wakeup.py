@@ -1,0 +1,59 @@
+"""Wake a background worker the moment a transaction commits work for it (PostgreSQL LISTEN/NOTIFY).
+
+Writers call ``notify_after_commit(session, channel)`` in the transaction that creates the work;
+PostgreSQL delivers the notification only if, and when, it commits. The worker waits with
+``Wakeup.wait(timeout)``: it returns at once when notified and after ``timeout`` otherwise, so a
+lost connection or a missed notification costs one poll interval, never the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import asyncpg
+import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+log = structlog.get_logger(__name__)
+
+
+async def notify_after_commit(session: AsyncSession, channel: str) -> None:
+    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+
+
+class Wakeup:
+    def __init__(self, dsn: str, channel: str) -> None:
+        self._dsn = dsn
+        self._channel = channel
+        self._event = asyncio.Event()
+
+    async def run(self) -> None:
+        """Keep a listening connection open until cancelled, reconnecting after failures."""
+        while True:
+            try:
+                conn: asyncpg.Connection = await asyncpg.connect(self._dsn)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("wakeup.connect_failed", channel=self._channel, error=repr(exc))
+                await asyncio.sleep(2)
+                continue
+            try:
+                await conn.add_listener(self._channel, self._on_notify)
+                self._event.set()  # work may have been written while we were not listening
+                while not conn.is_closed():
+                    await asyncio.sleep(5)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("wakeup.listen_failed", channel=self._channel, error=repr(exc))
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(conn.close(), timeout=5)
+
+    def _on_notify(self, *_: Any) -> None:
+        self._event.set()
+
+    async def wait(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), timeout=timeout)
+        self._event.clear()
