@@ -7,7 +7,6 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -133,7 +132,3 @@ def vendor_system() -> AsyncIterator[VendorSystem]:
     system = VendorSystem().start()
     yield system  # type: ignore[misc]
     system.stop()
-
-
-def log_dir(platform: Platform) -> Path:
-    return next(iter(platform.services.values())).log_dir
