@@ -94,6 +94,7 @@ async def walk(
                 "contract_id": contract["id"],
                 "document_sha256": contract["document_sha256"],
                 "signer_name": "Vera Vendor",
+                "signer_email": vendor.emails[0],
             },
             expect=(200, 404, 409),
         )
