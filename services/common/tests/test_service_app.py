@@ -34,6 +34,12 @@ def build(settings: DemoSettings, seen: list[str]):  # type: ignore[no-untyped-d
         await uow.commit()
         return {"event_id": event.id}
 
+    @router.get("/numbers/{n}")
+    async def number(n: int, uow: UowDep) -> dict[str, int]:
+        from sqlalchemy import text
+
+        return {"n": (await uow.session.execute(text("SELECT CAST(:n AS integer)"), {"n": n})).scalar_one()}
+
     async def on_pong(event: CloudEvent, uow: UnitOfWork) -> None:
         seen.append(event.id)
 
@@ -109,3 +115,14 @@ async def test_readyz_is_503_when_kafka_cannot_be_reached() -> None:
             assert r.status_code == 503
             assert r.json()["checks"]["kafka"]["ok"] is False
             assert r.json()["checks"]["database"]["ok"] is True
+
+
+async def test_a_value_the_database_cannot_hold_is_a_422_problem_not_a_500() -> None:
+    async with private_database() as url:
+        settings = DemoSettings(database_url=url, kafka_bootstrap_servers="127.0.0.1:1", jwt_secret="s" * 40)
+        async with app_client(build(settings, [])) as client:
+            assert (await client.get("/numbers/7")).json() == {"n": 7}
+            r = await client.get("/numbers/99999999999")
+            assert r.status_code == 422
+            assert r.headers["content-type"] == "application/problem+json"
+            assert "out of range" in r.json()["detail"]

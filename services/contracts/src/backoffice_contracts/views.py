@@ -303,7 +303,10 @@ async def list_templates(uow: UowDep, user: AdminUser) -> list[TemplateRead]:
 
 @templates_router.get("/{language}/{version}", response_model=TemplateRead)
 async def get_template(
-    uow: UowDep, user: AdminUser, language: Annotated[str, Path(pattern="^(en|de)$")], version: int
+    uow: UowDep,
+    user: AdminUser,
+    language: Annotated[str, Path(pattern="^(en|de)$")],
+    version: Annotated[int, Path(ge=1, le=2_147_483_647)],
 ) -> TemplateRead:
     row = (
         (

@@ -246,8 +246,8 @@ async def diff_revisions(
     request_id: RequestId,
     uow: UowDep,
     user: CurrentUser,
-    from_revision: Annotated[int, Query(alias="from", ge=1)],
-    to_revision: Annotated[int, Query(alias="to", ge=1)],
+    from_revision: Annotated[int, Query(alias="from", ge=1, le=2_147_483_647)],
+    to_revision: Annotated[int, Query(alias="to", ge=1, le=2_147_483_647)],
 ) -> RevisionDiffRead:
     return await queries.revision_diff(
         uow.session, user=user, request_id=str(request_id), from_revision=from_revision, to_revision=to_revision

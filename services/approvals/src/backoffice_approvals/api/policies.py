@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -118,7 +118,7 @@ async def get_active_policy(uow: UowDep, _: AdminUser, settings: SettingsDep) ->
 
 
 @router.get("/{version}", response_model=PolicyRead)
-async def get_policy(version: int, uow: UowDep, _: AdminUser) -> PolicyRead:
+async def get_policy(version: Annotated[int, Path(ge=0, le=2_147_483_647)], uow: UowDep, _: AdminUser) -> PolicyRead:
     row = (await uow.session.execute(select(policy).where(policy.c.version == version))).first()
     if row is None:
         raise Problem(404, "Not Found", f"no policy version {version}", type="not-found")

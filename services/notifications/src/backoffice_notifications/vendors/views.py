@@ -34,7 +34,10 @@ async def create_vendor(body: VendorCreate, uow: UowDep, user: Staff, settings: 
 
 @router.get("")
 async def list_vendors(
-    uow: UowDep, user: Staff, limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0)] = 0
+    uow: UowDep,
+    user: Staff,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[VendorRead]:
     return await service.list_vendors(uow=uow, limit=limit, offset=offset)
 
