@@ -1,4 +1,8 @@
-"""Schemathesis against every service's own OpenAPI document: no generated input gets a 500."""
+"""Schemathesis against every service's own OpenAPI document: no generated input gets a 500.
+
+It runs last (hence the file name): with an admin token it really changes the platform, for
+example it loads contract templates and approval policies of its own, which later flows would use.
+"""
 
 from __future__ import annotations
 
