@@ -46,7 +46,13 @@ def percentile(values: list[float], q: float) -> float:
 
 async def main(contracts: int, seals: int) -> None:
     async with private_database(MIGRATIONS) as url:
-        settings = Settings(environment="test", database_url=url, pki_dir=Path(tempfile.mkdtemp()))
+        settings = Settings(
+            environment="test",
+            database_url=url,
+            pki_dir=Path(tempfile.mkdtemp()),
+            jwt_secret="bench-jwt-secret-" + "x" * 30,
+            link_secret="bench-link-secret-" + "x" * 30,
+        )
         runtime = Runtime(settings)
         runtime.identity()
         engine = make_engine(url, pool_size=2)

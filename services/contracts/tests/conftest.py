@@ -56,6 +56,7 @@ async def contracts_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
             kafka_topic_partitions=1,
             outbox_poll_interval_seconds=0.3,
             jwt_secret=JWT_SECRET,
+            link_secret="contracts-test-link-secret-" + "x" * 20,
             public_base_url="http://contracts.test",
             pki_dir=tmp_path_factory.mktemp("pki"),
             expiry_poll_seconds=0.3,

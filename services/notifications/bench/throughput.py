@@ -44,6 +44,7 @@ async def emails_per_second(count: int, workers: int) -> float:
         settings = Settings(
             environment="test",
             database_url=url,
+            jwt_secret="bench-jwt-secret-" + "x" * 30,
             smtp_host=os.environ["BACKOFFICE_SMTP_HOST"],
             smtp_port=int(os.environ["BACKOFFICE_SMTP_PORT"]),
             secret_encryption_key=Fernet.generate_key().decode(),

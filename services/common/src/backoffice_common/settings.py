@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterator
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "development-only-jwt-secret-never-in-production"  # noqa: S105 - refused outside development
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "dev-secret", "secret", DEV_JWT_SECRET})
+MIN_SECRET_LENGTH = 32
 
 
 class ServiceSettings(BaseSettings):
     """Settings every service has. Subclasses set ``model_config`` with their env prefix."""
 
     model_config = SettingsConfigDict(env_prefix="BACKOFFICE_", extra="ignore")
+
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+    """A subclass's own secret settings: refused outside development while they hold a placeholder,
+    one of ``placeholder_secrets`` or fewer than 32 characters (``None`` means not configured)."""
+    placeholder_secrets: ClassVar[frozenset[str]] = frozenset()
+    """A subclass's own development defaults, refused outside development like ``PLACEHOLDER_SECRETS``."""
 
     service_name: str = "service"
     environment: Literal["development", "test", "production"] = "development"
@@ -50,20 +58,35 @@ class ServiceSettings(BaseSettings):
 
     public_base_url: str = "http://127.0.0.1:8000"
 
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=50_000_000)
+    """Request bodies above this are refused (413) before they are read; ``ServiceSpec.body_limits``
+    sets other limits for path prefixes that need them."""
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServiceSettings:
-        if (
-            self.environment == "production"
-            and self.jwt_algorithm == "HS256"
-            and (self.jwt_secret in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 32)
-        ):
-            raise ValueError(
-                "jwt_secret is a placeholder or shorter than 32 characters; "
-                "set a real secret (or use RS256 with jwt_jwks_url) outside development"
-            )
         if self.jwt_algorithm == "RS256" and not self.jwt_jwks_url:
             raise ValueError("jwt_algorithm RS256 needs jwt_jwks_url")
+        if self.environment == "development":
+            return self
+        weak = [name for name in self._secrets_to_check() if self._is_placeholder(getattr(self, name))]
+        if weak:
+            hint = " (or use RS256 with jwt_jwks_url)" if "jwt_secret" in weak else ""
+            raise ValueError(
+                f"{', '.join(weak)}: a placeholder or shorter than {MIN_SECRET_LENGTH} characters; "
+                f"set a real secret{hint} outside development (environment is {self.environment!r})"
+            )
         return self
+
+    def _secrets_to_check(self) -> Iterator[str]:
+        if self.jwt_algorithm == "HS256":
+            yield "jwt_secret"
+        yield from self.secret_fields
+
+    def _is_placeholder(self, value: object) -> bool:
+        if value is None:
+            return False
+        text = str(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
+        return text in PLACEHOLDER_SECRETS or text in self.placeholder_secrets or len(text) < MIN_SECRET_LENGTH
 
     @property
     def consumer_group(self) -> str:

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from backoffice_common.settings import PLACEHOLDER_SECRETS, ServiceSettings
+from backoffice_common.settings import ServiceSettings
 
 DEV_LINK_SECRET = "development-only-link-secret"  # noqa: S105 - refused outside development
 
@@ -17,6 +17,8 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CONTRACTS_", extra="ignore")
 
     service_name: str = "contracts"
+    secret_fields = ("link_secret",)
+    placeholder_secrets = frozenset({DEV_LINK_SECRET})
 
     buyer_legal_name: str = Field(default="ACME Back Office GmbH", min_length=1, max_length=300)
     buyer_address: str = Field(default="Musterstraße 1, 10115 Berlin, Germany", max_length=1000)
@@ -39,16 +41,11 @@ class Settings(ServiceSettings):
 
     @model_validator(mode="after")
     def _refuse_development_material_in_production(self) -> Settings:
-        if self.environment == "production":
-            if self.link_secret in PLACEHOLDER_SECRETS | {DEV_LINK_SECRET} or len(self.link_secret) < 32:
-                raise ValueError(
-                    "link_secret is a placeholder or shorter than 32 characters; set CONTRACTS_LINK_SECRET"
-                )
-            if self.signing_key_path is None or self.signing_cert_path is None:
-                raise ValueError(
-                    "production needs CONTRACTS_SIGNING_KEY_PATH and CONTRACTS_SIGNING_CERT_PATH "
-                    "(the development CA is generated only outside production)"
-                )
+        if self.environment == "production" and (self.signing_key_path is None or self.signing_cert_path is None):
+            raise ValueError(
+                "production needs CONTRACTS_SIGNING_KEY_PATH and CONTRACTS_SIGNING_CERT_PATH "
+                "(the development CA is generated only outside production)"
+            )
         if (self.signing_key_path is None) != (self.signing_cert_path is None):
             raise ValueError("set both CONTRACTS_SIGNING_KEY_PATH and CONTRACTS_SIGNING_CERT_PATH, or neither")
         return self

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from backoffice_common.settings import PLACEHOLDER_SECRETS, ServiceSettings
+from backoffice_common.settings import ServiceSettings
 
 # Valid Fernet key, refused outside development: it is in the source code.
 DEV_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQtb25seS1rZXktMDAwMDAwMDAwMDA="
@@ -16,6 +16,8 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore")
 
     service_name: str = "notifications"
+    secret_fields = ("secret_encryption_key", "link_signing_key")
+    placeholder_secrets = frozenset({DEV_ENCRYPTION_KEY, DEV_LINK_KEY})
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=1025, ge=1, le=65535)
@@ -43,13 +45,7 @@ class Settings(ServiceSettings):
     delivery_workers: int = Field(default=2, ge=1, le=32)
 
     @model_validator(mode="after")
-    def _refuse_development_keys(self) -> Settings:
-        if self.environment == "development":
-            return self
-        if self.secret_encryption_key == DEV_ENCRYPTION_KEY:
-            raise ValueError("secret_encryption_key is the development placeholder; set a Fernet key")
-        if self.link_signing_key in (DEV_LINK_KEY, *PLACEHOLDER_SECRETS) or len(self.link_signing_key) < 32:
-            raise ValueError("link_signing_key is a placeholder or shorter than 32 characters")
+    def _refuse_private_targets_in_production(self) -> Settings:
         if self.environment == "production" and self.webhook_allow_private_targets:
             raise ValueError("webhook_allow_private_targets is for development and tests only")
         return self
