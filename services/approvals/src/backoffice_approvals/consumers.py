@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from backoffice_approvals.chains import start_chain, withdraw_request
@@ -62,7 +61,7 @@ def build_handlers(settings: Settings) -> dict[str, Handler]:
             uow=uow, request_id=request_id, up_to_revision=2**31 - 1, reason=f"request cancelled: {reason}", cause=event
         )
 
-    handlers: dict[str, Callable[[CloudEvent, UnitOfWork], Awaitable[None]]] = {
+    handlers: dict[str, Handler] = {
         "purchase_request.submitted": on_submitted,
         "purchase_request.revised": on_revised,
         "purchase_request.cancelled": on_cancelled,

@@ -27,6 +27,7 @@ def build_spec(settings: Settings | None = None) -> ServiceSpec:
         consumes=[REQUESTS_TOPIC],
         handlers=build_handlers(settings or Settings()),
         background_jobs=[timer_job],
+        body_limits={"/directory/approvers/import": 5_000_000},
     )
 
 

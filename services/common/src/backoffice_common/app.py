@@ -6,20 +6,24 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 
 from backoffice_common.auth import Authenticator
 from backoffice_common.consumer import EventConsumer, Handler
 from backoffice_common.db import asyncpg_dsn, make_engine, make_session_factory
+from backoffice_common.deps import SettingsDep, UowDep, settings_dep, settings_of
+from backoffice_common.errors import GENERIC_ERRORS, ErrorMap
 from backoffice_common.health import router as health_router
 from backoffice_common.kafka import TopicSpec, dlq_topic, ensure_topics, make_producer
+from backoffice_common.limits import BodySizeLimit
 from backoffice_common.messaging import MessagingTables
 from backoffice_common.observability import CorrelationMiddleware, configure_logging
 from backoffice_common.outbox import OutboxRelay
-from backoffice_common.problems import install_problem_handlers
+from backoffice_common.problems import install_error_map, install_problem_handlers
+from backoffice_common.retry import Backoff
 from backoffice_common.settings import ServiceSettings
 from backoffice_common.uow import UnitOfWork
 
@@ -44,6 +48,10 @@ class ServiceSpec:
     compacted_topics: Sequence[str] = ()
     background_jobs: Sequence[BackgroundJob] = ()
     on_startup: Sequence[Callable[[FastAPI], Awaitable[None]]] = ()
+    problems: ErrorMap = field(default_factory=dict)
+    """The service's own error map (exception class -> problem type), laid over ``GENERIC_ERRORS``."""
+    body_limits: Mapping[str, int] = field(default_factory=dict)
+    """Body-size limits (bytes) for path prefixes that need another than ``settings.max_body_bytes``."""
 
 
 def topic_specs(spec: ServiceSpec, settings: ServiceSettings) -> list[TopicSpec]:
@@ -66,7 +74,7 @@ def topic_specs(spec: ServiceSpec, settings: ServiceSettings) -> list[TopicSpec]
 
 
 async def _provision_topics(spec: ServiceSpec, settings: ServiceSettings, ready: asyncio.Event) -> None:
-    delay = 0.5
+    backoff = Backoff(0.5, 10.0)
     while True:
         try:
             await ensure_topics(
@@ -77,9 +85,9 @@ async def _provision_topics(spec: ServiceSpec, settings: ServiceSettings, ready:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            delay = backoff.next()
             log.warning("kafka.provisioning_failed", error=repr(exc), retry_in=delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
 
 
 async def _after(event: asyncio.Event, job: Callable[[], Awaitable[None]]) -> None:
@@ -93,10 +101,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         configure_logging(level=settings.log_level, json=settings.log_json)
         engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
         session_factory = make_session_factory(engine)
-        app.state.settings = settings
         app.state.engine = engine
         app.state.session_factory = session_factory
-        app.state.authenticator = Authenticator(settings)
 
         def uow_factory() -> UnitOfWork:
             return UnitOfWork(
@@ -165,7 +171,14 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
+    # Known before start-up, so routes tested without the lifespan (no database) still have them.
+    app.state.settings = settings
+    app.state.authenticator = Authenticator(settings)
     install_problem_handlers(app)
+    install_error_map(app, {**GENERIC_ERRORS, **spec.problems})
+    # Added last runs first: the correlation id is bound, then oversized bodies are refused before
+    # any route, dependency (authentication included) or body parser reads them.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, per_path=spec.body_limits)
     app.add_middleware(CorrelationMiddleware, service=spec.name)
     app.include_router(health_router)
     for router in spec.routers:
@@ -173,9 +186,13 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     return app
 
 
-async def _uow(request: Request) -> AsyncIterator[UnitOfWork]:
-    async with request.app.state.uow_factory() as uow:
-        yield uow
-
-
-UowDep = Annotated[UnitOfWork, Depends(_uow)]
+__all__ = [
+    "BackgroundJob",
+    "ServiceSpec",
+    "SettingsDep",
+    "UowDep",
+    "create_service_app",
+    "settings_dep",
+    "settings_of",
+    "topic_specs",
+]

@@ -20,17 +20,17 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from backoffice_common import metrics
-from backoffice_common.events import CloudEvent, EnvelopeError
+from backoffice_common.events import CloudEvent, EnvelopeError, PermanentEventError
 from backoffice_common.kafka import dlq_topic
+from backoffice_common.retry import Backoff
 from backoffice_common.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[CloudEvent, UnitOfWork], Awaitable[None]]
-
-
-class PermanentEventError(Exception):
-    """Raised by a handler for an event that can never be handled: dead-lettered without retries."""
+Handler = Callable[[CloudEvent, UnitOfWork], Awaitable[str | None]]
+"""Handles one event inside the consumer's unit of work. A returned string is stored as the inbox row's
+outcome; ``None`` keeps the one the handler set with ``uow.set_outcome(event=..., outcome=...)``, if any,
+else the inbox default ``handled``."""
 
 
 @dataclass
@@ -94,18 +94,18 @@ class EventConsumer:
         )
 
     async def run(self) -> None:
-        backoff = 0.5
+        backoff = Backoff(0.5, 10.0)
         while True:
             try:
                 await self._run_consumer()
-                backoff = 0.5
+                backoff.reset()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self.last_error = repr(exc)
-                log.warning("consumer.error", consumer=self._name, error=repr(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                delay = backoff.next()
+                log.warning("consumer.error", consumer=self._name, error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
             finally:
                 self._running = False
 
@@ -217,7 +217,7 @@ class EventConsumer:
 
     async def _handle_with_retries(self, record: ConsumerRecord[Any, Any], event: CloudEvent) -> None:
         handler = self._handlers.get(event.type)
-        delay = self._retry_initial
+        backoff = Backoff(self._retry_initial, max(self._retry_initial, self._retry_max))
         for attempt in range(1, self._max_attempts + 1):
             try:
                 outcome = await self._handle_once(event, handler)
@@ -234,8 +234,7 @@ class EventConsumer:
                     await self._dead_letter(record, error=repr(exc), attempts=attempt)
                     return
                 log.warning("consumer.retrying", type=event.type, attempt=attempt, error=repr(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._retry_max)
+                await backoff.sleep()
 
     async def _handle_once(self, event: CloudEvent, handler: Handler | None) -> str:
         async with self._uow_factory() as uow:
@@ -245,7 +244,9 @@ class EventConsumer:
                 await uow.set_outcome(consumer=self._name, event=event, outcome="ignored: no handler")
                 await uow.commit()
                 return "ignored"
-            await handler(event, uow)
+            outcome = await handler(event, uow)
+            if outcome is not None:
+                await uow.set_outcome(consumer=self._name, event=event, outcome=outcome)
             await uow.commit()
             return "handled"
 

@@ -1,18 +1,24 @@
-"""CloudEvents 1.0 envelope (structured JSON mode) with correlation and causation ids."""
+"""CloudEvents 1.0 envelope (structured JSON mode) with correlation and causation ids; payload parsing."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+M = TypeVar("M", bound=BaseModel)
+
 
 class EnvelopeError(ValueError):
     """A record value that is not a valid CloudEvent."""
+
+
+class PermanentEventError(Exception):
+    """Raised by a handler for an event that can never be handled: dead-lettered without retries."""
 
 
 class CloudEvent(BaseModel):
@@ -76,3 +82,24 @@ def new_event(
         correlationid=correlation,
         causationid=cause.id if cause else None,
     )
+
+
+def parse_payload(model: type[M], event: CloudEvent) -> M:
+    """``event.data`` validated as ``model``; a payload that does not fit raises ``PermanentEventError``
+    naming the event type, id and the first errors (the consumer dead-letters it without retrying)."""
+    try:
+        return model.model_validate(event.data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = "; ".join(f"{_location(err.get('loc', ()))}: {err.get('msg', '')}" for err in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        raise PermanentEventError(
+            f"{event.type} {event.id}: the payload does not fit {model.__name__}: {first}{more}"
+        ) from exc
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    path = "data"
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path

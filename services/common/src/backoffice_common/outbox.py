@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaProducer
 
 from backoffice_common import metrics
 from backoffice_common.messaging import notify_channel
+from backoffice_common.retry import Backoff
 
 log = structlog.get_logger(__name__)
 
@@ -65,18 +66,18 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Run until cancelled: wait for leadership, then publish; reconnect on database errors."""
-        backoff = 0.5
+        backoff = Backoff(0.5, max(0.5, self._max_backoff))
         while True:
             try:
                 await self._run_once()
-                backoff = 0.5
+                backoff.reset()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self.last_error = repr(exc)
-                log.warning("outbox.relay_error", error=repr(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff)
+                delay = backoff.next()
+                log.warning("outbox.relay_error", error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
 
     async def _run_once(self) -> None:
         conn: asyncpg.Connection = await asyncpg.connect(self._dsn)
@@ -99,7 +100,7 @@ class OutboxRelay:
 
     async def _publish_while_leader(self, conn: asyncpg.Connection) -> None:
         producer: AIOKafkaProducer | None = None
-        backoff = 0.5
+        backoff = Backoff(0.5, max(0.5, self._max_backoff))
         last_cleanup = 0.0
         try:
             while True:
@@ -113,18 +114,18 @@ class OutboxRelay:
                         raise
                 try:
                     published = await self.publish_batch(conn, producer)
-                    backoff = 0.5
+                    backoff.reset()
                     self.last_error = None
                 except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
                     raise
                 except Exception as exc:
                     # Kafka trouble: keep the lock, rebuild the producer, back off and retry.
                     self.last_error = repr(exc)
-                    log.warning("outbox.publish_failed", error=repr(exc), retry_in=backoff)
+                    delay = backoff.next()
+                    log.warning("outbox.publish_failed", error=repr(exc), retry_in=delay)
                     await _stop_quietly(producer)
                     producer = None
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, self._max_backoff)
+                    await asyncio.sleep(delay)
                     continue
                 if time.monotonic() - last_cleanup > 600:
                     await self._delete_old_sent_rows(conn)

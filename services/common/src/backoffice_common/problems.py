@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from backoffice_common.errors import ErrorMap, problem_type_of
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://backoffice.example/problems/"
 
@@ -167,3 +169,30 @@ def install_problem_handlers(app: FastAPI) -> None:
             "An unexpected error occurred; it was logged with the correlation id.",
             instance=request.url.path,
         )
+
+
+_RESERVED = frozenset({"type", "title", "status", "detail", "instance", "headers", "correlation_id"})
+
+
+def install_error_map(app: FastAPI, errors: ErrorMap) -> None:
+    """One exception handler per mapped class; each answers with the problem type of the most specific
+    mapped class of the exception (its MRO), ``detail`` = ``str(exc)``, its ``extensions`` as members."""
+    table = dict(errors)
+
+    async def _mapped(request: Request, exc: Exception) -> JSONResponse:
+        problem = problem_type_of(exc, table)
+        if problem is None:  # not reachable: a handler is installed only for mapped classes
+            raise exc
+        extensions = {k: v for k, v in (getattr(exc, "extensions", None) or {}).items() if k not in _RESERVED}
+        return problem_response(
+            problem.status,
+            problem.title,
+            str(exc) or None,
+            type=problem.type,
+            instance=request.url.path,
+            headers=problem.headers(exc) if problem.headers else None,
+            **extensions,
+        )
+
+    for cls in table:
+        app.add_exception_handler(cls, _mapped)

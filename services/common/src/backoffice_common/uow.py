@@ -34,6 +34,7 @@ class UnitOfWork:
         self._channel = notify_channel(service)
         self._pending: list[tuple[str, str | None, CloudEvent]] = []
         self._session: AsyncSession | None = None
+        self._claimed_by: str | None = None
 
     @property
     def session(self) -> AsyncSession:
@@ -44,6 +45,7 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         self._session = self._session_factory()
         self._pending = []
+        self._claimed_by = None
         return self
 
     async def __aexit__(
@@ -78,9 +80,15 @@ class UnitOfWork:
             .returning(self._tables.inbox.c.event_id)
         )
         result = await self.session.execute(stmt)
+        self._claimed_by = consumer
         return result.scalar_one_or_none() is not None
 
-    async def set_outcome(self, *, consumer: str, event: CloudEvent, outcome: str) -> None:
+    async def set_outcome(self, *, event: CloudEvent, outcome: str, consumer: str | None = None) -> None:
+        """Record what handling ``event`` did, on the inbox row of ``consumer`` (default: the one that
+        claimed it in this unit of work, so a handler never needs to know the consumer's name)."""
+        consumer = consumer or self._claimed_by
+        if consumer is None:
+            raise RuntimeError("set_outcome: no consumer claimed an event in this unit of work")
         inbox = self._tables.inbox
         await self.session.execute(
             inbox.update()

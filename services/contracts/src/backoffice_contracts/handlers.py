@@ -19,8 +19,6 @@ from backoffice_contracts.messages import (
 from backoffice_contracts.pdf import TemplateError
 from backoffice_contracts.runtime import Runtime
 
-CONSUMER = "contracts"
-
 
 def build_handlers(runtime: Runtime) -> dict[str, Handler]:
     async def on_vendor_accepted(event: CloudEvent, uow: UnitOfWork) -> None:
@@ -70,4 +68,4 @@ def build_handlers(runtime: Runtime) -> dict[str, Handler]:
 
 
 async def _finish(uow: UnitOfWork, event: CloudEvent, outcome: str) -> None:
-    await uow.set_outcome(consumer=CONSUMER, event=event, outcome=outcome)
+    await uow.set_outcome(event=event, outcome=outcome)

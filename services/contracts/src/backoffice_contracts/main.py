@@ -40,6 +40,8 @@ def build_spec(settings: Settings | None = None) -> ServiceSpec:
         handlers=build_handlers(runtime),
         background_jobs=[expiry_job(runtime)],
         on_startup=[load_sealing_identity],
+        # An upload may carry multipart framing around the PDF; views.py checks the file itself.
+        body_limits={"/contracts/verify": runtime.settings.max_upload_bytes + 64 * 1024},
     )
 
 

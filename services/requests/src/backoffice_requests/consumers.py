@@ -28,8 +28,6 @@ from backoffice_requests.domain.model import Actor, PurchaseRequest
 from backoffice_requests.models import approver_assignment, deferred_event
 from backoffice_requests.repository import RequestRepository
 
-CONSUMER = "requests"
-
 
 @dataclass(frozen=True)
 class Fact:
@@ -132,7 +130,7 @@ async def on_lifecycle_event(event: CloudEvent, uow: UnitOfWork) -> None:
     repo = RequestRepository(uow.session)
     request = await repo.get(request_id, for_update=True)
     if request is None:
-        await uow.set_outcome(consumer=CONSUMER, event=event, outcome=f"ignored: unknown request {request_id}")
+        await uow.set_outcome(event=event, outcome=f"ignored: unknown request {request_id}")
         return
     if event.type in ("approval.task_assigned", "approval.escalated"):
         await _remember_approvers(event, uow, request_id)
@@ -143,7 +141,7 @@ async def on_lifecycle_event(event: CloudEvent, uow: UnitOfWork) -> None:
         note = f"{note}; {detail}" if note and detail else (detail or note)
         if outcome == "deferred":
             await _defer(uow, request_id, event)
-        await uow.set_outcome(consumer=CONSUMER, event=event, outcome=f"{outcome}: {detail}" if detail else outcome)
+        await uow.set_outcome(event=event, outcome=f"{outcome}: {detail}" if detail else outcome)
     await timeline.add_entry(
         uow.session,
         request_id=request_id,

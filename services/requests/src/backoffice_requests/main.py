@@ -12,7 +12,6 @@ from sqlalchemy import delete, func
 from backoffice_common.app import ServiceSpec, create_service_app
 from backoffice_requests import consumers
 from backoffice_requests.errors import install_domain_error_handlers
-from backoffice_requests.limits import BodySizeLimit
 from backoffice_requests.models import idempotency_record, messaging
 from backoffice_requests.settings import Settings
 from backoffice_requests.views import router
@@ -61,5 +60,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = create_service_app(build_spec(settings), settings)
     install_domain_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

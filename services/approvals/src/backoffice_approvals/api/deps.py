@@ -9,15 +9,10 @@ from fastapi import Depends, Path, Query, Request
 from backoffice_approvals.domain.people import Person
 from backoffice_approvals.settings import Settings
 from backoffice_common.auth import User, require_roles
+from backoffice_common.deps import settings_of
 from backoffice_common.problems import Problem
 
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
+SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]
 AdminUser = Annotated[User, Depends(require_roles("admin"))]
 
 

@@ -1,0 +1,53 @@
+"""FastAPI dependencies every service uses: the unit of work and the settings of the running app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Request
+
+from backoffice_common.settings import ServiceSettings
+from backoffice_common.uow import UnitOfWork
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+async def _uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    async with request.app.state.uow_factory() as uow:
+        yield uow
+
+
+UowDep = Annotated[UnitOfWork, Depends(_uow)]
+"""A unit of work opened for the request; the use case commits it."""
+
+
+def settings_dep(request: Request) -> ServiceSettings:
+    """The settings the app was created with (``create_service_app`` keeps them on ``app.state``)."""
+    settings = request.app.state.settings
+    if not isinstance(settings, ServiceSettings):
+        raise RuntimeError("app.state.settings is not set: build the app with create_service_app")
+    return settings
+
+
+SettingsDep = Annotated[ServiceSettings, Depends(settings_dep)]
+"""The shared settings; a service wanting its own class uses ``settings_of``."""
+
+
+def settings_of(cls: type[S]) -> Callable[[Request], S]:
+    """A dependency returning the app's settings typed as the service's own class:
+
+    ``SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]``
+    """
+
+    def dependency(request: Request) -> S:
+        settings = settings_dep(request)
+        if not isinstance(settings, cls):
+            raise RuntimeError(f"app.state.settings is a {type(settings).__name__}, not a {cls.__name__}")
+        return settings
+
+    dependency.__name__ = f"settings_of_{cls.__name__}"
+    return dependency
+
+
+__all__ = ["SettingsDep", "UowDep", "settings_dep", "settings_of"]
