@@ -12,7 +12,7 @@ PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 TEST_REQUIREMENTS := $(wildcard tests/requirements*.txt)
 PYTEST_ARGS ?=
 
-.PHONY: help venv lint format run stop status demo test test-only infra-up infra-down bench clean
+.PHONY: help venv lint format run stop status demo test test-unit test-only infra-up infra-down bench clean
 
 help:
 	@echo "make run     start PostgreSQL, Kafka, the SMTP sink and the four services (profile 'run')"
@@ -21,6 +21,7 @@ help:
 	@echo "make demo    walk one purchase request from draft to closed against 'make run'"
 	@echo "make test    set up everything on the 'test' profile's ports, lint, run every test, tear down"
 	@echo "make lint    ruff + mypy only"
+	@echo "make test-unit  the tests that need no infrastructure (domain and use cases), in seconds"
 
 $(VENV)/.installed: $(PYPROJECTS) $(TEST_REQUIREMENTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +61,9 @@ demo: venv
 # another checkout. Infrastructure this target started is stopped again, whatever the outcome.
 test: venv
 	@bash deploy/test.sh $(PYTEST_ARGS)
+
+test-unit: venv
+	$(VENV)/bin/pytest -p no:cacheprovider -q $(wildcard services/*/tests/unit) $(PYTEST_ARGS)
 
 test-only: venv
 	@BACKOFFICE_PROFILE=test bash -c 'source deploy/env.sh && $(VENV)/bin/pytest $(PYTEST_ARGS)'

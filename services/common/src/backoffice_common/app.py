@@ -52,6 +52,8 @@ class ServiceSpec:
     """The service's own error map (exception class -> problem type), laid over ``GENERIC_ERRORS``."""
     body_limits: Mapping[str, int] = field(default_factory=dict)
     """Body-size limits (bytes) for path prefixes that need another than ``settings.max_body_bytes``."""
+    uow_class: type[UnitOfWork] = UnitOfWork
+    """The service's unit of work: its repositories as attributes, its ``collect_events``."""
 
 
 def topic_specs(spec: ServiceSpec, settings: ServiceSettings) -> list[TopicSpec]:
@@ -105,7 +107,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         app.state.session_factory = session_factory
 
         def uow_factory() -> UnitOfWork:
-            return UnitOfWork(
+            return spec.uow_class(
                 session_factory, tables=spec.tables, service=spec.name, topic_prefix=settings.kafka_topic_prefix
             )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -18,6 +18,13 @@ class UnitOfWork:
     """``async with uow: ...; await uow.commit()``. Leaving the block without commit rolls back.
 
     Only the handler that opened the unit of work commits; repositories never do.
+
+    Aggregates record their own events. A use case hands every aggregate it loaded or created to
+    ``track``; at commit the unit of work calls ``collect_events``, which a service's subclass
+    overrides to turn each tracked aggregate's recorded events into ``publish`` calls (and any
+    rows that go with them, such as a timeline), then writes them to the outbox in the same
+    transaction. A service's subclass also exposes its repositories as attributes
+    (``uow.requests``), so use cases can be tested with a fake unit of work.
     """
 
     def __init__(
@@ -35,6 +42,7 @@ class UnitOfWork:
         self._pending: list[tuple[str, str | None, CloudEvent]] = []
         self._session: AsyncSession | None = None
         self._claimed_by: str | None = None
+        self.seen: list[Any] = []
 
     @property
     def session(self) -> AsyncSession:
@@ -42,10 +50,11 @@ class UnitOfWork:
             raise RuntimeError("unit of work used outside 'async with'")
         return self._session
 
-    async def __aenter__(self) -> UnitOfWork:
+    async def __aenter__(self) -> Self:
         self._session = self._session_factory()
         self._pending = []
         self._claimed_by = None
+        self.seen = []
         return self
 
     async def __aexit__(
@@ -62,6 +71,15 @@ class UnitOfWork:
             await session.close()
             self._session = None
             self._pending = []
+            self.seen = []
+
+    def track(self, aggregate: Any) -> None:
+        """Remember an aggregate whose recorded events are collected at commit."""
+        if not any(seen is aggregate for seen in self.seen):
+            self.seen.append(aggregate)
+
+    async def collect_events(self) -> None:
+        """Turn the tracked aggregates' recorded events into ``publish`` calls; services override it."""
 
     def publish(self, event: CloudEvent, *, topic: str, key: str | None = None) -> None:
         """Queue an event for a logical topic; it is written to the outbox in this transaction at commit."""
@@ -116,11 +134,13 @@ class UnitOfWork:
         self._pending = []
 
     async def commit(self) -> None:
+        await self.collect_events()
         await self.flush_events()
         await self.session.commit()
 
     async def rollback(self) -> None:
         self._pending = []
+        self.seen = []
         await self.session.rollback()
 
 
