@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from backoffice_common.auth import Authenticator
 from backoffice_common.consumer import EventConsumer, Handler
 from backoffice_common.db import asyncpg_dsn, make_engine, make_session_factory
+from backoffice_common.docs_ui import install_offline_docs
 from backoffice_common.health import router as health_router
 from backoffice_common.kafka import TopicSpec, dlq_topic, ensure_topics, make_producer
 from backoffice_common.messaging import MessagingTables
@@ -162,9 +163,11 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         description=spec.description,
         version=spec.version,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
+    install_offline_docs(app)
     install_problem_handlers(app)
     app.add_middleware(CorrelationMiddleware, service=spec.name)
     app.include_router(health_router)
