@@ -14,6 +14,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from backoffice_common.auth import Authenticator
 from backoffice_common.consumer import EventConsumer, Handler
 from backoffice_common.db import asyncpg_dsn, make_engine, make_session_factory
+from backoffice_common.dlq import DeadLetterDesk
+from backoffice_common.dlq_api import router as dead_letter_router
 from backoffice_common.docs_ui import install_offline_docs
 from backoffice_common.health import router as health_router
 from backoffice_common.kafka import TopicSpec, dlq_topic, ensure_topics, make_producer
@@ -171,6 +173,13 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(CorrelationMiddleware, service=spec.name)
     app.include_router(health_router)
+    app.state.dead_letters = DeadLetterDesk(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        consumer=spec.name,
+        dlq_topics=[settings.topic(dlq_topic(t)) for t in spec.consumes],
+        producer_factory=lambda: make_producer(settings.kafka_bootstrap_servers, client_id=f"{spec.name}-redrive"),
+    )
+    app.include_router(dead_letter_router)
     for router in spec.routers:
         app.include_router(router)
     return app
