@@ -15,6 +15,9 @@ from backoffice_common.auth import Authenticator
 from backoffice_common.consumer import EventConsumer, Handler
 from backoffice_common.db import asyncpg_dsn, make_engine, make_session_factory
 from backoffice_common.deps import SettingsDep, UowDep, settings_dep, settings_of
+from backoffice_common.dlq import DeadLetterDesk
+from backoffice_common.dlq_api import router as dead_letter_router
+from backoffice_common.docs_ui import install_offline_docs
 from backoffice_common.errors import GENERIC_ERRORS, ErrorMap
 from backoffice_common.health import router as health_router
 from backoffice_common.kafka import TopicSpec, dlq_topic, ensure_topics, make_producer
@@ -170,12 +173,14 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         description=spec.description,
         version=spec.version,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     # Known before start-up, so routes tested without the lifespan (no database) still have them.
     app.state.settings = settings
     app.state.authenticator = Authenticator(settings)
+    install_offline_docs(app)
     install_problem_handlers(app)
     install_error_map(app, {**GENERIC_ERRORS, **spec.problems})
     # Added last runs first: the correlation id is bound, then oversized bodies are refused before
@@ -183,6 +188,13 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, per_path=spec.body_limits)
     app.add_middleware(CorrelationMiddleware, service=spec.name)
     app.include_router(health_router)
+    app.state.dead_letters = DeadLetterDesk(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        consumer=spec.name,
+        dlq_topics=[settings.topic(dlq_topic(t)) for t in spec.consumes],
+        producer_factory=lambda: make_producer(settings.kafka_bootstrap_servers, client_id=f"{spec.name}-redrive"),
+    )
+    app.include_router(dead_letter_router)
     for router in spec.routers:
         app.include_router(router)
     return app

@@ -1,14 +1,16 @@
-"""``python -m backoffice_<service> {serve,migrate}`` for every service."""
+"""``python -m backoffice_<service> {serve,migrate,dlq}`` for every service."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
 
+from backoffice_common import dlq_cli
 from backoffice_common.migrations import upgrade
 from backoffice_common.settings import ServiceSettings
 
@@ -26,9 +28,13 @@ def main(
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", default_port)))
     sub.add_parser("migrate", help="apply database migrations up to head")
+    dlq_cli.add_arguments(sub)
     args = parser.parse_args()
     settings = settings_factory()
     if args.command == "migrate":
         upgrade(migrations, settings.database_url)
         return
+    if args.command == "dlq":
+        module, _, factory = app_path.partition(":")
+        raise SystemExit(dlq_cli.run(getattr(importlib.import_module(module), factory)(), args))
     uvicorn.run(app_path, factory=True, host=args.host, port=args.port, log_config=None, proxy_headers=True)

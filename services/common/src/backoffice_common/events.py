@@ -1,4 +1,10 @@
-"""CloudEvents 1.0 envelope (structured JSON mode) with correlation and causation ids; payload parsing."""
+"""CloudEvents 1.0 envelope (structured JSON mode) with correlation and causation ids; payload parsing.
+
+Under the CloudEvents Kafka protocol binding a record is a structured-mode event when its
+``content-type`` header is ``application/cloudevents+json``; ``ce_``-prefixed headers would make it a
+binary-mode event, whose value is the data alone. Every record we write is structured, so it carries
+that one header and no ``ce_`` header: the official SDKs then read the whole envelope from the value.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,16 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
+KAFKA_HEADERS: dict[str, str] = {"content-type": STRUCTURED_CONTENT_TYPE}
+"""The headers of every record that carries a CloudEvent (structured mode of the Kafka binding)."""
+
+
+def structured_headers(headers: dict[str, str] | None = None) -> list[tuple[str, bytes]]:
+    """Kafka headers for a structured-mode record: ``headers`` without any ``ce_`` header, plus the content type."""
+    kept = {k: v for k, v in (headers or {}).items() if not k.lower().startswith("ce_") and k.lower() != "content-type"}
+    return [(k, str(v).encode()) for k, v in {**kept, **KAFKA_HEADERS}.items()]
 
 
 class EnvelopeError(ValueError):

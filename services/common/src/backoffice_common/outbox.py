@@ -26,6 +26,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 
 from backoffice_common import metrics
+from backoffice_common.events import structured_headers
 from backoffice_common.messaging import notify_channel
 from backoffice_common.retry import Backoff
 
@@ -156,7 +157,7 @@ class OutboxRelay:
                     row["topic"],
                     value=bytes(row["value"]),
                     key=row["key"].encode() if row["key"] is not None else None,
-                    headers=[(str(k), str(v).encode()) for k, v in (headers or {}).items()],
+                    headers=structured_headers(headers),
                 )
             )
         results = await asyncio.gather(*futures, return_exceptions=True)

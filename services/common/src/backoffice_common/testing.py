@@ -19,7 +19,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
-from backoffice_common.events import CloudEvent
+from backoffice_common.events import CloudEvent, structured_headers
 from backoffice_common.kafka import TopicSpec, ensure_topics, make_producer
 from backoffice_common.migrations import upgrade
 
@@ -146,7 +146,10 @@ async def publish_events(bootstrap: str, topic: str, events: list[CloudEvent]) -
     try:
         for event in events:
             await producer.send_and_wait(
-                topic, value=event.to_json_bytes(), key=event.subject.encode() if event.subject else None
+                topic,
+                value=event.to_json_bytes(),
+                key=event.subject.encode() if event.subject else None,
+                headers=structured_headers(),
             )
     finally:
         await producer.stop()

@@ -10,7 +10,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backoffice_common.events import CloudEvent
+from backoffice_common.events import KAFKA_HEADERS, CloudEvent
 from backoffice_common.messaging import MessagingTables, notify_channel
 
 
@@ -125,7 +125,7 @@ class UnitOfWork:
                 "event_id": event.id,
                 "event_type": event.type,
                 "value": event.to_json_bytes(),
-                "headers": {"ce_type": event.type, "ce_id": event.id},
+                "headers": dict(KAFKA_HEADERS),
             }
             for topic, key, event in self._pending
         ]

@@ -1,4 +1,4 @@
-"""The `backoffice` command: `demo` and `load` against the services of `make run`."""
+"""The `backoffice` command: `demo`, `load` and `token` against the services of `make run`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 
 import httpx
 
-from backoffice_cli import demo, load
+from backoffice_cli import demo, load, token
 from backoffice_cli.client import FlowError
 
 
@@ -19,7 +19,11 @@ def main() -> None:
     load_cmd = sub.add_parser("load", help="drive N purchase orders to closed and report throughput and hop latencies")
     load_cmd.add_argument("--flows", type=int, default=20)
     load_cmd.add_argument("--rate", type=float, default=1.0, help="new flows per second")
+    token.add_arguments(sub)
     args = parser.parse_args()
+    if args.command == "token":
+        print(token.run(args))
+        return
     try:
         if args.command == "demo":
             demo.main()
