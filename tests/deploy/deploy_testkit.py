@@ -5,6 +5,7 @@ Everything here is static: nothing starts a container or talks to a cluster.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import shutil
@@ -287,10 +288,32 @@ def deployment_problems(deployment: Resource) -> list[str]:
         cname = f"{where} container {container.get('name')}"
         if _probe_path(container.get("livenessProbe")) != "/healthz":
             problems.append(f"{cname}: no liveness probe on /healthz")
-        if _probe_path(container.get("readinessProbe")) != "/readyz":
-            problems.append(f"{cname}: no readiness probe on /readyz")
+        if _probe_path(container.get("readinessProbe")) != READINESS_PATH:
+            problems.append(f"{cname}: readiness is not {READINESS_PATH} (the database only, not Kafka)")
         problems += resource_problems(container, where)
+        problems += shutdown_problems(pod_spec, container, cname)
     return problems
+
+
+READINESS_PATH = "/readyz?probe=db"
+# What the pod needs after the HTTP drain: the consumer leaves its group, the relay releases
+# its lock, the pool closes (about 10 s), plus a margin.
+SHUTDOWN_AFTER_DRAIN_SECONDS = 15
+
+
+def shutdown_problems(pod_spec: Resource, container: Resource, cname: str) -> list[str]:
+    """The graceful-shutdown budget fits the grace period: preStop + HTTP drain + the rest."""
+    args = [str(a) for a in container.get("args") or []]
+    if "--timeout-graceful-shutdown" not in args:
+        return [f"{cname}: no --timeout-graceful-shutdown: open requests could outlive the grace period"]
+    drain = int(args[args.index("--timeout-graceful-shutdown") + 1])
+    command = (((container.get("lifecycle") or {}).get("preStop") or {}).get("exec") or {}).get("command") or []
+    pre_stop = int(command[1]) if len(command) == 2 and command[0] == "sleep" else 0
+    grace = int(pod_spec.get("terminationGracePeriodSeconds", 30))
+    budget = pre_stop + drain + SHUTDOWN_AFTER_DRAIN_SECONDS
+    if grace < budget:
+        return [f"{cname}: terminationGracePeriodSeconds {grace} < preStop {pre_stop} + drain {drain} + 15"]
+    return []
 
 
 def job_problems(job: Resource) -> list[str]:
@@ -440,13 +463,74 @@ def secret_problems(resources: Iterable[Resource]) -> list[str]:
     return problems
 
 
-BASE_EGRESS = {("selector", 9092), ("selector", 5432), ("selector", 53)}
+BASE_EGRESS = {("selector", 9093), ("selector", 5432), ("selector", 53)}
 INTERNET_HTTPS = ("ipBlock", 443)
-SMTP = {("ipBlock", 25), ("ipBlock", 465), ("ipBlock", 587)}
+SMTP_RELAY = {("ipBlock", 587), ("ipBlock", 465)}
+INGRESS_NAMESPACES = {"envoy-gateway-system", "monitoring"}
+# What a vendor's webhook URL must never reach, whatever the policies add up to: private,
+# loopback, link-local (cloud metadata), CGNAT, benchmarking, multicast and reserved ranges.
+NON_PUBLIC_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    )
+)
+# An ipBlock wider than this is "the internet", allowed only for the vendor webhooks.
+NARROWEST_WIDE_PREFIX = 24
+
+
+def egress_blocks(policies: Iterable[Resource]) -> list[tuple[Any, tuple[Any, ...], int | str | None]]:
+    """(network, excepted networks, port) for every ipBlock egress peer of the policies."""
+    blocks = []
+    for policy in policies:
+        for rule in policy["spec"].get("egress") or []:
+            ports = [p.get("port") for p in rule.get("ports") or []] or [None]
+            for peer in rule.get("to") or []:
+                if "ipBlock" in peer:
+                    network = ipaddress.ip_network(peer["ipBlock"]["cidr"])
+                    excepted = tuple(ipaddress.ip_network(e) for e in peer["ipBlock"].get("except") or [])
+                    blocks += [(network, excepted, port) for port in ports]
+    return blocks
+
+
+def reaches(blocks: list[tuple[Any, tuple[Any, ...], int | str | None]], port: int, target: Any) -> bool:
+    """Whether any block lets traffic to some address of ``target`` out on ``port``."""
+    for network, excepted, block_port in blocks:
+        if block_port not in (port, None) or network.version != target.version or not network.overlaps(target):
+            continue
+        overlap = target if target.subnet_of(network) else network
+        if not any(overlap.subnet_of(e) for e in excepted if e.version == overlap.version):
+            return True
+    return False
+
+
+def wide_blocks(blocks: list[tuple[Any, tuple[Any, ...], int | str | None]]) -> list[str]:
+    return sorted({f"{n} port {p}" for n, _, p in blocks if n.prefixlen < NARROWEST_WIDE_PREFIX})
+
+
+def _ingress_namespaces(policies: Iterable[Resource]) -> set[str]:
+    names: set[str] = set()
+    for policy in policies:
+        for rule in policy["spec"].get("ingress") or []:
+            for peer in rule.get("from") or [{}]:
+                selector = peer.get("namespaceSelector")
+                names.add((selector or {}).get("matchLabels", {}).get("kubernetes.io/metadata.name", "<any>"))
+    return names
 
 
 def network_problems(resources: list[Resource], overlay: str) -> list[str]:
-    """Default deny, and for each service and migration Job exactly the architecture's paths."""
+    """Default deny; for each service, Job, Kafka and PostgreSQL exactly the paths they need,
+    compared by address (CIDR), not only by port."""
     problems: list[str] = []
     policies = of_kind(resources, "NetworkPolicy")
     if not any(
@@ -462,16 +546,31 @@ def network_problems(resources: list[Resource], overlay: str) -> list[str]:
         ingress = allowed_ports(selected, "ingress")
         if ingress != {("selector", 8000)}:
             problems.append(f"{svc}: ingress {sorted(ingress, key=str)}, expected port 8000 from selected peers only")
+        if (namespaces := _ingress_namespaces(selected)) != INGRESS_NAMESPACES:
+            problems.append(f"{svc}: ingress from namespaces {sorted(namespaces)}, not {sorted(INGRESS_NAMESPACES)}")
         egress = allowed_ports(selected, "egress")
         allowed = set(BASE_EGRESS)
+        blocks = egress_blocks(selected)
         if svc == "notifications":
-            allowed |= {INTERNET_HTTPS, *SMTP}
+            allowed.add(INTERNET_HTTPS)
             if INTERNET_HTTPS not in egress:
                 problems.append("notifications: no HTTPS egress for vendor webhooks")
-            if overlay == "dev":
-                allowed.add(("selector", 1025))
+            allowed |= {("selector", 1025)} if overlay == "dev" else SMTP_RELAY
+            problems += [
+                f"notifications: HTTPS egress reaches {net} (the webhook SSRF guard is void)"
+                for net in NON_PUBLIC_NETWORKS
+                if reaches(blocks, 443, net)
+            ]
+            smtp = [b for b in blocks if b[2] in (25, 465, 587)]
+            if wide := wide_blocks(smtp):
+                problems.append(f"notifications: SMTP egress to {wide}, not to the relay only")
+        elif wide := wide_blocks(blocks):
+            problems.append(f"{svc}: egress to wide address ranges {wide}")
         if overlay == "prod":
             allowed.add(INTERNET_HTTPS)  # the identity provider's JWKS (RS256)
+            idp = [b for b in egress_blocks(p for p in selected if p["metadata"]["name"] == "backoffice-allow-idp")]
+            if not idp or wide_blocks(idp):
+                problems.append(f"{svc}: identity provider egress {wide_blocks(idp) or 'missing'}, not its address")
         if missing := BASE_EGRESS - egress:
             problems.append(f"{svc}: egress lacks {sorted(missing, key=str)}")
         if extra := egress - allowed:
@@ -483,16 +582,12 @@ def network_problems(resources: list[Resource], overlay: str) -> list[str]:
                 problems.append(f"{svc}: the migration Job may reach more than its database and DNS")
             if allowed_ports(job_selected, "ingress"):
                 problems.append(f"{svc}: the migration Job accepts connections")
-    webhooks = next((p for p in policies if p["metadata"]["name"] == "backoffice-notifications"), None)
-    blocks = [
-        peer["ipBlock"]
-        for rule in ((webhooks or {}).get("spec") or {}).get("egress") or []
-        for peer in rule.get("to") or []
-        if "ipBlock" in peer
-    ]
-    https = [b for b in blocks if "10.0.0.0/8" in (b.get("except") or [])]
-    if not https or not {"169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"} <= set(https[0]["except"]):
-        problems.append("notifications: webhook egress does not leave out private and metadata ranges")
+    for component, labels in (
+        ("kafka", {"strimzi.io/cluster": "backoffice", "strimzi.io/broker-role": "true"}),
+        ("postgres", {"cnpg.io/cluster": "backoffice-pg"}),
+    ):
+        if wide := wide_blocks(egress_blocks(policies_for(resources, labels))):
+            problems.append(f"{component}: egress to wide address ranges {wide}")
     return problems
 
 
@@ -517,6 +612,46 @@ CRD_TYPES = {
         "@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/Database",
         "IDatabase",
     ),
+    ("postgresql.cnpg.io/v1", "ScheduledBackup"): (
+        "@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/ScheduledBackup",
+        "IScheduledBackup",
+    ),
+    ("kafka.strimzi.io/v1", "KafkaUser"): (
+        "@kubernetes-models/strimzi-kafka-operator/kafka.strimzi.io/v1/KafkaUser",
+        "IKafkaUser",
+    ),
+    ("gateway.networking.k8s.io/v1", "Gateway"): (
+        "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway",
+        "IGateway",
+    ),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): (
+        "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute",
+        "IHTTPRoute",
+    ),
+    ("cert-manager.io/v1", "Certificate"): (
+        "@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate",
+        "ICertificate",
+    ),
+    ("monitoring.coreos.com/v1", "PodMonitor"): (
+        "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor",
+        "IPodMonitor",
+    ),
+    ("monitoring.coreos.com/v1", "PrometheusRule"): (
+        "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule",
+        "IPrometheusRule",
+    ),
+    ("keda.sh/v1alpha1", "ScaledObject"): (
+        "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject",
+        "IScaledObject",
+    ),
+}
+
+# Kinds whose CRD schema is vendored in tests/deploy/crd-schemas/vendored (no npm package has
+# them): validate.mjs checks them "closed", unknown fields included, so tsc is not needed.
+VENDORED_KINDS = {
+    ("barmancloud.cnpg.io/v1", "ObjectStore"),
+    ("gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy"),
+    ("gateway.envoyproxy.io/v1alpha1", "ClientTrafficPolicy"),
 }
 
 

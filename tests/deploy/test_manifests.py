@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from deploy_testkit import (
     COMPOSE_FILE,
+    CRD_TYPES,
     DEPLOYMENT_DOC,
     DOCKERFILE,
     K8S,
@@ -25,6 +26,7 @@ from deploy_testkit import (
     PREFIX,
     REPO,
     SERVICES,
+    VENDORED_KINDS,
     Resource,
     by_name,
     compose_errors,
@@ -67,15 +69,25 @@ def test_the_overlay_renders_with_kubectl_kustomize(overlay: str) -> None:
         "Deployment",
         "Service",
         "ConfigMap",
-        "HorizontalPodAutoscaler",
+        "ScaledObject",
         "PodDisruptionBudget",
         "Job",
         "NetworkPolicy",
         "Kafka",
         "KafkaNodePool",
         "KafkaTopic",
+        "KafkaUser",
         "Cluster",
         "Database",
+        "ObjectStore",
+        "ScheduledBackup",
+        "Gateway",
+        "HTTPRoute",
+        "Certificate",
+        "BackendTrafficPolicy",
+        "ClientTrafficPolicy",
+        "PodMonitor",
+        "PrometheusRule",
     ):
         assert kind in kinds, f"{kind} missing from k8s/overlays/{overlay}"
     expected_namespace = {"dev": "backoffice-dev", "prod": "backoffice"}[overlay]
@@ -107,7 +119,7 @@ def test_the_kubernetes_validation_rejects_a_broken_deployment() -> None:
 @per_overlay
 def test_strimzi_and_cloudnativepg_resources_match_their_crd_schemas(overlay: str) -> None:
     custom = [r for r in render(overlay) if not is_core(r) and r["kind"] != "Namespace"]
-    assert {r["kind"] for r in custom} == {"Kafka", "KafkaNodePool", "KafkaTopic", "Cluster", "Database"}
+    assert {(r["apiVersion"], r["kind"]) for r in custom} == set(CRD_TYPES) | VENDORED_KINDS
     results = crd_results(custom)
     not_validated = [f"{r['kind']}/{r['name']}" for r in results if not r["validated"]]
     assert not_validated == [], "no CRD schema for these resources"
@@ -125,14 +137,30 @@ def test_the_crd_validation_rejects_broken_custom_resources() -> None:
     cluster["spec"]["instances"] = 0
     pool = copy.deepcopy(by_name(resources, "KafkaNodePool", "brokers"))
     del pool["spec"]["roles"]
-    results = crd_results([topic, kafka, cluster, pool])
-    assert [r["validated"] for r in results] == [True, True, True, True]
-    assert all(r["errors"] for r in results), results
+    store = copy.deepcopy(by_name(resources, "ObjectStore", "backoffice-pg-backups"))
+    store["spec"]["configuration"]["destinationPth"] = store["spec"]["configuration"].pop("destinationPath")
+    limits = copy.deepcopy(by_name(resources, "BackendTrafficPolicy", "backoffice-public-vendor-webhook"))
+    limits["spec"]["rateLimit"]["local"]["rules"][0]["limit"]["unit"] = "Fortnight"
+    route = copy.deepcopy(by_name(resources, "HTTPRoute", "backoffice-public-vendor-webhook"))
+    route["spec"]["rules"][0]["matches"][0]["path"]["type"] = "Glob"
+    scaler = copy.deepcopy(by_name(resources, "ScaledObject", "backoffice-requests"))
+    del scaler["spec"]["scaleTargetRef"]
+    rule = copy.deepcopy(by_name(resources, "PrometheusRule", "backoffice"))
+    del rule["spec"]["groups"][0]["rules"][0]["expr"]
+    backup = copy.deepcopy(by_name(resources, "ScheduledBackup", "backoffice-pg-nightly"))
+    backup["spec"]["method"] = "tape"
+    user = copy.deepcopy(by_name(resources, "KafkaUser", "backoffice-requests-kafka"))
+    user["spec"]["authorization"]["acls"][0]["operations"] = ["Steal"]
+    broken = [topic, kafka, cluster, pool, store, limits, route, scaler, rule, backup, user]
+    results = crd_results(broken)
+    assert all(r["validated"] for r in results), results
+    missed = [name_of(b) for b, r in zip(broken, results, strict=True) if not r["errors"]]
+    assert missed == [], f"the CRD validation accepted broken copies of {missed}"
 
 
 @per_overlay
 def test_strimzi_and_cloudnativepg_resources_have_no_unknown_fields(overlay: str) -> None:
-    custom = [r for r in render(overlay) if not is_core(r) and r["kind"] != "Namespace"]
+    custom = [r for r in render(overlay) if (r["apiVersion"], r["kind"]) in CRD_TYPES]
     errors = crd_type_errors(custom, overlay)
     assert errors == {}, "\n".join(f"{name}: {e}" for name, found in errors.items() for e in found)
 
@@ -199,11 +227,8 @@ def test_the_kafka_cluster_has_three_kraft_brokers_and_safe_defaults(overlay: st
     controllers = sum(p["spec"]["replicas"] for p in pools if "controller" in p["spec"]["roles"])
     assert brokers == 3
     assert controllers == 3
-    listeners = {listener["port"]: listener for listener in kafka["spec"]["kafka"]["listeners"]}
-    assert listeners[9092]["type"] == "internal"
     for svc in SERVICES:
         config_map = by_name(resources, "ConfigMap", f"backoffice-{svc}-config")
-        assert config_map["data"][f"{PREFIX[svc]}KAFKA_BOOTSTRAP_SERVERS"] == "backoffice-kafka-bootstrap:9092"
         assert config_map["data"][f"{PREFIX[svc]}KAFKA_REPLICATION_FACTOR"] == "3"
 
 
@@ -214,10 +239,10 @@ def test_no_service_scales_beyond_the_partitions_it_consumes(overlay: str) -> No
     consumed = consumers_from_events_doc()
     assert set(consumed) == set(SERVICES)
     for svc in SERVICES:
-        hpa = by_name(resources, "HorizontalPodAutoscaler", f"backoffice-{svc}")
+        scaler = by_name(resources, "ScaledObject", f"backoffice-{svc}")
         lifecycle = [t for t in consumed[svc] if t != "backoffice.vendors"]
         assert lifecycle, svc
-        assert hpa["spec"]["maxReplicas"] <= min(partitions[t] for t in lifecycle), (
+        assert scaler["spec"]["maxReplicaCount"] <= min(partitions[t] for t in lifecycle), (
             f"backoffice-{svc} may scale beyond the partitions of {lifecycle}: the extra replicas would idle"
         )
 
@@ -281,6 +306,9 @@ BROKEN_DEPLOYMENTS = {
     "no liveness probe": _drop(f"{CONTAINER}.livenessProbe"),
     "no readiness probe": _drop(f"{CONTAINER}.readinessProbe"),
     "readiness on the liveness path": _set(f"{CONTAINER}.readinessProbe.httpGet.path", "/healthz"),
+    "readiness includes Kafka": _set(f"{CONTAINER}.readinessProbe.httpGet.path", "/readyz"),
+    "grace period shorter than the shutdown budget": _set("spec.template.spec.terminationGracePeriodSeconds", 30),
+    "no bound on the HTTP drain": _set(f"{CONTAINER}.args", ["serve", "--host", "0.0.0.0", "--port", "8000"]),
     "no resource limits": _drop(f"{CONTAINER}.resources.limits"),
     "no memory limit": _drop(f"{CONTAINER}.resources.limits.memory"),
     "no container security context": _drop(f"{CONTAINER}.securityContext"),
@@ -331,13 +359,13 @@ def test_services_hpas_and_pdbs_select_the_service_pods(overlay: str) -> None:
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         port_names = {p["name"] for p in container["ports"]}
         assert {p["targetPort"] for p in service["spec"]["ports"]} <= port_names
-        hpa = by_name(resources, "HorizontalPodAutoscaler", f"backoffice-{svc}")
-        assert hpa["spec"]["scaleTargetRef"] == {
+        scaler = by_name(resources, "ScaledObject", f"backoffice-{svc}")
+        assert scaler["spec"]["scaleTargetRef"] == {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "name": f"backoffice-{svc}",
         }
-        assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+        assert 1 <= scaler["spec"]["minReplicaCount"] <= scaler["spec"]["maxReplicaCount"]
         pdb = by_name(resources, "PodDisruptionBudget", f"backoffice-{svc}")
         assert selects(pdb["spec"]["selector"], pod_labels)
         assert container["image"].startswith("registry.example.com/backoffice/")
@@ -454,6 +482,27 @@ def test_the_network_check_catches_an_opened_policy() -> None:
     assert "approvals: ingress" in problems
     assert "requests: unexpected egress [('any', None)]" in problems
     assert "migration Job may reach more" in problems
+
+
+def test_the_network_check_compares_addresses_not_only_ports() -> None:
+    resources = [copy.deepcopy(r) for r in render("prod")]
+    idp = by_name(resources, "NetworkPolicy", "backoffice-allow-idp")
+    idp["spec"]["egress"][0]["to"][0]["ipBlock"] = {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}
+    smtp = by_name(resources, "NetworkPolicy", "backoffice-notifications-smtp")
+    smtp["spec"]["egress"][0]["to"][0]["ipBlock"] = {"cidr": "0.0.0.0/0"}
+    webhooks = by_name(resources, "NetworkPolicy", "backoffice-notifications")
+    for rule in webhooks["spec"]["egress"]:
+        for peer in rule.get("to") or []:
+            if "ipBlock" in peer:
+                peer["ipBlock"]["except"].remove("127.0.0.0/8")
+    postgres = by_name(resources, "NetworkPolicy", "backoffice-postgres")
+    postgres["spec"]["egress"][1]["to"][0]["ipBlock"]["cidr"] = "0.0.0.0/0"
+    problems = "\n".join(network_problems(resources, "prod"))
+    assert "requests: identity provider egress ['0.0.0.0/0 port 443']" in problems
+    assert "notifications: HTTPS egress reaches 10.0.0.0/8" in problems
+    assert "notifications: HTTPS egress reaches 127.0.0.0/8" in problems
+    assert "notifications: SMTP egress to ['0.0.0.0/0 port 465', '0.0.0.0/0 port 587']" in problems
+    assert "postgres: egress to wide address ranges" in problems
 
 
 # ----------------------------------------------------------------------------- Compose

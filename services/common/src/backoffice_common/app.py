@@ -83,7 +83,10 @@ async def _provision_topics(spec: ServiceSpec, settings: ServiceSettings, ready:
     while True:
         try:
             await ensure_topics(
-                settings.kafka_bootstrap_servers, topic_specs(spec, settings), client_id=f"{spec.name}-admin"
+                settings.kafka_bootstrap_servers,
+                topic_specs(spec, settings),
+                client_id=f"{spec.name}-admin",
+                options=settings.kafka_client_options,
             )
             ready.set()
             return
@@ -104,7 +107,11 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(level=settings.log_level, json=settings.log_json)
-        engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+        engine = make_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            server_settings=settings.database_server_settings,
+        )
         session_factory = make_session_factory(engine)
         app.state.engine = engine
         app.state.session_factory = session_factory
@@ -121,10 +128,11 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 settings.kafka_bootstrap_servers,
                 client_id=f"{spec.name}-producer",
                 request_timeout_ms=settings.kafka_request_timeout_ms,
+                options=settings.kafka_client_options,
             )
 
         relay = OutboxRelay(
-            dsn=asyncpg_dsn(settings.database_url),
+            dsn=asyncpg_dsn(settings.database_url, server_settings=settings.database_server_settings),
             service=spec.name,
             producer_factory=producer_factory,  # type: ignore[arg-type]
             batch_size=settings.outbox_batch_size,
@@ -151,6 +159,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 retry_initial=settings.consumer_retry_initial_seconds,
                 retry_max=settings.consumer_retry_max_seconds,
                 stall_seconds=settings.consumer_stall_seconds,
+                client_options=settings.kafka_client_options,
             )
             app.state.consumer = consumer
             tasks.append(asyncio.create_task(_after(topics_ready, consumer.run), name="consumer"))
@@ -192,7 +201,10 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         bootstrap_servers=settings.kafka_bootstrap_servers,
         consumer=spec.name,
         dlq_topics=[settings.topic(dlq_topic(t)) for t in spec.consumes],
-        producer_factory=lambda: make_producer(settings.kafka_bootstrap_servers, client_id=f"{spec.name}-redrive"),
+        producer_factory=lambda: make_producer(
+            settings.kafka_bootstrap_servers, client_id=f"{spec.name}-redrive", options=settings.kafka_client_options
+        ),
+        client_options=settings.kafka_client_options,
     )
     app.include_router(dead_letter_router)
     for router in spec.routers:

@@ -27,6 +27,12 @@ def main(
     serve = sub.add_parser("serve", help="serve the HTTP API and run the workers")
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", default_port)))
+    serve.add_argument(
+        "--timeout-graceful-shutdown",
+        type=int,
+        default=None,
+        help="seconds open requests get to finish after SIGTERM (keep below the pod's grace period)",
+    )
     sub.add_parser("migrate", help="apply database migrations up to head")
     dlq_cli.add_arguments(sub)
     args = parser.parse_args()
@@ -37,4 +43,12 @@ def main(
     if args.command == "dlq":
         module, _, factory = app_path.partition(":")
         raise SystemExit(dlq_cli.run(getattr(importlib.import_module(module), factory)(), args))
-    uvicorn.run(app_path, factory=True, host=args.host, port=args.port, log_config=None, proxy_headers=True)
+    uvicorn.run(
+        app_path,
+        factory=True,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        proxy_headers=True,
+        timeout_graceful_shutdown=args.timeout_graceful_shutdown,
+    )

@@ -59,8 +59,10 @@ class EventConsumer:
         retry_max: float = 5.0,
         stall_seconds: float = 30.0,
         watchdog_interval: float = 5.0,
+        client_options: Mapping[str, Any] | None = None,
     ) -> None:
         self._service = service
+        self._client_options = dict(client_options or {})
         self._bootstrap = bootstrap_servers
         self._group_id = group_id
         self._topics = topics
@@ -112,6 +114,7 @@ class EventConsumer:
     async def _run_consumer(self) -> None:
         consumer = AIOKafkaConsumer(
             *self._topics,
+            **self._client_options,
             bootstrap_servers=self._bootstrap,
             group_id=self._group_id,
             client_id=f"{self._service}-consumer",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -18,9 +21,13 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(
+    database_url: str, *, pool_size: int = 10, server_settings: Mapping[str, str] | None = None
+) -> AsyncEngine:
+    """``server_settings``: PostgreSQL session settings for every connection (TCP keepalives)."""
     return create_async_engine(
         database_url,
+        connect_args={"server_settings": dict(server_settings)} if server_settings else {},
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
@@ -32,6 +39,12 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
-def asyncpg_dsn(database_url: str) -> str:
-    """The same URL in the form asyncpg.connect() accepts (no ``+asyncpg`` driver suffix)."""
-    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+def asyncpg_dsn(database_url: str, *, server_settings: Mapping[str, str] | None = None) -> str:
+    """The same URL in the form asyncpg.connect() accepts (no ``+asyncpg`` driver suffix).
+
+    ``server_settings`` become query parameters, which asyncpg sends as session settings.
+    """
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    if server_settings:
+        dsn += ("&" if "?" in dsn else "?") + urlencode(dict(server_settings))
+    return dsn

@@ -72,8 +72,10 @@ class DeadLetterDesk:
         dlq_topics: Sequence[str],
         producer_factory: Callable[[], AIOKafkaProducer],
         read_timeout: float = 30.0,
+        client_options: dict[str, Any] | None = None,
     ) -> None:
         self._read_timeout = read_timeout
+        self._options = client_options or {}
         self._bootstrap = bootstrap_servers
         self.consumer = consumer
         self.dlq_topics = list(dlq_topics)
@@ -158,6 +160,7 @@ class DeadLetterDesk:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
+            **self._options,
         )
         await consumer.start()
         try:
@@ -180,7 +183,9 @@ class DeadLetterDesk:
             await consumer.stop()
 
     async def _partitions(self) -> list[TopicPartition]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self.consumer}-dlq-admin")
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self._bootstrap, client_id=f"{self.consumer}-dlq-admin", **self._options
+        )
         await admin.start()
         try:
             present = set(await admin.list_topics())

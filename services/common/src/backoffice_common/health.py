@@ -1,12 +1,22 @@
-"""``/healthz`` (the process lives), ``/readyz`` (database, Kafka, consumer progress), ``/metrics``."""
+"""``/healthz`` (the process lives), ``/readyz`` (database, Kafka, consumer progress), ``/metrics``.
+
+``/readyz?probe=db`` is the readiness a load balancer should use: the database reachable and
+its schema at the revision this code expects, nothing else. A Kafka outage must not take the
+REST API and the vendor webhook out of service, since the outbox holds their events until
+Kafka is back; the full ``/readyz`` still reports Kafka and the consumer for people and alerts.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+import importlib.util
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
 
 from aiokafka.admin import AIOKafkaAdminClient
+from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -29,9 +39,40 @@ async def _check_database(request: Request) -> dict[str, Any]:
         return {"ok": False, "error": repr(exc)[:300]}
 
 
+@cache
+def expected_schema_heads(service_name: str) -> frozenset[str] | None:
+    """Alembic heads shipped in ``backoffice_<service>/migrations``; None if there are none."""
+    spec = importlib.util.find_spec(f"backoffice_{service_name}")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    location = Path(next(iter(spec.submodule_search_locations))) / "migrations"
+    if not (location / "versions").is_dir():
+        return None
+    return frozenset(ScriptDirectory(str(location)).get_heads())
+
+
+async def _check_schema(request: Request) -> dict[str, Any]:
+    """The database's Alembic revision is the one this code was released with.
+
+    A new pod stays unready until its release's migration Job has run, so a rolling update
+    never sends traffic to code whose tables do not exist yet.
+    """
+    expected = expected_schema_heads(request.app.state.settings.service_name)
+    if expected is None:
+        return {"ok": True, "expected": None}
+    try:
+        async with request.app.state.engine.connect() as conn:
+            result = await asyncio.wait_for(conn.execute(text("SELECT version_num FROM alembic_version")), timeout=3)
+            current = frozenset(row[0] for row in result)
+    except Exception as exc:
+        return {"ok": False, "expected": sorted(expected), "error": repr(exc)[:300]}
+    return {"ok": current == expected, "expected": sorted(expected), "current": sorted(current)}
+
+
 async def _check_kafka(request: Request) -> dict[str, Any]:
     settings = request.app.state.settings
     admin = AIOKafkaAdminClient(
+        **settings.kafka_client_options,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=f"{settings.service_name}-readyz",
         request_timeout_ms=3000,
@@ -48,9 +89,18 @@ async def _check_kafka(request: Request) -> dict[str, Any]:
 
 
 @router.get("/readyz", summary="Readiness: database and Kafka reachable, consumer making progress")
-async def readyz(request: Request) -> JSONResponse:
-    database, kafka = await asyncio.gather(_check_database(request), _check_kafka(request))
-    checks: dict[str, Any] = {"database": database, "kafka": kafka}
+async def readyz(request: Request, probe: Literal["all", "db"] = "all") -> JSONResponse:
+    if probe == "db":
+        database, schema = await asyncio.gather(_check_database(request), _check_schema(request))
+        db_checks = {"database": database, "schema": schema}
+        db_ready = all(check["ok"] for check in db_checks.values())
+        return JSONResponse(
+            {"status": "ready" if db_ready else "not ready", "checks": db_checks}, status_code=200 if db_ready else 503
+        )
+    database, schema, kafka = await asyncio.gather(
+        _check_database(request), _check_schema(request), _check_kafka(request)
+    )
+    checks: dict[str, Any] = {"database": database, "schema": schema, "kafka": kafka}
     consumer = getattr(request.app.state, "consumer", None)
     if consumer is not None:
         health = consumer.health()

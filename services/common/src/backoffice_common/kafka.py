@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -24,9 +26,19 @@ class TopicSpec:
     configs: dict[str, str] = field(default_factory=dict)
 
 
-def make_producer(bootstrap_servers: str, *, client_id: str, request_timeout_ms: int = 15000) -> AIOKafkaProducer:
-    """An idempotent producer: ``acks=all``, so a record is acknowledged once all in-sync replicas have it."""
+def make_producer(
+    bootstrap_servers: str,
+    *,
+    client_id: str,
+    request_timeout_ms: int = 15000,
+    options: Mapping[str, Any] | None = None,
+) -> AIOKafkaProducer:
+    """An idempotent producer: ``acks=all``, so a record is acknowledged once all in-sync replicas have it.
+
+    ``options``: the security arguments of ``ServiceSettings.kafka_client_options`` (TLS, SASL).
+    """
     return AIOKafkaProducer(
+        **(options or {}),
         bootstrap_servers=bootstrap_servers,
         client_id=client_id,
         enable_idempotence=True,
@@ -37,9 +49,11 @@ def make_producer(bootstrap_servers: str, *, client_id: str, request_timeout_ms:
     )
 
 
-async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec], *, client_id: str) -> list[str]:
+async def ensure_topics(
+    bootstrap_servers: str, specs: list[TopicSpec], *, client_id: str, options: Mapping[str, Any] | None = None
+) -> list[str]:
     """Create the topics that are missing; returns the names created. Existing topics are left alone."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id=client_id)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id=client_id, **(options or {}))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

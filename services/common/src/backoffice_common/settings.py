@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
+from aiokafka.helpers import create_ssl_context
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,6 +32,13 @@ class ServiceSettings(BaseSettings):
 
     database_url: str = "postgresql+asyncpg://backoffice@127.0.0.1:5432/backoffice"
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    # Server-side TCP keepalives of every session (PostgreSQL's tcp_keepalives_* and
+    # tcp_user_timeout): when a pod's node dies, PostgreSQL drops its session within about
+    # idle + interval * count seconds, which releases the outbox relay's advisory lock.
+    database_tcp_keepalives_idle_seconds: int = Field(default=10, ge=1, le=7200)
+    database_tcp_keepalives_interval_seconds: int = Field(default=5, ge=1, le=600)
+    database_tcp_keepalives_count: int = Field(default=3, ge=1, le=100)
+    database_tcp_user_timeout_ms: int = Field(default=30000, ge=0, le=3_600_000)
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_client_id: str | None = None
@@ -39,6 +47,15 @@ class ServiceSettings(BaseSettings):
     kafka_consumer_group: str | None = None
     kafka_topic_prefix: str = Field(default="", max_length=100, pattern=r"^[A-Za-z0-9._-]*$")
     kafka_request_timeout_ms: int = Field(default=15000, ge=1000)
+    # Encryption and authentication towards the brokers (every producer, consumer and admin
+    # client): SASL_SSL with SCRAM-SHA-512 against Strimzi's TLS listener in Kubernetes.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: str | None = None
+    kafka_ssl_certfile: str | None = None
+    kafka_ssl_keyfile: str | None = None
 
     outbox_poll_interval_seconds: float = Field(default=5.0, gt=0)
     outbox_batch_size: int = Field(default=500, ge=1, le=10000)
@@ -66,6 +83,15 @@ class ServiceSettings(BaseSettings):
     def _refuse_placeholder_secrets(self) -> ServiceSettings:
         if self.jwt_algorithm == "RS256" and not self.jwt_jwks_url:
             raise ValueError("jwt_algorithm RS256 needs jwt_jwks_url")
+        if self.environment == "production" and self.jwt_algorithm == "RS256" and not self.jwt_issuer:
+            raise ValueError("jwt_issuer is required with RS256 in production: other issuers must be refused")
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_mechanism and self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"kafka_security_protocol {self.kafka_security_protocol} needs kafka_sasl_mechanism, "
+                "kafka_sasl_username and kafka_sasl_password"
+            )
         if self.environment == "development":
             return self
         weak = [name for name in self._secrets_to_check() if self._is_placeholder(getattr(self, name))]
@@ -87,6 +113,30 @@ class ServiceSettings(BaseSettings):
             return False
         text = str(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
         return text in PLACEHOLDER_SECRETS or text in self.placeholder_secrets or len(text) < MIN_SECRET_LENGTH
+
+    @property
+    def kafka_client_options(self) -> dict[str, Any]:
+        """Security keyword arguments for every aiokafka producer, consumer and admin client."""
+        options: dict[str, Any] = {"security_protocol": self.kafka_security_protocol}
+        if self.kafka_security_protocol in ("SSL", "SASL_SSL"):
+            options["ssl_context"] = create_ssl_context(
+                cafile=self.kafka_ssl_cafile, certfile=self.kafka_ssl_certfile, keyfile=self.kafka_ssl_keyfile
+            )
+        if self.kafka_security_protocol.startswith("SASL_"):
+            options["sasl_mechanism"] = self.kafka_sasl_mechanism
+            options["sasl_plain_username"] = self.kafka_sasl_username
+            options["sasl_plain_password"] = self.kafka_sasl_password
+        return options
+
+    @property
+    def database_server_settings(self) -> dict[str, str]:
+        """PostgreSQL session settings every connection sets (asyncpg ``server_settings``)."""
+        return {
+            "tcp_keepalives_idle": str(self.database_tcp_keepalives_idle_seconds),
+            "tcp_keepalives_interval": str(self.database_tcp_keepalives_interval_seconds),
+            "tcp_keepalives_count": str(self.database_tcp_keepalives_count),
+            "tcp_user_timeout": str(self.database_tcp_user_timeout_ms),
+        }
 
     @property
     def consumer_group(self) -> str:
