@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import timedelta
-
-import structlog
 from fastapi import FastAPI
-from sqlalchemy import delete, func
 
+from backoffice_common import topics
 from backoffice_common.app import ServiceSpec, create_service_app
-from backoffice_requests import consumers
-from backoffice_requests.errors import install_domain_error_handlers
-from backoffice_requests.models import idempotency_record, messaging
+from backoffice_requests import consumers, jobs
+from backoffice_requests.api.problems import ERRORS
+from backoffice_requests.api.requests import router
+from backoffice_requests.models import messaging
+from backoffice_requests.service.uow import RequestsUnitOfWork
 from backoffice_requests.settings import Settings
-from backoffice_requests.views import router
 
-TOPIC = "backoffice.requests"
-CONSUMES = ["backoffice.approvals", "backoffice.notifications", "backoffice.contracts", "backoffice.vendors"]
-
-log = structlog.get_logger(__name__)
-
-
-def _expire_idempotency_keys(settings: Settings):  # type: ignore[no-untyped-def]
-    async def job(app: FastAPI) -> None:
-        retention = timedelta(hours=settings.idempotency_retention_hours)
-        while True:
-            try:
-                async with app.state.uow_factory() as uow:
-                    await uow.session.execute(
-                        delete(idempotency_record).where(idempotency_record.c.created_at < func.now() - retention)
-                    )
-                    await uow.commit()
-            except Exception as exc:
-                log.warning("idempotency.expiry_failed", error=repr(exc))
-            await asyncio.sleep(600)
-
-    return job
+CONSUMES = [topics.APPROVALS, topics.NOTIFICATIONS, topics.CONTRACTS, topics.VENDORS]
 
 
 def build_spec(settings: Settings | None = None) -> ServiceSpec:
@@ -48,16 +25,16 @@ def build_spec(settings: Settings | None = None) -> ServiceSpec:
         version="0.1.0",
         tables=messaging,
         routers=[router],
-        publishes=[TOPIC],
+        publishes=[topics.REQUESTS],
         consumes=CONSUMES,
         handlers=consumers.handlers(),
-        compacted_topics=["backoffice.vendors"],
-        background_jobs=[_expire_idempotency_keys(settings)],
+        compacted_topics=[topics.VENDORS],
+        background_jobs=[jobs.idempotency_key_expiry(settings)],
+        problems=ERRORS,
+        uow_class=RequestsUnitOfWork,
     )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = create_service_app(build_spec(settings), settings)
-    install_domain_error_handlers(app)
-    return app
+    return create_service_app(build_spec(settings), settings)

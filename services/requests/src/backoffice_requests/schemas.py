@@ -6,17 +6,9 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-
-def _clean_text(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL bytes")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid UTF-8 (lone surrogates are not)") from None
-    return value
+from backoffice_common.strings import SafeText
 
 
 def _decimal(value: Any) -> Any:
@@ -33,17 +25,15 @@ def _decimal(value: Any) -> Any:
     return value
 
 
-_clean = AfterValidator(_clean_text)
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _clean]
-LongText = Annotated[str, StringConstraints(max_length=10_000), _clean]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), _clean]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), _clean]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), _clean]
-LineText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), _clean]
-Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), _clean]
-FileName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), _clean]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), _clean]
-
+Title = Annotated[str, SafeText(min_length=1, max_length=200, strip=True)]
+LongText = Annotated[str, SafeText(max_length=10_000)]
+Note = Annotated[str, SafeText(max_length=2000, strip=True)]
+Reason = Annotated[str, SafeText(min_length=1, max_length=2000, strip=True)]
+Label = Annotated[str, SafeText(min_length=1, max_length=100, strip=True)]
+LineText = Annotated[str, SafeText(min_length=1, max_length=500, strip=True)]
+Unit = Annotated[str, SafeText(min_length=1, max_length=20, strip=True)]
+FileName = Annotated[str, SafeText(min_length=1, max_length=255, strip=True)]
+Url = Annotated[str, SafeText(min_length=1, max_length=2000, strip=True)]
 
 DecimalIn = Annotated[Decimal, BeforeValidator(_decimal)]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,100}$")]

@@ -2,41 +2,31 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from backoffice_common.auth import User
-from backoffice_common.problems import Problem
+from backoffice_common.errors import Forbidden, NotFound
 from backoffice_requests.domain.model import Actor
-from backoffice_requests.models import approver_assignment
+from backoffice_requests.repository.facts import ApproverRepository
 
 
-def not_found(request_id: str) -> Problem:
+def not_found(request_id: str) -> NotFound:
     # Someone else's request answers exactly like a missing one, so ids cannot be probed.
-    return Problem(404, "Not Found", f"no purchase request {request_id} that you can see", type="not-found")
+    return NotFound(f"no purchase request {request_id} that you can see")
 
 
-async def can_see(session: AsyncSession, *, user: User, request_id: str, requester_id: str) -> bool:
+async def can_see(approvers: ApproverRepository, *, user: User, request_id: str, requester_id: str) -> bool:
     if user.sees_everything or requester_id == user.sub:
         return True
-    assigned = await session.scalar(
-        select(
-            exists().where(approver_assignment.c.request_id == request_id, approver_assignment.c.user_id == user.sub)
-        )
-    )
-    return bool(assigned)
+    return await approvers.is_assigned(request_id=request_id, user_id=user.sub)
 
 
 def require_owner(user: User, *, requester_id: str, action: str) -> None:
     if requester_id != user.sub:
-        raise Problem(403, "Forbidden", f"only the requester may {action} this request", type="forbidden")
+        raise Forbidden(f"only the requester may {action} this request")
 
 
 def require_owner_or_buyer(user: User, *, requester_id: str, action: str) -> None:
     if requester_id != user.sub and not user.sees_everything:
-        raise Problem(
-            403, "Forbidden", f"only the requester, procurement or an admin may {action} this request", type="forbidden"
-        )
+        raise Forbidden(f"only the requester, procurement or an admin may {action} this request")
 
 
 def actor_for(user: User, *, requester_id: str | None = None) -> Actor:

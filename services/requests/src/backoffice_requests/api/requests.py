@@ -1,4 +1,4 @@
-"""REST routes under ``/requests``: they build a command from the HTTP request and call the service."""
+"""REST routes under ``/requests``: they build a command from the HTTP request and call one use case."""
 
 from __future__ import annotations
 
@@ -10,14 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from backoffice_common.app import UowDep
 from backoffice_common.auth import CurrentUser, User, require_roles
-from backoffice_common.problems import Problem
-from backoffice_common.uow import UnitOfWork
-from backoffice_requests import queries, service
+from backoffice_common.strings import NUL_FREE
+from backoffice_requests.api.deps import UowDep
+from backoffice_requests.api.idempotency import IdempotencyKey, Reply, respond
 from backoffice_requests.domain.lifecycle import Status
 from backoffice_requests.domain.model import PurchaseRequest
-from backoffice_requests.idempotency import IdempotencyKey, Reply, respond
 from backoffice_requests.schemas import (
     CancelCreate,
     CloseCreate,
@@ -32,6 +30,9 @@ from backoffice_requests.schemas import (
     TimelineEntryRead,
     VendorReassignCreate,
 )
+from backoffice_requests.service import queries
+from backoffice_requests.service import requests as service
+from backoffice_requests.service.uow import RequestsUnitOfWork
 
 router = APIRouter(prefix="/requests", tags=["purchase requests"])
 
@@ -40,39 +41,41 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=100)]
 RequestId = Annotated[uuid.UUID, "the purchase request id"]
 
 
-async def _reply(uow: UnitOfWork, user: User, request: PurchaseRequest, status: int = 200) -> Reply:
-    read = await queries.request_read(uow.session, user=user, request_id=request.id)
-    headers = {"ETag": f'"{read.version}"'}
-    if status == 201:
-        headers["Location"] = f"/requests/{read.id}"
-    return Reply(status, read.model_dump(mode="json"), headers)
-
-
 async def _command(
     *,
-    uow: UnitOfWork,
+    uow: RequestsUnitOfWork,
     user: User,
     http: Request,
     key: str | None,
     payload: Any,
     command: Callable[[], Awaitable[PurchaseRequest]],
+    status: int = 200,
 ) -> JSONResponse:
-    """Run a command under the request's Idempotency-Key and answer with the request as it now is."""
+    """Run a command (under the request's Idempotency-Key) and answer with the request as it now is."""
 
-    async def run() -> Reply:
-        return await _reply(uow, user, await command())
+    async def answer(request: PurchaseRequest) -> Reply:
+        read = await queries.request_read(uow, user=user, request_id=request.id)
+        headers = {"ETag": f'"{read.version}"'}
+        if status == 201:
+            headers["Location"] = f"/requests/{read.id}"
+        return Reply(status, read.model_dump(mode="json"), headers)
 
-    return await respond(uow=uow, user=user, request=http, key=key, payload=payload, run=run)
+    return await respond(uow=uow, user=user, request=http, key=key, payload=payload, command=command, answer=answer)
 
 
 @router.post("", status_code=201, response_model=RequestRead, summary="Create a draft")
 async def create_request(
     data: RequestCreate, uow: UowDep, user: Requester, http: Request, key: IdempotencyKey = None
 ) -> JSONResponse:
-    async def run() -> Reply:
-        return await _reply(uow, user, await service.create_draft(uow=uow, user=user, data=data), 201)
-
-    return await respond(uow=uow, user=user, request=http, key=key, payload=data.model_dump(mode="json"), run=run)
+    return await _command(
+        uow=uow,
+        user=user,
+        http=http,
+        key=key,
+        payload=data.model_dump(mode="json"),
+        command=lambda: service.create_draft(uow=uow, user=user, data=data),
+        status=201,
+    )
 
 
 @router.get("", response_model=RequestPageRead, summary="List the requests you can see")
@@ -85,32 +88,39 @@ async def list_requests(
     department: Annotated[str | None, Query(max_length=100)] = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
-    q: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=NUL_FREE)] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> RequestPageRead:
     where = queries.RequestFilter(status, requester, vendor_id, department, created_from, created_to, q)
-    return await queries.list_requests(uow.session, user=user, where=where, cursor=cursor, limit=limit)
+    return await queries.list_requests(uow, user=user, where=where, cursor=cursor, limit=limit)
 
 
 @router.get("/{request_id}", response_model=RequestRead, summary="Read one request")
 async def get_request(request_id: RequestId, uow: UowDep, user: CurrentUser) -> JSONResponse:
-    read = await queries.request_read(uow.session, user=user, request_id=str(request_id))
+    read = await queries.request_read(uow, user=user, request_id=str(request_id))
     return JSONResponse(read.model_dump(mode="json"), headers={"ETag": f'"{read.version}"'})
 
 
 @router.patch("/{request_id}", response_model=RequestRead, summary="Update a draft (If-Match required)")
 async def update_request(
-    request_id: RequestId, data: RequestUpdate, uow: UowDep, user: CurrentUser, if_match: IfMatch = None
+    request_id: RequestId,
+    data: RequestUpdate,
+    uow: UowDep,
+    user: CurrentUser,
+    http: Request,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
-    if if_match is None:
-        raise Problem(
-            428, "Precondition Required", "send If-Match with the ETag you read, so edits are not lost", type="if-match"
-        )
-    request = await service.update_draft(uow=uow, user=user, request_id=str(request_id), data=data, if_match=if_match)
-    reply = await _reply(uow, user, request)
-    await uow.commit()
-    return JSONResponse(reply.body, headers=reply.headers)
+    return await _command(
+        uow=uow,
+        user=user,
+        http=http,
+        key=None,
+        payload=None,
+        command=lambda: service.update_draft(
+            uow=uow, user=user, request_id=str(request_id), data=data, if_match=if_match
+        ),
+    )
 
 
 @router.post("/{request_id}/submit", response_model=RequestRead, summary="Submit a draft for approval")
@@ -238,7 +248,7 @@ async def close_request(
 
 @router.get("/{request_id}/revisions", response_model=list[RevisionRead], summary="Every revision")
 async def list_revisions(request_id: RequestId, uow: UowDep, user: CurrentUser) -> list[RevisionRead]:
-    return await queries.revisions(uow.session, user=user, request_id=str(request_id))
+    return await queries.revisions(uow, user=user, request_id=str(request_id))
 
 
 @router.get("/{request_id}/revisions/diff", response_model=RevisionDiffRead, summary="What changed between two")
@@ -250,10 +260,10 @@ async def diff_revisions(
     to_revision: Annotated[int, Query(alias="to", ge=1, le=2_147_483_647)],
 ) -> RevisionDiffRead:
     return await queries.revision_diff(
-        uow.session, user=user, request_id=str(request_id), from_revision=from_revision, to_revision=to_revision
+        uow, user=user, request_id=str(request_id), from_revision=from_revision, to_revision=to_revision
     )
 
 
 @router.get("/{request_id}/timeline", response_model=list[TimelineEntryRead], summary="Every lifecycle event")
 async def request_timeline(request_id: RequestId, uow: UowDep, user: CurrentUser) -> list[TimelineEntryRead]:
-    return await queries.timeline_of(uow.session, user=user, request_id=str(request_id))
+    return await queries.timeline_of(uow, user=user, request_id=str(request_id))

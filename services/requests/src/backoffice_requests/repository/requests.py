@@ -1,7 +1,12 @@
-"""Loading and saving the purchase request aggregate; every command loads it under a row lock."""
+"""Loading and saving the purchase request aggregate; every command loads it under a row lock.
+
+``get`` and ``add`` hand the aggregate to the unit of work's ``track``, so the events it records are
+collected at commit.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -12,12 +17,13 @@ from backoffice_requests.domain.lifecycle import Status
 from backoffice_requests.domain.model import Actor, Person, PurchaseRequest
 from backoffice_requests.domain.money import format_quantity
 from backoffice_requests.models import purchase_request, request_number_seq, request_revision
-from backoffice_requests.serialization import content_from_json, content_to_json
+from backoffice_requests.repository.serialization import content_from_json, content_to_json
 
 
 class RequestRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, track: Callable[[Any], None] = lambda _: None) -> None:
         self.session = session
+        self._track = track
 
     async def next_number(self) -> str:
         value = await self.session.scalar(select(request_number_seq.next_value()))
@@ -38,7 +44,7 @@ class RequestRepository:
                 )
             )
         ).scalar_one()
-        return PurchaseRequest(
+        request = PurchaseRequest(
             id=row["id"],
             number=row["number"],
             requester=Person(
@@ -50,10 +56,13 @@ class RequestRepository:
             version=row["version"],
             received={int(k): Decimal(v) for k, v in row["received"].items()},
         )
+        self._track(request)
+        return request
 
     async def add(self, request: PurchaseRequest, *, actor: Actor) -> None:
         await self.session.execute(insert(purchase_request).values(id=request.id, **self._row(request)))
         await self._insert_revisions(request, actor)
+        self._track(request)
 
     async def save(self, request: PurchaseRequest, *, actor: Actor) -> None:
         await self.session.execute(

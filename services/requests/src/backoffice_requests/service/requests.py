@@ -1,4 +1,4 @@
-"""Commands on purchase requests. Each loads the request under a row lock; the caller commits."""
+"""Commands on purchase requests. Each loads the request under a row lock, changes it and commits."""
 
 from __future__ import annotations
 
@@ -8,13 +8,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from backoffice_common.auth import User
-from backoffice_common.problems import Problem
-from backoffice_common.uow import UnitOfWork
-from backoffice_requests import access, vendors
 from backoffice_requests.domain.content import Attachment, LineInput, make_content
 from backoffice_requests.domain.errors import InvalidRequest
 from backoffice_requests.domain.model import Person, PurchaseRequest
-from backoffice_requests.repository import RequestRepository
 from backoffice_requests.schemas import (
     CancelCreate,
     CloseCreate,
@@ -25,7 +21,9 @@ from backoffice_requests.schemas import (
     RequestUpdate,
     VendorReassignCreate,
 )
-from backoffice_requests.timeline import record_own_events
+from backoffice_requests.service import access
+from backoffice_requests.service.errors import NotAVersion, StaleVersion, VersionRequired
+from backoffice_requests.service.uow import RequestsUnitOfWork
 
 
 def today() -> date:
@@ -61,11 +59,11 @@ def _etag_version(if_match: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise Problem(412, "Precondition Failed", f"If-Match {if_match!r} is not an ETag of this service") from None
+        raise NotAVersion(f"If-Match {if_match!r} is not an ETag of this service") from None
 
 
 async def _load(
-    uow: UnitOfWork,
+    uow: RequestsUnitOfWork,
     *,
     user: User,
     request_id: str,
@@ -73,33 +71,38 @@ async def _load(
     check: Callable[..., None],
     if_match: str | None = None,
 ) -> PurchaseRequest:
-    request = await RequestRepository(uow.session).get(request_id, for_update=True)
+    request = await uow.requests.get(request_id, for_update=True)
     if request is None or not await access.can_see(
-        uow.session, user=user, request_id=request_id, requester_id=request.requester.id
+        uow.approvers, user=user, request_id=request_id, requester_id=request.requester.id
     ):
         raise access.not_found(request_id)
     check(user, requester_id=request.requester.id, action=action)
     if if_match is not None:
         expected = _etag_version(if_match)
         if expected is not None and expected != request.version:
-            raise Problem(
-                412,
-                "Precondition Failed",
+            raise StaleVersion(
                 f"the request changed since you read it (it is at version {request.version}); read it again",
-                type="stale-etag",
                 current_etag=f'"{request.version}"',
             )
     return request
 
 
-async def _save(uow: UnitOfWork, request: PurchaseRequest, user: User) -> PurchaseRequest:
+async def _require_active_vendor(uow: RequestsUnitOfWork, vendor_id: str) -> None:
+    status = await uow.vendors.status_of(vendor_id)
+    if status is None:
+        raise InvalidRequest(f"vendor {vendor_id} is not known", field="vendor_id")
+    if status != "active":
+        raise InvalidRequest(f"vendor {vendor_id} is {status}", field="vendor_id")
+
+
+async def _save(uow: RequestsUnitOfWork, request: PurchaseRequest, user: User) -> PurchaseRequest:
     actor = access.actor_for(user, requester_id=request.requester.id)
-    await RequestRepository(uow.session).save(request, actor=actor)
-    await record_own_events(uow, request)
+    await uow.requests.save(request, actor=actor)
+    await uow.commit()
     return request
 
 
-async def create_draft(*, uow: UnitOfWork, user: User, data: RequestCreate) -> PurchaseRequest:
+async def create_draft(*, uow: RequestsUnitOfWork, user: User, data: RequestCreate) -> PurchaseRequest:
     content = make_content(
         title=data.title,
         description=data.description,
@@ -113,45 +116,46 @@ async def create_draft(*, uow: UnitOfWork, user: User, data: RequestCreate) -> P
         attachments=[Attachment(**a.model_dump()) for a in data.attachments],
         today=today(),
     )
-    await vendors.require_active(uow.session, data.vendor_id)
-    repo = RequestRepository(uow.session)
+    await _require_active_vendor(uow, data.vendor_id)
     actor = access.actor_for(user, requester_id=user.sub)
     request = PurchaseRequest.draft(
         id=str(uuid.uuid4()),
-        number=await repo.next_number(),
+        number=await uow.requests.next_number(),
         requester=Person(user.sub, user.name or user.sub, user.email, user.department),
         content=content,
         actor=actor,
     )
-    await repo.add(request, actor=actor)
-    await record_own_events(uow, request)
+    await uow.requests.add(request, actor=actor)
+    await uow.commit()
     return request
 
 
 async def update_draft(
-    *, uow: UnitOfWork, user: User, request_id: str, data: RequestUpdate, if_match: str
+    *, uow: RequestsUnitOfWork, user: User, request_id: str, data: RequestUpdate, if_match: str | None
 ) -> PurchaseRequest:
+    if if_match is None:
+        raise VersionRequired("send If-Match with the ETag you read, so edits are not lost")
     request = await _load(
         uow, user=user, request_id=request_id, action="edit", check=access.require_owner, if_match=if_match
     )
     changes = _changes(data)
     request.update_draft(changes, today=today(), actor=access.actor_for(user, requester_id=request.requester.id))
     if "vendor_id" in changes:
-        await vendors.require_active(uow.session, request.content.vendor_id)
+        await _require_active_vendor(uow, request.content.vendor_id)
     return await _save(uow, request, user)
 
 
-async def submit(*, uow: UnitOfWork, user: User, request_id: str, if_match: str | None) -> PurchaseRequest:
+async def submit(*, uow: RequestsUnitOfWork, user: User, request_id: str, if_match: str | None) -> PurchaseRequest:
     request = await _load(
         uow, user=user, request_id=request_id, action="submit", check=access.require_owner, if_match=if_match
     )
     request.submit(today=today(), actor=access.actor_for(user, requester_id=user.sub), submitted_at=_now())
-    await vendors.require_active(uow.session, request.content.vendor_id)
+    await _require_active_vendor(uow, request.content.vendor_id)
     return await _save(uow, request, user)
 
 
 async def cancel(
-    *, uow: UnitOfWork, user: User, request_id: str, data: CancelCreate, if_match: str | None
+    *, uow: RequestsUnitOfWork, user: User, request_id: str, data: CancelCreate, if_match: str | None
 ) -> PurchaseRequest:
     request = await _load(
         uow, user=user, request_id=request_id, action="cancel", check=access.require_owner_or_buyer, if_match=if_match
@@ -161,7 +165,7 @@ async def cancel(
 
 
 async def revise(
-    *, uow: UnitOfWork, user: User, request_id: str, data: RequestRevise, if_match: str | None
+    *, uow: RequestsUnitOfWork, user: User, request_id: str, data: RequestRevise, if_match: str | None
 ) -> PurchaseRequest:
     request = await _load(
         uow, user=user, request_id=request_id, action="revise", check=access.require_owner, if_match=if_match
@@ -174,12 +178,12 @@ async def revise(
         submitted_at=_now(),
         comment=data.comment,
     )
-    await vendors.require_active(uow.session, request.content.vendor_id)
+    await _require_active_vendor(uow, request.content.vendor_id)
     return await _save(uow, request, user)
 
 
 async def reassign_vendor(
-    *, uow: UnitOfWork, user: User, request_id: str, data: VendorReassignCreate, if_match: str | None
+    *, uow: RequestsUnitOfWork, user: User, request_id: str, data: VendorReassignCreate, if_match: str | None
 ) -> PurchaseRequest:
     request = await _load(
         uow,
@@ -192,12 +196,12 @@ async def reassign_vendor(
     request.reassign_vendor(
         vendor_id=data.vendor_id, reason=data.reason, actor=access.actor_for(user, requester_id=request.requester.id)
     )
-    await vendors.require_active(uow.session, data.vendor_id)
+    await _require_active_vendor(uow, data.vendor_id)
     return await _save(uow, request, user)
 
 
 async def confirm_receipt(
-    *, uow: UnitOfWork, user: User, request_id: str, data: ReceiptCreate, if_match: str | None
+    *, uow: RequestsUnitOfWork, user: User, request_id: str, data: ReceiptCreate, if_match: str | None
 ) -> PurchaseRequest:
     request = await _load(
         uow,
@@ -217,7 +221,7 @@ async def confirm_receipt(
 
 
 async def close(
-    *, uow: UnitOfWork, user: User, request_id: str, data: CloseCreate, if_match: str | None
+    *, uow: RequestsUnitOfWork, user: User, request_id: str, data: CloseCreate, if_match: str | None
 ) -> PurchaseRequest:
     request = await _load(
         uow, user=user, request_id=request_id, action="close", check=access.require_owner_or_buyer, if_match=if_match

@@ -1,0 +1,1 @@
+"""The HTTP API of the requests service: thin routers and the service's error map."""

@@ -1,0 +1,24 @@
+"""The requests service's one error map: each refusal of its domain and use cases as an RFC 9457 problem.
+
+``NotFound`` (404 ``not-found``) and ``Forbidden`` (403 ``forbidden``) are answered by the generic map.
+"""
+
+from __future__ import annotations
+
+from backoffice_common.errors import ErrorMap, ProblemType
+from backoffice_requests.api.idempotency import IdempotencyKeyReused
+from backoffice_requests.domain.errors import IllegalTransition, InvalidRequest
+from backoffice_requests.service.errors import BadCursor, NotAVersion, StaleVersion, VersionRequired
+
+ERRORS: ErrorMap = {
+    # with current_state and allowed_actions (the user commands allowed in it)
+    IllegalTransition: ProblemType(409, "Action not allowed in this state", "illegal-transition"),
+    # with field (null when the refusal is about no single field)
+    InvalidRequest: ProblemType(422, "Invalid request", "invalid-request"),
+    VersionRequired: ProblemType(428, "Precondition Required", "if-match"),
+    # with current_etag
+    StaleVersion: ProblemType(412, "Precondition Failed", "stale-etag"),
+    NotAVersion: ProblemType(412, "Precondition Failed"),
+    BadCursor: ProblemType(400, "Bad Request", "bad-cursor"),
+    IdempotencyKeyReused: ProblemType(422, "Idempotency-Key reused", "idempotency-key-reused"),
+}

@@ -1,0 +1,64 @@
+"""Rows kept for consumed facts: who was asked to approve a request, and facts that arrived early."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice_common.events import CloudEvent
+from backoffice_common.strings import strip_nul
+from backoffice_requests.models import approver_assignment, deferred_event
+
+
+class ApproverRepository:
+    """``approver_assignment``: the requests an approver was asked to approve (so they may see them)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def remember(self, *, request_id: str, user_id: str, task_id: str) -> None:
+        await self.session.execute(
+            pg_insert(approver_assignment)
+            .values(request_id=request_id, user_id=strip_nul(user_id)[:200], task_id=strip_nul(task_id))
+            .on_conflict_do_nothing(index_elements=["request_id", "user_id"])
+        )
+
+    async def is_assigned(self, *, request_id: str, user_id: str) -> bool:
+        assigned = await self.session.scalar(
+            select(
+                exists().where(approver_assignment.c.request_id == request_id, approver_assignment.c.user_id == user_id)
+            )
+        )
+        return bool(assigned)
+
+
+class DeferredEventRepository:
+    """``deferred_event``: facts read before the fact they follow, kept until the request catches up."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, *, request_id: str, event: CloudEvent) -> None:
+        await self.session.execute(
+            pg_insert(deferred_event)
+            .values(
+                event_id=event.id,
+                request_id=request_id,
+                envelope=strip_nul(event.model_dump(mode="json")),
+                occurred_at=event.time,
+            )
+            .on_conflict_do_nothing(index_elements=["event_id"])
+        )
+
+    async def of_request(self, request_id: str) -> list[CloudEvent]:
+        """The request's deferred facts in the order they happened."""
+        rows = await self.session.execute(
+            select(deferred_event.c.envelope)
+            .where(deferred_event.c.request_id == request_id)
+            .order_by(deferred_event.c.occurred_at)
+        )
+        return [CloudEvent.model_validate(envelope) for envelope in rows.scalars()]
+
+    async def remove(self, event_id: str) -> None:
+        await self.session.execute(delete(deferred_event).where(deferred_event.c.event_id == event_id))

@@ -1,0 +1,101 @@
+"""The read side's SQL: request rows, the filtered and paginated list, revisions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, literal, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice_requests.domain.content import Content
+from backoffice_requests.domain.lifecycle import Status
+from backoffice_requests.models import approver_assignment, purchase_request, request_revision
+from backoffice_requests.repository.serialization import content_from_json
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    status: Status | None = None
+    requester: str | None = None
+    vendor_id: str | None = None
+    department: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    text: str | None = None
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class RequestReads:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def row(self, request_id: str) -> dict[str, Any] | None:
+        stmt = select(purchase_request).where(purchase_request.c.id == request_id)
+        row = (await self.session.execute(stmt)).mappings().one_or_none()
+        return None if row is None else dict(row)
+
+    async def content(self, request_id: str, revision: int) -> dict[str, Any]:
+        """The stored JSON content of one revision."""
+        stmt = select(request_revision.c.content).where(
+            request_revision.c.request_id == request_id, request_revision.c.revision == revision
+        )
+        content: dict[str, Any] = (await self.session.execute(stmt)).scalar_one()
+        return content
+
+    async def page(
+        self,
+        *,
+        visible_to: str | None,
+        where: RequestFilter,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Newest first, at most ``limit`` rows after the ``(created_at, id)`` of ``after``; ``visible_to``
+        limits them to the user's own requests and those they were asked to approve (None: all)."""
+        t = purchase_request
+        conditions: list[Any] = []
+        if visible_to is not None:
+            assigned = select(approver_assignment.c.request_id).where(approver_assignment.c.user_id == visible_to)
+            conditions.append(or_(t.c.requester_id == visible_to, t.c.id.in_(assigned)))
+        if where.status is not None:
+            conditions.append(t.c.status == where.status.value)
+        if where.requester is not None:
+            conditions.append(t.c.requester_id == where.requester)
+        if where.vendor_id is not None:
+            conditions.append(t.c.vendor_id == where.vendor_id)
+        if where.department is not None:
+            conditions.append(t.c.department == where.department)
+        if where.created_from is not None:
+            conditions.append(t.c.created_at >= where.created_from)
+        if where.created_to is not None:
+            conditions.append(t.c.created_at < where.created_to)
+        if where.text:
+            pattern = _like(where.text)
+            conditions.append(or_(t.c.title.ilike(pattern), t.c.number.ilike(pattern)))
+        if after is not None:
+            created_at, last_id = after
+            conditions.append(tuple_(t.c.created_at, t.c.id) < tuple_(created_at, literal(last_id, t.c.id.type)))
+        stmt = select(t).where(and_(*conditions)).order_by(t.c.created_at.desc(), t.c.id.desc()).limit(limit)
+        return [dict(r) for r in (await self.session.execute(stmt)).mappings()]
+
+    async def revisions(self, request_id: str) -> list[dict[str, Any]]:
+        rows = await self.session.execute(
+            select(request_revision)
+            .where(request_revision.c.request_id == request_id)
+            .order_by(request_revision.c.revision)
+        )
+        return [dict(r) for r in rows.mappings()]
+
+    async def contents(self, request_id: str, revisions: list[int]) -> dict[int, Content]:
+        rows = await self.session.execute(
+            select(request_revision.c.revision, request_revision.c.content).where(
+                request_revision.c.request_id == request_id,
+                request_revision.c.revision.in_(revisions),
+            )
+        )
+        return {r.revision: content_from_json(r.content) for r in rows}

@@ -1,0 +1,87 @@
+"""Facts reported by other services, applied to the request under a row lock.
+
+A fact that arrived before the fact it follows is deferred (kept in ``deferred_event``) and applied
+as soon as a later fact brings the request to where it fits; one that does not fit and never will
+is ignored (see ``domain/facts.py``). Either way it is written to the timeline and the handling
+never fails. The consumer commits the unit of work together with its inbox row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from backoffice_common.events import CloudEvent
+from backoffice_requests.domain.facts import FACTS, apply_fact
+from backoffice_requests.domain.model import Actor, PurchaseRequest
+from backoffice_requests.service.uow import RequestsUnitOfWork
+
+
+@dataclass(frozen=True)
+class Report:
+    """What another service's event says about a request, as the consumer read it."""
+
+    event: CloudEvent
+    request_id: str
+    actor: dict[str, Any]
+    note: str = ""
+    approvers: list[str] = field(default_factory=list)
+    """People asked to approve the request (they may see it from now on)."""
+    task_id: str = ""
+
+
+def _system(event: CloudEvent) -> Actor:
+    return Actor(id="system", name=event.source.removeprefix("backoffice/"), role="system")
+
+
+async def record_report(*, uow: RequestsUnitOfWork, report: Report) -> str | None:
+    """Write the event to the request's timeline and apply the fact it reports, if it reports one.
+    Returns the inbox outcome of a fact (``applied``, ``deferred: ...``, ``ignored: ...``)."""
+    event, request_id = report.event, report.request_id
+    request = await uow.requests.get(request_id, for_update=True)
+    if request is None:
+        return f"ignored: unknown request {request_id}"
+    for user_id in report.approvers:
+        await uow.approvers.remember(request_id=request_id, user_id=user_id, task_id=report.task_id)
+    outcome, note, result = "recorded", report.note, None
+    if event.type in FACTS:
+        decision = apply_fact(request, event.type, event.data)
+        outcome, detail = decision.outcome, decision.detail
+        note = f"{note}; {detail}" if note and detail else (detail or note)
+        if outcome == "deferred":
+            await uow.deferred.add(request_id=request_id, event=event)
+        result = f"{outcome}: {detail}" if detail else outcome
+    await uow.timeline.add(
+        request_id=request_id,
+        event=event,
+        actor=report.actor,
+        outcome=outcome,
+        note=note,
+        status_after=request.status.value,
+    )
+    if outcome == "applied":
+        await _apply_deferred(uow, request)
+        await uow.requests.save(request, actor=_system(event))
+    return result
+
+
+async def _apply_deferred(uow: RequestsUnitOfWork, request: PurchaseRequest) -> None:
+    """Apply the deferred facts that fit now, in the order they happened, until none does."""
+    progress = True
+    while progress:
+        progress = False
+        for event in await uow.deferred.of_request(request.id):
+            decision = apply_fact(request, event.type, event.data)
+            if decision.outcome == "deferred":
+                continue
+            progress = progress or decision.outcome == "applied"
+            await uow.deferred.remove(event.id)
+            if decision.outcome == "applied":
+                await uow.timeline.update(
+                    event_id=event.id,
+                    outcome="applied",
+                    note="applied once the earlier event arrived",
+                    status_after=request.status.value,
+                )
+            else:
+                await uow.timeline.update(event_id=event.id, outcome=decision.outcome, note=decision.detail)

@@ -1,0 +1,121 @@
+"""Read side: one request, filtered and paginated lists, revisions, diffs and the timeline."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from backoffice_common.auth import User
+from backoffice_common.errors import NotFound
+from backoffice_requests.domain.diff import diff_contents
+from backoffice_requests.domain.lifecycle import Status, allowed_actions
+from backoffice_requests.domain.money import quantize
+from backoffice_requests.repository.reads import RequestFilter
+from backoffice_requests.schemas import (
+    RequestPageRead,
+    RequestRead,
+    RequestSummaryRead,
+    RevisionDiffRead,
+    RevisionRead,
+    TimelineEntryRead,
+)
+from backoffice_requests.service.access import can_see, not_found
+from backoffice_requests.service.errors import BadCursor
+from backoffice_requests.service.uow import RequestsUnitOfWork
+
+__all__ = ["RequestFilter", "list_requests", "request_read", "revision_diff", "revisions", "timeline_of"]
+
+
+async def _visible_row(uow: RequestsUnitOfWork, *, user: User, request_id: str) -> dict[str, Any]:
+    row = await uow.reads.row(request_id)
+    if row is None or not await can_see(
+        uow.approvers, user=user, request_id=request_id, requester_id=row["requester_id"]
+    ):
+        raise not_found(request_id)
+    return row
+
+
+async def request_read(uow: RequestsUnitOfWork, *, user: User, request_id: str) -> RequestRead:
+    row = await _visible_row(uow, user=user, request_id=request_id)
+    content = await uow.reads.content(request_id, row["revision"])
+    received: dict[str, str] = row["received"]
+    lines = [{**line, "quantity_received": received.get(str(line["line_no"]), "0")} for line in content["lines"]]
+    return RequestRead.model_validate(
+        {
+            **content,
+            "lines": lines,
+            "id": row["id"],
+            "number": row["number"],
+            "status": row["status"],
+            "revision": row["revision"],
+            "version": row["version"],
+            "requester": {
+                "id": row["requester_id"],
+                "name": row["requester_name"],
+                "email": row["requester_email"],
+                "department": row["requester_department"],
+            },
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+            "allowed_actions": allowed_actions(Status(row["status"])),
+        }
+    )
+
+
+def encode_cursor(created_at: datetime, request_id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), request_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, request_id = json.loads(raw)
+        return datetime.fromisoformat(created_at), str(uuid.UUID(request_id))
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise BadCursor("the cursor is not one this service issued") from None
+
+
+async def list_requests(
+    uow: RequestsUnitOfWork, *, user: User, where: RequestFilter, cursor: str | None, limit: int
+) -> RequestPageRead:
+    after = decode_cursor(cursor) if cursor is not None else None
+    visible_to = None if user.sees_everything else user.sub
+    rows = await uow.reads.page(visible_to=visible_to, where=where, after=after, limit=limit + 1)
+    page, more = rows[:limit], len(rows) > limit
+    items = [RequestSummaryRead.model_validate({**r, "total": _money(r["total"], r["currency"])}) for r in page]
+    next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["id"]) if more and page else None
+    return RequestPageRead(items=items, next_cursor=next_cursor)
+
+
+def _money(value: Any, currency: str) -> str:
+    return str(quantize(value, currency))
+
+
+async def revisions(uow: RequestsUnitOfWork, *, user: User, request_id: str) -> list[RevisionRead]:
+    await _visible_row(uow, user=user, request_id=request_id)
+    return [RevisionRead.model_validate(r) for r in await uow.reads.revisions(request_id)]
+
+
+async def revision_diff(
+    uow: RequestsUnitOfWork, *, user: User, request_id: str, from_revision: int, to_revision: int
+) -> RevisionDiffRead:
+    await _visible_row(uow, user=user, request_id=request_id)
+    contents = await uow.reads.contents(request_id, [from_revision, to_revision])
+    missing = [n for n in (from_revision, to_revision) if n not in contents]
+    if missing:
+        raise NotFound(f"request {request_id} has no revision {missing[0]}")
+    diff = diff_contents(contents[from_revision], contents[to_revision])
+    return RevisionDiffRead(from_revision=from_revision, to_revision=to_revision, **diff)
+
+
+async def timeline_of(uow: RequestsUnitOfWork, *, user: User, request_id: str) -> list[TimelineEntryRead]:
+    await _visible_row(uow, user=user, request_id=request_id)
+    return [
+        TimelineEntryRead.model_validate({**e, "type": e["event_type"]})
+        for e in await uow.timeline.entries(request_id=request_id)
+    ]
