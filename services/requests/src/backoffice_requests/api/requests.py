@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from backoffice_common.auth import CurrentUser, User, require_roles
 from backoffice_common.strings import NUL_FREE
@@ -41,40 +43,60 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=100)]
 RequestId = Annotated[uuid.UUID, "the purchase request id"]
 
 
+@dataclass
+class Command:
+    """What every command route needs besides its body: it runs one use case under the request's
+    Idempotency-Key and answers with the request as it now is."""
+
+    uow: RequestsUnitOfWork
+    user: User
+    http: Request
+    key: str | None = None
+    if_match: str | None = None
+
+    async def run(
+        self, command: Callable[[], Awaitable[PurchaseRequest]], *, payload: Any, status: int = 200
+    ) -> JSONResponse:
+        uow, user = self.uow, self.user
+
+        async def answer(request: PurchaseRequest) -> Reply:
+            read = await queries.request_read(uow, user=user, request_id=request.id)
+            headers = {"ETag": f'"{read.version}"'}
+            if status == 201:
+                headers["Location"] = f"/requests/{read.id}"
+            return Reply(status, read.model_dump(mode="json"), headers)
+
+        return await respond(
+            uow=uow, user=user, request=self.http, key=self.key, payload=payload, command=command, answer=answer
+        )
+
+    async def on(self, use_case: UseCase, request_id: uuid.UUID, data: BaseModel | None, payload: Any) -> JSONResponse:
+        """Run ``use_case`` on the request ``request_id`` with the body ``data``."""
+        body = {} if data is None else {"data": data}
+        return await self.run(
+            lambda: use_case(uow=self.uow, user=self.user, request_id=str(request_id), if_match=self.if_match, **body),
+            payload=payload,
+        )
+
+
+UseCase = Callable[..., Awaitable[PurchaseRequest]]
+
+
 async def _command(
-    *,
-    uow: RequestsUnitOfWork,
-    user: User,
-    http: Request,
-    key: str | None,
-    payload: Any,
-    command: Callable[[], Awaitable[PurchaseRequest]],
-    status: int = 200,
-) -> JSONResponse:
-    """Run a command (under the request's Idempotency-Key) and answer with the request as it now is."""
+    uow: UowDep, user: CurrentUser, http: Request, key: IdempotencyKey = None, if_match: IfMatch = None
+) -> Command:
+    return Command(uow, user, http, key, if_match)
 
-    async def answer(request: PurchaseRequest) -> Reply:
-        read = await queries.request_read(uow, user=user, request_id=request.id)
-        headers = {"ETag": f'"{read.version}"'}
-        if status == 201:
-            headers["Location"] = f"/requests/{read.id}"
-        return Reply(status, read.model_dump(mode="json"), headers)
 
-    return await respond(uow=uow, user=user, request=http, key=key, payload=payload, command=command, answer=answer)
+CommandDep = Annotated[Command, Depends(_command)]
 
 
 @router.post("", status_code=201, response_model=RequestRead, summary="Create a draft")
 async def create_request(
     data: RequestCreate, uow: UowDep, user: Requester, http: Request, key: IdempotencyKey = None
 ) -> JSONResponse:
-    return await _command(
-        uow=uow,
-        user=user,
-        http=http,
-        key=key,
-        payload=data.model_dump(mode="json"),
-        command=lambda: service.create_draft(uow=uow, user=user, data=data),
-        status=201,
+    return await Command(uow, user, http, key).run(
+        lambda: service.create_draft(uow=uow, user=user, data=data), payload=data.model_dump(mode="json"), status=201
     )
 
 
@@ -111,139 +133,38 @@ async def update_request(
     http: Request,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    return await _command(
-        uow=uow,
-        user=user,
-        http=http,
-        key=None,
-        payload=None,
-        command=lambda: service.update_draft(
-            uow=uow, user=user, request_id=str(request_id), data=data, if_match=if_match
-        ),
-    )
+    return await Command(uow, user, http, None, if_match).on(service.update_draft, request_id, data, payload=None)
 
 
 @router.post("/{request_id}/submit", response_model=RequestRead, summary="Submit a draft for approval")
-async def submit_request(
-    request_id: RequestId,
-    uow: UowDep,
-    user: CurrentUser,
-    http: Request,
-    key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-    return await _command(
-        uow=uow,
-        user=user,
-        http=http,
-        key=key,
-        payload=None,
-        command=lambda: service.submit(uow=uow, user=user, request_id=str(request_id), if_match=if_match),
-    )
+async def submit_request(request_id: RequestId, command: CommandDep) -> JSONResponse:
+    return await command.on(service.submit, request_id, None, payload=None)
 
 
 @router.post("/{request_id}/cancel", response_model=RequestRead, summary="Cancel (before the contract is executed)")
-async def cancel_request(
-    request_id: RequestId,
-    data: CancelCreate,
-    uow: UowDep,
-    user: CurrentUser,
-    http: Request,
-    key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-    return await _command(
-        uow=uow,
-        user=user,
-        http=http,
-        key=key,
-        payload=data.model_dump(mode="json"),
-        command=lambda: service.cancel(uow=uow, user=user, request_id=str(request_id), data=data, if_match=if_match),
-    )
+async def cancel_request(request_id: RequestId, data: CancelCreate, command: CommandDep) -> JSONResponse:
+    return await command.on(service.cancel, request_id, data, payload=data.model_dump(mode="json"))
 
 
 @router.post("/{request_id}/revise", response_model=RequestRead, summary="Revise after changes were requested")
-async def revise_request(
-    request_id: RequestId,
-    data: RequestRevise,
-    uow: UowDep,
-    user: CurrentUser,
-    http: Request,
-    key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-    return await _command(
-        uow=uow,
-        user=user,
-        http=http,
-        key=key,
-        payload=data.model_dump(mode="json", exclude_unset=True),
-        command=lambda: service.revise(uow=uow, user=user, request_id=str(request_id), data=data, if_match=if_match),
-    )
+async def revise_request(request_id: RequestId, data: RequestRevise, command: CommandDep) -> JSONResponse:
+    payload = data.model_dump(mode="json", exclude_unset=True)
+    return await command.on(service.revise, request_id, data, payload=payload)
 
 
 @router.post("/{request_id}/reassign-vendor", response_model=RequestRead, summary="Send a declined order elsewhere")
-async def reassign_vendor(
-    request_id: RequestId,
-    data: VendorReassignCreate,
-    uow: UowDep,
-    user: CurrentUser,
-    http: Request,
-    key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-    return await _command(
-        uow=uow,
-        user=user,
-        http=http,
-        key=key,
-        payload=data.model_dump(mode="json"),
-        command=lambda: service.reassign_vendor(
-            uow=uow, user=user, request_id=str(request_id), data=data, if_match=if_match
-        ),
-    )
+async def reassign_vendor(request_id: RequestId, data: VendorReassignCreate, command: CommandDep) -> JSONResponse:
+    return await command.on(service.reassign_vendor, request_id, data, payload=data.model_dump(mode="json"))
 
 
 @router.post("/{request_id}/receipts", response_model=RequestRead, summary="Confirm receipt (per line, partial)")
-async def confirm_receipt(
-    request_id: RequestId,
-    data: ReceiptCreate,
-    uow: UowDep,
-    user: CurrentUser,
-    http: Request,
-    key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-    return await _command(
-        uow=uow,
-        user=user,
-        http=http,
-        key=key,
-        payload=data.model_dump(mode="json"),
-        command=lambda: service.confirm_receipt(
-            uow=uow, user=user, request_id=str(request_id), data=data, if_match=if_match
-        ),
-    )
+async def confirm_receipt(request_id: RequestId, data: ReceiptCreate, command: CommandDep) -> JSONResponse:
+    return await command.on(service.confirm_receipt, request_id, data, payload=data.model_dump(mode="json"))
 
 
 @router.post("/{request_id}/close", response_model=RequestRead, summary="Close (or close short with a reason)")
-async def close_request(
-    request_id: RequestId,
-    data: CloseCreate,
-    uow: UowDep,
-    user: CurrentUser,
-    http: Request,
-    key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-    return await _command(
-        uow=uow,
-        user=user,
-        http=http,
-        key=key,
-        payload=data.model_dump(mode="json"),
-        command=lambda: service.close(uow=uow, user=user, request_id=str(request_id), data=data, if_match=if_match),
-    )
+async def close_request(request_id: RequestId, data: CloseCreate, command: CommandDep) -> JSONResponse:
+    return await command.on(service.close, request_id, data, payload=data.model_dump(mode="json"))
 
 
 @router.get("/{request_id}/revisions", response_model=list[RevisionRead], summary="Every revision")

@@ -25,6 +25,9 @@ from backoffice_requests.service import access
 from backoffice_requests.service.errors import NotAVersion, StaleVersion, VersionRequired
 from backoffice_requests.service.uow import RequestsUnitOfWork
 
+Check = Callable[..., None]
+"""Who may act: ``access.require_owner`` or ``access.require_owner_or_buyer``."""
+
 
 def today() -> date:
     return datetime.now(UTC).date()
@@ -63,14 +66,9 @@ def _etag_version(if_match: str) -> int | None:
 
 
 async def _load(
-    uow: RequestsUnitOfWork,
-    *,
-    user: User,
-    request_id: str,
-    action: str,
-    check: Callable[..., None],
-    if_match: str | None = None,
+    uow: RequestsUnitOfWork, user: User, request_id: str, if_match: str | None, *, action: str, check: Check
 ) -> PurchaseRequest:
+    """The request under a row lock, if ``user`` may see it, may ``action`` it, and read its current version."""
     request = await uow.requests.get(request_id, for_update=True)
     if request is None or not await access.can_see(
         uow.approvers, user=user, request_id=request_id, requester_id=request.requester.id
@@ -135,9 +133,7 @@ async def update_draft(
 ) -> PurchaseRequest:
     if if_match is None:
         raise VersionRequired("send If-Match with the ETag you read, so edits are not lost")
-    request = await _load(
-        uow, user=user, request_id=request_id, action="edit", check=access.require_owner, if_match=if_match
-    )
+    request = await _load(uow, user, request_id, if_match, action="edit", check=access.require_owner)
     changes = _changes(data)
     request.update_draft(changes, today=today(), actor=access.actor_for(user, requester_id=request.requester.id))
     if "vendor_id" in changes:
@@ -146,9 +142,7 @@ async def update_draft(
 
 
 async def submit(*, uow: RequestsUnitOfWork, user: User, request_id: str, if_match: str | None) -> PurchaseRequest:
-    request = await _load(
-        uow, user=user, request_id=request_id, action="submit", check=access.require_owner, if_match=if_match
-    )
+    request = await _load(uow, user, request_id, if_match, action="submit", check=access.require_owner)
     request.submit(today=today(), actor=access.actor_for(user, requester_id=user.sub), submitted_at=_now())
     await _require_active_vendor(uow, request.content.vendor_id)
     return await _save(uow, request, user)
@@ -157,9 +151,7 @@ async def submit(*, uow: RequestsUnitOfWork, user: User, request_id: str, if_mat
 async def cancel(
     *, uow: RequestsUnitOfWork, user: User, request_id: str, data: CancelCreate, if_match: str | None
 ) -> PurchaseRequest:
-    request = await _load(
-        uow, user=user, request_id=request_id, action="cancel", check=access.require_owner_or_buyer, if_match=if_match
-    )
+    request = await _load(uow, user, request_id, if_match, action="cancel", check=access.require_owner_or_buyer)
     request.cancel(reason=data.reason, actor=access.actor_for(user, requester_id=request.requester.id))
     return await _save(uow, request, user)
 
@@ -167,9 +159,7 @@ async def cancel(
 async def revise(
     *, uow: RequestsUnitOfWork, user: User, request_id: str, data: RequestRevise, if_match: str | None
 ) -> PurchaseRequest:
-    request = await _load(
-        uow, user=user, request_id=request_id, action="revise", check=access.require_owner, if_match=if_match
-    )
+    request = await _load(uow, user, request_id, if_match, action="revise", check=access.require_owner)
     changes = _changes(data)
     request.revise(
         changes,
@@ -186,12 +176,7 @@ async def reassign_vendor(
     *, uow: RequestsUnitOfWork, user: User, request_id: str, data: VendorReassignCreate, if_match: str | None
 ) -> PurchaseRequest:
     request = await _load(
-        uow,
-        user=user,
-        request_id=request_id,
-        action="reassign the vendor of",
-        check=access.require_owner_or_buyer,
-        if_match=if_match,
+        uow, user, request_id, if_match, action="reassign the vendor of", check=access.require_owner_or_buyer
     )
     request.reassign_vendor(
         vendor_id=data.vendor_id, reason=data.reason, actor=access.actor_for(user, requester_id=request.requester.id)
@@ -204,12 +189,7 @@ async def confirm_receipt(
     *, uow: RequestsUnitOfWork, user: User, request_id: str, data: ReceiptCreate, if_match: str | None
 ) -> PurchaseRequest:
     request = await _load(
-        uow,
-        user=user,
-        request_id=request_id,
-        action="confirm receipt for",
-        check=access.require_owner_or_buyer,
-        if_match=if_match,
+        uow, user, request_id, if_match, action="confirm receipt for", check=access.require_owner_or_buyer
     )
     quantities: dict[int, Any] = {}
     for line in data.lines:
@@ -223,8 +203,6 @@ async def confirm_receipt(
 async def close(
     *, uow: RequestsUnitOfWork, user: User, request_id: str, data: CloseCreate, if_match: str | None
 ) -> PurchaseRequest:
-    request = await _load(
-        uow, user=user, request_id=request_id, action="close", check=access.require_owner_or_buyer, if_match=if_match
-    )
+    request = await _load(uow, user, request_id, if_match, action="close", check=access.require_owner_or_buyer)
     request.close(short=data.short, reason=data.reason, actor=access.actor_for(user, requester_id=request.requester.id))
     return await _save(uow, request, user)
