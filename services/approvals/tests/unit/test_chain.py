@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backoffice_approvals.domain.chain import Chain, ChainApproved, ChainEnded, ChainError, TaskAssigned, TaskWithdrawn
+from backoffice_approvals.domain.chain import Chain, ChainApproved, ChainEnded, TaskAssigned, TaskWithdrawn
+from backoffice_approvals.domain.errors import ChainError
 from backoffice_approvals.domain.people import Person
 from backoffice_approvals.domain.routing import PlannedStep
 
