@@ -13,7 +13,7 @@ from typing import Any, Literal
 from backoffice_approvals.domain.calendar import BusinessHours
 from backoffice_approvals.domain.errors import DecisionConflict, DecisionForbidden, InvalidDecision
 from backoffice_approvals.domain.people import Person
-from backoffice_approvals.domain.routing import PlannedStep
+from backoffice_approvals.domain.plan import PlannedStep
 
 Decision = Literal["approved", "rejected", "changes_requested"]
 Assigner = Callable[[Person, Collection[str]], tuple[Person, Person | None]]

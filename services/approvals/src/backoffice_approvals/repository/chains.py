@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_approvals.domain.chain import Chain, Task
 from backoffice_approvals.domain.people import Person
-from backoffice_approvals.domain.routing import PlannedStep
+from backoffice_approvals.domain.plan import PlannedStep
 from backoffice_approvals.models import approval_chain, approval_task
 
 MUTABLE_TASK_COLUMNS = (

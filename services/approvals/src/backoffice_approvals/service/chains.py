@@ -11,7 +11,7 @@ import structlog
 
 from backoffice_approvals.domain.chain import Chain
 from backoffice_approvals.domain.people import Person
-from backoffice_approvals.domain.routing import PriorApprovals
+from backoffice_approvals.domain.plan import PriorApprovals
 from backoffice_approvals.service.planning import assigner, current_policy, make_plan, new_id, now_utc
 from backoffice_approvals.service.uow import ApprovalsUnitOfWork
 from backoffice_approvals.settings import Settings

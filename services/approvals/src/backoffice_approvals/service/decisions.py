@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from backoffice_approvals.domain.chain import Chain, Decision, Task
+from backoffice_approvals.domain.delegation import resolve_delegate
 from backoffice_approvals.domain.errors import DecisionConflict, DecisionForbidden, InvalidDecision, TaskNotFound
 from backoffice_approvals.domain.people import Person
-from backoffice_approvals.domain.routing import resolve_delegate
 from backoffice_approvals.service.planning import assigner, new_id, now_utc
 from backoffice_approvals.service.uow import ApprovalsUnitOfWork
 

@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backoffice_approvals.domain.chain import Assigner
+from backoffice_approvals.domain.delegation import resolve_delegate
 from backoffice_approvals.domain.people import Directory, Person
+from backoffice_approvals.domain.plan import Plan, PriorApprovals
 from backoffice_approvals.domain.policy import PolicyDocument, builtin_policy
-from backoffice_approvals.domain.routing import Plan, PriorApprovals, plan_chain, resolve_delegate
+from backoffice_approvals.domain.routing import plan_chain
 from backoffice_approvals.service.uow import ApprovalsUnitOfWork
 from backoffice_approvals.settings import Settings
 

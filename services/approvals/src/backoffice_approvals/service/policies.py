@@ -6,10 +6,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from backoffice_approvals.domain.delegation import resolve_delegate
 from backoffice_approvals.domain.errors import InvalidPolicy
 from backoffice_approvals.domain.people import Directory, Person
+from backoffice_approvals.domain.plan import PlannedStep
 from backoffice_approvals.domain.policy import PolicyDocument, reference_problems
-from backoffice_approvals.domain.routing import PlannedStep, resolve_delegate
 from backoffice_approvals.service.planning import current_policy, make_plan, now_utc
 from backoffice_approvals.service.uow import ApprovalsUnitOfWork
 from backoffice_approvals.settings import Settings

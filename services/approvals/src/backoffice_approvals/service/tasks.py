@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from backoffice_approvals.domain.delegation import resolve_delegate
 from backoffice_approvals.domain.people import Person
-from backoffice_approvals.domain.routing import resolve_delegate
 from backoffice_approvals.repository.reads import chain_row, chain_rows_of_request, task_row, task_rows_of_chains
 from backoffice_approvals.service.planning import now_utc
 from backoffice_approvals.service.uow import ApprovalsUnitOfWork
