@@ -74,7 +74,10 @@ def _csv_row(raw: dict[str | None, str | None]) -> dict[str, Any]:
 
 def parse_csv_rows(text: str) -> list[dict[str, Any]]:
     """A header row, then one approver a row; ``head_of`` and ``groups`` separated by ``;``."""
-    return _parsed(lambda t: [_csv_row(raw) for raw in csv.DictReader(io.StringIO(t))], text, csv.Error, "CSV")  # type: ignore[no-any-return]
+    try:
+        return [_csv_row(raw) for raw in csv.DictReader(io.StringIO(text))]
+    except csv.Error as exc:
+        raise InvalidInput(f"malformed CSV: {exc}") from exc
 
 
 def validated(model: type[M], data: Any, *, rename: tuple[str, str] | None = None) -> M:
