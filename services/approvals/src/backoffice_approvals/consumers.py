@@ -1,69 +1,95 @@
-"""Entrypoints for ``backoffice.requests`` events: event -> application service."""
+"""Entrypoints for ``backoffice.requests`` events: event -> payload -> use case.
+
+The payload models check what the use cases rely on; the snapshot itself travels on unchanged
+(``extra="allow"``): the chain stores it and publishes it again with ``purchase_request.approved``.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from backoffice_approvals.chains import start_chain, withdraw_request
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+
+from backoffice_approvals.service.chains import start_chain, withdraw_request
+from backoffice_approvals.service.uow import ApprovalsUnitOfWork
 from backoffice_approvals.settings import Settings
 from backoffice_common.consumer import Handler, PermanentEventError
-from backoffice_common.events import CloudEvent
-from backoffice_common.uow import UnitOfWork
+from backoffice_common.events import CloudEvent, parse_payload
+
+Id = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Revision = Annotated[StrictInt, Field(gt=0, lt=2**31)]
+LAST_REVISION = 2**31 - 1
 
 
-def _snapshot(event: CloudEvent) -> dict[str, Any]:
-    snapshot = event.data.get("request")
-    if not isinstance(snapshot, dict):
-        raise PermanentEventError("data.request is missing or not an object")
-    requester = snapshot.get("requester")
-    if not isinstance(requester, dict) or not isinstance(requester.get("id"), str) or not requester["id"]:
-        raise PermanentEventError("data.request.requester.id is missing")
-    if len(requester["id"]) > 200:
-        raise PermanentEventError("data.request.requester.id is longer than 200 characters")
-    if not isinstance(snapshot.get("request_id"), str) or not 0 < len(snapshot["request_id"]) <= 200:
-        raise PermanentEventError("data.request.request_id is missing or longer than 200 characters")
-    if not isinstance(snapshot.get("revision"), int) or not 0 < snapshot["revision"] < 2**31:
-        raise PermanentEventError("data.request.revision must be a positive integer")
-    if not isinstance(snapshot.get("currency"), str) or not isinstance(snapshot.get("total"), str):
-        raise PermanentEventError("data.request.total and currency must be strings")
-    if "\\u0000" in json.dumps(snapshot):
-        raise PermanentEventError("data.request contains a NUL character, which cannot be stored")
-    return snapshot
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
 
 
-def _request_ref(event: CloudEvent) -> tuple[str, int]:
-    request_id = event.data.get("request_id") or event.subject
-    revision = event.data.get("revision")
-    if not isinstance(request_id, str) or not 0 < len(request_id) <= 200 or not isinstance(revision, int):
-        raise PermanentEventError("data.request_id and data.revision are required")
-    return request_id, revision
+class Requester(_Open):
+    id: Id
+
+
+class Snapshot(_Open):
+    request_id: Id
+    revision: Revision
+    requester: Requester
+    currency: StrictStr
+    total: StrictStr
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        if "\\u0000" in json.dumps(data):
+            raise ValueError("the request contains a NUL character, which cannot be stored")
+        return data
+
+
+class Submitted(_Open):
+    request: Snapshot
+
+
+class RequestRef(_Open):
+    request_id: StrictStr | None = None
+    revision: StrictInt
+    reason: Any = None
+
+    def request_id_of(self, event: CloudEvent) -> str:
+        request_id = self.request_id or event.subject
+        if not request_id or len(request_id) > 200:
+            raise PermanentEventError(f"{event.type} {event.id}: data.request_id is missing or too long")
+        return request_id
 
 
 def build_handlers(settings: Settings) -> dict[str, Handler]:
-    async def on_submitted(event: CloudEvent, uow: UnitOfWork) -> None:
-        await start_chain(uow=uow, snapshot=_snapshot(event), settings=settings, cause=event)
+    async def on_submitted(event: CloudEvent, uow: ApprovalsUnitOfWork) -> str:
+        parse_payload(Submitted, event)
+        return await start_chain(uow=uow, snapshot=event.data["request"], settings=settings, cause=event)
 
-    async def on_revised(event: CloudEvent, uow: UnitOfWork) -> None:
-        request_id, revision = _request_ref(event)
-        await withdraw_request(
+    async def on_revised(event: CloudEvent, uow: ApprovalsUnitOfWork) -> str:
+        ref = parse_payload(RequestRef, event)
+        return await withdraw_request(
             uow=uow,
-            request_id=request_id,
-            up_to_revision=revision - 1,
-            reason=f"revised to revision {revision}",
+            request_id=ref.request_id_of(event),
+            up_to_revision=ref.revision - 1,
+            reason=f"revised to revision {ref.revision}",
             cause=event,
         )
 
-    async def on_cancelled(event: CloudEvent, uow: UnitOfWork) -> None:
-        request_id, _ = _request_ref(event)
-        reason = str(event.data.get("reason") or "no reason given")[:500]
-        await withdraw_request(
-            uow=uow, request_id=request_id, up_to_revision=2**31 - 1, reason=f"request cancelled: {reason}", cause=event
+    async def on_cancelled(event: CloudEvent, uow: ApprovalsUnitOfWork) -> str:
+        ref = parse_payload(RequestRef, event)
+        reason = str(ref.reason or "no reason given")[:500]
+        return await withdraw_request(
+            uow=uow,
+            request_id=ref.request_id_of(event),
+            up_to_revision=LAST_REVISION,
+            reason=f"request cancelled: {reason}",
+            cause=event,
         )
 
     handlers: dict[str, Handler] = {
-        "purchase_request.submitted": on_submitted,
-        "purchase_request.revised": on_revised,
-        "purchase_request.cancelled": on_cancelled,
+        "purchase_request.submitted": on_submitted,  # type: ignore[dict-item]
+        "purchase_request.revised": on_revised,  # type: ignore[dict-item]
+        "purchase_request.cancelled": on_cancelled,  # type: ignore[dict-item]
     }
     return handlers

@@ -5,17 +5,20 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from backoffice_approvals.api import absences, directory, policies, tasks
+from backoffice_approvals.api.problems import PROBLEMS
 from backoffice_approvals.consumers import build_handlers
+from backoffice_approvals.jobs import timer_job
 from backoffice_approvals.models import messaging
+from backoffice_approvals.service.uow import ApprovalsUnitOfWork
 from backoffice_approvals.settings import Settings
-from backoffice_approvals.timers import timer_job
+from backoffice_common import topics
 from backoffice_common.app import ServiceSpec, create_service_app
 
-TOPIC = "backoffice.approvals"
-REQUESTS_TOPIC = "backoffice.requests"
+MAX_IMPORT_BYTES = 5_000_000
 
 
 def build_spec(settings: Settings | None = None) -> ServiceSpec:
+    settings = settings or Settings()
     return ServiceSpec(
         name="approvals",
         title="Back-office approvals service",
@@ -23,11 +26,17 @@ def build_spec(settings: Settings | None = None) -> ServiceSpec:
         version="0.1.0",
         tables=messaging,
         routers=[tasks.router, directory.router, policies.router, absences.router],
-        publishes=[TOPIC],
-        consumes=[REQUESTS_TOPIC],
-        handlers=build_handlers(settings or Settings()),
+        publishes=[topics.APPROVALS],
+        consumes=[topics.REQUESTS],
+        handlers=build_handlers(settings),
         background_jobs=[timer_job],
-        body_limits={"/directory/approvers/import": 5_000_000},
+        problems=PROBLEMS,
+        body_limits={
+            "/directory/approvers/import": MAX_IMPORT_BYTES,
+            "/policies": policies.MAX_POLICY_BYTES,
+            "/policies/dry-run": settings.max_body_bytes,
+        },
+        uow_class=ApprovalsUnitOfWork,
     )
 
 

@@ -8,10 +8,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-NO_NUL = r"^[^\x00]*$"
+from backoffice_common.strings import SafeText
+
 Ident = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00\s]+$")]
-Short = Annotated[str, Field(max_length=200, pattern=NO_NUL)]
-LongText = Annotated[str, Field(max_length=4000, pattern=NO_NUL)]
+Short = Annotated[str, SafeText(max_length=200)]
+LongText = Annotated[str, SafeText(max_length=4000)]
+Email = Annotated[str, SafeText(max_length=320)]
+Department = Annotated[str, SafeText(max_length=100)]
+Label = Annotated[str, SafeText(min_length=1, max_length=100)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
 
@@ -19,39 +23,24 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ApproverCreate(_In):
-    id: Ident
-    name: Short
-    email: Annotated[str, Field(max_length=320, pattern=NO_NUL)] = ""
-    manager_id: Ident | None = None
-    department: Annotated[str, Field(max_length=100, pattern=NO_NUL)] | None = None
-    head_of: list[Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]] = Field(
-        default_factory=list, max_length=50
-    )
-    groups: list[Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]] = Field(
-        default_factory=list, max_length=100
-    )
-    limit_amount: Decimal | None = Field(default=None, ge=0, max_digits=20, decimal_places=4)
-    limit_currency: Currency | None = None
-    active: bool = True
-
-
 class ApproverUpdate(_In):
     """The body of ``PUT /directory/approvers/{id}``: everything but the id."""
 
     name: Short
-    email: Annotated[str, Field(max_length=320, pattern=NO_NUL)] = ""
+    email: Email = ""
     manager_id: Ident | None = None
-    department: Annotated[str, Field(max_length=100, pattern=NO_NUL)] | None = None
-    head_of: list[Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]] = Field(
-        default_factory=list, max_length=50
-    )
-    groups: list[Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]] = Field(
-        default_factory=list, max_length=100
-    )
+    department: Department | None = None
+    head_of: list[Label] = Field(default_factory=list, max_length=50)
+    groups: list[Label] = Field(default_factory=list, max_length=100)
     limit_amount: Decimal | None = Field(default=None, ge=0, max_digits=20, decimal_places=4)
     limit_currency: Currency | None = None
     active: bool = True
+
+
+class ApproverCreate(ApproverUpdate):
+    """One approver of a bulk import, or the body of a PUT with the id of its path."""
+
+    id: Ident
 
 
 class ApproverRead(BaseModel):
@@ -88,7 +77,7 @@ class RequesterIn(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: Ident
     name: Short = ""
-    email: Annotated[str, Field(max_length=320, pattern=NO_NUL)] = ""
+    email: Email = ""
     department: Short | None = None
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from backoffice_approvals.repository import claim_due_timers, schedule
+from backoffice_approvals.repository.timers import claim_due_timers, schedule
 from backoffice_common.testing import private_database
 
 MIGRATIONS = Path(__file__).parents[2] / "src" / "backoffice_approvals" / "migrations"

@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backoffice_approvals.domain.chain import Chain, ChainApproved, ChainEnded, ChainError, TaskAssigned, TaskWithdrawn
+from backoffice_approvals.domain.chain import Chain, ChainApproved, ChainEnded, TaskAssigned, TaskWithdrawn
+from backoffice_approvals.domain.errors import ChainError
 from backoffice_approvals.domain.people import Person
-from backoffice_approvals.domain.routing import PlannedStep
+from backoffice_approvals.domain.plan import PlannedStep
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 REQUESTER = Person("alice", "Alice", "alice@example.com")

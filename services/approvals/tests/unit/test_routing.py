@@ -3,9 +3,11 @@ from decimal import Decimal
 
 from approvals_testkit import POLICY, directory, snapshot
 
+from backoffice_approvals.domain.delegation import resolve_delegate
 from backoffice_approvals.domain.people import Absence, Person
+from backoffice_approvals.domain.plan import PriorApprovals
 from backoffice_approvals.domain.policy import PolicyDocument, builtin_policy
-from backoffice_approvals.domain.routing import PriorApprovals, plan_chain, resolve_delegate
+from backoffice_approvals.domain.routing import plan_chain
 
 FALLBACK = Person("admin", "Admin", "admin@example.com")
 RATES = {"USD": Decimal("0.9")}

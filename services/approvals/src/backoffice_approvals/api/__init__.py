@@ -1,1 +1,1 @@
-"""HTTP entrypoints: thin routes that validate, call an application service and commit."""
+"""HTTP entrypoints: thin routes that validate input, call one use case and shape the answer."""

@@ -1,6 +1,6 @@
 """The approval chain aggregate: tasks per step, decisions, progression, withdrawal, escalation.
 
-The chain records domain events in ``events``; the service layer turns them into outbox rows.
+The chain records domain events in ``events``; the unit of work turns them into outbox rows at commit.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from backoffice_approvals.domain.calendar import BusinessHours
+from backoffice_approvals.domain.errors import DecisionConflict, DecisionForbidden, InvalidDecision
 from backoffice_approvals.domain.people import Person
-from backoffice_approvals.domain.routing import PlannedStep
+from backoffice_approvals.domain.plan import PlannedStep
 
 Decision = Literal["approved", "rejected", "changes_requested"]
 Assigner = Callable[[Person, Collection[str]], tuple[Person, Person | None]]
@@ -20,14 +21,6 @@ IdFactory = Callable[[], str]
 
 IN_PROGRESS = "in_progress"
 OPEN = "open"
-
-
-class ChainError(Exception):
-    """A command the chain refuses; ``kind`` is ``conflict`` or ``forbidden``."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 @dataclass
@@ -79,6 +72,13 @@ class TaskEscalated:
 
 
 @dataclass(frozen=True)
+class ReminderDue:
+    """Half the time (the step's reminder share) has passed and the task is still open."""
+
+    task: Task
+
+
+@dataclass(frozen=True)
 class ChainApproved:
     approvers: list[Person]
 
@@ -90,7 +90,7 @@ class ChainEnded:
     task: Task
 
 
-DomainEvent = TaskAssigned | TaskDecided | TaskWithdrawn | TaskEscalated | ChainApproved | ChainEnded
+DomainEvent = TaskAssigned | TaskDecided | TaskWithdrawn | TaskEscalated | ReminderDue | ChainApproved | ChainEnded
 
 
 @dataclass
@@ -214,16 +214,16 @@ class Chain:
     ) -> Task:
         task = self.task(task_id)
         if not task.is_open:
-            raise ChainError("conflict", f"the task is already {task.status}")
+            raise DecisionConflict(f"the task is already {task.status}")
         if self.status != IN_PROGRESS:
-            raise ChainError("conflict", f"the chain is already {self.status}")
+            raise DecisionConflict(f"the chain is already {self.status}")
         if by.id == self.requester.id:
-            raise ChainError("forbidden", "nobody approves their own request")
+            raise DecisionForbidden("nobody approves their own request")
         others = self.people_of_other_steps(task.step_index) - {self.requester.id}
         if by.id in others:
-            raise ChainError("forbidden", f"{by.id} already fills another step of this chain")
+            raise DecisionForbidden(f"{by.id} already fills another step of this chain")
         if decision != "approved" and not (comment and comment.strip()):
-            raise ChainError("invalid", "a comment is required to reject or to request changes")
+            raise InvalidDecision("a comment is required to reject or to request changes")
         task.status = decision
         task.decision = decision
         task.comment = comment
@@ -256,6 +256,14 @@ class Chain:
             return
         self.status = "withdrawn"
         self._close_open(reason=reason)
+
+    def remind(self, *, task_id: str) -> bool:
+        """The reminder time of a task passed: a reminder is due while the task is open."""
+        task = self.task(task_id)
+        if not task.is_open:
+            return False
+        self.events.append(ReminderDue(task))
+        return True
 
     def escalate(
         self, *, task_id: str, to: Person, on_behalf_of: Person | None, now: datetime, new_id: IdFactory, reason: str

@@ -40,6 +40,36 @@ class Approver:
     def person(self) -> Person:
         return Person(self.id, self.name, self.email)
 
+    @classmethod
+    def of(cls, source: Any) -> Approver:
+        """From anything with the attributes of an approver (a stored row, an input model)."""
+        return cls(
+            id=source.id,
+            name=source.name,
+            email=source.email,
+            manager_id=source.manager_id,
+            department=source.department,
+            head_of=frozenset(source.head_of or ()),
+            groups=frozenset(source.groups or ()),
+            limit_amount=Decimal(source.limit_amount) if source.limit_amount is not None else None,
+            limit_currency=source.limit_currency,
+            active=source.active,
+        )
+
+    def as_values(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "email": self.email,
+            "manager_id": self.manager_id,
+            "department": self.department,
+            "head_of": sorted(self.head_of),
+            "groups": sorted(self.groups),
+            "limit_amount": self.limit_amount,
+            "limit_currency": self.limit_currency,
+            "active": self.active,
+        }
+
 
 @dataclass(frozen=True)
 class Absence:
@@ -47,6 +77,8 @@ class Absence:
     starts_at: datetime
     ends_at: datetime
     delegate_id: str
+    id: str = ""
+    cancelled_at: datetime | None = None
 
     def covers(self, moment: datetime) -> bool:
         return self.starts_at <= moment < self.ends_at

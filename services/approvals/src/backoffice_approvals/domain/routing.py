@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from backoffice_approvals.domain.money import UnknownRateError, convert
-from backoffice_approvals.domain.people import Absence, Approver, Directory, Person
+from backoffice_approvals.domain.people import Approver, Directory, Person
+from backoffice_approvals.domain.plan import Plan, PlannedStep, PriorApprovals
 from backoffice_approvals.domain.policy import (
     DepartmentHeadSelector,
     GroupSelector,
@@ -18,72 +17,6 @@ from backoffice_approvals.domain.policy import (
     Step,
     UserSelector,
 )
-
-
-@dataclass
-class PlannedStep:
-    index: int
-    name: str
-    stage: int
-    mode: str
-    required: int
-    approvers: list[Person]
-    due_seconds: int
-    reminder_share: float | None
-    carried_over: list[Person] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-    business_hours: dict[str, Any] | None = None
-
-    @property
-    def satisfied_by_carry_over(self) -> bool:
-        return len(self.carried_over) >= self.required
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "name": self.name,
-            "stage": self.stage,
-            "mode": self.mode,
-            "required": self.required,
-            "approvers": [p.as_dict() for p in self.approvers],
-            "due_seconds": self.due_seconds,
-            "reminder_share": self.reminder_share,
-            "carried_over": [p.as_dict() for p in self.carried_over],
-            "reasons": list(self.reasons),
-            "business_hours": self.business_hours,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PlannedStep:
-        return cls(
-            index=int(data["index"]),
-            name=str(data["name"]),
-            stage=int(data["stage"]),
-            mode=str(data["mode"]),
-            required=int(data["required"]),
-            approvers=[Person.from_dict(p) for p in data["approvers"]],
-            due_seconds=int(data["due_seconds"]),
-            reminder_share=data.get("reminder_share"),
-            carried_over=[Person.from_dict(p) for p in data.get("carried_over", [])],
-            reasons=list(data.get("reasons", [])),
-            business_hours=data.get("business_hours"),
-        )
-
-
-@dataclass
-class Plan:
-    steps: list[PlannedStep]
-    notes: list[str]
-    blocked: str | None = None
-
-
-@dataclass(frozen=True)
-class PriorApprovals:
-    """What an earlier revision's chain recorded: its snapshot and who approved which step."""
-
-    revision: int
-    snapshot: Mapping[str, Any]
-    approved_by_step: Mapping[str, Collection[str]]
 
 
 def amount_in_base(
@@ -251,29 +184,14 @@ def plan_chain(
         if not step.parallel_with_previous or stage < 0:
             stage += 1
         designated, reasons = router.designated(step)
-        chosen: list[str] = []
-        if isinstance(step.approvers, GroupSelector):
-            # Members who may not approve drop out of a group; only an empty group passes up.
-            chosen = [m for m in designated if router.eligible(m, reasons, pass_up=False)]
-        if not chosen:
-            for user_id in designated:
-                picked = router.eligible(user_id, reasons)
-                if picked and picked not in chosen:
-                    chosen.append(picked)
+        chosen = _chosen(router, step, designated, reasons)
         if not chosen:
             fallback_person = router.fallback_person()
             if fallback_person.id == router.requester_id or fallback_person.id in router.used:
                 return Plan(steps, notes, blocked=f"step {step.name}: nobody may approve, not even the fallback")
             reasons.append(f"nobody eligible; routed to the fallback approver {fallback_person.id}")
             chosen = [fallback_person.id]
-        mode = step.approvers.mode if isinstance(step.approvers, GroupSelector) else "any"
-        if mode == "all":
-            required = len(chosen)
-        elif mode == "quorum":
-            quorum = step.approvers.quorum if isinstance(step.approvers, GroupSelector) else 1
-            required = min(quorum or 1, len(chosen))
-        else:
-            required = 1
+        mode, required = _required(step, len(chosen))
         planned = PlannedStep(
             index=len(steps),
             name=step.name,
@@ -295,6 +213,30 @@ def plan_chain(
     return Plan(steps, notes)
 
 
+def _chosen(router: _Router, step: Step, designated: list[str], reasons: list[str]) -> list[str]:
+    """The eligible approvers of a step (empty when only the fallback is left)."""
+    chosen: list[str] = []
+    if isinstance(step.approvers, GroupSelector):
+        # Members who may not approve drop out of a group; only an empty group passes up.
+        chosen = [m for m in designated if router.eligible(m, reasons, pass_up=False)]
+    if not chosen:
+        for user_id in designated:
+            picked = router.eligible(user_id, reasons)
+            if picked and picked not in chosen:
+                chosen.append(picked)
+    return chosen
+
+
+def _required(step: Step, chosen: int) -> tuple[str, int]:
+    """The step's mode and how many of the ``chosen`` approvers must approve."""
+    selector = step.approvers
+    if not isinstance(selector, GroupSelector) or selector.mode == "any":
+        return "any", 1
+    if selector.mode == "all":
+        return "all", chosen
+    return "quorum", min(selector.quorum or 1, chosen)
+
+
 def _carry_over(planned: PlannedStep, step: Step, prior: PriorApprovals, snapshot: Mapping[str, Any]) -> None:
     earlier = set(prior.approved_by_step.get(step.name, ()))
     who = [p for p in planned.approvers if p.id in earlier]
@@ -308,46 +250,3 @@ def _carry_over(planned: PlannedStep, step: Step, prior: PriorApprovals, snapsho
     else:
         because = f"changed: {', '.join(changed)}" if changed else "the policy always asks again"
         planned.reasons.append(f"{names} approved revision {prior.revision}; must approve again ({because})")
-
-
-def resolve_delegate(
-    approver: Person,
-    *,
-    directory: Directory,
-    absences: Iterable[Absence],
-    at: datetime,
-    excluded: Collection[str],
-) -> tuple[Person, Person | None]:
-    """Who works a task of ``approver`` at ``at``: (assignee, on behalf of whom or None).
-
-    An absent approver's delegate takes it; an absent delegate's own delegate after them, without
-    loops; with nobody left it goes to the approver's manager (followed the same way).
-    """
-    active: dict[str, str] = {}
-    for absence in absences:
-        if absence.covers(at):
-            active.setdefault(absence.user_id, absence.delegate_id)
-    if approver.id not in active:
-        return approver, None
-    visited: set[str] = {approver.id}
-    candidates = [active[approver.id]]
-    manager = directory.manager_of(approver.id)
-    while candidates:
-        current = candidates.pop(0)
-        if current in visited or current in excluded:
-            continue
-        visited.add(current)
-        if current in active:
-            candidates.insert(0, active[current])
-            continue
-        person = directory.get(current)
-        return (person.person if person else Person(current, current, "")), approver
-    while manager is not None and manager.id not in visited:
-        visited.add(manager.id)
-        if manager.id not in excluded:
-            delegate, _ = resolve_delegate(
-                manager.person, directory=directory, absences=absences, at=at, excluded={*excluded, approver.id}
-            )
-            return delegate, approver
-        manager = directory.get(manager.manager_id)
-    return approver, None

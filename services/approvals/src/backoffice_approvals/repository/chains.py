@@ -1,0 +1,178 @@
+"""The Chain aggregate (``approval_chain`` and its ``approval_task`` rows): load, add, save."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice_approvals.domain.chain import Chain, Task
+from backoffice_approvals.domain.people import Person
+from backoffice_approvals.domain.plan import PlannedStep
+from backoffice_approvals.models import approval_chain, approval_task
+
+MUTABLE_TASK_COLUMNS = (
+    "assignee_id",
+    "assignee",
+    "on_behalf_of",
+    "status",
+    "decision",
+    "comment",
+    "decided_by",
+    "decided_on_behalf_of",
+    "decided_at",
+    "closed_reason",
+)
+
+
+def _person(data: Any) -> Person | None:
+    return Person.from_dict(data) if data else None
+
+
+def _as_dict(person: Person | None) -> dict[str, str] | None:
+    return person.as_dict() if person else None
+
+
+def task_from_row(row: Any) -> Task:
+    return Task(
+        id=row.id,
+        step_index=row.step_index,
+        stage=row.stage,
+        approver=Person.from_dict(row.approver),
+        assignee=Person.from_dict(row.assignee),
+        on_behalf_of=_person(row.on_behalf_of),
+        due_at=row.due_at,
+        remind_at=row.remind_at,
+        created_at=row.created_at,
+        status=row.status,
+        decision=row.decision,
+        comment=row.comment,
+        decided_by=_person(row.decided_by),
+        decided_on_behalf_of=_person(row.decided_on_behalf_of),
+        decided_at=row.decided_at,
+        closed_reason=row.closed_reason,
+        escalated_from=row.escalated_from,
+    )
+
+
+def _task_values(chain: Chain, t: Task) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "chain_id": chain.id,
+        "request_id": chain.request_id,
+        "step_index": t.step_index,
+        "stage": t.stage,
+        "approver": t.approver.as_dict(),
+        "assignee_id": t.assignee.id,
+        "assignee": t.assignee.as_dict(),
+        "on_behalf_of": _as_dict(t.on_behalf_of),
+        "status": t.status,
+        "decision": t.decision,
+        "comment": t.comment,
+        "decided_by": _as_dict(t.decided_by),
+        "decided_on_behalf_of": _as_dict(t.decided_on_behalf_of),
+        "decided_at": t.decided_at,
+        "closed_reason": t.closed_reason,
+        "escalated_from": t.escalated_from,
+        "due_at": t.due_at,
+        "remind_at": t.remind_at,
+        "created_at": t.created_at,
+    }
+
+
+class ChainRepository:
+    """Chains by id, by task or by request; every chain loaded or added is handed to ``track``."""
+
+    def __init__(self, session: AsyncSession, *, track: Callable[[Any], None]) -> None:
+        self.session = session
+        self._track = track
+
+    async def get(self, chain_id: str, *, lock: bool = False) -> Chain | None:
+        """The chain with its tasks; ``lock`` takes its row lock so concurrent changes serialize."""
+        query = select(approval_chain).where(approval_chain.c.id == chain_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
+        if row is None:
+            return None
+        tasks = await self.session.execute(
+            select(approval_task).where(approval_task.c.chain_id == chain_id).order_by(approval_task.c.created_at)
+        )
+        chain = Chain(
+            id=row.id,
+            request_id=row.request_id,
+            revision=row.revision,
+            requester=Person.from_dict(row.requester),
+            snapshot=row.snapshot,
+            steps=[PlannedStep.from_dict(s) for s in row.steps],
+            policy_version=row.policy_version,
+            status=row.status,
+            reminder_share=float(row.reminder_share),
+            tasks=[task_from_row(t) for t in tasks.all()],
+        )
+        self._track(chain)
+        return chain
+
+    async def of_task(self, task_id: str, *, lock: bool = False, open_only: bool = False) -> Chain | None:
+        """The chain a task belongs to (None for an unknown task, or a closed one with ``open_only``)."""
+        query = select(approval_task.c.chain_id, approval_task.c.status).where(approval_task.c.id == task_id)
+        row = (await self.session.execute(query)).first()
+        if row is None or (open_only and row.status != "open"):
+            return None
+        return await self.get(row.chain_id, lock=lock)
+
+    async def of_request(self, request_id: str, *, lock: bool = False) -> list[Chain]:
+        """Every chain of a request, oldest revision first."""
+        query = (
+            select(approval_chain.c.id)
+            .where(approval_chain.c.request_id == request_id)
+            .order_by(approval_chain.c.revision)
+        )
+        if lock:
+            query = query.with_for_update()
+        chains = [await self.get(row.id) for row in (await self.session.execute(query)).all()]
+        return [c for c in chains if c is not None]
+
+    async def open_task_ids_of(self, user_id: str) -> list[str]:
+        query = select(approval_task.c.id).where(
+            and_(approval_task.c.status == "open", approval_task.c.assignee_id == user_id)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def add(self, chain: Chain, *, notes: list[str], blocked_reason: str | None) -> None:
+        await self.session.execute(
+            approval_chain.insert().values(
+                id=chain.id,
+                request_id=chain.request_id,
+                revision=chain.revision,
+                requester=chain.requester.as_dict(),
+                snapshot=chain.snapshot,
+                steps=[s.as_dict() for s in chain.steps],
+                notes=notes,
+                policy_version=chain.policy_version,
+                reminder_share=Decimal(str(chain.reminder_share)),
+                status=chain.status,
+                blocked_reason=blocked_reason,
+            )
+        )
+        await self._save_tasks(chain)
+        self._track(chain)
+
+    async def save(self, chain: Chain, *, now: datetime) -> None:
+        await self.session.execute(
+            update(approval_chain).where(approval_chain.c.id == chain.id).values(status=chain.status, updated_at=now)
+        )
+        await self._save_tasks(chain)
+
+    async def _save_tasks(self, chain: Chain) -> None:
+        if not chain.tasks:
+            return
+        stmt = insert(approval_task).values([_task_values(chain, t) for t in chain.tasks])
+        await self.session.execute(
+            stmt.on_conflict_do_update(index_elements=["id"], set_={c: stmt.excluded[c] for c in MUTABLE_TASK_COLUMNS})
+        )

@@ -1,0 +1,71 @@
+"""The approver directory and the absences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice_approvals.domain.people import Absence, Approver, Directory
+from backoffice_approvals.models import absence, approver
+
+
+class DirectoryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def load(self) -> Directory:
+        rows = (await self.session.execute(select(approver))).all()
+        return Directory.of(Approver.of(r) for r in rows)
+
+    async def upsert(self, approvers: Sequence[Approver]) -> None:
+        if not approvers:
+            return
+        stmt = insert(approver).values([a.as_values() for a in approvers])
+        columns = {c: stmt.excluded[c] for c in approvers[0].as_values() if c != "id"}
+        await self.session.execute(
+            stmt.on_conflict_do_update(index_elements=["id"], set_={**columns, "updated_at": stmt.excluded.updated_at})
+        )
+
+
+def _absence(row: Any) -> Absence:
+    return Absence(row.user_id, row.starts_at, row.ends_at, row.delegate_id, id=row.id, cancelled_at=row.cancelled_at)
+
+
+class AbsenceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def active_at(self, at: datetime) -> list[Absence]:
+        query = select(absence).where(
+            absence.c.cancelled_at.is_(None), absence.c.ends_at > at, absence.c.starts_at <= at
+        )
+        return [_absence(r) for r in (await self.session.execute(query)).all()]
+
+    async def get(self, absence_id: str) -> Absence | None:
+        row = (await self.session.execute(select(absence).where(absence.c.id == absence_id))).first()
+        return _absence(row) if row is not None else None
+
+    async def add(self, item: Absence, *, created_by: str) -> None:
+        await self.session.execute(
+            absence.insert().values(
+                id=item.id,
+                user_id=item.user_id,
+                delegate_id=item.delegate_id,
+                starts_at=item.starts_at,
+                ends_at=item.ends_at,
+                created_by=created_by,
+            )
+        )
+
+    async def cancel(self, absence_id: str, *, at: datetime) -> None:
+        await self.session.execute(update(absence).where(absence.c.id == absence_id).values(cancelled_at=at))
+
+    async def of_user(self, user_id: str) -> list[dict[str, Any]]:
+        """The read model: every absence of the user, earliest first."""
+        query = select(absence).where(absence.c.user_id == user_id).order_by(absence.c.starts_at)
+        return [dict(r._mapping) for r in await self.session.execute(query)]

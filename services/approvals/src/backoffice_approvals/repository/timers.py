@@ -1,0 +1,62 @@
+"""Timers (``approval_timer``): reminders, escalations and absence starts kept in the database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice_approvals.models import approval_timer
+
+
+async def schedule(*, session: AsyncSession, kind: str, ref_id: str, fire_at: datetime) -> None:
+    await session.execute(
+        insert(approval_timer)
+        .values(kind=kind, ref_id=ref_id, fire_at=fire_at)
+        .on_conflict_do_nothing(index_elements=["kind", "ref_id"])
+    )
+
+
+async def claim_due_timers(*, session: AsyncSession, now: datetime, limit: int) -> list[Any]:
+    """Due timers locked for this transaction; other instances skip them (SKIP LOCKED)."""
+    query = (
+        select(approval_timer)
+        .where(approval_timer.c.fired_at.is_(None), approval_timer.c.fire_at <= now)
+        .order_by(approval_timer.c.fire_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(query)).all())
+
+
+class TimerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def schedule(self, *, kind: str, ref_id: str, fire_at: datetime) -> None:
+        """A timer of ``kind`` for ``ref_id``; scheduling the same one twice keeps the first."""
+        await schedule(session=self.session, kind=kind, ref_id=ref_id, fire_at=fire_at)
+
+    async def claim_due(self, *, now: datetime) -> Any:
+        """The earliest due timer, locked for this transaction, or None."""
+        timers = await claim_due_timers(session=self.session, now=now, limit=1)
+        return timers[0] if timers else None
+
+    async def mark_fired(self, timer_id: int, *, now: datetime) -> None:
+        await self.session.execute(update(approval_timer).where(approval_timer.c.id == timer_id).values(fired_at=now))
+
+    async def postpone(self, timer_id: int, *, error: str, now: datetime, give_up_after: int) -> bool:
+        """A timer whose handling failed is retried later with backoff; False when it was given up."""
+        query = select(approval_timer.c.attempts).where(approval_timer.c.id == timer_id)
+        row = (await self.session.execute(query)).first()
+        attempts = (row.attempts if row else 0) + 1
+        values: dict[str, Any] = {"attempts": attempts, "last_error": error[:2000]}
+        if attempts >= give_up_after:
+            values["fired_at"] = now
+        else:
+            values["fire_at"] = now + timedelta(seconds=min(2**attempts, 300))
+        await self.session.execute(update(approval_timer).where(approval_timer.c.id == timer_id).values(**values))
+        return attempts < give_up_after
