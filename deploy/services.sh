@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 STATE=$BACKOFFICE_STATE_DIR
 PY=$BACKOFFICE_PYTHON
-SERVICES=(requests approvals notifications contracts)
+SERVICES=(requests approvals notifications contracts insights)
 INSTANCES=${BACKOFFICE_INSTANCES:-1}
 DEV_JWT_SECRET=${BACKOFFICE_DEV_JWT_SECRET:-development-only-jwt-secret-never-in-production}
 mkdir -p "$STATE/logs" "$STATE/pids" "$STATE/contracts"
