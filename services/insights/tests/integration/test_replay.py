@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import ADMIN, PROCUREMENT, Insights, running_insights
-from insights_testkit import SLOW_VENDOR
-from scenario import AS_OF, by_topic, orders
+from insights_scenario import AS_OF, by_topic, orders
+from insights_testkit import ADMIN, PROCUREMENT, SLOW_VENDOR, Insights, running_insights
 
 from backoffice_common import topics
 from backoffice_common.testing import eventually, publish_events, unique_prefix
