@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The four services as local processes, configured for the infrastructure of deploy/infra.sh.
+# The services as local processes, configured for the infrastructure of deploy/infra.sh.
 #
-#   deploy/services.sh {start|stop|status|restart|env} [requests|approvals|notifications|contracts|all]
+#   deploy/services.sh {start|stop|status|restart|env} [requests|approvals|notifications|contracts|insights|all]
 #
 # BACKOFFICE_INSTANCES=2 starts a second instance of each service (port + 11) sharing the same
 # database and consumer group: Kafka splits the partitions between them and one outbox relay is
