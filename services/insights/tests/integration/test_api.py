@@ -123,11 +123,13 @@ async def test_business_metrics_are_exposed_for_prometheus(insights: Insights) -
     order.assign(BOB)
     await fold_orders(insights, order, full_order(Order(department="QA-MET")))
 
+    spend = 'backoffice_insights_spend_total{currency="EUR",department="QA-MET",kind="committed"} 2400.0'
+
     async def exposed() -> str | None:
         text = (await insights.client.get("/metrics")).text
-        return text if 'backoffice_insights_stage_duration_seconds_bucket{le="+Inf",stage="cycle"}' in text else None
+        return text if spend in text else None
 
-    text = await eventually(exposed, timeout=30)
+    text = await eventually(exposed, timeout=60)
+    assert 'backoffice_insights_stage_duration_seconds_bucket{le="+Inf",stage="cycle"}' in text
     assert 'backoffice_insights_open_tasks{age="ge_7d"}' in text
-    assert 'backoffice_insights_spend_total{currency="EUR",department="QA-MET",kind="committed"} 2400.0' in text
     assert 'backoffice_insights_open_requests{waiting_on="approver"}' in text
