@@ -81,6 +81,7 @@ async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pl
             "CONTRACTS_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['contracts']}",
             "CONTRACTS_EXPIRY_POLL_SECONDS": "1",
         },
+        "insights": {"INSIGHTS_METRICS_REFRESH_SECONDS": "1"},
     }
     services = {
         name: ServiceProcess(

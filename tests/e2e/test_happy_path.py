@@ -19,7 +19,7 @@ from backoffice_cli.flow import walk
 
 
 async def test_a_purchase_order_goes_from_draft_to_closed_with_emails_webhooks_and_a_sealed_contract(
-    client: Platform, cast: Cast, vendor_system: VendorSystem
+    client: Platform, cast: Cast, vendor_system: VendorSystem, platform: PlatformProcesses
 ) -> None:
     vendor = await client.create_vendor(cast, webhook_url=vendor_system.url)
     vendor_system.secret = vendor.secret
@@ -113,6 +113,28 @@ async def test_a_purchase_order_goes_from_draft_to_closed_with_emails_webhooks_a
     assert len(requester_mail) >= 2
     approver_mail = await client.mail_to(cast.manager.email)
     assert approver_mail, "the manager was never emailed about the task"
+
+    insight = await client.eventually(
+        "insights saw the order closed", lambda: _closed_in_insights(client, platform, cast, request_id)
+    )
+    stages = {s["stage"]: s["seconds"] for s in insight["stages"]}
+    assert set(stages) >= {"approval", "vendor_answer", "contracting", "delivery", "closing", "cycle"}
+    assert insight["cycle_seconds"] == stages["cycle"] > 0
+    assert abs(sum(v for k, v in stages.items() if k != "cycle") - stages["cycle"]) < 0.01
+    assert insight["department"] == cast.department
+    assert insight["waiting_kind"] is None
+    url = f"{platform.url('insights')}/insights/cycle-times?group_by=department&department={cast.department}"
+    rows = (await client.call("GET", url, cast.procurement)).json()["rows"]
+    assert {r["stage"]: r["requests"] for r in rows}["cycle"] == 1
+
+
+async def _closed_in_insights(
+    client: Platform, platform: PlatformProcesses, cast: Cast, request_id: str
+) -> dict[str, Any] | None:
+    url = f"{platform.url('insights')}/insights/requests/{request_id}"
+    response = await client.call("GET", url, cast.procurement, expect=(200, 404))
+    body: dict[str, Any] = response.json()
+    return body if response.status_code == 200 and body["status"] == "closed" else None
 
 
 async def _received(system: VendorSystem) -> bool:

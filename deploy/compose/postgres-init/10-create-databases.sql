@@ -6,3 +6,4 @@ CREATE DATABASE requests;
 CREATE DATABASE approvals;
 CREATE DATABASE notifications;
 CREATE DATABASE contracts;
+CREATE DATABASE insights;

@@ -1,0 +1,1 @@
+"""Insights: a read model of every event (cycle times, bottlenecks, SLA, spend)."""

@@ -1,0 +1,51 @@
+"""Event entrypoints: every lifecycle event becomes a fact of its request; vendor records are kept apart."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import cast
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backoffice_common.consumer import Handler
+from backoffice_common.events import CloudEvent, PermanentEventError, parse_payload
+from backoffice_common.uow import UnitOfWork
+from backoffice_insights.domain.facts import REQUEST_EVENT_TYPES, VENDOR_UPDATED, Fact, VendorFact
+from backoffice_insights.service.ingest import IngestUow, fold_event, record_vendor
+
+
+class VendorUpdated(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    vendor_id: str = Field(min_length=1, max_length=200)
+    legal_name: str = Field(max_length=1000)
+    status: str = Field(max_length=40)
+
+
+def _request_id(event: CloudEvent) -> str:
+    data = event.data
+    snapshot = data.get("request")
+    candidates = [
+        event.subject,
+        data.get("request_id"),
+        snapshot.get("request_id") if isinstance(snapshot, dict) else None,
+    ]
+    for candidate in candidates:
+        if isinstance(candidate, str) and 0 < len(candidate) <= 200:
+            return candidate
+    raise PermanentEventError(f"{event.type} {event.id}: names no purchase request (no subject, no request_id)")
+
+
+def handlers(*, bands: list[Decimal]) -> dict[str, Handler]:
+    async def on_request_event(event: CloudEvent, uow: UnitOfWork) -> str:
+        fact = Fact(event.id, event.type, event.time, _request_id(event), event.data)
+        return await fold_event(uow=cast(IngestUow, uow), fact=fact, bands=bands)
+
+    async def on_vendor_updated(event: CloudEvent, uow: UnitOfWork) -> str:
+        payload = parse_payload(VendorUpdated, event)
+        vendor = VendorFact(payload.vendor_id, payload.legal_name, payload.status, event.time, event.id)
+        return await record_vendor(uow=cast(IngestUow, uow), vendor=vendor)
+
+    table: dict[str, Handler] = dict.fromkeys(REQUEST_EVENT_TYPES, on_request_event)
+    table[VENDOR_UPDATED] = on_vendor_updated
+    return table

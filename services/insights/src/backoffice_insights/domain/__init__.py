@@ -1,0 +1,1 @@
+"""Pure read-model logic: folding one request's events into its figures. No I/O."""

@@ -1,0 +1,40 @@
+"""Composition root of the insights service: every topic in, reports out, nothing published."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from backoffice_common import topics
+from backoffice_common.app import ServiceSpec, create_service_app
+from backoffice_insights import consumers
+from backoffice_insights.api.problems import PROBLEMS
+from backoffice_insights.api.rates import router as rates_router
+from backoffice_insights.api.reports import router as reports_router
+from backoffice_insights.jobs import refresh_metrics
+from backoffice_insights.models import messaging
+from backoffice_insights.service.uow import InsightsUnitOfWork
+from backoffice_insights.settings import Settings
+
+CONSUMES = [topics.REQUESTS, topics.APPROVALS, topics.NOTIFICATIONS, topics.CONTRACTS, topics.VENDORS]
+
+
+def build_spec(settings: Settings) -> ServiceSpec:
+    return ServiceSpec(
+        name="insights",
+        title="Back-office insights service",
+        description="A read model of every event: cycle times, bottlenecks, SLA and spend.",
+        version="0.1.0",
+        tables=messaging,
+        routers=[reports_router, rates_router],
+        consumes=CONSUMES,
+        handlers=consumers.handlers(bands=settings.amount_bands),
+        compacted_topics=[topics.VENDORS],
+        background_jobs=[refresh_metrics(settings.metrics_refresh_seconds)],
+        problems=PROBLEMS,
+        uow_class=InsightsUnitOfWork,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    return create_service_app(build_spec(settings), settings)
