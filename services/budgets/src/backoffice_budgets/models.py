@@ -116,6 +116,7 @@ request_hold = Table(
     Column("fx_rate", Numeric(30, 10), nullable=True),
     Column("fx_rate_date", Date, nullable=True),
     Column("unit_prices", JSONB, nullable=False),
+    Column("handled_events", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 

@@ -15,12 +15,22 @@ from backoffice_budgets.domain.ledger import BudgetAccount, Cause
 
 
 def ignored(hold: RequestHold, cause: Cause, revision: int | None = None) -> str | None:
+    """Why the event must move nothing, or None."""
     if cause.event_id in hold.applied:
-        return "ignored: this event moved the money already"
+        return "ignored: this event was handled already"
     if hold.is_closed:
         return "ignored: the request's money was released already"
     if revision is not None and revision < hold.revision:
         return f"ignored: revision {revision} is older than the priced revision {hold.revision}"
+    return None
+
+
+def _admit(hold: RequestHold, cause: Cause, revision: int | None = None) -> str | None:
+    """``ignored``, and an event that may move money is remembered as handled, so that whatever it did
+    (even nothing, as a receipt before any budget) it never does again."""
+    if reason := ignored(hold, cause, revision):
+        return reason
+    hold.applied.add(cause.event_id)
     return None
 
 
@@ -32,7 +42,7 @@ def needs_pricing(hold: RequestHold, revision: int) -> bool:
 def on_submitted(
     hold: RequestHold, snapshot: Snapshot, cause: Cause, target: Priced | NoBudget, current: BudgetAccount | None
 ) -> str:
-    if reason := ignored(hold, cause, snapshot.revision):
+    if reason := _admit(hold, cause, snapshot.revision):
         return reason
     if snapshot.revision == hold.revision:
         return f"ignored: revision {snapshot.revision} is priced already"
@@ -50,7 +60,7 @@ def on_approved(
     current: BudgetAccount | None,
 ) -> str:
     """Approval commits the reservation; an approval that overtook its submission prices it first."""
-    if reason := ignored(hold, cause, snapshot.revision):
+    if reason := _admit(hold, cause, snapshot.revision):
         return reason
     if hold.state is HoldState.COMMITTED:
         return "ignored: committed already"
@@ -74,7 +84,7 @@ def on_released(
     A rejection of an older revision than the one priced is ignored (the newer one is still open);
     a cancellation ends the request whatever revision it names.
     """
-    if why := ignored(hold, cause, revision if reason == "rejected" else None):
+    if why := _admit(hold, cause, revision if reason == "rejected" else None):
         return why
     if current is not None:
         hold.release(current, cause, reason=reason)
@@ -84,7 +94,7 @@ def on_released(
 
 
 def on_receipt(hold: RequestHold, cause: Cause, received: dict[int, Decimal], current: BudgetAccount | None) -> str:
-    if why := ignored(hold, cause):
+    if why := _admit(hold, cause):
         return why
     if current is None:
         return "ignored: the request holds no money in any budget"

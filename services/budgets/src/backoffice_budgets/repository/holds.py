@@ -37,6 +37,7 @@ class HoldRepository:
                 cost_centre="",
                 request_currency="",
                 unit_prices={},
+                handled_events=[],
             )
             .on_conflict_do_nothing(index_elements=["request_id"])
         )
@@ -67,8 +68,7 @@ class HoldRepository:
             )
         ).one()
         hold.reserved, hold.committed, hold.spent = (Decimal(v) for v in sums)
-        causes = await self.session.execute(select(m.cause_event_id).where(m.request_id == request_id).distinct())
-        hold.applied = set(causes.scalars())
+        hold.applied = set(row.handled_events)
         return hold
 
     async def save(self, hold: RequestHold) -> None:
@@ -87,6 +87,7 @@ class HoldRepository:
                 fx_rate=fx.rate if fx else None,
                 fx_rate_date=fx.rate_date if fx else None,
                 unit_prices={str(k): format(v, "f") for k, v in hold.unit_prices.items()},
+                handled_events=sorted(hold.applied),
                 updated_at=func.now(),
             )
         )
