@@ -75,19 +75,23 @@ def test_balances_are_the_sum_of_the_movements_and_redeliveries_move_nothing(ste
             total = total.plus(m.deltas)
             assert m.after == total, "a running balance differs from the sum of the deltas before it"
         assert account.balances == total
-        assert total.reserved >= 0 and total.committed >= 0 and total.spent >= 0
+        assert total.reserved >= 0
+        assert total.committed >= 0
+        assert total.spent >= 0
         held = [h for h in b.holds.values() if h.budget_id == account.id]
         assert total.reserved == sum((h.reserved for h in held), Decimal(0))
         assert total.committed == sum((h.committed for h in held), Decimal(0))
 
     for hold in b.holds.values():
-        assert hold.reserved >= 0 and hold.committed >= 0
+        assert hold.reserved >= 0
+        assert hold.committed >= 0
         in_budget = [m for m in b.movements if m.request_id == hold.request_id and m.budget_id == hold.budget_id]
         assert hold.reserved == sum((m.deltas.reserved for m in in_budget), Decimal(0))
         assert hold.committed == sum((m.deltas.committed for m in in_budget), Decimal(0))
         assert hold.spent == sum((m.deltas.spent for m in in_budget), Decimal(0))
         if hold.is_closed:
-            assert hold.reserved == 0 and hold.committed == 0
+            assert hold.reserved == 0
+            assert hold.committed == 0
 
     revisions = [(e.subject, e.data["revision"]) for e in b.of_type("budget.checked")]
     assert len(revisions) == len(set(revisions)), "a revision was checked twice"

@@ -24,7 +24,8 @@ def test_a_submission_within_budget_reserves_its_total_and_says_so() -> None:
     assert b.budgets["CC-1"].balances == Balances(D("1000.00"), D("400.00"), 0, 0)
     [check] = b.of_type("budget.checked")
     assert check.data["status"] == "within_budget"
-    assert check.data["available_before"] == "1000.00" and check.data["available_after"] == "600.00"
+    assert check.data["available_before"] == "1000.00"
+    assert check.data["available_after"] == "600.00"
     assert [e.type for e in b.events] == ["budget.reserved", "budget.checked"]
 
 
@@ -53,7 +54,8 @@ def test_a_revision_lowering_the_total_releases_the_difference() -> None:
     b.submitted(snapshot("r1", 1, "600.00"))
     b.submitted(snapshot("r1", 2, "250.00"))
     assert b.budgets["CC-1"].balances.reserved == D("250.00")
-    assert b.movements[-1].kind == "released" and b.movements[-1].reason == "revision_lowered"
+    assert b.movements[-1].kind == "released"
+    assert b.movements[-1].reason == "revision_lowered"
     assert b.of_type("budget.released")[0].data["amount"] == "350.00"
 
 
@@ -138,7 +140,8 @@ def test_a_foreign_currency_is_converted_at_the_stored_rate_and_receipts_use_the
     b.approved(snapshot("r1", 1, "500.00", currency="USD"))
     b.received("r1", {1: D(1)})
     assert b.budgets["CC-1"].balances.spent == D("400.00")
-    assert b.movements[-1].fx is not None and b.movements[-1].source_amount == D("500.00")
+    assert b.movements[-1].fx is not None
+    assert b.movements[-1].source_amount == D("500.00")
 
 
 def test_thresholds_are_announced_once_when_use_passes_80_and_100_percent() -> None:
@@ -151,7 +154,8 @@ def test_thresholds_are_announced_once_when_use_passes_80_and_100_percent() -> N
     b.submitted(snapshot("r4", 1, "500.00"))
     crossed = b.of_type("budget.threshold_crossed")
     assert [e.data["threshold_percent"] for e in crossed] == [80, 100]
-    assert crossed[-1].subject == "B-CC-1" and crossed[-1].data["owner"] == {"id": "olga"}
+    assert crossed[-1].subject == "B-CC-1"
+    assert crossed[-1].data["owner"] == {"id": "olga"}
 
 
 def test_a_redelivered_receipt_is_not_spent_twice() -> None:
