@@ -10,6 +10,7 @@ from sqlalchemy import and_, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_budgets.domain.ledger import Balances, BudgetAccount
+from backoffice_budgets.domain.money import ZERO, quantize
 from backoffice_budgets.domain.periods import FiscalPeriod
 from backoffice_budgets.models import budget, cost_centre, ledger_movement
 
@@ -49,9 +50,11 @@ def _with_balances() -> Any:
 
 
 def balances_of(row: Any) -> Balances:
+    """The latest movement's balances, in the budget currency's minor units (stored with 6 decimals)."""
     if row.budget_after is None:
-        return Balances()
-    return Balances(row.budget_after, row.reserved_after, row.committed_after, row.spent_after)
+        return Balances(*(quantize(ZERO, row.currency) for _ in range(4)))
+    values = (row.budget_after, row.reserved_after, row.committed_after, row.spent_after)
+    return Balances(*(quantize(v, row.currency) for v in values))
 
 
 def _account(row: Any) -> BudgetAccount:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice_budgets.domain.fx import FxRate
 from backoffice_budgets.domain.holds import HoldState, RequestHold
 from backoffice_budgets.domain.ledger import DomainEvent
-from backoffice_budgets.domain.money import ZERO
+from backoffice_budgets.domain.money import ZERO, quantize
 from backoffice_budgets.models import budget_check, ledger_movement, request_hold
 
 
@@ -67,7 +67,8 @@ class HoldRepository:
                 ).where(m.request_id == request_id, m.budget_id == row.budget_id)
             )
         ).one()
-        hold.reserved, hold.committed, hold.spent = (Decimal(v) for v in sums)
+        currency = row.fx_to or "EUR"
+        hold.reserved, hold.committed, hold.spent = (quantize(Decimal(v), currency) for v in sums)
         hold.applied = set(row.handled_events)
         return hold
 
