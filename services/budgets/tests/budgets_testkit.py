@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 import backoffice_budgets
+from backoffice_budgets.settings import Settings
 from backoffice_common.auth import mint_token
 from backoffice_common.events import CloudEvent, new_event
 from backoffice_common.testing import TopicReader, publish_events
@@ -147,3 +148,18 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert body["status"] == status
     assert body["detail"]
     return body
+
+
+def settings_for(url: str, bootstrap: str, prefix: str, **extra: object) -> Settings:
+    return Settings(
+        database_url=url,
+        kafka_bootstrap_servers=bootstrap,
+        kafka_topic_prefix=prefix,
+        outbox_poll_interval_seconds=0.5,
+        consumer_retry_initial_seconds=0.05,
+        consumer_max_attempts=2,
+        jwt_secret=SECRET,
+        environment="test",
+        log_level="WARNING",
+        **extra,  # type: ignore[arg-type]
+    )

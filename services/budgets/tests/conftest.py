@@ -6,26 +6,10 @@ import os
 from collections.abc import AsyncIterator
 
 import pytest
-from budgets_testkit import MIGRATIONS, SECRET, Service
+from budgets_testkit import MIGRATIONS, Service, settings_for
 
 from backoffice_budgets.main import create_app
-from backoffice_budgets.settings import Settings
 from backoffice_common.testing import TopicReader, app_client, eventually, private_database, unique_prefix
-
-
-def settings_for(url: str, bootstrap: str, prefix: str, **extra: object) -> Settings:
-    return Settings(
-        database_url=url,
-        kafka_bootstrap_servers=bootstrap,
-        kafka_topic_prefix=prefix,
-        outbox_poll_interval_seconds=0.5,
-        consumer_retry_initial_seconds=0.05,
-        consumer_max_attempts=2,
-        jwt_secret=SECRET,
-        environment="test",
-        log_level="WARNING",
-        **extra,  # type: ignore[arg-type]
-    )
 
 
 @pytest.fixture(scope="session")

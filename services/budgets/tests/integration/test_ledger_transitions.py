@@ -35,7 +35,8 @@ async def test_submission_approval_receipt_and_close_move_the_money_and_name_the
     assert (check.data["amount"], check.data["available_before"], check.data["available_after"]) == (
         "600.00", "1000.00", "400.00"
     )  # fmt: skip
-    assert check.causationid == submitted.id and check.correlationid == submitted.correlationid
+    assert check.causationid == submitted.id
+    assert check.correlationid == submitted.correlationid
     [reserved] = await service.budgets.wait_for("budget.reserved", subject=rid)
     assert reserved.data["amount"] == "600.00"
 
