@@ -6,6 +6,7 @@ import csv
 import io
 
 from budgets_testkit import FINANCE, Service, assert_problem, auth, unique
+from event_catalog_kit import validate
 
 from backoffice_common.testing import eventually
 
@@ -27,6 +28,8 @@ async def test_a_cost_centre_is_published_on_the_compacted_topic_keyed_by_its_id
     r = await service.client.put(f"/cost-centres/{cc}", json=body, headers=FINANCE)
     assert r.status_code == 200, r.text
     updates = await service.cost_centres.wait_for("cost_centre.updated", subject=cc, count=2)
+    for event in updates:
+        validate("backoffice.cost_centres", event.model_dump(mode="json", exclude_none=True))
     assert (updates[-1].data["name"], updates[-1].data["active"]) == ("Renamed", False)
     r = await service.client.post("/cost-centres", json={**body, "id": cc}, headers=FINANCE)
     assert_problem(r, 422)  # 'active' is not part of a creation

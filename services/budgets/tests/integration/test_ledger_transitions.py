@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from budgets_testkit import FINANCE, Service, unique
+from event_catalog_kit import validate
 from sqlalchemy import select
 
 from backoffice_budgets.consumers import cause_of
@@ -60,6 +61,8 @@ async def test_submission_approval_receipt_and_close_move_the_money_and_name_the
     assert released.data["committed_delta"] == "-300.00"
     await balances(service, budget["id"], reserved="0.00", committed="0.00", spent="300.00", available="700.00")
 
+    for event in [check, reserved, spent, released, *service.budgets.of_type("budget.committed", subject=rid)]:
+        validate("backoffice.budgets", event.model_dump(mode="json", exclude_none=True))
     ledger = await service.ledger(budget["id"], request_id=rid)
     assert [(m["kind"], m["caused_by"]["event_id"]) for m in ledger] == [
         ("reserved", submitted.id), ("committed", approved.id), ("spent", receipt.id), ("released", closed.id)
@@ -184,3 +187,16 @@ async def test_a_redelivered_submission_reserves_once(service: Service) -> None:
     async with service.app.state.session_factory() as session:
         rows = (await session.execute(select(ledger_movement.c.id).where(ledger_movement.c.request_id == rid))).all()
     assert len(rows) == 1
+
+
+async def test_the_owner_threshold_events_fire_at_80_and_100_percent(service: Service) -> None:
+    cc, budget = await service.funded("100.00")
+    await service.submitted(unique("req"), 1, "85.00", cost_center=cc)
+    [eighty] = await service.budgets.wait_for("budget.threshold_crossed", subject=budget["id"])
+    assert eighty.data["threshold_percent"] == 80
+    assert eighty.data["owner"]["email"] == "olga@example.com"
+    await service.submitted(unique("req"), 1, "15.00", cost_center=cc)
+    crossed = await service.budgets.wait_for("budget.threshold_crossed", subject=budget["id"], count=2)
+    assert [e.data["threshold_percent"] for e in crossed] == [80, 100]
+    for event in crossed:
+        validate("backoffice.budgets", event.model_dump(mode="json", exclude_none=True))
