@@ -52,6 +52,7 @@ export BACKOFFICE_APPROVALS_PORT=$(( _bo_b + 11 ))
 export BACKOFFICE_NOTIFICATIONS_PORT=$(( _bo_b + 12 ))
 export BACKOFFICE_CONTRACTS_PORT=$(( _bo_b + 13 ))
 export BACKOFFICE_INSIGHTS_PORT=$(( _bo_b + 8 ))
+export BACKOFFICE_BUDGETS_PORT=$(( _bo_b + 7 ))
 # Optional 3-broker mode (BACKOFFICE_KAFKA_NODES=3): node i (1..3) listens on
 # broker base+14+i (15,16,17) and controller base+17+i (18,19,20).
 export BACKOFFICE_KAFKA_NODES="${BACKOFFICE_KAFKA_NODES:-1}"

@@ -11,6 +11,7 @@ Back-office platform is up (profile $BACKOFFICE_PROFILE, state in $BACKOFFICE_ST
   approvals      http://127.0.0.1:$BACKOFFICE_APPROVALS_PORT        OpenAPI: http://127.0.0.1:$BACKOFFICE_APPROVALS_PORT/docs
   notifications  http://127.0.0.1:$BACKOFFICE_NOTIFICATIONS_PORT        OpenAPI: http://127.0.0.1:$BACKOFFICE_NOTIFICATIONS_PORT/docs
   contracts      http://127.0.0.1:$BACKOFFICE_CONTRACTS_PORT        OpenAPI: http://127.0.0.1:$BACKOFFICE_CONTRACTS_PORT/docs
+  budgets        http://127.0.0.1:$BACKOFFICE_BUDGETS_PORT        OpenAPI: http://127.0.0.1:$BACKOFFICE_BUDGETS_PORT/docs
   stored mail    $BACKOFFICE_MAILBOX_URL/messages   (SMTP on 127.0.0.1:$BACKOFFICE_SMTP_PORT)
   PostgreSQL     postgresql://backoffice@127.0.0.1:$BACKOFFICE_PG_PORT/<service>
   Kafka          $BACKOFFICE_KAFKA_BOOTSTRAP

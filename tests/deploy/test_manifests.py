@@ -189,9 +189,11 @@ def test_every_topic_and_its_dlq_is_a_kafka_topic_with_replication_3_and_min_isr
         "backoffice.notifications",
         "backoffice.contracts",
         "backoffice.vendors",
+        "backoffice.budgets",
+        "backoffice.cost_centres",
     }
     resources = render(overlay)
-    assert len(of_kind(resources, "KafkaTopic")) == 10
+    assert len(of_kind(resources, "KafkaTopic")) == 14
     problems = topic_problems(resources)
     assert problems == [], "\n".join(problems)
 

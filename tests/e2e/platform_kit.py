@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("requests", "approvals", "notifications", "contracts", "insights")
+SERVICES = ("requests", "approvals", "notifications", "contracts", "insights", "budgets")
 JWT_SECRET = "e2e-secret-that-is-long-enough-for-hs256-tokens"
 
 

@@ -20,7 +20,10 @@ from backoffice_common.auth import mint_token
 @pytest.mark.parametrize("service", SERVICES)
 async def test_no_generated_request_makes_the_service_answer_500(platform: Platform, service: str) -> None:
     token = mint_token(
-        secret=JWT_SECRET, sub="fuzzer", roles=["requester", "approver", "procurement", "admin"], department="ENG"
+        secret=JWT_SECRET,
+        sub="fuzzer",
+        roles=["requester", "approver", "procurement", "admin", "finance"],
+        department="ENG",
     )
     cli = shutil.which("schemathesis") or str(Path(sys.executable).with_name("schemathesis"))
     process = await asyncio.create_subprocess_exec(

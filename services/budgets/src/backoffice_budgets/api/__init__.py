@@ -1,0 +1,1 @@
+"""HTTP routers of the budgets service: thin translations into use cases."""

@@ -1,0 +1,1 @@
+"""Use cases of the budgets service: keyword-only functions, the only place that commits."""
