@@ -88,8 +88,8 @@ def build_handlers(settings: Settings) -> dict[str, Handler]:
         )
 
     handlers: dict[str, Handler] = {
-        "purchase_request.submitted": on_submitted,  # type: ignore[dict-item]
-        "purchase_request.revised": on_revised,  # type: ignore[dict-item]
-        "purchase_request.cancelled": on_cancelled,  # type: ignore[dict-item]
+        "purchase_request.submitted": on_submitted,
+        "purchase_request.revised": on_revised,
+        "purchase_request.cancelled": on_cancelled,
     }
     return handlers

@@ -27,7 +27,9 @@ from backoffice_common.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[CloudEvent, UnitOfWork], Awaitable[str | None]]
+Handler = Callable[[CloudEvent, Any], Awaitable[str | None]]
+"""``handler(event, uow)``: the uow is the service's own ``UnitOfWork`` subclass (``ServiceSpec.uow_class``);
+the returned string, if any, is stored as the inbox outcome."""
 """Handles one event inside the consumer's unit of work. A returned string is stored as the inbox row's
 outcome; ``None`` keeps the one the handler set with ``uow.set_outcome(event=..., outcome=...)``, if any,
 else the inbox default ``handled``."""

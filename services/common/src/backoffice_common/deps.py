@@ -11,6 +11,7 @@ from backoffice_common.settings import ServiceSettings
 from backoffice_common.uow import UnitOfWork
 
 S = TypeVar("S", bound=ServiceSettings)
+U = TypeVar("U", bound=UnitOfWork)
 
 
 async def _uow(request: Request) -> AsyncIterator[UnitOfWork]:
@@ -20,6 +21,22 @@ async def _uow(request: Request) -> AsyncIterator[UnitOfWork]:
 
 UowDep = Annotated[UnitOfWork, Depends(_uow)]
 """A unit of work opened for the request; the use case commits it."""
+
+
+def uow_of(cls: type[U]) -> Callable[[Request], AsyncIterator[U]]:
+    """A dependency opening the app's unit of work typed as the service's own class:
+
+    ``UowDep = Annotated[RequestsUnitOfWork, Depends(uow_of(RequestsUnitOfWork))]``
+    """
+
+    async def dependency(request: Request) -> AsyncIterator[U]:
+        async with request.app.state.uow_factory() as uow:
+            if not isinstance(uow, cls):
+                raise RuntimeError(f"the app's unit of work is a {type(uow).__name__}, not a {cls.__name__}")
+            yield uow
+
+    dependency.__name__ = f"uow_of_{cls.__name__}"
+    return dependency
 
 
 def settings_dep(request: Request) -> ServiceSettings:
@@ -50,4 +67,4 @@ def settings_of(cls: type[S]) -> Callable[[Request], S]:
     return dependency
 
 
-__all__ = ["SettingsDep", "UowDep", "settings_dep", "settings_of"]
+__all__ = ["SettingsDep", "UowDep", "settings_dep", "settings_of", "uow_of"]

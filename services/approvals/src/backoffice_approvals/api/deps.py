@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query
 
 from backoffice_approvals.domain.people import Person
 from backoffice_approvals.service.decisions import Decider
 from backoffice_approvals.service.uow import ApprovalsUnitOfWork
 from backoffice_approvals.settings import Settings
 from backoffice_common.auth import User, require_roles
-from backoffice_common.deps import settings_of
+from backoffice_common.deps import settings_of, uow_of
 from backoffice_common.strings import NUL_FREE_NONEMPTY
 
-
-async def _uow(request: Request) -> AsyncIterator[ApprovalsUnitOfWork]:
-    async with request.app.state.uow_factory() as uow:
-        yield uow
-
-
-UowDep = Annotated[ApprovalsUnitOfWork, Depends(_uow)]
+UowDep = Annotated[ApprovalsUnitOfWork, Depends(uow_of(ApprovalsUnitOfWork))]
 """The approvals unit of work opened for the request; the use case commits it."""
 SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]
 AdminUser = Annotated[User, Depends(require_roles("admin"))]
