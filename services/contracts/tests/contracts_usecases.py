@@ -4,6 +4,7 @@ consumer would (handler, then commit), and a generated contract to sign."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from contracts_fakes import FakeDocuments, FakeUnitOfWork, Store
@@ -11,7 +12,7 @@ from contracts_testkit import snapshot, vendor_accepted, vendor_record
 
 from backoffice_common.auth import User
 from backoffice_common.events import CloudEvent
-from backoffice_contracts import consumers
+from backoffice_contracts import consumers, service
 from backoffice_contracts.settings import Settings
 
 LINK_SECRET = "unit-test-link-secret-" + "x" * 20
@@ -73,3 +74,27 @@ class World:
 
     def of_type(self, type_: str) -> list[CloudEvent]:
         return [e for e in self.published if e.type == type_]
+
+    async def sign_as_buyer(
+        self,
+        generated: CloudEvent,
+        *,
+        user: User = PROCUREMENT,
+        digest: str | None = None,
+        uow: FakeUnitOfWork | None = None,
+    ) -> FakeUnitOfWork:
+        """The buyer's signature through the use case the API calls (it commits); hex case does not matter."""
+        uow = uow or self.uow()
+        await service.sign_as_buyer(
+            uow=uow,
+            settings=self.settings,
+            documents=self.documents,
+            contract_id=generated.data["contract_id"],
+            user=user,
+            document_sha256=digest or generated.data["document_sha256"].upper(),
+            client_ip="198.51.100.4",
+            user_agent="procurement-portal/1.0",
+            now=datetime.now(UTC),
+        )
+        self.published.extend(uow.published)
+        return uow

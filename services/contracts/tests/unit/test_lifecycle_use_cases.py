@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from contracts_testkit import cancelled, vendor_signed
-from contracts_usecases import PROCUREMENT, World
+from contracts_usecases import World
 
 from backoffice_contracts import service
 from backoffice_contracts.domain.contract import Status
@@ -48,18 +48,7 @@ async def test_an_executed_contract_is_not_voided_by_a_late_cancellation() -> No
     world = World()
     generated, request = await world.generate()
     await world.deliver(vendor_signed(generated))
-    uow = world.uow()
-    await service.sign_as_buyer(
-        uow=uow,
-        settings=world.settings,
-        documents=world.documents,
-        contract_id=generated.data["contract_id"],
-        user=PROCUREMENT,
-        document_sha256=generated.data["document_sha256"],
-        client_ip=None,
-        user_agent=None,
-        now=datetime.now(UTC),
-    )
+    await world.sign_as_buyer(generated)
     outcome, cancel_uow = await world.deliver(cancelled(request))
     assert outcome == "voided 0"
     assert cancel_uow.published == []

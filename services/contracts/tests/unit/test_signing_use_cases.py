@@ -12,11 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from contracts_testkit import vendor_signed
-from contracts_usecases import LINK_SECRET, OUTSIDER, PROCUREMENT, REQUESTER, SIGNATORY, World, settings
+from contracts_usecases import LINK_SECRET, OUTSIDER, REQUESTER, SIGNATORY, World, settings
 
-from backoffice_common.auth import User
 from backoffice_common.events import CloudEvent
-from backoffice_contracts import service
 from backoffice_contracts.domain import links
 from backoffice_contracts.domain.contract import Status
 from backoffice_contracts.domain.errors import (
@@ -30,23 +28,6 @@ from backoffice_contracts.domain.errors import (
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-async def sign_as_buyer(world: World, generated: CloudEvent, user: User = PROCUREMENT, digest: str | None = None):
-    uow = world.uow()
-    await service.sign_as_buyer(
-        uow=uow,
-        settings=world.settings,
-        documents=world.documents,
-        contract_id=generated.data["contract_id"],
-        user=user,
-        document_sha256=digest or generated.data["document_sha256"].upper(),
-        client_ip="198.51.100.4",
-        user_agent="procurement-portal/1.0",
-        now=now(),
-    )
-    world.published.extend(uow.published)
-    return uow
 
 
 def stored(world: World, generated: CloudEvent):
@@ -85,7 +66,7 @@ async def test_procurement_countersigns_and_the_contract_is_executed_into_a_seal
     world = World()
     generated, request = await world.generate()
     await world.deliver(vendor_signed(generated))
-    uow = await sign_as_buyer(world, generated)
+    uow = await world.sign_as_buyer(generated)
     assert uow.committed
     assert [e.type for e in uow.published] == ["contract.signed", "contract.executed"]
     signed, executed = uow.published
@@ -115,7 +96,7 @@ async def test_a_configured_buyer_signatory_signs_with_that_role() -> None:
     world = World()
     generated, _ = await world.generate()
     await world.deliver(vendor_signed(generated))
-    uow = await sign_as_buyer(world, generated, user=SIGNATORY)
+    uow = await world.sign_as_buyer(generated, user=SIGNATORY)
     buyer = next(s for s in stored(world, generated).signatures if s.party == "buyer")
     assert (buyer.signer_id, buyer.role, buyer.user_agent) == ("sam", "buyer_signatory", "procurement-portal/1.0")
     assert uow.of_type("contract.signed")[0].data["actor"]["role"] == "buyer_signatory"
@@ -126,7 +107,7 @@ async def test_the_requester_may_read_but_not_sign_for_the_buyer_and_nothing_is_
     generated, _ = await world.generate()
     await world.deliver(vendor_signed(generated))
     with pytest.raises(NotABuyerSignatory, match="procurement"):
-        await sign_as_buyer(world, generated, user=REQUESTER)
+        await world.sign_as_buyer(generated, user=REQUESTER)
     assert [s.party for s in stored(world, generated).signatures] == ["vendor"]
     assert world.of_type("contract.executed") == []
 
@@ -135,7 +116,7 @@ async def test_someone_who_may_not_see_the_contract_gets_not_found() -> None:
     world = World()
     generated, _ = await world.generate()
     with pytest.raises(ContractNotFound):
-        await sign_as_buyer(world, generated, user=OUTSIDER)
+        await world.sign_as_buyer(generated, user=OUTSIDER)
 
 
 async def test_the_buyer_may_not_sign_before_the_vendor_when_the_vendor_signs_first() -> None:
@@ -143,17 +124,7 @@ async def test_the_buyer_may_not_sign_before_the_vendor_when_the_vendor_signs_fi
     generated, _ = await world.generate()
     uow = world.uow()
     with pytest.raises(OutOfOrder):
-        await service.sign_as_buyer(
-            uow=uow,
-            settings=world.settings,
-            documents=world.documents,
-            contract_id=generated.data["contract_id"],
-            user=PROCUREMENT,
-            document_sha256=generated.data["document_sha256"],
-            client_ip=None,
-            user_agent=None,
-            now=now(),
-        )
+        await world.sign_as_buyer(generated, uow=uow)
     assert not uow.committed
     assert uow.published == []
     assert stored(world, generated).signatures == []
@@ -164,7 +135,7 @@ async def test_a_stale_hash_is_refused_and_the_refusal_names_the_current_documen
     generated, _ = await world.generate()
     await world.deliver(vendor_signed(generated))
     with pytest.raises(StaleDocument) as refused:
-        await sign_as_buyer(world, generated, digest="0" * 64)
+        await world.sign_as_buyer(generated, digest="0" * 64)
     assert refused.value.extensions == {"current_document_sha256": generated.data["document_sha256"]}
     assert stored(world, generated).status == Status.PARTIALLY_SIGNED
 
@@ -175,7 +146,7 @@ async def test_when_sealing_fails_the_last_signature_is_not_recorded_either() ->
     await world.deliver(vendor_signed(generated))
     world.documents.sealing_error = RuntimeError("the sealing key cannot be read")
     with pytest.raises(SealingFailed, match="try again later"):
-        await sign_as_buyer(world, generated)
+        await world.sign_as_buyer(generated)
     contract = stored(world, generated)
     assert [s.party for s in contract.signatures] == ["vendor"]
     assert contract.status == Status.PARTIALLY_SIGNED
@@ -229,7 +200,7 @@ async def test_buyer_first_the_vendor_signature_executes_the_contract_caused_by_
     world = World(settings=settings(signing_order="buyer_first"))
     generated, _ = await world.generate()
     assert generated.data["signing_order"] == "buyer_first"
-    await sign_as_buyer(world, generated)
+    await world.sign_as_buyer(generated)
     assert stored(world, generated).status == Status.PARTIALLY_SIGNED
     vendor_event = vendor_signed(generated)
     outcome, uow = await world.deliver(vendor_event)
