@@ -6,7 +6,7 @@ Not a test. Run from the repository root after ``source deploy/env.sh``:
 
 Generation goes through the real use case (template from the database, typst render, SHA-256, contract row and
 outbox row in one transaction) against a private PostgreSQL database; sealing is signature page + merge + PAdES
-signature with pyHanko, the same function the service runs when the second party signs.
+signature with pyHanko, the same adapter call the service makes when the second party signs.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from contracts_testkit import snapshot, vendor_record
 
 from backoffice_common.db import make_engine, make_session_factory
 from backoffice_common.testing import private_database
-from backoffice_common.uow import UnitOfWork
 from backoffice_contracts import service
-from backoffice_contracts.domain.contract import Party, Signature
-from backoffice_contracts.messages import VendorAccepted
+from backoffice_contracts.documents import Documents
+from backoffice_contracts.domain.document import signature_page_data
+from backoffice_contracts.domain.signature import Party, Signature
 from backoffice_contracts.models import messaging
-from backoffice_contracts.repository import get_row, to_domain
-from backoffice_contracts.runtime import Runtime
+from backoffice_contracts.schemas.events import VendorAccepted
+from backoffice_contracts.service.uow import ContractsUnitOfWork
 from backoffice_contracts.settings import Settings
 
 MIGRATIONS = Path(__file__).parents[1] / "src" / "backoffice_contracts" / "migrations"
@@ -53,8 +53,8 @@ async def main(contracts: int, seals: int) -> None:
             jwt_secret="bench-jwt-secret-" + "x" * 30,
             link_secret="bench-link-secret-" + "x" * 30,
         )
-        runtime = Runtime(settings)
-        runtime.identity()
+        documents = Documents(settings)
+        documents.identity()
         engine = make_engine(url, pool_size=2)
         factory = make_session_factory(engine)
         ids: list[str] = []
@@ -64,9 +64,14 @@ async def main(contracts: int, seals: int) -> None:
             accepted = VendorAccepted.model_validate(
                 {"request": snapshot(vendor_id=vendor["vendor_id"]), "vendor": vendor}
             )
-            async with UnitOfWork(factory, tables=messaging, service="contracts") as uow:
+            async with ContractsUnitOfWork(factory, tables=messaging, service="contracts") as uow:
                 outcome = await service.generate_contract(
-                    uow=uow, runtime=runtime, accepted=accepted, cause=None, now=datetime.now(UTC)
+                    uow=uow,
+                    settings=settings,
+                    documents=documents,
+                    accepted=accepted,
+                    cause=None,
+                    now=datetime.now(UTC),
                 )
                 await uow.commit()
             ids.append(outcome.removeprefix("generated "))
@@ -74,30 +79,30 @@ async def main(contracts: int, seals: int) -> None:
         print(f"generation: {contracts} contracts in {elapsed:.2f}s = {contracts / elapsed:.1f} contracts/s")
 
         durations: list[float] = []
-        async with factory() as session:
+        async with ContractsUnitOfWork(factory, tables=messaging, service="contracts") as uow:
             for i in range(seals):
-                row = await get_row(session, ids[i % len(ids)])
-                assert row is not None
-                aggregate = to_domain(row, [])
+                contract = await uow.contracts.get(ids[i % len(ids)])
+                assert contract is not None
+                draft = await uow.contracts.draft_document(contract.id)
                 now = datetime.now(UTC)
                 for party in (Party.VENDOR, Party.BUYER):
-                    aggregate.signatures.append(
+                    contract.signatures.append(
                         Signature(
                             party,
                             str(uuid.uuid4()),
                             "Bench Signer",
                             "b@x",
                             "r",
-                            row["document_sha256"],
+                            contract.document_sha256,
                             now,
                             "127.0.0.1",
                             "bench",
                             "api",
                         )
                     )
-                data = service.signature_page_data(row, aggregate)
+                data = signature_page_data(contract)
                 t0 = time.perf_counter()
-                await asyncio.to_thread(service.build_executed_document, row["document"], data, runtime)
+                await asyncio.to_thread(documents.seal_executed, draft, data)
                 durations.append((time.perf_counter() - t0) * 1000)
         print(
             f"sealing: n={seals} p50={statistics.median(durations):.1f}ms "

@@ -7,7 +7,7 @@ import io
 from contracts_testkit import generate_contract, local_path
 from pypdf import PdfReader
 
-from backoffice_contracts.pdf import default_template
+from backoffice_contracts.documents.pdf import default_template
 
 
 async def test_templates_are_admin_only_and_start_with_an_english_and_a_german_default(contracts_env) -> None:

@@ -101,7 +101,7 @@ async def test_draft_links_are_read_only_per_contract_and_forged_or_foreign_toke
     assert (await env.client.get(f"/contracts/{first.data['contract_id']}/draft.pdf?token={forged}")).status_code == 403
     from datetime import UTC, datetime, timedelta
 
-    from backoffice_contracts import links
+    from backoffice_contracts.domain import links
 
     stale = links.issue(
         secret=env.settings.link_secret,

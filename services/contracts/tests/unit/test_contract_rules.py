@@ -14,6 +14,7 @@ from backoffice_contracts.domain.contract import (
     NotOpenForSignature,
     OutOfOrder,
     Party,
+    SealedDocument,
     Signature,
     SigningOrder,
     StaleDocument,
@@ -22,6 +23,8 @@ from backoffice_contracts.domain.contract import (
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 HASH = "a" * 64
+SEALED = SealedDocument(content=b"%PDF-sealed", sha256="b" * 64)
+URL = "http://contracts.test/contracts/c1/executed.pdf?token=t"
 
 
 def contract(order: SigningOrder = SigningOrder.VENDOR_FIRST) -> Contract:
@@ -48,7 +51,7 @@ def test_the_contract_is_fully_signed_only_after_both_parties_signed() -> None:
     assert not c.fully_signed
     c.sign(signature(Party.BUYER), now=NOW)
     assert c.fully_signed
-    c.execute()
+    c.execute(SEALED, at=NOW, document_url=URL)
     assert c.status == Status.EXECUTED
 
 
@@ -93,14 +96,14 @@ def test_nobody_signs_after_the_signing_period() -> None:
 
 def test_a_voided_contract_cannot_be_signed_and_an_executed_one_cannot_be_voided() -> None:
     c = contract()
-    assert c.void()
+    assert c.void(reason="cancelled", now=NOW)
     with pytest.raises(NotOpenForSignature):
         c.check_signature(party=Party.VENDOR, document_sha256=HASH, now=NOW)
     executed = contract(SigningOrder.ANY)
     executed.sign(signature(Party.VENDOR), now=NOW)
     executed.sign(signature(Party.BUYER), now=NOW)
-    executed.execute()
-    assert executed.void() is False
+    executed.execute(SEALED, at=NOW, document_url=URL)
+    assert executed.void(reason="cancelled", now=NOW) is False
     assert executed.status == Status.EXECUTED
 
 
@@ -116,4 +119,4 @@ def test_a_partially_signed_contract_cannot_be_executed() -> None:
     c = contract()
     c.sign(signature(Party.VENDOR), now=NOW)
     with pytest.raises(NotOpenForSignature):
-        c.execute()
+        c.execute(SEALED, at=NOW, document_url=URL)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backoffice_contracts import links
+from backoffice_contracts.domain import links
 from backoffice_contracts.domain.document import (
     InvalidOrderData,
     format_date,

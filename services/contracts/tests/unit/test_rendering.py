@@ -7,7 +7,8 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from backoffice_contracts import pdf, service
+from backoffice_contracts import service
+from backoffice_contracts.documents import pdf
 
 
 def text(document: bytes) -> str:

@@ -1,17 +1,23 @@
-"""The data a contract template is rendered with, formatted for the document's language."""
+"""The data a contract template and the signature page are rendered with, formatted for the document's language."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from backoffice_contracts.domain.contract import Contract
+from backoffice_contracts.domain.errors import InvalidOrderData
+from backoffice_contracts.domain.signature import Party
+
 LANGUAGES = ("en", "de")
 
 
-class InvalidOrderData(ValueError):
-    """The order cannot be turned into a contract (e.g. an amount is not a decimal)."""
+def sha256(data: bytes) -> str:
+    """The hex SHA-256 that identifies a document (what signers sign, what verification looks up)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def language_for(vendor_language: str | None) -> str:
@@ -102,4 +108,30 @@ def contract_data(
         "buyer": {"name": buyer.name, "address": buyer.address},
         "vendor": {"name": vendor.name, "address": vendor.address, "email": vendor.email},
         "lines": lines,
+    }
+
+
+def signature_page_data(contract: Contract) -> dict[str, Any]:
+    """The evidence page appended to the executed contract: every signature and the hash each signer saw."""
+    de = contract.language == "de"
+    labels = {Party.BUYER: "Käufer" if de else "Buyer", Party.VENDOR: "Lieferant" if de else "Vendor"}
+    return {
+        "language": contract.language,
+        "contract_id": contract.id,
+        "number": contract.request_number,
+        "document_sha256": contract.document_sha256,
+        "signatures": [
+            {
+                "party_label": labels[s.party],
+                "signer_name": s.signer_name,
+                "signer_email": s.signer_email,
+                "role": s.role,
+                "channel": s.channel,
+                "signed_at": s.signed_at.isoformat(timespec="seconds"),
+                "client_ip": s.client_ip or "-",
+                "user_agent": s.user_agent or "-",
+                "document_sha256": s.document_sha256,
+            }
+            for s in sorted(contract.signatures, key=lambda s: s.signed_at)
+        ],
     }

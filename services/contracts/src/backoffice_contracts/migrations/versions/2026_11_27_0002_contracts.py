@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from backoffice_contracts.pdf import default_template
+from backoffice_contracts.documents.pdf import default_template
 
 revision = "0002_contracts"
 down_revision = "0001_messaging"

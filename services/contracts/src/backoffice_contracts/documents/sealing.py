@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -11,13 +10,11 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
-from backoffice_contracts.pki import SealingIdentity
+from backoffice_contracts.documents.pki import SealingIdentity
+from backoffice_contracts.domain.errors import NotAPdf
+from backoffice_contracts.domain.verification import SealCheck
 
 SEAL_FIELD = "ContractSeal"
-
-
-class NotAPdf(ValueError):
-    """The bytes are not a PDF this service can read."""
 
 
 def seal(pdf: bytes, identity: SealingIdentity, *, reason: str, location: str) -> bytes:
@@ -32,19 +29,6 @@ def seal(pdf: bytes, identity: SealingIdentity, *, reason: str, location: str) -
     out = io.BytesIO()
     signers.PdfSigner(meta, signer=identity.signer).sign_pdf(writer, output=out)
     return out.getvalue()
-
-
-@dataclass(frozen=True)
-class SealCheck:
-    signed: bool
-    intact: bool
-    trusted: bool
-    covers_whole_file: bool
-    signer_subject: str | None
-
-    @property
-    def valid(self) -> bool:
-        return self.signed and self.intact and self.trusted and self.covers_whole_file
 
 
 def check_seal(pdf: bytes, identity: SealingIdentity) -> SealCheck:

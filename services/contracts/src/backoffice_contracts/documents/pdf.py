@@ -13,22 +13,22 @@ from typing import Any
 
 import typst
 from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PyPdfError
 
+from backoffice_contracts.domain.errors import TemplateError
+
+__all__ = ["TemplateError", "append_pages", "check_template_source", "default_template", "render"]
+
+_TEMPLATES = "backoffice_contracts.documents.templates"
 _PACKAGE_IMPORT = re.compile(r"""(import|include)\s*\(?\s*"@""")
 
 
-class TemplateError(ValueError):
-    """A template that does not compile, or that reaches outside its data."""
-
-
 def default_template(language: str) -> str:
-    return resources.files("backoffice_contracts.templates").joinpath(f"contract.{language}.typ").read_text("utf-8")
+    return resources.files(_TEMPLATES).joinpath(f"contract.{language}.typ").read_text("utf-8")
 
 
 @cache
 def _signature_page_source() -> bytes:
-    return resources.files("backoffice_contracts.templates").joinpath("signature_page.typ").read_bytes()
+    return resources.files(_TEMPLATES).joinpath("signature_page.typ").read_bytes()
 
 
 @cache
@@ -76,11 +76,3 @@ def append_pages(document: bytes, extra: bytes) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
-
-
-def extract_text(pdf: bytes) -> str:
-    try:
-        reader = PdfReader(io.BytesIO(pdf))
-        return "\n".join(page.extract_text() for page in reader.pages)
-    except PyPdfError as exc:
-        raise ValueError(f"not a readable PDF: {exc}") from exc

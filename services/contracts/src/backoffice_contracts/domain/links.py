@@ -1,4 +1,4 @@
-"""Signed, expiring, read-only download tokens for the draft PDF (no user token needed)."""
+"""Signed, expiring, read-only download links to a contract's draft or executed PDF (no user token needed)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import hashlib
 import hmac
 from datetime import datetime
 
+from backoffice_contracts.domain.errors import InvalidLink
 
-class InvalidLink(ValueError):
-    """A token that is malformed, forged, for another document, or expired."""
+__all__ = ["InvalidLink", "check", "document_url", "issue"]
 
 
 def _sign(secret: str, message: bytes) -> str:
@@ -35,3 +35,9 @@ def check(token: str, *, secret: str, contract_id: str, scope: str, now: datetim
         raise InvalidLink(f"the link token grants {token_scope!r}, not {scope!r}")
     if int(expiry) <= now.timestamp():
         raise InvalidLink("the link has expired")
+
+
+def document_url(*, base_url: str, secret: str, contract_id: str, scope: str, expires_at: datetime) -> str:
+    """An absolute link to the draft or executed PDF (``scope``) for people without a JWT."""
+    token = issue(secret=secret, contract_id=contract_id, scope=scope, expires_at=expires_at)
+    return f"{base_url.rstrip('/')}/contracts/{contract_id}/{scope}.pdf?token={token}"

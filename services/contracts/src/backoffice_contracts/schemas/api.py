@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
+
+from backoffice_common.strings import SafeText
 
 Sha256 = Field(pattern=r"^[0-9a-fA-F]{64}$", description="hex SHA-256 of the document the signer saw")
 
@@ -63,15 +65,10 @@ class ContractRead(BaseModel):
 
 class TemplateCreate(BaseModel):
     language: Literal["en", "de"]
-    body: str = Field(min_length=1, max_length=200_000, description="typst source; data in sys.inputs.data")
-    description: str = Field(default="", max_length=1000)
-
-    @field_validator("body", "description")
-    @classmethod
-    def _no_nul(cls, value: str) -> str:
-        if "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        return value
+    body: Annotated[str, SafeText(min_length=1, max_length=200_000)] = Field(
+        description="typst source; data in sys.inputs.data"
+    )
+    description: Annotated[str, SafeText(max_length=1000)] = ""
 
 
 class TemplateRead(BaseModel):

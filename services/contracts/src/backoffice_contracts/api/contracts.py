@@ -1,0 +1,68 @@
+"""Contracts: reading them, and the buyer's signature."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from backoffice_common.auth import CurrentUser
+from backoffice_contracts import service
+from backoffice_contracts.api.deps import ContractsUow, DocumentsDep, SettingsDep
+from backoffice_contracts.schemas.api import ContractRead, RefusalRead, SignatureCreate, SignatureRead
+from backoffice_contracts.service import queries
+
+router = APIRouter(tags=["contracts"])
+
+
+def _read(view: queries.ContractView) -> ContractRead:
+    row = view.contract
+    return ContractRead(
+        **{k: row[k] for k in ContractRead.model_fields if k in row},
+        signatures=[SignatureRead(**s) for s in view.signatures],
+        refusals=[RefusalRead(**r) for r in view.refusals],
+        draft_url=f"/contracts/{row['id']}/draft.pdf",
+        executed_url=f"/contracts/{row['id']}/executed.pdf" if row["executed_sha256"] else None,
+    )
+
+
+@router.get("/contracts", response_model=list[ContractRead])
+async def list_contracts(
+    uow: ContractsUow, settings: SettingsDep, user: CurrentUser, request_id: Annotated[uuid.UUID, Query()]
+) -> list[ContractRead]:
+    views = await queries.contracts_of_request(uow=uow, settings=settings, user=user, request_id=str(request_id))
+    return [_read(view) for view in views]
+
+
+@router.get("/contracts/{contract_id}", response_model=ContractRead)
+async def get_contract(
+    uow: ContractsUow, settings: SettingsDep, user: CurrentUser, contract_id: uuid.UUID
+) -> ContractRead:
+    return _read(await queries.contract_view(uow=uow, settings=settings, user=user, contract_id=str(contract_id)))
+
+
+@router.post("/contracts/{contract_id}/signatures", response_model=ContractRead, status_code=201)
+async def sign_contract(
+    uow: ContractsUow,
+    settings: SettingsDep,
+    documents: DocumentsDep,
+    user: CurrentUser,
+    contract_id: uuid.UUID,
+    body: SignatureCreate,
+    request: Request,
+) -> ContractRead:
+    """The buyer's signature (procurement or a configured signatory) on the document hash the signer saw."""
+    await service.sign_as_buyer(
+        uow=uow,
+        settings=settings,
+        documents=documents,
+        contract_id=str(contract_id),
+        user=user,
+        document_sha256=body.document_sha256,
+        client_ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+        now=datetime.now(UTC),
+    )
+    return _read(await queries.contract_view(uow=uow, settings=settings, user=user, contract_id=str(contract_id)))

@@ -1,0 +1,52 @@
+"""The document adapter: typst rendering, PDF assembly, PAdES sealing and seal checks, behind one object.
+
+``pdf`` renders templates with typst and appends pages with pypdf; ``sealing`` signs and checks PDFs
+with pyHanko; ``pki`` loads the platform's sealing certificate (or generates the development CA).
+All of it is CPU work or reads the certificate files once; use cases call it through ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+from backoffice_contracts.documents import pdf, sealing
+from backoffice_contracts.documents.pki import SealingIdentity, load_identity
+from backoffice_contracts.domain.verification import SealCheck
+from backoffice_contracts.settings import Settings
+
+
+class Documents:
+    """Renders drafts, builds and seals executed contracts, checks uploaded PDFs (``service.ports.DocumentPort``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._identity: SealingIdentity | None = None
+        self._lock = threading.Lock()
+
+    def identity(self) -> SealingIdentity:
+        """The sealing key and certificates, loaded (or, in development, generated) once."""
+        with self._lock:
+            if self._identity is None:
+                self._identity = load_identity(self._settings)
+            return self._identity
+
+    def render(self, source: str, data: dict[str, Any], *, at: datetime | None = None) -> bytes:
+        return pdf.render(source, data, at=at)
+
+    def seal_executed(self, draft: bytes, signature_page: dict[str, Any]) -> bytes:
+        """The draft's pages unchanged, then the signature page, sealed with the platform certificate."""
+        combined = pdf.append_pages(draft, pdf.render_signature_page(signature_page))
+        return sealing.seal(
+            combined,
+            self.identity(),
+            reason=f"Executed contract {signature_page['contract_id']}",
+            location=self._settings.buyer_legal_name,
+        )
+
+    def check_seal(self, document: bytes) -> SealCheck:
+        return sealing.check_seal(document, self.identity())
+
+
+__all__ = ["Documents"]

@@ -1,0 +1,30 @@
+"""The use cases of the contracts service: keyword-only async functions, one module per business area.
+
+Use cases called by the API or a job commit their unit of work; those called by a consumer leave the
+commit to the consumer, so the inbox claim, the effects and the recorded outcome are one transaction.
+
+- ``generation``: ``generate_contract`` (vendor.accepted), ``update_vendor`` (vendor.updated)
+- ``signing``: ``sign_as_buyer`` (API), ``record_vendor_signature`` (vendor.contract_signed)
+- ``execution``: sealing and executing once every party has signed (called by signing)
+- ``lifecycle``: ``void_for_cancellation`` (purchase_request.cancelled), ``expire_due`` (timer)
+- ``templates``: ``add_template``, ``list_templates``, ``get_template``
+- ``queries``: what the API reads (visible contracts, documents, verification)
+"""
+
+from backoffice_contracts.service.generation import generate_contract, update_vendor
+from backoffice_contracts.service.lifecycle import expire_due, void_for_cancellation
+from backoffice_contracts.service.signing import record_vendor_signature, sign_as_buyer
+from backoffice_contracts.service.templates import add_template, get_template, list_templates, sample_data
+
+__all__ = [
+    "add_template",
+    "expire_due",
+    "generate_contract",
+    "get_template",
+    "list_templates",
+    "record_vendor_signature",
+    "sample_data",
+    "sign_as_buyer",
+    "update_vendor",
+    "void_for_cancellation",
+]

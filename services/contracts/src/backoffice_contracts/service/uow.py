@@ -1,0 +1,65 @@
+"""The contracts unit of work: its repositories, and the contract events it turns into CloudEvents at commit.
+
+The cause (the consumed event a use case reacts to, or none for an API call or a timer) is a fact of the
+transaction, not of the aggregate: every event recorded in one unit of work has the same cause. So the use case
+tells the unit of work (``caused_by``), the aggregate records plain domain events, and ``collect_events`` builds
+each CloudEvent with that cause (causation id = the cause's id, correlation id inherited from it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Self
+
+from backoffice_common import topics
+from backoffice_common.events import CloudEvent, new_event
+from backoffice_common.uow import UnitOfWork
+from backoffice_contracts.domain.contract import Contract
+from backoffice_contracts.repository import (
+    CancellationRepository,
+    ContractRepository,
+    TemplateRepository,
+    VendorRepository,
+)
+
+SERVICE = "contracts"
+
+
+def cloud_events(aggregates: Iterable[Any], *, cause: CloudEvent | None) -> list[CloudEvent]:
+    """The CloudEvents of the contract events the aggregates recorded (each pulled once), in recording order."""
+    return [
+        new_event(
+            type=event.type,
+            service=SERVICE,
+            subject=event.request_id,
+            data={"schema_version": 1, **event.data},
+            cause=cause,
+        )
+        for aggregate in aggregates
+        if isinstance(aggregate, Contract)
+        for event in aggregate.pull_events()
+    ]
+
+
+class ContractsUnitOfWork(UnitOfWork):
+    contracts: ContractRepository
+    templates: TemplateRepository
+    vendors: VendorRepository
+    cancellations: CancellationRepository
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self.contracts = ContractRepository(self.session, track=self.track)
+        self.templates = TemplateRepository(self.session)
+        self.vendors = VendorRepository(self.session)
+        self.cancellations = CancellationRepository(self.session)
+        self.cause: CloudEvent | None = None
+        return self
+
+    def caused_by(self, event: CloudEvent | None) -> None:
+        """The event this unit of work reacts to; the events it publishes carry it as their cause."""
+        self.cause = event
+
+    async def collect_events(self) -> None:
+        for event in cloud_events(self.seen, cause=self.cause):
+            self.publish(event, topic=topics.CONTRACTS)
