@@ -83,7 +83,7 @@ async def test_a_policy_body_above_its_limit_is_refused_before_anything_reads_it
         yield None
 
     # A body let through reaches the route, which refuses the missing token: anything but a 413.
-    APP.dependency_overrides[deps._uow] = no_database
+    APP.dependency_overrides[deps.open_uow] = no_database
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=APP), base_url="http://test") as client:
             r = await client.post("/policies", content=b"{" * 256_001, headers={"content-type": "application/json"})

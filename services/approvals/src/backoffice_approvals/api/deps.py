@@ -14,7 +14,8 @@ from backoffice_common.auth import User, require_roles
 from backoffice_common.deps import settings_of, uow_of
 from backoffice_common.strings import NUL_FREE_NONEMPTY
 
-UowDep = Annotated[ApprovalsUnitOfWork, Depends(uow_of(ApprovalsUnitOfWork))]
+open_uow = uow_of(ApprovalsUnitOfWork)
+UowDep = Annotated[ApprovalsUnitOfWork, Depends(open_uow)]
 """The approvals unit of work opened for the request; the use case commits it."""
 SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]
 AdminUser = Annotated[User, Depends(require_roles("admin"))]
