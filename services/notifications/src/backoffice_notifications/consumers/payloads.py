@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from backoffice_common.consumer import PermanentEventError
-from backoffice_common.events import CloudEvent
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Loose(BaseModel):
@@ -66,7 +63,7 @@ class Escalated(Loose):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     new_task_id: str
     request_id: str
-    from_: Person
+    from_: Person = Field(alias="from")
     to: Person
     reason: str = ""
 
@@ -100,16 +97,3 @@ class ContractExecuted(Loose):
 class ContractClosed(Loose):
     contract_id: str
     request_id: str
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def parse(model: type[M], event: CloudEvent) -> M:
-    data = dict(event.data)
-    if model is Escalated and "from" in data:
-        data["from_"] = data.pop("from")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise PermanentEventError(f"{event.type} payload does not match docs/events.md: {exc}") from exc

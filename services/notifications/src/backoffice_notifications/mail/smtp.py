@@ -9,13 +9,8 @@ from types import TracebackType
 
 import aiosmtplib
 
+from backoffice_notifications.domain.deliveries import DeliveryError
 from backoffice_notifications.settings import Settings
-
-
-class DeliveryError(Exception):
-    def __init__(self, message: str, *, permanent: bool) -> None:
-        super().__init__(message)
-        self.permanent = permanent
 
 
 def build_message(

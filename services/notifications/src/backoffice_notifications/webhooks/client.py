@@ -6,14 +6,13 @@ import asyncio
 import json
 import socket
 import time
-import uuid
 from typing import Any
 
 import httpx
 
 from backoffice_notifications.domain.addresses import UnsafeUrlError, check_addresses, check_url_shape
+from backoffice_notifications.domain.deliveries import DeliveryError
 from backoffice_notifications.domain.webhook_signature import signature_header
-from backoffice_notifications.mail.smtp import DeliveryError
 from backoffice_notifications.settings import Settings
 
 
@@ -69,7 +68,3 @@ async def post_signed(
     if 200 <= response.status_code < 300:
         return response.status_code
     raise DeliveryError(f"webhook answered {response.status_code}", permanent=False)
-
-
-def new_message_id() -> str:
-    return f"msg_{uuid.uuid4().hex}"

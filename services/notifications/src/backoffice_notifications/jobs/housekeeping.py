@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 
 import structlog
 from fastapi import FastAPI
 
-from backoffice_notifications.models import received_webhook
+from backoffice_notifications.service.uow import notifications_uow
+from backoffice_notifications.service.webhook import forget_old_webhook_ids
 from backoffice_notifications.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -19,10 +19,8 @@ async def purge_received_webhooks(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     while True:
         try:
-            cutoff = datetime.now(UTC) - timedelta(seconds=3 * settings.webhook_tolerance_seconds)
             async with app.state.uow_factory() as uow:
-                await uow.session.execute(received_webhook.delete().where(received_webhook.c.received_at < cutoff))
-                await uow.commit()
+                await forget_old_webhook_ids(notifications_uow(uow), settings=settings)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
