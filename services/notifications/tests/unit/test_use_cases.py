@@ -18,7 +18,7 @@ from backoffice_notifications.domain.errors import ResponseRefused, WebhookRepla
 from backoffice_notifications.domain.orders import ACCEPTED, AWAITING_VENDOR, CANCELLED, DECLINED, Answer, Order
 from backoffice_notifications.domain.vendors import Vendor
 from backoffice_notifications.domain.webhook_signature import SignatureError, parse_headers, sign
-from backoffice_notifications.service import deliveries, orders, secrets, webhook
+from backoffice_notifications.service import contracts, deliveries, orders, secrets, webhook
 from backoffice_notifications.service.deliveries import Cause
 from backoffice_notifications.service.responses import ContractSignature, OrderAnswer
 from backoffice_notifications.settings import Settings
@@ -264,3 +264,37 @@ async def test_vendor_notified_is_published_once_per_revision_and_a_last_failure
     assert failed.data["delivery_id"] == hook.id
     assert failed.data["attempts"] == 1
     assert (first.status, second.status, hook.status) == ("sent", "sent", "failed")
+
+
+async def test_a_generated_contract_goes_to_the_vendor_with_a_signing_link_and_to_the_buyer_and_the_requester() -> None:
+    v = vendor(contacts=2)
+    uow = await uow_with(v)
+    order = awaiting(uow, v, status=ACCEPTED)
+    contract = Contract(str(uuid.uuid4()), order.request_id, v.id, "ab" * 32, "https://docs.example/c", None)
+    cause = new_event(type="contract.generated", service="contracts", subject=order.request_id, data={})
+
+    await contracts.generated(
+        uow, cause=Cause.of(cause), contract=contract, revision=1, language="en", settings=SETTINGS
+    )
+
+    sent = list(uow.deliveries.rows.values())
+    vendor_mails = [d for d in sent if d.template == "contract_ready_vendor"]
+    assert sorted(d.recipient for d in vendor_mails) == sorted(v.contact_emails)
+    assert {d.language for d in vendor_mails} == {"en"}, "the contract's language wins over the vendor's"
+    [hook] = [d for d in sent if d.channel == "webhook"]
+    assert hook.template == "contract_ready"
+    assert hook.payload is not None
+    assert {k: hook.payload[k] for k in ("type", "vendor_id", "request_id", "contract_id", "number")} == {
+        "type": "contract.ready_to_sign",
+        "vendor_id": v.id,
+        "request_id": order.request_id,
+        "contract_id": contract.contract_id,
+        "number": "PR-1",
+    }
+    [link] = uow.links.rows.values()
+    assert f"/vendor-links/{link.id}." in hook.payload["sign_url"]
+    assert link.purpose == "sign_contract"
+    assert link.contract_id == contract.contract_id
+    assert {d.recipient for d in sent if d.template == "contract_ready_buyer"} == {SETTINGS.buyer_signatory_email}
+    assert {d.recipient for d in sent if d.template == "contract_ready_requester"} == {"alice@corp.example"}
+    assert uow.contracts.rows[contract.contract_id] is contract

@@ -3,53 +3,50 @@
 from __future__ import annotations
 
 from backoffice_common.events import CloudEvent, parse_payload
-from backoffice_notifications.consumers.payloads import Decided, Escalated, ReminderDue, TaskAssigned, WithRequest
+from backoffice_notifications.consumers.payloads import (
+    Decided,
+    Escalated,
+    ReminderDue,
+    TaskAssigned,
+    TaskEvent,
+    WithRequest,
+)
 from backoffice_notifications.service import orders, people
 from backoffice_notifications.service.deliveries import Cause
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
 from backoffice_notifications.settings import Settings
 
+TASK_TEMPLATES: dict[type[TaskEvent], str] = {
+    TaskAssigned: "task_assigned",
+    ReminderDue: "task_reminder",
+    Escalated: "task_escalated",
+}
 
-async def task_assigned(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
-    body = parse_payload(TaskAssigned, event)
+
+async def _task(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings, model: type[TaskEvent]) -> None:
+    body = parse_payload(model, event)
     await people.task_email(
         uow,
         cause=Cause.of(event),
-        template="task_assigned",
-        recipient=body.assignee.email,
-        task_id=body.task_id,
+        template=TASK_TEMPLATES[model],
+        recipient=body.recipient.email,
+        task_id=body.linked_task_id,
         request_id=body.request_id,
         context=body.model_dump(),
         settings=settings,
     )
+
+
+async def task_assigned(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
+    await _task(event, uow, settings, TaskAssigned)
 
 
 async def reminder_due(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
-    body = parse_payload(ReminderDue, event)
-    await people.task_email(
-        uow,
-        cause=Cause.of(event),
-        template="task_reminder",
-        recipient=body.assignee.email,
-        task_id=body.task_id,
-        request_id=body.request_id,
-        context=body.model_dump(),
-        settings=settings,
-    )
+    await _task(event, uow, settings, ReminderDue)
 
 
 async def escalated(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
-    body = parse_payload(Escalated, event)
-    await people.task_email(
-        uow,
-        cause=Cause.of(event),
-        template="task_escalated",
-        recipient=body.to.email,
-        task_id=body.new_task_id,
-        request_id=body.request_id,
-        context=body.model_dump(),
-        settings=settings,
-    )
+    await _task(event, uow, settings, Escalated)
 
 
 async def approved(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:

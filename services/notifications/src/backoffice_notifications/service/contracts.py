@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from backoffice_notifications.domain.contracts import Contract
+from backoffice_notifications.domain.vendors import Vendor
 from backoffice_notifications.service import deliveries, links
 from backoffice_notifications.service.deliveries import Cause, Target, VendorMessage
+from backoffice_notifications.service.links import NewLink
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
 from backoffice_notifications.settings import Settings
 
@@ -40,42 +44,45 @@ async def generated(
             contract_id=contract.contract_id,
             expires_at=contract.expires_at,
         )
-        message = VendorMessage(
-            template="contract_ready_vendor",
-            language=language,
-            context=common
-            | {"vendor_name": vendor.legal_name, "sign_url": link.url, "expires_at": link.expires_at.date()},
-            webhook_template="contract_ready",
-            webhook_payload={
-                "type": "contract.ready_to_sign",
-                "vendor_id": vendor.id,
-                "request_id": request_id,
-                "sign_url": link.url,
-                **common,
-            },
-        )
+        message = _ready_to_sign(vendor, link, common, request_id=request_id, language=language)
         await deliveries.notify_vendor(
             uow, cause=cause, vendor=vendor, message=message, target=Target(request_id, vendor_id=vendor.id)
         )
-    await deliveries.email(
+    await deliveries.staff_email(
         uow,
         cause=cause,
         template="contract_ready_buyer",
-        language="en",
         recipient=settings.buyer_signatory_email,
         context=common,
-        target=Target(request_id),
+        request_id=request_id,
     )
     if order is not None:
-        await deliveries.email(
+        await deliveries.staff_email(
             uow,
             cause=cause,
             template="contract_ready_requester",
-            language="en",
             recipient=order.requester.get("email", ""),
             context=common | {"requester": order.requester},
-            target=Target(request_id),
+            request_id=request_id,
         )
+
+
+def _ready_to_sign(
+    vendor: Vendor, link: NewLink, common: dict[str, Any], *, request_id: str, language: str | None
+) -> VendorMessage:
+    return VendorMessage(
+        template="contract_ready_vendor",
+        language=language,
+        context=common | {"vendor_name": vendor.legal_name, "sign_url": link.url, "expires_at": link.expires_at.date()},
+        webhook_template="contract_ready",
+        webhook_payload={
+            "type": "contract.ready_to_sign",
+            "vendor_id": vendor.id,
+            "request_id": request_id,
+            "sign_url": link.url,
+            **common,
+        },
+    )
 
 
 async def executed(
@@ -92,14 +99,13 @@ async def executed(
     order = await uow.orders.get(request_id)
     number = order.number if order else request_id
     if order is not None:
-        await deliveries.email(
+        await deliveries.staff_email(
             uow,
             cause=cause,
             template="contract_executed",
-            language="en",
             recipient=order.requester.get("email", ""),
             context={"requester": order.requester, "number": number, "executed_sha256": executed_sha256},
-            target=Target(request_id),
+            request_id=request_id,
         )
     vendor = await uow.vendors.get(vendor_id)
     if vendor is not None and document_url:

@@ -70,6 +70,27 @@ async def email(
     )
 
 
+async def staff_email(
+    uow: NotificationsUnitOfWork,
+    *,
+    cause: Cause,
+    template: str,
+    recipient: str,
+    context: dict[str, Any],
+    request_id: str | None,
+) -> bool:
+    """An email to a person of ours (approver, requester, signatory): in English, users carry no language."""
+    return await email(
+        uow,
+        cause=cause,
+        template=template,
+        language="en",
+        recipient=recipient,
+        context=context,
+        target=Target(request_id),
+    )
+
+
 async def webhook(
     uow: NotificationsUnitOfWork,
     *,

@@ -23,14 +23,13 @@ async def approved(uow: NotificationsUnitOfWork, *, cause: Cause, snapshot: dict
         return
     await send_order(uow, cause=cause, request_id=snapshot["request_id"], settings=settings)
     requester = snapshot.get("requester") or {}
-    await deliveries.email(
+    await deliveries.staff_email(
         uow,
         cause=cause,
         template="request_approved",
-        language="en",
         recipient=requester.get("email", ""),
         context={"requester": requester, "number": snapshot.get("number", ""), "title": snapshot.get("title", "")},
-        target=Target(snapshot["request_id"]),
+        request_id=snapshot["request_id"],
     )
 
 

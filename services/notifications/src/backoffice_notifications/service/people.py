@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from backoffice_notifications.service import deliveries
-from backoffice_notifications.service.deliveries import Cause, Target
+from backoffice_notifications.service.deliveries import Cause
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
 from backoffice_notifications.settings import Settings
 
@@ -26,14 +26,13 @@ async def task_email(
     settings: Settings,
 ) -> None:
     """An approver's email with a link to the task in the web app."""
-    await deliveries.email(
+    await deliveries.staff_email(
         uow,
         cause=cause,
         template=template,
-        language="en",
         recipient=recipient,
         context=context | {"task_url": f"{_base(settings)}/approvals/tasks/{task_id}"},
-        target=Target(request_id),
+        request_id=request_id,
     )
 
 
@@ -49,11 +48,10 @@ async def decision_email(
 ) -> None:
     """The requester's email about a rejection or a request for changes, with the approver's comment."""
     order = await uow.orders.get(request_id)
-    await deliveries.email(
+    await deliveries.staff_email(
         uow,
         cause=cause,
         template=template,
-        language="en",
         recipient=recipient,
         context=context
         | {
@@ -61,5 +59,5 @@ async def decision_email(
             "request_url": f"{_base(settings)}/requests/{request_id}",
             "comment": context.get("comment") or "",
         },
-        target=Target(request_id),
+        request_id=request_id,
     )

@@ -10,7 +10,7 @@ from backoffice_notifications.domain.errors import ContractNotFound, ResponseRef
 from backoffice_notifications.domain.events import DomainEvent
 from backoffice_notifications.domain.orders import CANCELLED, Answer, check_vendor_may_answer
 from backoffice_notifications.service import deliveries
-from backoffice_notifications.service.deliveries import Cause, Target
+from backoffice_notifications.service.deliveries import Cause
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
 
 
@@ -27,11 +27,10 @@ async def answer_order(
         raise ResponseRefused("unknown vendor")
     event = order.answer(answer, vendor_id=vendor_id, vendor_record=vendor.record(), revision=revision)
     await uow.orders.save(order)
-    await deliveries.email(
+    await deliveries.staff_email(
         uow,
         cause=Cause.of(event),
         template="vendor_accepted" if answer.accept else "vendor_declined",
-        language="en",
         recipient=order.requester.get("email", ""),
         context={
             "requester": order.requester,
@@ -41,7 +40,7 @@ async def answer_order(
             "note": answer.note,
             "reason": answer.reason,
         },
-        target=Target(request_id),
+        request_id=request_id,
     )
     return event
 
