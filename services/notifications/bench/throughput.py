@@ -6,9 +6,9 @@ Not a test. Run against the local infrastructure:
     .venv/bin/python services/notifications/bench/throughput.py --emails 300 --workers 1 2 4
 
 Emails are recorded as delivery rows in a private database, then sent by the service's own delivery
-batches (FOR UPDATE SKIP LOCKED, one SMTP connection per batch) to BACKOFFICE_SMTP_HOST/PORT. All mails
-of one run go to one bench-<random>@example.test address and are deleted (by id) from the shared sink
-afterwards.
+passes (FOR UPDATE SKIP LOCKED, one transaction per email, one SMTP connection per pass) to
+BACKOFFICE_SMTP_HOST/PORT. All mails of one run go to one bench-<random>@example.test address and are
+deleted (by id) from the shared sink afterwards.
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ import backoffice_notifications
 from backoffice_common.db import make_engine, make_session_factory
 from backoffice_common.events import new_event
 from backoffice_common.testing import private_database
-from backoffice_common.uow import UnitOfWork
-from backoffice_notifications.deliveries.enqueue import enqueue_email
-from backoffice_notifications.deliveries.worker import run_batch
 from backoffice_notifications.domain.webhook_signature import new_secret, parse_headers, sign, verify
+from backoffice_notifications.jobs.deliveries import run_batch
 from backoffice_notifications.models import delivery, messaging
+from backoffice_notifications.service import deliveries
+from backoffice_notifications.service.deliveries import Cause, Target
+from backoffice_notifications.service.uow import NotificationsUnitOfWork
 from backoffice_notifications.settings import Settings
 
 MIGRATIONS = Path(backoffice_notifications.__file__).parent / "migrations"
@@ -54,20 +55,20 @@ async def emails_per_second(count: int, workers: int) -> float:
         engine = make_engine(url, pool_size=workers + 2)
         factory = make_session_factory(engine)
 
-        def uow() -> UnitOfWork:
-            return UnitOfWork(factory, tables=messaging, service="notifications", topic_prefix="bench.")
+        def uow() -> NotificationsUnitOfWork:
+            return NotificationsUnitOfWork(factory, tables=messaging, service="notifications", topic_prefix="bench.")
 
         tag = uuid.uuid4().hex[:8]
         async with uow() as u:
             for _ in range(count):
                 cause = new_event(type="approval.reminder_due", service="bench", subject=str(uuid.uuid4()), data={})
-                await enqueue_email(
-                    session=u.session,
-                    cause=cause,
+                await deliveries.email(
+                    u,
+                    cause=Cause.of(cause),
                     template="task_reminder",
                     language="en",
                     recipient=f"bench-{tag}@example.test",
-                    request_id=None,
+                    target=Target(None),
                     context={"assignee": {"name": "Bench"}, "due_at": "2026-12-01", "task_url": "http://x/t"},
                 )
             await u.commit()

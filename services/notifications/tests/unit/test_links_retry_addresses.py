@@ -101,8 +101,8 @@ def test_only_the_vendor_the_order_was_sent_to_may_answer_while_it_waits() -> No
 
 
 async def test_a_webhook_url_resolving_to_loopback_is_refused_unless_the_development_setting_allows_it() -> None:
-    from backoffice_notifications.deliveries.webhook_client import check_webhook_url
     from backoffice_notifications.settings import Settings
+    from backoffice_notifications.webhooks.client import check_webhook_url
 
     strict = Settings(environment="development", webhook_allow_private_targets=False)
     for url in ("https://127.0.0.1/hook", "https://[::1]/hook", "https://169.254.169.254/latest"):

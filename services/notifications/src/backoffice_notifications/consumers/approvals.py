@@ -2,117 +2,84 @@
 
 from __future__ import annotations
 
-from backoffice_common.consumer import Handler
-from backoffice_common.events import CloudEvent
-from backoffice_common.uow import UnitOfWork
+from backoffice_common.events import CloudEvent, parse_payload
 from backoffice_notifications.consumers.payloads import (
     Decided,
     Escalated,
     ReminderDue,
     TaskAssigned,
+    TaskEvent,
     WithRequest,
-    parse,
 )
-from backoffice_notifications.deliveries.enqueue import enqueue_email
-from backoffice_notifications.domain.orders import AWAITING_VENDOR
-from backoffice_notifications.flows.orders import get_order, send_order, upsert_snapshot
+from backoffice_notifications.service import orders, people
+from backoffice_notifications.service.deliveries import Cause
+from backoffice_notifications.service.uow import NotificationsUnitOfWork
 from backoffice_notifications.settings import Settings
 
+TASK_TEMPLATES: dict[type[TaskEvent], str] = {
+    TaskAssigned: "task_assigned",
+    ReminderDue: "task_reminder",
+    Escalated: "task_escalated",
+}
 
-def handlers(settings: Settings) -> dict[str, Handler]:
-    base = settings.app_base_url.rstrip("/")
 
-    def task_url(task_id: str) -> str:
-        return f"{base}/approvals/tasks/{task_id}"
+async def _task(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings, model: type[TaskEvent]) -> None:
+    body = parse_payload(model, event)
+    await people.task_email(
+        uow,
+        cause=Cause.of(event),
+        template=TASK_TEMPLATES[model],
+        recipient=body.recipient.email,
+        task_id=body.linked_task_id,
+        request_id=body.request_id,
+        context=body.model_dump(),
+        settings=settings,
+    )
 
-    async def task_assigned(event: CloudEvent, uow: UnitOfWork) -> None:
-        body = parse(TaskAssigned, event)
-        context = body.model_dump() | {"task_url": task_url(body.task_id)}
-        await enqueue_email(
-            session=uow.session,
-            cause=event,
-            template="task_assigned",
-            language="en",
-            recipient=body.assignee.email,
-            context=context,
-            request_id=body.request_id,
-        )
 
-    async def reminder_due(event: CloudEvent, uow: UnitOfWork) -> None:
-        body = parse(ReminderDue, event)
-        context = body.model_dump() | {"task_url": task_url(body.task_id)}
-        await enqueue_email(
-            session=uow.session,
-            cause=event,
-            template="task_reminder",
-            language="en",
-            recipient=body.assignee.email,
-            context=context,
-            request_id=body.request_id,
-        )
+async def task_assigned(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
+    await _task(event, uow, settings, TaskAssigned)
 
-    async def escalated(event: CloudEvent, uow: UnitOfWork) -> None:
-        body = parse(Escalated, event)
-        context = body.model_dump() | {"task_url": task_url(body.new_task_id)}
-        await enqueue_email(
-            session=uow.session,
-            cause=event,
-            template="task_escalated",
-            language="en",
-            recipient=body.to.email,
-            context=context,
-            request_id=body.request_id,
-        )
 
-    async def approved(event: CloudEvent, uow: UnitOfWork) -> None:
-        body = parse(WithRequest, event)
-        snapshot = event.data["request"]
-        if not await upsert_snapshot(uow, snapshot, status=AWAITING_VENDOR):
-            return
-        await send_order(uow=uow, cause=event, snapshot=snapshot, settings=settings)
-        requester = body.request.requester
-        if requester.email:
-            await enqueue_email(
-                session=uow.session,
-                cause=event,
-                template="request_approved",
-                language="en",
-                recipient=requester.email,
-                request_id=body.request.request_id,
-                context={
-                    "requester": requester.model_dump(),
-                    "number": body.request.number,
-                    "title": body.request.title,
-                },
-            )
+async def reminder_due(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
+    await _task(event, uow, settings, ReminderDue)
 
-    def decided(template: str) -> Handler:
-        async def handle(event: CloudEvent, uow: UnitOfWork) -> None:
-            body = parse(Decided, event)
-            order = await get_order(uow, body.request_id)
-            number = order["snapshot"].get("number") if order else None
-            context = body.model_dump() | {
-                "number": number or body.request_id,
-                "request_url": f"{base}/requests/{body.request_id}",
-                "comment": body.comment or "",
-            }
-            await enqueue_email(
-                session=uow.session,
-                cause=event,
-                template=template,
-                language="en",
-                recipient=body.requester.email,
-                context=context,
-                request_id=body.request_id,
-            )
 
-        return handle
+async def escalated(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
+    await _task(event, uow, settings, Escalated)
 
-    return {
-        "approval.task_assigned": task_assigned,
-        "approval.reminder_due": reminder_due,
-        "approval.escalated": escalated,
-        "purchase_request.approved": approved,
-        "purchase_request.rejected": decided("request_rejected"),
-        "purchase_request.changes_requested": decided("changes_requested"),
-    }
+
+async def approved(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
+    parse_payload(WithRequest, event)
+    await orders.approved(uow, cause=Cause.of(event), snapshot=event.data["request"], settings=settings)
+
+
+async def _decided(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings, template: str) -> None:
+    body = parse_payload(Decided, event)
+    await people.decision_email(
+        uow,
+        cause=Cause.of(event),
+        template=template,
+        recipient=body.requester.email,
+        request_id=body.request_id,
+        context=body.model_dump(),
+        settings=settings,
+    )
+
+
+async def rejected(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
+    await _decided(event, uow, settings, "request_rejected")
+
+
+async def changes_requested(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
+    await _decided(event, uow, settings, "changes_requested")
+
+
+HANDLERS = {
+    "approval.task_assigned": task_assigned,
+    "approval.reminder_due": reminder_due,
+    "approval.escalated": escalated,
+    "purchase_request.approved": approved,
+    "purchase_request.rejected": rejected,
+    "purchase_request.changes_requested": changes_requested,
+}

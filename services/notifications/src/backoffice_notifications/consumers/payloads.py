@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from backoffice_common.consumer import PermanentEventError
-from backoffice_common.events import CloudEvent
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Loose(BaseModel):
@@ -45,30 +42,54 @@ class Cancelled(Loose):
     vendor_id: str | None = None
 
 
-class TaskAssigned(Loose):
-    task_id: str
+class TaskEvent(Loose):
+    """An approval task event: whom to email, and which task the email links to."""
+
     request_id: str
+
+    @property
+    def recipient(self) -> Person:
+        raise NotImplementedError
+
+    @property
+    def linked_task_id(self) -> str:
+        raise NotImplementedError
+
+
+class ReminderDue(TaskEvent):
+    task_id: str
     assignee: Person
-    on_behalf_of: Person | None = None
     due_at: str | None = None
+
+    @property
+    def recipient(self) -> Person:
+        return self.assignee
+
+    @property
+    def linked_task_id(self) -> str:
+        return self.task_id
+
+
+class TaskAssigned(ReminderDue):
+    on_behalf_of: Person | None = None
     request_title: str = ""
     request_number: str = ""
 
 
-class ReminderDue(Loose):
-    task_id: str
-    request_id: str
-    assignee: Person
-    due_at: str | None = None
-
-
-class Escalated(Loose):
+class Escalated(TaskEvent):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     new_task_id: str
-    request_id: str
-    from_: Person
+    from_: Person = Field(alias="from")
     to: Person
     reason: str = ""
+
+    @property
+    def recipient(self) -> Person:
+        return self.to
+
+    @property
+    def linked_task_id(self) -> str:
+        return self.new_task_id
 
 
 class Decided(Loose):
@@ -100,16 +121,3 @@ class ContractExecuted(Loose):
 class ContractClosed(Loose):
     contract_id: str
     request_id: str
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def parse(model: type[M], event: CloudEvent) -> M:
-    data = dict(event.data)
-    if model is Escalated and "from" in data:
-        data["from_"] = data.pop("from")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise PermanentEventError(f"{event.type} payload does not match docs/events.md: {exc}") from exc

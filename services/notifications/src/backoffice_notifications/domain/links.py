@@ -18,6 +18,14 @@ class LinkError(ValueError):
     """The token is malformed, forged, expired or for another purpose."""
 
 
+class LinkNotFound(LinkError):
+    """The token names no link: malformed, or no such link id."""
+
+
+class LinkUsed(LinkError):
+    """The link was used already (links are single-use)."""
+
+
 @dataclass(frozen=True)
 class LinkClaims:
     link_id: str
@@ -44,7 +52,7 @@ def make_token(*, key: str, claims: LinkClaims) -> str:
 def split_token(token: str) -> tuple[str, str]:
     link_id, sep, mac = token.partition(".")
     if not sep or not link_id or not mac or len(token) > 200:
-        raise LinkError("the link is malformed")
+        raise LinkNotFound("the link is malformed")
     return link_id, mac
 
 
@@ -55,3 +63,33 @@ def check_token(*, key: str, token: str, claims: LinkClaims, now: datetime) -> N
         raise LinkError("the link signature is invalid")
     if now >= claims.expires_at:
         raise LinkError("the link has expired")
+
+
+@dataclass
+class Link:
+    """A stored link: the claims its token is signed over, what it is for, and whether it was used."""
+
+    id: str
+    purpose: str
+    request_id: str
+    revision: int
+    vendor_id: str
+    contract_id: str | None
+    expires_at: datetime
+    used_at: datetime | None = None
+
+    @property
+    def claims(self) -> LinkClaims:
+        return LinkClaims(self.id, self.purpose, self.request_id, self.vendor_id, self.expires_at)
+
+    def check(self, *, key: str, token: str, now: datetime) -> None:
+        """Genuine and unexpired (``LinkError`` otherwise); a used link passes, ``use`` refuses it."""
+        check_token(key=key, token=token, claims=self.claims, now=now)
+
+    def ensure_unused(self) -> None:
+        if self.used_at is not None:
+            raise LinkUsed("This link has already been used.")
+
+    def use(self, *, now: datetime) -> None:
+        self.ensure_unused()
+        self.used_at = now

@@ -1,8 +1,13 @@
-"""The order as the notifications service sees it, and who may answer it when."""
+"""The order as the notifications service sees it (a read model of requests' snapshots), and who may answer it when."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from backoffice_notifications.domain.errors import ResponseRefused
+from backoffice_notifications.domain.events import DomainEvent, system_actor, vendor_actor
 
 IN_APPROVAL = "in_approval"
 AWAITING_VENDOR = "awaiting_vendor"
@@ -10,9 +15,7 @@ ACCEPTED = "accepted"
 DECLINED = "declined"
 CANCELLED = "cancelled"
 
-
-class ResponseRefused(Exception):
-    """The vendor may not answer this order now (HTTP 409)."""
+__all__ = ["ResponseRefused"]
 
 
 @dataclass(frozen=True)
@@ -39,9 +42,89 @@ def newer(incoming_revision: int, current_revision: int | None) -> bool:
     return current_revision is None or incoming_revision >= current_revision
 
 
-def system_actor() -> dict[str, str]:
-    return {"id": "system", "name": "notifications", "role": "system"}
+@dataclass(frozen=True)
+class Answer:
+    """A vendor's answer to an order: accept (with an optional date and note) or decline (with a reason)."""
+
+    accept: bool
+    expected_delivery: date | None = None
+    note: str = ""
+    reason: str = ""
 
 
-def vendor_actor(vendor_id: str, legal_name: str) -> dict[str, str]:
-    return {"id": f"vendor:{vendor_id}", "name": legal_name, "role": "vendor"}
+@dataclass
+class Order:
+    request_id: str
+    revision: int
+    vendor_id: str | None
+    status: str
+    snapshot: dict[str, Any]
+    sent_to_vendor_id: str | None = None
+    events: list[DomainEvent] = field(default_factory=list)
+
+    @property
+    def view(self) -> OrderView:
+        return OrderView(self.request_id, self.revision, self.vendor_id, self.status)
+
+    @property
+    def number(self) -> str:
+        return str(self.snapshot.get("number") or self.request_id)
+
+    @property
+    def requester(self) -> dict[str, Any]:
+        requester: dict[str, Any] = self.snapshot.get("requester") or {}
+        return requester
+
+    def waits_for(self, vendor_id: str) -> bool:
+        return self.status == AWAITING_VENDOR and self.vendor_id == vendor_id
+
+    def sent_to(self, vendor_id: str) -> None:
+        self.sent_to_vendor_id = vendor_id
+
+    def cancel(self) -> None:
+        self.status = CANCELLED
+
+    def answer(
+        self, answer: Answer, *, vendor_id: str, vendor_record: dict[str, Any], revision: int | None = None
+    ) -> DomainEvent:
+        """The vendor's answer; refused unless the order waits for this vendor (at this revision)."""
+        check_vendor_may_answer(self.view, vendor_id=vendor_id, revision=revision)
+        actor = vendor_actor(vendor_id, vendor_record["legal_name"])
+        self.status = ACCEPTED if answer.accept else DECLINED
+        if answer.accept:
+            data: dict[str, Any] = {
+                "request": self.snapshot,
+                "vendor": vendor_record,
+                "expected_delivery": answer.expected_delivery.isoformat() if answer.expected_delivery else None,
+                "note": answer.note,
+            }
+            return self._record("vendor.accepted", {**data, "actor": actor})
+        refusal = {"request_id": self.request_id, "revision": self.revision, "vendor_id": vendor_id}
+        return self._record("vendor.declined", {**refusal, "reason": answer.reason, "actor": actor})
+
+    def undeliverable(self, *, vendor_id: str | None, error: str, cause_id: str, correlation_id: str | None) -> None:
+        """No delivery could even be created for the order (unknown or blocked vendor)."""
+        data = {
+            "delivery_id": None,
+            "request_id": self.request_id,
+            "channel": "email",
+            "recipient": str(vendor_id),
+            "template": "purchase_order",
+            "attempts": 0,
+            "error": error,
+            "actor": system_actor(),
+        }
+        self._record("notification.failed", data, causation_id=cause_id, correlation_id=correlation_id)
+
+    def _record(
+        self, type_: str, data: dict[str, Any], *, causation_id: str | None = None, correlation_id: str | None = None
+    ) -> DomainEvent:
+        event = DomainEvent(
+            type=type_,
+            subject=self.request_id,
+            data={"schema_version": 1, **data},
+            causation_id=causation_id,
+            correlation_id=correlation_id,
+        )
+        self.events.append(event)
+        return event

@@ -1,1 +1,1 @@
-"""Email: templates (Jinja2, en/de) and the SMTP transport."""
+"""Adapter: email wording (Jinja2, en/de), rendering, and the SMTP transport."""

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import contextlib
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from types import TracebackType
 
 import aiosmtplib
 
+from backoffice_notifications.domain.deliveries import DeliveryError
 from backoffice_notifications.settings import Settings
 
 
-class DeliveryError(Exception):
-    def __init__(self, message: str, *, permanent: bool) -> None:
-        super().__init__(message)
-        self.permanent = permanent
+def message_id(delivery_id: str) -> str:
+    return f"<{delivery_id}@backoffice.notifications>"
 
 
 def build_message(
@@ -26,8 +25,9 @@ def build_message(
     message["To"] = recipient
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
-    # Stable per delivery: a mail re-sent after a crash mid-send carries the same id, so clients dedupe it.
-    message["Message-ID"] = make_msgid(idstring=delivery_id, domain="backoffice.notifications")
+    # Stable per delivery (make_msgid would add time, pid and randomness): a mail re-sent after a crash
+    # mid-send carries the same id, so receivers can drop the repeat.
+    message["Message-ID"] = message_id(delivery_id)
     message["Content-Language"] = language
     message["X-Backoffice-Delivery"] = delivery_id
     message.set_content(text)

@@ -1,0 +1,9 @@
+"""HTTP routers of the notifications service (thin: validate, call one use case, shape the answer)."""
+
+from __future__ import annotations
+
+from backoffice_notifications.api import deliveries, links, vendors, webhook
+
+ROUTERS = (vendors.router, deliveries.router, webhook.router, links.router)
+
+__all__ = ["ROUTERS"]

@@ -1,0 +1,129 @@
+"""Signed-link pages: GET shows a form, POST acts; single-use, expiring, for one request and vendor.
+
+The answers are HTML pages, refusals included: a vendor follows these links in a browser.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from backoffice_common.problems import Problem
+from backoffice_notifications.api.deps import SettingsDep, Uow
+from backoffice_notifications.api.pages import page
+from backoffice_notifications.domain.contracts import Signer
+from backoffice_notifications.domain.errors import ResponseRefused
+from backoffice_notifications.domain.links import Link, LinkError, LinkNotFound, LinkUsed
+from backoffice_notifications.domain.orders import Answer
+from backoffice_notifications.service import links
+from backoffice_notifications.service.responses import ContractSignature, OrderAnswer, VendorCommand
+
+router = APIRouter(prefix="/vendor-links", tags=["vendor links"])
+MAX_FORM = 16 * 1024
+
+
+def _html(status: int, title: str, message: str) -> HTMLResponse:
+    return HTMLResponse(page("message", title=title, message=message), status_code=status)
+
+
+def _refused(exc: LinkError | ResponseRefused) -> HTMLResponse:
+    """The HTML counterpart of api/problems.py for the link pages."""
+    if isinstance(exc, ResponseRefused):
+        return _html(409, "Not possible", str(exc))
+    if isinstance(exc, LinkUsed):
+        return _html(410, "Link already used", str(exc))
+    return _html(404 if isinstance(exc, LinkNotFound) else 410, "Link not valid", str(exc))
+
+
+def _invalid(detail: str) -> Problem:
+    return Problem(422, "Request validation failed", detail, type="validation")
+
+
+def _field(form: dict[str, str], name: str, max_length: int) -> str:
+    value = form.get(name, "").strip()
+    if len(value) > max_length or "\x00" in value:
+        raise _invalid(f"{name}: at most {max_length} characters, no NUL")
+    return value
+
+
+async def _form(request: Request) -> dict[str, str]:
+    try:
+        return dict(parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True, strict_parsing=False))
+    except UnicodeDecodeError as exc:
+        raise Problem(400, "Bad Request", "the form is not UTF-8", type="malformed-body") from exc
+
+
+@router.get("/{token}", response_class=HTMLResponse)
+async def show_link(token: str, uow: Uow, settings: SettingsDep) -> HTMLResponse:
+    try:
+        shown = await links.inspect(uow, settings=settings, token=token)
+    except LinkError as exc:
+        return _refused(exc)
+    if shown.link.purpose == "respond_order":
+        if shown.order is None or not shown.order.waits_for(shown.link.vendor_id):
+            return _html(409, "Nothing to answer", "This order no longer waits for your answer.")
+        return HTMLResponse(
+            page("order", title="Purchase order", order=shown.order.snapshot, vendor_name=shown.vendor_name)
+        )
+    if shown.contract is None:
+        return _html(404, "Contract not found", "The contract of this link is unknown.")
+    number = shown.order.number if shown.order else shown.link.request_id
+    return HTMLResponse(
+        page(
+            "contract", title="Sign the contract", contract=shown.contract, number=number, vendor_name=shown.vendor_name
+        )
+    )
+
+
+@router.post("/{token}", response_class=HTMLResponse)
+async def use_link(token: str, request: Request, uow: Uow, settings: SettingsDep) -> HTMLResponse:
+    form = await _form(request)
+    try:
+        link = await links.open_link(uow, settings=settings, token=token, lock=True)
+        link.ensure_unused()
+        command = _command(link, form, request)
+        await links.redeem(uow, link=link, command=command)
+    except (LinkError, ResponseRefused) as exc:
+        return _refused(exc)
+    if isinstance(command, ContractSignature):
+        return _html(200, "Done", "Thank you: the contract is signed.")
+    accepted = command.answer.accept
+    return _html(200, "Done", "Thank you: the order is accepted." if accepted else "The order is declined.")
+
+
+def _command(link: Link, form: dict[str, str], request: Request) -> VendorCommand:
+    if link.purpose == "respond_order":
+        return _order_answer(link, form)
+    signer_name = _field(form, "signer_name", 300)
+    if not signer_name or form.get("confirm") != "yes":
+        raise _invalid("signer_name and confirm=yes are required")
+    signer = Signer(
+        name=signer_name,
+        email=_field(form, "signer_email", 320),
+        client_ip=request.client.host if request.client else "",
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    return ContractSignature(str(link.contract_id), _field(form, "document_sha256", 64), signer)
+
+
+def _order_answer(link: Link, form: dict[str, str]) -> OrderAnswer:
+    action = form.get("action")
+    if action not in ("accept", "decline"):
+        raise _invalid("action: must be accept or decline")
+    expected: date | None = None
+    raw_date = _field(form, "expected_delivery", 10)
+    if raw_date:
+        try:
+            expected = date.fromisoformat(raw_date)
+        except ValueError as exc:
+            raise _invalid("expected_delivery: not a YYYY-MM-DD date") from exc
+    reason = _field(form, "reason", 4000)
+    if action == "decline" and not reason:
+        raise _invalid("reason: required to decline")
+    answer = Answer(
+        accept=action == "accept", expected_delivery=expected, note=_field(form, "note", 4000), reason=reason
+    )
+    return OrderAnswer(link.request_id, answer, revision=link.revision)

@@ -1,0 +1,72 @@
+"""REST routes of the vendor directory (procurement and admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from backoffice_notifications.api.deps import SettingsDep, Staff, Uow
+from backoffice_notifications.schemas import SecretCreated, VendorCreate, VendorRead, VendorUpdate
+from backoffice_notifications.service import vendors
+from backoffice_notifications.service.vendors import VendorView
+
+router = APIRouter(prefix="/vendors", tags=["vendors"])
+
+
+def _read(view: VendorView) -> VendorRead:
+    vendor = view.vendor
+    return VendorRead(
+        vendor_id=vendor.id,
+        legal_name=vendor.legal_name,
+        address=vendor.address,
+        contact_emails=list(vendor.contact_emails),
+        language=vendor.language,  # type: ignore[arg-type]
+        webhook_url=vendor.webhook_url,
+        status=vendor.status,  # type: ignore[arg-type]
+        has_webhook=bool(vendor.webhook_url),
+        active_secrets=view.active_secrets,
+        created_at=vendor.created_at,
+        updated_at=vendor.updated_at,
+    )
+
+
+@router.post("", status_code=201)
+async def create_vendor(body: VendorCreate, uow: Uow, user: Staff, settings: SettingsDep) -> VendorRead:
+    return _read(await vendors.create(uow, fields=body.model_dump(), user=user, settings=settings))
+
+
+@router.get("")
+async def list_vendors(
+    uow: Uow,
+    user: Staff,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+) -> list[VendorRead]:
+    return [_read(view) for view in await vendors.page(uow, limit=limit, offset=offset)]
+
+
+@router.get("/{vendor_id}")
+async def get_vendor(vendor_id: UUID, uow: Uow, user: Staff) -> VendorRead:
+    return _read(await vendors.get(uow, vendor_id=str(vendor_id)))
+
+
+@router.patch("/{vendor_id}")
+async def update_vendor(
+    vendor_id: UUID, body: VendorUpdate, uow: Uow, user: Staff, settings: SettingsDep
+) -> VendorRead:
+    changes = body.model_dump(exclude_unset=True)
+    return _read(await vendors.update(uow, vendor_id=str(vendor_id), changes=changes, user=user, settings=settings))
+
+
+@router.post("/{vendor_id}/secrets", status_code=201)
+async def rotate_secret(vendor_id: UUID, uow: Uow, user: Staff, settings: SettingsDep) -> SecretCreated:
+    """Creates a new signing secret, shown only in this answer; older ones stay valid for the overlap."""
+    rotated = await vendors.rotate_secret(uow, vendor_id=str(vendor_id), settings=settings)
+    return SecretCreated(
+        secret_id=rotated.secret_id,
+        secret=rotated.secret,
+        created_at=rotated.created_at,
+        previous_secrets_expire_at=rotated.previous_secrets_expire_at,
+    )

@@ -1,1 +1,0 @@
-"""Use cases shared by the consumers and the vendor-facing endpoints."""

@@ -1,1 +1,0 @@
-"""What vendors send us: the signed webhook and the signed-link pages."""

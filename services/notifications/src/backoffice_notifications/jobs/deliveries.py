@@ -1,0 +1,149 @@
+"""The delivery job: sends due deliveries and records each outcome, vendor.notified and notification.failed.
+
+Rows are claimed with ``FOR UPDATE SKIP LOCKED``, so workers (and replicas) never send the same row at
+once. Emails go one per transaction over one SMTP connection per pass: the row stays locked while it is
+sent and its outcome commits before the next email is sent, so a crash between the SMTP server
+accepting a message and that commit re-sends that one message, never more (SMTP has no idempotency;
+the stable Message-ID lets receivers drop the repeat). Webhooks are posted concurrently within one
+transaction per batch (each may take up to the timeout); a crash before its commit re-posts the batch
+with the same ``webhook-id`` on each, which the vendor deduplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import httpx
+import structlog
+from fastapi import FastAPI
+
+from backoffice_common.db import asyncpg_dsn
+from backoffice_common.uow import UnitOfWork
+from backoffice_common.wakeup import Wakeup
+from backoffice_notifications.domain.deliveries import FAILED, Delivery, DeliveryError
+from backoffice_notifications.mail.smtp import SmtpSession, build_message
+from backoffice_notifications.repository import DELIVERY_CHANNEL
+from backoffice_notifications.service import deliveries, secrets
+from backoffice_notifications.service.uow import NotificationsUnitOfWork, notifications_uow
+from backoffice_notifications.settings import Settings
+from backoffice_notifications.webhooks.client import post_signed
+
+log = structlog.get_logger(__name__)
+UowFactory = Callable[[], UnitOfWork]
+
+
+async def _email(row: Delivery, *, smtp: SmtpSession, settings: Settings) -> DeliveryError | None:
+    try:
+        message = build_message(
+            settings=settings,
+            delivery_id=row.id,
+            recipient=row.recipient,
+            subject=row.subject or "",
+            text=row.body_text or "",
+            html=row.body_html,
+            language=row.language,
+        )
+        await smtp.send(message)
+    except DeliveryError as exc:
+        return exc
+    except Exception as exc:  # a malformed row must not stop the others
+        return DeliveryError(f"unexpected: {exc!r}", permanent=False)
+    return None
+
+
+async def _webhook(
+    row: Delivery, *, secrets_: list[str], http: httpx.AsyncClient, settings: Settings
+) -> DeliveryError | None:
+    try:
+        # The same webhook-id on every retry lets the vendor's system deduplicate.
+        await post_signed(
+            http,
+            url=row.recipient,
+            payload=row.payload or {},
+            secrets_=secrets_,
+            msg_id=f"msg_{row.id}",
+            settings=settings,
+        )
+    except DeliveryError as exc:
+        return exc
+    return None
+
+
+async def _record(uow: NotificationsUnitOfWork, row: Delivery, error: DeliveryError | None, settings: Settings) -> None:
+    await deliveries.record_outcome(uow, row, error, settings=settings)
+    if row.status == FAILED:
+        log.warning("delivery.failed", delivery_id=row.id, attempts=row.attempts, error=row.last_error)
+
+
+async def send_emails(*, uow_factory: UowFactory, settings: Settings) -> int:
+    """Up to ``delivery_batch_size`` due emails, each claimed, sent and recorded in its own transaction."""
+    handled = 0
+    async with SmtpSession(settings) as smtp:
+        while handled < settings.delivery_batch_size:
+            async with uow_factory() as opened:
+                uow = notifications_uow(opened)
+                due = await uow.deliveries.claim_due(now=datetime.now(UTC), limit=1, channel="email")
+                if not due:
+                    break
+                await _record(uow, due[0], await _email(due[0], smtp=smtp, settings=settings), settings)
+                await uow.commit()
+            handled += 1
+    return handled
+
+
+async def send_webhooks(*, uow_factory: UowFactory, settings: Settings, http: httpx.AsyncClient) -> int:
+    """Up to ``delivery_batch_size`` due webhooks, posted concurrently, recorded in one transaction."""
+    async with uow_factory() as opened:
+        uow = notifications_uow(opened)
+        due = await uow.deliveries.claim_due(
+            now=datetime.now(UTC), limit=settings.delivery_batch_size, channel="webhook"
+        )
+        if not due:
+            return 0
+        # Secrets are read first: one database session cannot be shared by concurrent tasks.
+        keys = [await secrets.valid_secrets(uow, vendor_id=row.vendor_id or "", settings=settings) for row in due]
+        outcomes = await asyncio.gather(
+            *(_webhook(row, secrets_=k, http=http, settings=settings) for row, k in zip(due, keys, strict=True))
+        )
+        for row, error in zip(due, outcomes, strict=True):
+            await _record(uow, row, error, settings)
+        await uow.commit()
+        return len(due)
+
+
+async def run_batch(*, uow_factory: UowFactory, settings: Settings, http: httpx.AsyncClient) -> int:
+    """One pass over what is due; the number of deliveries handled (0: nothing was due)."""
+    emails, hooks = await asyncio.gather(
+        send_emails(uow_factory=uow_factory, settings=settings),
+        send_webhooks(uow_factory=uow_factory, settings=settings, http=http),
+    )
+    return emails + hooks
+
+
+async def _worker(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup) -> None:
+    settings: Settings = app.state.settings
+    while True:
+        try:
+            handled = await run_batch(uow_factory=app.state.uow_factory, settings=settings, http=http)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("delivery.batch_failed", error=repr(exc))
+            handled = 0
+        if not handled:
+            # Woken at once when a transaction records a delivery; the poll still finds retries that fell due.
+            await wakeup.wait(settings.delivery_poll_interval_seconds)
+
+
+async def delivery_job(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    wakeup = Wakeup(asyncpg_dsn(settings.database_url), DELIVERY_CHANNEL)
+    listener = asyncio.create_task(wakeup.run())
+    try:
+        async with httpx.AsyncClient() as http:
+            await asyncio.gather(*(_worker(app, http, wakeup) for _ in range(settings.delivery_workers)))
+    finally:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)

@@ -1,0 +1,93 @@
+"""The vendor directory and the vendors' encrypted webhook secrets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+
+from backoffice_notifications.domain.vendors import CHANGEABLE, Vendor
+from backoffice_notifications.models import vendor, vendor_secret
+from backoffice_notifications.repository.base import Repository
+
+
+def _vendor(row: Any) -> Vendor:
+    return Vendor(
+        id=row["id"],
+        legal_name=row["legal_name"],
+        address=row["address"],
+        contact_emails=list(row["contact_emails"]),
+        language=row["language"],
+        webhook_url=row["webhook_url"],
+        status=row["status"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _unexpired(now: datetime) -> Any:
+    return or_(vendor_secret.c.expires_at.is_(None), vendor_secret.c.expires_at > now)
+
+
+class VendorRepository(Repository):
+    async def get(self, vendor_id: str | None) -> Vendor | None:
+        if not vendor_id:
+            return None
+        row = (await self.session.execute(select(vendor).where(vendor.c.id == vendor_id))).mappings().first()
+        if row is None:
+            return None
+        found = _vendor(row)
+        self.track(found)
+        return found
+
+    async def add(self, new: Vendor) -> None:
+        values = {k: getattr(new, k) for k in CHANGEABLE}
+        await self.session.execute(
+            vendor.insert().values(id=new.id, **values, created_at=new.created_at, updated_at=new.updated_at)
+        )
+        self.track(new)
+
+    async def save(self, changed: Vendor) -> None:
+        values = {k: getattr(changed, k) for k in CHANGEABLE}
+        await self.session.execute(
+            vendor.update().where(vendor.c.id == changed.id).values(**values, updated_at=changed.updated_at)
+        )
+
+    async def page_ids(self, *, limit: int, offset: int) -> list[str]:
+        query = select(vendor.c.id).order_by(vendor.c.legal_name).limit(limit).offset(offset)
+        return list((await self.session.execute(query)).scalars().all())
+
+    async def count_active_secrets(self, vendor_id: str, *, now: datetime) -> int:
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(vendor_secret)
+            .where(vendor_secret.c.vendor_id == vendor_id, _unexpired(now))
+        )
+        return int(count or 0)
+
+    async def expire_secrets(self, vendor_id: str, *, at: datetime) -> list[str]:
+        """Secrets valid beyond ``at`` now end at ``at``; the ids of those changed."""
+        result = await self.session.execute(
+            update(vendor_secret)
+            .where(vendor_secret.c.vendor_id == vendor_id, _unexpired(at))
+            .values(expires_at=at)
+            .returning(vendor_secret.c.id)
+        )
+        return list(result.scalars().all())
+
+    async def add_secret(self, *, secret_id: str, vendor_id: str, ciphertext: str, created_at: datetime) -> None:
+        await self.session.execute(
+            vendor_secret.insert().values(
+                id=secret_id, vendor_id=vendor_id, ciphertext=ciphertext, created_at=created_at
+            )
+        )
+
+    async def active_secret_ciphertexts(self, vendor_id: str, *, now: datetime) -> list[str]:
+        """Newest first."""
+        rows = await self.session.execute(
+            select(vendor_secret.c.ciphertext)
+            .where(vendor_secret.c.vendor_id == vendor_id, _unexpired(now))
+            .order_by(vendor_secret.c.created_at.desc())
+        )
+        return list(rows.scalars().all())

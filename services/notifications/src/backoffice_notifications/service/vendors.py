@@ -1,0 +1,83 @@
+"""The vendor directory: create, change, read; webhook secrets. Every change publishes vendor.updated."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from backoffice_common.auth import User
+from backoffice_notifications.domain.errors import VendorNotFound
+from backoffice_notifications.domain.vendors import Vendor
+from backoffice_notifications.service import secrets
+from backoffice_notifications.service.uow import NotificationsUnitOfWork
+from backoffice_notifications.settings import Settings
+from backoffice_notifications.webhooks.client import check_webhook_url
+
+
+@dataclass(frozen=True)
+class VendorView:
+    vendor: Vendor
+    active_secrets: int
+
+
+def _actor(user: User) -> dict[str, str]:
+    return {"id": user.sub, "name": user.name, "role": "admin" if "admin" in user.roles else "procurement"}
+
+
+async def _checked_url(url: str | None, settings: Settings) -> str | None:
+    """``UnsafeUrlError`` for a URL that is malformed or reaches a private network."""
+    if not url:
+        return None
+    await check_webhook_url(url, settings=settings)
+    return url
+
+
+async def _view(uow: NotificationsUnitOfWork, vendor: Vendor) -> VendorView:
+    return VendorView(vendor, await uow.vendors.count_active_secrets(vendor.id, now=datetime.now(UTC)))
+
+
+async def _existing(uow: NotificationsUnitOfWork, vendor_id: str) -> Vendor:
+    found = await uow.vendors.get(vendor_id)
+    if found is None:
+        raise VendorNotFound(f"no vendor {vendor_id}")
+    return found
+
+
+async def create(uow: NotificationsUnitOfWork, *, fields: dict[str, Any], user: User, settings: Settings) -> VendorView:
+    fields = fields | {"webhook_url": await _checked_url(fields.get("webhook_url"), settings)}
+    vendor = Vendor.register(id=str(uuid.uuid4()), fields=fields, actor=_actor(user), now=datetime.now(UTC))
+    await uow.vendors.add(vendor)
+    view = await _view(uow, vendor)
+    await uow.commit()
+    return view
+
+
+async def update(
+    uow: NotificationsUnitOfWork, *, vendor_id: str, changes: dict[str, Any], user: User, settings: Settings
+) -> VendorView:
+    vendor = await _existing(uow, vendor_id)
+    if "webhook_url" in changes:
+        changes = changes | {"webhook_url": await _checked_url(changes["webhook_url"], settings)}
+    vendor.change(changes, actor=_actor(user), now=datetime.now(UTC))
+    await uow.vendors.save(vendor)
+    view = await _view(uow, vendor)
+    await uow.commit()
+    return view
+
+
+async def get(uow: NotificationsUnitOfWork, *, vendor_id: str) -> VendorView:
+    return await _view(uow, await _existing(uow, vendor_id))
+
+
+async def page(uow: NotificationsUnitOfWork, *, limit: int, offset: int) -> list[VendorView]:
+    return [await get(uow, vendor_id=vendor_id) for vendor_id in await uow.vendors.page_ids(limit=limit, offset=offset)]
+
+
+async def rotate_secret(uow: NotificationsUnitOfWork, *, vendor_id: str, settings: Settings) -> secrets.RotatedSecret:
+    """A new signing secret, shown only once; older ones stay valid for the overlap."""
+    await _existing(uow, vendor_id)
+    rotated = await secrets.rotate(uow, vendor_id=vendor_id, settings=settings)
+    await uow.commit()
+    return rotated

@@ -1,1 +1,0 @@
-"""The vendor directory: vendors, their webhook secrets, and the vendor.updated feed."""

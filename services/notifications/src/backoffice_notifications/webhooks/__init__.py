@@ -1,0 +1,1 @@
+"""Adapter: outbound webhooks to vendors' systems (signed HTTP POST behind the SSRF guard)."""
