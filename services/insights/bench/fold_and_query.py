@@ -21,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from insights_testkit import BOB, DAVE, PROCUREMENT, T0, Order, full_order, running_insights
+from insights_testkit import BOB, DAVE, PROCUREMENT, T0, Insights, Order, full_order, running_insights
+from sqlalchemy import text
 
 from backoffice_common.events import CloudEvent, structured_headers
 from backoffice_common.kafka import TopicSpec, ensure_topics, make_producer
@@ -63,6 +64,24 @@ async def publish(bootstrap: str, topic: str, events: list[CloudEvent]) -> None:
         await producer.stop()
 
 
+async def backends_cpu(service: Insights) -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving the service's database (same machine;
+    backends already closed, such as the pool's overflow connections, are not counted)."""
+    async with service.app.state.engine.connect() as connection:
+        rows = await connection.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))
+        pids = [r[0] for r in rows]
+    return sum(process_cpu(pid) for pid in pids)
+
+
+def process_cpu(pid: int) -> float:
+    """utime + stime of a process, in seconds (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def main(count: int, queries: int) -> None:
     prefix = unique_prefix()
     bootstrap = os.environ["BACKOFFICE_KAFKA_BOOTSTRAP"]
@@ -78,10 +97,25 @@ async def main(count: int, queries: int) -> None:
     print(f"published {total} events of {count} orders in {time.perf_counter() - started:.1f} s", flush=True)
     async with running_insights(prefix) as service:
         started = time.perf_counter()
+        cpu_started = time.process_time()
+        consumed_after = None
         while service.handled() < total:
+            if consumed_after is None and service.consumed() >= total:
+                consumed_after = time.perf_counter() - started
             await asyncio.sleep(0.2)
         elapsed = time.perf_counter() - started
+        consumed = f"{consumed_after:.1f} s" if consumed_after is not None else "the same time"
+        print(f"recorded {total} events as facts in {consumed}", flush=True)
         print(f"folded {total} events in {elapsed:.1f} s: {total / elapsed:.0f} events/s", flush=True)
+        # CPU per event is what a loaded machine does not distort: the service's own process (this
+        # one; publishing is done) and its PostgreSQL backends still connected (a lower bound).
+        service_cpu = time.process_time() - cpu_started
+        database_cpu = await backends_cpu(service)
+        print(
+            f"CPU per event: service {service_cpu / total * 1000:.2f} ms, "
+            f"its database backends >= {database_cpu / total * 1000:.2f} ms",
+            flush=True,
+        )
         for url in URLS:
             timings = []
             for _ in range(queries):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from backoffice_common import topics
 from backoffice_common.auth import mint_token
@@ -453,6 +454,10 @@ class Insights:
     bootstrap: str
     prefix: str
     handled: Callable[[], int]
+    """Events handled by the consumer and folded."""
+    consumed: Callable[[], int]
+    """Events handled by the consumer (recorded as facts), folded or not yet."""
+    app: FastAPI
 
     def topic(self, name: str) -> str:
         return self.prefix + name
@@ -490,4 +495,9 @@ async def running_insights(prefix: str, *, group: str | None = None) -> AsyncIte
                 return app.state.consumer is not None and app.state.consumer.health().running
 
             await eventually(consuming, timeout=60)
-            yield Insights(client, bootstrap, prefix, lambda: app.state.consumer.handled)
+
+            def folded() -> int:
+                """Events handled by the consumer *and* folded by the fold job."""
+                return min(app.state.consumer.handled, app.state.fold_job.caught_up)
+
+            yield Insights(client, bootstrap, prefix, folded, lambda: app.state.consumer.handled, app)

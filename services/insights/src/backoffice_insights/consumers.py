@@ -1,8 +1,8 @@
-"""Event entrypoints: every lifecycle event becomes a fact of its request; vendor records are kept apart."""
+"""Event entrypoints: every lifecycle event becomes a fact of its request (folded later by the fold job);
+vendor records are kept apart."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import cast
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,7 +11,7 @@ from backoffice_common.consumer import Handler
 from backoffice_common.events import CloudEvent, PermanentEventError, parse_payload
 from backoffice_common.uow import UnitOfWork
 from backoffice_insights.domain.facts import REQUEST_EVENT_TYPES, VENDOR_UPDATED, Fact, VendorFact
-from backoffice_insights.service.ingest import IngestUow, fold_event, record_vendor
+from backoffice_insights.service.ingest import IngestUow, record_fact, record_vendor
 
 
 class VendorUpdated(BaseModel):
@@ -36,10 +36,10 @@ def _request_id(event: CloudEvent) -> str:
     raise PermanentEventError(f"{event.type} {event.id}: names no purchase request (no subject, no request_id)")
 
 
-def handlers(*, bands: list[Decimal]) -> dict[str, Handler]:
-    async def on_request_event(event: CloudEvent, uow: UnitOfWork) -> str:
+def handlers() -> dict[str, Handler]:
+    async def on_request_event(event: CloudEvent, uow: UnitOfWork) -> str | None:
         fact = Fact(event.id, event.type, event.time, _request_id(event), event.data)
-        return await fold_event(uow=cast(IngestUow, uow), fact=fact, bands=bands)
+        return await record_fact(uow=cast(IngestUow, uow), fact=fact)
 
     async def on_vendor_updated(event: CloudEvent, uow: UnitOfWork) -> str:
         payload = parse_payload(VendorUpdated, event)

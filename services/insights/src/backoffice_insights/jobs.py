@@ -1,9 +1,10 @@
-"""Background jobs of the insights service."""
+"""Background jobs of the insights service: the fold job and the metrics refresh."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import structlog
 from fastapi import FastAPI
@@ -11,8 +12,73 @@ from fastapi import FastAPI
 from backoffice_common.app import BackgroundJob
 from backoffice_insights.metrics import COLLECTOR
 from backoffice_insights.repository.readings import read
+from backoffice_insights.service.ingest import fold_pending
 
 log = structlog.get_logger(__name__)
+
+
+class FoldJob:
+    """Drains the fold queue: a batch of requests per transaction, as fast as they come while there is
+    work, then a pause of ``interval`` seconds (which also lets a burst of one request's events be
+    folded once rather than once per event).
+
+    ``caught_up`` is the number of events the consumer had handled when a pass found the queue
+    empty: every one of them is folded (tests wait on it; several replicas share the queue).
+    """
+
+    def __init__(self, *, bands: list[Decimal], batch_size: int, interval: float) -> None:
+        self.bands = bands
+        self.batch_size = batch_size
+        self.interval = interval
+        self.caught_up = 0
+        self.__name__ = "fold"
+
+    async def __call__(self, app: FastAPI) -> None:
+        while True:
+            try:
+                consumer = app.state.consumer
+                handled = consumer.handled if consumer is not None else 0
+                claimed = await self.fold_batch(app)
+                if claimed == 0:
+                    self.caught_up = handled
+                if claimed < self.batch_size:
+                    await asyncio.sleep(self.interval)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("insights.fold_batch_failed", error=repr(exc))
+                await self.fold_one_by_one(app)
+                await asyncio.sleep(self.interval)
+
+    async def fold_batch(self, app: FastAPI) -> int:
+        async with app.state.uow_factory() as uow:
+            return (await fold_pending(uow=uow, bands=self.bands, limit=self.batch_size)).claimed
+
+    async def fold_one_by_one(self, app: FastAPI) -> None:
+        """After a failed batch: fold its requests one per transaction, so one bad request is isolated."""
+        try:
+            async with app.state.uow_factory() as uow:
+                request_ids = await uow.fold_queue.peek(self.batch_size)
+        except Exception as exc:
+            log.warning("insights.fold_queue_unreadable", error=repr(exc))
+            return
+        for request_id in request_ids:
+            try:
+                async with app.state.uow_factory() as uow:
+                    await fold_pending(uow=uow, bands=self.bands, limit=1, only=request_id)
+            except Exception as exc:
+                log.error("insights.fold_failed", request_id=request_id, error=repr(exc))
+                await self.mark_failed(app, request_id, repr(exc))
+
+    async def mark_failed(self, app: FastAPI, request_id: str, error: str) -> None:
+        try:
+            async with app.state.uow_factory() as uow:
+                pending = await uow.fold_queue.claim_one(request_id)
+                if pending is not None:
+                    await uow.fold_queue.failed(pending, error)
+                    await uow.commit()
+        except Exception as exc:
+            log.warning("insights.fold_mark_failed", request_id=request_id, error=repr(exc))
 
 
 def refresh_metrics(interval: float) -> BackgroundJob:

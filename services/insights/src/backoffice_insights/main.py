@@ -10,7 +10,7 @@ from backoffice_insights import consumers
 from backoffice_insights.api.problems import PROBLEMS
 from backoffice_insights.api.rates import router as rates_router
 from backoffice_insights.api.reports import router as reports_router
-from backoffice_insights.jobs import refresh_metrics
+from backoffice_insights.jobs import FoldJob, refresh_metrics
 from backoffice_insights.models import messaging
 from backoffice_insights.service.uow import InsightsUnitOfWork
 from backoffice_insights.settings import Settings
@@ -19,6 +19,13 @@ CONSUMES = [topics.REQUESTS, topics.APPROVALS, topics.NOTIFICATIONS, topics.CONT
 
 
 def build_spec(settings: Settings) -> ServiceSpec:
+    fold_job = FoldJob(
+        bands=settings.amount_bands, batch_size=settings.fold_batch_size, interval=settings.fold_interval_seconds
+    )
+
+    async def expose_fold_job(app: FastAPI) -> None:
+        app.state.fold_job = fold_job
+
     return ServiceSpec(
         name="insights",
         title="Back-office insights service",
@@ -27,9 +34,10 @@ def build_spec(settings: Settings) -> ServiceSpec:
         tables=messaging,
         routers=[reports_router, rates_router],
         consumes=CONSUMES,
-        handlers=consumers.handlers(bands=settings.amount_bands),
+        handlers=consumers.handlers(),
         compacted_topics=[topics.VENDORS],
-        background_jobs=[refresh_metrics(settings.metrics_refresh_seconds)],
+        background_jobs=[fold_job, refresh_metrics(settings.metrics_refresh_seconds)],
+        on_startup=[expose_fold_job],
         problems=PROBLEMS,
         uow_class=InsightsUnitOfWork,
     )

@@ -31,6 +31,8 @@ class Reading:
     open_requests: dict[str, int] = field(default_factory=dict)
     spend: dict[tuple[str, str, str], float] = field(default_factory=dict)
     """(kind, department, currency) -> amount."""
+    fold_queue: dict[str, int] = field(default_factory=dict)
+    """state (pending|failed) -> requests in the fold queue."""
 
 
 class InsightsCollector(Collector):
@@ -64,6 +66,14 @@ class InsightsCollector(Collector):
         for (kind, department, currency), amount in sorted(reading.spend.items()):
             spend.add_metric([kind, department, currency], amount)
         yield spend
+        queue = GaugeMetricFamily(
+            "backoffice_insights_fold_queue",
+            "Requests with facts not folded yet (failed: last fold failed)",
+            labels=["state"],
+        )
+        for state in ("pending", "failed"):
+            queue.add_metric([state], reading.fold_queue.get(state, 0))
+        yield queue
 
 
 def _le(bound: float) -> str:

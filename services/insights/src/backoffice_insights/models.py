@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, DateTime, Float, Index, Integer, Numeric, String, Table, Text
+from sqlalchemy import BigInteger, Column, Date, DateTime, Float, Index, Integer, Numeric, String, Table, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
@@ -154,6 +154,19 @@ failed_delivery = Table(
     Column("occurred_at", TS, nullable=False),
     Index("ix_failed_delivery_request_id", "request_id"),
 )
+
+dirty_request = Table(
+    "dirty_request",
+    Base.metadata,
+    Column("request_id", String(200), primary_key=True),
+    Column("version", BigInteger, nullable=False, server_default="1"),
+    Column("marked_at", TS, nullable=False, server_default=func.now()),
+    Column("error", Text),
+    Index("ix_dirty_request_marked_at", "marked_at", postgresql_where="error IS NULL"),
+)
+"""The fold queue: requests with facts not folded yet. A new fact bumps ``version``; the fold job
+removes a row only if its version is still the one it folded, so a fact stored meanwhile is folded
+next time. ``error``: the last fold of the request failed; kept until its next fact."""
 
 fx_rate = Table(
     "fx_rate",

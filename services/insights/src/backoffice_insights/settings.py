@@ -22,6 +22,10 @@ class Settings(ServiceSettings):
     )
     open_request_age_hours: float = Field(default=72.0, gt=0, description="default age past which a request is late")
     metrics_refresh_seconds: float = Field(default=15.0, gt=0)
+    fold_batch_size: int = Field(default=200, ge=1, le=1000, description="requests refolded per transaction")
+    fold_interval_seconds: float = Field(
+        default=0.5, gt=0, description="pause of the fold job once the fold queue is drained"
+    )
 
     @field_validator("amount_bands")
     @classmethod

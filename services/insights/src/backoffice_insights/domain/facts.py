@@ -65,3 +65,11 @@ class VendorFact:
 
     def newer_than(self, other: VendorFact | None) -> bool:
         return other is None or (self.time, self.event_id) > (other.time, other.event_id)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A request queued for folding, at the version of its queue row (bumped by every new fact)."""
+
+    request_id: str
+    version: int

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_insights.metrics import STAGE_BUCKETS, TASK_AGE_BUCKETS, Reading
+from backoffice_insights.repository.store import FoldQueue
 
 
 async def read(session: AsyncSession, *, now: datetime) -> Reading:
@@ -46,4 +47,6 @@ async def read(session: AsyncSession, *, now: datetime) -> Reading:
         )
     ):
         reading.spend[(kind, department, currency)] = float(amount)
+    pending, failed = await FoldQueue(session).size()
+    reading.fold_queue = {"pending": pending, "failed": failed}
     return reading

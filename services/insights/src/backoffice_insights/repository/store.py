@@ -6,17 +6,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import DateTime, bindparam, delete, insert, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice_insights.domain.facts import Fact, VendorFact
+from backoffice_insights.domain.facts import Fact, Pending, VendorFact
 from backoffice_insights.domain.view import Person, RequestView, Stage
 from backoffice_insights.models import (
     DERIVED_PER_REQUEST,
     approval_task,
     contract_signing,
-    fact,
     failed_delivery,
     fx_rate,
     request_view,
@@ -26,9 +26,48 @@ from backoffice_insights.models import (
     vendor_answer,
 )
 
-# One round trip for the seven deletes (data-modifying CTEs): a request is refolded on every event.
-_CTES = ", ".join(f"d{i} AS (DELETE FROM {t.name} WHERE request_id = :rid)" for i, t in enumerate(DERIVED_PER_REQUEST))  # noqa: S608
-_DELETE_VIEW = text(f"WITH {_CTES} DELETE FROM request_view WHERE request_id = :rid")  # noqa: S608 - own table names
+# One round trip for the seven deletes of a batch of requests (data-modifying CTEs).
+_CTES = ", ".join(
+    f"d{i} AS (DELETE FROM {t.name} WHERE request_id = ANY(:ids))"  # noqa: S608 - own table names
+    for i, t in enumerate(DERIVED_PER_REQUEST)
+)
+_DELETE_VIEWS = text(f"WITH {_CTES} DELETE FROM request_view WHERE request_id = ANY(:ids)")  # noqa: S608
+
+# Store the fact and mark its request for the fold job, in one round trip. A known event id inserts
+# nothing, hence marks nothing; a new fact of a request already queued bumps the queue row's version.
+_RECORD = text(
+    "WITH f AS (INSERT INTO fact (event_id, request_id, type, occurred_at, data) "
+    "VALUES (:event_id, :request_id, :type, :occurred_at, :data) "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING request_id) "
+    "INSERT INTO dirty_request (request_id) SELECT request_id FROM f "
+    "ON CONFLICT (request_id) DO UPDATE SET version = dirty_request.version + 1, error = NULL "
+    "RETURNING request_id"
+).bindparams(bindparam("data", type_=JSONB), bindparam("occurred_at", type_=DateTime(timezone=True)))
+
+# The oldest queued requests that no other fold (another replica) holds; the advisory lock is
+# transaction-scoped, so it is released at the fold's commit or rollback.
+_CLAIM = text(
+    "SELECT request_id, version FROM ("
+    "SELECT request_id, version FROM dirty_request WHERE error IS NULL ORDER BY marked_at LIMIT :limit) c "
+    "WHERE pg_try_advisory_xact_lock(hashtextextended(c.request_id, 0))"
+)
+_CLAIM_ONE = text(
+    "SELECT request_id, version FROM dirty_request "
+    "WHERE request_id = :rid AND error IS NULL AND pg_try_advisory_xact_lock(hashtextextended(request_id, 0))"
+)
+_PEEK = text("SELECT request_id FROM dirty_request WHERE error IS NULL ORDER BY marked_at LIMIT :limit")
+_FACTS_OF = text("SELECT event_id, type, occurred_at, request_id, data FROM fact WHERE request_id = ANY(:ids)").columns(
+    occurred_at=DateTime(timezone=True), data=JSONB
+)
+# Only the version folded is removed: a fact recorded meanwhile bumped it and is folded next time.
+_DONE = text(
+    "DELETE FROM dirty_request d USING unnest(CAST(:ids AS text[]), CAST(:versions AS bigint[])) AS u(rid, v) "
+    "WHERE d.request_id = u.rid AND d.version = u.v"
+)
+_FAILED = text("UPDATE dirty_request SET error = :error WHERE request_id = :rid AND version = :version")
+_PENDING = text(
+    "SELECT count(*) FILTER (WHERE error IS NULL), count(*) FILTER (WHERE error IS NOT NULL) FROM dirty_request"
+)
 
 
 def _person_json(p: Person) -> dict[str, str]:
@@ -39,22 +78,16 @@ class FactStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def lock_request(self, request_id: str) -> None:
-        """Serialise the folds of one request: its events arrive on several topics, hence partitions."""
-        await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": request_id})
-
-    async def add(self, f: Fact) -> bool:
-        stmt = (
-            pg_insert(fact)
-            .values(event_id=f.event_id, request_id=f.request_id, type=f.type, occurred_at=f.time, data=f.data)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(fact.c.event_id)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
-
-    async def of_request(self, request_id: str) -> list[Fact]:
-        rows = await self.session.execute(select(fact).where(fact.c.request_id == request_id))
-        return [Fact(r.event_id, r.type, r.occurred_at, r.request_id, r.data) for r in rows]
+    async def record(self, f: Fact) -> bool:
+        """Store the fact and queue its request for folding; False if the event is known already."""
+        params = {
+            "event_id": f.event_id,
+            "request_id": f.request_id,
+            "type": f.type,
+            "occurred_at": f.time,
+            "data": f.data,
+        }
+        return (await self.session.execute(_RECORD, params)).scalar_one_or_none() is not None
 
     async def vendor(self, vendor_id: str) -> VendorFact | None:
         row = (
@@ -70,21 +103,64 @@ class FactStore:
         await self.session.execute(stmt.on_conflict_do_update(index_elements=["vendor_id"], set_=values))
 
 
+class FoldQueue:
+    """The requests to refold, claimed a batch at a time under their per-request advisory locks."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, limit: int) -> list[Pending]:
+        rows = await self.session.execute(_CLAIM, {"limit": limit})
+        return [Pending(r.request_id, r.version) for r in rows]
+
+    async def claim_one(self, request_id: str) -> Pending | None:
+        row = (await self.session.execute(_CLAIM_ONE, {"rid": request_id})).first()
+        return Pending(row.request_id, row.version) if row is not None else None
+
+    async def facts_of(self, request_ids: list[str]) -> dict[str, list[Fact]]:
+        result: dict[str, list[Fact]] = {rid: [] for rid in request_ids}
+        for r in await self.session.execute(_FACTS_OF, {"ids": request_ids}):
+            result[r.request_id].append(Fact(r.event_id, r.type, r.occurred_at, r.request_id, r.data))
+        return result
+
+    async def peek(self, limit: int) -> list[str]:
+        """The oldest queued requests, without claiming them."""
+        rows = await self.session.execute(_PEEK, {"limit": limit})
+        return [r[0] for r in rows]
+
+    async def done(self, pending: list[Pending]) -> None:
+        ids = [p.request_id for p in pending]
+        await self.session.execute(_DONE, {"ids": ids, "versions": [p.version for p in pending]})
+
+    async def failed(self, pending: Pending, error: str) -> None:
+        params = {"rid": pending.request_id, "version": pending.version, "error": error[:2000]}
+        await self.session.execute(_FAILED, params)
+
+    async def size(self) -> tuple[int, int]:
+        """(requests waiting to be folded, requests whose last fold failed)."""
+        row = (await self.session.execute(_PENDING)).one()
+        return int(row[0]), int(row[1])
+
+
 class ViewStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def replace(self, v: RequestView) -> None:
-        rid = v.request_id
-        await self.session.execute(_DELETE_VIEW, {"rid": rid})
-        await self.session.execute(insert(request_view).values(_summary(v)))
+    async def replace(self, request_ids: list[str], views: list[RequestView]) -> None:
+        """Replace the derived rows of ``request_ids`` by ``views``: one delete, one insert per table."""
+        if not request_ids:
+            return
+        await self.session.execute(_DELETE_VIEWS, {"ids": request_ids})
+        if not views:
+            return
         rows: list[tuple[Any, list[dict[str, Any]]]] = [
-            (stage_duration, [_stage(rid, s) for s in v.stages]),
-            (approval_task, [_task(rid, t) for t in v.tasks]),
-            (vendor_answer, [{"request_id": rid, **a.__dict__} for a in v.vendor_answers]),
-            (contract_signing, [{"request_id": rid, **s.__dict__} for s in v.signings]),
-            (spend_line, [{"request_id": rid, **s.__dict__} for s in v.spend]),
-            (failed_delivery, [{"request_id": rid, **d.__dict__} for d in v.failed_deliveries]),
+            (request_view, [_summary(v) for v in views]),
+            (stage_duration, [_stage(v.request_id, s) for v in views for s in v.stages]),
+            (approval_task, [_task(v.request_id, t) for v in views for t in v.tasks]),
+            (vendor_answer, [{"request_id": v.request_id, **a.__dict__} for v in views for a in v.vendor_answers]),
+            (contract_signing, [{"request_id": v.request_id, **s.__dict__} for v in views for s in v.signings]),
+            (spend_line, [{"request_id": v.request_id, **s.__dict__} for v in views for s in v.spend]),
+            (failed_delivery, [{"request_id": v.request_id, **d.__dict__} for v in views for d in v.failed_deliveries]),
         ]
         for table, values in rows:
             if values:

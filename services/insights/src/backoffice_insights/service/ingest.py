@@ -1,49 +1,63 @@
-"""Folding events into the read model, idempotently and independently of arrival order.
+"""Events into the read model, idempotently and independently of arrival order.
 
-The event id is the fact's primary key, besides the consumer's inbox: a redelivered event, or the
-same event arriving through a redrive, adds nothing, and the request's view is then left as it is.
+Two steps. The consumer only *records* each event as a fact of its request (the event id is the
+fact's primary key, besides the consumer's inbox, so a redelivered event, or the same event arriving
+through a redrive, adds nothing) and queues the request for folding, in the consumer's transaction.
+The fold job then *refolds* each queued request once from all its facts, a batch of requests per
+transaction, under the request's advisory lock. The view stays a function of the set of facts.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from backoffice_insights.domain.facts import Fact, VendorFact
+import structlog
+
+from backoffice_insights.domain.facts import Fact, Pending, VendorFact
 from backoffice_insights.domain.fold import fold
 from backoffice_insights.domain.view import RequestView
 
+log = structlog.get_logger(__name__)
+
 
 class FactsPort(Protocol):
-    async def lock_request(self, request_id: str) -> None: ...
-    async def add(self, f: Fact) -> bool: ...
-    async def of_request(self, request_id: str) -> list[Fact]: ...
+    async def record(self, f: Fact) -> bool: ...
     async def vendor(self, vendor_id: str) -> VendorFact | None: ...
     async def save_vendor(self, v: VendorFact) -> None: ...
 
 
+class FoldQueuePort(Protocol):
+    async def claim(self, limit: int) -> list[Pending]: ...
+    async def claim_one(self, request_id: str) -> Pending | None: ...
+    async def facts_of(self, request_ids: list[str]) -> dict[str, list[Fact]]: ...
+    async def done(self, pending: list[Pending]) -> None: ...
+    async def failed(self, pending: Pending, error: str) -> None: ...
+
+
 class ViewsPort(Protocol):
-    async def replace(self, v: RequestView) -> None: ...
+    async def replace(self, request_ids: list[str], views: list[RequestView]) -> None: ...
 
 
 class IngestUow(Protocol):
     @property
     def facts(self) -> FactsPort: ...
+
+
+class FoldUow(Protocol):
+    @property
+    def fold_queue(self) -> FoldQueuePort: ...
     @property
     def views(self) -> ViewsPort: ...
+    async def commit(self) -> None: ...
 
 
-async def fold_event(*, uow: IngestUow, fact: Fact, bands: list[Decimal]) -> str:
-    """Record the fact and refold its request from all its facts (the caller commits)."""
-    facts = uow.facts
-    await facts.lock_request(fact.request_id)
-    if not await facts.add(fact):
+async def record_fact(*, uow: IngestUow, fact: Fact) -> str | None:
+    """Store the fact and queue its request for folding (the consumer commits)."""
+    if not await uow.facts.record(fact):
         return "duplicate"
-    view = fold(await facts.of_request(fact.request_id), bands=bands)
-    if view is None:  # pragma: no cover - the fact was just added
-        return "nothing to fold"
-    await uow.views.replace(view)
-    return f"folded: {view.status}"
+    return None  # the inbox keeps its default outcome, one round trip less per event
 
 
 async def record_vendor(*, uow: IngestUow, vendor: VendorFact) -> str:
@@ -52,3 +66,44 @@ async def record_vendor(*, uow: IngestUow, vendor: VendorFact) -> str:
         return "older than the vendor record kept"
     await uow.facts.save_vendor(vendor)
     return "vendor recorded"
+
+
+@dataclass(frozen=True)
+class Folded:
+    claimed: int
+    failed: int
+
+
+async def fold_pending(*, uow: FoldUow, bands: list[Decimal], limit: int, only: str | None = None) -> Folded:
+    """Refold up to ``limit`` queued requests (or just ``only``) in one transaction, which this commits.
+
+    A request whose fold raises is marked failed (with the error) and left out; it is folded again
+    when its next fact arrives. The others are folded and their queue rows removed.
+    """
+    queue = uow.fold_queue
+    if only is not None:
+        one = await queue.claim_one(only)
+        pending = [one] if one is not None else []
+    else:
+        pending = await queue.claim(limit)
+    if not pending:
+        return Folded(0, 0)
+    facts = await queue.facts_of([p.request_id for p in pending])
+    views: list[RequestView] = []
+    folded: list[Pending] = []
+    failed = 0
+    for p in pending:
+        try:
+            view = fold(facts.get(p.request_id, []), bands=bands)
+        except Exception as exc:  # a pure fold that raises on odd data must not block the others
+            log.error("insights.fold_failed", request_id=p.request_id, error=repr(exc))
+            await queue.failed(p, repr(exc))
+            failed += 1
+            continue
+        folded.append(p)
+        if view is not None:
+            views.append(view)
+    await uow.views.replace([p.request_id for p in folded], views)
+    await queue.done(folded)
+    await uow.commit()
+    return Folded(len(pending), failed)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from backoffice_common.uow import UnitOfWork
-from backoffice_insights.repository.store import FactStore, RateStore, ViewStore
+from backoffice_insights.repository.store import FactStore, FoldQueue, RateStore, ViewStore
 
 
 class InsightsUnitOfWork(UnitOfWork):
     @property
     def facts(self) -> FactStore:
         return FactStore(self.session)
+
+    @property
+    def fold_queue(self) -> FoldQueue:
+        return FoldQueue(self.session)
 
     @property
     def views(self) -> ViewStore:
