@@ -86,7 +86,7 @@ async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pl
     services = {
         name: ServiceProcess(
             name,
-            service_env(name, database_url=urls[name], prefix=prefix, extra=extra[name]),
+            service_env(name, database_url=urls[name], prefix=prefix, extra=extra.get(name, {})),
             work,
             ports=[ports[name]],
         )
