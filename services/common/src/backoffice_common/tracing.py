@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -101,6 +101,8 @@ def start_publish_span(
 ) -> tuple[Span, dict[str, str]]:
     """A producer span, child of the context stored with the outbox row, and the row's headers with
     the trace context replaced by the span's own (so the consumer becomes the span's child)."""
+    if isinstance(tracer, trace.NoOpTracer):
+        return trace.INVALID_SPAN, dict(headers)
     parent = _PROPAGATOR.extract({k: v for k, v in headers.items() if k in TRACE_HEADERS})
     span = tracer.start_span(
         f"{topic} publish",
@@ -137,6 +139,8 @@ def consume_span(
     tracer: Tracer, record: Any, *, event_id: str, event_type: str, group: str
 ) -> AbstractContextManager[Span]:
     """The consumer span a record is handled in (made current): a child of the record's trace context."""
+    if isinstance(tracer, trace.NoOpTracer):
+        return nullcontext(trace.INVALID_SPAN)
     key = record.key.decode("utf-8", "replace") if isinstance(record.key, bytes) else None
     attributes = _messaging_attributes(record.topic, key, event_id, "process")
     attributes.update(
