@@ -16,8 +16,10 @@ from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
+import pytest
 from common_testkit import read_topic
 from fastapi import APIRouter, FastAPI
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -36,6 +38,13 @@ from backoffice_common.testing import app_client, eventually, private_database, 
 from backoffice_common.uow import UnitOfWork
 
 EXPORTER = InMemorySpanExporter()
+
+
+@pytest.fixture(autouse=True)
+def httpx_hook_removed_afterwards() -> Iterator[None]:
+    """The httpx hook is process-wide: the tests that follow in this process run without it."""
+    yield
+    HTTPXClientInstrumentor().uninstrument()
 
 
 class TraceSettings(ServiceSettings):
