@@ -463,7 +463,7 @@ def secret_problems(resources: Iterable[Resource]) -> list[str]:
     return problems
 
 
-BASE_EGRESS = {("selector", 9093), ("selector", 5432), ("selector", 53)}
+BASE_EGRESS = {("selector", 9093), ("selector", 5432), ("selector", 53), ("selector", 4318)}  # 4318: OTLP traces
 INTERNET_HTTPS = ("ipBlock", 443)
 SMTP_RELAY = {("ipBlock", 587), ("ipBlock", 465)}
 INGRESS_NAMESPACES = {"envoy-gateway-system", "monitoring"}

@@ -1,5 +1,5 @@
 """What production needs beyond valid manifests: backups, Kafka security, the Gateway, failure
-domains, monitoring, release safety and secrets (each check also fed a broken copy)."""
+domains, monitoring, tracing, release safety and secrets (each check also fed a broken copy)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -26,6 +27,7 @@ from deploy_testkit import (
     crd_results,
     env_of,
     of_kind,
+    policies_for,
     render,
     selects,
     service_deployments,
@@ -398,6 +400,64 @@ def test_the_alert_check_catches_a_missing_alert_and_a_dead_runbook_link() -> No
     problems = "\n".join(alert_problems(resources))
     assert "no alert on consumer lag" in problems
     assert "OutboxBacklogOld: runbook_url 'https://wiki/somewhere'" in problems
+
+
+# ----------------------------------------------------------------------------- 7 tracing
+
+OTEL_CONFIG = "backoffice-otel"
+OTLP_HTTP_PORT = 4318
+
+
+def tracing_problems(resources: list[Resource]) -> list[str]:
+    """Every service reads the OTEL_* ConfigMap, whose endpoint is OTLP/HTTP, and may reach the collector."""
+    problems: list[str] = []
+    config = next((c for c in of_kind(resources, "ConfigMap") if c["metadata"]["name"] == OTEL_CONFIG), None)
+    if config is None:
+        return [f"no ConfigMap {OTEL_CONFIG}"]
+    data = config.get("data") or {}
+    endpoint = urlsplit(data.get("OTEL_EXPORTER_OTLP_ENDPOINT", ""))
+    if endpoint.scheme not in ("http", "https") or endpoint.port != OTLP_HTTP_PORT:
+        problems.append(f"{OTEL_CONFIG}: OTEL_EXPORTER_OTLP_ENDPOINT is not OTLP/HTTP on port {OTLP_HTTP_PORT}")
+    if data.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf") != "http/protobuf":
+        problems.append(f"{OTEL_CONFIG}: the services export http/protobuf only")
+    for svc, deployment in service_deployments(resources).items():
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        sources = {(e.get("configMapRef") or {}).get("name") for e in container.get("envFrom") or []}
+        if OTEL_CONFIG not in sources:
+            problems.append(f"{svc}: does not read the ConfigMap {OTEL_CONFIG}")
+        selected = policies_for(resources, deployment["spec"]["template"]["metadata"]["labels"])
+        collector = [
+            rule
+            for policy in selected
+            for rule in policy["spec"].get("egress") or []
+            if OTLP_HTTP_PORT in {p.get("port") for p in rule.get("ports") or []}
+            and any(
+                (peer.get("podSelector") or {}).get("matchLabels", {}).get("app.kubernetes.io/name")
+                == "opentelemetry-collector"
+                for peer in rule.get("to") or []
+            )
+        ]
+        if not collector:
+            problems.append(f"{svc}: no egress to the OpenTelemetry Collector on {OTLP_HTTP_PORT}")
+    return problems
+
+
+@per_overlay
+def test_every_service_sends_its_traces_to_the_collector(overlay: str) -> None:
+    problems = tracing_problems(list(render(overlay)))
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_tracing_check_catches_a_service_without_the_collector() -> None:
+    resources = [copy.deepcopy(r) for r in render("prod")]
+    container = service_deployments(resources)["contracts"]["spec"]["template"]["spec"]["containers"][0]
+    container["envFrom"] = [e for e in container["envFrom"] if (e.get("configMapRef") or {}).get("name") != OTEL_CONFIG]
+    by_name(resources, "ConfigMap", OTEL_CONFIG)["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://collector:4317"
+    resources.remove(by_name(resources, "NetworkPolicy", "backoffice-allow-otel-collector"))
+    problems = "\n".join(tracing_problems(resources))
+    assert "contracts: does not read the ConfigMap backoffice-otel" in problems
+    assert "not OTLP/HTTP on port 4318" in problems
+    assert "requests: no egress to the OpenTelemetry Collector" in problems
 
 
 # ----------------------------------------------------------------------------- 8 release safety

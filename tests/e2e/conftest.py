@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from cryptography.fernet import Fernet
+from otlp_receiver_kit import OtlpReceiver
 from platform_kit import (
     JWT_SECRET,
     SERVICES,
@@ -55,7 +56,15 @@ E2E_POLICY = {
 
 
 @pytest.fixture(scope="session")
-async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
+def otlp_receiver() -> Iterator[OtlpReceiver]:
+    """Where every service process exports its traces (OTLP/HTTP), as it would to a collector."""
+    receiver = OtlpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+async def platform(tmp_path_factory: pytest.TempPathFactory, otlp_receiver: OtlpReceiver) -> AsyncIterator[Platform]:
     prefix = unique_prefix()
     work = tmp_path_factory.mktemp("platform")
     urls = await create_databases(SERVICES)
@@ -83,10 +92,11 @@ async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pl
         },
         "insights": {"INSIGHTS_METRICS_REFRESH_SECONDS": "1"},
     }
+    tracing = {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200"}
     services = {
         name: ServiceProcess(
             name,
-            service_env(name, database_url=urls[name], prefix=prefix, extra=extra.get(name, {})),
+            service_env(name, database_url=urls[name], prefix=prefix, extra={**tracing, **extra.get(name, {})}),
             work,
             ports=[ports[name]],
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 
 from backoffice_common.auth import Authenticator
 from backoffice_common.consumer import EventConsumer, Handler
@@ -28,6 +29,7 @@ from backoffice_common.outbox import OutboxRelay
 from backoffice_common.problems import install_error_map, install_problem_handlers
 from backoffice_common.retry import Backoff
 from backoffice_common.settings import ServiceSettings
+from backoffice_common.tracing import instrument, make_tracer_provider, tracer_of, tracing_wanted
 from backoffice_common.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -103,7 +105,15 @@ async def _after(event: asyncio.Event, job: Callable[[], Awaitable[None]]) -> No
     await job()
 
 
-def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+def create_service_app(
+    spec: ServiceSpec, settings: ServiceSettings, *, tracer_provider: TracerProvider | None = None
+) -> FastAPI:
+    """The service's app. ``tracer_provider`` replaces the OTLP one the settings would configure (tests)."""
+    provider = tracer_provider
+    if provider is None and tracing_wanted(otel_enabled=settings.otel_enabled):
+        provider = make_tracer_provider(spec.name)
+    tracer = tracer_of(provider)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(level=settings.log_level, json=settings.log_json)
@@ -138,6 +148,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             batch_size=settings.outbox_batch_size,
             poll_interval=settings.outbox_poll_interval_seconds,
             retention_hours=settings.outbox_retention_hours,
+            tracer=tracer,
         )
         app.state.relay = relay
         topics_ready = asyncio.Event()
@@ -160,6 +171,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 retry_max=settings.consumer_retry_max_seconds,
                 stall_seconds=settings.consumer_stall_seconds,
                 client_options=settings.kafka_client_options,
+                tracer=tracer,
             )
             app.state.consumer = consumer
             tasks.append(asyncio.create_task(_after(topics_ready, consumer.run), name="consumer"))
@@ -175,6 +187,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await engine.dispose()
+            if provider is not None:
+                await asyncio.to_thread(provider.force_flush, 5000)
             log.info("service.stopped", service=spec.name)
 
     app = FastAPI(
@@ -209,6 +223,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.include_router(dead_letter_router)
     for router in spec.routers:
         app.include_router(router)
+    if provider is not None:
+        instrument(app, provider)
     return app
 
 

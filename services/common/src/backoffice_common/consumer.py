@@ -18,11 +18,13 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from opentelemetry.trace import Tracer
 
 from backoffice_common import metrics
 from backoffice_common.events import CloudEvent, EnvelopeError, PermanentEventError
 from backoffice_common.kafka import dlq_topic
 from backoffice_common.retry import Backoff
+from backoffice_common.tracing import consume_span, tracer_of
 from backoffice_common.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -62,8 +64,10 @@ class EventConsumer:
         stall_seconds: float = 30.0,
         watchdog_interval: float = 5.0,
         client_options: Mapping[str, Any] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self._service = service
+        self._tracer = tracer or tracer_of(None)
         self._client_options = dict(client_options or {})
         self._bootstrap = bootstrap_servers
         self._group_id = group_id
@@ -216,7 +220,8 @@ class EventConsumer:
             return
         structlog.contextvars.bind_contextvars(correlation_id=event.correlationid, event_id=event.id)
         try:
-            await self._handle_with_retries(record, event)
+            with consume_span(self._tracer, record, event_id=event.id, event_type=event.type, group=self._group_id):
+                await self._handle_with_retries(record, event)
         finally:
             structlog.contextvars.unbind_contextvars("correlation_id", "event_id")
 

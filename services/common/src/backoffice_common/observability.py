@@ -1,4 +1,4 @@
-"""JSON logs that carry the correlation id, and the HTTP middleware that binds it and counts requests."""
+"""JSON logs that carry the correlation id and trace ids, and the HTTP middleware that binds it and counts requests."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.typing import Processor
 
 from backoffice_common import metrics
+from backoffice_common.tracing import add_trace_ids
 
 CORRELATION_HEADER = "x-correlation-id"
 _VALID_CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
@@ -22,6 +23,7 @@ _VALID_CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

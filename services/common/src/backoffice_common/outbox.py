@@ -24,11 +24,13 @@ from typing import Any
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
+from opentelemetry.trace import Tracer
 
 from backoffice_common import metrics
 from backoffice_common.events import structured_headers
 from backoffice_common.messaging import notify_channel
 from backoffice_common.retry import Backoff
+from backoffice_common.tracing import end_publish_span, start_publish_span, tracer_of
 
 log = structlog.get_logger(__name__)
 
@@ -51,8 +53,10 @@ class OutboxRelay:
         poll_interval: float = 5.0,
         retention_hours: float = 72.0,
         max_backoff: float = 10.0,
+        tracer: Tracer | None = None,
     ) -> None:
         self._dsn = dsn
+        self._tracer = tracer or tracer_of(None)
         self._service = service
         self._producer_factory = producer_factory
         self._batch_size = batch_size
@@ -150,8 +154,11 @@ class OutboxRelay:
         if not rows:
             return 0
         futures = []
+        spans = []
         for row in rows:
             headers = json.loads(row["headers"]) if isinstance(row["headers"], str) else row["headers"]
+            span, headers = start_publish_span(self._tracer, headers or {}, topic=row["topic"], key=row["key"])
+            spans.append(span)
             futures.append(
                 await producer.send(
                     row["topic"],
@@ -161,6 +168,8 @@ class OutboxRelay:
                 )
             )
         results = await asyncio.gather(*futures, return_exceptions=True)
+        for span, result in zip(spans, results, strict=True):
+            end_publish_span(span, result)
         acked: list[int] = []
         failed_keys: set[str | None] = set()
         first_error: BaseException | None = None

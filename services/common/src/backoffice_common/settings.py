@@ -29,6 +29,9 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     log_level: str = "INFO"
     log_json: bool = True
+    otel_enabled: bool = False
+    """Export traces over OTLP/HTTP (``OTEL_EXPORTER_OTLP_*`` variables, default ``http://localhost:4318``).
+    Setting ``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` turns it on too."""
 
     database_url: str = "postgresql+asyncpg://backoffice@127.0.0.1:5432/backoffice"
     database_pool_size: int = Field(default=10, ge=1, le=200)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backoffice_common.events import KAFKA_HEADERS, CloudEvent
 from backoffice_common.messaging import MessagingTables, notify_channel
+from backoffice_common.tracing import current_trace_headers
 
 
 class UnitOfWork:
@@ -118,6 +119,8 @@ class UnitOfWork:
         """Write queued events to the outbox now (still inside the transaction)."""
         if not self._pending:
             return
+        # The W3C trace context of the work that caused the events; the relay continues the trace.
+        headers = {**KAFKA_HEADERS, **current_trace_headers()}
         rows: list[dict[str, Any]] = [
             {
                 "topic": topic,
@@ -125,7 +128,7 @@ class UnitOfWork:
                 "event_id": event.id,
                 "event_type": event.type,
                 "value": event.to_json_bytes(),
-                "headers": dict(KAFKA_HEADERS),
+                "headers": dict(headers),
             }
             for topic, key, event in self._pending
         ]
