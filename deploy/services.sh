@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The four services as local processes, configured for the infrastructure of deploy/infra.sh.
+# The four services and the console as local processes, configured for the infrastructure of deploy/infra.sh.
 #
 #   deploy/services.sh {start|stop|status|restart|env} [requests|approvals|notifications|contracts|all]
 #
@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 STATE=$BACKOFFICE_STATE_DIR
 PY=$BACKOFFICE_PYTHON
-SERVICES=(requests approvals notifications contracts)
+SERVICES=(requests approvals notifications contracts console)
 INSTANCES=${BACKOFFICE_INSTANCES:-1}
 DEV_JWT_SECRET=${BACKOFFICE_DEV_JWT_SECRET:-development-only-jwt-secret-never-in-production}
 mkdir -p "$STATE/logs" "$STATE/pids" "$STATE/contracts"
@@ -61,6 +61,17 @@ ENV
 CONTRACTS_PKI_DIR=${STATE}/contracts/pki
 ENV
             ;;
+        console)
+            cat <<ENV
+CONSOLE_PUBLIC_BASE_URL=${BACKOFFICE_CONSOLE_URL}
+CONSOLE_OIDC_ISSUER=${BACKOFFICE_OIDC_ISSUER}
+CONSOLE_OIDC_CLIENT_SECRET=${BACKOFFICE_CONSOLE_CLIENT_SECRET}
+CONSOLE_REQUESTS_URL=http://127.0.0.1:${BACKOFFICE_REQUESTS_PORT}
+CONSOLE_APPROVALS_URL=http://127.0.0.1:${BACKOFFICE_APPROVALS_PORT}
+CONSOLE_NOTIFICATIONS_URL=http://127.0.0.1:${BACKOFFICE_NOTIFICATIONS_PORT}
+CONSOLE_CONTRACTS_URL=http://127.0.0.1:${BACKOFFICE_CONTRACTS_PORT}
+ENV
+            ;;
     esac
 }
 
@@ -90,7 +101,9 @@ start_one() {
         say "ERROR: port $port is taken by a process this script did not start; stop it or set BACKOFFICE_PORT_BASE"
         return 1
     fi
-    if [ "$n" = 1 ]; then
+    # the console has no database and one instance (its sessions are in memory)
+    if [ "$svc" = console ] && [ "$n" != 1 ]; then return 0; fi
+    if [ "$n" = 1 ] && [ "$svc" != console ]; then
         say "$svc: migrating"
         if ! with_env "$svc" "$PY" -m "backoffice_$svc" migrate >>"$log" 2>&1; then
             tail -n 30 "$log" >&2; say "ERROR: $svc migrations failed (log: $log)"; return 1

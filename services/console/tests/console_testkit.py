@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -31,13 +32,7 @@ PASSWORDS = {
     "ada": "ada-admin",
     "fiona": "fiona-finance",
 }
-DIRECTORY = {
-    "approvers": [
-        {"id": "helga", "name": "Helga Head", "email": "helga@example.com", "department": "ENG", "head_of": ["ENG"]},
-        {"id": "max", "name": "Max Manager", "email": "max@example.com", "department": "ENG", "manager_id": "helga"},
-        {"id": "rita", "name": "Rita Requester", "email": "rita@example.com", "department": "ENG", "manager_id": "max"},
-    ]
-}
+DIRECTORY = json.loads((ROOT / "deploy" / "keycloak" / "directory.json").read_text())
 
 
 def ensure_chromium() -> str:

@@ -104,6 +104,7 @@ GERMAN: dict[str, str] = {
     "vendor_notified": "Lieferant benachrichtigt",
     "vendor_accepted": "Lieferant hat angenommen",
     "contract_pending": "Vertrag in Unterschrift",
+    "vendor_declined": "Lieferant hat abgelehnt",
     "contract_executed": "Vertrag unterzeichnet",
     "received": "erhalten",
     "partially_received": "teilweise erhalten",

@@ -22,6 +22,8 @@ STATUSES = (
     "approved",
     "rejected",
     "vendor_notified",
+    "vendor_accepted",
+    "vendor_declined",
     "contract_pending",
     "contract_executed",
     "partially_received",
@@ -167,7 +169,7 @@ async def _optional(call: Any) -> Any:
 def _waiting_on(chains: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not chains:
         return []
-    return [t for t in chains[-1].get("tasks", []) if t.get("status") == "pending"]
+    return [t for t in chains[-1].get("tasks", []) if t.get("status") == "open"]
 
 
 @router.post("/requests/{request_id}/{action}", include_in_schema=False)

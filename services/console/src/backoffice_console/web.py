@@ -115,5 +115,6 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "number": lambda value: i18n.number(locale, value),
         "when": lambda value: i18n.when(locale, value),
         "here": quote(request.url.path),
+        "can": lambda *roles: session is not None and bool(session.roles.intersection(roles)),
     }
     return templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code)

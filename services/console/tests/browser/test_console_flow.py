@@ -1,0 +1,197 @@
+"""The whole order through the console in a real browser, every person signing in on Keycloak's login page:
+the requester drafts and submits, two approvers approve, the vendor answers (signed webhook), procurement
+signs, the requester confirms receipt and closes. Plus the 403 page, CSRF refusal and sign-out."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+from typing import Any
+
+from console_testkit import new_context, shot, sign_in
+from playwright.async_api import Browser, Page, expect
+
+from backoffice_cli.client import Cast, Person, Vendor
+
+CONSOLE = os.environ.get("BACKOFFICE_CONSOLE_URL", "")
+RITA = Person("rita", "Rita Requester", "rita@example.com", ("requester",), "ENG")
+
+
+async def until(what: str, check: Callable[[], Awaitable[bool]], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(1)
+
+
+async def reload_until(page: Page, url: str, selector: str, timeout: float = 90) -> None:
+    async def visible() -> bool:
+        await page.goto(url)
+        return await page.locator(selector).count() > 0
+
+    await until(f"{selector} on {url}", visible, timeout)
+
+
+async def vendor_known(client: Any, cast: Cast, vendor: Vendor) -> None:
+    """The requests service has heard of the new vendor (a throwaway draft is accepted)."""
+    await client.create_draft(cast, client.draft(vendor, cast))
+
+
+async def vendor_answers(client: Any, vendor: Vendor, request_id: str) -> None:
+    await client.wait_status(RITA, request_id, "vendor_notified", timeout=90)
+    await client.vendor_says(vendor, {"action": "accept", "request_id": request_id}, expect=(200, 409))
+    await client.wait_status(RITA, request_id, "contract_pending", "contract_executed", timeout=90)
+    buyer = Cast.new("sign").procurement
+    contract = await client.contract_for(buyer, request_id)
+
+    async def vendor_signs() -> Any:
+        answer = await client.vendor_says(
+            vendor,
+            {
+                "action": "sign_contract",
+                "contract_id": contract["id"],
+                "document_sha256": contract["document_sha256"],
+                "signer_name": "Vera Vendor",
+                "signer_email": vendor.emails[0],
+            },
+            expect=(200, 404, 409),
+        )
+        return None if answer.status_code == 404 else answer
+
+    await client.eventually("the vendor signs", vendor_signs)
+
+    async def signed() -> bool:
+        current = await client.contract_for(buyer, request_id)
+        return any(s["party"] == "vendor" for s in current["signatures"])
+
+    await client.eventually("the vendor's signature", signed)
+
+
+async def test_an_order_from_draft_to_closed_through_the_console(
+    console_platform: dict[str, Any], browser: Browser
+) -> None:
+    client = console_platform["client"]
+    cast = Cast.new()
+    vendor = await client.create_vendor(cast)
+    await vendor_known(client, cast, vendor)
+
+    rita = await (await new_context(browser)).new_page()
+    await sign_in(rita, "rita", "/requests/new")
+    assert rita.url.startswith(CONSOLE + "/requests/new")
+    await rita.fill("#f-title", "Laptops for the new team")
+    await rita.fill("#f-vendor_id", vendor.id)
+    await rita.fill("#f-cost_center", "CC-100")
+    await expect(rita.locator("#f-department")).to_have_value("ENG")  # from the department claim
+    await rita.fill("#f-category", "hardware")
+    await rita.fill("#f-needed_by", (date.today() + timedelta(days=30)).isoformat())
+    lines = rita.locator("tr[data-line]")
+    await lines.nth(0).locator("[name=line_description]").fill('Laptop 14"')
+    await lines.nth(0).locator("[name=line_quantity]").fill("10")
+    await lines.nth(0).locator("[name=line_unit_price]").fill("1200")
+    await rita.click("[data-add-line]")
+    await lines.nth(1).locator("[name=line_description]").fill("Docking station")
+    await lines.nth(1).locator("[name=line_quantity]").fill("5")
+    await lines.nth(1).locator("[name=line_unit_price]").fill("149.90")
+    await rita.click("[data-add-line]")
+    await expect(lines).to_have_count(3)
+    await lines.nth(2).locator("[data-remove-line]").click()
+    await expect(lines).to_have_count(2)
+    await expect(rita.locator("[data-total]")).to_have_text("€12,749.50")  # computed as you type
+    await shot(rita, "new-request")
+    await rita.click("button[type=submit].primary")
+    await expect(rita.locator("[data-status]")).to_have_attribute("data-status", "draft")
+    request_id = rita.url.rsplit("/", 1)[1]
+    await expect(rita.locator("td.total")).to_have_text("€12,749.50")
+    await rita.get_by_role("button", name="Submit for approval").click()
+    await expect(rita.locator("[data-status]")).not_to_have_attribute("data-status", "draft")
+
+    for approver in ("max", "helga"):
+        page = await (await new_context(browser)).new_page()
+        await sign_in(page, approver, "/inbox")
+        await reload_until(page, CONSOLE + "/inbox", f"tr:has-text('Laptops for the new team') a")
+        if approver == "max":
+            await shot(page, "approver-inbox")
+        await page.locator("tr", has_text="Laptops for the new team").locator("a[href^='/tasks/']").click()
+        # max's locale claim is German, helga's English: money is formatted for each
+        total = re.compile(r"^12\.749,50\s€$") if approver == "max" else re.compile("^€12,749.50$")
+        await expect(page.locator(".total")).to_have_text(total)
+        await page.fill("#comment", f"fine by {approver}")
+        await page.locator("button[value=approved]").click()
+        await expect(page).to_have_url(CONSOLE + "/inbox")
+        await page.context.close()
+
+    await vendor_answers(client, vendor, request_id)
+
+    paul = await (await new_context(browser)).new_page()
+    await sign_in(paul, "paul", "/contracts")
+    await reload_until(paul, CONSOLE + "/contracts", "article.card:has-text('Laptops for the new team')")
+    card = paul.locator("article.card", has_text="Laptops for the new team")
+    await expect(card.locator("code.hash")).to_have_text(re.compile("^[0-9a-f]{64}$"))
+    await shot(paul, "contracts-to-sign")
+    await card.get_by_role("button", name="Sign for the buyer").click()
+    await expect(paul.locator("article.card", has_text="Laptops for the new team")).to_have_count(0)
+    await client.wait_status(RITA, request_id, "contract_executed", timeout=90)
+
+    await reload_until(rita, f"{CONSOLE}/requests/{request_id}", "[data-status=contract_executed]")
+    await expect(rita.locator("ol.chain li")).to_have_count(2)
+    await rita.fill("#rcv-1", "10")
+    await rita.fill("#rcv-2", "5")
+    await rita.get_by_role("button", name="Confirm receipt").click()
+    await expect(rita.locator("[data-status]")).to_have_attribute("data-status", "received")
+    await rita.get_by_role("button", name="Close").click()
+    await expect(rita.locator("[data-status]")).to_have_attribute("data-status", "closed")
+    await shot(rita, "request-page")
+    await rita.goto(CONSOLE + "/requests?status=closed")
+    await expect(rita.locator("table.list")).to_contain_text("Laptops for the new team")
+    await shot(rita, "my-requests")
+
+
+async def test_a_user_without_the_role_gets_the_403_page(console_platform: dict[str, Any], browser: Browser) -> None:
+    page = await (await new_context(browser)).new_page()
+    await sign_in(page, "rita", "/requests")
+    response = await page.goto(CONSOLE + "/admin")
+    assert response is not None and response.status == 403
+    await expect(page.locator("h1")).to_have_text("Access denied")
+    await expect(page.locator("main")).to_contain_text("requester")
+    await shot(page, "forbidden")
+    fiona = await (await new_context(browser)).new_page()
+    await sign_in(fiona, "fiona", "/")  # finance: no back-office role at all
+    await expect(fiona.locator("h1")).to_have_text("Zugriff verweigert")  # her locale claim is German
+
+
+async def test_a_forged_form_without_the_csrf_token_is_refused(console_platform: dict[str, Any], browser: Browser) -> None:
+    page = await (await new_context(browser)).new_page()
+    await sign_in(page, "rita", "/requests")
+    forged = await page.request.post(
+        CONSOLE + "/requests/new", form={"title": "forged", "vendor_id": "x"}, max_redirects=0
+    )
+    assert forged.status == 403
+    assert "expired" in await forged.text()
+    wrong = await page.request.post(
+        CONSOLE + "/requests/new", form={"title": "forged", "csrf_token": "guess"}, max_redirects=0
+    )
+    assert wrong.status == 403
+    await page.goto(CONSOLE + "/requests?q=forged")
+    await expect(page.locator("#rows")).not_to_contain_text("forged")
+
+
+async def test_signing_out_ends_the_session(console_platform: dict[str, Any], browser: Browser) -> None:
+    page = await (await new_context(browser)).new_page()
+    await sign_in(page, "rita", "/requests")
+    cookies_before = {c["name"]: c for c in await page.context.cookies()}
+    assert cookies_before["bo_session"]["httpOnly"] is True
+    assert cookies_before["bo_session"]["sameSite"] == "Lax"
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page).to_have_url(CONSOLE + "/signed-out")
+    # the old session cookie is worthless now, and Keycloak's session ended too: its login page comes back
+    old = cookies_before["bo_session"]["value"]
+    replay = await page.request.get(CONSOLE + "/requests", headers={"Cookie": f"bo_session={old}"}, max_redirects=0)
+    assert replay.status == 303
+    assert replay.headers["location"].startswith("/auth/login")
+    await page.goto(CONSOLE + "/requests")
+    await expect(page.locator("#username")).to_be_visible()
