@@ -23,7 +23,11 @@ def main() -> int:
     request = urllib.request.Request(
         url,
         data=json.dumps(directory).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Idempotency-Key": "seed-console-directory"},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": "seed-console-directory",
+        },
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=15) as response:

@@ -112,6 +112,8 @@ async def test_outside_development_only_the_configured_rs256_is_accepted(jwks_ur
 
 
 async def test_an_rs256_token_of_another_issuer_is_refused(jwks_url: str) -> None:
-    r = await call(jwks_url, sign(IDP_KEY, iss="http://elsewhere/realms/x"), environment="development", jwt_issuer=ISSUER)
+    r = await call(
+        jwks_url, sign(IDP_KEY, iss="http://elsewhere/realms/x"), environment="development", jwt_issuer=ISSUER
+    )
     assert r.status_code == 401
     assert "issuer" in r.json()["detail"]

@@ -15,9 +15,7 @@ def main() -> None:
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8014")))
     args = parser.parse_args()
-    uvicorn.run(
-        "backoffice_console.main:create_app", factory=True, host=args.host, port=args.port, proxy_headers=True
-    )
+    uvicorn.run("backoffice_console.main:create_app", factory=True, host=args.host, port=args.port, proxy_headers=True)
 
 
 if __name__ == "__main__":

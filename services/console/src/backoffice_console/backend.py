@@ -74,7 +74,8 @@ def _problem(response: httpx.Response) -> ApiError:
         body = {}
     if not isinstance(body, dict):
         body = {}
-    errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+    found = body.get("errors")
+    errors: list[Any] = found if isinstance(found, list) else []
     return ApiError(
         status=response.status_code,
         title=str(body.get("title") or response.reason_phrase),

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import NumberFormatError, format_currency, format_decimal, parse_decimal
 
 LOCALES = ("en", "de")
 
@@ -147,14 +147,16 @@ def number(locale: str, value: object) -> str:
 
 
 def when(locale: str, value: object) -> str:
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return format_date(date.fromisoformat(value), format="medium", locale=_babel(locale))
+        except ValueError:
+            return value
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            try:
-                return format_date(date.fromisoformat(value), format="medium", locale=_babel(locale))
-            except ValueError:
-                return value
+            return str(value)
     if isinstance(value, datetime):
         return format_datetime(value, format="medium", locale=_babel(locale))
     if isinstance(value, date):
@@ -164,3 +166,18 @@ def when(locale: str, value: object) -> str:
 
 def _babel(locale: str) -> str:
     return "de_DE" if locale == "de" else "en_GB"
+
+
+def decimal_input(locale: str, text: str) -> str:
+    """A number typed in the user's language ("1.200,50" in German) as the API's plain decimal;
+    text that is no number is passed on unchanged, for the service to report next to the field."""
+    cleaned = text.strip().replace("\u00a0", "").replace(" ", "")
+    if not cleaned:
+        return cleaned
+    try:
+        return str(parse_decimal(cleaned, locale=_babel(locale), strict=True))
+    except NumberFormatError:
+        try:
+            return str(Decimal(cleaned))
+        except InvalidOperation:
+            return text.strip()

@@ -98,7 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, exc: CsrfRefused) -> Response:
-        return render(request, "error.html", 403, title="Access denied", detail="The form has expired. Please try again.")
+        return render(
+            request, "error.html", 403, title="Access denied", detail="The form has expired. Please try again."
+        )
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> Response:

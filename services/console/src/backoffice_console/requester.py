@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from backoffice_console import i18n
 from backoffice_console.backend import ApiError
 from backoffice_console.sessions import Session
-from backoffice_console.web import CheckedForm, backend, render, require
+from backoffice_console.web import CheckedForm, backend, locale_of, render, require
 
 router = APIRouter()
 Requester = Annotated[Session, Depends(require("requester", "procurement", "admin"))]
@@ -70,7 +71,7 @@ async def new_request(request: Request, session: Requester) -> Response:
 
 @router.post("/requests/new", include_in_schema=False)
 async def create_request(request: Request, session: Requester, form: CheckedForm) -> Response:
-    data = _form_to_body(form)
+    data = _form_to_body(form, locale_of(request, session))
     try:
         created = await backend(request).call(
             session.tokens["access_token"],
@@ -103,13 +104,18 @@ def _listed(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-def _form_to_body(form: dict[str, Any]) -> dict[str, Any]:
+def _form_to_body(form: dict[str, Any], locale: str) -> dict[str, Any]:
     descriptions = _listed(form.get("line_description"))
     quantities = _listed(form.get("line_quantity"))
     units = _listed(form.get("line_unit"))
     prices = _listed(form.get("line_unit_price"))
     lines = [
-        {"description": d.strip(), "quantity": q.strip(), "unit": u.strip(), "unit_price": p.strip()}
+        {
+            "description": d.strip(),
+            "quantity": i18n.decimal_input(locale, q),
+            "unit": u.strip(),
+            "unit_price": i18n.decimal_input(locale, p),
+        }
         for d, q, u, p in zip(descriptions, quantities, units, prices, strict=False)
         if d.strip() or p.strip()
     ]
@@ -173,7 +179,9 @@ def _waiting_on(chains: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @router.post("/requests/{request_id}/{action}", include_in_schema=False)
-async def request_action(request: Request, request_id: str, action: str, session: Requester, form: CheckedForm) -> Response:
+async def request_action(
+    request: Request, request_id: str, action: str, session: Requester, form: CheckedForm
+) -> Response:
     if action not in ACTIONS:
         return render(request, "error.html", 404, title="Page not found", detail=action)
     body: dict[str, Any] | None = None
@@ -186,11 +194,12 @@ async def request_action(request: Request, request_id: str, action: str, session
         for key, value in form.items():
             if key.startswith("received_") and str(value).strip():
                 try:
-                    quantity = Decimal(str(value).strip())
+                    quantity = Decimal(i18n.decimal_input(locale_of(request, session), str(value)))
                 except InvalidOperation:
                     quantity = Decimal(-1)
                 if quantity != 0:
-                    lines.append({"line_no": int(key.removeprefix("received_")), "quantity": str(value).strip()})
+                    number = i18n.decimal_input(locale_of(request, session), str(value))
+                    lines.append({"line_no": int(key.removeprefix("received_")), "quantity": number})
         body = {"lines": lines}
     try:
         await backend(request).call(
@@ -199,11 +208,21 @@ async def request_action(request: Request, request_id: str, action: str, session
     except ApiError as exc:
         if exc.status >= 500 or exc.status in (401, 403):
             raise
-        current = await backend(request).call(session.tokens["access_token"], "GET", "requests", f"/requests/{request_id}")
+        current = await backend(request).call(
+            session.tokens["access_token"], "GET", "requests", f"/requests/{request_id}"
+        )
         timeline = await backend(request).call(
             session.tokens["access_token"], "GET", "requests", f"/requests/{request_id}/timeline"
         )
         return render(
-            request, "request.html", 422, r=current, timeline=timeline, chain=None, contract=None, waiting=[], problem=exc
+            request,
+            "request.html",
+            422,
+            r=current,
+            timeline=timeline,
+            chain=None,
+            contract=None,
+            waiting=[],
+            problem=exc,
         )
     return RedirectResponse(f"/requests/{request_id}", status_code=303)

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from console_testkit import CHROMIUM_ARGS, DIRECTORY, console_env, ensure_chromium, start_console
 from cryptography.fernet import Fernet
-from playwright.async_api import Browser, async_playwright
 from platform_kit import JWT_SECRET, SERVICES, ServiceProcess, create_databases, drop_databases, free_port, service_env
+from playwright.async_api import Browser, async_playwright
 
 from backoffice_cli.client import Cast, Endpoints
 from backoffice_cli.client import Platform as Client
@@ -23,8 +23,18 @@ POLICY = {
     "name": "console",
     "base_currency": "EUR",
     "steps": [
-        {"name": "manager", "when": {"amount_min": "1"}, "approvers": {"kind": "manager", "levels": 1}, "due_seconds": 3600},
-        {"name": "head", "when": {"amount_min": "10000"}, "approvers": {"kind": "department_head"}, "due_seconds": 7200},
+        {
+            "name": "manager",
+            "when": {"amount_min": "1"},
+            "approvers": {"kind": "manager", "levels": 1},
+            "due_seconds": 3600,
+        },
+        {
+            "name": "head",
+            "when": {"amount_min": "10000"},
+            "approvers": {"kind": "department_head"},
+            "due_seconds": 7200,
+        },
     ],
 }
 

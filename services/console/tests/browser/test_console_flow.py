@@ -4,72 +4,17 @@ signs, the requester confirms receipt and closes. Plus the 403 page, CSRF refusa
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
-import time
-from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
-from console_testkit import new_context, shot, sign_in
-from playwright.async_api import Browser, Page, expect
+from console_testkit import RITA, new_context, reload_until, shot, sign_in, vendor_answers, vendor_known
+from playwright.async_api import Browser, expect
 
-from backoffice_cli.client import Cast, Person, Vendor
+from backoffice_cli.client import Cast
 
 CONSOLE = os.environ.get("BACKOFFICE_CONSOLE_URL", "")
-RITA = Person("rita", "Rita Requester", "rita@example.com", ("requester",), "ENG")
-
-
-async def until(what: str, check: Callable[[], Awaitable[bool]], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(1)
-
-
-async def reload_until(page: Page, url: str, selector: str, timeout: float = 90) -> None:
-    async def visible() -> bool:
-        await page.goto(url)
-        return await page.locator(selector).count() > 0
-
-    await until(f"{selector} on {url}", visible, timeout)
-
-
-async def vendor_known(client: Any, cast: Cast, vendor: Vendor) -> None:
-    """The requests service has heard of the new vendor (a throwaway draft is accepted)."""
-    await client.create_draft(cast, client.draft(vendor, cast))
-
-
-async def vendor_answers(client: Any, vendor: Vendor, request_id: str) -> None:
-    await client.wait_status(RITA, request_id, "vendor_notified", timeout=90)
-    await client.vendor_says(vendor, {"action": "accept", "request_id": request_id}, expect=(200, 409))
-    await client.wait_status(RITA, request_id, "contract_pending", "contract_executed", timeout=90)
-    buyer = Cast.new("sign").procurement
-    contract = await client.contract_for(buyer, request_id)
-
-    async def vendor_signs() -> Any:
-        answer = await client.vendor_says(
-            vendor,
-            {
-                "action": "sign_contract",
-                "contract_id": contract["id"],
-                "document_sha256": contract["document_sha256"],
-                "signer_name": "Vera Vendor",
-                "signer_email": vendor.emails[0],
-            },
-            expect=(200, 404, 409),
-        )
-        return None if answer.status_code == 404 else answer
-
-    await client.eventually("the vendor signs", vendor_signs)
-
-    async def signed() -> bool:
-        current = await client.contract_for(buyer, request_id)
-        return any(s["party"] == "vendor" for s in current["signatures"])
-
-    await client.eventually("the vendor's signature", signed)
 
 
 async def test_an_order_from_draft_to_closed_through_the_console(
@@ -113,7 +58,7 @@ async def test_an_order_from_draft_to_closed_through_the_console(
     for approver in ("max", "helga"):
         page = await (await new_context(browser)).new_page()
         await sign_in(page, approver, "/inbox")
-        await reload_until(page, CONSOLE + "/inbox", f"tr:has-text('Laptops for the new team') a")
+        await reload_until(page, CONSOLE + "/inbox", "tr:has-text('Laptops for the new team') a")
         if approver == "max":
             await shot(page, "approver-inbox")
         await page.locator("tr", has_text="Laptops for the new team").locator("a[href^='/tasks/']").click()
@@ -155,7 +100,8 @@ async def test_a_user_without_the_role_gets_the_403_page(console_platform: dict[
     page = await (await new_context(browser)).new_page()
     await sign_in(page, "rita", "/requests")
     response = await page.goto(CONSOLE + "/admin")
-    assert response is not None and response.status == 403
+    assert response is not None
+    assert response.status == 403
     await expect(page.locator("h1")).to_have_text("Access denied")
     await expect(page.locator("main")).to_contain_text("requester")
     await shot(page, "forbidden")
@@ -164,7 +110,9 @@ async def test_a_user_without_the_role_gets_the_403_page(console_platform: dict[
     await expect(fiona.locator("h1")).to_have_text("Zugriff verweigert")  # her locale claim is German
 
 
-async def test_a_forged_form_without_the_csrf_token_is_refused(console_platform: dict[str, Any], browser: Browser) -> None:
+async def test_a_forged_form_without_the_csrf_token_is_refused(
+    console_platform: dict[str, Any], browser: Browser
+) -> None:
     page = await (await new_context(browser)).new_page()
     await sign_in(page, "rita", "/requests")
     forged = await page.request.post(

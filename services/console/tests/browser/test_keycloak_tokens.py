@@ -15,7 +15,12 @@ async def keycloak_token(user: str) -> str:
     async with httpx.AsyncClient() as http:
         r = await http.post(
             os.environ["BACKOFFICE_OIDC_ISSUER"] + "/protocol/openid-connect/token",
-            data={"grant_type": "password", "client_id": "backoffice-cli", "username": user, "password": PASSWORDS[user]},
+            data={
+                "grant_type": "password",
+                "client_id": "backoffice-cli",
+                "username": user,
+                "password": PASSWORDS[user],
+            },
         )
         r.raise_for_status()
         return str(r.json()["access_token"])
