@@ -55,9 +55,13 @@ class Backend:
         if method in ("POST", "PUT", "PATCH"):
             headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
-        response = await self.http.request(
-            method, f"{self.base[service]}{path}", headers=headers, json=json, params=clean
-        )
+        url = f"{self.base[service]}{path}"
+        try:
+            response = await self.http.request(method, url, headers=headers, json=json, params=clean)
+        except httpx.RemoteProtocolError:
+            # a kept-alive connection the service closed as we reused it: once more on a fresh one
+            # (safe: reads, and writes carry the same Idempotency-Key)
+            response = await self.http.request(method, url, headers=headers, json=json, params=clean)
         if response.status_code >= 400:
             raise _problem(response)
         if raw:

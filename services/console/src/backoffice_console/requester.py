@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -146,10 +147,13 @@ async def _vendors(request: Request, session: Session) -> list[dict[str, Any]]:
 async def request_page(request: Request, request_id: str, session: Requester) -> Response:
     token = session.tokens["access_token"]
     api = backend(request)
-    current = await api.call(token, "GET", "requests", f"/requests/{request_id}")
-    timeline = await api.call(token, "GET", "requests", f"/requests/{request_id}/timeline")
-    chains = await _optional(api.call(token, "GET", "approvals", f"/requests/{request_id}/chain"))
-    contracts = await _optional(api.call(token, "GET", "contracts", "/contracts", params={"request_id": request_id}))
+    # the four reads at once: the page waits for the slowest service, not for their sum
+    current, timeline, chains, contracts = await asyncio.gather(
+        api.call(token, "GET", "requests", f"/requests/{request_id}"),
+        api.call(token, "GET", "requests", f"/requests/{request_id}/timeline"),
+        _optional(api.call(token, "GET", "approvals", f"/requests/{request_id}/chain")),
+        _optional(api.call(token, "GET", "contracts", "/contracts", params={"request_id": request_id})),
+    )
     waiting = _waiting_on(chains or [])
     return render(
         request,
