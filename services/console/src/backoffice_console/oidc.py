@@ -34,7 +34,9 @@ class OidcClient:
 
     async def metadata(self) -> dict[str, Any]:
         if self._metadata is None:
-            url = self._settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
+            url = self._settings.oidc_discovery_url or (
+                self._settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
+            )
             async with httpx.AsyncClient(timeout=10) as http:
                 response = await http.get(url)
                 response.raise_for_status()

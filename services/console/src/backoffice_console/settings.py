@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     """Where browsers reach the console (the OIDC redirect URI is derived from it)."""
 
     oidc_issuer: str = "http://127.0.0.1:8080/realms/backoffice"
+    oidc_discovery_url: str | None = None
+    """Where the console itself reads the provider's metadata when that differs from the issuer
+    (a container network); default ``<issuer>/.well-known/openid-configuration``."""
     oidc_client_id: str = "backoffice-console"
     oidc_client_secret: str = DEV_CLIENT_SECRET
     oidc_audience: str = "backoffice"
