@@ -106,6 +106,11 @@ async def new_context(browser: Browser, locale: str = "en-GB", *, bypass_csp: bo
 async def sign_in(page: Page, user: str, path: str = "/") -> None:
     """Through Keycloak's real login page."""
     await page.goto(os.environ["BACKOFFICE_CONSOLE_URL"] + path)
+    await sign_in_here(page, user)
+
+
+async def sign_in_here(page: Page, user: str) -> None:
+    """On the Keycloak login page the browser was sent to."""
     await page.locator("#username").fill(user)
     await page.locator("#password").fill(PASSWORDS[user])
     await page.locator("#kc-login").click()

@@ -30,6 +30,12 @@ async def inbox(request: Request, session: Approver) -> Response:
     return render(request, "inbox.html", tasks=_overdue_first(list(tasks)))
 
 
+@router.get("/approvals/tasks/{task_id}", include_in_schema=False)
+async def task_link_from_email(task_id: str, session: Approver) -> Response:
+    """The link of the approval email (notifications' APP_BASE_URL is the console): after sign-in."""
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+
 @router.get("/tasks/{task_id}", include_in_schema=False)
 async def task_page(request: Request, task_id: str, session: Approver) -> Response:
     return await _task(request, session, task_id, None, 200)

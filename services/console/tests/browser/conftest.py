@@ -77,6 +77,7 @@ async def console_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
             "NOTIFICATIONS_LINK_SIGNING_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
             "NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
             "NOTIFICATIONS_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['notifications']}",
+            "NOTIFICATIONS_APP_BASE_URL": os.environ["BACKOFFICE_CONSOLE_URL"],
         },
         "contracts": {
             "CONTRACTS_LINK_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,

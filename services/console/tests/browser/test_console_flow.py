@@ -9,12 +9,31 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from console_testkit import RITA, new_context, reload_until, shot, sign_in, vendor_answers, vendor_known
+from console_testkit import (
+    RITA,
+    new_context,
+    reload_until,
+    shot,
+    sign_in,
+    sign_in_here,
+    vendor_answers,
+    vendor_known,
+)
 from playwright.async_api import Browser, expect
 
 from backoffice_cli.client import Cast
 
 CONSOLE = os.environ.get("BACKOFFICE_CONSOLE_URL", "")
+
+
+async def email_link(client: Any, address: str, path: str) -> str:
+    pattern = re.compile(re.escape(CONSOLE + path) + r"[0-9a-f-]{36}")
+
+    async def newest() -> str | None:
+        links = [m for mail in await client.mail_to(address) for m in pattern.findall(mail.get("text") or "")]
+        return links[-1] if links else None
+
+    return str(await client.eventually(f"an email to {address} with a link to {path}", newest))
 
 
 async def test_an_order_from_draft_to_closed_through_the_console(
@@ -57,11 +76,16 @@ async def test_an_order_from_draft_to_closed_through_the_console(
 
     for approver in ("max", "helga"):
         page = await (await new_context(browser)).new_page()
-        await sign_in(page, approver, "/inbox")
-        await reload_until(page, CONSOLE + "/inbox", "tr:has-text('Laptops for the new team') a")
         if approver == "max":
+            await sign_in(page, approver, "/inbox")
+            await reload_until(page, CONSOLE + "/inbox", "tr:has-text('Laptops for the new team') a")
             await shot(page, "approver-inbox")
-        await page.locator("tr", has_text="Laptops for the new team").locator("a[href^='/tasks/']").click()
+            await page.locator("tr", has_text="Laptops for the new team").locator("a[href^='/tasks/']").click()
+        else:  # helga follows the link in her approval email, signing in on the way
+            link = await email_link(client, "helga@example.com", "/approvals/tasks/")
+            await page.goto(link)
+            await sign_in_here(page, approver)
+            await expect(page).to_have_url(re.compile(re.escape(CONSOLE) + "/tasks/"))
         # max's locale claim is German, helga's English: money is formatted for each
         total = re.compile(r"^12\.749,50\s€$") if approver == "max" else re.compile("^€12,749.50$")
         await expect(page.locator(".total")).to_have_text(total)
