@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-SERVICES := requests approvals notifications contracts insights budgets
+SERVICES := requests approvals notifications contracts insights budgets console
 PACKAGES := services/common $(addprefix services/,$(SERVICES)) tools/cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 TEST_REQUIREMENTS := $(wildcard tests/requirements*.txt)
@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 .PHONY: help venv lint format run stop status demo test test-unit test-only infra-up infra-down bench clean
 
 help:
-	@echo "make run     start PostgreSQL, Kafka, the SMTP sink and the four services (profile 'run')"
+	@echo "make run     start PostgreSQL, Kafka, the SMTP sink, Keycloak, the four services and the console (profile 'run')"
 	@echo "make stop    stop them"
 	@echo "make status  show what runs where"
 	@echo "make demo    walk one purchase request from draft to closed against 'make run'"
@@ -44,6 +44,7 @@ format: venv
 run: venv
 	@BACKOFFICE_PROFILE=run bash deploy/infra.sh start
 	@BACKOFFICE_PROFILE=run bash deploy/services.sh start
+	@BACKOFFICE_PROFILE=run bash -c 'source deploy/env.sh && $(PY) deploy/seed_console.py'
 	@BACKOFFICE_PROFILE=run bash deploy/urls.sh
 
 stop:

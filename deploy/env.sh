@@ -53,6 +53,8 @@ export BACKOFFICE_NOTIFICATIONS_PORT=$(( _bo_b + 12 ))
 export BACKOFFICE_CONTRACTS_PORT=$(( _bo_b + 13 ))
 export BACKOFFICE_INSIGHTS_PORT=$(( _bo_b + 8 ))
 export BACKOFFICE_BUDGETS_PORT=$(( _bo_b + 7 ))
+export BACKOFFICE_KEYCLOAK_PORT=$(( _bo_b + 5 ))
+export BACKOFFICE_CONSOLE_PORT=$(( _bo_b + 14 ))
 # Optional 3-broker mode (BACKOFFICE_KAFKA_NODES=3): node i (1..3) listens on
 # broker base+14+i (15,16,17) and controller base+17+i (18,19,20).
 export BACKOFFICE_KAFKA_NODES="${BACKOFFICE_KAFKA_NODES:-1}"
@@ -66,6 +68,13 @@ fi
 export BACKOFFICE_PG_DSN_BASE="postgresql://backoffice@127.0.0.1:$BACKOFFICE_PG_PORT"
 export BACKOFFICE_SMTP_HOST=127.0.0.1
 export BACKOFFICE_MAILBOX_URL="http://127.0.0.1:$BACKOFFICE_MAILBOX_PORT"
+# Keycloak (the identity provider) and the console signed in through it; see deploy/keycloak/.
+export BACKOFFICE_KEYCLOAK_URL="http://127.0.0.1:$BACKOFFICE_KEYCLOAK_PORT"
+export BACKOFFICE_OIDC_ISSUER="$BACKOFFICE_KEYCLOAK_URL/realms/backoffice"
+export BACKOFFICE_OIDC_JWKS_URL="$BACKOFFICE_OIDC_ISSUER/protocol/openid-connect/certs"
+export BACKOFFICE_CONSOLE_URL="http://127.0.0.1:$BACKOFFICE_CONSOLE_PORT"
+# DEVELOPMENT ONLY: the console's client secret in the local realm (deploy/keycloak/backoffice-realm.json)
+export BACKOFFICE_CONSOLE_CLIENT_SECRET="${BACKOFFICE_CONSOLE_CLIENT_SECRET:-development-only-console-client-secret}"
 
 if [ -z "${BACKOFFICE_PYTHON:-}" ]; then
     if [ -x "$BACKOFFICE_ROOT/.venv/bin/python" ]; then

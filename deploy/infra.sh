@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Local infrastructure for the backoffice services: PostgreSQL, Apache Kafka (KRaft), SMTP sink.
+# Local infrastructure for the backoffice services: PostgreSQL, Apache Kafka (KRaft), SMTP sink,
+# Keycloak (the OpenID Connect identity provider of the console and the services).
 #
-#   deploy/infra.sh {start|stop|restart|status|kill} [postgres|kafka|smtp|all]   (default: all)
+#   deploy/infra.sh {start|stop|restart|status|kill} [postgres|kafka|smtp|keycloak|all]   (default: all)
 #
 # Profile/ports come from deploy/env.sh (BACKOFFICE_PROFILE=run|test, BACKOFFICE_PORT_BASE...).
 # Everything (data, logs, pids) lives in $BACKOFFICE_STATE_DIR = .state/<profile>.
@@ -513,21 +514,137 @@ smtp_status() {
     echo "down smtp      127.0.0.1:$BACKOFFICE_SMTP_PORT (mailbox API 127.0.0.1:$BACKOFFICE_MAILBOX_PORT)"; return 3
 }
 
+# ---------------------------------------------------------------- Keycloak
+# The distribution zip comes from Maven Central into ~/.m2 (mvn dependency:get), is unpacked and
+# built once (`kc.sh build`: the slow Quarkus augmentation) into .state/keycloak-dist shared by the
+# profiles; each start gets a fresh hard-linked copy with its own H2 database and imports the realm
+# of deploy/keycloak/backoffice-realm.json (so the realm file is always the truth).
+KC_VERSION=${BACKOFFICE_KEYCLOAK_VERSION:-26.5.0}
+KC_DISTS=${BACKOFFICE_KEYCLOAK_DISTS:-$ROOT/.state/keycloak-dist}
+KC_DIR=$STATE/keycloak
+KC_PID=$KC_DIR/keycloak.pid
+KC_LOG=$KC_DIR/keycloak.log
+KC_BUILD_OPTS="--db=dev-file --health-enabled=false --metrics-enabled=false"
+
+kc_java_home() {
+    local d
+    for d in "${BACKOFFICE_KEYCLOAK_JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-21-jdk-amd64 \
+             /usr/lib/jvm/java-25-openjdk-amd64 /usr/lib/jvm/java-21-openjdk-amd64; do
+        [ -n "$d" ] && [ -x "$d/bin/java" ] && { echo "$d"; return 0; }
+    done
+    return 1
+}
+kc_dist() {
+    local built=$KC_DISTS/keycloak-$KC_VERSION want zip
+    want=$(printf '%s %s' "$KC_VERSION" "$KC_BUILD_OPTS" | cksum | cut -d' ' -f1)
+    if [ -f "$built/.built" ] && [ "$(cat "$built/.built")" = "$want" ]; then return 0; fi
+    mkdir -p "$KC_DISTS"
+    (
+        exec 9>"$KC_DISTS/.lock"
+        flock -w 1200 9 || exit 1
+        if [ -f "$built/.built" ] && [ "$(cat "$built/.built")" = "$want" ]; then exit 0; fi
+        : >"$KC_DISTS/build.log"
+        zip=${BACKOFFICE_M2_REPO:-$HOME/.m2/repository}/org/keycloak/keycloak-quarkus-dist/$KC_VERSION/keycloak-quarkus-dist-$KC_VERSION.zip
+        if [ ! -s "$zip" ]; then
+            command -v mvn >/dev/null || { echo "mvn not found" >>"$KC_DISTS/build.log"; exit 1; }
+            echo "[infra] downloading org.keycloak:keycloak-quarkus-dist:$KC_VERSION:zip from Maven Central" >&2
+            mvn -q -B dependency:get -Dartifact="org.keycloak:keycloak-quarkus-dist:$KC_VERSION:zip" -Dtransitive=false \
+                >>"$KC_DISTS/build.log" 2>&1 || exit 1
+        fi
+        rm -rf "$built" "$KC_DISTS/unpack.$$"
+        mkdir -p "$KC_DISTS/unpack.$$"
+        unzip -q "$zip" -d "$KC_DISTS/unpack.$$" >>"$KC_DISTS/build.log" 2>&1 || exit 1
+        mv "$KC_DISTS/unpack.$$/keycloak-$KC_VERSION" "$built" && rm -rf "$KC_DISTS/unpack.$$"
+        echo "[infra] building Keycloak $KC_VERSION (Quarkus augmentation, once per version)" >&2
+        # shellcheck disable=SC2086
+        JAVA_HOME=$(kc_java_home) "$built/bin/kc.sh" build $KC_BUILD_OPTS >>"$KC_DISTS/build.log" 2>&1 || exit 1
+        echo "$want" >"$built/.built"
+    ) || die_log "$KC_DISTS/build.log" "keycloak: could not download or build Keycloak $KC_VERSION"
+}
+kc_ready() {
+    "$PY" - "$BACKOFFICE_OIDC_ISSUER" <<'PY'
+import sys, urllib.request
+try:
+    with urllib.request.urlopen(f"{sys.argv[1]}/.well-known/openid-configuration", timeout=3) as r:
+        sys.exit(0 if r.status == 200 else 1)
+except Exception:
+    sys.exit(1)
+PY
+}
+# keycloak_launch: start the process without waiting (infra start overlaps it with Kafka's start)
+keycloak_launch() {
+    local pid; pid=$(read_pid "$KC_PID")
+    if pid_alive "$pid"; then return 0; fi
+    kc_java_home >/dev/null || die "keycloak: Java 21+ needed (set BACKOFFICE_KEYCLOAK_JAVA_HOME; Temurin 25 expected in /usr/lib/jvm)"
+    command -v unzip >/dev/null || die "keycloak: unzip not found"
+    port_open "$BACKOFFICE_KEYCLOAK_PORT" && die "keycloak: port $BACKOFFICE_KEYCLOAK_PORT is already used by another process (set BACKOFFICE_PORT_BASE)"
+    kc_dist
+    rm -rf "$KC_DIR/server"
+    mkdir -p "$KC_DIR"
+    cp -al "$KC_DISTS/keycloak-$KC_VERSION" "$KC_DIR/server"
+    rm -rf "$KC_DIR/server/data"
+    mkdir -p "$KC_DIR/server/data/import"
+    sed -e "s#\${BACKOFFICE_CONSOLE_URL}#$BACKOFFICE_CONSOLE_URL#g" \
+        -e "s#\${BACKOFFICE_CONSOLE_CLIENT_SECRET}#$BACKOFFICE_CONSOLE_CLIENT_SECRET#g" \
+        "$DEPLOY/keycloak/backoffice-realm.json" >"$KC_DIR/server/data/import/backoffice-realm.json"
+    echo "===== $(date -u +%FT%TZ) start" >>"$KC_LOG"
+    say "keycloak: starting on $BACKOFFICE_KEYCLOAK_URL (realm backoffice)"
+    date +%s.%N >"$KC_DIR/started-at"
+    # The bootstrap admin of the master realm (admin console) is for local development only.
+    (cd "$KC_DIR" && exec setsid nohup env JAVA_HOME="$(kc_java_home)" \
+        KC_BOOTSTRAP_ADMIN_USERNAME=admin KC_BOOTSTRAP_ADMIN_PASSWORD="${BACKOFFICE_KEYCLOAK_ADMIN_PASSWORD:-admin}" \
+        JAVA_OPTS_KC_HEAP="-Xms64m -Xmx${BACKOFFICE_KEYCLOAK_HEAP_MAX:-512m}" \
+        "$KC_DIR/server/bin/kc.sh" start --optimized --http-enabled=true --http-host=127.0.0.1 \
+        --http-port="$BACKOFFICE_KEYCLOAK_PORT" --hostname="$BACKOFFICE_KEYCLOAK_URL" --hostname-strict=false \
+        --import-realm --log-level=WARN,org.keycloak.services:INFO,io.quarkus:INFO \
+        >>"$KC_LOG" 2>&1 </dev/null) &
+    echo $! >"$KC_PID"
+}
+keycloak_start() {
+    need_python
+    local pid i t0
+    pid=$(read_pid "$KC_PID")
+    if pid_alive "$pid" && kc_ready; then say "keycloak: already running on $BACKOFFICE_KEYCLOAK_URL"; return 0; fi
+    keycloak_launch
+    pid=$(read_pid "$KC_PID")
+    for ((i = 0; i < ${BACKOFFICE_KEYCLOAK_WAIT:-400} * 2; i++)); do
+        kc_ready && break
+        pid_alive "$pid" || die_log "$KC_LOG" "keycloak: the process exited"
+        sleep 0.5
+    done
+    kc_ready || die_log "$KC_LOG" "keycloak: not ready on $BACKOFFICE_KEYCLOAK_URL"
+    t0=$(cat "$KC_DIR/started-at" 2>/dev/null || echo 0)
+    say "keycloak: up  $BACKOFFICE_OIDC_ISSUER (Keycloak $KC_VERSION, ready $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')s after launch)"
+}
+keycloak_stop() { stop_pid "$KC_PID" keycloak 30; }
+keycloak_kill() {
+    local pid; pid=$(read_pid "$KC_PID")
+    if pid_alive "$pid"; then kill -KILL "$pid"; say "keycloak: killed"; else say "keycloak: not running"; fi
+    rm -f "$KC_PID"
+}
+keycloak_status() {
+    if pid_alive "$(read_pid "$KC_PID")" && kc_ready; then echo "up   keycloak  $BACKOFFICE_KEYCLOAK_URL (realm backoffice)"; return 0; fi
+    echo "down keycloak  $BACKOFFICE_KEYCLOAK_URL"; return 3
+}
+
 # ---------------------------------------------------------------- main
-usage() { echo "usage: $0 {start|stop|restart|status|kill} [postgres|kafka|smtp|all]" >&2; exit 2; }
+usage() { echo "usage: $0 {start|stop|restart|status|kill} [postgres|kafka|smtp|keycloak|all]" >&2; exit 2; }
 ACTION=${1:-}
 TARGET=${2:-all}
 case "$TARGET" in
-    all) COMPONENTS=(postgres kafka smtp) ;;
+    all) COMPONENTS=(postgres kafka smtp keycloak) ;;
     postgres|pg) COMPONENTS=(postgres) ;;
     kafka) COMPONENTS=(kafka) ;;
     smtp|mail|mailsink) COMPONENTS=(smtp) ;;
+    keycloak|kc) COMPONENTS=(keycloak) ;;
     *) usage ;;
 esac
 fn() { case $1 in postgres) echo pg ;; *) echo "$1" ;; esac; }
 
 case "$ACTION" in
     start)
+        # Keycloak starts slowest: launch it first so its start overlaps the others'.
+        if [ "$TARGET" = all ]; then need_python; keycloak_launch; fi
         for c in "${COMPONENTS[@]}"; do "$(fn "$c")_start"; done ;;
     stop)
         for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do "$(fn "${COMPONENTS[$i]}")_stop"; done ;;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The services as local processes, configured for the infrastructure of deploy/infra.sh.
+# The services and the console as local processes, configured for the infrastructure of deploy/infra.sh.
 #
 #   deploy/services.sh {start|stop|status|restart|env} [requests|approvals|notifications|contracts|insights|budgets|all]
 #
@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 STATE=$BACKOFFICE_STATE_DIR
 PY=$BACKOFFICE_PYTHON
-SERVICES=(requests approvals notifications contracts insights budgets)
+SERVICES=(requests approvals notifications contracts insights budgets console)
 INSTANCES=${BACKOFFICE_INSTANCES:-1}
 DEV_JWT_SECRET=${BACKOFFICE_DEV_JWT_SECRET:-development-only-jwt-secret-never-in-production}
 mkdir -p "$STATE/logs" "$STATE/pids" "$STATE/contracts"
@@ -41,6 +41,9 @@ ${p}DATABASE_URL=postgresql+asyncpg://backoffice@127.0.0.1:${BACKOFFICE_PG_PORT}
 ${p}KAFKA_BOOTSTRAP_SERVERS=${BACKOFFICE_KAFKA_BOOTSTRAP}
 ${p}KAFKA_TOPIC_PREFIX=${BACKOFFICE_TOPIC_PREFIX:-}
 ${p}JWT_SECRET=${DEV_JWT_SECRET}
+${p}JWT_ALGORITHM=RS256
+${p}JWT_JWKS_URL=${BACKOFFICE_OIDC_JWKS_URL}
+${p}JWT_ISSUER=${BACKOFFICE_OIDC_ISSUER}
 ${p}PUBLIC_BASE_URL=http://127.0.0.1:${port}
 ${p}OUTBOX_POLL_INTERVAL_SECONDS=2
 ENV
@@ -50,12 +53,24 @@ ENV
 NOTIFICATIONS_SMTP_HOST=${BACKOFFICE_SMTP_HOST}
 NOTIFICATIONS_SMTP_PORT=${BACKOFFICE_SMTP_PORT}
 NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS=true
+NOTIFICATIONS_APP_BASE_URL=${BACKOFFICE_CONSOLE_URL}
 NOTIFICATIONS_DELIVERY_BACKOFF_INITIAL_SECONDS=2
 ENV
             ;;
         contracts)
             cat <<ENV
 CONTRACTS_PKI_DIR=${STATE}/contracts/pki
+ENV
+            ;;
+        console)
+            cat <<ENV
+CONSOLE_PUBLIC_BASE_URL=${BACKOFFICE_CONSOLE_URL}
+CONSOLE_OIDC_ISSUER=${BACKOFFICE_OIDC_ISSUER}
+CONSOLE_OIDC_CLIENT_SECRET=${BACKOFFICE_CONSOLE_CLIENT_SECRET}
+CONSOLE_REQUESTS_URL=http://127.0.0.1:${BACKOFFICE_REQUESTS_PORT}
+CONSOLE_APPROVALS_URL=http://127.0.0.1:${BACKOFFICE_APPROVALS_PORT}
+CONSOLE_NOTIFICATIONS_URL=http://127.0.0.1:${BACKOFFICE_NOTIFICATIONS_PORT}
+CONSOLE_CONTRACTS_URL=http://127.0.0.1:${BACKOFFICE_CONTRACTS_PORT}
 ENV
             ;;
     esac
@@ -87,7 +102,9 @@ start_one() {
         say "ERROR: port $port is taken by a process this script did not start; stop it or set BACKOFFICE_PORT_BASE"
         return 1
     fi
-    if [ "$n" = 1 ]; then
+    # the console has no database and one instance (its sessions are in memory)
+    if [ "$svc" = console ] && [ "$n" != 1 ]; then return 0; fi
+    if [ "$n" = 1 ] && [ "$svc" != console ]; then
         say "$svc: migrating"
         if ! with_env "$svc" "$PY" -m "backoffice_$svc" migrate >>"$log" 2>&1; then
             tail -n 30 "$log" >&2; say "ERROR: $svc migrations failed (log: $log)"; return 1

@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from jwt.algorithms import RSAAlgorithm
 
-from backoffice_common.auth import Authenticator, CurrentUser
+from backoffice_common.auth import Authenticator, CurrentUser, mint_token
 from backoffice_common.problems import install_problem_handlers
-from backoffice_common.settings import ServiceSettings
+from backoffice_common.settings import DEV_JWT_SECRET, ServiceSettings
 
 IDP_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 ROGUE_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -51,10 +51,12 @@ def sign(key: rsa.RSAPrivateKey, kid: str = "idp-1", **claims: object) -> str:
     return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})
 
 
-async def call(jwks_url: str, token: str) -> httpx.Response:
+async def call(jwks_url: str, token: str, **settings: object) -> httpx.Response:
     app = FastAPI()
     install_problem_handlers(app)
-    app.state.authenticator = Authenticator(ServiceSettings(jwt_algorithm="RS256", jwt_jwks_url=jwks_url))
+    app.state.authenticator = Authenticator(
+        ServiceSettings(jwt_algorithm="RS256", jwt_jwks_url=jwks_url, **settings)  # type: ignore[arg-type]
+    )
 
     @app.get("/me")
     async def me(user: CurrentUser) -> dict[str, str]:
@@ -86,3 +88,32 @@ async def test_an_hs256_token_is_refused_when_the_service_expects_rs256(jwks_url
     forged = jwt.encode({"sub": "x", "aud": "backoffice", "exp": int(time.time()) + 60}, "guess", algorithm="HS256")
     r = await call(jwks_url, forged)
     assert r.status_code == 401
+
+
+ISSUER = "http://127.0.0.1:1/realms/backoffice"
+
+
+async def test_in_development_a_development_hs256_token_is_accepted_beside_rs256(jwks_url: str) -> None:
+    dev = mint_token(secret=DEV_JWT_SECRET, sub="dave", roles=["requester"])
+    r = await call(jwks_url, dev, environment="development", jwt_issuer=ISSUER)
+    assert r.status_code == 200
+    assert r.json() == {"sub": "dave"}
+    r = await call(jwks_url, sign(IDP_KEY, iss=ISSUER), environment="development", jwt_issuer=ISSUER)
+    assert r.status_code == 200
+
+
+async def test_outside_development_only_the_configured_rs256_is_accepted(jwks_url: str) -> None:
+    dev = mint_token(secret=DEV_JWT_SECRET, sub="dave", roles=["requester"])
+    r = await call(jwks_url, dev, environment="production", jwt_issuer=ISSUER)
+    assert r.status_code == 401
+    assert "HS256" in r.json()["detail"]
+    r = await call(jwks_url, sign(IDP_KEY, iss=ISSUER), environment="production", jwt_issuer=ISSUER)
+    assert r.status_code == 200
+
+
+async def test_an_rs256_token_of_another_issuer_is_refused(jwks_url: str) -> None:
+    r = await call(
+        jwks_url, sign(IDP_KEY, iss="http://elsewhere/realms/x"), environment="development", jwt_issuer=ISSUER
+    )
+    assert r.status_code == 401
+    assert "issuer" in r.json()["detail"]

@@ -1,4 +1,11 @@
-"""Bearer JWT authentication: HS256 with a configured secret, or RS256 through a JWKS URL."""
+"""Bearer JWT authentication: HS256 with a configured secret, or RS256 through a JWKS URL.
+
+The accepted algorithm is ``jwt_algorithm``. Only when ``environment`` is ``development`` are HS256
+tokens signed with ``jwt_secret`` accepted as well, next to RS256 tokens of the identity provider:
+the local profiles verify Keycloak's tokens through its JWKS while the tests, the demo and the
+CLI keep minting HS256 development tokens. Such HS256 tokens are not checked against
+``jwt_issuer`` (they carry none). Outside development only the configured algorithm is accepted.
+"""
 
 from __future__ import annotations
 
@@ -42,21 +49,33 @@ class Authenticator:
         if settings.jwt_algorithm == "RS256" and settings.jwt_jwks_url:
             self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=600)
 
+    def accepted_algorithms(self) -> frozenset[str]:
+        """The configured algorithm, plus HS256 development tokens in development only."""
+        if self._settings.environment == "development":
+            return frozenset({self._settings.jwt_algorithm, "HS256"})
+        return frozenset({self._settings.jwt_algorithm})
+
     async def authenticate(self, token: str) -> User:
         settings = self._settings
         try:
-            if self._jwks is not None:
+            algorithm = jwt.get_unverified_header(token).get("alg")
+            if algorithm not in self.accepted_algorithms():
+                raise _unauthorized(f"tokens signed with {algorithm!r} are not accepted")
+            issuer = settings.jwt_issuer
+            if algorithm == "RS256" and self._jwks is not None:
                 jwks = self._jwks
                 signing_key = await asyncio.to_thread(jwks.get_signing_key_from_jwt, token)
                 key: Any = signing_key.key
             else:
                 key = settings.jwt_secret
+                if settings.jwt_algorithm != "HS256":
+                    issuer = None  # a development token beside the identity provider's (see above)
             claims = jwt.decode(
                 token,
                 key,
-                algorithms=[settings.jwt_algorithm],
+                algorithms=[str(algorithm)],
                 audience=settings.jwt_audience,
-                issuer=settings.jwt_issuer,
+                issuer=issuer,
                 leeway=settings.jwt_leeway_seconds,
                 options={"require": ["sub", "exp", "aud"]},
             )

@@ -71,6 +71,8 @@ class ServiceSettings(BaseSettings):
 
     jwt_secret: str = DEV_JWT_SECRET
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    """The accepted algorithm; in development HS256 tokens signed with ``jwt_secret`` are accepted
+    as well (development tokens beside the identity provider's RS256 ones, see ``auth``)."""
     jwt_jwks_url: str | None = None
     jwt_audience: str = "backoffice"
     jwt_issuer: str | None = None

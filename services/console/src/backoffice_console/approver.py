@@ -1,0 +1,66 @@
+"""The approver's inbox and task page: approve, reject or ask for changes with a comment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from backoffice_console.backend import ApiError
+from backoffice_console.sessions import Session
+from backoffice_console.web import CheckedForm, backend, render, require
+
+router = APIRouter()
+Approver = Annotated[Session, Depends(require("approver", "admin"))]
+DECISIONS = ("approved", "rejected", "changes_requested")
+
+
+def _overdue_first(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    now = datetime.now(UTC).isoformat()
+    for task in tasks:
+        task["overdue"] = str(task.get("due_at", "")) < now
+    return sorted(tasks, key=lambda t: (not t["overdue"], str(t.get("due_at", ""))))
+
+
+@router.get("/inbox", include_in_schema=False)
+async def inbox(request: Request, session: Approver) -> Response:
+    tasks = await backend(request).call(session.tokens["access_token"], "GET", "approvals", "/tasks")
+    return render(request, "inbox.html", tasks=_overdue_first(list(tasks)))
+
+
+@router.get("/approvals/tasks/{task_id}", include_in_schema=False)
+async def task_link_from_email(task_id: str, session: Approver) -> Response:
+    """The link of the approval email (notifications' APP_BASE_URL is the console): after sign-in."""
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+
+@router.get("/tasks/{task_id}", include_in_schema=False)
+async def task_page(request: Request, task_id: str, session: Approver) -> Response:
+    return await _task(request, session, task_id, None, 200)
+
+
+async def _task(request: Request, session: Session, task_id: str, problem: ApiError | None, code: int) -> Response:
+    task = await backend(request).call(session.tokens["access_token"], "GET", "approvals", f"/tasks/{task_id}")
+    snapshot = task.get("request") or {}
+    return render(request, "task.html", code, task=task, r=snapshot, problem=problem, decisions=DECISIONS)
+
+
+@router.post("/tasks/{task_id}/decision", include_in_schema=False)
+async def decide(request: Request, task_id: str, session: Approver, form: CheckedForm) -> Response:
+    decision = str(form.get("decision") or "")
+    comment = str(form.get("comment") or "").strip()
+    try:
+        await backend(request).call(
+            session.tokens["access_token"],
+            "POST",
+            "approvals",
+            f"/tasks/{task_id}/decision",
+            json={"decision": decision, "comment": comment or None},
+        )
+    except ApiError as exc:
+        if exc.status >= 500 or exc.status in (401, 403):
+            raise
+        return await _task(request, session, task_id, exc, 422)
+    return RedirectResponse("/inbox", status_code=303)

@@ -1,0 +1,129 @@
+"""The console's composition root: pages, static assets (no CDN), sessions, OIDC and error pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from backoffice_console import admin, approver, auth_routes, procurement, requester
+from backoffice_console.backend import ApiError, Backend
+from backoffice_console.oidc import OidcClient
+from backoffice_console.sessions import SessionStore
+from backoffice_console.settings import Settings
+from backoffice_console.web import CsrfRefused, Forbidden, NeedsSignIn, SignedIn, current_session, render
+
+log = logging.getLogger("backoffice.console")
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(timeout=settings.api_timeout_seconds) as http:
+            app.state.backend = Backend(settings, http)
+            yield
+
+    app = FastAPI(title="Back-office console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.oidc = OidcClient(settings)
+    app.state.sessions = SessionStore(
+        idle_seconds=settings.session_idle_seconds,
+        max_seconds=settings.session_max_seconds,
+        max_sessions=settings.max_sessions,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (auth_routes, requester, approver, procurement, admin):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self' " + settings.oidc_issuer.split("/realms/")[0],
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.url.path.startswith(("/requests", "/tasks", "/inbox", "/contracts", "/admin")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.get("/", include_in_schema=False)
+    async def home(session: SignedIn) -> Response:
+        roles = session.roles
+        for role, target in (
+            ("approver", "/inbox"),
+            ("requester", "/requests"),
+            ("procurement", "/contracts"),
+            ("admin", "/admin"),
+        ):
+            if role in roles:
+                return RedirectResponse(target, status_code=303)
+        raise Forbidden(("requester", "approver", "procurement", "admin"))
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        try:
+            await app.state.oidc.metadata()
+        except Exception as exc:
+            return JSONResponse({"status": "not ready", "detail": f"identity provider: {exc}"}, status_code=503)
+        return JSONResponse({"status": "ready", "sessions": len(app.state.sessions)})
+
+    @app.exception_handler(NeedsSignIn)
+    async def _sign_in(request: Request, exc: NeedsSignIn) -> Response:
+        target = f"/auth/login?next={quote(exc.target)}"
+        if request.headers.get("hx-request"):
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return render(request, "403.html", 403, needed=exc.needed)
+
+    @app.exception_handler(CsrfRefused)
+    async def _csrf(request: Request, exc: CsrfRefused) -> Response:
+        return render(
+            request, "error.html", 403, title="Access denied", detail="The form has expired. Please try again."
+        )
+
+    @app.exception_handler(ApiError)
+    async def _api(request: Request, exc: ApiError) -> Response:
+        if exc.status == 401:
+            session = current_session(request)
+            if session is not None:
+                request.app.state.sessions.drop(session.id)
+            return RedirectResponse(f"/auth/login?next={quote(request.url.path)}", status_code=303)
+        if exc.status == 403:
+            return render(request, "403.html", 403, needed=(), detail=exc.detail)
+        if exc.status == 404:
+            return render(request, "error.html", 404, title="Page not found", detail=exc.detail)
+        log.warning("a service answered %s: %s", exc.status, exc.detail)
+        return render(request, "error.html", 502, title="Something went wrong", detail=exc.detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        title = "Page not found" if exc.status_code == 404 else "Something went wrong"
+        return render(request, "error.html", exc.status_code, title=title, detail=str(exc.detail))
+
+    @app.exception_handler(httpx.TransportError)
+    async def _unreachable(request: Request, exc: httpx.TransportError) -> Response:
+        log.warning("a service is unreachable: %s", exc)
+        return render(request, "error.html", 503, title="Something went wrong", detail="A service is not reachable.")
+
+    return app

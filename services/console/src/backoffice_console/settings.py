@@ -1,0 +1,49 @@
+"""The console's settings (env prefix CONSOLE_). It has no database and no Kafka connection."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_CLIENT_SECRET = "development-only-console-client-secret"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONSOLE_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    log_level: str = "INFO"
+    public_base_url: str = "http://127.0.0.1:8014"
+    """Where browsers reach the console (the OIDC redirect URI is derived from it)."""
+
+    oidc_issuer: str = "http://127.0.0.1:8080/realms/backoffice"
+    oidc_discovery_url: str | None = None
+    """Where the console itself reads the provider's metadata when that differs from the issuer
+    (a container network); default ``<issuer>/.well-known/openid-configuration``."""
+    oidc_client_id: str = "backoffice-console"
+    oidc_client_secret: str = DEV_CLIENT_SECRET
+    oidc_audience: str = "backoffice"
+    oidc_scope: str = "openid profile email"
+
+    requests_url: str = "http://127.0.0.1:8001"
+    approvals_url: str = "http://127.0.0.1:8002"
+    notifications_url: str = "http://127.0.0.1:8003"
+    contracts_url: str = "http://127.0.0.1:8004"
+    api_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    session_idle_seconds: int = Field(default=1800, ge=60)
+    session_max_seconds: int = Field(default=36000, ge=60)
+    max_sessions: int = Field(default=10000, ge=1)
+    cookie_secure: bool = False
+    """Set to true behind TLS (production): the session cookie then only travels over HTTPS."""
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets(self) -> Settings:
+        if self.environment != "development":
+            if self.oidc_client_secret == DEV_CLIENT_SECRET or len(self.oidc_client_secret) < 16:
+                raise ValueError("oidc_client_secret: set the real client secret outside development")
+            if self.environment == "production" and not self.cookie_secure:
+                raise ValueError("cookie_secure must be true in production")
+        return self
