@@ -40,6 +40,9 @@ class Service:
     async def publish(self, *events: CloudEvent) -> None:
         await publish_events(self.bootstrap, self.prefix + "backoffice.requests", list(events))
 
+    async def publish_budget(self, *events: CloudEvent) -> None:
+        await publish_events(self.bootstrap, self.prefix + "backoffice.budgets", list(events))
+
     async def assigned(self, request_id: str, count: int = 1, timeout: float = 30) -> list[Any]:
         return await self.reader.wait_for("approval.task_assigned", subject=request_id, count=count, timeout=timeout)
 
@@ -56,6 +59,7 @@ async def service() -> AsyncIterator[Service]:
             outbox_poll_interval_seconds=0.2,
             jwt_secret=SECRET,
             timer_poll_seconds=0.2,
+            budget_check_wait_seconds=0,
             exchange_rates={"USD": "0.9"},
             consumer_retry_initial_seconds=0.05,
             log_json=False,

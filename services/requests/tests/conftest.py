@@ -35,6 +35,7 @@ async def service() -> AsyncIterator[Service]:
             consumer_retry_initial_seconds=0.05,
             consumer_max_attempts=2,
             jwt_secret=SECRET,
+            require_known_cost_centre=False,
             environment="test",
             log_level="WARNING",
         )
