@@ -207,6 +207,16 @@ def topics_from_events_doc() -> dict[str, bool]:
     return topics
 
 
+def owners_from_events_doc() -> dict[str, str]:
+    """Every topic of docs/events.md -> the service its heading names (``(<svc> service``)."""
+    owners: dict[str, str] = {}
+    for line in EVENTS_DOC.read_text("utf-8").splitlines():
+        match = re.match(r"^## `(backoffice\.[a-z_]+)` \(([a-z]+) service", line)
+        if match:
+            owners[match.group(1)] = match.group(2)
+    return owners
+
+
 def consumers_from_events_doc() -> dict[str, list[str]]:
     """The "Who consumes what" table of docs/events.md: service -> consumed topics."""
     consumed: dict[str, list[str]] = {}

@@ -28,6 +28,7 @@ class Service:
     bootstrap: str
     prefix: str
     settings: Settings
+    app: Any = None
 
     def headers(self, sub: str, roles: list[str] | None = None) -> dict[str, str]:
         token = mint_token(secret=SECRET, sub=sub, roles=roles or ["approver"], name=sub.title())
@@ -70,7 +71,7 @@ async def service() -> AsyncIterator[Service]:
             TopicReader(bootstrap, prefix + "backoffice.approvals") as reader,
             app_client(app) as client,
         ):
-            svc = Service(client, reader, bootstrap, prefix, settings)
+            svc = Service(client, reader, bootstrap, prefix, settings, app)
             r = await client.post("/directory/approvers/import", json={"approvers": DIRECTORY_ROWS}, headers=svc.admin)
             assert r.status_code == 200, r.text
             r = await client.post("/policies", json=POLICY, headers=svc.admin)
