@@ -54,4 +54,4 @@ async def service() -> AsyncIterator[Service]:
                     return len((await session.execute(select(vendor.c.vendor_id))).all()) == 3
 
             await eventually(vendors_known, timeout=60)
-            yield Service(client=client, bootstrap=bootstrap, prefix=prefix, published=reader)
+            yield Service(client=client, bootstrap=bootstrap, prefix=prefix, published=reader, app=app)
