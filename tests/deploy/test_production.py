@@ -26,10 +26,10 @@ from deploy_testkit import (
     crd_results,
     env_of,
     of_kind,
+    owners_from_events_doc,
     render,
     selects,
     service_deployments,
-    owners_from_events_doc,
     topics_from_events_doc,
 )
 

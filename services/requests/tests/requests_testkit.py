@@ -67,9 +67,7 @@ def vendor_record(vendor_id: str, status: str = "active", *, updated_at: datetim
     return new_event(type="vendor.updated", service="notifications", subject=vendor_id, data=data)
 
 
-def cost_centre_record(
-    cost_center: str, *, active: bool = True, updated_at: datetime | None = None
-) -> CloudEvent:
+def cost_centre_record(cost_center: str, *, active: bool = True, updated_at: datetime | None = None) -> CloudEvent:
     """``cost_centre.updated`` as the budgets service publishes it on ``backoffice.cost_centres``."""
     data = {
         "schema_version": 1,

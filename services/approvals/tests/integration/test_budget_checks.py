@@ -55,6 +55,7 @@ async def test_a_waiting_submission_is_routed_when_its_check_arrives_through_the
         await uow.commit()
     assert outcome.startswith("waiting up to 60 s")
     [pending] = await rows(service, pending_route, snap["request_id"])
+    assert pending.revision == 1
 
     await service.publish_budget(budget_checked(snap["request_id"], status="no_budget"))
     assigned = await service.assigned(snap["request_id"], count=2)

@@ -66,7 +66,8 @@ async def test_a_check_that_arrives_first_routes_the_submission_at_once():
     snap = snapshot(category="budgeted")
     assert await handle(uow, budget_checked(snap["request_id"], status="within_budget")) == "recorded within_budget"
     outcome = await handle(uow, submitted(snap))
-    assert outcome is not None and outcome.startswith("chain ")
+    assert outcome is not None
+    assert outcome.startswith("chain ")
     assert uow.pending.rows == {}
     # Within budget: neither budget step applies, and a "budgeted" request has no other step.
     assert assignees(uow) == []

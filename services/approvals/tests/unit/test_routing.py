@@ -127,11 +127,20 @@ def test_the_budget_condition_follows_the_check_and_the_owner_comes_from_it():
 
     def run(check):
         return plan_chain(
-            policy=policy, snapshot=snap, directory=directory(), base="EUR", rates=RATES, fallback=FALLBACK, budget=check
+            policy=policy,
+            snapshot=snap,
+            directory=directory(),
+            base="EUR",
+            rates=RATES,
+            fallback=FALLBACK,
+            budget=check,
         )
 
     over = run(BudgetCheck("over_budget", over_by="600.00", currency="EUR", owner=owner))
-    assert [(s.name, ids(s), s.stage) for s in over.steps] == [("cost_centre_owner", ["olga"], 0), ("cfo", ["carol"], 0)]
+    assert [(s.name, ids(s), s.stage) for s in over.steps] == [
+        ("cost_centre_owner", ["olga"], 0),
+        ("cfo", ["carol"], 0),
+    ]
     assert over.steps[0].approvers == [owner]
     assert over.notes[0] == "budget check: over_budget by 600.00 EUR"
 

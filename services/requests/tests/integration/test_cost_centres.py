@@ -4,7 +4,7 @@ cost centres when ``REQUESTS_REQUIRE_KNOWN_COST_CENTRE`` is on."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,17 +41,15 @@ def checking(service: Service) -> Iterator[Service]:
 
 
 @pytest.fixture
-async def centres(service: Service) -> AsyncIterator[dict[str, str]]:
+async def centres(service: Service) -> dict[str, str]:
     names = {"known": code("known"), "inactive": code("old")}
-    await publish(
-        service, cost_centre_record(names["known"]), cost_centre_record(names["inactive"], active=False)
-    )
+    await publish(service, cost_centre_record(names["known"]), cost_centre_record(names["inactive"], active=False))
 
     async def both() -> bool:
         return all([await kept(service, c) for c in names.values()])
 
     await eventually(both, message="the cost centres never reached the read model")
-    yield names
+    return names
 
 
 async def test_the_newest_record_of_a_cost_centre_wins_whatever_the_order(service: Service) -> None:

@@ -35,7 +35,7 @@ class BudgetCheckRepository:
     async def get(self, request_id: str, revision: int) -> BudgetCheck | None:
         query = select(budget_check).where(budget_check.c.request_id == request_id, budget_check.c.revision == revision)
         row = (await self.session.execute(query)).first()
-        return BudgetCheck.from_dict(row._mapping) if row else None
+        return BudgetCheck.from_dict(dict(row._mapping)) if row else None
 
 
 class PendingRouteRepository:

@@ -70,7 +70,13 @@ async def start_chain(
 
 
 async def record_budget_check(
-    *, uow: ApprovalsUnitOfWork, request_id: str, revision: int, check: BudgetCheck, settings: Settings, cause: CloudEvent
+    *,
+    uow: ApprovalsUnitOfWork,
+    request_id: str,
+    revision: int,
+    check: BudgetCheck,
+    settings: Settings,
+    cause: CloudEvent,
 ) -> str:
     """``budget.checked``: keep it, and route the revision if its submission waits for it."""
     uow.attribute_to(cause=cause)

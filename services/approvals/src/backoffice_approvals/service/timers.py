@@ -11,9 +11,9 @@ from collections.abc import Callable
 import structlog
 
 from backoffice_approvals.domain.chain import Chain
-from backoffice_approvals.service.chains import route_unchecked
 from backoffice_approvals.domain.delegation import resolve_delegate
 from backoffice_approvals.domain.people import Directory, Person
+from backoffice_approvals.service.chains import route_unchecked
 from backoffice_approvals.service.planning import fallback_person, new_id, now_utc
 from backoffice_approvals.service.uow import ApprovalsUnitOfWork
 from backoffice_approvals.settings import Settings
