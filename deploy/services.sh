@@ -48,6 +48,19 @@ ${p}PUBLIC_BASE_URL=http://127.0.0.1:${port}
 ${p}OUTBOX_POLL_INTERVAL_SECONDS=2
 ENV
     case $svc in
+        requests)
+            # `make demo` and the CLI draft for CC-100 without a finance setup: the cost-centre check
+            # is on in production (the default) and off here.
+            cat <<ENV
+REQUESTS_REQUIRE_KNOWN_COST_CENTRE=${REQUESTS_REQUIRE_KNOWN_COST_CENTRE:-false}
+ENV
+            ;;
+        approvals)
+            # budgets runs beside it and checks within a second or two; 10 s bounds the wait when it does not.
+            cat <<ENV
+APPROVALS_BUDGET_CHECK_WAIT_SECONDS=${APPROVALS_BUDGET_CHECK_WAIT_SECONDS:-10}
+ENV
+            ;;
         notifications)
             cat <<ENV
 NOTIFICATIONS_SMTP_HOST=${BACKOFFICE_SMTP_HOST}

@@ -27,7 +27,7 @@ DEPLOYMENT_DOC = REPO / "docs" / "deployment.md"
 EVENTS_DOC = REPO / "docs" / "events.md"
 CRD_SCHEMAS = Path(__file__).resolve().parent / "crd-schemas"
 
-SERVICES = ("requests", "approvals", "notifications", "contracts", "insights")
+SERVICES = ("requests", "approvals", "notifications", "contracts", "insights", "budgets")
 PREFIX = {svc: svc.upper() + "_" for svc in SERVICES}
 
 # Kubernetes versions whose OpenAPI schemas (from the kubernetes-validate package) every
@@ -205,6 +205,16 @@ def topics_from_events_doc() -> dict[str, bool]:
         if match:
             topics[match.group(1)] = "compacted" in match.group(2)
     return topics
+
+
+def owners_from_events_doc() -> dict[str, str]:
+    """Every topic of docs/events.md -> the service its heading names (``(<svc> service``)."""
+    owners: dict[str, str] = {}
+    for line in EVENTS_DOC.read_text("utf-8").splitlines():
+        match = re.match(r"^## `(backoffice\.[a-z_]+)` \(([a-z]+) service", line)
+        if match:
+            owners[match.group(1)] = match.group(2)
+    return owners
 
 
 def consumers_from_events_doc() -> dict[str, list[str]]:

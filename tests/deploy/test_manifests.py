@@ -239,10 +239,12 @@ def test_no_service_scales_beyond_the_partitions_it_consumes(overlay: str) -> No
     resources = render(overlay)
     partitions = {t["spec"]["topicName"]: t["spec"]["partitions"] for t in of_kind(resources, "KafkaTopic")}
     consumed = consumers_from_events_doc()
+    compacted = {topic for topic, is_compacted in topics_from_events_doc().items() if is_compacted}
     assert set(consumed) == set(SERVICES)
     for svc in SERVICES:
         scaler = by_name(resources, "ScaledObject", f"backoffice-{svc}")
-        lifecycle = [t for t in consumed[svc] if t != "backoffice.vendors"]
+        # Compacted read-model topics (vendors, cost centres) feed small tables; lag there is not load.
+        lifecycle = [t for t in consumed[svc] if t not in compacted]
         assert lifecycle, svc
         assert scaler["spec"]["maxReplicaCount"] <= min(partitions[t] for t in lifecycle), (
             f"backoffice-{svc} may scale beyond the partitions of {lifecycle}: the extra replicas would idle"

@@ -27,6 +27,7 @@ from deploy_testkit import (
     crd_results,
     env_of,
     of_kind,
+    owners_from_events_doc,
     policies_for,
     render,
     selects,
@@ -86,9 +87,8 @@ def test_the_restore_drill_manifest_recovers_from_the_same_object_store() -> Non
 
 def expected_acls() -> dict[str, set[tuple[str, str, str]]]:
     """(resource type, name, operation) per KafkaUser, from docs/events.md."""
-    owners = {"backoffice.vendors": "notifications"}
-    for topic in topics_from_events_doc():
-        owners.setdefault(topic, topic.removeprefix("backoffice."))
+    owners = owners_from_events_doc()
+    assert set(owners) == set(topics_from_events_doc()), "every topic heading names its service"
     acls: dict[str, set[tuple[str, str, str]]] = {}
     for svc, consumed in consumers_from_events_doc().items():
         granted = {("group", f"backoffice-{svc}", op) for op in ("Read", "Describe")}
@@ -272,6 +272,32 @@ def gateway_problems(resources: list[Resource]) -> list[str]:
 def test_the_gateways_expose_only_vendor_paths_publicly_with_tls_limits_and_no_collisions(overlay: str) -> None:
     problems = gateway_problems(list(render(overlay)))
     assert problems == [], "\n".join(problems)
+
+
+def _bytes(quantity: str) -> int:
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "K": 10**3, "M": 10**6, "G": 10**9}
+    for suffix, factor in sorted(units.items(), key=lambda u: -len(u[0])):
+        if quantity.endswith(suffix):
+            return int(quantity.removesuffix(suffix)) * factor
+    return int(quantity)
+
+
+@per_overlay
+def test_only_the_budgets_rate_upload_gets_a_body_limit_of_20_mb(overlay: str) -> None:
+    resources = list(render(overlay))
+    limits = {
+        ref["name"]: _bytes(policy["spec"]["requestBuffer"]["limit"])
+        for policy in of_kind(resources, "BackendTrafficPolicy")
+        for ref in policy["spec"]["targetRefs"]
+        if ref["kind"] == "HTTPRoute" and "requestBuffer" in policy["spec"]
+    }
+    assert routed(resources, "backoffice-internal", "/admin/rates", "PUT") == {"backoffice-budgets"}
+    assert routed(resources, "backoffice-internal", "/admin/rates", "GET") == set()
+    assert routed(resources, "backoffice-internal", "/admin/dlq/redrive", "POST") == set()
+    assert limits["backoffice-internal-budgets-rates"] >= 20_000_000  # BUDGETS_RATES_MAX_BODY_BYTES
+    assert limits["backoffice-internal-budgets"] == 2_000_000
+    for path in ("/cost-centres", "/budgets/b/ledger.csv", "/transfers", "/rates", "/requests/r/checks"):
+        assert routed(resources, "backoffice-internal", path) >= {"backoffice-budgets"}, path
 
 
 def test_the_gateway_check_catches_exposed_and_colliding_routes() -> None:

@@ -29,6 +29,8 @@ from backoffice_common.testing import unique_prefix
 
 # Routing used by every cross-service test: the manager approves everything; the department head
 # too from 10,000 EUR. Orders under 100 EUR get a 3-second deadline (the escalation test uses them).
+# An order over its cost centre's budget (budget.checked) also needs the cost centre's owner; the
+# other tests use cost centres without a budget (no_budget), which adds no step.
 E2E_POLICY = {
     "name": "e2e",
     "base_currency": "EUR",
@@ -51,6 +53,12 @@ E2E_POLICY = {
             "approvers": {"kind": "department_head"},
             "due_seconds": 3600,
         },
+        {
+            "name": "cost_centre_owner",
+            "when": {"budget_statuses": ["over_budget"]},
+            "approvers": {"kind": "cost_centre_owner"},
+            "due_seconds": 3600,
+        },
     ],
 }
 
@@ -71,8 +79,10 @@ async def platform(tmp_path_factory: pytest.TempPathFactory, otlp_receiver: Otlp
     ports = {name: free_port() for name in SERVICES}
     mailbox = os.environ["BACKOFFICE_MAILBOX_URL"]
     extra = {
-        "requests": {},
-        "approvals": {"APPROVALS_TIMER_POLL_SECONDS": "0.3"},
+        # Off: the other tests draft for CC-100, which no test defines (tests/e2e/test_budgets.py sets one up).
+        "requests": {"REQUESTS_REQUIRE_KNOWN_COST_CENTRE": "false"},
+        # budgets runs here and checks each submission within a second or two; 15 s only bounds a lost check.
+        "approvals": {"APPROVALS_TIMER_POLL_SECONDS": "0.3", "APPROVALS_BUDGET_CHECK_WAIT_SECONDS": "15"},
         "notifications": {
             "NOTIFICATIONS_SMTP_HOST": os.environ["BACKOFFICE_SMTP_HOST"],
             "NOTIFICATIONS_SMTP_PORT": os.environ["BACKOFFICE_SMTP_PORT"],
@@ -91,6 +101,7 @@ async def platform(tmp_path_factory: pytest.TempPathFactory, otlp_receiver: Otlp
             "CONTRACTS_EXPIRY_POLL_SECONDS": "1",
         },
         "insights": {"INSIGHTS_METRICS_REFRESH_SECONDS": "1"},
+        "budgets": {},
     }
     tracing = {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200"}
     services = {

@@ -7,3 +7,4 @@ CREATE DATABASE approvals;
 CREATE DATABASE notifications;
 CREATE DATABASE contracts;
 CREATE DATABASE insights;
+CREATE DATABASE budgets;

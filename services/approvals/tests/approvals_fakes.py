@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from backoffice_approvals.domain.budget import BudgetCheck
 from backoffice_approvals.domain.chain import Chain
 from backoffice_approvals.domain.people import Absence, Approver, Directory
 from backoffice_approvals.domain.policy import PolicyDocument
@@ -131,6 +132,61 @@ class FakeTimers:
         return [(t.kind, t.fire_at) for t in self.timers if t.ref_id == ref_id]
 
 
+class FakeBudgetChecks:
+    def __init__(self) -> None:
+        self.checks: dict[tuple[str, int], BudgetCheck] = {}
+
+    async def lock_request(self, request_id: str) -> None:
+        return None
+
+    async def record(self, *, request_id: str, revision: int, check: BudgetCheck, event_id: str) -> bool:
+        if (request_id, revision) in self.checks:
+            return False
+        self.checks[(request_id, revision)] = check
+        return True
+
+    async def get(self, request_id: str, revision: int) -> BudgetCheck | None:
+        return self.checks.get((request_id, revision))
+
+
+@dataclass
+class FakePendingRow:
+    id: str
+    request_id: str
+    revision: int
+    snapshot: dict[str, Any]
+    submitted_event: dict[str, Any]
+
+
+class FakePending:
+    def __init__(self) -> None:
+        self.rows: dict[str, FakePendingRow] = {}
+
+    async def add(
+        self, *, id: str, request_id: str, revision: int, snapshot: dict[str, Any], submitted_event: dict[str, Any]
+    ) -> None:
+        if not any(r.request_id == request_id and r.revision == revision for r in self.rows.values()):
+            self.rows[id] = FakePendingRow(id, request_id, revision, copy.deepcopy(snapshot), submitted_event)
+
+    async def take(self, *, request_id: str, revision: int) -> FakePendingRow | None:
+        for row in list(self.rows.values()):
+            if row.request_id == request_id and row.revision == revision:
+                return self.rows.pop(row.id)
+        return None
+
+    async def peek(self, pending_id: str) -> FakePendingRow | None:
+        return self.rows.get(pending_id)
+
+    async def take_by_id(self, pending_id: str) -> FakePendingRow | None:
+        return self.rows.pop(pending_id, None)
+
+    async def drop(self, *, request_id: str, up_to_revision: int) -> int:
+        gone = [r.id for r in self.rows.values() if r.request_id == request_id and r.revision <= up_to_revision]
+        for pending_id in gone:
+            del self.rows[pending_id]
+        return len(gone)
+
+
 class FakeUnitOfWork(ApprovalsUnitOfWork):
     def __init__(
         self, *, directory: Directory, absences: list[Absence] | None = None, policy: dict[str, Any] | None = None
@@ -141,6 +197,8 @@ class FakeUnitOfWork(ApprovalsUnitOfWork):
         self.absences = FakeAbsences(absences or [])  # type: ignore[assignment]
         self.policies = FakePolicies(policy)  # type: ignore[assignment]
         self.timers = FakeTimers()  # type: ignore[assignment]
+        self.budget_checks = FakeBudgetChecks()  # type: ignore[assignment]
+        self.pending = FakePending()  # type: ignore[assignment]
         self.attribute_to()
         self.queued: list[tuple[str, CloudEvent]] = []
         self.published: list[tuple[str, CloudEvent]] = []

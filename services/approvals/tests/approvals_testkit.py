@@ -177,5 +177,53 @@ POLICY: dict[str, Any] = {
             "approvers": {"kind": "department_head"},
             "due_seconds": 3600,
         },
+        {
+            "name": "cost_centre_owner",
+            "when": {"categories": ["budgeted"], "budget_statuses": ["over_budget", "no_budget"]},
+            "approvers": {"kind": "cost_centre_owner"},
+            "due_seconds": 3600,
+        },
+        {
+            "name": "cfo",
+            "when": {"categories": ["budgeted"], "budget_statuses": ["over_budget", "no_budget"]},
+            "parallel_with_previous": True,
+            "approvers": {"kind": "user", "user": "carol"},
+            "due_seconds": 3600,
+        },
     ],
 }
+"""Requests of category ``budgeted`` get no manager step; over or without budget, the cost centre's
+owner and the CFO (carol) approve them in parallel."""
+
+OWNER = {"id": "olga", "name": "Olga Owner", "email": "olga@example.com"}
+
+
+def budget_checked(
+    request_id: str, revision: int = 1, status: str = "over_budget", owner: dict[str, str] | None = OWNER
+) -> CloudEvent:
+    """``budget.checked`` as the budgets service publishes it (docs/events.md)."""
+    over = status == "over_budget"
+    return new_event(
+        type="budget.checked",
+        service="budgets",
+        subject=request_id,
+        data={
+            "schema_version": 1,
+            "request_id": request_id,
+            "revision": revision,
+            "status": status,
+            "reason": "no_budget_for_period" if status == "no_budget" else "",
+            "cost_center": "CC-100",
+            "request_currency": "EUR",
+            "request_total": "1000.00",
+            "budget_id": None if status == "no_budget" else "b-1",
+            "period": None if status == "no_budget" else "2026-11",
+            "currency": None if status == "no_budget" else "EUR",
+            "amount": None if status == "no_budget" else "1000.00",
+            "available_before": None if status == "no_budget" else ("400.00" if over else "5000.00"),
+            "available_after": None if status == "no_budget" else ("-600.00" if over else "4000.00"),
+            "over_by": None if status == "no_budget" else ("600.00" if over else "0.00"),
+            "fx": None,
+            "owner": owner if status != "no_budget" else None,
+        },
+    )

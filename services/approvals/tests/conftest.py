@@ -28,6 +28,7 @@ class Service:
     bootstrap: str
     prefix: str
     settings: Settings
+    app: Any = None
 
     def headers(self, sub: str, roles: list[str] | None = None) -> dict[str, str]:
         token = mint_token(secret=SECRET, sub=sub, roles=roles or ["approver"], name=sub.title())
@@ -39,6 +40,9 @@ class Service:
 
     async def publish(self, *events: CloudEvent) -> None:
         await publish_events(self.bootstrap, self.prefix + "backoffice.requests", list(events))
+
+    async def publish_budget(self, *events: CloudEvent) -> None:
+        await publish_events(self.bootstrap, self.prefix + "backoffice.budgets", list(events))
 
     async def assigned(self, request_id: str, count: int = 1, timeout: float = 30) -> list[Any]:
         return await self.reader.wait_for("approval.task_assigned", subject=request_id, count=count, timeout=timeout)
@@ -56,6 +60,7 @@ async def service() -> AsyncIterator[Service]:
             outbox_poll_interval_seconds=0.2,
             jwt_secret=SECRET,
             timer_poll_seconds=0.2,
+            budget_check_wait_seconds=0,
             exchange_rates={"USD": "0.9"},
             consumer_retry_initial_seconds=0.05,
             log_json=False,
@@ -66,7 +71,7 @@ async def service() -> AsyncIterator[Service]:
             TopicReader(bootstrap, prefix + "backoffice.approvals") as reader,
             app_client(app) as client,
         ):
-            svc = Service(client, reader, bootstrap, prefix, settings)
+            svc = Service(client, reader, bootstrap, prefix, settings, app)
             r = await client.post("/directory/approvers/import", json={"approvers": DIRECTORY_ROWS}, headers=svc.admin)
             assert r.status_code == 200, r.text
             r = await client.post("/policies", json=POLICY, headers=svc.admin)

@@ -80,6 +80,13 @@ async def test_a_valid_token_identifies_the_user(client: httpx.AsyncClient) -> N
     assert r.json() == {"sub": "alice", "roles": ["requester"]}
 
 
+async def test_finance_and_hr_roles_are_kept(client: httpx.AsyncClient) -> None:
+    t = mint_token(secret=SECRET, sub="fiona", roles=["finance", "hr", "made-up"])
+    r = await client.get("/me", headers=bearer(t))
+    assert r.status_code == 200
+    assert r.json() == {"sub": "fiona", "roles": ["finance", "hr"]}
+
+
 @pytest.mark.parametrize(
     ("headers", "detail"),
     [

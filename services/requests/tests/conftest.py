@@ -35,6 +35,7 @@ async def service() -> AsyncIterator[Service]:
             consumer_retry_initial_seconds=0.05,
             consumer_max_attempts=2,
             jwt_secret=SECRET,
+            require_known_cost_centre=False,
             environment="test",
             log_level="WARNING",
         )
@@ -53,4 +54,4 @@ async def service() -> AsyncIterator[Service]:
                     return len((await session.execute(select(vendor.c.vendor_id))).all()) == 3
 
             await eventually(vendors_known, timeout=60)
-            yield Service(client=client, bootstrap=bootstrap, prefix=prefix, published=reader)
+            yield Service(client=client, bootstrap=bootstrap, prefix=prefix, published=reader, app=app)

@@ -125,6 +125,22 @@ class FakeVendors:
         return kept[0] if kept else None
 
 
+class FakeCostCentres:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def upsert(self, *, cost_center: str, active: bool, record: dict[str, Any], updated_at: str) -> bool:
+        kept = self.store.cost_centres.get(cost_center)
+        if kept is not None and kept[1] > updated_at:
+            return False
+        self.store.cost_centres[cost_center] = (active, updated_at)
+        return True
+
+    async def active_of(self, cost_center: str) -> bool | None:
+        kept = self.store.cost_centres.get(cost_center)
+        return kept[0] if kept else None
+
+
 @dataclass
 class FakeStore:
     """What the database would hold, shared by the units of work of one test."""
@@ -135,6 +151,7 @@ class FakeStore:
     assignments: set[tuple[str, str]] = field(default_factory=set)
     deferred: dict[str, tuple[str, CloudEvent]] = field(default_factory=dict)
     vendors: dict[str, tuple[str, str]] = field(default_factory=dict)
+    cost_centres: dict[str, tuple[bool, str]] = field(default_factory=dict)
     numbers: int = 0
 
     def timeline_of(self, request_id: str) -> list[dict[str, Any]]:
@@ -174,6 +191,7 @@ class FakeUnitOfWork(RequestsUnitOfWork):
         self.approvers = FakeApprovers(self.store)  # type: ignore[assignment]
         self.deferred = FakeDeferred(self.store)  # type: ignore[assignment]
         self.vendors = FakeVendors(self.store)  # type: ignore[assignment]
+        self.cost_centres = FakeCostCentres(self.store)  # type: ignore[assignment]
         return self
 
     async def flush_events(self) -> None:

@@ -67,6 +67,20 @@ def vendor_record(vendor_id: str, status: str = "active", *, updated_at: datetim
     return new_event(type="vendor.updated", service="notifications", subject=vendor_id, data=data)
 
 
+def cost_centre_record(cost_center: str, *, active: bool = True, updated_at: datetime | None = None) -> CloudEvent:
+    """``cost_centre.updated`` as the budgets service publishes it on ``backoffice.cost_centres``."""
+    data = {
+        "schema_version": 1,
+        "cost_center": cost_center,
+        "name": f"Cost centre {cost_center}",
+        "owner": {"id": "olga", "name": "Olga", "email": "olga@example.com"},
+        "department": "ENG",
+        "active": active,
+        "updated_at": (updated_at or datetime.now(UTC)).isoformat(),
+    }
+    return new_event(type="cost_centre.updated", service="budgets", subject=cost_center, data=data)
+
+
 def person(user_id: str) -> dict[str, str]:
     return {"id": user_id, "name": user_id.title(), "email": f"{user_id}@example.com"}
 
@@ -77,6 +91,7 @@ class Service:
     bootstrap: str
     prefix: str
     published: TopicReader
+    app: Any = None
 
     async def emit(self, topic: str, type: str, subject: str, /, **data: Any) -> CloudEvent:
         """Put another service's event about a request on its topic."""

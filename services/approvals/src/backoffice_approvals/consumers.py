@@ -1,4 +1,4 @@
-"""Entrypoints for ``backoffice.requests`` events: event -> payload -> use case.
+"""Entrypoints for ``backoffice.requests`` and ``budget.checked`` events: event -> payload -> use case.
 
 The payload models check what the use cases rely on; the snapshot itself travels on unchanged
 (``extra="allow"``): the chain stores it and publishes it again with ``purchase_request.approved``.
@@ -7,11 +7,13 @@ The payload models check what the use cases rely on; the snapshot itself travels
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
-from backoffice_approvals.service.chains import start_chain, withdraw_request
+from backoffice_approvals.domain.budget import BudgetCheck
+from backoffice_approvals.domain.people import Person
+from backoffice_approvals.service.chains import record_budget_check, start_chain, withdraw_request
 from backoffice_approvals.service.uow import ApprovalsUnitOfWork
 from backoffice_approvals.settings import Settings
 from backoffice_common.consumer import Handler, PermanentEventError
@@ -61,6 +63,30 @@ class RequestRef(_Open):
         return request_id
 
 
+class Owner(_Open):
+    id: Id
+    name: Annotated[StrictStr, Field(max_length=200)] = ""
+    email: Annotated[StrictStr, Field(max_length=320)] = ""
+
+
+class BudgetChecked(_Open):
+    """``budget.checked`` (backoffice.budgets) as far as routing needs it."""
+
+    request_id: Id
+    revision: Revision
+    status: Literal["within_budget", "over_budget", "no_budget"]
+    reason: Annotated[StrictStr, Field(max_length=100, pattern=r"^[^\x00]*$")] | None = None
+    over_by: Annotated[StrictStr, Field(max_length=40, pattern=r"^-?[0-9]+(\.[0-9]+)?$")] | None = None
+    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    owner: Owner | None = None
+
+    def check(self) -> BudgetCheck:
+        owner = Person(self.owner.id, self.owner.name, self.owner.email) if self.owner else None
+        return BudgetCheck(
+            status=self.status, reason=self.reason or "", over_by=self.over_by, currency=self.currency, owner=owner
+        )
+
+
 def build_handlers(settings: Settings) -> dict[str, Handler]:
     async def on_submitted(event: CloudEvent, uow: ApprovalsUnitOfWork) -> str:
         parse_payload(Submitted, event)
@@ -87,9 +113,21 @@ def build_handlers(settings: Settings) -> dict[str, Handler]:
             cause=event,
         )
 
+    async def on_budget_checked(event: CloudEvent, uow: ApprovalsUnitOfWork) -> str:
+        checked = parse_payload(BudgetChecked, event)
+        return await record_budget_check(
+            uow=uow,
+            request_id=checked.request_id,
+            revision=checked.revision,
+            check=checked.check(),
+            settings=settings,
+            cause=event,
+        )
+
     handlers: dict[str, Handler] = {
         "purchase_request.submitted": on_submitted,
         "purchase_request.revised": on_revised,
         "purchase_request.cancelled": on_cancelled,
+        "budget.checked": on_budget_checked,
     }
     return handlers

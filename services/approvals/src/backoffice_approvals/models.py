@@ -128,3 +128,31 @@ approval_timer = Table(
     UniqueConstraint("kind", "ref_id"),
     Index("ix_approval_timer_due", "fire_at", postgresql_where=text("fired_at IS NULL")),
 )
+
+budget_check = Table(
+    "budget_check",
+    Base.metadata,
+    Column("request_id", String(200), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("reason", String(100), nullable=False, server_default=""),
+    Column("over_by", String(40), nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("owner", JSONB, nullable=True),
+    Column("event_id", String(200), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+"""Read model of ``budget.checked`` (backoffice.budgets), one row per request revision."""
+
+pending_route = Table(
+    "pending_route",
+    Base.metadata,
+    Column("id", String(36), primary_key=True),
+    Column("request_id", String(200), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("snapshot", JSONB, nullable=False),
+    Column("submitted_event", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("request_id", "revision"),
+)
+"""A submitted revision whose chain waits for its ``budget.checked`` (or the ``budget_wait`` timer)."""

@@ -97,9 +97,27 @@ class SnapshotIn(BaseModel):
     total: Decimal = Field(ge=0, max_digits=20, decimal_places=4)
 
 
+class PersonIn(_In):
+    id: Ident
+    name: Short = ""
+    email: Email = ""
+
+
+class BudgetCheckIn(_In):
+    """The revision's budget check as ``budget.checked`` would report it."""
+
+    status: Literal["within_budget", "over_budget", "no_budget"]
+    over_by: Decimal | None = Field(default=None, ge=0, max_digits=20, decimal_places=4)
+    currency: Currency | None = None
+    owner: PersonIn | None = Field(default=None, description="The cost centre's owner")
+
+
 class DryRunCreate(_In):
     request: SnapshotIn
     policy: dict[str, Any] | None = None
+    budget: BudgetCheckIn | None = Field(
+        default=None, description="The budget check to assume; without it the documented fallback: no_budget"
+    )
 
 
 class PlannedApproverRead(BaseModel):

@@ -31,6 +31,10 @@ class Settings(ServiceSettings):
     timer_batch_size: int = Field(default=50, ge=1, le=1000)
     timer_max_attempts: int = Field(default=8, ge=1, le=100)
 
+    budget_check_wait_seconds: float = Field(default=60.0, ge=0, le=86400)
+    """How long a submitted revision waits for its ``budget.checked`` before it is routed as
+    ``no_budget`` (reason ``not_checked``); 0 routes at once with whatever check is known."""
+
     @field_validator("exchange_rates")
     @classmethod
     def _rates_are_positive_iso_codes(cls, rates: dict[str, Decimal]) -> dict[str, Decimal]:

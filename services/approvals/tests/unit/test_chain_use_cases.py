@@ -10,7 +10,7 @@ from backoffice_approvals.settings import Settings
 from backoffice_common.consumer import PermanentEventError
 from backoffice_common.events import CloudEvent
 
-HANDLERS = build_handlers(Settings(exchange_rates={"USD": "0.9"}))
+HANDLERS = build_handlers(Settings(exchange_rates={"USD": "0.9"}, budget_check_wait_seconds=0))
 
 
 async def handle(uow: FakeUnitOfWork, event: CloudEvent) -> str | None:

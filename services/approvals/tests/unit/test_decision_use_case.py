@@ -12,7 +12,7 @@ from backoffice_approvals.service.chains import start_chain
 from backoffice_approvals.service.decisions import Decider, decide
 from backoffice_approvals.settings import Settings
 
-SETTINGS = Settings(exchange_rates={"USD": "0.9"})
+SETTINGS = Settings(exchange_rates={"USD": "0.9"}, budget_check_wait_seconds=0)
 
 
 def as_(user_id: str, *, admin: bool = False) -> Decider:

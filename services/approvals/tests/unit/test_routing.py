@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from approvals_testkit import POLICY, directory, snapshot
 
+from backoffice_approvals.domain.budget import BudgetCheck
 from backoffice_approvals.domain.delegation import resolve_delegate
 from backoffice_approvals.domain.people import Absence, Person
 from backoffice_approvals.domain.plan import PriorApprovals
@@ -117,3 +118,52 @@ def test_a_delegation_that_ended_is_ignored():
     old = Absence("mike", NOW - timedelta(days=3), NOW - timedelta(days=2), "mona")
     assignee, on_behalf = resolve_delegate(mike, directory=directory(), absences=[old], at=NOW, excluded=())
     assert (assignee.id, on_behalf) == ("mike", None)
+
+
+def test_the_budget_condition_follows_the_check_and_the_owner_comes_from_it():
+    owner = Person("olga", "Olga", "olga@example.com")
+    policy = PolicyDocument.model_validate(POLICY)
+    snap = snapshot(category="budgeted")
+
+    def run(check):
+        return plan_chain(
+            policy=policy,
+            snapshot=snap,
+            directory=directory(),
+            base="EUR",
+            rates=RATES,
+            fallback=FALLBACK,
+            budget=check,
+        )
+
+    over = run(BudgetCheck("over_budget", over_by="600.00", currency="EUR", owner=owner))
+    assert [(s.name, ids(s), s.stage) for s in over.steps] == [
+        ("cost_centre_owner", ["olga"], 0),
+        ("cfo", ["carol"], 0),
+    ]
+    assert over.steps[0].approvers == [owner]
+    assert over.notes[0] == "budget check: over_budget by 600.00 EUR"
+
+    within = run(BudgetCheck("within_budget", owner=owner))
+    assert within.steps == []
+    assert any("budget status 'within_budget' is not one of" in n for n in within.notes)
+
+    # No check (the fallback) counts as no_budget; nobody owns the cost centre: the fallback approver.
+    unchecked = run(None)
+    assert [(s.name, ids(s)) for s in unchecked.steps] == [("cost_centre_owner", ["admin"]), ("cfo", ["carol"])]
+    assert unchecked.notes[0] == "budget check: no_budget (not_checked)"
+
+
+def test_an_owner_who_is_the_requester_passes_up_to_their_manager():
+    policy = PolicyDocument.model_validate(POLICY)
+    alice = Person("alice", "Alice", "alice@example.com")
+    result = plan_chain(
+        policy=policy,
+        snapshot=snapshot(category="budgeted"),
+        directory=directory(),
+        base="EUR",
+        rates=RATES,
+        fallback=FALLBACK,
+        budget=BudgetCheck("over_budget", over_by="1.00", currency="EUR", owner=alice),
+    )
+    assert [(s.name, ids(s)) for s in result.steps] == [("cost_centre_owner", ["mike"]), ("cfo", ["carol"])]

@@ -11,7 +11,7 @@ from backoffice_approvals.service.chains import start_chain
 from backoffice_approvals.service.timers import fire_due_timer
 from backoffice_approvals.settings import Settings
 
-SETTINGS = Settings(exchange_rates={"USD": "0.9"})
+SETTINGS = Settings(exchange_rates={"USD": "0.9"}, budget_check_wait_seconds=0)
 NOW = datetime.now(UTC)
 
 

@@ -61,3 +61,22 @@ def test_business_hours_with_an_unknown_zone_or_reversed_times_are_refused():
             PolicyDocument.model_validate({**POLICY, "business_hours": hours})
         assert exc.value.errors()[0]["loc"] == ("business_hours",)
         assert message in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("statuses", "message"),
+    [(["overspent"], "within_budget"), ([], "at least 1"), (["over_budget", "over_budget"], "names a status twice")],
+)
+def test_a_budget_condition_names_known_statuses_once(statuses, message):
+    step = {**POLICY["steps"][0], "when": {"budget_statuses": statuses}}
+    with pytest.raises(ValidationError) as exc:
+        PolicyDocument.model_validate({**POLICY, "steps": [step]})
+    assert exc.value.errors()[0]["loc"][:3] == ("steps", 0, "when")
+    assert message in str(exc.value)
+
+
+def test_the_cost_centre_owner_selector_takes_no_arguments():
+    step = {**POLICY["steps"][0], "approvers": {"kind": "cost_centre_owner", "user": "olga"}}
+    with pytest.raises(ValidationError) as exc:
+        PolicyDocument.model_validate({**POLICY, "steps": [step]})
+    assert ("steps", 0, "approvers", "cost_centre_owner", "user") in locations(exc.value)

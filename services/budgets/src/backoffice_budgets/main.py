@@ -6,7 +6,6 @@ from fastapi import FastAPI
 
 from backoffice_budgets import consumers
 from backoffice_budgets.api import budgets, checks, cost_centres, rates, transfers
-from backoffice_budgets.api.auth import BudgetsAuthenticator
 from backoffice_budgets.api.problems import PROBLEMS
 from backoffice_budgets.models import messaging
 from backoffice_budgets.repository.uow import BudgetsUnitOfWork
@@ -35,6 +34,4 @@ def build_spec(settings: Settings) -> ServiceSpec:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = create_service_app(build_spec(settings), settings)
-    app.state.authenticator = BudgetsAuthenticator(settings)
-    return app
+    return create_service_app(build_spec(settings), settings)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from backoffice_common.problems import Problem
 from backoffice_common.settings import ServiceSettings
 
-ROLES = frozenset({"requester", "approver", "procurement", "admin"})
+ROLES = frozenset({"requester", "approver", "procurement", "admin", "finance", "hr"})
 
 _bearer = HTTPBearer(auto_error=False, description="JWT issued by the identity provider")
 

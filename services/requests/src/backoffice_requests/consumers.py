@@ -2,7 +2,8 @@
 
 Lifecycle events of the approvals, notifications and contracts topics become a ``Report`` for
 ``service.facts.record_report`` (a fact applied, deferred or ignored, and a timeline entry either
-way); ``vendor.updated`` on the compacted vendors topic feeds the vendor read model. An event that
+way); ``vendor.updated`` on the compacted vendors topic feeds the vendor read model and
+``cost_centre.updated`` on the compacted cost-centres topic the cost-centre read model. An event that
 names no request, or a vendor record that does not fit, is permanent: it is dead-lettered at once.
 """
 
@@ -12,14 +13,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
 from backoffice_common.consumer import Handler, PermanentEventError
 from backoffice_common.events import CloudEvent, parse_payload
 from backoffice_common.uow import UnitOfWork
 from backoffice_requests.domain.facts import FACTS, TIMELINE_ONLY
 from backoffice_requests.domain.model import Actor
-from backoffice_requests.service import facts, vendors
+from backoffice_requests.service import cost_centres, facts, vendors
 from backoffice_requests.service.uow import RequestsUnitOfWork
 
 ASSIGNING = ("approval.task_assigned", "approval.escalated")
@@ -50,6 +51,19 @@ class VendorRecord(BaseModel):
     status: Literal["active", "blocked"]
     updated_at: str | None = None
     """When the record was last changed (the event's time if the record does not say)."""
+
+    @field_validator("updated_at", mode="before")
+    @classmethod
+    def _utc(cls, value: Any) -> str:
+        return utc_timestamp(value)
+
+
+class CostCentreRecord(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    cost_center: StrictStr = Field(min_length=1, max_length=100, pattern=r"^[^\x00]+$")
+    active: StrictBool
+    updated_at: str | None = None
 
     @field_validator("updated_at", mode="before")
     @classmethod
@@ -140,7 +154,20 @@ async def on_vendor_updated(event: CloudEvent, uow: UnitOfWork) -> None:
     )
 
 
+async def on_cost_centre_updated(event: CloudEvent, uow: UnitOfWork) -> None:
+    record = parse_payload(CostCentreRecord, event)
+    updated_at = record.updated_at or utc_timestamp(event.time.isoformat())
+    await cost_centres.record_cost_centre(
+        uow=_requests_uow(uow),
+        cost_center=record.cost_center,
+        active=record.active,
+        record={**event.data, "updated_at": updated_at},
+        updated_at=updated_at,
+    )
+
+
 def handlers() -> dict[str, Handler]:
     table: dict[str, Handler] = {name: on_lifecycle_event for name in (*FACTS, *TIMELINE_ONLY)}
     table["vendor.updated"] = on_vendor_updated
+    table["cost_centre.updated"] = on_cost_centre_updated
     return table

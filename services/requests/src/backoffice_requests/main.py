@@ -13,7 +13,7 @@ from backoffice_requests.models import messaging
 from backoffice_requests.service.uow import RequestsUnitOfWork
 from backoffice_requests.settings import Settings
 
-CONSUMES = [topics.APPROVALS, topics.NOTIFICATIONS, topics.CONTRACTS, topics.VENDORS]
+CONSUMES = [topics.APPROVALS, topics.NOTIFICATIONS, topics.CONTRACTS, topics.VENDORS, topics.COST_CENTRES]
 
 
 def build_spec(settings: Settings | None = None) -> ServiceSpec:
@@ -28,7 +28,7 @@ def build_spec(settings: Settings | None = None) -> ServiceSpec:
         publishes=[topics.REQUESTS],
         consumes=CONSUMES,
         handlers=consumers.handlers(),
-        compacted_topics=[topics.VENDORS],
+        compacted_topics=[topics.VENDORS, topics.COST_CENTRES],
         background_jobs=[jobs.idempotency_key_expiry(settings)],
         problems=ERRORS,
         uow_class=RequestsUnitOfWork,

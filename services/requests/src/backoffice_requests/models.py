@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -106,6 +107,18 @@ vendor = Table(
     Column("record_updated_at", String(40), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+cost_centre = Table(
+    "cost_centre",
+    Base.metadata,
+    Column("cost_center", String(100), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("record", JSONB, nullable=False),
+    Column("record_updated_at", String(40), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+"""Read model of ``cost_centre.updated`` (the compacted ``backoffice.cost_centres``): the newest record wins."""
 
 idempotency_record = Table(
     "idempotency_record",

@@ -14,3 +14,6 @@ class Settings(ServiceSettings):
     service_name: str = "requests"
     max_body_bytes: int = Field(default=2_000_000, ge=1024, le=50_000_000)
     idempotency_retention_hours: float = Field(default=72.0, gt=0)
+    require_known_cost_centre: bool = True
+    """Refuse (422, field ``cost_center``) a cost centre that ``backoffice.cost_centres`` does not
+    name as active, on create, edit, revise and submit."""

@@ -86,6 +86,10 @@ async def get_policy(version: Annotated[int, Path(ge=0, le=2_147_483_647)], uow:
 async def dry_run(body: DryRunCreate, uow: UowDep, _: AdminUser, settings: SettingsDep) -> DryRunRead:
     """Who would approve this request, in which order and why; with ``policy`` given, under that draft."""
     result = await policies.dry_run(
-        uow=uow, snapshot=body.request.model_dump(mode="json"), draft=body.policy, settings=settings
+        uow=uow,
+        snapshot=body.request.model_dump(mode="json"),
+        draft=body.policy,
+        settings=settings,
+        budget=body.budget.model_dump(mode="json") if body.budget else None,
     )
     return DryRunRead.model_validate(result)

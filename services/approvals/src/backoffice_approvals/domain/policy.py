@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from backoffice_approvals.domain.budget import BudgetStatus
 from backoffice_approvals.domain.people import Directory
 
 Code = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00]+$")]
@@ -29,11 +30,15 @@ class Condition(_Strict):
     categories: list[Code] | None = Field(default=None, max_length=200)
     vendors: list[Code] | None = Field(default=None, max_length=200)
     cost_centers: list[Code] | None = Field(default=None, max_length=200)
+    budget_statuses: list[BudgetStatus] | None = Field(default=None, min_length=1, max_length=3)
+    """The revision's budget check (``budget.checked``): ``within_budget``, ``over_budget``, ``no_budget``."""
 
     @model_validator(mode="after")
     def _bounds_are_ordered(self) -> Condition:
         if self.amount_min is not None and self.amount_max is not None and self.amount_min > self.amount_max:
             raise ValueError("amount_min is greater than amount_max")
+        if self.budget_statuses is not None and len(set(self.budget_statuses)) != len(self.budget_statuses):
+            raise ValueError("budget_statuses names a status twice")
         return self
 
 
@@ -67,8 +72,15 @@ class UserSelector(_Strict):
     user: Code
 
 
+class CostCentreOwnerSelector(_Strict):
+    """The owner of the request's cost centre, as the budget check names them (``budget.checked`` owner)."""
+
+    kind: Literal["cost_centre_owner"]
+
+
 Selector = Annotated[
-    ManagerSelector | DepartmentHeadSelector | GroupSelector | UserSelector, Field(discriminator="kind")
+    ManagerSelector | DepartmentHeadSelector | GroupSelector | UserSelector | CostCentreOwnerSelector,
+    Field(discriminator="kind"),
 ]
 
 

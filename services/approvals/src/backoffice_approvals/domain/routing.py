@@ -6,10 +6,12 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from backoffice_approvals.domain.budget import BudgetCheck
 from backoffice_approvals.domain.money import UnknownRateError, convert
 from backoffice_approvals.domain.people import Approver, Directory, Person
 from backoffice_approvals.domain.plan import Plan, PlannedStep, PriorApprovals
 from backoffice_approvals.domain.policy import (
+    CostCentreOwnerSelector,
     DepartmentHeadSelector,
     GroupSelector,
     ManagerSelector,
@@ -30,7 +32,9 @@ def amount_in_base(
         return None
 
 
-def step_applies(step: Step, snapshot: Mapping[str, Any], amount: Decimal | None) -> tuple[bool, str]:
+def step_applies(
+    step: Step, snapshot: Mapping[str, Any], amount: Decimal | None, budget: BudgetCheck | None = None
+) -> tuple[bool, str]:
     cond = step.when
     # An amount we cannot convert counts as above every threshold, so it never slips past one.
     if cond.amount_min is not None and amount is not None and amount < cond.amount_min:
@@ -46,6 +50,10 @@ def step_applies(step: Step, snapshot: Mapping[str, Any], amount: Decimal | None
     for label, allowed, value in checks:
         if allowed is not None and value not in allowed:
             return False, f"{label} {value!r} is not one of {allowed}"
+    if cond.budget_statuses is not None:
+        status = (budget or BudgetCheck.fallback()).status
+        if status not in cond.budget_statuses:
+            return False, f"budget status {status!r} is not one of {cond.budget_statuses}"
     return True, "conditions met"
 
 
@@ -63,8 +71,10 @@ class _Router:
         base: str,
         rates: Mapping[str, Decimal],
         fallback: Person,
+        budget: BudgetCheck,
     ) -> None:
         self.policy = policy
+        self.budget = budget
         self.snapshot = snapshot
         self.directory = directory
         self.base = base
@@ -73,6 +83,7 @@ class _Router:
         self.requester_id = str(snapshot.get("requester", {}).get("id", ""))
         self.amount = amount_in_base(snapshot, policy=policy, base=base, rates=rates)
         self.used: set[str] = set()
+        self.owners: dict[str, Person] = {}
 
     def designated(self, step: Step) -> tuple[list[str], list[str]]:
         selector = step.approvers
@@ -93,6 +104,12 @@ class _Router:
         if isinstance(selector, GroupSelector):
             members = [a.id for a in self.directory.members_of(selector.group)]
             return members, [f"group {selector.group} ({selector.mode}): {', '.join(members) or 'no members'}"]
+        if isinstance(selector, CostCentreOwnerSelector):
+            owner = self.budget.owner
+            if owner is None:
+                return [], [f"the budget check names no owner of cost centre {self.snapshot.get('cost_center')!r}"]
+            self.owners[owner.id] = owner
+            return [owner.id], [f"{owner.id} owns cost centre {self.snapshot.get('cost_center')}"]
         assert isinstance(selector, UserSelector)
         return [selector.user], [f"named approver {selector.user}"]
 
@@ -145,6 +162,8 @@ class _Router:
             return approver.person
         if user_id == self.fallback.id:
             return self.fallback
+        if user_id in self.owners:
+            return self.owners[user_id]
         return Person(user_id, user_id, "")
 
     def fallback_person(self) -> Person:
@@ -162,10 +181,17 @@ def plan_chain(
     rates: Mapping[str, Decimal],
     fallback: Person,
     prior: PriorApprovals | None = None,
+    budget: BudgetCheck | None = None,
 ) -> Plan:
-    """The steps this request must pass, with the approvers of each and the reasons for every choice."""
-    router = _Router(policy=policy, snapshot=snapshot, directory=directory, base=base, rates=rates, fallback=fallback)
-    notes: list[str] = []
+    """The steps this request must pass, with the approvers of each and the reasons for every choice.
+
+    ``budget`` is the revision's budget check; without one it counts as ``no_budget`` (the fallback).
+    """
+    budget = budget or BudgetCheck.fallback()
+    router = _Router(
+        policy=policy, snapshot=snapshot, directory=directory, base=base, rates=rates, fallback=fallback, budget=budget
+    )
+    notes: list[str] = [budget.describe()]
     try:
         Decimal(str(snapshot.get("total", "0")))
     except InvalidOperation:
@@ -177,7 +203,7 @@ def plan_chain(
     steps: list[PlannedStep] = []
     stage = -1
     for step in policy.steps:
-        applies, why = step_applies(step, snapshot, router.amount)
+        applies, why = step_applies(step, snapshot, router.amount, budget)
         if not applies:
             notes.append(f"step {step.name} skipped: {why}")
             continue

@@ -1,14 +1,21 @@
 """Chains follow the request: a submitted revision starts one, a revision or a cancellation withdraws.
 
-Called by the consumers, whose unit of work commits together with the inbox row.
+A submitted revision is routed once its ``budget.checked`` is known: at once when the check came
+first, else the submission waits (``pending_route``) until the check arrives or the ``budget_wait``
+timer fires (``APPROVALS_BUDGET_CHECK_WAIT_SECONDS``); then it is routed as ``no_budget`` with the
+reason ``not_checked``. With a wait of 0 it is routed at once with whatever check is known.
+
+Called by the consumers (and the timer job), whose unit of work commits together with the inbox row.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import structlog
 
+from backoffice_approvals.domain.budget import BudgetCheck
 from backoffice_approvals.domain.chain import Chain
 from backoffice_approvals.domain.people import Person
 from backoffice_approvals.domain.plan import PriorApprovals
@@ -36,11 +43,68 @@ def _prior(older: Chain) -> PriorApprovals:
 async def start_chain(
     *, uow: ApprovalsUnitOfWork, snapshot: dict[str, Any], settings: Settings, cause: CloudEvent
 ) -> str:
-    """A revision was submitted: withdraw older chains of the request, then route this revision.
+    """A revision was submitted: route it now if its budget check is known (or waiting is off), else wait.
 
     Returns what happened, for the inbox.
     """
     uow.attribute_to(cause=cause)
+    request_id, revision = str(snapshot["request_id"]), int(snapshot["revision"])
+    await uow.budget_checks.lock_request(request_id)
+    check = await uow.budget_checks.get(request_id, revision)
+    wait = settings.budget_check_wait_seconds
+    if check is not None or wait <= 0:
+        return await route(uow=uow, snapshot=snapshot, settings=settings, check=check or BudgetCheck.fallback())
+    if any(older.revision >= revision for older in await uow.chains.of_request(request_id)):
+        return "ignored: a chain of this or a later revision exists"
+    await uow.pending.drop(request_id=request_id, up_to_revision=revision - 1)
+    pending_id = new_id()
+    await uow.pending.add(
+        id=pending_id,
+        request_id=request_id,
+        revision=revision,
+        snapshot=snapshot,
+        submitted_event=cause.model_dump(mode="json"),
+    )
+    await uow.timers.schedule(kind="budget_wait", ref_id=pending_id, fire_at=now_utc() + timedelta(seconds=wait))
+    return f"waiting up to {wait:g} s for the budget check of revision {revision}"
+
+
+async def record_budget_check(
+    *,
+    uow: ApprovalsUnitOfWork,
+    request_id: str,
+    revision: int,
+    check: BudgetCheck,
+    settings: Settings,
+    cause: CloudEvent,
+) -> str:
+    """``budget.checked``: keep it, and route the revision if its submission waits for it."""
+    uow.attribute_to(cause=cause)
+    await uow.budget_checks.lock_request(request_id)
+    if not await uow.budget_checks.record(request_id=request_id, revision=revision, check=check, event_id=cause.id):
+        return "ignored: the check of this revision is known"
+    waiting = await uow.pending.take(request_id=request_id, revision=revision)
+    if waiting is None:
+        return f"recorded {check.status}"
+    return await route(uow=uow, snapshot=dict(waiting.snapshot), settings=settings, check=check)
+
+
+async def route_unchecked(*, uow: ApprovalsUnitOfWork, pending_id: str, settings: Settings) -> str:
+    """The ``budget_wait`` timer: no check arrived in time, so the revision is routed with the fallback."""
+    waiting = await uow.pending.peek(pending_id)
+    if waiting is None:
+        return "nothing waits"
+    await uow.budget_checks.lock_request(str(waiting.request_id))
+    waiting = await uow.pending.take_by_id(pending_id)
+    if waiting is None:
+        return "nothing waits"
+    uow.attribute_to(cause=CloudEvent.model_validate(waiting.submitted_event))
+    log.warning("chain.budget_check_missing", request_id=waiting.request_id, revision=waiting.revision)
+    return await route(uow=uow, snapshot=dict(waiting.snapshot), settings=settings, check=BudgetCheck.fallback())
+
+
+async def route(*, uow: ApprovalsUnitOfWork, snapshot: dict[str, Any], settings: Settings, check: BudgetCheck) -> str:
+    """Withdraw older chains of the request, then plan and start this revision's chain."""
     request_id, revision = str(snapshot["request_id"]), int(snapshot["revision"])
     now = now_utc()
     existing = await uow.chains.of_request(request_id, lock=True)
@@ -53,7 +117,9 @@ async def start_chain(
         prior = _prior(older)
     version, policy = await current_policy(uow=uow, settings=settings)
     directory = await uow.directory.load()
-    plan = make_plan(policy=policy, snapshot=snapshot, directory=directory, settings=settings, prior=prior)
+    plan = make_plan(
+        policy=policy, snapshot=snapshot, directory=directory, settings=settings, prior=prior, budget=check
+    )
     chain = Chain(
         id=new_id(),
         request_id=request_id,
@@ -78,6 +144,8 @@ async def withdraw_request(
 ) -> str:
     """Cancellation or a new revision: every running chain up to ``up_to_revision`` stops."""
     uow.attribute_to(cause=cause)
+    await uow.budget_checks.lock_request(request_id)
+    dropped = await uow.pending.drop(request_id=request_id, up_to_revision=up_to_revision)
     now = now_utc()
     withdrawn = 0
     for chain in await uow.chains.of_request(request_id, lock=True):
@@ -86,4 +154,6 @@ async def withdraw_request(
         chain.withdraw(reason=reason)
         await uow.chains.save(chain, now=now)
         withdrawn += 1
+    if dropped:
+        return f"withdrew {withdrawn} chain(s); {dropped} submission(s) no longer wait for a budget check"
     return f"withdrew {withdrawn} chain(s)"

@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from backoffice_approvals.domain.budget import BudgetCheck
 from backoffice_approvals.domain.chain import Assigner
 from backoffice_approvals.domain.delegation import resolve_delegate
 from backoffice_approvals.domain.people import Directory, Person
@@ -48,6 +49,7 @@ def make_plan(
     directory: Directory,
     settings: Settings,
     prior: PriorApprovals | None = None,
+    budget: BudgetCheck | None = None,
 ) -> Plan:
     return plan_chain(
         policy=policy,
@@ -57,6 +59,7 @@ def make_plan(
         rates=settings.exchange_rates,
         fallback=fallback_person(settings),
         prior=prior,
+        budget=budget,
     )
 
 

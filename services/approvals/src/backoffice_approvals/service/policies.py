@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from backoffice_approvals.domain.budget import BudgetCheck
 from backoffice_approvals.domain.delegation import resolve_delegate
 from backoffice_approvals.domain.errors import InvalidPolicy
 from backoffice_approvals.domain.people import Directory, Person
@@ -53,16 +54,26 @@ def _maybe(person: Person | None) -> dict[str, str] | None:
 
 
 async def dry_run(
-    *, uow: ApprovalsUnitOfWork, snapshot: dict[str, Any], draft: dict[str, Any] | None, settings: Settings
+    *,
+    uow: ApprovalsUnitOfWork,
+    snapshot: dict[str, Any],
+    draft: dict[str, Any] | None,
+    settings: Settings,
+    budget: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Who would approve this request, in which order and why; with a ``draft`` policy, under that one."""
+    """Who would approve this request, in which order and why; with a ``draft`` policy, under that one.
+
+    ``budget`` is the check to assume (``status``, ``over_by``, ``currency``, ``owner``); without it the
+    routing fallback (``no_budget``, not checked).
+    """
     directory = await uow.directory.load()
     version: int | None
     if draft is not None:
         version, document = None, validate_policy(draft, directory, settings, prefix="policy")
     else:
         version, document = await current_policy(uow=uow, settings=settings)
-    plan = make_plan(policy=document, snapshot=snapshot, directory=directory, settings=settings)
+    check = BudgetCheck.from_dict(budget) if budget else BudgetCheck.fallback()
+    plan = make_plan(policy=document, snapshot=snapshot, directory=directory, settings=settings, budget=check)
     now = now_utc()
     absences = await uow.absences.active_at(now)
     requester = str(snapshot["requester"]["id"])

@@ -1,4 +1,4 @@
-"""Timers firing: reminders, escalations and absence starts, each due timer in its own transaction.
+"""Timers firing: reminders, escalations, absence starts and budget-check waits, each due timer in its own transaction.
 
 A timer whose handling fails is postponed with backoff (and given up after a few attempts, with
 the error kept on the row) so that it never blocks the timers behind it.
@@ -13,6 +13,7 @@ import structlog
 from backoffice_approvals.domain.chain import Chain
 from backoffice_approvals.domain.delegation import resolve_delegate
 from backoffice_approvals.domain.people import Directory, Person
+from backoffice_approvals.service.chains import route_unchecked
 from backoffice_approvals.service.planning import fallback_person, new_id, now_utc
 from backoffice_approvals.service.uow import ApprovalsUnitOfWork
 from backoffice_approvals.settings import Settings
@@ -49,6 +50,8 @@ async def fire(*, uow: ApprovalsUnitOfWork, kind: str, ref_id: str, settings: Se
         await remind(uow=uow, task_id=ref_id)
     elif kind == "escalation":
         await escalate(uow=uow, task_id=ref_id, settings=settings)
+    elif kind == "budget_wait":
+        await route_unchecked(uow=uow, pending_id=ref_id, settings=settings)
     elif kind == "absence_start":
         absent = await uow.absences.get(ref_id)
         if absent is not None and absent.cancelled_at is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Self
 
 from backoffice_approvals.domain.chain import Chain, TaskAssigned
+from backoffice_approvals.repository.budgets import BudgetCheckRepository, PendingRouteRepository
 from backoffice_approvals.repository.chains import ChainRepository
 from backoffice_approvals.repository.people import AbsenceRepository, DirectoryRepository
 from backoffice_approvals.repository.policies import PolicyRepository
@@ -16,7 +17,8 @@ from backoffice_common.uow import UnitOfWork
 
 
 class ApprovalsUnitOfWork(UnitOfWork):
-    """``uow.chains``, ``uow.directory``, ``uow.absences``, ``uow.policies``, ``uow.timers``.
+    """``uow.chains``, ``uow.directory``, ``uow.absences``, ``uow.policies``, ``uow.timers``,
+    ``uow.budget_checks``, ``uow.pending``.
 
     The events of the tracked chains are attributed to ``actor`` (the system unless a use case
     says who acted) and caused by ``cause`` (the consumed event, if any): one unit of work is one
@@ -28,6 +30,8 @@ class ApprovalsUnitOfWork(UnitOfWork):
     absences: AbsenceRepository
     policies: PolicyRepository
     timers: TimerRepository
+    budget_checks: BudgetCheckRepository
+    pending: PendingRouteRepository
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -36,6 +40,8 @@ class ApprovalsUnitOfWork(UnitOfWork):
         self.absences = AbsenceRepository(self.session)
         self.policies = PolicyRepository(self.session)
         self.timers = TimerRepository(self.session)
+        self.budget_checks = BudgetCheckRepository(self.session)
+        self.pending = PendingRouteRepository(self.session)
         self.attribute_to()
         return self
 

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from backoffice_common.auth import CurrentUser, User, require_roles
+from backoffice_common.deps import settings_of
 from backoffice_common.strings import NUL_FREE
 from backoffice_requests.api.deps import UowDep
 from backoffice_requests.api.idempotency import IdempotencyKey, Reply, respond
@@ -35,12 +36,14 @@ from backoffice_requests.schemas import (
 from backoffice_requests.service import queries
 from backoffice_requests.service import requests as service
 from backoffice_requests.service.uow import RequestsUnitOfWork
+from backoffice_requests.settings import Settings
 
 router = APIRouter(prefix="/requests", tags=["purchase requests"])
 
 Requester = Annotated[User, Depends(require_roles("requester", "admin"))]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=100)]
 RequestId = Annotated[uuid.UUID, "the purchase request id"]
+SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]
 
 
 @dataclass
@@ -53,6 +56,8 @@ class Command:
     http: Request
     key: str | None = None
     if_match: str | None = None
+    known_cost_centre: bool = False
+    """``REQUESTS_REQUIRE_KNOWN_COST_CENTRE``: handed to the use cases that check the cost centre."""
 
     async def run(
         self, command: Callable[[], Awaitable[PurchaseRequest]], *, payload: Any, status: int = 200
@@ -70,9 +75,19 @@ class Command:
             uow=uow, user=user, request=self.http, key=self.key, payload=payload, command=command, answer=answer
         )
 
-    async def on(self, use_case: UseCase, request_id: uuid.UUID, data: BaseModel | None, payload: Any) -> JSONResponse:
+    async def on(
+        self,
+        use_case: UseCase,
+        request_id: uuid.UUID,
+        data: BaseModel | None,
+        payload: Any,
+        *,
+        checks_cost_centre: bool = False,
+    ) -> JSONResponse:
         """Run ``use_case`` on the request ``request_id`` with the body ``data``."""
-        body = {} if data is None else {"data": data}
+        body: dict[str, Any] = {} if data is None else {"data": data}
+        if checks_cost_centre:
+            body["require_known_cost_centre"] = self.known_cost_centre
         return await self.run(
             lambda: use_case(uow=self.uow, user=self.user, request_id=str(request_id), if_match=self.if_match, **body),
             payload=payload,
@@ -83,9 +98,14 @@ UseCase = Callable[..., Awaitable[PurchaseRequest]]
 
 
 async def _command(
-    uow: UowDep, user: CurrentUser, http: Request, key: IdempotencyKey = None, if_match: IfMatch = None
+    uow: UowDep,
+    user: CurrentUser,
+    http: Request,
+    settings: SettingsDep,
+    key: IdempotencyKey = None,
+    if_match: IfMatch = None,
 ) -> Command:
-    return Command(uow, user, http, key, if_match)
+    return Command(uow, user, http, key, if_match, settings.require_known_cost_centre)
 
 
 CommandDep = Annotated[Command, Depends(_command)]
@@ -93,10 +113,18 @@ CommandDep = Annotated[Command, Depends(_command)]
 
 @router.post("", status_code=201, response_model=RequestRead, summary="Create a draft")
 async def create_request(
-    data: RequestCreate, uow: UowDep, user: Requester, http: Request, key: IdempotencyKey = None
+    data: RequestCreate,
+    uow: UowDep,
+    user: Requester,
+    http: Request,
+    settings: SettingsDep,
+    key: IdempotencyKey = None,
 ) -> JSONResponse:
+    known = settings.require_known_cost_centre
     return await Command(uow, user, http, key).run(
-        lambda: service.create_draft(uow=uow, user=user, data=data), payload=data.model_dump(mode="json"), status=201
+        lambda: service.create_draft(uow=uow, user=user, data=data, require_known_cost_centre=known),
+        payload=data.model_dump(mode="json"),
+        status=201,
     )
 
 
@@ -131,14 +159,16 @@ async def update_request(
     uow: UowDep,
     user: CurrentUser,
     http: Request,
+    settings: SettingsDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    return await Command(uow, user, http, None, if_match).on(service.update_draft, request_id, data, payload=None)
+    command = Command(uow, user, http, None, if_match, settings.require_known_cost_centre)
+    return await command.on(service.update_draft, request_id, data, payload=None, checks_cost_centre=True)
 
 
 @router.post("/{request_id}/submit", response_model=RequestRead, summary="Submit a draft for approval")
 async def submit_request(request_id: RequestId, command: CommandDep) -> JSONResponse:
-    return await command.on(service.submit, request_id, None, payload=None)
+    return await command.on(service.submit, request_id, None, payload=None, checks_cost_centre=True)
 
 
 @router.post("/{request_id}/cancel", response_model=RequestRead, summary="Cancel (before the contract is executed)")
@@ -149,7 +179,7 @@ async def cancel_request(request_id: RequestId, data: CancelCreate, command: Com
 @router.post("/{request_id}/revise", response_model=RequestRead, summary="Revise after changes were requested")
 async def revise_request(request_id: RequestId, data: RequestRevise, command: CommandDep) -> JSONResponse:
     payload = data.model_dump(mode="json", exclude_unset=True)
-    return await command.on(service.revise, request_id, data, payload=payload)
+    return await command.on(service.revise, request_id, data, payload=payload, checks_cost_centre=True)
 
 
 @router.post("/{request_id}/reassign-vendor", response_model=RequestRead, summary="Send a declined order elsewhere")

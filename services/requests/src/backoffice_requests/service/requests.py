@@ -21,7 +21,7 @@ from backoffice_requests.schemas import (
     RequestUpdate,
     VendorReassignCreate,
 )
-from backoffice_requests.service import access
+from backoffice_requests.service import access, cost_centres
 from backoffice_requests.service.errors import NotAVersion, StaleVersion, VersionRequired
 from backoffice_requests.service.uow import RequestsUnitOfWork
 
@@ -100,7 +100,9 @@ async def _save(uow: RequestsUnitOfWork, request: PurchaseRequest, user: User) -
     return request
 
 
-async def create_draft(*, uow: RequestsUnitOfWork, user: User, data: RequestCreate) -> PurchaseRequest:
+async def create_draft(
+    *, uow: RequestsUnitOfWork, user: User, data: RequestCreate, require_known_cost_centre: bool = False
+) -> PurchaseRequest:
     content = make_content(
         title=data.title,
         description=data.description,
@@ -115,6 +117,8 @@ async def create_draft(*, uow: RequestsUnitOfWork, user: User, data: RequestCrea
         today=today(),
     )
     await _require_active_vendor(uow, data.vendor_id)
+    if require_known_cost_centre:
+        await cost_centres.require_known(uow, content.cost_center)
     actor = access.actor_for(user, requester_id=user.sub)
     request = PurchaseRequest.draft(
         id=str(uuid.uuid4()),
@@ -129,7 +133,13 @@ async def create_draft(*, uow: RequestsUnitOfWork, user: User, data: RequestCrea
 
 
 async def update_draft(
-    *, uow: RequestsUnitOfWork, user: User, request_id: str, data: RequestUpdate, if_match: str | None
+    *,
+    uow: RequestsUnitOfWork,
+    user: User,
+    request_id: str,
+    data: RequestUpdate,
+    if_match: str | None,
+    require_known_cost_centre: bool = False,
 ) -> PurchaseRequest:
     if if_match is None:
         raise VersionRequired("send If-Match with the ETag you read, so edits are not lost")
@@ -138,13 +148,24 @@ async def update_draft(
     request.update_draft(changes, today=today(), actor=access.actor_for(user, requester_id=request.requester.id))
     if "vendor_id" in changes:
         await _require_active_vendor(uow, request.content.vendor_id)
+    if require_known_cost_centre and "cost_center" in changes:
+        await cost_centres.require_known(uow, request.content.cost_center)
     return await _save(uow, request, user)
 
 
-async def submit(*, uow: RequestsUnitOfWork, user: User, request_id: str, if_match: str | None) -> PurchaseRequest:
+async def submit(
+    *,
+    uow: RequestsUnitOfWork,
+    user: User,
+    request_id: str,
+    if_match: str | None,
+    require_known_cost_centre: bool = False,
+) -> PurchaseRequest:
     request = await _load(uow, user, request_id, if_match, action="submit", check=access.require_owner)
     request.submit(today=today(), actor=access.actor_for(user, requester_id=user.sub), submitted_at=_now())
     await _require_active_vendor(uow, request.content.vendor_id)
+    if require_known_cost_centre:
+        await cost_centres.require_known(uow, request.content.cost_center)
     return await _save(uow, request, user)
 
 
@@ -157,7 +178,13 @@ async def cancel(
 
 
 async def revise(
-    *, uow: RequestsUnitOfWork, user: User, request_id: str, data: RequestRevise, if_match: str | None
+    *,
+    uow: RequestsUnitOfWork,
+    user: User,
+    request_id: str,
+    data: RequestRevise,
+    if_match: str | None,
+    require_known_cost_centre: bool = False,
 ) -> PurchaseRequest:
     request = await _load(uow, user, request_id, if_match, action="revise", check=access.require_owner)
     changes = _changes(data)
@@ -169,6 +196,8 @@ async def revise(
         comment=data.comment,
     )
     await _require_active_vendor(uow, request.content.vendor_id)
+    if require_known_cost_centre:
+        await cost_centres.require_known(uow, request.content.cost_center)
     return await _save(uow, request, user)
 
 

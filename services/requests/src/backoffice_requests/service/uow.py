@@ -12,6 +12,7 @@ from backoffice_common import topics
 from backoffice_common.events import new_event
 from backoffice_common.uow import UnitOfWork
 from backoffice_requests.domain.model import PurchaseRequest
+from backoffice_requests.repository.cost_centres import CostCentreRepository
 from backoffice_requests.repository.facts import ApproverRepository, DeferredEventRepository
 from backoffice_requests.repository.idempotency import IdempotencyRepository
 from backoffice_requests.repository.reads import RequestReads
@@ -42,6 +43,7 @@ class RequestsUnitOfWork(UnitOfWork):
     approvers: ApproverRepository
     deferred: DeferredEventRepository
     vendors: VendorRepository
+    cost_centres: CostCentreRepository
     idempotency: IdempotencyRepository
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -57,6 +59,7 @@ class RequestsUnitOfWork(UnitOfWork):
         self.approvers = ApproverRepository(session)
         self.deferred = DeferredEventRepository(session)
         self.vendors = VendorRepository(session)
+        self.cost_centres = CostCentreRepository(session)
         self.idempotency = IdempotencyRepository(session)
         self._before_commit = []
         return self
