@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from backoffice_common.auth import Authenticator
 from backoffice_common.consumer import EventConsumer, Handler
 from backoffice_common.db import asyncpg_dsn, make_engine, make_session_factory
+from backoffice_common.health import KafkaProbe
 from backoffice_common.health import router as health_router
 from backoffice_common.kafka import TopicSpec, dlq_topic, ensure_topics, make_producer
 from backoffice_common.messaging import MessagingTables
@@ -97,6 +98,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         app.state.engine = engine
         app.state.session_factory = session_factory
         app.state.authenticator = Authenticator(settings)
+        app.state.kafka_probe = KafkaProbe(settings.kafka_bootstrap_servers, client_id=f"{spec.name}-readyz")
 
         def uow_factory() -> UnitOfWork:
             return UnitOfWork(
@@ -154,6 +156,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await app.state.kafka_probe.close()
             await engine.dispose()
             log.info("service.stopped", service=spec.name)
 

@@ -35,6 +35,7 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_seconds: float = Field(default=5.0, gt=0)
     outbox_batch_size: int = Field(default=500, ge=1, le=10000)
     outbox_retention_hours: float = Field(default=72.0, gt=0)
+    outbox_stall_seconds: float = Field(default=60.0, gt=0)
 
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
     consumer_retry_initial_seconds: float = Field(default=0.2, gt=0)
