@@ -56,10 +56,13 @@ export BACKOFFICE_CONTRACTS_PORT=$(( _bo_b + 13 ))
 export BACKOFFICE_KAFKA_NODES="${BACKOFFICE_KAFKA_NODES:-1}"
 export BACKOFFICE_KAFKA_MULTI_PORT_BASE=$(( _bo_b + 15 ))
 
+# Topics the services create: three replicas, two in sync, on three brokers (as in k8s/base/kafka).
 if [ "$BACKOFFICE_KAFKA_NODES" = "3" ]; then
     export BACKOFFICE_KAFKA_BOOTSTRAP="127.0.0.1:$((_bo_b + 15)),127.0.0.1:$((_bo_b + 16)),127.0.0.1:$((_bo_b + 17))"
+    export BACKOFFICE_KAFKA_REPLICATION_FACTOR=3 BACKOFFICE_KAFKA_MIN_INSYNC_REPLICAS=2
 else
     export BACKOFFICE_KAFKA_BOOTSTRAP="127.0.0.1:$BACKOFFICE_KAFKA_PORT"
+    export BACKOFFICE_KAFKA_REPLICATION_FACTOR=1 BACKOFFICE_KAFKA_MIN_INSYNC_REPLICAS=1
 fi
 export BACKOFFICE_PG_DSN_BASE="postgresql://backoffice@127.0.0.1:$BACKOFFICE_PG_PORT"
 export BACKOFFICE_SMTP_HOST=127.0.0.1

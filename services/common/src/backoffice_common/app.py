@@ -58,11 +58,11 @@ def topic_specs(spec: ServiceSpec, settings: ServiceSettings) -> list[TopicSpec]
             names.remove(name)
     names = [settings.topic(n) for n in names]
     compacted = [settings.topic(n) for n in spec.compacted_topics]
-    specs = [TopicSpec(n, settings.kafka_topic_partitions, settings.kafka_replication_factor) for n in names]
-    specs += [
-        TopicSpec(n, settings.kafka_topic_partitions, settings.kafka_replication_factor, {"cleanup.policy": "compact"})
-        for n in compacted
-    ]
+    insync = settings.kafka_min_insync_replicas
+    configs = {"min.insync.replicas": str(insync)} if insync is not None else {}
+    partitions, replication = settings.kafka_topic_partitions, settings.kafka_replication_factor
+    specs = [TopicSpec(n, partitions, replication, configs) for n in names]
+    specs += [TopicSpec(n, partitions, replication, {**configs, "cleanup.policy": "compact"}) for n in compacted]
     return specs
 
 
