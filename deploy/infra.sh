@@ -41,7 +41,16 @@ die_log() {
     exit 1
 }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# pid_alive <pid> [text]: the process runs (kill -0 alone also succeeds for a process killed but not
+# yet reaped, a zombie, which is what `kill -9` leaves behind until its parent reaps it) and, when
+# text is given, its command line contains text (the pid was not reused by another program).
+pid_alive() {
+    local pid=${1:-} state
+    [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
+    state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*$/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
+    case "$state" in Z|X|x|'') return 1 ;; esac
+    [ -z "${2:-}" ] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2"
+}
 read_pid()  { [ -f "$1" ] && tr -dc 0-9 <"$1" || true; }
 # wait_port <port> <seconds> [pid]: wait for a listener; fail early if pid dies
 wait_port() {
