@@ -33,9 +33,11 @@ if [ -n "${BACKOFFICE_PORT_BASE:-}" ]; then
 else
     # 400 slots of 50 ports in 10000..29999 (below the Linux ephemeral range 32768+).
     # Slot offset +0 is profile "run" (ports +0..+20), +25 any other profile (+25..+45).
+    # Profile "chaos" (tests/chaos, beside a running `make test`) has 109 slots of 25 in 30000..32724.
     _bo_ck="$(printf '%s' "$BACKOFFICE_ROOT" | cksum | cut -d' ' -f1)"
     BACKOFFICE_PORT_BASE=$(( 10000 + (_bo_ck % 400) * 50 ))
     [ "$BACKOFFICE_PROFILE" = "run" ] || BACKOFFICE_PORT_BASE=$(( BACKOFFICE_PORT_BASE + 25 ))
+    [ "$BACKOFFICE_PROFILE" != "chaos" ] || BACKOFFICE_PORT_BASE=$(( 30000 + (_bo_ck % 109) * 25 ))
     export BACKOFFICE_PORT_BASE_SOURCE=auto
 fi
 export BACKOFFICE_PORT_BASE

@@ -2,6 +2,7 @@
 # Local infrastructure for the backoffice services: PostgreSQL, Apache Kafka (KRaft), SMTP sink.
 #
 #   deploy/infra.sh {start|stop|restart|status|kill} [postgres|kafka|smtp|all]   (default: all)
+#   deploy/infra.sh crash-restart postgres      (pg_ctl restart -m immediate: connections cut, crash recovery)
 #
 # Profile/ports come from deploy/env.sh (BACKOFFICE_PROFILE=run|test, BACKOFFICE_PORT_BASE...).
 # Everything (data, logs, pids) lives in $BACKOFFICE_STATE_DIR = .state/<profile>.
@@ -212,6 +213,16 @@ pg_stop() {
     as_pg "$bin/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 -s stop >>"$PG_DIR/pg_ctl.log" 2>&1 \
         || die_log "$PG_LOG" "postgres: pg_ctl stop failed"
     say "postgres: stopped"
+}
+# an immediate restart, as when the database host crashes: backends killed without a checkpoint,
+# every client connection cut, crash recovery on start
+pg_crash_restart() {
+    local bin; bin=$(pg_bindir || true)
+    pg_running || die "postgres: not running"
+    as_pg "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -m immediate -w -t 60 -s restart >>"$PG_DIR/pg_ctl.log" 2>&1 \
+        || die_log "$PG_LOG" "postgres: pg_ctl restart -m immediate failed"
+    wait_ready_pg 30 || die_log "$PG_LOG" "postgres: not ready after the immediate restart"
+    say "postgres: restarted immediately (crash recovery)"
 }
 pg_kill() {
     if pg_running; then kill -KILL "$(head -n 1 "$PG_DATA/postmaster.pid" | tr -dc 0-9)" || true; say "postgres: killed"; else say "postgres: not running"; fi
@@ -523,7 +534,7 @@ smtp_status() {
 }
 
 # ---------------------------------------------------------------- main
-usage() { echo "usage: $0 {start|stop|restart|status|kill} [postgres|kafka|smtp|all]" >&2; exit 2; }
+usage() { echo "usage: $0 {start|stop|restart|status|kill} [postgres|kafka|smtp|all] | crash-restart postgres" >&2; exit 2; }
 ACTION=${1:-}
 TARGET=${2:-all}
 case "$TARGET" in
@@ -544,6 +555,9 @@ case "$ACTION" in
         for c in "${COMPONENTS[@]}"; do "$(fn "$c")_kill"; done ;;
     restart)
         bash "$0" stop "$TARGET" && exec bash "$0" start "$TARGET" ;;
+    crash-restart)
+        [ "${COMPONENTS[*]}" = postgres ] || usage
+        pg_crash_restart ;;
     status)
         rc=0
         echo "profile $BACKOFFICE_PROFILE, port base $BACKOFFICE_PORT_BASE, state $STATE"

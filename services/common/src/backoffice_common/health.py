@@ -47,17 +47,26 @@ class KafkaProbe:
     async def check(self) -> dict[str, Any]:
         async with self._lock:
             try:
-                if self._admin is None:
-                    admin = AIOKafkaAdminClient(
-                        bootstrap_servers=self._bootstrap, client_id=self._client_id, request_timeout_ms=3000
-                    )
-                    self._admin = admin
-                    await asyncio.wait_for(admin.start(), timeout=4)
-                await asyncio.wait_for(self._admin.describe_cluster(), timeout=4)
-                return {"ok": True}
-            except Exception as exc:
+                await self._describe_cluster()
+            except Exception:
+                # The kept client may have been talking to a broker that is gone for good; a new one
+                # bootstraps from the others. Only a second failure says the cluster is unreachable.
                 await self.close()
-                return {"ok": False, "error": repr(exc)[:300]}
+                try:
+                    await self._describe_cluster()
+                except Exception as exc:
+                    await self.close()
+                    return {"ok": False, "error": repr(exc)[:300]}
+            return {"ok": True}
+
+    async def _describe_cluster(self) -> None:
+        if self._admin is None:
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=self._bootstrap, client_id=self._client_id, request_timeout_ms=3000
+            )
+            self._admin = admin
+            await asyncio.wait_for(admin.start(), timeout=4)
+        await asyncio.wait_for(self._admin.describe_cluster(), timeout=4)
 
     async def close(self) -> None:
         admin, self._admin = self._admin, None

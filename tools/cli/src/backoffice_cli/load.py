@@ -37,6 +37,8 @@ class LoadReport:
     completed: list[FlowResult] = field(default_factory=list)
     failed: list[FlowFailure] = field(default_factory=list)
     retries: Counter[str] = field(default_factory=Counter)
+    cast: Cast | None = None
+    vendor: Vendor | None = None
 
     def hop_percentiles(self) -> dict[str, tuple[float, float, int]]:
         """Per hop: p50 and p99 in milliseconds, and the number of completed flows measured."""
@@ -88,12 +90,17 @@ def reason_of(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:240]}" if text else type(exc).__name__
 
 
-async def drive(client: Platform, *, flows: int, rate: float, flow: Flow = walk) -> LoadReport:
-    """Start ``flows`` flows at ``rate`` per second against a client, each on its own; wait for all."""
+async def drive(
+    client: Platform, *, flows: int, rate: float, flow: Flow = walk, until: asyncio.Event | None = None
+) -> LoadReport:
+    """Start ``flows`` flows at ``rate`` per second against a client, each on its own; wait for all.
+
+    With ``until``, flows keep starting at the same rate after the first ``flows`` until it is set.
+    """
     report = LoadReport(flows, rate)
-    cast = Cast.new()
+    report.cast = cast = Cast.new()
     await client.load_directory(cast)
-    vendor = await client.create_vendor(cast)
+    report.vendor = vendor = await client.create_vendor(cast)
 
     async def one(index: int) -> None:
         try:
@@ -103,9 +110,12 @@ async def drive(client: Platform, *, flows: int, rate: float, flow: Flow = walk)
 
     tasks: list[asyncio.Task[None]] = []
     started = time.perf_counter()
-    for i in range(flows):
+    i = 0
+    while i < flows or (until is not None and not until.is_set()):
         tasks.append(asyncio.create_task(one(i)))
-        await asyncio.sleep(max(0.0, started + (i + 1) / rate - time.perf_counter()))
+        i += 1
+        await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
+    report.flows = i
     await asyncio.gather(*tasks)
     report.elapsed = time.perf_counter() - started
     report.retries = Counter(client.retries)
