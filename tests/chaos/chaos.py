@@ -177,7 +177,12 @@ async def chaos_run(cluster: Cluster, args: argparse.Namespace) -> int:
         # Orders keep coming until every infrastructure fault is over, however long a broker takes to
         # start again, so that each fault hits orders in flight.
         report = await drive(
-            client, flows=args.orders, rate=args.rate, flow=timed_walk, until=inflicted.infrastructure_done
+            client,
+            flows=args.orders,
+            rate=args.rate,
+            flow=timed_walk,
+            until=inflicted.infrastructure_done,
+            cast_per_flow=True,
         )
     finally:
         inflicted.started.set()
@@ -187,10 +192,10 @@ async def chaos_run(cluster: Cluster, args: argparse.Namespace) -> int:
     load_seconds = time.monotonic() - load_started
     for line in report.lines():
         print(line, flush=True)
-    assert report.cast is not None
+    requesters = [c.requester.id for c in report.casts]
     say("settling: waiting for empty outboxes, sent emails and every instance ready")
-    settle_seconds = await settle(cluster, report.cast.requester.id, timeout=args.settle_timeout)
-    verdict = await judge(cluster, requester_id=report.cast.requester.id, expected_orders=report.flows)
+    settle_seconds = await settle(cluster, requesters, timeout=args.settle_timeout)
+    verdict = await judge(cluster, requesters=requesters, expected_orders=report.flows)
     for kind in INFRASTRUCTURE:
         if inflicted.done[kind] != 1:
             verdict.problem(f"the fault {kind} happened {inflicted.done[kind]} times, not once")

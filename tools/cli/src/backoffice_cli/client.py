@@ -91,6 +91,14 @@ class Cast:
 RETRIED_STATUSES = (502, 503, 504)
 
 
+def new_http_client() -> httpx.AsyncClient:
+    """No cap on connections: after connection errors under load, httpcore's pool can keep entries
+    for connections that never opened (encode/httpcore#550, #961), and with a cap of 100 they end
+    up filling it: every request then waits for a free slot that never comes, with no connection
+    open at all (seen in the chaos run with a few hundred flows in flight)."""
+    return httpx.AsyncClient(timeout=30.0, limits=httpx.Limits(max_connections=None, max_keepalive_connections=100))
+
+
 @dataclass
 class Platform:
     """The platform's public APIs as one client. ``mirrors`` maps a service's URL to the URLs of its
@@ -101,7 +109,7 @@ class Platform:
     jwt_secret: str
     timeout: float = 60.0
     poll_interval: float = 0.25
-    http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30.0))
+    http: httpx.AsyncClient = field(default_factory=lambda: new_http_client())
     mirrors: dict[str, tuple[str, ...]] = field(default_factory=dict)
     retries: Counter[str] = field(default_factory=Counter)
 

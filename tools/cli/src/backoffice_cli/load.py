@@ -39,6 +39,7 @@ class LoadReport:
     retries: Counter[str] = field(default_factory=Counter)
     cast: Cast | None = None
     vendor: Vendor | None = None
+    casts: list[Cast] = field(default_factory=list)
 
     def hop_percentiles(self) -> dict[str, tuple[float, float, int]]:
         """Per hop: p50 and p99 in milliseconds, and the number of completed flows measured."""
@@ -91,20 +92,34 @@ def reason_of(exc: BaseException) -> str:
 
 
 async def drive(
-    client: Platform, *, flows: int, rate: float, flow: Flow = walk, until: asyncio.Event | None = None
+    client: Platform,
+    *,
+    flows: int,
+    rate: float,
+    flow: Flow = walk,
+    until: asyncio.Event | None = None,
+    cast_per_flow: bool = False,
 ) -> LoadReport:
     """Start ``flows`` flows at ``rate`` per second against a client, each on its own; wait for all.
 
     With ``until``, flows keep starting at the same rate after the first ``flows`` until it is set.
+    With ``cast_per_flow``, every flow has people of its own (a requester, approvers... of its own
+    department), as orders from many departments; otherwise the same people place every order.
     """
     report = LoadReport(flows, rate)
     report.cast = cast = Cast.new()
+    report.casts.append(cast)
     await client.load_directory(cast)
     report.vendor = vendor = await client.create_vendor(cast)
 
     async def one(index: int) -> None:
         try:
-            report.completed.append(await flow(client, cast, vendor))
+            people = cast
+            if cast_per_flow and index > 0:
+                people = Cast.new()
+                report.casts.append(people)
+                await client.load_directory(people)
+            report.completed.append(await flow(client, people, vendor))
         except Exception as exc:  # whatever ends one flow must not end the others
             report.failed.append(FlowFailure(index, reason_of(exc)))
 
