@@ -12,7 +12,7 @@ PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 TEST_REQUIREMENTS := $(wildcard tests/requirements*.txt)
 PYTEST_ARGS ?=
 
-.PHONY: help venv lint format run stop status demo test test-unit test-only infra-up infra-down bench clean
+.PHONY: help venv lint format run stop status demo test test-unit test-only infra-up infra-down chaos bench clean
 
 help:
 	@echo "make run     start PostgreSQL, Kafka, the SMTP sink, Keycloak, the four services and the console (profile 'run')"
@@ -22,6 +22,7 @@ help:
 	@echo "make test    set up everything on the 'test' profile's ports, lint, run every test, tear down"
 	@echo "make lint    ruff + mypy only"
 	@echo "make test-unit  the tests that need no infrastructure (domain and use cases), in seconds"
+	@echo "make chaos   orders through 2 x 4 services and 3 brokers while they are killed (profile 'chaos')"
 
 $(VENV)/.installed: $(PYPROJECTS) $(TEST_REQUIREMENTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -68,6 +69,12 @@ test-unit: venv
 
 test-only: venv
 	@BACKOFFICE_PROFILE=test bash -c 'source deploy/env.sh && $(VENV)/bin/pytest $(PYTEST_ARGS)'
+
+# Its own profile, ports and state (.state/chaos): runs beside `make run` and `make test`.
+# CHAOS_ARGS="--orders 500 --rate 1 --seed 7" for another run; --help lists the options.
+CHAOS_ARGS ?= --orders 150 --rate 0.7
+chaos: venv
+	@$(PY) tests/chaos/chaos.py $(CHAOS_ARGS)
 
 infra-up: venv
 	@BACKOFFICE_PROFILE=test bash deploy/infra.sh start

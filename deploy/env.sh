@@ -33,9 +33,11 @@ if [ -n "${BACKOFFICE_PORT_BASE:-}" ]; then
 else
     # 400 slots of 50 ports in 10000..29999 (below the Linux ephemeral range 32768+).
     # Slot offset +0 is profile "run" (ports +0..+20), +25 any other profile (+25..+45).
+    # Profile "chaos" (tests/chaos, beside a running `make test`) has 109 slots of 25 in 30000..32724.
     _bo_ck="$(printf '%s' "$BACKOFFICE_ROOT" | cksum | cut -d' ' -f1)"
     BACKOFFICE_PORT_BASE=$(( 10000 + (_bo_ck % 400) * 50 ))
     [ "$BACKOFFICE_PROFILE" = "run" ] || BACKOFFICE_PORT_BASE=$(( BACKOFFICE_PORT_BASE + 25 ))
+    [ "$BACKOFFICE_PROFILE" != "chaos" ] || BACKOFFICE_PORT_BASE=$(( 30000 + (_bo_ck % 109) * 25 ))
     export BACKOFFICE_PORT_BASE_SOURCE=auto
 fi
 export BACKOFFICE_PORT_BASE
@@ -60,10 +62,13 @@ export BACKOFFICE_CONSOLE_PORT=$(( _bo_b + 14 ))
 export BACKOFFICE_KAFKA_NODES="${BACKOFFICE_KAFKA_NODES:-1}"
 export BACKOFFICE_KAFKA_MULTI_PORT_BASE=$(( _bo_b + 15 ))
 
+# Topics the services create: three replicas, two in sync, on three brokers (as in k8s/base/kafka).
 if [ "$BACKOFFICE_KAFKA_NODES" = "3" ]; then
     export BACKOFFICE_KAFKA_BOOTSTRAP="127.0.0.1:$((_bo_b + 15)),127.0.0.1:$((_bo_b + 16)),127.0.0.1:$((_bo_b + 17))"
+    export BACKOFFICE_KAFKA_REPLICATION_FACTOR=3 BACKOFFICE_KAFKA_MIN_INSYNC_REPLICAS=2
 else
     export BACKOFFICE_KAFKA_BOOTSTRAP="127.0.0.1:$BACKOFFICE_KAFKA_PORT"
+    export BACKOFFICE_KAFKA_REPLICATION_FACTOR=1 BACKOFFICE_KAFKA_MIN_INSYNC_REPLICAS=1
 fi
 export BACKOFFICE_PG_DSN_BASE="postgresql://backoffice@127.0.0.1:$BACKOFFICE_PG_PORT"
 export BACKOFFICE_SMTP_HOST=127.0.0.1

@@ -3,6 +3,7 @@
 # Keycloak (the OpenID Connect identity provider of the console and the services).
 #
 #   deploy/infra.sh {start|stop|restart|status|kill} [postgres|kafka|smtp|keycloak|all]   (default: all)
+#   deploy/infra.sh crash-restart postgres      (pg_ctl restart -m immediate: connections cut, crash recovery)
 #
 # Profile/ports come from deploy/env.sh (BACKOFFICE_PROFILE=run|test, BACKOFFICE_PORT_BASE...).
 # Everything (data, logs, pids) lives in $BACKOFFICE_STATE_DIR = .state/<profile>.
@@ -42,7 +43,16 @@ die_log() {
     exit 1
 }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# pid_alive <pid> [text]: the process runs (kill -0 alone also succeeds for a process killed but not
+# yet reaped, a zombie, which is what `kill -9` leaves behind until its parent reaps it) and, when
+# text is given, its command line contains text (the pid was not reused by another program).
+pid_alive() {
+    local pid=${1:-} state
+    [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
+    state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*$/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
+    case "$state" in Z|X|x|'') return 1 ;; esac
+    [ -z "${2:-}" ] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2"
+}
 read_pid()  { [ -f "$1" ] && tr -dc 0-9 <"$1" || true; }
 # wait_port <port> <seconds> [pid]: wait for a listener; fail early if pid dies
 wait_port() {
@@ -204,6 +214,16 @@ pg_stop() {
     as_pg "$bin/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 -s stop >>"$PG_DIR/pg_ctl.log" 2>&1 \
         || die_log "$PG_LOG" "postgres: pg_ctl stop failed"
     say "postgres: stopped"
+}
+# an immediate restart, as when the database host crashes: backends killed without a checkpoint,
+# every client connection cut, crash recovery on start
+pg_crash_restart() {
+    local bin; bin=$(pg_bindir || true)
+    pg_running || die "postgres: not running"
+    as_pg "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -m immediate -w -t 60 -s restart >>"$PG_DIR/pg_ctl.log" 2>&1 \
+        || die_log "$PG_LOG" "postgres: pg_ctl restart -m immediate failed"
+    wait_ready_pg 30 || die_log "$PG_LOG" "postgres: not ready after the immediate restart"
+    say "postgres: restarted immediately (crash recovery)"
 }
 pg_kill() {
     if pg_running; then kill -KILL "$(head -n 1 "$PG_DATA/postmaster.pid" | tr -dc 0-9)" || true; say "postgres: killed"; else say "postgres: not running"; fi
@@ -628,7 +648,7 @@ keycloak_status() {
 }
 
 # ---------------------------------------------------------------- main
-usage() { echo "usage: $0 {start|stop|restart|status|kill} [postgres|kafka|smtp|keycloak|all]" >&2; exit 2; }
+usage() { echo "usage: $0 {start|stop|restart|status|kill} [postgres|kafka|smtp|keycloak|all] | crash-restart postgres" >&2; exit 2; }
 ACTION=${1:-}
 TARGET=${2:-all}
 case "$TARGET" in
@@ -652,6 +672,9 @@ case "$ACTION" in
         for c in "${COMPONENTS[@]}"; do "$(fn "$c")_kill"; done ;;
     restart)
         bash "$0" stop "$TARGET" && exec bash "$0" start "$TARGET" ;;
+    crash-restart)
+        [ "${COMPONENTS[*]}" = postgres ] || usage
+        pg_crash_restart ;;
     status)
         rc=0
         echo "profile $BACKOFFICE_PROFILE, port base $BACKOFFICE_PORT_BASE, state $STATE"

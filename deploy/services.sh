@@ -20,7 +20,16 @@ DEV_JWT_SECRET=${BACKOFFICE_DEV_JWT_SECRET:-development-only-jwt-secret-never-in
 mkdir -p "$STATE/logs" "$STATE/pids" "$STATE/contracts"
 
 say() { printf '[services %s] %s\n' "$BACKOFFICE_PROFILE" "$*"; }
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# pid_alive <pid> [text]: the process runs (kill -0 alone also succeeds for a process killed but not
+# yet reaped, a zombie, which is what `kill -9` leaves behind until its parent reaps it) and, when
+# text is given, its command line contains text (the pid was not reused by another program).
+pid_alive() {
+    local pid=${1:-} state
+    [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
+    state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*$/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
+    case "$state" in Z|X|x|'') return 1 ;; esac
+    [ -z "${2:-}" ] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2"
+}
 read_pid() { [ -f "$1" ] && tr -dc 0-9 <"$1" || true; }
 
 port_of() {
@@ -39,6 +48,8 @@ ${p}ENVIRONMENT=development
 ${p}LOG_LEVEL=${BACKOFFICE_LOG_LEVEL:-INFO}
 ${p}DATABASE_URL=postgresql+asyncpg://backoffice@127.0.0.1:${BACKOFFICE_PG_PORT}/${svc}
 ${p}KAFKA_BOOTSTRAP_SERVERS=${BACKOFFICE_KAFKA_BOOTSTRAP}
+${p}KAFKA_REPLICATION_FACTOR=${BACKOFFICE_KAFKA_REPLICATION_FACTOR}
+${p}KAFKA_MIN_INSYNC_REPLICAS=${BACKOFFICE_KAFKA_MIN_INSYNC_REPLICAS}
 ${p}KAFKA_TOPIC_PREFIX=${BACKOFFICE_TOPIC_PREFIX:-}
 ${p}JWT_SECRET=${DEV_JWT_SECRET}
 ${p}JWT_ALGORITHM=RS256
@@ -110,7 +121,7 @@ start_one() {
     pidf=$STATE/pids/$svc-$n.pid
     log=$STATE/logs/$svc-$n.log
     pid=$(read_pid "$pidf")
-    if pid_alive "$pid"; then say "$svc#$n: already running (pid $pid, port $port)"; return 0; fi
+    if pid_alive "$pid" "backoffice_$svc"; then say "$svc#$n: already running (pid $pid, port $port)"; return 0; fi
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         say "ERROR: port $port is taken by a process this script did not start; stop it or set BACKOFFICE_PORT_BASE"
         return 1
@@ -144,7 +155,7 @@ stop_one() {
     local svc=$1 n=$2 pidf pid i
     pidf=$STATE/pids/$svc-$n.pid
     pid=$(read_pid "$pidf")
-    if ! pid_alive "$pid"; then rm -f "$pidf"; return 0; fi
+    if ! pid_alive "$pid" "backoffice_$svc"; then rm -f "$pidf"; return 0; fi
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 100; i++)); do pid_alive "$pid" || break; sleep 0.1; done
     pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
@@ -156,7 +167,7 @@ status_one() {
     local svc=$1 n=$2 port pid
     port=$(port_of "$svc" "$n")
     pid=$(read_pid "$STATE/pids/$svc-$n.pid")
-    if pid_alive "$pid" && health "$port"; then
+    if pid_alive "$pid" "backoffice_$svc" && health "$port"; then
         printf 'up   %-13s #%s http://127.0.0.1:%s  (docs: /docs)\n' "$svc" "$n" "$port"
         return 0
     fi

@@ -9,12 +9,16 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 import httpx
+from cryptography.fernet import Fernet
+
+from backoffice_common.testing import unique_prefix
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("requests", "approvals", "notifications", "contracts", "insights", "budgets")
@@ -169,3 +173,63 @@ async def drop_databases(urls: Iterable[str]) -> None:
             await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@asynccontextmanager
+async def launch_platform(
+    work: Path, overrides: dict[str, dict[str, str]] | None = None, *, common: dict[str, str] | None = None
+) -> AsyncIterator[Platform]:
+    """The services as processes on their own databases and topic prefix, ready; stopped after.
+
+    ``overrides`` adds or replaces environment variables per service (e.g. shorter timers);
+    ``common`` is given to every service (e.g. where traces go)."""
+    prefix = unique_prefix()
+    urls = await create_databases(SERVICES)
+    ports = {name: free_port() for name in SERVICES}
+    mailbox = os.environ["BACKOFFICE_MAILBOX_URL"]
+    extra: dict[str, dict[str, str]] = {
+        # Off: the other tests draft for CC-100, which no test defines (tests/e2e/test_budgets.py sets one up).
+        "requests": {"REQUESTS_REQUIRE_KNOWN_COST_CENTRE": "false"},
+        # budgets runs here and checks each submission within a second or two; 15 s only bounds a lost check.
+        "approvals": {"APPROVALS_TIMER_POLL_SECONDS": "0.3", "APPROVALS_BUDGET_CHECK_WAIT_SECONDS": "15"},
+        "notifications": {
+            "NOTIFICATIONS_SMTP_HOST": os.environ["BACKOFFICE_SMTP_HOST"],
+            "NOTIFICATIONS_SMTP_PORT": os.environ["BACKOFFICE_SMTP_PORT"],
+            "NOTIFICATIONS_SECRET_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "NOTIFICATIONS_LINK_SIGNING_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+            "NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+            "NOTIFICATIONS_DELIVERY_BACKOFF_INITIAL_SECONDS": "0.5",
+            "NOTIFICATIONS_DELIVERY_BACKOFF_MAX_SECONDS": "2",
+            "NOTIFICATIONS_DELIVERY_POLL_INTERVAL_SECONDS": "0.3",
+            "NOTIFICATIONS_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['notifications']}",
+        },
+        "contracts": {
+            "CONTRACTS_LINK_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,
+            "CONTRACTS_PKI_DIR": str(work / "pki"),
+            "CONTRACTS_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['contracts']}",
+            "CONTRACTS_EXPIRY_POLL_SECONDS": "1",
+        },
+        "insights": {"INSIGHTS_METRICS_REFRESH_SECONDS": "1"},
+    }
+    for name, values in (overrides or {}).items():
+        extra.setdefault(name, {}).update(values)
+    services = {
+        name: ServiceProcess(
+            name,
+            service_env(name, database_url=urls[name], prefix=prefix, extra={**(common or {}), **extra.get(name, {})}),
+            work,
+            ports=[ports[name]],
+        )
+        for name in SERVICES
+    }
+    await asyncio.gather(*(asyncio.to_thread(s.migrate) for s in services.values()))
+    for s in services.values():
+        s.start()
+    the_platform = Platform(prefix=prefix, services=services, databases=list(urls.values()), mailbox_url=mailbox)
+    try:
+        await the_platform.wait_healthy()
+        yield the_platform
+    finally:
+        for s in services.values():
+            s.stop()
+        await drop_databases(urls.values())

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import signal
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,3 +56,65 @@ def test_each_profile_and_each_checkout_gets_its_own_ports() -> None:
     for i, a in enumerate(sets):
         for b in sets[i + 1 :]:
             assert not a & b
+
+
+def _state_of(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return None
+
+
+def _adopt_orphans(adopt: bool) -> None:
+    """PR_SET_CHILD_SUBREAPER: services.sh exits after starting a service, and the service becomes
+    this process's child; as long as this process does not wait for it, a killed service stays a
+    zombie, as it does under an init that reaps late (or never, as in some containers)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(36, 1 if adopt else 0, 0, 0, 0) == 0, os.strerror(ctypes.get_errno())
+
+
+def _reap_zombies() -> None:
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0] != 0:
+            pass
+
+
+def test_starting_a_service_right_after_kill_9_starts_it_again_although_the_killed_process_is_not_reaped() -> None:
+    env = {**os.environ, "BACKOFFICE_PROFILE": "test", "BACKOFFICE_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:8]}."}
+    pidfile = ROOT / ".state" / "test" / "pids" / "requests-1.pid"
+
+    def services(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "deploy/services.sh", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    _adopt_orphans(True)
+    try:
+        first = services("start", "requests")
+        assert first.returncode == 0, first.stdout + first.stderr
+        killed = int(pidfile.read_text())
+        os.kill(killed, signal.SIGKILL)
+        for _ in range(50):
+            if _state_of(killed) == "Z":
+                break
+            time.sleep(0.1)
+        assert _state_of(killed) == "Z", "the killed service should wait, unreaped, for its parent"
+
+        again = services("start", "requests")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "already running" not in again.stdout
+        assert "requests#1: up on" in again.stdout
+        assert int(pidfile.read_text()) != killed
+        status = services("status", "requests")
+        assert status.returncode == 0, status.stdout
+        assert status.stdout.startswith("up ")
+    finally:
+        services("stop", "requests")
+        _reap_zombies()
+        _adopt_orphans(False)

@@ -221,6 +221,29 @@ async def test_a_consumer_that_has_lag_but_makes_no_progress_is_reported_stalled
     assert consumer.restarts >= 1
 
 
+async def test_a_consumer_that_cannot_measure_its_lag_is_reported_stalled_and_restarted(harness: Harness) -> None:
+    h = harness
+    consumer = make_consumer(h, {"thing.happened": recording_handler(h)}, stall_seconds=2.0)
+    consumer._watchdog_interval = 0.3
+    probes_fail = True
+
+    async def unreachable(_: object) -> int:
+        if probes_fail:
+            raise ConnectionError("the group coordinator cannot be reached")
+        return 0
+
+    consumer._committed_lag = unreachable  # type: ignore[method-assign]
+    async with running(consumer.run):
+        await eventually(lambda: _is(consumer.health().failed_probes >= 2), timeout=30)
+        assert not consumer.health().stalled
+        await eventually(lambda: _is(consumer.restarts >= 1), timeout=30)
+        probes_fail = False
+        await write_events(h, [event(0, "k")])
+        async with running(make_relay(h).run):
+            await eventually(lambda: _count_is(h, 1))
+        await eventually(lambda: _is(consumer.health().failed_probes == 0 and not consumer.health().stalled))
+
+
 async def _count_is(h: Harness, n: int) -> bool:
     return len(await h.effects()) >= n
 

@@ -34,6 +34,13 @@ def build(settings: DemoSettings, seen: list[str]):  # type: ignore[no-untyped-d
         await uow.commit()
         return {"event_id": event.id}
 
+    @router.post("/pings/elsewhere", status_code=202)
+    async def ping_elsewhere(uow: UowDep) -> dict[str, str]:
+        event = new_event(type="ping.sent", service="demo", subject="nobody", data={"schema_version": 1})
+        uow.publish(event, topic="demo.elsewhere")  # a topic nobody created: the relay cannot publish it
+        await uow.commit()
+        return {"event_id": event.id}
+
     @router.get("/numbers/{n}")
     async def number(n: int, uow: UowDep) -> dict[str, int]:
         from sqlalchemy import text
@@ -126,3 +133,69 @@ async def test_a_value_the_database_cannot_hold_is_a_422_problem_not_a_500() -> 
             assert r.status_code == 422
             assert r.headers["content-type"] == "application/problem+json"
             assert "out of range" in r.json()["detail"]
+
+
+async def test_readyz_and_the_metrics_report_an_outbox_row_that_waits_longer_than_the_threshold() -> None:
+    prefix = unique_prefix()
+    bootstrap = os.environ["BACKOFFICE_KAFKA_BOOTSTRAP"]
+    async with private_database() as url:
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        from backoffice_common.kafka import TopicSpec, ensure_topics
+        from backoffice_common.testing import eventually
+
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            await conn.run_sync(create_messaging_tables)
+        await engine.dispose()
+        settings = DemoSettings(
+            database_url=url,
+            kafka_bootstrap_servers=bootstrap,
+            kafka_topic_prefix=prefix,
+            outbox_poll_interval_seconds=0.5,
+            outbox_stall_seconds=1.5,
+            jwt_secret="s" * 40,
+        )
+        app = build(settings, [])
+        async with app_client(app) as client:
+            assert (await client.post("/pings/elsewhere")).status_code == 202
+
+            async def outbox_check() -> dict[str, object] | None:
+                r = await client.get("/readyz")
+                check: dict[str, object] = r.json()["checks"]["outbox_relay"]
+                return check if r.status_code == 503 and not check["ok"] else None
+
+            stalled = await eventually(outbox_check, timeout=20)
+            assert stalled["unsent"] == 1
+            assert float(stalled["oldest_unsent_age_seconds"]) > 1.5  # type: ignore[arg-type]
+            ready = (await client.get("/readyz")).json()["checks"]
+            for healthy in ("database", "kafka", "consumer"):
+                assert ready[healthy]["ok"], ready
+            metrics = (await client.get("/metrics")).text
+            assert 'backoffice_outbox_pending{service="demo"} 1.0' in metrics
+            age = float(metrics.split('backoffice_outbox_oldest_unsent_age_seconds{service="demo"} ')[1].split()[0])
+            assert age > 1.5
+
+            await ensure_topics(bootstrap, [TopicSpec(f"{prefix}demo.elsewhere", 1, 1)], client_id="test-admin")
+
+            async def ready_again() -> bool:
+                return (await client.get("/readyz")).status_code == 200
+
+            await eventually(ready_again, timeout=40)
+            metrics = (await client.get("/metrics")).text
+            assert 'backoffice_outbox_pending{service="demo"} 0.0' in metrics
+
+
+async def test_readyz_keeps_one_kafka_admin_client_across_calls() -> None:
+    async with private_database() as url:
+        settings = DemoSettings(
+            database_url=url, kafka_bootstrap_servers=os.environ["BACKOFFICE_KAFKA_BOOTSTRAP"], jwt_secret="s" * 40
+        )
+        app = build(settings, [])
+        async with app_client(app) as client:
+            await client.get("/readyz")
+            admin = app.state.kafka_probe._admin
+            assert admin is not None
+            for _ in range(3):
+                assert (await client.get("/readyz")).json()["checks"]["kafka"]["ok"]
+            assert app.state.kafka_probe._admin is admin

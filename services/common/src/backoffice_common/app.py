@@ -20,6 +20,7 @@ from backoffice_common.dlq import DeadLetterDesk
 from backoffice_common.dlq_api import router as dead_letter_router
 from backoffice_common.docs_ui import install_offline_docs
 from backoffice_common.errors import GENERIC_ERRORS, ErrorMap
+from backoffice_common.health import KafkaProbe
 from backoffice_common.health import router as health_router
 from backoffice_common.kafka import TopicSpec, dlq_topic, ensure_topics, make_producer
 from backoffice_common.limits import BodySizeLimit
@@ -72,11 +73,11 @@ def topic_specs(spec: ServiceSpec, settings: ServiceSettings) -> list[TopicSpec]
             names.remove(name)
     names = [settings.topic(n) for n in names]
     compacted = [settings.topic(n) for n in spec.compacted_topics]
-    specs = [TopicSpec(n, settings.kafka_topic_partitions, settings.kafka_replication_factor) for n in names]
-    specs += [
-        TopicSpec(n, settings.kafka_topic_partitions, settings.kafka_replication_factor, {"cleanup.policy": "compact"})
-        for n in compacted
-    ]
+    insync = settings.kafka_min_insync_replicas
+    configs = {"min.insync.replicas": str(insync)} if insync is not None else {}
+    partitions, replication = settings.kafka_topic_partitions, settings.kafka_replication_factor
+    specs = [TopicSpec(n, partitions, replication, configs) for n in names]
+    specs += [TopicSpec(n, partitions, replication, {**configs, "cleanup.policy": "compact"}) for n in compacted]
     return specs
 
 
@@ -125,6 +126,9 @@ def create_service_app(
         session_factory = make_session_factory(engine)
         app.state.engine = engine
         app.state.session_factory = session_factory
+        app.state.kafka_probe = KafkaProbe(
+            settings.kafka_bootstrap_servers, client_id=f"{spec.name}-readyz", options=settings.kafka_client_options
+        )
 
         def uow_factory() -> UnitOfWork:
             return spec.uow_class(
@@ -186,6 +190,7 @@ def create_service_app(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await app.state.kafka_probe.close()
             await engine.dispose()
             if provider is not None:
                 await asyncio.to_thread(provider.force_flush, 5000)

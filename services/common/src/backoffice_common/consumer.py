@@ -5,7 +5,8 @@ key, hence a partition). Offsets are committed only after the handlers' transact
 so a crash redelivers and the inbox absorbs the repeat. A handler that keeps failing is retried with backoff, then its
 record goes to ``<topic>.dlq`` with the error and the consumer moves on; an undecodable record
 goes to the DLQ at once. A watchdog restarts the Kafka consumer when it has lag but makes no
-progress (aiokafka can stay stuck after a broker restart) and reports it through ``health()``.
+progress (aiokafka can stay stuck after a broker restart), or when it cannot even measure its lag
+for as long (the cluster is unreachable), and reports it through ``health()``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class ConsumerHealth:
     lag: int | None
     seconds_since_progress: float
     last_error: str | None
+    failed_probes: int = 0
 
 
 class EventConsumer:
@@ -86,6 +88,8 @@ class EventConsumer:
         self._dlq_lock = asyncio.Lock()
         self._last_progress = time.monotonic()
         self._lag: int | None = None
+        self._failed_probes = 0
+        self._last_probe_ok = time.monotonic()
         self._stalled = False
         self._running = False
         self.last_error: str | None = None
@@ -99,6 +103,7 @@ class EventConsumer:
             lag=self._lag,
             seconds_since_progress=time.monotonic() - self._last_progress,
             last_error=self.last_error,
+            failed_probes=self._failed_probes,
         )
 
     async def run(self) -> None:
@@ -138,7 +143,8 @@ class EventConsumer:
             await consumer.start()
             self._running = True
             self._stalled = False
-            self._last_progress = time.monotonic()
+            self._last_progress = self._last_probe_ok = time.monotonic()
+            self._failed_probes = 0
             log.info("consumer.started", consumer=self._name, topics=self._topics)
             tasks = [asyncio.create_task(self._watchdog(consumer)), asyncio.create_task(self._poll_loop(consumer))]
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -179,14 +185,24 @@ class EventConsumer:
             self._last_progress = time.monotonic()
 
     async def _watchdog(self, consumer: AIOKafkaConsumer) -> None:
-        """Returns (which restarts the consumer) when there is lag but no progress for too long."""
+        """Returns (which restarts the consumer) when there is lag but no progress for too long, or
+        when the lag cannot be measured and nothing was handled for as long."""
         while True:
             await asyncio.sleep(self._watchdog_interval)
             try:
                 lag = await asyncio.wait_for(self._committed_lag(consumer), timeout=15)
             except Exception as exc:
-                log.debug("consumer.watchdog_probe_failed", error=repr(exc))
+                self._failed_probes += 1
+                self._lag = None
+                log.debug("consumer.watchdog_probe_failed", error=repr(exc), failed=self._failed_probes)
+                now = time.monotonic()
+                if now - max(self._last_probe_ok, self._last_progress) > self._stall_seconds:
+                    log.warning("consumer.cannot_measure_lag", consumer=self._name, failed=self._failed_probes)
+                    self._stalled = True
+                    return
                 continue
+            self._failed_probes = 0
+            self._last_probe_ok = time.monotonic()
             self._lag = lag
             metrics.CONSUMER_LAG.labels(self._service).set(lag)
             if lag == 0:

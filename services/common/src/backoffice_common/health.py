@@ -1,9 +1,10 @@
-"""``/healthz`` (the process lives), ``/readyz`` (database, Kafka, consumer progress), ``/metrics``.
+"""``/healthz`` (the process lives), ``/readyz`` (database, schema, Kafka, outbox, consumer), ``/metrics``.
 
 ``/readyz?probe=db`` is the readiness a load balancer should use: the database reachable and
 its schema at the revision this code expects, nothing else. A Kafka outage must not take the
 REST API and the vendor webhook out of service, since the outbox holds their events until
-Kafka is back; the full ``/readyz`` still reports Kafka and the consumer for people and alerts.
+Kafka is back; the full ``/readyz`` still reports Kafka, the outbox and the consumer for people
+and alerts.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+
+from backoffice_common.outbox import BACKLOG_SQL, Backlog, report_backlog
 
 router = APIRouter(tags=["operations"])
 
@@ -69,26 +72,87 @@ async def _check_schema(request: Request) -> dict[str, Any]:
     return {"ok": current == expected, "expected": sorted(expected), "current": sorted(current)}
 
 
+class KafkaProbe:
+    """Answers "is the cluster reachable" with one admin client kept open across ``/readyz`` calls.
+
+    A new client per call costs a connection, a metadata round trip and a close every few seconds
+    per instance; this one is rebuilt only after it failed.
+    """
+
+    def __init__(self, bootstrap_servers: str, *, client_id: str, options: dict[str, Any] | None = None) -> None:
+        self._bootstrap = bootstrap_servers
+        self._options = options or {}
+        self._client_id = client_id
+        self._admin: AIOKafkaAdminClient | None = None
+        self._lock = asyncio.Lock()
+
+    async def check(self) -> dict[str, Any]:
+        async with self._lock:
+            try:
+                await self._describe_cluster()
+            except Exception:
+                # The kept client may have been talking to a broker that is gone for good; a new one
+                # bootstraps from the others. Only a second failure says the cluster is unreachable.
+                await self.close()
+                try:
+                    await self._describe_cluster()
+                except Exception as exc:
+                    await self.close()
+                    return {"ok": False, "error": repr(exc)[:300]}
+            return {"ok": True}
+
+    async def _describe_cluster(self) -> None:
+        if self._admin is None:
+            admin = AIOKafkaAdminClient(
+                **self._options, bootstrap_servers=self._bootstrap, client_id=self._client_id, request_timeout_ms=3000
+            )
+            self._admin = admin
+            await asyncio.wait_for(admin.start(), timeout=4)
+        await asyncio.wait_for(self._admin.describe_cluster(), timeout=4)
+
+    async def close(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(admin.close(), timeout=3)
+
+
 async def _check_kafka(request: Request) -> dict[str, Any]:
+    probe: KafkaProbe | None = getattr(request.app.state, "kafka_probe", None)
+    if probe is None:
+        settings = request.app.state.settings
+        probe = KafkaProbe(
+            settings.kafka_bootstrap_servers,
+            client_id=f"{settings.service_name}-readyz",
+            options=settings.kafka_client_options,
+        )
+        request.app.state.kafka_probe = probe
+    return await probe.check()
+
+
+async def _check_outbox(request: Request) -> dict[str, Any]:
+    """The outbox is healthy while its oldest unsent row is younger than ``outbox_stall_seconds``."""
     settings = request.app.state.settings
-    admin = AIOKafkaAdminClient(
-        **settings.kafka_client_options,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        client_id=f"{settings.service_name}-readyz",
-        request_timeout_ms=3000,
-    )
+    relay = request.app.state.relay
+    state: dict[str, Any] = {"leader": relay.is_leader, "last_error": relay.last_error}
     try:
-        await asyncio.wait_for(admin.start(), timeout=4)
-        await asyncio.wait_for(admin.describe_cluster(), timeout=4)
-        return {"ok": True}
+        async with request.app.state.engine.connect() as conn:
+            row = (await asyncio.wait_for(conn.execute(text(BACKLOG_SQL)), timeout=3)).one()
     except Exception as exc:
-        return {"ok": False, "error": repr(exc)[:300]}
-    finally:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(admin.close(), timeout=3)
+        return {"ok": False, **state, "error": repr(exc)[:300]}
+    backlog = Backlog(int(row.unsent), row.oldest_age)
+    report_backlog(settings.service_name, backlog)
+    age = backlog.oldest_age_seconds
+    return {
+        "ok": age is None or age <= settings.outbox_stall_seconds,
+        **state,
+        "unsent": backlog.unsent,
+        "oldest_unsent_age_seconds": None if age is None else round(age, 1),
+        "threshold_seconds": settings.outbox_stall_seconds,
+    }
 
 
-@router.get("/readyz", summary="Readiness: database and Kafka reachable, consumer making progress")
+@router.get("/readyz", summary="Readiness: database, schema and Kafka reachable, outbox and consumer making progress")
 async def readyz(request: Request, probe: Literal["all", "db"] = "all") -> JSONResponse:
     if probe == "db":
         database, schema = await asyncio.gather(_check_database(request), _check_schema(request))
@@ -110,10 +174,10 @@ async def readyz(request: Request, probe: Literal["all", "db"] = "all") -> JSONR
             "stalled": health.stalled,
             "lag": health.lag,
             "seconds_since_progress": round(health.seconds_since_progress, 1),
+            "failed_lag_probes": health.failed_probes,
         }
-    relay = getattr(request.app.state, "relay", None)
-    if relay is not None:
-        checks["outbox_relay"] = {"ok": True, "leader": relay.is_leader, "last_error": relay.last_error}
+    if getattr(request.app.state, "relay", None) is not None:
+        checks["outbox_relay"] = await _check_outbox(request)
     ready = all(check["ok"] for check in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503

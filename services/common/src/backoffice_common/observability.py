@@ -6,8 +6,10 @@ import json
 import logging
 import re
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Callable
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,6 +20,48 @@ from backoffice_common.tracing import add_trace_ids
 
 CORRELATION_HEADER = "x-correlation-id"
 _VALID_CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
+
+class RepeatedLogFilter(logging.Filter):
+    """One line per interval for each kind of message of a noisy library, with the count of the rest.
+
+    While a broker is down, aiokafka logs every failed connection attempt of every client (thousands
+    of lines a minute). The first record of a kind (logger and message template) passes; the same
+    kind is then held back until ``interval`` seconds have passed, and the next one that passes says
+    how many were held back.
+    """
+
+    def __init__(
+        self,
+        prefixes: tuple[str, ...] = ("aiokafka", "kafka"),
+        *,
+        interval: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._prefixes = prefixes
+        self._interval = interval
+        self._clock = clock
+        self._windows: dict[tuple[str, str], tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self._prefixes):
+            return True
+        key = (record.name, str(record.msg))
+        now = self._clock()
+        with self._lock:
+            started, held_back = self._windows.get(key, (float("-inf"), 0))
+            if now - started < self._interval:
+                self._windows[key] = (started, held_back + 1)
+                return False
+            if len(self._windows) > 1000:
+                self._windows.clear()
+            self._windows[key] = (now, 0)
+        if held_back:
+            record.msg = f"{record.getMessage()} [and {held_back} more like this since the previous line]"
+            record.args = None
+        return True
 
 
 def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
@@ -36,6 +80,7 @@ def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stdout)
+    handler.addFilter(RepeatedLogFilter())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

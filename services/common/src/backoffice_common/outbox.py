@@ -9,6 +9,12 @@ between publishes them again; consumers absorb the duplicate through their inbox
 Per-key order: rows are published in id order. Writers of one key serialise on that key's
 aggregate row, so for one key id order is commit order. A transaction that commits late with a
 lower id is still published: every pass reads all unsent rows, not rows above a high-water mark.
+
+One unavailable partition must not hold up the others. Each key's rows are sent one after the
+other (the next only once the broker acknowledged the previous one), and all keys side by side. A
+key whose record fails is parked with backoff and retried from that record; its later rows are not
+sent before it. Keys still waiting for the broker stay out of the next passes, so a partition whose
+leader is gone delays only its own keys, and every acknowledged row is marked sent exactly once.
 """
 
 from __future__ import annotations
@@ -19,22 +25,87 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    IllegalStateError,
+    InvalidProducerEpoch,
+    OutOfOrderSequenceNumber,
+    ProducerClosed,
+    ProducerFenced,
+    UnknownProducerId,
+)
 from opentelemetry.trace import Tracer
 
 from backoffice_common import metrics
 from backoffice_common.events import structured_headers
 from backoffice_common.messaging import notify_channel
-from backoffice_common.retry import Backoff
 from backoffice_common.tracing import end_publish_span, start_publish_span, tracer_of
 
 log = structlog.get_logger(__name__)
 
 ProducerFactory = Callable[[], AIOKafkaProducer]
+
+# Errors after which only a new producer can send again.
+_PRODUCER_FATAL = (
+    ProducerClosed,
+    IllegalStateError,
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    ProducerFenced,
+)
+_NO_KEY = "\x00"  # rows without a key have no order to keep: each is its own group (NUL is never in a key)
+
+BACKLOG_SQL = (
+    "SELECT count(*) AS unsent, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest_age"
+    " FROM outbox_message WHERE sent_at IS NULL"
+)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Unsent outbox rows: how many, and how long the oldest has waited (None when there is none)."""
+
+    unsent: int
+    oldest_age_seconds: float | None
+
+
+async def read_backlog(conn: asyncpg.Connection) -> Backlog:
+    row = await conn.fetchrow(BACKLOG_SQL)
+    assert row is not None
+    return Backlog(int(row["unsent"]), row["oldest_age"])
+
+
+def report_backlog(service: str, backlog: Backlog) -> None:
+    metrics.OUTBOX_PENDING.labels(service).set(backlog.unsent)
+    metrics.OUTBOX_OLDEST_AGE.labels(service).set(backlog.oldest_age_seconds or 0.0)
+
+
+@dataclass
+class _Outcome:
+    acked: list[int]
+    error: BaseException | None
+
+
+@dataclass
+class _Chain:
+    """The rows of one key in flight, and the task sending them."""
+
+    ids: list[int]
+    task: asyncio.Task[_Outcome] = field(init=False)
+
+
+def _by_key(rows: list[asyncpg.Record]) -> dict[str, list[asyncpg.Record]]:
+    groups: dict[str, list[asyncpg.Record]] = {}
+    for row in rows:
+        key = row["key"] if row["key"] is not None else f"{_NO_KEY}{row['id']}"
+        groups.setdefault(key, []).append(row)
+    return groups
 
 
 def advisory_lock_key(name: str) -> int:
@@ -53,6 +124,7 @@ class OutboxRelay:
         poll_interval: float = 5.0,
         retention_hours: float = 72.0,
         max_backoff: float = 10.0,
+        producer_reset_seconds: float = 60.0,
         tracer: Tracer | None = None,
     ) -> None:
         self._dsn = dsn
@@ -63,26 +135,35 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._retention_hours = retention_hours
         self._max_backoff = max_backoff
+        self._producer_reset_seconds = producer_reset_seconds
         self._lock_key = advisory_lock_key(f"outbox-relay:{service}")
         self._wake = asyncio.Event()
         self.is_leader = False
         self.last_error: str | None = None
         self.published_total = 0
+        self._chains: dict[str, _Chain] = {}
+        self._parked: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
+        self._fatal_error = False
+        self._fetch_due = True
+        self._deferred = False
+        self._last_ack = time.monotonic()
+        self._backlog_reported = 0.0
 
     async def run(self) -> None:
         """Run until cancelled: wait for leadership, then publish; reconnect on database errors."""
-        backoff = Backoff(0.5, max(0.5, self._max_backoff))
+        backoff = 0.5
         while True:
             try:
                 await self._run_once()
-                backoff.reset()
+                backoff = 0.5
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self.last_error = repr(exc)
-                delay = backoff.next()
-                log.warning("outbox.relay_error", error=repr(exc), retry_in=delay)
-                await asyncio.sleep(delay)
+                log.warning("outbox.relay_error", error=repr(exc), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
 
     async def _run_once(self) -> None:
         conn: asyncpg.Connection = await asyncpg.connect(self._dsn)
@@ -101,11 +182,12 @@ class OutboxRelay:
             conn.terminate()
 
     def _on_notify(self, *_: Any) -> None:
+        self._fetch_due = True
         self._wake.set()
 
     async def _publish_while_leader(self, conn: asyncpg.Connection) -> None:
         producer: AIOKafkaProducer | None = None
-        backoff = Backoff(0.5, max(0.5, self._max_backoff))
+        backoff = 0.5
         last_cleanup = 0.0
         try:
             while True:
@@ -117,78 +199,173 @@ class OutboxRelay:
                         await _stop_quietly(producer)
                         producer = None
                         raise
-                try:
-                    published = await self.publish_batch(conn, producer)
-                    backoff.reset()
-                    self.last_error = None
-                except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
-                    raise
-                except Exception as exc:
-                    # Kafka trouble: keep the lock, rebuild the producer, back off and retry.
-                    self.last_error = repr(exc)
-                    delay = backoff.next()
-                    log.warning("outbox.publish_failed", error=repr(exc), retry_in=delay)
-                    await _stop_quietly(producer)
+                    self._last_ack = time.monotonic()
+                self._wake.clear()  # a notification or a finished key from now on wakes the wait below
+                await self.publish_batch(conn, producer)
+                await self._report_backlog(conn)
+                if self._producer_is_broken():
+                    # No acknowledgement for a long time, or an error only a new producer clears
+                    # (its sender died, the broker forgot its producer id): start over with a new one.
+                    log.warning("outbox.producer_reset", error=self.last_error, retry_in=backoff)
+                    await self._drain(conn, producer)
                     producer = None
-                    await asyncio.sleep(delay)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, self._max_backoff)
                     continue
+                backoff = 0.5
                 if time.monotonic() - last_cleanup > 600:
                     await self._delete_old_sent_rows(conn)
                     last_cleanup = time.monotonic()
-                if published >= self._batch_size:
+                if self._fetch_due and self._room() > 0:
                     continue
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._next_wait())
+                except TimeoutError:
+                    self._fetch_due = True  # the slow poll: look again even without a notification
         finally:
             if producer is not None:
-                await _stop_quietly(producer)
+                await self._drain(conn, producer)
 
     async def publish_batch(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
-        """Publish up to one batch of unsent rows; returns how many were acknowledged and marked."""
+        """One pass: mark what the broker acknowledged since the last pass, then send what is unsent.
+
+        Returns how many rows this pass marked sent. Rows are sent one key after the other within
+        the key and all keys side by side: a key whose partition is unavailable waits (its later
+        rows are not sent before the failed one), every other key keeps flowing, and each
+        acknowledged row is marked sent exactly once.
+        """
+        marked = await self._reap(conn)
+        if not self._fetch_due:
+            return marked
+        room = self._room()
+        if room <= 0:
+            return marked
+        now = time.monotonic()
+        busy_keys = [key for key in self._chains if not key.startswith(_NO_KEY)]
+        parked = [key for key, until in self._parked.items() if until > now]
+        busy_ids = [i for key, chain in self._chains.items() if key.startswith(_NO_KEY) for i in chain.ids]
+        self._fetch_due = False
         rows = await conn.fetch(
-            "SELECT id, topic, key, value, headers FROM outbox_message WHERE sent_at IS NULL ORDER BY id LIMIT $1",
-            self._batch_size,
+            "SELECT id, topic, key, value, headers FROM outbox_message"
+            " WHERE sent_at IS NULL AND (key IS NULL OR key <> ALL($2::text[])) AND id <> ALL($3::bigint[])"
+            " ORDER BY id LIMIT $1",
+            room,
+            busy_keys + parked,
+            busy_ids,
         )
-        metrics.OUTBOX_PENDING.labels(self._service).set(len(rows))
-        if not rows:
-            return 0
-        futures = []
-        spans = []
+        # A full page may have more behind it; rows of a busy or parked key may be waiting behind
+        # that key: look again at once, or as soon as such a key is free.
+        if len(rows) >= room:
+            self._fetch_due = True
+        self._deferred = bool(busy_keys or parked or busy_ids)
+        groups = _by_key(rows)
+        keep = {*groups, *parked, *self._chains}
+        self._failures = {key: n for key, n in self._failures.items() if key in keep}
+        for key, key_rows in groups.items():
+            chain = _Chain([row["id"] for row in key_rows])
+            chain.task = asyncio.create_task(self._publish_in_order(producer, key_rows), name=f"outbox-key-{key}")
+            chain.task.add_done_callback(self._on_chain_done)
+            self._chains[key] = chain
+        return marked
+
+    async def _publish_in_order(self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> _Outcome:
+        """Send one key's rows one after the other; stop at the first that is not acknowledged."""
+        acked: list[int] = []
         for row in rows:
             headers = json.loads(row["headers"]) if isinstance(row["headers"], str) else row["headers"]
             span, headers = start_publish_span(self._tracer, headers or {}, topic=row["topic"], key=row["key"])
-            spans.append(span)
-            futures.append(
-                await producer.send(
+            try:
+                delivery = await producer.send(
                     row["topic"],
                     value=bytes(row["value"]),
                     key=row["key"].encode() if row["key"] is not None else None,
                     headers=structured_headers(headers),
                 )
-            )
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        for span, result in zip(spans, results, strict=True):
-            end_publish_span(span, result)
+                await delivery
+            except Exception as exc:
+                end_publish_span(span, exc)
+                return _Outcome(acked, exc)
+            end_publish_span(span, None)
+            acked.append(row["id"])
+        return _Outcome(acked, None)
+
+    def _on_chain_done(self, _: asyncio.Task[_Outcome]) -> None:
+        self._wake.set()
+
+    async def _reap(self, conn: asyncpg.Connection) -> int:
+        """Collect finished keys: mark their acknowledged rows sent, park the keys that failed."""
+        done = {key: chain for key, chain in self._chains.items() if chain.task.done()}
+        if not done:
+            return 0
         acked: list[int] = []
-        failed_keys: set[str | None] = set()
-        first_error: BaseException | None = None
-        for row, result in zip(rows, results, strict=True):
-            if isinstance(result, BaseException):
-                failed_keys.add(row["key"])
-                first_error = first_error or result
-            elif row["key"] not in failed_keys:
-                acked.append(row["id"])
+        now = time.monotonic()
+        for key, chain in done.items():
+            outcome = _Outcome([], asyncio.CancelledError()) if chain.task.cancelled() else chain.task.result()
+            acked.extend(outcome.acked)
+            if outcome.error is None:
+                self._failures.pop(key, None)
+                continue
+            failures = self._failures.get(key, 0) + 1
+            self._failures[key] = failures
+            self._parked[key] = now + min(0.5 * 2 ** (failures - 1), self._max_backoff)
+            self.last_error = repr(outcome.error)
+            if isinstance(outcome.error, _PRODUCER_FATAL):
+                self._fatal_error = True
+            log.warning("outbox.publish_failed", key=key, error=repr(outcome.error), attempt=failures)
         if acked:
             await self.mark_sent(conn, acked)
             self.published_total += len(acked)
             metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(acked))
-        if first_error is not None:
-            raise first_error
+            self._last_ack = now
+            if not self._failures:
+                self.last_error = None
+        for key in done:
+            del self._chains[key]
+        self._parked = {key: until for key, until in self._parked.items() if until > now}
+        if self._deferred:
+            self._fetch_due = True
         return len(acked)
+
+    def _room(self) -> int:
+        return self._batch_size - sum(len(chain.ids) for chain in self._chains.values())
+
+    def _producer_is_broken(self) -> bool:
+        if self._fatal_error:
+            return True
+        stuck = self._failures and time.monotonic() - self._last_ack > self._producer_reset_seconds
+        return bool(stuck)
+
+    def _next_wait(self) -> float:
+        """Until the next poll, or the end of the earliest parking, whichever is sooner."""
+        if not self._parked:
+            return self._poll_interval
+        return max(0.05, min(self._poll_interval, min(self._parked.values()) - time.monotonic()))
+
+    async def _drain(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> None:
+        """Stop the producer (which settles every pending send) and mark what was acknowledged."""
+        await _stop_quietly(producer)
+        tasks = [chain.task for chain in self._chains.values()]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=5)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._reap(conn)
+        self._chains.clear()
+        self._parked.clear()
+        self._failures.clear()
+        self._fatal_error = False
+        self._fetch_due = True
 
     async def mark_sent(self, conn: asyncpg.Connection, ids: list[int]) -> None:
         await conn.execute("UPDATE outbox_message SET sent_at = now() WHERE id = ANY($1::bigint[])", ids)
+
+    async def _report_backlog(self, conn: asyncpg.Connection) -> None:
+        if time.monotonic() - self._backlog_reported < 1.0:
+            return
+        self._backlog_reported = time.monotonic()
+        report_backlog(self._service, await read_backlog(conn))
 
     async def _delete_old_sent_rows(self, conn: asyncpg.Connection) -> None:
         await conn.execute(

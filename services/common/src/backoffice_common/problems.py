@@ -9,13 +9,16 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from backoffice_common.db import is_database_unavailable
 from backoffice_common.errors import ErrorMap, problem_type_of
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://backoffice.example/problems/"
+DATABASE_RETRY_AFTER_SECONDS = 2
 
 log = structlog.get_logger(__name__)
 
@@ -146,8 +149,30 @@ def install_problem_handlers(app: FastAPI) -> None:
             headers=dict(exc.headers) if exc.headers else None,
         )
 
+    async def _unavailable_or_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_database_unavailable(exc):
+            return _database_unavailable(request, exc)
+        return await _unexpected(request, exc)
+
+    # Registered by class (not only through the catch-all below) so that Starlette answers without
+    # re-raising: a database restart is an expected condition, not a traceback in the server log.
+    for unavailable in (
+        ConnectionError,
+        DisconnectionError,
+        PoolTimeoutError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.CannotConnectNowError,
+        asyncpg.AdminShutdownError,
+        asyncpg.CrashShutdownError,
+        asyncpg.TooManyConnectionsError,
+        asyncpg.InterfaceError,
+    ):
+        app.add_exception_handler(unavailable, _unavailable_or_unexpected)  # type: ignore[arg-type]
+
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if is_database_unavailable(exc):
+            return _database_unavailable(request, exc)
         if _is_data_error(exc):
             # PostgreSQL's class 22 (or asyncpg refusing to encode a parameter): the request carried a
             # value the column cannot hold, such as an integer beyond int32. The transaction is rolled back.
@@ -162,6 +187,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_database_unavailable(exc):
+            return _database_unavailable(request, exc)
         log.exception("http.unhandled_error", path=request.url.path)
         return problem_response(
             500,
@@ -196,3 +223,16 @@ def install_error_map(app: FastAPI, errors: ErrorMap) -> None:
 
     for cls in table:
         app.add_exception_handler(cls, _mapped)
+
+
+def _database_unavailable(request: Request, exc: BaseException) -> JSONResponse:
+    """The database is restarting or unreachable: the client may retry, the pool heals by itself."""
+    log.warning("http.database_unavailable", path=request.url.path, error=repr(exc)[:300])
+    return problem_response(
+        503,
+        "Service Unavailable",
+        f"The database is briefly unavailable; retry in {DATABASE_RETRY_AFTER_SECONDS} seconds.",
+        type="database-unavailable",
+        instance=request.url.path,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )

@@ -46,7 +46,10 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_client_id: str | None = None
     kafka_topic_partitions: int = Field(default=3, ge=1, le=1000)
-    kafka_replication_factor: int = Field(default=1, ge=1, le=10)
+    kafka_replication_factor: int | None = Field(default=None, ge=1, le=10)
+    """None: 3 on a cluster of three brokers or more, else the number of brokers (``kafka.replication_for``)."""
+    kafka_min_insync_replicas: int | None = Field(default=None, ge=1, le=10)
+    """None: 2 when the replication factor is 3 or more, else 1."""
     kafka_consumer_group: str | None = None
     kafka_topic_prefix: str = Field(default="", max_length=100, pattern=r"^[A-Za-z0-9._-]*$")
     kafka_request_timeout_ms: int = Field(default=15000, ge=1000)
@@ -63,6 +66,7 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_seconds: float = Field(default=5.0, gt=0)
     outbox_batch_size: int = Field(default=500, ge=1, le=10000)
     outbox_retention_hours: float = Field(default=72.0, gt=0)
+    outbox_stall_seconds: float = Field(default=60.0, gt=0)
 
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
     consumer_retry_initial_seconds: float = Field(default=0.2, gt=0)

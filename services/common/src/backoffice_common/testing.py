@@ -104,7 +104,7 @@ class TopicReader:
     async def __aenter__(self) -> TopicReader:
         # The topic may not exist yet (services create theirs at start-up); create it as they would.
         await ensure_topics(
-            self._bootstrap, [TopicSpec(self._topic, self._partitions, 1)], client_id="test-topic-reader"
+            self._bootstrap, [TopicSpec(self._topic, self._partitions, None)], client_id="test-topic-reader"
         )
         await self._consumer.start()
         self._task = asyncio.create_task(self._run())

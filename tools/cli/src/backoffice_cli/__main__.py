@@ -19,6 +19,12 @@ def main() -> None:
     load_cmd = sub.add_parser("load", help="drive N purchase orders to closed and report throughput and hop latencies")
     load_cmd.add_argument("--flows", type=int, default=20)
     load_cmd.add_argument("--rate", type=float, default=1.0, help="new flows per second")
+    load_cmd.add_argument(
+        "--instances",
+        type=int,
+        default=int(os.environ.get("BACKOFFICE_INSTANCES", "1")),
+        help="instances per service (BACKOFFICE_INSTANCES=2 make run): calls fail over between them",
+    )
     token.add_arguments(sub)
     args = parser.parse_args()
     if args.command == "token":
@@ -29,7 +35,11 @@ def main() -> None:
             demo.main()
         else:
             secret = os.environ.get("BACKOFFICE_DEV_JWT_SECRET", "development-only-jwt-secret-never-in-production")
-            asyncio.run(load.run_load(demo.endpoints_from_env(), secret, flows=args.flows, rate=args.rate))
+            endpoints = demo.endpoints_from_env()
+            mirrors = load.mirrors_of(endpoints, args.instances)
+            report = asyncio.run(load.run_load(endpoints, secret, flows=args.flows, rate=args.rate, mirrors=mirrors))
+            if report.failed:
+                raise SystemExit(1)
     except (FlowError, httpx.HTTPError) as exc:
         raise SystemExit(
             f"backoffice {args.command} stopped: {exc}\nIs the platform up? ('make run', 'make status')"

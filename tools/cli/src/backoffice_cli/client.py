@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
+import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -85,13 +88,30 @@ class Cast:
         )
 
 
+RETRIED_STATUSES = (502, 503, 504)
+
+
+def new_http_client() -> httpx.AsyncClient:
+    """No cap on connections: after connection errors under load, httpcore's pool can keep entries
+    for connections that never opened (encode/httpcore#550, #961), and with a cap of 100 they end
+    up filling it: every request then waits for a free slot that never comes, with no connection
+    open at all (seen in the chaos run with a few hundred flows in flight)."""
+    return httpx.AsyncClient(timeout=30.0, limits=httpx.Limits(max_connections=None, max_keepalive_connections=100))
+
+
 @dataclass
 class Platform:
+    """The platform's public APIs as one client. ``mirrors`` maps a service's URL to the URLs of its
+    other instances: a call that cannot reach one instance is retried on the next, as behind a load
+    balancer."""
+
     endpoints: Endpoints
     jwt_secret: str
     timeout: float = 60.0
     poll_interval: float = 0.25
-    http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30.0))
+    http: httpx.AsyncClient = field(default_factory=lambda: new_http_client())
+    mirrors: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    retries: Counter[str] = field(default_factory=Counter)
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -110,28 +130,46 @@ class Platform:
     async def call(
         self, method: str, url: str, who: Person | None = None, *, expect: int | tuple[int, ...] = 200, **kwargs: Any
     ) -> httpx.Response:
-        """One HTTP call. A connection error (a service restarting) is retried with the same
-        ``Idempotency-Key`` until the platform's timeout, as a careful front-end would."""
+        """One HTTP call. What a careful front-end retries is retried, with the same
+        ``Idempotency-Key``, with backoff (at least what ``Retry-After`` asks) until the platform's
+        timeout: a connection error (a service restarting) and 502/503/504 (a service that cannot
+        reach its database right now). Anything else is the answer."""
         headers = dict(kwargs.pop("headers", {}))
         if who is not None:
             headers.update(self.headers(who))
         if method == "POST" and "Idempotency-Key" not in headers:
             headers["Idempotency-Key"] = str(uuid.uuid4())
         deadline = time.monotonic() + self.timeout
-        while True:
+        targets = self._targets(url)
+        delay = 0.2
+        for attempt in itertools.count():
+            target = targets[attempt % len(targets)]
+            wait = delay
             try:
-                response = await self.http.request(method, url, headers=headers, **kwargs)
-                break
+                response = await self.http.request(method, target, headers=headers, **kwargs)
             except httpx.TransportError:
                 if time.monotonic() > deadline:
                     raise
-                await asyncio.sleep(0.5)
+                self.retries["connection error"] += 1
+            else:
+                if response.status_code not in RETRIED_STATUSES or time.monotonic() > deadline:
+                    break
+                self.retries[str(response.status_code)] += 1
+                wait = max(delay, _retry_after(response))
+            await asyncio.sleep(min(wait, 10.0) * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, 5.0)
         expected = (expect,) if isinstance(expect, int) else expect
         if response.status_code not in expected:
             raise FlowError(
                 f"{method} {url} answered {response.status_code}, expected {expected}: {response.text[:500]}"
             )
         return response
+
+    def _targets(self, url: str) -> list[str]:
+        for base, others in self.mirrors.items():
+            if url.startswith(base):
+                return [url, *(other + url[len(base) :] for other in others)]
+        return [url]
 
     async def eventually(self, what: str, check: Callable[[], Awaitable[T | None]], timeout: float | None = None) -> T:
         deadline = time.monotonic() + (timeout or self.timeout)
@@ -356,6 +394,11 @@ class Platform:
         r = await self.http.get(f"{self.endpoints.mailbox}/messages", params={"to": address})
         r.raise_for_status()
         return list(r.json())
+
+
+def _retry_after(response: httpx.Response) -> float:
+    value = response.headers.get("retry-after", "")
+    return float(value) if value.isdigit() else 0.0
 
 
 def decode_secret(secret: str) -> bytes:
