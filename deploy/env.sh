@@ -31,13 +31,16 @@ export BACKOFFICE_STATE_DIR="$BACKOFFICE_ROOT/.state/$BACKOFFICE_PROFILE"
 if [ -n "${BACKOFFICE_PORT_BASE:-}" ]; then
     export BACKOFFICE_PORT_BASE_SOURCE=explicit
 else
-    # 400 slots of 50 ports in 10000..29999 (below the Linux ephemeral range 32768+).
-    # Slot offset +0 is profile "run" (ports +0..+20), +25 any other profile (+25..+45).
-    # Profile "chaos" (tests/chaos, beside a running `make test`) has 109 slots of 25 in 30000..32724.
+    # 133 slots of 150 ports in 10000..29949 (below the Linux ephemeral range 32768+), one per
+    # checkout; in a slot, 50 ports per profile: "run" +0..+49, "test" (any other) +50..+99,
+    # "chaos" (tests/chaos, beside a running `make test`) +100..+149.
     _bo_ck="$(printf '%s' "$BACKOFFICE_ROOT" | cksum | cut -d' ' -f1)"
-    BACKOFFICE_PORT_BASE=$(( 10000 + (_bo_ck % 400) * 50 ))
-    [ "$BACKOFFICE_PROFILE" = "run" ] || BACKOFFICE_PORT_BASE=$(( BACKOFFICE_PORT_BASE + 25 ))
-    [ "$BACKOFFICE_PROFILE" != "chaos" ] || BACKOFFICE_PORT_BASE=$(( 30000 + (_bo_ck % 109) * 25 ))
+    BACKOFFICE_PORT_BASE=$(( 10000 + (_bo_ck % 133) * 150 ))
+    case "$BACKOFFICE_PROFILE" in
+        run) ;;
+        chaos) BACKOFFICE_PORT_BASE=$(( BACKOFFICE_PORT_BASE + 100 )) ;;
+        *) BACKOFFICE_PORT_BASE=$(( BACKOFFICE_PORT_BASE + 50 )) ;;
+    esac
     export BACKOFFICE_PORT_BASE_SOURCE=auto
 fi
 export BACKOFFICE_PORT_BASE
@@ -49,22 +52,24 @@ export BACKOFFICE_KAFKA_PORT=$(( _bo_b + 1 ))
 export BACKOFFICE_KAFKA_CONTROLLER_PORT=$(( _bo_b + 2 ))
 export BACKOFFICE_SMTP_PORT=$(( _bo_b + 3 ))
 export BACKOFFICE_MAILBOX_PORT=$(( _bo_b + 4 ))
+export BACKOFFICE_KEYCLOAK_PORT=$(( _bo_b + 5 ))
+# The services: +10.. for the first instance; instance n adds (n - 1) * 10 (BACKOFFICE_INSTANCES).
+export BACKOFFICE_INSTANCE_PORT_STEP=10
 export BACKOFFICE_REQUESTS_PORT=$(( _bo_b + 10 ))
 export BACKOFFICE_APPROVALS_PORT=$(( _bo_b + 11 ))
 export BACKOFFICE_NOTIFICATIONS_PORT=$(( _bo_b + 12 ))
 export BACKOFFICE_CONTRACTS_PORT=$(( _bo_b + 13 ))
-export BACKOFFICE_INSIGHTS_PORT=$(( _bo_b + 8 ))
-export BACKOFFICE_BUDGETS_PORT=$(( _bo_b + 7 ))
-export BACKOFFICE_KEYCLOAK_PORT=$(( _bo_b + 5 ))
 export BACKOFFICE_CONSOLE_PORT=$(( _bo_b + 14 ))
+export BACKOFFICE_BUDGETS_PORT=$(( _bo_b + 15 ))
+export BACKOFFICE_INSIGHTS_PORT=$(( _bo_b + 16 ))
 # Optional 3-broker mode (BACKOFFICE_KAFKA_NODES=3): node i (1..3) listens on
-# broker base+14+i (15,16,17) and controller base+17+i (18,19,20).
+# broker base+29+i (30,31,32) and controller base+32+i (33,34,35).
 export BACKOFFICE_KAFKA_NODES="${BACKOFFICE_KAFKA_NODES:-1}"
-export BACKOFFICE_KAFKA_MULTI_PORT_BASE=$(( _bo_b + 15 ))
+export BACKOFFICE_KAFKA_MULTI_PORT_BASE=$(( _bo_b + 30 ))
 
 # Topics the services create: three replicas, two in sync, on three brokers (as in k8s/base/kafka).
 if [ "$BACKOFFICE_KAFKA_NODES" = "3" ]; then
-    export BACKOFFICE_KAFKA_BOOTSTRAP="127.0.0.1:$((_bo_b + 15)),127.0.0.1:$((_bo_b + 16)),127.0.0.1:$((_bo_b + 17))"
+    export BACKOFFICE_KAFKA_BOOTSTRAP="127.0.0.1:$((_bo_b + 30)),127.0.0.1:$((_bo_b + 31)),127.0.0.1:$((_bo_b + 32))"
     export BACKOFFICE_KAFKA_REPLICATION_FACTOR=3 BACKOFFICE_KAFKA_MIN_INSYNC_REPLICAS=2
 else
     export BACKOFFICE_KAFKA_BOOTSTRAP="127.0.0.1:$BACKOFFICE_KAFKA_PORT"

@@ -3,7 +3,7 @@
 #
 #   deploy/services.sh {start|stop|status|restart|env} [requests|approvals|notifications|contracts|insights|budgets|all]
 #
-# BACKOFFICE_INSTANCES=2 starts a second instance of each service (port + 11) sharing the same
+# BACKOFFICE_INSTANCES=2 starts a second instance of each service (port + 10) sharing the same
 # database and consumer group: Kafka splits the partitions between them and one outbox relay is
 # active per service. Migrations run once per service before its first instance starts.
 # Logs: $BACKOFFICE_STATE_DIR/logs/<svc>-<n>.log; pids: $BACKOFFICE_STATE_DIR/pids/.
@@ -35,7 +35,7 @@ read_pid() { [ -f "$1" ] && tr -dc 0-9 <"$1" || true; }
 port_of() {
     local svc=$1 n=${2:-1} var
     var="BACKOFFICE_${svc^^}_PORT"
-    echo $(( ${!var} + (n - 1) * 11 ))
+    echo $(( ${!var} + (n - 1) * ${BACKOFFICE_INSTANCE_PORT_STEP:-10} ))
 }
 
 # service_env <svc>: the environment of one service (twelve-factor: everything through env vars)

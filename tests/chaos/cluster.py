@@ -56,6 +56,7 @@ class Cluster:
     def __init__(self, topic_prefix: str) -> None:
         self.topic_prefix = topic_prefix
         self.env = profile_env(topic_prefix)
+        self.port_step = int(self.env["BACKOFFICE_INSTANCE_PORT_STEP"])
         self.state = Path(self.env["BACKOFFICE_STATE_DIR"])
         self._restarting = {name: asyncio.Lock() for name in SERVICES}
 
@@ -82,8 +83,10 @@ class Cluster:
         """From nothing: a fresh state folder, the infrastructure, then every instance."""
         self.stop()
         shutil.rmtree(self.state, ignore_errors=True)
-        self.script("infra.sh", "start")
-        self.script("services.sh", "start")
+        for component in ("postgres", "kafka", "smtp"):  # no identity provider: the load tool mints tokens
+            self.script("infra.sh", "start", component)
+        for name in SERVICES:  # the order flow's services; the console, budgets and insights are not part of it
+            self.script("services.sh", "start", name)
 
     def stop(self) -> None:
         for name, args in (("services.sh", ("stop",)), ("infra.sh", ("stop",))):
@@ -95,7 +98,9 @@ class Cluster:
     # --- where things are ----------------------------------------------------------------------
 
     def url(self, service: str, instance: int = 1) -> str:
-        return f"http://127.0.0.1:{int(self.env[f'BACKOFFICE_{service.upper()}_PORT']) + (instance - 1) * 11}"
+        return (
+            f"http://127.0.0.1:{int(self.env[f'BACKOFFICE_{service.upper()}_PORT']) + (instance - 1) * self.port_step}"
+        )
 
     def dsn(self, database: str) -> str:
         return f"{self.env['BACKOFFICE_PG_DSN_BASE']}/{database}"

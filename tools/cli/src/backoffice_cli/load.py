@@ -11,6 +11,7 @@ contract generated, both signed -> executed).
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from collections import Counter
@@ -19,6 +20,9 @@ from dataclasses import dataclass, field
 
 from backoffice_cli.client import Cast, Endpoints, Platform, Vendor
 from backoffice_cli.flow import HOPS, FlowResult, walk
+
+INSTANCE_PORT_STEP = int(os.environ.get("BACKOFFICE_INSTANCE_PORT_STEP", "10"))
+"""How far apart the instances of one service listen (deploy/env.sh)."""
 
 Flow = Callable[[Platform, Cast, Vendor], Awaitable[FlowResult]]
 
@@ -73,11 +77,11 @@ class LoadReport:
 
 
 def mirrors_of(endpoints: Endpoints, instances: int) -> dict[str, tuple[str, ...]]:
-    """The other instances of each service as `deploy/services.sh` starts them (port + 11 per instance)."""
+    """The other instances of each service as `deploy/services.sh` starts them (port + 10 per instance)."""
     mirrors: dict[str, tuple[str, ...]] = {}
     for url in (endpoints.requests, endpoints.approvals, endpoints.notifications, endpoints.contracts):
         base, port = url.rsplit(":", 1)
-        mirrors[url] = tuple(f"{base}:{int(port) + 11 * n}" for n in range(1, instances))
+        mirrors[url] = tuple(f"{base}:{int(port) + INSTANCE_PORT_STEP * n}" for n in range(1, instances))
     return mirrors
 
 
