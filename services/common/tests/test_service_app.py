@@ -167,7 +167,7 @@ async def test_readyz_and_the_metrics_report_an_outbox_row_that_waits_longer_tha
 
             stalled = await eventually(outbox_check, timeout=20)
             assert stalled["unsent"] == 1
-            assert float(stalled["oldest_unsent_age_seconds"]) > 1.5  # type: ignore[arg-type]
+            assert float(stalled["oldest_unsent_age_seconds"]) >= 1.5  # type: ignore[arg-type]  # rounded to 0.1 s
             ready = (await client.get("/readyz")).json()["checks"]
             for healthy in ("database", "kafka", "consumer"):
                 assert ready[healthy]["ok"], ready

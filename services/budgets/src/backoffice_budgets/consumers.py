@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, cast
 
 from pydantic import BaseModel, Field
@@ -84,72 +85,73 @@ def cause_of(event: CloudEvent) -> Cause:
     return Cause(event.id, event.type, event.time, event.correlationid)
 
 
+async def on_submitted(event: CloudEvent, uow: UnitOfWork, *, fx_max_age_days: int) -> str:
+    payload = parse_payload(Submitted, event)
+    on = (payload.submitted_at or event.time).date()
+    return await service.submitted(
+        uow=cast(BudgetsUnitOfWork, uow),
+        snapshot=payload.request.priced(),
+        cause=cause_of(event),
+        submitted_on=on,
+        fx_max_age_days=fx_max_age_days,
+    )
+
+
+async def on_approved(event: CloudEvent, uow: UnitOfWork, *, fx_max_age_days: int) -> str:
+    payload = parse_payload(Approved, event)
+    snapshot = payload.request
+    complete = snapshot.cost_center is not None and snapshot.currency is not None and snapshot.total is not None
+    priced = snapshot.priced() if complete else Snapshot(snapshot.request_id, snapshot.revision, "", "", Decimal(0), {})
+    return await service.approved(
+        uow=cast(BudgetsUnitOfWork, uow),
+        snapshot=priced,
+        cause=cause_of(event),
+        approved_on=event.time.date(),
+        fx_max_age_days=fx_max_age_days,
+    )
+
+
+async def on_ended(event: CloudEvent, uow: UnitOfWork, *, reason: str) -> str:
+    payload = parse_payload(Ended, event)
+    return await service.released(
+        uow=cast(BudgetsUnitOfWork, uow),
+        request_id=payload.request_id,
+        revision=payload.revision,
+        reason=reason,
+        cause=cause_of(event),
+    )
+
+
+async def on_receipt(event: CloudEvent, uow: UnitOfWork) -> str:
+    payload = parse_payload(ReceiptConfirmed, event)
+    quantities: dict[int, Decimal] = {}
+    for line in payload.lines:
+        quantities[line.line_no] = quantities.get(line.line_no, Decimal(0)) + line.quantity_received
+    return await service.received(
+        uow=cast(BudgetsUnitOfWork, uow),
+        request_id=payload.request_id,
+        quantities=quantities,
+        cause=cause_of(event),
+    )
+
+
+async def on_closed(event: CloudEvent, uow: UnitOfWork) -> str:
+    payload = parse_payload(Closed, event)
+    return await service.closed(
+        uow=cast(BudgetsUnitOfWork, uow),
+        request_id=payload.request_id,
+        short=payload.short_closed,
+        cause=cause_of(event),
+    )
+
+
 def handlers(*, fx_max_age_days: int) -> dict[str, Handler]:
-    async def submitted(event: CloudEvent, uow: UnitOfWork) -> str:
-        payload = parse_payload(Submitted, event)
-        on = (payload.submitted_at or event.time).date()
-        return await service.submitted(
-            uow=cast(BudgetsUnitOfWork, uow),
-            snapshot=payload.request.priced(),
-            cause=cause_of(event),
-            submitted_on=on,
-            fx_max_age_days=fx_max_age_days,
-        )
-
-    async def approved(event: CloudEvent, uow: UnitOfWork) -> str:
-        payload = parse_payload(Approved, event)
-        snapshot = payload.request
-        complete = snapshot.cost_center is not None and snapshot.currency is not None and snapshot.total is not None
-        priced = (
-            snapshot.priced() if complete else Snapshot(snapshot.request_id, snapshot.revision, "", "", Decimal(0), {})
-        )
-        return await service.approved(
-            uow=cast(BudgetsUnitOfWork, uow),
-            snapshot=priced,
-            cause=cause_of(event),
-            approved_on=event.time.date(),
-            fx_max_age_days=fx_max_age_days,
-        )
-
-    def ended(reason: str) -> Handler:
-        async def handle(event: CloudEvent, uow: UnitOfWork) -> str:
-            payload = parse_payload(Ended, event)
-            return await service.released(
-                uow=cast(BudgetsUnitOfWork, uow),
-                request_id=payload.request_id,
-                revision=payload.revision,
-                reason=reason,
-                cause=cause_of(event),
-            )
-
-        return handle
-
-    async def receipt(event: CloudEvent, uow: UnitOfWork) -> str:
-        payload = parse_payload(ReceiptConfirmed, event)
-        quantities: dict[int, Decimal] = {}
-        for line in payload.lines:
-            quantities[line.line_no] = quantities.get(line.line_no, Decimal(0)) + line.quantity_received
-        return await service.received(
-            uow=cast(BudgetsUnitOfWork, uow),
-            request_id=payload.request_id,
-            quantities=quantities,
-            cause=cause_of(event),
-        )
-
-    async def closed(event: CloudEvent, uow: UnitOfWork) -> str:
-        payload = parse_payload(Closed, event)
-        return await service.closed(
-            uow=cast(BudgetsUnitOfWork, uow),
-            request_id=payload.request_id,
-            short=payload.short_closed,
-            cause=cause_of(event),
-        )
-
+    """The event types budgets handles; the settings a handler needs are bound here."""
     return {
-        "purchase_request.submitted": submitted,
-        "purchase_request.approved": approved,
-        "purchase_request.rejected": ended("rejected"),
-        "purchase_request.cancelled": ended("cancelled"),
-        "purchase_request.receipt_confirmed": receipt,
-        "purchase_request.closed": closed,
+        "purchase_request.submitted": partial(on_submitted, fx_max_age_days=fx_max_age_days),
+        "purchase_request.approved": partial(on_approved, fx_max_age_days=fx_max_age_days),
+        "purchase_request.rejected": partial(on_ended, reason="rejected"),
+        "purchase_request.cancelled": partial(on_ended, reason="cancelled"),
+        "purchase_request.receipt_confirmed": on_receipt,
+        "purchase_request.closed": on_closed,
     }

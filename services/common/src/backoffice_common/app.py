@@ -11,6 +11,8 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, FastAPI
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Tracer
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice_common.auth import Authenticator
 from backoffice_common.consumer import EventConsumer, Handler
@@ -106,6 +108,108 @@ async def _after(event: asyncio.Event, job: Callable[[], Awaitable[None]]) -> No
     await job()
 
 
+def _producer_factory(spec: ServiceSpec, settings: ServiceSettings, role: str = "producer") -> Callable[[], Any]:
+    def factory() -> Any:
+        return make_producer(
+            settings.kafka_bootstrap_servers,
+            client_id=f"{spec.name}-{role}",
+            request_timeout_ms=settings.kafka_request_timeout_ms,
+            options=settings.kafka_client_options,
+        )
+
+    return factory
+
+
+def _open_database(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings) -> AsyncEngine:
+    """The engine, and on ``app.state`` the unit-of-work factory and the readiness probe of Kafka."""
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        server_settings=settings.database_server_settings,
+    )
+    session_factory = make_session_factory(engine)
+    app.state.engine = engine
+    app.state.session_factory = session_factory
+    app.state.kafka_probe = KafkaProbe(
+        settings.kafka_bootstrap_servers, client_id=f"{spec.name}-readyz", options=settings.kafka_client_options
+    )
+
+    def uow_factory() -> UnitOfWork:
+        return spec.uow_class(
+            session_factory, tables=spec.tables, service=spec.name, topic_prefix=settings.kafka_topic_prefix
+        )
+
+    app.state.uow_factory = uow_factory
+    return engine
+
+
+def _start_messaging(
+    app: FastAPI, spec: ServiceSpec, settings: ServiceSettings, tracer: Tracer
+) -> list[asyncio.Task[None]]:
+    """Topic provisioning, then the outbox relay and (if the service consumes) the consumer."""
+    producer_factory = _producer_factory(spec, settings)
+    relay = OutboxRelay(
+        dsn=asyncpg_dsn(settings.database_url, server_settings=settings.database_server_settings),
+        service=spec.name,
+        producer_factory=producer_factory,
+        batch_size=settings.outbox_batch_size,
+        poll_interval=settings.outbox_poll_interval_seconds,
+        retention_hours=settings.outbox_retention_hours,
+        tracer=tracer,
+    )
+    app.state.relay = relay
+    topics_ready = asyncio.Event()
+    tasks = [
+        asyncio.create_task(_provision_topics(spec, settings, topics_ready), name="provision-topics"),
+        asyncio.create_task(_after(topics_ready, relay.run), name="outbox-relay"),
+    ]
+    app.state.consumer = None
+    if spec.consumes:
+        consumer = EventConsumer(
+            service=spec.name,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=settings.consumer_group,
+            topics=[settings.topic(t) for t in spec.consumes],
+            handlers=spec.handlers,
+            uow_factory=app.state.uow_factory,
+            producer_factory=producer_factory,
+            max_attempts=settings.consumer_max_attempts,
+            retry_initial=settings.consumer_retry_initial_seconds,
+            retry_max=settings.consumer_retry_max_seconds,
+            stall_seconds=settings.consumer_stall_seconds,
+            client_options=settings.kafka_client_options,
+            tracer=tracer,
+        )
+        app.state.consumer = consumer
+        tasks.append(asyncio.create_task(_after(topics_ready, consumer.run), name="consumer"))
+    return tasks
+
+
+def _install_http(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings) -> None:
+    """Docs, the error path, the middleware, the operational routes and the service's routers."""
+    # Known before start-up, so routes tested without the lifespan (no database) still have them.
+    app.state.settings = settings
+    app.state.authenticator = Authenticator(settings)
+    install_offline_docs(app)
+    install_problem_handlers(app)
+    install_error_map(app, {**GENERIC_ERRORS, **spec.problems})
+    # Added last runs first: the correlation id is bound, then oversized bodies are refused before
+    # any route, dependency (authentication included) or body parser reads them.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, per_path=spec.body_limits)
+    app.add_middleware(CorrelationMiddleware, service=spec.name)
+    app.include_router(health_router)
+    app.state.dead_letters = DeadLetterDesk(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        consumer=spec.name,
+        dlq_topics=[settings.topic(dlq_topic(t)) for t in spec.consumes],
+        producer_factory=_producer_factory(spec, settings, "redrive"),
+        client_options=settings.kafka_client_options,
+    )
+    app.include_router(dead_letter_router)
+    for router in spec.routers:
+        app.include_router(router)
+
+
 def create_service_app(
     spec: ServiceSpec, settings: ServiceSettings, *, tracer_provider: TracerProvider | None = None
 ) -> FastAPI:
@@ -118,67 +222,8 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(level=settings.log_level, json=settings.log_json)
-        engine = make_engine(
-            settings.database_url,
-            pool_size=settings.database_pool_size,
-            server_settings=settings.database_server_settings,
-        )
-        session_factory = make_session_factory(engine)
-        app.state.engine = engine
-        app.state.session_factory = session_factory
-        app.state.kafka_probe = KafkaProbe(
-            settings.kafka_bootstrap_servers, client_id=f"{spec.name}-readyz", options=settings.kafka_client_options
-        )
-
-        def uow_factory() -> UnitOfWork:
-            return spec.uow_class(
-                session_factory, tables=spec.tables, service=spec.name, topic_prefix=settings.kafka_topic_prefix
-            )
-
-        app.state.uow_factory = uow_factory
-
-        def producer_factory() -> object:
-            return make_producer(
-                settings.kafka_bootstrap_servers,
-                client_id=f"{spec.name}-producer",
-                request_timeout_ms=settings.kafka_request_timeout_ms,
-                options=settings.kafka_client_options,
-            )
-
-        relay = OutboxRelay(
-            dsn=asyncpg_dsn(settings.database_url, server_settings=settings.database_server_settings),
-            service=spec.name,
-            producer_factory=producer_factory,  # type: ignore[arg-type]
-            batch_size=settings.outbox_batch_size,
-            poll_interval=settings.outbox_poll_interval_seconds,
-            retention_hours=settings.outbox_retention_hours,
-            tracer=tracer,
-        )
-        app.state.relay = relay
-        topics_ready = asyncio.Event()
-        tasks = [
-            asyncio.create_task(_provision_topics(spec, settings, topics_ready), name="provision-topics"),
-            asyncio.create_task(_after(topics_ready, relay.run), name="outbox-relay"),
-        ]
-        app.state.consumer = None
-        if spec.consumes:
-            consumer = EventConsumer(
-                service=spec.name,
-                bootstrap_servers=settings.kafka_bootstrap_servers,
-                group_id=settings.consumer_group,
-                topics=[settings.topic(t) for t in spec.consumes],
-                handlers=spec.handlers,
-                uow_factory=uow_factory,
-                producer_factory=producer_factory,  # type: ignore[arg-type]
-                max_attempts=settings.consumer_max_attempts,
-                retry_initial=settings.consumer_retry_initial_seconds,
-                retry_max=settings.consumer_retry_max_seconds,
-                stall_seconds=settings.consumer_stall_seconds,
-                client_options=settings.kafka_client_options,
-                tracer=tracer,
-            )
-            app.state.consumer = consumer
-            tasks.append(asyncio.create_task(_after(topics_ready, consumer.run), name="consumer"))
+        engine = _open_database(app, spec, settings)
+        tasks = _start_messaging(app, spec, settings, tracer)
         for hook in spec.on_startup:
             await hook(app)
         for job in spec.background_jobs:
@@ -205,29 +250,7 @@ def create_service_app(
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    # Known before start-up, so routes tested without the lifespan (no database) still have them.
-    app.state.settings = settings
-    app.state.authenticator = Authenticator(settings)
-    install_offline_docs(app)
-    install_problem_handlers(app)
-    install_error_map(app, {**GENERIC_ERRORS, **spec.problems})
-    # Added last runs first: the correlation id is bound, then oversized bodies are refused before
-    # any route, dependency (authentication included) or body parser reads them.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, per_path=spec.body_limits)
-    app.add_middleware(CorrelationMiddleware, service=spec.name)
-    app.include_router(health_router)
-    app.state.dead_letters = DeadLetterDesk(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        consumer=spec.name,
-        dlq_topics=[settings.topic(dlq_topic(t)) for t in spec.consumes],
-        producer_factory=lambda: make_producer(
-            settings.kafka_bootstrap_servers, client_id=f"{spec.name}-redrive", options=settings.kafka_client_options
-        ),
-        client_options=settings.kafka_client_options,
-    )
-    app.include_router(dead_letter_router)
-    for router in spec.routers:
-        app.include_router(router)
+    _install_http(app, spec, settings)
     if provider is not None:
         instrument(app, provider)
     return app
