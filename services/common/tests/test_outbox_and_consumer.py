@@ -8,6 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
+import asyncpg
 from common_testkit import (
     Harness,
     event,
@@ -122,6 +123,26 @@ async def test_a_failing_handler_is_retried_then_dead_lettered_and_the_next_reco
     assert json.loads(value)["id"] == poison.id
     assert b"downstream refused" in headers["dlq-error"]
     assert headers["dlq-attempts"] == b"3"
+
+
+async def test_a_database_that_restarts_is_waited_for_without_using_up_the_attempts(harness: Harness) -> None:
+    h = harness
+    failures = 0
+
+    async def database_restarting(e: CloudEvent, uow: UnitOfWork) -> None:
+        nonlocal failures
+        if failures < 6:  # twice the attempts: a restart longer than the retries of a bad event
+            failures += 1
+            raise asyncpg.CannotConnectNowError("the database system is starting up")
+        await recording_handler(h)(e, uow)
+
+    await write_events(h, [event(0, "k")])
+    consumer = make_consumer(h, {"thing.happened": database_restarting}, max_attempts=3)
+    async with running(make_relay(h).run, consumer.run):
+        await eventually(lambda: _count_is(h, 1), timeout=30)
+    assert failures == 6
+    assert len(await h.effects()) == 1
+    assert await read_topic(h.bootstrap, dlq_topic(h.topic), expected=1, timeout=2) == []
 
 
 async def test_a_permanent_error_is_dead_lettered_without_retries(harness: Harness) -> None:

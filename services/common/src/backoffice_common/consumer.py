@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from opentelemetry.trace import Tracer
 
 from backoffice_common import metrics
+from backoffice_common.db import is_database_unavailable
 from backoffice_common.events import CloudEvent, EnvelopeError, PermanentEventError
 from backoffice_common.kafka import dlq_topic
 from backoffice_common.retry import Backoff
@@ -242,9 +243,14 @@ class EventConsumer:
             structlog.contextvars.unbind_contextvars("correlation_id", "event_id")
 
     async def _handle_with_retries(self, record: ConsumerRecord[Any, Any], event: CloudEvent) -> None:
+        """Retries with backoff, then dead-letters. A database that cannot be reached (restarting,
+        refusing connections) is no fault of the event: it is waited for without using up the
+        attempts, or a restart of PostgreSQL would send every event in flight to the DLQ."""
         handler = self._handlers.get(event.type)
         backoff = Backoff(self._retry_initial, max(self._retry_initial, self._retry_max))
-        for attempt in range(1, self._max_attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 outcome = await self._handle_once(event, handler)
                 metrics.EVENTS_CONSUMED.labels(self._service, event.type, outcome).inc()
@@ -255,7 +261,13 @@ class EventConsumer:
                 return
             except Exception as exc:
                 self.last_error = repr(exc)
-                if attempt == self._max_attempts:
+                if is_database_unavailable(exc):
+                    attempt -= 1
+                    delay = backoff.next()
+                    log.warning("consumer.database_unavailable", type=event.type, error=repr(exc), retry_in=delay)
+                    await asyncio.sleep(delay)
+                    continue
+                if attempt >= self._max_attempts:
                     log.error("consumer.giving_up", type=event.type, attempts=attempt, error=repr(exc))
                     await self._dead_letter(record, error=repr(exc), attempts=attempt)
                     return
