@@ -12,12 +12,16 @@ import httpx
 import pytest
 from console_testkit import CHROMIUM_ARGS, DIRECTORY, console_env, ensure_chromium, start_console
 from cryptography.fernet import Fernet
-from platform_kit import JWT_SECRET, SERVICES, ServiceProcess, create_databases, drop_databases, free_port, service_env
+from platform_kit import JWT_SECRET, ServiceProcess, create_databases, drop_databases, free_port, service_env
 from playwright.async_api import Browser, async_playwright
 
 from backoffice_cli.client import Cast, Endpoints
 from backoffice_cli.client import Platform as Client
 from backoffice_common.testing import unique_prefix
+
+# The console drives the order flow: the four services it calls. Budgets does not run here, so
+# approvals routes at once (no wait for a budget check) and requests takes any cost centre.
+SERVICES = ("requests", "approvals", "notifications", "contracts")
 
 POLICY = {
     "name": "console",
@@ -68,8 +72,8 @@ async def console_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
         "JWT_ISSUER": os.environ["BACKOFFICE_OIDC_ISSUER"],
     }
     extra: dict[str, dict[str, str]] = {
-        "requests": {},
-        "approvals": {"APPROVALS_TIMER_POLL_SECONDS": "0.5"},
+        "requests": {"REQUESTS_REQUIRE_KNOWN_COST_CENTRE": "false"},
+        "approvals": {"APPROVALS_TIMER_POLL_SECONDS": "0.5", "APPROVALS_BUDGET_CHECK_WAIT_SECONDS": "0"},
         "notifications": {
             "NOTIFICATIONS_SMTP_HOST": os.environ["BACKOFFICE_SMTP_HOST"],
             "NOTIFICATIONS_SMTP_PORT": os.environ["BACKOFFICE_SMTP_PORT"],
