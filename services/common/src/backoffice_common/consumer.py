@@ -5,8 +5,8 @@ key, hence a partition). Offsets are committed only after the handlers' transact
 so a crash redelivers and the inbox absorbs the repeat. A handler that keeps failing is retried with backoff, then its
 record goes to ``<topic>.dlq`` with the error and the consumer moves on; an undecodable record
 goes to the DLQ at once. A watchdog restarts the Kafka consumer when it has lag but makes no
-progress (aiokafka can stay stuck after a broker restart), or when it cannot even measure its lag
-for as long (the cluster is unreachable), and reports it through ``health()``.
+progress (aiokafka can stay stuck after a broker restart) and reports it through ``health()``, as
+it reports a consumer that cannot even measure its lag (the cluster is unreachable).
 """
 
 from __future__ import annotations
@@ -186,8 +186,13 @@ class EventConsumer:
             self._last_progress = time.monotonic()
 
     async def _watchdog(self, consumer: AIOKafkaConsumer) -> None:
-        """Returns (which restarts the consumer) when there is lag but no progress for too long, or
-        when the lag cannot be measured and nothing was handled for as long."""
+        """Returns (which restarts the consumer) when there is lag but no progress for too long.
+
+        When the lag cannot even be measured (the cluster is unreachable) and nothing was handled
+        for as long, the consumer cannot make progress either: it is reported stalled, but not
+        restarted, since a new consumer would not reach the cluster any better, and one restarted
+        while the brokers come back can wait minutes for its group; aiokafka reconnects by itself.
+        """
         while True:
             await asyncio.sleep(self._watchdog_interval)
             try:
@@ -196,11 +201,10 @@ class EventConsumer:
                 self._failed_probes += 1
                 self._lag = None
                 log.debug("consumer.watchdog_probe_failed", error=repr(exc), failed=self._failed_probes)
-                now = time.monotonic()
-                if now - max(self._last_probe_ok, self._last_progress) > self._stall_seconds:
-                    log.warning("consumer.cannot_measure_lag", consumer=self._name, failed=self._failed_probes)
+                if time.monotonic() - max(self._last_probe_ok, self._last_progress) > self._stall_seconds:
+                    if not self._stalled:
+                        log.warning("consumer.cannot_measure_lag", consumer=self._name, failed=self._failed_probes)
                     self._stalled = True
-                    return
                 continue
             self._failed_probes = 0
             self._last_probe_ok = time.monotonic()
@@ -208,10 +212,10 @@ class EventConsumer:
             metrics.CONSUMER_LAG.labels(self._service).set(lag)
             if lag == 0:
                 self._last_progress = time.monotonic()
-                self._stalled = False
             elif time.monotonic() - self._last_progress > self._stall_seconds:
                 self._stalled = True
                 return
+            self._stalled = False
 
     @staticmethod
     async def _committed_lag(consumer: AIOKafkaConsumer) -> int:
