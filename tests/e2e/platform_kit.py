@@ -31,6 +31,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports: every socket stays bound until all are chosen, so no port is
+    handed out twice (two services on one port would each find the other's /healthz)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 @dataclass
 class ServiceProcess:
     name: str
@@ -185,7 +198,7 @@ async def launch_platform(
     ``common`` is given to every service (e.g. where traces go)."""
     prefix = unique_prefix()
     urls = await create_databases(SERVICES)
-    ports = {name: free_port() for name in SERVICES}
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
     mailbox = os.environ["BACKOFFICE_MAILBOX_URL"]
     extra: dict[str, dict[str, str]] = {
         # Off: the other tests draft for CC-100, which no test defines (tests/e2e/test_budgets.py sets one up).

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from console_testkit import CHROMIUM_ARGS, DIRECTORY, console_env, ensure_chromium, start_console
 from cryptography.fernet import Fernet
-from platform_kit import JWT_SECRET, ServiceProcess, create_databases, drop_databases, free_port, service_env
+from platform_kit import JWT_SECRET, ServiceProcess, create_databases, drop_databases, free_ports, service_env
 from playwright.async_api import Browser, async_playwright
 
 from backoffice_cli.client import Cast, Endpoints
@@ -64,7 +64,7 @@ async def console_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
     prefix = unique_prefix()
     work = tmp_path_factory.mktemp("console")
     urls = await create_databases(SERVICES)
-    ports = {name: free_port() for name in SERVICES}
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
     oidc = {
         "ENVIRONMENT": "development",
         "JWT_ALGORITHM": "RS256",
