@@ -28,7 +28,7 @@ from backoffice_notifications.repository import DELIVERY_CHANNEL
 from backoffice_notifications.service import deliveries, secrets
 from backoffice_notifications.service.uow import NotificationsUnitOfWork, notifications_uow
 from backoffice_notifications.settings import Settings
-from backoffice_notifications.webhooks.client import post_signed
+from backoffice_notifications.webhooks.client import post_signed, webhook_client
 
 log = structlog.get_logger(__name__)
 UowFactory = Callable[[], UnitOfWork]
@@ -142,7 +142,7 @@ async def delivery_job(app: FastAPI) -> None:
     wakeup = Wakeup(asyncpg_dsn(settings.database_url), DELIVERY_CHANNEL)
     listener = asyncio.create_task(wakeup.run())
     try:
-        async with httpx.AsyncClient() as http:
+        async with webhook_client() as http:
             await asyncio.gather(*(_worker(app, http, wakeup) for _ in range(settings.delivery_workers)))
     finally:
         listener.cancel()
