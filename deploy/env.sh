@@ -75,6 +75,12 @@ else
     export BACKOFFICE_KAFKA_BOOTSTRAP="127.0.0.1:$BACKOFFICE_KAFKA_PORT"
     export BACKOFFICE_KAFKA_REPLICATION_FACTOR=1 BACKOFFICE_KAFKA_MIN_INSYNC_REPLICAS=1
 fi
+# Kafka security: "scram" = a TLS listener, SCRAM-SHA-512 users and ACLs from k8s/base/kafka/users.yaml
+# (deploy/kafka/local_security.py), the default of the 3-broker mode; "none" = plaintext, no ACLs.
+if [ "$BACKOFFICE_KAFKA_NODES" = "3" ]; then _bo_ks=scram; else _bo_ks=none; fi
+export BACKOFFICE_KAFKA_SECURITY="${BACKOFFICE_KAFKA_SECURITY:-$_bo_ks}"
+export BACKOFFICE_KAFKA_TLS_DIR="$BACKOFFICE_STATE_DIR/kafka-security/tls"
+export BACKOFFICE_KAFKA_SECRETS_DIR="$BACKOFFICE_STATE_DIR/kafka-security/secrets"
 export BACKOFFICE_PG_DSN_BASE="postgresql://backoffice@127.0.0.1:$BACKOFFICE_PG_PORT"
 export BACKOFFICE_SMTP_HOST=127.0.0.1
 export BACKOFFICE_MAILBOX_URL="http://127.0.0.1:$BACKOFFICE_MAILBOX_PORT"

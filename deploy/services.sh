@@ -58,6 +58,17 @@ ${p}JWT_ISSUER=${BACKOFFICE_OIDC_ISSUER}
 ${p}PUBLIC_BASE_URL=http://127.0.0.1:${port}
 ${p}OUTBOX_POLL_INTERVAL_SECONDS=2
 ENV
+    if [ "${BACKOFFICE_KAFKA_SECURITY:-none}" = scram ] \
+        && grep -q "name: backoffice-$svc-kafka$" "$BACKOFFICE_ROOT/k8s/base/kafka/users.yaml"; then
+        # the service's own Kafka identity, allowed what k8s/base/kafka/users.yaml grants it
+        cat <<ENV
+${p}KAFKA_SECURITY_PROTOCOL=SASL_SSL
+${p}KAFKA_SASL_MECHANISM=SCRAM-SHA-512
+${p}KAFKA_SASL_USERNAME=backoffice-$svc-kafka
+${p}KAFKA_SASL_PASSWORD=$("$PY" "$BACKOFFICE_ROOT/deploy/kafka/local_security.py" password "backoffice-$svc-kafka")
+${p}KAFKA_SSL_CAFILE=${BACKOFFICE_KAFKA_TLS_DIR}/ca.pem
+ENV
+    fi
     case $svc in
         requests)
             # `make demo` and the CLI draft for CC-100 without a finance setup: the cost-centre check

@@ -17,6 +17,9 @@ import time
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "kafka"))
+from local_security import admin_options  # SASL_SSL as admin when the cluster is secured
+
 
 def _alive(pid: int) -> bool:
     """Running, not a zombie (a killed process not yet reaped still answers kill -0)."""
@@ -28,7 +31,9 @@ def _alive(pid: int) -> bool:
 
 
 async def _probe(bootstrap: str, min_brokers: int) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000, client_id="backoffice-wait-kafka")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=5000, client_id="backoffice-wait-kafka", **admin_options()
+    )
     try:
         await asyncio.wait_for(admin.start(), 8)
         await asyncio.wait_for(admin.list_topics(), 8)

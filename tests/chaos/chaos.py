@@ -226,6 +226,7 @@ def figures(
         f"ready={v.ready}/{len(SERVICES) * INSTANCES} topics_rf3_isr2={v.topics_replicated}/{v.topics} "
         f"service_kills={done[KILL_SERVICE]} brokers_bounced={done[BOUNCE_BROKER]} brokers_lost={done[LOSE_BROKER]} "
         f"pg_restarts={done[RESTART_POSTGRES]} smtp_outages={done[SMTP_OUTAGE]} "
+        f"kafka_security={v.kafka_security} foreign_writes_refused={v.foreign_writes_refused} "
         f"retried_503={report.retries['503']} retried_connection={report.retries['connection error']} "
         f"flow_p50={p50:.1f}s flow_p99={p99:.1f}s load={load_seconds:.0f}s settle={settle_seconds:.0f}s "
         f"problems={len(v.problems)}"

@@ -37,3 +37,5 @@ def test_a_short_chaos_run_loses_and_duplicates_nothing() -> None:
     for happened in ("brokers_bounced=1", "brokers_lost=1", "pg_restarts=1", "smtp_outages=1"):
         assert f" {happened} " in line, line
     assert " ready=8/8 " in line, line
+    # SASL_SSL with one SCRAM identity per service and the ACLs of k8s/base/kafka/users.yaml
+    assert " kafka_security=scram foreign_writes_refused=1 " in line, line

@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import email.parser
+import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from cluster import INSTANCES, SERVICES, Cluster
+from aiokafka.errors import TopicAuthorizationFailedError
+from cluster import INSTANCES, ROOT, SERVICES, Cluster
 
 from backoffice_common.kafka import Replication, topic_replication
+
+sys.path.insert(0, str(ROOT / "deploy" / "kafka"))
+from local_security import client_options
 
 
 @dataclass
@@ -39,6 +44,8 @@ class Verdict:
     ready: int = 0
     topics: int = 0
     topics_replicated: int = 0
+    kafka_security: str = "none"
+    foreign_writes_refused: int = 0
     problems: list[str] = field(default_factory=list)
 
     def problem(self, text: str) -> None:
@@ -133,6 +140,7 @@ async def judge(cluster: Cluster, *, requesters: list[str], expected_orders: int
     if v.unsent_outbox:
         v.problem(f"{v.unsent_outbox} outbox rows were never published")
     await _judge_topics(cluster, v)
+    await _judge_authorization(cluster, v)
     unready = await not_ready(cluster)
     v.ready = len(SERVICES) * INSTANCES - len(unready)
     for instance in unready:
@@ -219,14 +227,15 @@ async def _judge_contracts(cluster: Cluster, ids: list[str], v: Verdict) -> None
 
 async def _judge_topics(cluster: Cluster, v: Verdict) -> None:
     bootstrap = cluster.env["BACKOFFICE_KAFKA_BOOTSTRAP"]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="chaos-verdict")
+    options = client_options(env=cluster.env)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="chaos-verdict", **options)
     await admin.start()
     try:
         names = sorted(t for t in await admin.list_topics() if t.startswith(cluster.topic_prefix))
         described = await admin.describe_topics([t for t in names if t.endswith(".dlq")])
     finally:
         await admin.close()
-    replication = await topic_replication(bootstrap, names, client_id="chaos-verdict")
+    replication = await topic_replication(bootstrap, names, client_id="chaos-verdict", options=options)
     v.topics = len(names)
     for name in names:
         if replication.get(name) == Replication(3, 2):
@@ -236,7 +245,9 @@ async def _judge_topics(cluster: Cluster, v: Verdict) -> None:
     partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
     if not partitions:
         return
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, client_id="chaos-verdict", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, client_id="chaos-verdict", enable_auto_commit=False, **options
+    )
     await consumer.start()
     try:
         ends = await consumer.end_offsets(partitions)
@@ -248,3 +259,24 @@ async def _judge_topics(cluster: Cluster, v: Verdict) -> None:
         if records:
             v.dlq_records += records
             v.problem(f"{records} records in {tp.topic}[{tp.partition}]")
+
+
+async def _judge_authorization(cluster: Cluster, v: Verdict) -> None:
+    """With the secured cluster, a service's identity may not write another service's topic."""
+    v.kafka_security = cluster.env.get("BACKOFFICE_KAFKA_SECURITY", "none")
+    if v.kafka_security != "scram":
+        return
+    producer = AIOKafkaProducer(
+        bootstrap_servers=cluster.env["BACKOFFICE_KAFKA_BOOTSTRAP"],
+        client_id="chaos-verdict-foreign-write",
+        request_timeout_ms=10000,
+        **client_options("backoffice-approvals-kafka", env=cluster.env),
+    )
+    await producer.start()
+    try:
+        await producer.send_and_wait(cluster.topic("backoffice.requests"), b"{}", key=b"forged")
+        v.problem("approvals' Kafka identity wrote to the requests topic")
+    except TopicAuthorizationFailedError:
+        v.foreign_writes_refused += 1
+    finally:
+        await producer.stop()

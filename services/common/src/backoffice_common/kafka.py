@@ -114,10 +114,12 @@ async def ensure_topics(
         await admin.close()
 
 
-async def topic_replication(bootstrap_servers: str, names: list[str], *, client_id: str) -> dict[str, Replication]:
+async def topic_replication(
+    bootstrap_servers: str, names: list[str], *, client_id: str, options: Mapping[str, Any] | None = None
+) -> dict[str, Replication]:
     """What the cluster holds for existing topics: the smallest replica count of their partitions and
     their ``min.insync.replicas`` (for checks and operators; provisioning never changes a topic)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id=client_id)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id=client_id, **(options or {}))
     await admin.start()
     try:
         described = await admin.describe_topics(names)
