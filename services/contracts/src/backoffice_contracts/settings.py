@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from backoffice_common.settings import ServiceSettings
@@ -36,15 +36,38 @@ class Settings(ServiceSettings):
     signing_chain_path: Path | None = None
     trust_roots_path: Path | None = None
     signing_key_passphrase: str | None = None
+    # The sealing key in an HSM (or a cloud HSM / KMS with a PKCS#11 library) instead of a file:
+    # the private key never enters the process; the certificate comes from SIGNING_CERT_PATH or the token.
+    signing_pkcs11_module: Path | None = None
+    signing_pkcs11_token_label: str | None = None
+    signing_pkcs11_key_label: str = "backoffice-seal"
+    signing_pkcs11_cert_label: str | None = None
+    signing_pkcs11_pin: SecretStr | None = None
+    signing_pkcs11_raw_mechanism: bool | None = None
+    """Sign EC keys with raw CKM_ECDSA over a digest made here; ``None``: when the token lacks ECDSA-SHA256."""
 
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
 
     @model_validator(mode="after")
     def _refuse_development_material_in_production(self) -> Settings:
+        if self.signing_pkcs11_module is not None:
+            if self.signing_key_path is not None:
+                raise ValueError("set CONTRACTS_SIGNING_PKCS11_MODULE or CONTRACTS_SIGNING_KEY_PATH, not both")
+            if not self.signing_pkcs11_token_label or self.signing_pkcs11_pin is None:
+                raise ValueError(
+                    "CONTRACTS_SIGNING_PKCS11_MODULE needs CONTRACTS_SIGNING_PKCS11_TOKEN_LABEL and "
+                    "CONTRACTS_SIGNING_PKCS11_PIN"
+                )
+            if self.signing_cert_path is None and not self.signing_pkcs11_cert_label:
+                raise ValueError(
+                    "the HSM's sealing certificate: set CONTRACTS_SIGNING_CERT_PATH or "
+                    "CONTRACTS_SIGNING_PKCS11_CERT_LABEL"
+                )
+            return self
         if self.environment == "production" and (self.signing_key_path is None or self.signing_cert_path is None):
             raise ValueError(
-                "production needs CONTRACTS_SIGNING_KEY_PATH and CONTRACTS_SIGNING_CERT_PATH "
-                "(the development CA is generated only outside production)"
+                "production needs CONTRACTS_SIGNING_KEY_PATH and CONTRACTS_SIGNING_CERT_PATH, or an HSM "
+                "(CONTRACTS_SIGNING_PKCS11_MODULE; the development CA is generated only outside production)"
             )
         if (self.signing_key_path is None) != (self.signing_cert_path is None):
             raise ValueError("set both CONTRACTS_SIGNING_KEY_PATH and CONTRACTS_SIGNING_CERT_PATH, or neither")

@@ -26,12 +26,14 @@ class CertificateConfigError(RuntimeError):
 
 @dataclass(frozen=True)
 class SealingIdentity:
-    signer: signers.SimpleSigner
+    signer: signers.Signer
     trust_roots: list[asn1_x509.Certificate]
     certificate: asn1_x509.Certificate
 
 
 def load_identity(settings: Settings) -> SealingIdentity:
+    if settings.signing_pkcs11_module is not None:
+        return load_hsm_identity(settings)
     if settings.signing_key_path is not None and settings.signing_cert_path is not None:
         key, cert = settings.signing_key_path, settings.signing_cert_path
         chain = [settings.signing_chain_path] if settings.signing_chain_path else []
@@ -52,6 +54,73 @@ def load_identity(settings: Settings) -> SealingIdentity:
     if roots_path:
         roots = list(load_certs_from_pemder([str(roots_path)]))  # type: ignore[no-untyped-call]
     return SealingIdentity(signer=signer, trust_roots=roots, certificate=signer.signing_cert)
+
+
+def load_hsm_identity(settings: Settings) -> SealingIdentity:
+    """The sealing key in a PKCS#11 token (an HSM, a cloud HSM, SoftHSM2): it signs, it is never read.
+
+    One session for the life of the process, logged in with the PIN; the certificate comes from
+    ``signing_cert_path`` or, failing that, from the token (``signing_pkcs11_cert_label``).
+    """
+    from pyhanko.config.pkcs11 import TokenCriteria
+    from pyhanko.sign import pkcs11 as hsm
+
+    assert settings.signing_pkcs11_module is not None
+    assert settings.signing_pkcs11_pin is not None
+    from pkcs11.exceptions import UserAlreadyLoggedIn
+
+    module = str(settings.signing_pkcs11_module)
+    criteria = TokenCriteria(label=settings.signing_pkcs11_token_label)
+    try:
+        try:
+            session = hsm.open_pkcs11_session(
+                module, token_criteria=criteria, user_pin=settings.signing_pkcs11_pin.get_secret_value()
+            )
+        except UserAlreadyLoggedIn:
+            # PKCS#11 logs in per process and token: a later session (a retried start) shares that login.
+            session = hsm.open_pkcs11_session(module, token_criteria=criteria)
+    except Exception as exc:  # python-pkcs11 and pyHanko raise several types for a wrong PIN, token or module
+        raise CertificateConfigError(
+            f"cannot open the PKCS#11 token {settings.signing_pkcs11_token_label!r} with {module}: {exc!r}"
+        ) from exc
+    certificate = None
+    if settings.signing_cert_path is not None:
+        certificate = next(iter(load_certs_from_pemder([str(settings.signing_cert_path)])))  # type: ignore[no-untyped-call]
+    chain = []
+    if settings.signing_chain_path is not None:
+        chain = list(load_certs_from_pemder([str(settings.signing_chain_path)]))  # type: ignore[no-untyped-call]
+
+    def signer_for(*, raw: bool) -> hsm.PKCS11Signer:
+        signer = hsm.PKCS11Signer(
+            session,
+            key_label=settings.signing_pkcs11_key_label,
+            signing_cert=certificate,
+            cert_label=None if certificate is not None else settings.signing_pkcs11_cert_label,
+            ca_chain=chain,
+            use_raw_mechanism=raw,
+        )
+        try:
+            signer.signing_cert  # noqa: B018 - looks the key and certificate up on the token now, not at the first seal
+        except Exception as exc:
+            raise CertificateConfigError(
+                f"the PKCS#11 token has no usable key {settings.signing_pkcs11_key_label!r}: {exc!r}"
+            ) from exc
+        return signer
+
+    signer = signer_for(raw=False)
+    signing_cert = signer.signing_cert
+    raw = settings.signing_pkcs11_raw_mechanism
+    if raw is None:
+        # Many tokens (SoftHSM2, several HSMs) sign EC keys only with raw CKM_ECDSA over a digest made here.
+        from pkcs11 import Mechanism
+
+        mechanisms = session.token.slot.get_mechanisms()
+        raw = signing_cert.public_key.algorithm == "ec" and Mechanism.ECDSA_SHA256 not in mechanisms
+    if raw:
+        signer = signer_for(raw=True)
+    roots_path = settings.trust_roots_path or settings.signing_chain_path
+    roots = list(load_certs_from_pemder([str(roots_path)])) if roots_path else [signing_cert]  # type: ignore[no-untyped-call]
+    return SealingIdentity(signer=signer, trust_roots=roots, certificate=signing_cert)
 
 
 def ensure_development_pki(directory: Path) -> tuple[Path, Path, Path]:
