@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from aiokafka.helpers import create_ssl_context
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_JWT_SECRET = "development-only-jwt-secret-never-in-production"  # noqa: S105 - refused outside development
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "dev-secret", "secret", DEV_JWT_SECRET})
 MIN_SECRET_LENGTH = 32
+
+
+def _comma_separated(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)]
+"""A list setting written ``a,b,c`` in the environment (for example the previous keys of a rotation)."""
 
 
 class ServiceSettings(BaseSettings):

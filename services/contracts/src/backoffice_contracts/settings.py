@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from backoffice_common.settings import ServiceSettings
+from backoffice_common.settings import CommaList, ServiceSettings
 
 DEV_LINK_SECRET = "development-only-link-secret"  # noqa: S105 - refused outside development
 
@@ -28,6 +28,8 @@ class Settings(ServiceSettings):
     expiry_poll_seconds: float = Field(default=30.0, gt=0)
 
     link_secret: str = DEV_LINK_SECRET
+    link_previous_secrets: CommaList = Field(default_factory=list)
+    """Earlier link secrets, still accepted for links already sent (rotation); new links use ``link_secret``."""
     document_link_ttl_hours: float = Field(default=14 * 24, gt=0)
 
     pki_dir: Path = Path(".contracts-pki")

@@ -112,6 +112,21 @@ async def test_draft_links_are_read_only_per_contract_and_forged_or_foreign_toke
     expired = await env.client.get(f"/contracts/{first.data['contract_id']}/draft.pdf?token={stale}")
     assert expired.status_code == 403
     assert "expired" in expired.json()["detail"]
+    # a rotation: a link signed with the previous secret opens while that secret is still listed
+    earlier = "an-earlier-link-secret-of-more-than-32-chars"
+    rotated = links.issue(
+        secret=earlier,
+        contract_id=first.data["contract_id"],
+        scope="draft",
+        expires_at=datetime.now(UTC) + timedelta(hours=1),
+    )
+    rotated_url = f"/contracts/{first.data['contract_id']}/draft.pdf?token={rotated}"
+    assert (await env.client.get(rotated_url)).status_code == 403
+    env.settings.link_previous_secrets = [earlier]
+    try:
+        assert (await env.client.get(rotated_url)).status_code == 200
+    finally:
+        env.settings.link_previous_secrets = []
     anonymous = await env.client.get(f"/contracts/{first.data['contract_id']}/draft.pdf")
     assert anonymous.status_code == 401
     draft_token_for_executed = await env.client.get(

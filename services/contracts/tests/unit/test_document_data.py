@@ -72,3 +72,25 @@ def test_a_link_token_opens_only_its_own_contract_and_scope_until_it_expires() -
 def test_any_garbage_token_is_refused_without_crashing(token: str) -> None:
     with pytest.raises(links.InvalidLink):
         links.check(token, secret="s" * 32, contract_id="c1", scope="draft", now=NOW)
+
+
+def test_after_a_rotation_links_signed_with_a_previous_secret_still_open_until_that_secret_is_dropped() -> None:
+    old, new = "o" * 32, "n" * 32
+    sent = links.issue(secret=old, contract_id="c1", scope="draft", expires_at=NOW + timedelta(hours=1))
+    links.check(sent, secret=new, previous=[old], contract_id="c1", scope="draft", now=NOW)
+    fresh = links.issue(secret=new, contract_id="c1", scope="draft", expires_at=NOW + timedelta(hours=1))
+    links.check(fresh, secret=new, previous=[old], contract_id="c1", scope="draft", now=NOW)
+    with pytest.raises(links.InvalidLink):
+        links.check(sent, secret=new, contract_id="c1", scope="draft", now=NOW)
+
+
+def test_previous_link_secrets_are_read_comma_separated_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from backoffice_contracts.settings import Settings
+
+    monkeypatch.setenv(
+        "CONTRACTS_LINK_PREVIOUS_SECRETS", "first-old-secret-of-32-characters-x, second-old-secret-32-chars-xxxxx"
+    )
+    assert Settings().link_previous_secrets == [
+        "first-old-secret-of-32-characters-x",
+        "second-old-secret-32-chars-xxxxx",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import datetime
 
 from backoffice_contracts.domain.errors import InvalidLink
@@ -23,13 +24,16 @@ def issue(*, secret: str, contract_id: str, scope: str, expires_at: datetime) ->
     return f"{scope}.{expiry}.{_sign(secret, message)}"
 
 
-def check(token: str, *, secret: str, contract_id: str, scope: str, now: datetime) -> None:
+def check(
+    token: str, *, secret: str, contract_id: str, scope: str, now: datetime, previous: Sequence[str] = ()
+) -> None:
+    """Refuses a token not signed with ``secret`` or one of the ``previous`` secrets of a rotation."""
     parts = token.split(".")
     if len(token) > 200 or len(parts) != 3 or not parts[1].isdigit():
         raise InvalidLink("the link token is malformed")
     token_scope, expiry, signature = parts
-    expected = _sign(secret, f"{contract_id}|{token_scope}|{expiry}".encode())
-    if not hmac.compare_digest(expected, signature):
+    message = f"{contract_id}|{token_scope}|{expiry}".encode()
+    if not any(hmac.compare_digest(_sign(key, message), signature) for key in (secret, *previous)):
         raise InvalidLink("the link token is not valid for this contract")
     if token_scope != scope:
         raise InvalidLink(f"the link token grants {token_scope!r}, not {scope!r}")

@@ -68,7 +68,14 @@ async def document(
 ) -> DocumentFile:
     """The draft or executed PDF (``scope``), for a link ``token`` of that scope or else a user who may see it."""
     if token is not None:
-        links.check(token, secret=settings.link_secret, contract_id=contract_id, scope=scope, now=now)
+        links.check(
+            token,
+            secret=settings.link_secret,
+            previous=settings.link_previous_secrets,
+            contract_id=contract_id,
+            scope=scope,
+            now=now,
+        )
     row = await uow.contracts.row(contract_id, with_documents=True)
     if row is None or (token is None and (user is None or not may_read(user, row, settings))):
         raise ContractNotFound(contract_id)
