@@ -39,7 +39,7 @@ purchase_request = Table(
     Base.metadata,
     Column("id", UUID(as_uuid=False), primary_key=True),
     Column("number", String(20), nullable=False, unique=True),
-    Column("requester_id", String(200), nullable=False, index=True),
+    Column("requester_id", String(200), nullable=False),
     Column("requester_name", String(200), nullable=False),
     Column("requester_email", String(320), nullable=False),
     Column("requester_department", String(100), nullable=True),
@@ -55,6 +55,25 @@ purchase_request = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_purchase_request_created_at_id", "created_at", "id"),
+)
+# A requester's own list walks its own index; ``q`` is a trigram search (pg_trgm) on title and number.
+Index(
+    "ix_purchase_request_requester_created",
+    purchase_request.c.requester_id,
+    purchase_request.c.created_at.desc(),
+    purchase_request.c.id.desc(),
+)
+Index(
+    "ix_purchase_request_title_trgm",
+    purchase_request.c.title,
+    postgresql_using="gin",
+    postgresql_ops={"title": "gin_trgm_ops"},
+)
+Index(
+    "ix_purchase_request_number_trgm",
+    purchase_request.c.number,
+    postgresql_using="gin",
+    postgresql_ops={"number": "gin_trgm_ops"},
 )
 
 request_revision = Table(
