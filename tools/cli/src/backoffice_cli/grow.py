@@ -29,6 +29,9 @@ SKIPPED_TABLES = {"alembic_version", "dirty_request", "deferred_event"}
 ONLY_DONE = {"outbox_message": "sent_at IS NOT NULL", "delivery": "status <> 'pending'"}
 MARKED_DONE = {("approval_timer", "fired_at")}
 
+BENCH_OWN = {"state", "cast"}
+"""Tables of the ``bench`` schema that are the benchmark's own, not templates."""
+
 UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 TEXT_TYPES = {"text", "character varying", "character"}
 
@@ -140,7 +143,7 @@ async def grow(conn: asyncpg.Connection, *, copies: int, batch: int, spread: tim
     """Insert copies ``done+1 .. copies`` of every template row, ``batch`` copies per statement and table."""
     _, done = await copies_done(conn)
     tables = [r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'bench'")]
-    tables = [t for t in tables if t != "state"]
+    tables = [t for t in tables if t not in BENCH_OWN]
     plans = {t: [c for c in await columns_of(conn, t) if not c.serial] for t in tables}
     await conn.execute("SET session_replication_role = replica")  # foreign keys are whole by construction
     for first in range(done + 1, copies + 1, batch):
