@@ -50,7 +50,7 @@ def main() -> None:
             demo.main()
         elif args.command == "bench-data":
             if args.seed_orders < 10:
-                parser.error("--seed-orders: at least 10 (fewer and the directory's rows would pass for an order's)")
+                parser.error("--seed-orders: at least 10 (with fewer, directory rows pass for per-order rows)")
             figures = asyncio.run(
                 bench_data.run(
                     demo.endpoints_from_env(),
