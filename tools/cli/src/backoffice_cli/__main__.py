@@ -33,7 +33,7 @@ def main() -> None:
         "bench-data", help="grow the databases to N orders by SQL and print p50/p99 of the reads and bytes per order"
     )
     bench.add_argument("--orders", type=int, default=1000, help="orders the databases hold when measured")
-    bench.add_argument("--seed-orders", type=int, default=20, help="real orders of the first run (the template), at least 10")
+    bench.add_argument("--seed-orders", type=int, default=20, help="real orders of the first run, at least 10")
     bench.add_argument("--samples", type=int, default=200, help="timed calls per read")
     bench.add_argument("--latency-orders", type=int, default=3, help="new orders timed end to end on the grown data")
     bench.add_argument("--batch", type=int, default=200, help="template copies per INSERT")
