@@ -112,8 +112,15 @@ approver_assignment = Table(
     Column("user_id", String(200), nullable=False),
     Column("task_id", String(200), nullable=False),
     Column("assigned_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("request_created_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("request_id", "user_id"),
-    Index("ix_approver_assignment_user_id", "user_id"),
+)
+# An approver's requests in the list's order, so that their part of ``GET /requests`` is cut at the page size.
+Index(
+    "ix_approver_assignment_user_created",
+    approver_assignment.c.user_id,
+    approver_assignment.c.request_created_at.desc(),
+    approver_assignment.c.request_id.desc(),
 )
 
 vendor = Table(

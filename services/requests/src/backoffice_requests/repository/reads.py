@@ -83,8 +83,9 @@ class RequestReads:
         limits them to the user's own requests and those they were asked to approve (None: all).
 
         The user's list is the union of two id sets, each at most ``limit`` long: their own requests
-        (along ``(requester_id, created_at DESC, id DESC)``) and those assigned to them. An ``OR`` of
-        the two walked the whole table's ``created_at`` index and filtered it row by row."""
+        (along ``(requester_id, created_at DESC, id DESC)``) and those assigned to them (along
+        ``approver_assignment (user_id, request_created_at DESC, request_id DESC)``). An ``OR`` of the
+        two walked the whole table's ``created_at`` index and filtered it row by row."""
         t = purchase_request
         conditions = _conditions(where, after)
         newest_first = (t.c.created_at.desc(), t.c.id.desc())
@@ -92,13 +93,17 @@ class RequestReads:
             stmt = select(t).where(and_(*conditions)).order_by(*newest_first).limit(limit)
         else:
             own = select(t.c.id).where(t.c.requester_id == visible_to, *conditions).order_by(*newest_first).limit(limit)
+            a = approver_assignment
             assigned = (
                 select(t.c.id)
-                .join(approver_assignment, approver_assignment.c.request_id == t.c.id)
-                .where(approver_assignment.c.user_id == visible_to, *conditions)
-                .order_by(*newest_first)
+                .join(a, a.c.request_id == t.c.id)
+                .where(a.c.user_id == visible_to, *_conditions(where, None))
+                .order_by(a.c.request_created_at.desc(), a.c.request_id.desc())
                 .limit(limit)
             )
+            if after is not None:
+                position = tuple_(literal(after[0]), literal(after[1], a.c.request_id.type))
+                assigned = assigned.where(tuple_(a.c.request_created_at, a.c.request_id) < position)
             ids = union(own.subquery().select(), assigned.subquery().select()).subquery()
             stmt = select(t).where(t.c.id.in_(select(ids.c.id))).order_by(*newest_first).limit(limit)
         return [dict(r) for r in (await self.session.execute(stmt)).mappings()]
