@@ -156,6 +156,7 @@ async def http_probes(client: Platform, cast: Cast, conns: dict[str, asyncpg.Con
 
     return {
         "GET /requests (the requester's own list)": get(f"{e.requests}/requests", cast.requester),
+        "GET /requests (the manager: the requests assigned to them)": get(f"{e.requests}/requests", cast.manager),
         "GET /requests (a user with no rows)": get(f"{e.requests}/requests", nobody),
         "GET /requests (procurement, everything)": get(f"{e.requests}/requests", cast.procurement),
         "GET /requests?q=<absent word>": get(f"{e.requests}/requests?q=zqxjv", cast.procurement),
