@@ -67,12 +67,14 @@ Index(
     "ix_purchase_request_title_trgm",
     purchase_request.c.title,
     postgresql_using="gin",
+    postgresql_with={"fastupdate": "off"},
     postgresql_ops={"title": "gin_trgm_ops"},
 )
 Index(
     "ix_purchase_request_number_trgm",
     purchase_request.c.number,
     postgresql_using="gin",
+    postgresql_with={"fastupdate": "off"},
     postgresql_ops={"number": "gin_trgm_ops"},
 )
 

@@ -187,16 +187,19 @@ async def seen_events(conns: dict[str, asyncpg.Connection]) -> dict[str, list[tu
 
 
 async def bytes_per_order(conns: dict[str, asyncpg.Connection], orders: int) -> dict[str, float]:
-    """Heap, TOAST and indexes of every table of the public schemas, divided by the number of orders."""
+    """Heap, TOAST and indexes of every table of the public schemas, divided by the orders of that
+    database (its template times its copies, which a stopped run may have left ahead of the others)."""
     sizes: dict[str, float] = {}
     for name, conn in conns.items():
+        per_copy, copies = await grow.copies_done(conn)
+        held = max(orders, (copies + 1) * per_copy)
         rows = await conn.fetch(
             "SELECT tablename, pg_total_relation_size(format('public.%I', tablename)) AS bytes"
             " FROM pg_tables WHERE schemaname = 'public'"
         )
         for r in rows:
             if r["bytes"] > 8192 * 4:
-                sizes[f"{name}.{r['tablename']}"] = r["bytes"] / orders
+                sizes[f"{name}.{r['tablename']}"] = r["bytes"] / held
     return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
 
 

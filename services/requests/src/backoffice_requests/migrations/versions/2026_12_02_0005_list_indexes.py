@@ -3,7 +3,10 @@
 A requester's own list walks ``(requester_id, created_at DESC, id DESC)`` (it replaces the index on
 ``requester_id`` alone); ``q`` searches title and number through trigram indexes (``pg_trgm``, part of
 PostgreSQL's contrib modules, shipped in Debian's ``postgresql`` package and a trusted extension that
-the database owner may create) instead of a sequential scan.
+the database owner may create) instead of a sequential scan. The trigram indexes have no GIN pending
+list (``fastupdate = off``): requests are written one at a time, and a search would otherwise read the
+whole unsorted pending list until the next vacuum (95 ms instead of 0.1 ms for an absent word after
+40k rows were added).
 
 Revision ID: 0005_list_indexes
 Revises: 0004_cost_centres
@@ -34,6 +37,7 @@ def upgrade() -> None:
             [column],
             postgresql_using="gin",
             postgresql_ops={column: "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},
         )
 
 
