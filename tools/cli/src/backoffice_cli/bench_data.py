@@ -95,12 +95,14 @@ async def quiet(conns: dict[str, asyncpg.Connection], seconds: float = 5.0) -> N
 
 
 async def grow_all(conns: dict[str, asyncpg.Connection], *, orders: int, batch: int, spread: timedelta) -> None:
-    per_copy, done = await grow.copies_done(conns["requests"])
+    """Every database to ``orders`` orders, side by side; each resumes from its own count of copies."""
+    per_copy, _ = await grow.copies_done(conns["requests"])
     copies = max(0, -(-orders // per_copy) - 1)
-    if copies <= done:
+    behind = [conn for conn in conns.values() if (await grow.copies_done(conn))[1] < copies]
+    if not behind:
         return
     started = time.perf_counter()
-    await asyncio.gather(*(grow.grow(conn, copies=copies, batch=batch, spread=spread) for conn in conns.values()))
+    await asyncio.gather(*(grow.grow(conn, copies=copies, batch=batch, spread=spread) for conn in behind))
     print(f"  grown to {(copies + 1) * per_copy} orders in {time.perf_counter() - started:.0f} s", flush=True)
 
 
