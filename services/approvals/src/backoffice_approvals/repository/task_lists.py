@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice_approvals.models import absence, approval_chain, approval_task
 
 OPEN = "open"
-DECIDED = "decided"
 
 
 @dataclass(frozen=True)
