@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -112,7 +113,24 @@ approval_task = Table(
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("remind_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("ix_approval_task_open_assignee", "assignee_id", postgresql_where=text("status = 'open'")),
+    Index(
+        "ix_approval_task_open_assignee_due", "assignee_id", "due_at", "id", postgresql_where=text("status = 'open'")
+    ),
+)
+# The lists of ``GET /tasks?state=decided``: per assignee and per decider, newest decision first.
+Index(
+    "ix_approval_task_decided_assignee",
+    approval_task.c.assignee_id,
+    approval_task.c.decided_at.desc(),
+    approval_task.c.id.desc(),
+    postgresql_where=text("decision IS NOT NULL"),
+)
+Index(
+    "ix_approval_task_decided_by",
+    approval_task.c.decided_by.op("->>")(literal_column("'id'")),
+    approval_task.c.decided_at.desc(),
+    approval_task.c.id.desc(),
+    postgresql_where=text("decision IS NOT NULL"),
 )
 
 approval_timer = Table(

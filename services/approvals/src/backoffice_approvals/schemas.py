@@ -178,6 +178,40 @@ class TaskRead(BaseModel):
     request: dict[str, Any] | None = None
 
 
+class TaskRequestBrief(BaseModel):
+    """The few fields of the request's snapshot a list needs."""
+
+    number: str | None
+    title: str | None
+    requester_name: str | None
+    total: str | None = Field(description="decimal string")
+    currency: str | None
+
+
+class TaskSummaryRead(BaseModel):
+    """One row of ``GET /tasks``: the task without its audit and comment, and a brief of its request."""
+
+    id: str
+    chain_id: str
+    request_id: str
+    step: str | None
+    status: str
+    assignee: dict[str, str]
+    on_behalf_of: dict[str, str] | None
+    decision: str | None
+    decided_by: dict[str, str] | None
+    decided_at: datetime | None
+    due_at: datetime
+    overdue: bool = Field(description="open and past its due time")
+    created_at: datetime
+    request: TaskRequestBrief
+
+
+class TaskPageRead(BaseModel):
+    items: list[TaskSummaryRead]
+    next_cursor: str | None = Field(description="pass as ``cursor`` for the next page; null on the last page")
+
+
 class ChainRead(BaseModel):
     id: str
     request_id: str

@@ -20,7 +20,7 @@ async def test_a_submitted_request_is_assigned_to_the_manager_and_approved_with_
     assert data["schema_version"] == 1
     assert data["due_at"]
 
-    inbox = (await service.client.get("/tasks", headers=service.headers("mike"))).json()
+    inbox = (await service.client.get("/tasks", headers=service.headers("mike"))).json()["items"]
     assert data["task_id"] in [t["id"] for t in inbox]
 
     r = await decide(service, data["task_id"], "mike")

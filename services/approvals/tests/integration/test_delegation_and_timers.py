@@ -21,7 +21,7 @@ async def test_a_task_for_an_absent_approver_goes_to_the_delegate_who_decides_on
     [assigned] = await service.assigned(snap["request_id"])
     assert assigned.data["assignee"]["id"] == "dina"
     assert assigned.data["on_behalf_of"]["id"] == "mona"
-    inbox = (await service.client.get("/tasks", headers=service.headers("dina"))).json()
+    inbox = (await service.client.get("/tasks", headers=service.headers("dina"))).json()["items"]
     assert assigned.data["task_id"] in [t["id"] for t in inbox]
     r = await service.client.post(
         f"/tasks/{assigned.data['task_id']}/decision", json={"decision": "approved"}, headers=service.headers("dina")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -17,17 +16,12 @@ Approver = Annotated[Session, Depends(require("approver", "admin"))]
 DECISIONS = ("approved", "rejected", "changes_requested")
 
 
-def _overdue_first(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    now = datetime.now(UTC).isoformat()
-    for task in tasks:
-        task["overdue"] = str(task.get("due_at", "")) < now
-    return sorted(tasks, key=lambda t: (not t["overdue"], str(t.get("due_at", ""))))
-
-
 @router.get("/inbox", include_in_schema=False)
-async def inbox(request: Request, session: Approver) -> Response:
-    tasks = await backend(request).call(session.tokens["access_token"], "GET", "approvals", "/tasks")
-    return render(request, "inbox.html", tasks=_overdue_first(list(tasks)))
+async def inbox(request: Request, session: Approver, cursor: str = "") -> Response:
+    """One page of open tasks, most urgent first (approvals orders them by due time and marks the overdue)."""
+    params = {"limit": 50, "cursor": cursor or None}
+    page = await backend(request).call(session.tokens["access_token"], "GET", "approvals", "/tasks", params=params)
+    return render(request, "inbox.html", tasks=page["items"], next_cursor=page["next_cursor"])
 
 
 @router.get("/approvals/tasks/{task_id}", include_in_schema=False)

@@ -39,7 +39,7 @@ purchase_request = Table(
     Base.metadata,
     Column("id", UUID(as_uuid=False), primary_key=True),
     Column("number", String(20), nullable=False, unique=True),
-    Column("requester_id", String(200), nullable=False, index=True),
+    Column("requester_id", String(200), nullable=False),
     Column("requester_name", String(200), nullable=False),
     Column("requester_email", String(320), nullable=False),
     Column("requester_department", String(100), nullable=True),
@@ -55,6 +55,27 @@ purchase_request = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_purchase_request_created_at_id", "created_at", "id"),
+)
+# A requester's own list walks its own index; ``q`` is a trigram search (pg_trgm) on title and number.
+Index(
+    "ix_purchase_request_requester_created",
+    purchase_request.c.requester_id,
+    purchase_request.c.created_at.desc(),
+    purchase_request.c.id.desc(),
+)
+Index(
+    "ix_purchase_request_title_trgm",
+    purchase_request.c.title,
+    postgresql_using="gin",
+    postgresql_with={"fastupdate": "off"},
+    postgresql_ops={"title": "gin_trgm_ops"},
+)
+Index(
+    "ix_purchase_request_number_trgm",
+    purchase_request.c.number,
+    postgresql_using="gin",
+    postgresql_with={"fastupdate": "off"},
+    postgresql_ops={"number": "gin_trgm_ops"},
 )
 
 request_revision = Table(
@@ -93,8 +114,15 @@ approver_assignment = Table(
     Column("user_id", String(200), nullable=False),
     Column("task_id", String(200), nullable=False),
     Column("assigned_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("request_created_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("request_id", "user_id"),
-    Index("ix_approver_assignment_user_id", "user_id"),
+)
+# An approver's requests in the list's order, so that their part of ``GET /requests`` is cut at the page size.
+Index(
+    "ix_approver_assignment_user_created",
+    approver_assignment.c.user_id,
+    approver_assignment.c.request_created_at.desc(),
+    approver_assignment.c.request_id.desc(),
 )
 
 vendor = Table(

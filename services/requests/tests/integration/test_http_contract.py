@@ -119,6 +119,54 @@ async def test_approvers_see_what_they_were_asked_to_approve(service: Service) -
     assert [x["id"] for x in listed] == [rid]
 
 
+async def test_a_users_list_is_their_own_requests_and_those_assigned_to_them_paged_newest_first(
+    service: Service,
+) -> None:
+    alice, bob = unique_user("alice"), unique_user("bob")
+    created = []
+    for i in range(6):
+        owner = bob if i % 2 else alice
+        created.append((owner, (await service.submitted(owner, title=f"Desk {i}"))["id"]))
+    assigned = [created[0][1], created[4][1]]
+    for n, rid in enumerate(assigned):
+        await service.emit(
+            "backoffice.approvals",
+            "approval.task_assigned",
+            rid,
+            task_id=f"t-{n}",
+            request_id=rid,
+            revision=1,
+            chain_id="c",
+            step=1,
+            assignee=person(bob),
+            on_behalf_of=None,
+            due_at=None,
+        )
+
+    async def both_visible() -> bool:
+        answers = [await service.client.get(f"/requests/{rid}", headers=auth(bob)) for rid in assigned]
+        return all(a.status_code == 200 for a in answers)
+
+    await eventually(both_visible)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await service.client.get("/requests", params=params, headers=auth(bob))).json()
+        assert len(page["items"]) <= 2
+        seen += [x["id"] for x in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    expected = [rid for owner, rid in reversed(created) if owner == bob or rid in assigned]
+    assert seen == expected
+    assert created[2][1] not in seen
+    only_drafts = (await service.client.get("/requests", params={"status": "draft"}, headers=auth(bob))).json()
+    assert only_drafts["items"] == []
+    searched = (await service.client.get("/requests", params={"q": "desk 4"}, headers=auth(bob))).json()["items"]
+    assert [x["id"] for x in searched] == [created[4][1]]
+
+
 async def test_the_list_filters_and_pages_with_a_cursor(service: Service) -> None:
     alice = unique_user("alice")
     ids = [

@@ -1,15 +1,19 @@
-"""The `backoffice` command: `demo`, `load` and `token` against the services of `make run`."""
+"""The `backoffice` command: `demo`, `load`, `bench-data` and `token` against the services of `make run`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+from datetime import timedelta
+from pathlib import Path
 
 import httpx
 
-from backoffice_cli import demo, load, token
+from backoffice_cli import bench_data, demo, load, token
 from backoffice_cli.client import FlowError
+
+DEV_SECRET = "development-only-jwt-secret-never-in-production"  # noqa: S105 - the documented dev default
 
 
 def main() -> None:
@@ -25,6 +29,17 @@ def main() -> None:
         default=int(os.environ.get("BACKOFFICE_INSTANCES", "1")),
         help="instances per service (BACKOFFICE_INSTANCES=2 make run): calls fail over between them",
     )
+    bench = sub.add_parser(
+        "bench-data", help="grow the databases to N orders by SQL and print p50/p99 of the reads and bytes per order"
+    )
+    bench.add_argument("--orders", type=int, default=1000, help="orders the databases hold when measured")
+    bench.add_argument("--seed-orders", type=int, default=20, help="real orders of the first run, at least 10")
+    bench.add_argument("--samples", type=int, default=200, help="timed calls per read")
+    bench.add_argument("--latency-orders", type=int, default=3, help="new orders timed end to end on the grown data")
+    bench.add_argument("--batch", type=int, default=200, help="template copies per INSERT")
+    bench.add_argument("--spread-minutes", type=float, default=30, help="how far back each copy's times move")
+    bench.add_argument("--out", type=Path, help="write the figures as JSON")
+    bench.add_argument("--baseline", type=Path, help="an earlier --out, printed beside these figures")
     token.add_arguments(sub)
     args = parser.parse_args()
     if args.command == "token":
@@ -33,8 +48,24 @@ def main() -> None:
     try:
         if args.command == "demo":
             demo.main()
+        elif args.command == "bench-data":
+            if args.seed_orders < 10:
+                parser.error("--seed-orders: at least 10 (with fewer, directory rows pass for per-order rows)")
+            figures = asyncio.run(
+                bench_data.run(
+                    demo.endpoints_from_env(),
+                    os.environ.get("BACKOFFICE_DEV_JWT_SECRET", DEV_SECRET),
+                    orders=args.orders,
+                    seed_orders=args.seed_orders,
+                    samples=args.samples,
+                    latency_orders=args.latency_orders,
+                    batch=args.batch,
+                    spread=timedelta(minutes=args.spread_minutes),
+                )
+            )
+            bench_data.report(figures, out=args.out, baseline=args.baseline)
         else:
-            secret = os.environ.get("BACKOFFICE_DEV_JWT_SECRET", "development-only-jwt-secret-never-in-production")
+            secret = os.environ.get("BACKOFFICE_DEV_JWT_SECRET", DEV_SECRET)
             endpoints = demo.endpoints_from_env()
             mirrors = load.mirrors_of(endpoints, args.instances)
             report = asyncio.run(load.run_load(endpoints, secret, flows=args.flows, rate=args.rate, mirrors=mirrors))

@@ -297,9 +297,9 @@ class Platform:
 
     async def task_for(self, who: Person, request_id: str, timeout: float | None = None) -> dict[str, Any]:
         async def check() -> dict[str, Any] | None:
-            r = await self.call("GET", f"{self.endpoints.approvals}/tasks", who)
-            tasks = r.json()
-            return next((t for t in tasks if t["request_id"] == request_id), None)
+            url = f"{self.endpoints.approvals}/tasks?request_id={request_id}"
+            tasks = (await self.call("GET", url, who)).json()["items"]
+            return next(iter(tasks), None)
 
         return await self.eventually(f"a task for {who.id} on {request_id}", check, timeout)
 

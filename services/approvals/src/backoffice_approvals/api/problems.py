@@ -17,6 +17,7 @@ from backoffice_approvals.domain.errors import (
     InvalidPolicy,
     TaskNotFound,
 )
+from backoffice_approvals.service.task_lists import BadCursor
 from backoffice_common.errors import ErrorMap, ProblemType
 
 DECISION_REFUSED = "decision-refused"
@@ -27,6 +28,7 @@ PROBLEMS: ErrorMap = {
     DecisionConflict: ProblemType(409, "Conflict", DECISION_REFUSED),
     DecisionForbidden: ProblemType(403, "Forbidden", DECISION_REFUSED),
     TaskNotFound: ProblemType(404, "Not Found", DECISION_REFUSED),
+    BadCursor: ProblemType(400, "Bad Request", "bad-cursor"),
     InvalidInput: ProblemType(422, "Invalid input", "validation"),
     InvalidPolicy: ProblemType(422, "Invalid policy", "validation"),
     InconsistentDirectory: ProblemType(422, "The directory would be inconsistent", "validation"),

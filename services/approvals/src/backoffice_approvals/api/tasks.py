@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from backoffice_approvals.api.deps import DeciderUser, PathId, UowDep, decider_of
-from backoffice_approvals.repository.reads import inbox_rows, task_row
-from backoffice_approvals.schemas import ChainRead, DecisionCreate, TaskRead
+from backoffice_approvals.repository.reads import task_row
+from backoffice_approvals.repository.task_lists import TaskFilter
+from backoffice_approvals.schemas import ChainRead, DecisionCreate, TaskPageRead, TaskRead
 from backoffice_approvals.service.decisions import decide
-from backoffice_approvals.service.planning import now_utc
+from backoffice_approvals.service.task_lists import task_page
 from backoffice_approvals.service.tasks import visible_chains, visible_task
 from backoffice_common.auth import CurrentUser
+from backoffice_common.strings import NUL_FREE_NONEMPTY
 
 router = APIRouter(tags=["tasks"])
 
@@ -52,10 +55,29 @@ def task_read(
     )
 
 
-@router.get("/tasks", response_model=list[TaskRead], summary="My open tasks, including those delegated to me")
-async def inbox(uow: UowDep, user: CurrentUser) -> list[TaskRead]:
-    rows = await inbox_rows(session=uow.session, user_id=user.sub, now=now_utc())
-    return [task_read(r, request=r.snapshot) for r in rows]
+@router.get(
+    "/tasks",
+    response_model=TaskPageRead,
+    summary="My open tasks (including those delegated to me) by due date, or the tasks I decided",
+)
+async def inbox(
+    uow: UowDep,
+    user: CurrentUser,
+    state: Annotated[
+        Literal["open", "decided"],
+        Query(
+            description="open: assigned to me or to someone I stand in for; decided: decided by me or assigned to me"
+        ),
+    ] = "open",
+    step: Annotated[str | None, Query(max_length=200, pattern=NUL_FREE_NONEMPTY)] = None,
+    request_id: Annotated[str | None, Query(max_length=200, pattern=NUL_FREE_NONEMPTY)] = None,
+    due_before: Annotated[AwareDatetime | None, Query(description="due strictly before this time")] = None,
+    overdue: Annotated[bool | None, Query(description="true: past due; false: not yet due")] = None,
+    cursor: Annotated[str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_-]+$")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> TaskPageRead:
+    where = TaskFilter(state=state, step=step, request_id=request_id, due_before=due_before)
+    return await task_page(uow=uow, user=user, where=where, overdue=overdue, cursor=cursor, limit=limit)
 
 
 @router.get("/tasks/{task_id}", response_model=TaskRead, summary="One task with the request snapshot")

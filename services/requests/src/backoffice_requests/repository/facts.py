@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_common.events import CloudEvent
 from backoffice_common.strings import strip_nul
-from backoffice_requests.models import approver_assignment, deferred_event
+from backoffice_requests.models import approver_assignment, deferred_event, purchase_request
 
 
 class ApproverRepository:
@@ -20,7 +20,14 @@ class ApproverRepository:
     async def remember(self, *, request_id: str, user_id: str, task_id: str) -> None:
         await self.session.execute(
             pg_insert(approver_assignment)
-            .values(request_id=request_id, user_id=strip_nul(user_id)[:200], task_id=strip_nul(task_id))
+            .values(
+                request_id=request_id,
+                user_id=strip_nul(user_id)[:200],
+                task_id=strip_nul(task_id),
+                request_created_at=select(purchase_request.c.created_at)
+                .where(purchase_request.c.id == request_id)
+                .scalar_subquery(),
+            )
             .on_conflict_do_nothing(index_elements=["request_id", "user_id"])
         )
 

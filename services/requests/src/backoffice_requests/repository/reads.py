@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, literal, or_, select, tuple_
+from sqlalchemy import and_, literal, or_, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_requests.domain.content import Content
@@ -28,6 +28,30 @@ class RequestFilter:
 
 def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _conditions(where: RequestFilter, after: tuple[datetime, str] | None) -> list[Any]:
+    t = purchase_request
+    conditions: list[Any] = []
+    if where.status is not None:
+        conditions.append(t.c.status == where.status.value)
+    if where.requester is not None:
+        conditions.append(t.c.requester_id == where.requester)
+    if where.vendor_id is not None:
+        conditions.append(t.c.vendor_id == where.vendor_id)
+    if where.department is not None:
+        conditions.append(t.c.department == where.department)
+    if where.created_from is not None:
+        conditions.append(t.c.created_at >= where.created_from)
+    if where.created_to is not None:
+        conditions.append(t.c.created_at < where.created_to)
+    if where.text:
+        pattern = _like(where.text)
+        conditions.append(or_(t.c.title.ilike(pattern), t.c.number.ilike(pattern)))
+    if after is not None:
+        created_at, last_id = after
+        conditions.append(tuple_(t.c.created_at, t.c.id) < tuple_(created_at, literal(last_id, t.c.id.type)))
+    return conditions
 
 
 class RequestReads:
@@ -56,31 +80,32 @@ class RequestReads:
         limit: int,
     ) -> list[dict[str, Any]]:
         """Newest first, at most ``limit`` rows after the ``(created_at, id)`` of ``after``; ``visible_to``
-        limits them to the user's own requests and those they were asked to approve (None: all)."""
+        limits them to the user's own requests and those they were asked to approve (None: all).
+
+        The user's list is the union of two id sets, each at most ``limit`` long: their own requests
+        (along ``(requester_id, created_at DESC, id DESC)``) and those assigned to them (along
+        ``approver_assignment (user_id, request_created_at DESC, request_id DESC)``). An ``OR`` of the
+        two walked the whole table's ``created_at`` index and filtered it row by row."""
         t = purchase_request
-        conditions: list[Any] = []
-        if visible_to is not None:
-            assigned = select(approver_assignment.c.request_id).where(approver_assignment.c.user_id == visible_to)
-            conditions.append(or_(t.c.requester_id == visible_to, t.c.id.in_(assigned)))
-        if where.status is not None:
-            conditions.append(t.c.status == where.status.value)
-        if where.requester is not None:
-            conditions.append(t.c.requester_id == where.requester)
-        if where.vendor_id is not None:
-            conditions.append(t.c.vendor_id == where.vendor_id)
-        if where.department is not None:
-            conditions.append(t.c.department == where.department)
-        if where.created_from is not None:
-            conditions.append(t.c.created_at >= where.created_from)
-        if where.created_to is not None:
-            conditions.append(t.c.created_at < where.created_to)
-        if where.text:
-            pattern = _like(where.text)
-            conditions.append(or_(t.c.title.ilike(pattern), t.c.number.ilike(pattern)))
-        if after is not None:
-            created_at, last_id = after
-            conditions.append(tuple_(t.c.created_at, t.c.id) < tuple_(created_at, literal(last_id, t.c.id.type)))
-        stmt = select(t).where(and_(*conditions)).order_by(t.c.created_at.desc(), t.c.id.desc()).limit(limit)
+        conditions = _conditions(where, after)
+        newest_first = (t.c.created_at.desc(), t.c.id.desc())
+        if visible_to is None:
+            stmt = select(t).where(and_(*conditions)).order_by(*newest_first).limit(limit)
+        else:
+            own = select(t.c.id).where(t.c.requester_id == visible_to, *conditions).order_by(*newest_first).limit(limit)
+            a = approver_assignment
+            assigned = (
+                select(t.c.id)
+                .join(a, a.c.request_id == t.c.id)
+                .where(a.c.user_id == visible_to, *_conditions(where, None))
+                .order_by(a.c.request_created_at.desc(), a.c.request_id.desc())
+                .limit(limit)
+            )
+            if after is not None:
+                position = tuple_(literal(after[0]), literal(after[1], a.c.request_id.type))
+                assigned = assigned.where(tuple_(a.c.request_created_at, a.c.request_id) < position)
+            ids = union(own.subquery().select(), assigned.subquery().select()).subquery()
+            stmt = select(t).where(t.c.id.in_(select(ids.c.id))).order_by(*newest_first).limit(limit)
         return [dict(r) for r in (await self.session.execute(stmt)).mappings()]
 
     async def revisions(self, request_id: str) -> list[dict[str, Any]]:
