@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 from aiobotocore.session import get_session
-from contracts_testkit import generate_contract, local_path
-from test_verify_and_download import execute
+from contracts_testkit import execute, generate_contract, local_path
 
 from backoffice_common.objectstore import ObjectStore, sha256_hex
 
