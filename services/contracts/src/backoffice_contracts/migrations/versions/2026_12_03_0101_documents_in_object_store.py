@@ -5,7 +5,7 @@ readable (the hash is checked on those reads too); new rows leave them NULL. A r
 
 Revision ID: 0101_documents_in_object_store
 Revises: 0002_contracts
-Create Date: 2026-11-30
+Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
