@@ -58,11 +58,15 @@ class Retention:
             parts.append("(" + " OR ".join(f"{c} IS NOT NULL" for c in self.clear) + ")")
         return " AND ".join(parts)
 
-    def batch_sql(self) -> str:
-        """One batch: $1 the window in seconds, $2 the batch size."""
+    def select_sql(self) -> str:
+        """The row ids of one batch: $1 the window in seconds, $2 the batch size."""
         # Table and column names are checked identifiers from code, the condition is code too; the
         # values are parameters.
-        chosen = f"ARRAY(SELECT ctid FROM {self.table} WHERE {self._where()} LIMIT $2)"  # noqa: S608
+        return f"SELECT ctid FROM {self.table} WHERE {self._where()} LIMIT $2"  # noqa: S608
+
+    def batch_sql(self) -> str:
+        """One batch: $1 the window in seconds, $2 the batch size."""
+        chosen = f"ARRAY({self.select_sql()})"
         if self.clear:
             assignments = ", ".join(f"{c} = NULL" for c in self.clear)
             return f"UPDATE {self.table} SET {assignments} WHERE ctid = ANY({chosen})"  # noqa: S608
