@@ -53,6 +53,7 @@ export BACKOFFICE_KAFKA_CONTROLLER_PORT=$(( _bo_b + 2 ))
 export BACKOFFICE_SMTP_PORT=$(( _bo_b + 3 ))
 export BACKOFFICE_MAILBOX_PORT=$(( _bo_b + 4 ))
 export BACKOFFICE_KEYCLOAK_PORT=$(( _bo_b + 5 ))
+export BACKOFFICE_S3_PORT=$(( _bo_b + 6 ))
 # The services: +10.. for the first instance; instance n adds (n - 1) * 10 (BACKOFFICE_INSTANCES).
 export BACKOFFICE_INSTANCE_PORT_STEP=10
 export BACKOFFICE_REQUESTS_PORT=$(( _bo_b + 10 ))
@@ -89,6 +90,13 @@ export BACKOFFICE_KEYCLOAK_URL="http://127.0.0.1:$BACKOFFICE_KEYCLOAK_PORT"
 export BACKOFFICE_OIDC_ISSUER="$BACKOFFICE_KEYCLOAK_URL/realms/backoffice"
 export BACKOFFICE_OIDC_JWKS_URL="$BACKOFFICE_OIDC_ISSUER/protocol/openid-connect/certs"
 export BACKOFFICE_CONSOLE_URL="http://127.0.0.1:$BACKOFFICE_CONSOLE_PORT"
+# S3Proxy (filesystem backend): the S3 API the contracts' PDFs and mail attachments are kept in.
+export BACKOFFICE_S3_ENDPOINT="http://127.0.0.1:$BACKOFFICE_S3_PORT"
+export BACKOFFICE_S3_BUCKET="${BACKOFFICE_S3_BUCKET:-backoffice}"
+export BACKOFFICE_S3_REGION="${BACKOFFICE_S3_REGION:-us-east-1}"
+# DEVELOPMENT ONLY: the local S3Proxy's identity and credential
+export BACKOFFICE_S3_ACCESS_KEY="${BACKOFFICE_S3_ACCESS_KEY:-backoffice}"
+export BACKOFFICE_S3_SECRET_KEY="${BACKOFFICE_S3_SECRET_KEY:-development-only-s3proxy-secret-key-never-in-production}"
 # DEVELOPMENT ONLY: the console's client secret in the local realm (deploy/keycloak/backoffice-realm.json)
 export BACKOFFICE_CONSOLE_CLIENT_SECRET="${BACKOFFICE_CONSOLE_CLIENT_SECRET:-development-only-console-client-secret}"
 

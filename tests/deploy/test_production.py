@@ -624,6 +624,7 @@ def _filled_in(resources: list[Resource]) -> list[Resource]:
         ("192.0.2.10/", "52.219.0.10/"),
         ("198.51.100.10/", "34.1.2.3/"),
         ("203.0.113.25/", "10.20.0.25/"),
+        ("203.0.113.80/", "52.219.0.80/"),
     ):
         text = text.replace(doc, real)
     text = re.sub(r"(image: \S+?):[\w.-]+\n", r"\1@sha256:" + "a" * 64 + "\n", text)
@@ -639,6 +640,8 @@ def test_the_prod_template_does_not_render_for_a_cluster_until_its_placeholders_
         "Gateway/backoffice-public .spec.listeners[0].hostname: placeholder domain",
         "NetworkPolicy/backoffice-allow-idp .spec.egress[0].to[0].ipBlock.cidr: documentation address 198.51.100.10/32",
         "ObjectStore/backoffice-pg-backups .spec.configuration.endpointURL: placeholder domain",
+        "ConfigMap/backoffice-contracts-config .data.CONTRACTS_OBJECT_STORE_ENDPOINT: placeholder domain",
+        "NetworkPolicy/backoffice-contracts .spec.egress[2].to[0].ipBlock.cidr: documentation address 203.0.113.80/32",
         "registry.example.com/backoffice/requests:0.1.0 is not pinned by digest",
     ):
         assert expected in result.stderr, expected

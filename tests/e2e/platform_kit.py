@@ -18,7 +18,7 @@ import asyncpg
 import httpx
 from cryptography.fernet import Fernet
 
-from backoffice_common.testing import unique_prefix
+from backoffice_common.testing import object_store_settings, unique_prefix
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("requests", "approvals", "notifications", "contracts", "insights", "budgets")
@@ -221,6 +221,10 @@ async def launch_platform(
             "CONTRACTS_PKI_DIR": str(work / "pki"),
             "CONTRACTS_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['contracts']}",
             "CONTRACTS_EXPIRY_POLL_SECONDS": "1",
+            **{
+                f"CONTRACTS_{name.upper()}": str(value)
+                for name, value in object_store_settings(f"{prefix}contracts/").items()
+            },
         },
         "insights": {"INSIGHTS_METRICS_REFRESH_SECONDS": "1"},
     }

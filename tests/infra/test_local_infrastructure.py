@@ -24,7 +24,7 @@ def test_starting_the_running_infrastructure_again_is_harmless_and_status_report
     assert again.returncode == 0, again.stderr
     status = run("bash", "deploy/infra.sh", "status")
     assert status.returncode == 0, status.stdout
-    for component in ("postgres", "kafka", "smtp", "keycloak"):
+    for component in ("postgres", "kafka", "smtp", "s3proxy", "keycloak"):
         assert f"up   {component}" in status.stdout
 
 

@@ -119,6 +119,11 @@ class FakeTimers:
         due = sorted((t for t in self.timers if t.fired_at is None and t.fire_at <= now), key=lambda t: t.fire_at)
         return due[0] if due else None
 
+    async def close_for_task(self, task_id: str, *, now: datetime) -> None:
+        for t in self.timers:
+            if t.ref_id == task_id and t.kind in ("reminder", "escalation") and t.fired_at is None:
+                t.fired_at = now
+
     async def mark_fired(self, timer_id: int, *, now: datetime) -> None:
         self.timers[timer_id - 1].fired_at = now
 

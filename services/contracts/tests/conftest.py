@@ -17,6 +17,7 @@ from backoffice_common.testing import (
     TopicReader,
     app_client,
     eventually,
+    object_store_settings,
     private_database,
     publish_events,
     unique_prefix,
@@ -62,6 +63,7 @@ async def contracts_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
             expiry_poll_seconds=0.3,
             log_json=False,
             log_level="WARNING",
+            **object_store_settings(f"{prefix}contracts/"),
         )
         app = create_app(settings)
         async with (

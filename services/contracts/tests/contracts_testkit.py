@@ -138,3 +138,20 @@ def local_path(url: str) -> str:
 
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}"
+
+
+async def execute(env: Any) -> tuple[CloudEvent, bytes]:
+    """Generate a contract, have both parties sign it; returns (contract.generated, the executed PDF)."""
+    generated, request = await generate_contract(env)
+    await env.publish("backoffice.notifications", vendor_signed(generated))
+    await env.reader.wait_for("contract.signed", subject=request["request_id"])
+    r = await env.client.post(
+        f"/contracts/{generated.data['contract_id']}/signatures",
+        json={"document_sha256": generated.data["document_sha256"]},
+        headers=env.token("paula", ["procurement"], name="Paula Procurement"),
+    )
+    assert r.status_code == 201, r.text
+    pdf = await env.client.get(
+        f"/contracts/{generated.data['contract_id']}/executed.pdf", headers=env.token("paula", ["procurement"])
+    )
+    return generated, pdf.content

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from backoffice_approvals.api import absences, directory, policies, tasks
 from backoffice_approvals.api.problems import PROBLEMS
 from backoffice_approvals.consumers import build_handlers
-from backoffice_approvals.jobs import timer_job
+from backoffice_approvals.jobs import retention, timer_job
 from backoffice_approvals.models import messaging
 from backoffice_approvals.service.uow import ApprovalsUnitOfWork
 from backoffice_approvals.settings import Settings
@@ -30,6 +30,7 @@ def build_spec(settings: Settings | None = None) -> ServiceSpec:
         consumes=[topics.REQUESTS, topics.BUDGETS],
         handlers=build_handlers(settings),
         background_jobs=[timer_job],
+        retention=retention(settings),
         problems=PROBLEMS,
         body_limits={
             "/directory/approvers/import": MAX_IMPORT_BYTES,

@@ -145,6 +145,7 @@ approval_timer = Table(
     Column("last_error", Text, nullable=True),
     UniqueConstraint("kind", "ref_id"),
     Index("ix_approval_timer_due", "fire_at", postgresql_where=text("fired_at IS NULL")),
+    Index("ix_approval_timer_fired_at", "fired_at", postgresql_where=text("fired_at IS NOT NULL")),
 )
 
 budget_check = Table(

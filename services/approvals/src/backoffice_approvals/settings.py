@@ -30,6 +30,8 @@ class Settings(ServiceSettings):
     timer_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     timer_batch_size: int = Field(default=50, ge=1, le=1000)
     timer_max_attempts: int = Field(default=8, ge=1, le=100)
+    fired_timer_retention_days: float = Field(default=30.0, gt=0)
+    """Timers that fired, or were closed with their task, are deleted after this (docs/retention.md)."""
 
     budget_check_wait_seconds: float = Field(default=60.0, ge=0, le=86400)
     """How long a submitted revision waits for its ``budget.checked`` before it is routed as

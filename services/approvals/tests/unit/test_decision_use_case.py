@@ -157,3 +157,16 @@ async def test_a_task_already_decided_is_a_conflict():
 async def test_an_unknown_task_is_not_found():
     with pytest.raises(TaskNotFound):
         await decide(uow=fake(), task_id="nope", decider=as_("mike"), decision="approved", comment=None, reason=None)
+
+
+async def test_a_decided_task_and_the_tasks_withdrawn_with_it_have_their_timers_closed():
+    uow = fake()
+    _, task_ids = await started(uow, category="legal")
+    lena = next(t for t in task_ids if uow.chains.task(t).assignee.id == "lena")
+    open_timers = [t for t in uow.timers.timers if t.ref_id in task_ids]
+    assert open_timers
+    assert all(t.fired_at is None for t in open_timers)
+
+    await decide(uow=uow, task_id=lena, decider=as_("lena"), decision="rejected", comment="not now", reason=None)
+
+    assert all(t.fired_at is not None for t in open_timers), "no decided or withdrawn task keeps a due timer"

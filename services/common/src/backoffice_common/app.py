@@ -30,6 +30,7 @@ from backoffice_common.messaging import MessagingTables
 from backoffice_common.observability import CorrelationMiddleware, configure_logging
 from backoffice_common.outbox import OutboxRelay
 from backoffice_common.problems import install_error_map, install_problem_handlers
+from backoffice_common.retention import Retention, RetentionJob, messaging_retention
 from backoffice_common.retry import Backoff
 from backoffice_common.settings import ServiceSettings
 from backoffice_common.tracing import instrument, make_tracer_provider, tracer_of, tracing_wanted
@@ -62,6 +63,8 @@ class ServiceSpec:
     """Body-size limits (bytes) for path prefixes that need another than ``settings.max_body_bytes``."""
     uow_class: type[UnitOfWork] = UnitOfWork
     """The service's unit of work: its repositories as attributes, its ``collect_events``."""
+    retention: Sequence[Retention] = ()
+    """The service's own retention rules, applied with the outbox's and the inbox's (docs/retention.md)."""
 
 
 def topic_specs(spec: ServiceSpec, settings: ServiceSettings) -> list[TopicSpec]:
@@ -148,20 +151,31 @@ def _start_messaging(
 ) -> list[asyncio.Task[None]]:
     """Topic provisioning, then the outbox relay and (if the service consumes) the consumer."""
     producer_factory = _producer_factory(spec, settings)
+    relay_dsn = asyncpg_dsn(settings.database_url, server_settings=settings.database_server_settings)
     relay = OutboxRelay(
-        dsn=asyncpg_dsn(settings.database_url, server_settings=settings.database_server_settings),
+        dsn=relay_dsn,
         service=spec.name,
         producer_factory=producer_factory,
         batch_size=settings.outbox_batch_size,
         poll_interval=settings.outbox_poll_interval_seconds,
-        retention_hours=settings.outbox_retention_hours,
         tracer=tracer,
     )
     app.state.relay = relay
+    app.state.retention = RetentionJob(
+        dsn=relay_dsn,
+        service=spec.name,
+        rules=[
+            *messaging_retention(outbox_keep=settings.outbox_retention, inbox_keep=settings.inbox_retention),
+            *spec.retention,
+        ],
+        interval=settings.retention_interval_seconds,
+        batch_size=settings.retention_batch_size,
+    )
     topics_ready = asyncio.Event()
     tasks = [
         asyncio.create_task(_provision_topics(spec, settings, topics_ready), name="provision-topics"),
         asyncio.create_task(_after(topics_ready, relay.run), name="outbox-relay"),
+        asyncio.create_task(app.state.retention.run(), name="retention"),
     ]
     app.state.consumer = None
     if spec.consumes:

@@ -45,6 +45,7 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("sent_at", DateTime(timezone=True), nullable=True),
         Index("ix_outbox_message_unsent", "id", postgresql_where=text("sent_at IS NULL")),
+        Index("ix_outbox_message_sent_at", "sent_at", postgresql_where=text("sent_at IS NOT NULL")),
     )
     inbox = Table(
         "processed_event",
@@ -55,6 +56,7 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("outcome", Text, nullable=False, server_default="handled"),
         Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         PrimaryKeyConstraint("consumer", "event_id"),
+        Index("ix_processed_event_processed_at", "processed_at"),
     )
     return MessagingTables(outbox=outbox, inbox=inbox)
 
@@ -69,6 +71,14 @@ def create_messaging_tables(bind: Any) -> None:
     tables = messaging_tables(new_metadata())
     tables.outbox.create(bind)
     tables.inbox.create(bind)
+
+
+RETENTION_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ix_outbox_message_sent_at ON outbox_message (sent_at) WHERE sent_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS ix_processed_event_processed_at ON processed_event (processed_at)",
+)
+"""The indexes the retention job's batches go through (``backoffice_common.retention``), for the
+services whose messaging tables were created before they were part of the definition above."""
 
 
 def drop_messaging_tables(bind: Any) -> None:

@@ -122,7 +122,6 @@ class OutboxRelay:
         producer_factory: ProducerFactory,
         batch_size: int = 500,
         poll_interval: float = 5.0,
-        retention_hours: float = 72.0,
         max_backoff: float = 10.0,
         producer_reset_seconds: float = 60.0,
         tracer: Tracer | None = None,
@@ -133,7 +132,6 @@ class OutboxRelay:
         self._producer_factory = producer_factory
         self._batch_size = batch_size
         self._poll_interval = poll_interval
-        self._retention_hours = retention_hours
         self._max_backoff = max_backoff
         self._producer_reset_seconds = producer_reset_seconds
         self._lock_key = advisory_lock_key(f"outbox-relay:{service}")
@@ -188,7 +186,6 @@ class OutboxRelay:
     async def _publish_while_leader(self, conn: asyncpg.Connection) -> None:
         producer: AIOKafkaProducer | None = None
         backoff = 0.5
-        last_cleanup = 0.0
         try:
             while True:
                 if producer is None:
@@ -213,9 +210,6 @@ class OutboxRelay:
                     backoff = min(backoff * 2, self._max_backoff)
                     continue
                 backoff = 0.5
-                if time.monotonic() - last_cleanup > 600:
-                    await self._delete_old_sent_rows(conn)
-                    last_cleanup = time.monotonic()
                 if self._fetch_due and self._room() > 0:
                     continue
                 try:
@@ -366,12 +360,6 @@ class OutboxRelay:
             return
         self._backlog_reported = time.monotonic()
         report_backlog(self._service, await read_backlog(conn))
-
-    async def _delete_old_sent_rows(self, conn: asyncpg.Connection) -> None:
-        await conn.execute(
-            "DELETE FROM outbox_message WHERE sent_at < now() - make_interval(secs => $1)",
-            self._retention_hours * 3600,
-        )
 
 
 async def _stop_quietly(producer: AIOKafkaProducer) -> None:

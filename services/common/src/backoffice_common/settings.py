@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
 from aiokafka.helpers import create_ssl_context
@@ -76,6 +77,12 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_seconds: float = Field(default=5.0, gt=0)
     outbox_batch_size: int = Field(default=500, ge=1, le=10000)
     outbox_retention_hours: float = Field(default=72.0, gt=0)
+    """Sent outbox rows are kept this long (for inspection), then deleted by the retention job."""
+    inbox_retention_days: float = Field(default=30.0, gt=0)
+    """Handled event ids are kept this long: a redelivery or a replay of the topic from within this
+    window is still recognised and skipped. Must cover the topics' retention (docs/retention.md)."""
+    retention_interval_seconds: float = Field(default=600.0, gt=0)
+    retention_batch_size: int = Field(default=5000, ge=1, le=100_000)
     outbox_stall_seconds: float = Field(default=60.0, gt=0)
 
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
@@ -156,6 +163,14 @@ class ServiceSettings(BaseSettings):
             "tcp_keepalives_count": str(self.database_tcp_keepalives_count),
             "tcp_user_timeout": str(self.database_tcp_user_timeout_ms),
         }
+
+    @property
+    def outbox_retention(self) -> timedelta:
+        return timedelta(hours=self.outbox_retention_hours)
+
+    @property
+    def inbox_retention(self) -> timedelta:
+        return timedelta(days=self.inbox_retention_days)
 
     @property
     def consumer_group(self) -> str:

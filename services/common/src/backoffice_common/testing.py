@@ -31,6 +31,18 @@ def require_env(name: str) -> str:
     return value
 
 
+def object_store_settings(prefix: str = "") -> dict[str, Any]:
+    """The ``object_store_*`` settings of the S3Proxy that ``deploy/infra.sh`` starts (``BACKOFFICE_S3_*``)."""
+    return {
+        "object_store_endpoint": require_env("BACKOFFICE_S3_ENDPOINT"),
+        "object_store_bucket": require_env("BACKOFFICE_S3_BUCKET"),
+        "object_store_region": os.environ.get("BACKOFFICE_S3_REGION", "us-east-1"),
+        "object_store_access_key": require_env("BACKOFFICE_S3_ACCESS_KEY"),
+        "object_store_secret_key": require_env("BACKOFFICE_S3_SECRET_KEY"),
+        "object_store_prefix": prefix,
+    }
+
+
 def unique_prefix() -> str:
     """A topic prefix that isolates one test session's topics and consumer groups from any other."""
     return f"t{uuid.uuid4().hex[:8]}."

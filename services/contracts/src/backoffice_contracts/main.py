@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from backoffice_common import topics
 from backoffice_common.app import ServiceSpec, create_service_app
+from backoffice_common.objectstore import OBJECT_STORE_ERRORS, ObjectStore
 from backoffice_contracts.api import ROUTERS
 from backoffice_contracts.api.problems import PROBLEMS
 from backoffice_contracts.consumers import handlers
@@ -20,7 +21,7 @@ from backoffice_contracts.settings import Settings
 MULTIPART_FRAMING = 64 * 1024
 
 
-def build_spec(settings: Settings, documents: Documents) -> ServiceSpec:
+def build_spec(settings: Settings, documents: Documents, store: ObjectStore) -> ServiceSpec:
     async def load_sealing_identity(app: FastAPI) -> None:
         # Fail at start-up, not at the first execution, when the certificate is unusable;
         # in development this generates the local CA on first start.
@@ -39,16 +40,17 @@ def build_spec(settings: Settings, documents: Documents) -> ServiceSpec:
         handlers=handlers(settings, documents),
         background_jobs=[expiry_job(settings)],
         on_startup=[load_sealing_identity],
-        problems=PROBLEMS,
+        problems={**OBJECT_STORE_ERRORS, **PROBLEMS},
         # An upload may carry multipart framing around the PDF; api/verify.py checks the file itself.
         body_limits={"/contracts/verify": settings.max_upload_bytes + MULTIPART_FRAMING},
-        uow_class=ContractsUnitOfWork,
+        uow_class=ContractsUnitOfWork.with_store(store),
     )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     documents = Documents(settings)
-    app = create_service_app(build_spec(settings, documents), settings)
+    store = ObjectStore.from_settings(settings)
+    app = create_service_app(build_spec(settings, documents, store), settings)
     app.state.documents = documents
     return app

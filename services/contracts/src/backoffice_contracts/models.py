@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
@@ -55,17 +56,21 @@ contract = Table(
     Column("template_version", Integer, nullable=False),
     Column("status", String(30), nullable=False),
     Column("signing_order", String(20), nullable=False),
-    Column("document", LargeBinary, nullable=False),
+    # Before object storage the PDFs were kept here; such rows stay readable, new rows keep a key.
+    Column("document", LargeBinary, nullable=True),
+    Column("document_key", String(300), nullable=True),
     Column("document_sha256", String(64), nullable=False),
     Column("data", JSONB, nullable=False),
     Column("generated_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("executed_document", LargeBinary, nullable=True),
+    Column("executed_key", String(300), nullable=True),
     Column("executed_sha256", String(64), nullable=True),
     Column("executed_at", DateTime(timezone=True), nullable=True),
     Column("closed_at", DateTime(timezone=True), nullable=True),
     Column("closed_reason", Text, nullable=True),
     UniqueConstraint("request_id", "revision"),
+    CheckConstraint("document IS NOT NULL OR document_key IS NOT NULL", name="draft_stored"),
     Index("ix_contract_executed_sha256", "executed_sha256"),
     Index("ix_contract_request_id_all", "request_id"),
     Index(

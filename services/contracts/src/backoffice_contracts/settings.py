@@ -8,16 +8,17 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from backoffice_common.objectstore import ObjectStoreSettings
 from backoffice_common.settings import CommaList, ServiceSettings
 
 DEV_LINK_SECRET = "development-only-link-secret"  # noqa: S105 - refused outside development
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, ObjectStoreSettings):
     model_config = SettingsConfigDict(env_prefix="CONTRACTS_", extra="ignore")
 
     service_name: str = "contracts"
-    secret_fields = ("link_secret",)
+    secret_fields = ("link_secret", "object_store_secret_key")
     placeholder_secrets = frozenset({DEV_LINK_SECRET})
 
     buyer_legal_name: str = Field(default="ACME Back Office GmbH", min_length=1, max_length=300)

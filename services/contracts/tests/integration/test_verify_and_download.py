@@ -2,23 +2,7 @@
 
 from __future__ import annotations
 
-from contracts_testkit import generate_contract, local_path, vendor_signed
-
-
-async def execute(env):
-    generated, request = await generate_contract(env)
-    await env.publish("backoffice.notifications", vendor_signed(generated))
-    await env.reader.wait_for("contract.signed", subject=request["request_id"])
-    r = await env.client.post(
-        f"/contracts/{generated.data['contract_id']}/signatures",
-        json={"document_sha256": generated.data["document_sha256"]},
-        headers=env.token("paula", ["procurement"], name="Paula Procurement"),
-    )
-    assert r.status_code == 201, r.text
-    pdf = await env.client.get(
-        f"/contracts/{generated.data['contract_id']}/executed.pdf", headers=env.token("paula", ["procurement"])
-    )
-    return generated, pdf.content
+from contracts_testkit import execute, generate_contract, local_path
 
 
 async def test_verify_recognises_an_unmodified_executed_contract_and_names_its_signers(contracts_env) -> None:

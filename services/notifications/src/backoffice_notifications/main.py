@@ -9,13 +9,14 @@ from backoffice_common.app import ServiceSpec, create_service_app
 from backoffice_notifications import consumers
 from backoffice_notifications.api import ROUTERS, links, webhook
 from backoffice_notifications.api.problems import PROBLEMS
-from backoffice_notifications.jobs import JOBS
+from backoffice_notifications.jobs import JOBS, retention
 from backoffice_notifications.models import messaging
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
 from backoffice_notifications.settings import Settings
 
 
 def build_spec(settings: Settings | None = None) -> ServiceSpec:
+    settings = settings or Settings()
     return ServiceSpec(
         name="notifications",
         title="Back-office notifications service",
@@ -25,9 +26,10 @@ def build_spec(settings: Settings | None = None) -> ServiceSpec:
         routers=ROUTERS,
         publishes=[topics.NOTIFICATIONS, topics.VENDORS],
         consumes=[topics.REQUESTS, topics.APPROVALS, topics.CONTRACTS],
-        handlers=consumers.handlers(settings or Settings()),
+        handlers=consumers.handlers(settings),
         compacted_topics=[topics.VENDORS],
         background_jobs=JOBS,
+        retention=retention(settings),
         problems=PROBLEMS,
         body_limits={"/vendor-webhook": webhook.MAX_BODY, "/vendor-links": links.MAX_FORM},
         uow_class=NotificationsUnitOfWork,

@@ -106,6 +106,11 @@ delivery = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Index("ix_delivery_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    Index(
+        "ix_delivery_body_kept",
+        "created_at",
+        postgresql_where=text("body_text IS NOT NULL OR body_html IS NOT NULL OR payload IS NOT NULL"),
+    ),
 )
 
 vendor_link = Table(
@@ -139,4 +144,5 @@ received_webhook = Table(
     Column("webhook_id", String(200), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=_now),
     PrimaryKeyConstraint("vendor_id", "webhook_id"),
+    Index("ix_received_webhook_received_at", "received_at"),
 )

@@ -43,6 +43,9 @@ class Settings(ServiceSettings):
     delivery_poll_interval_seconds: float = Field(default=1.0, gt=0)
     delivery_batch_size: int = Field(default=20, ge=1, le=500)
     delivery_workers: int = Field(default=2, ge=1, le=32)
+    delivery_body_retention_days: float = Field(default=30.0, gt=0)
+    """The mail bodies and webhook payloads of sent and withdrawn deliveries are dropped after this;
+    the delivery row (who, what template, when, status) stays (docs/retention.md)."""
 
     @model_validator(mode="after")
     def _refuse_private_targets_in_production(self) -> Settings:

@@ -29,7 +29,7 @@ def build_spec(settings: Settings | None = None) -> ServiceSpec:
         consumes=CONSUMES,
         handlers=consumers.handlers(),
         compacted_topics=[topics.VENDORS, topics.COST_CENTRES],
-        background_jobs=[jobs.idempotency_key_expiry(settings)],
+        retention=jobs.retention(settings),
         problems=ERRORS,
         uow_class=RequestsUnitOfWork,
     )

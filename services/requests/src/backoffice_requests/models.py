@@ -159,6 +159,7 @@ idempotency_record = Table(
     Column("headers", JSONB, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("user_id", "key"),
+    Index("ix_idempotency_record_created_at", "created_at"),
 )
 
 

@@ -32,6 +32,9 @@ async def claim_due_timers(*, session: AsyncSession, now: datetime, limit: int) 
     return list((await session.execute(query)).all())
 
 
+TASK_TIMER_KINDS = ("reminder", "escalation")
+
+
 class TimerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -44,6 +47,18 @@ class TimerRepository:
         """The earliest due timer, locked for this transaction, or None."""
         timers = await claim_due_timers(session=self.session, now=now, limit=1)
         return timers[0] if timers else None
+
+    async def close_for_task(self, task_id: str, *, now: datetime) -> None:
+        """The task's reminder and escalation will never be needed: out of the due index, pruned later."""
+        await self.session.execute(
+            update(approval_timer)
+            .where(
+                approval_timer.c.kind.in_(TASK_TIMER_KINDS),
+                approval_timer.c.ref_id == task_id,
+                approval_timer.c.fired_at.is_(None),
+            )
+            .values(fired_at=now)
+        )
 
     async def mark_fired(self, timer_id: int, *, now: datetime) -> None:
         await self.session.execute(update(approval_timer).where(approval_timer.c.id == timer_id).values(fired_at=now))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Self
 
-from backoffice_approvals.domain.chain import Chain, TaskAssigned
+from backoffice_approvals.domain.chain import Chain, TaskAssigned, TaskDecided, TaskEscalated, TaskWithdrawn
 from backoffice_approvals.repository.budgets import BudgetCheckRepository, PendingRouteRepository
 from backoffice_approvals.repository.chains import ChainRepository
 from backoffice_approvals.repository.people import AbsenceRepository, DirectoryRepository
@@ -51,7 +52,8 @@ class ApprovalsUnitOfWork(UnitOfWork):
         self.cause = cause
 
     async def collect_events(self) -> None:
-        """Queue the tracked chains' recorded events on the outbox and schedule the timers of new tasks."""
+        """Queue the tracked chains' recorded events on the outbox; schedule the timers of new tasks and close
+        those of tasks that are no longer open (decided, withdrawn, escalated to someone else)."""
         for chain in self.seen:
             if not isinstance(chain, Chain):
                 continue
@@ -62,4 +64,8 @@ class ApprovalsUnitOfWork(UnitOfWork):
                 if isinstance(event, TaskAssigned):
                     await self.timers.schedule(kind="reminder", ref_id=event.task.id, fire_at=event.task.remind_at)
                     await self.timers.schedule(kind="escalation", ref_id=event.task.id, fire_at=event.task.due_at)
+                elif isinstance(event, TaskDecided | TaskWithdrawn):
+                    await self.timers.close_for_task(event.task.id, now=datetime.now(UTC))
+                elif isinstance(event, TaskEscalated):
+                    await self.timers.close_for_task(event.old.id, now=datetime.now(UTC))
             chain.events.clear()

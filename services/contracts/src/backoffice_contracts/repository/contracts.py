@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice_common.objectstore import ObjectStore, TamperedObject, sha256_hex
 from backoffice_contracts.domain.contract import OPEN_STATUSES, Contract, SigningOrder, Status
 from backoffice_contracts.domain.signature import Party, Refusal, Signature
 from backoffice_contracts.models import contract, contract_signature, signature_refusal
@@ -17,6 +18,7 @@ from backoffice_contracts.models import contract, contract_signature, signature_
 Track = Callable[[Any], None]
 
 _AGGREGATE_COLUMNS = [c for c in contract.c if c.name not in ("document", "executed_document", "data")]
+PDF = "application/pdf"
 _OPEN = [s.value for s in OPEN_STATUSES]
 
 
@@ -29,11 +31,22 @@ def _is_uuid(value: str) -> bool:
 
 
 class ContractRepository:
-    """The only place that reads or writes ``contract``, ``contract_signature`` and ``signature_refusal``."""
+    """The only place that reads or writes ``contract``, ``contract_signature`` and ``signature_refusal``.
 
-    def __init__(self, session: AsyncSession, *, track: Track) -> None:
+    The PDFs live in the object store under a key the row names, with their SHA-256 in the row; a read
+    checks the content against that hash. An object is put before the row that names it is written.
+    """
+
+    def __init__(self, session: AsyncSession, *, track: Track, store: ObjectStore | None) -> None:
         self._session = session
         self._track = track
+        self._store = store
+
+    @property
+    def store(self) -> ObjectStore:
+        if self._store is None:
+            raise RuntimeError("the contracts' unit of work has no object store (ContractsUnitOfWork.with_store)")
+        return self._store
 
     # aggregate -----------------------------------------------------------------------------------
 
@@ -71,15 +84,35 @@ class ContractRepository:
         )
 
     async def draft_document(self, contract_id: str) -> bytes:
-        document = await self._session.scalar(select(contract.c.document).where(contract.c.id == contract_id))
-        if not isinstance(document, bytes):
-            raise LookupError(f"contract {contract_id} has no draft")
-        return document
+        """The draft PDF, checked against ``document_sha256``."""
+        return await self._pdf(contract_id, contract.c.document, contract.c.document_key, contract.c.document_sha256)
+
+    async def executed_document(self, contract_id: str) -> bytes:
+        """The executed PDF, checked against ``executed_sha256``."""
+        return await self._pdf(
+            contract_id, contract.c.executed_document, contract.c.executed_key, contract.c.executed_sha256
+        )
+
+    async def _pdf(self, contract_id: str, inline: Any, key: Any, digest: Any) -> bytes:
+        found = (await self._session.execute(select(inline, key, digest).where(contract.c.id == contract_id))).first()
+        if found is None or found[2] is None or (found[0] is None and found[1] is None):
+            raise LookupError(f"contract {contract_id} has no such document")
+        content, object_key, sha256 = found
+        if object_key is not None:
+            return await self.store.get(object_key, sha256=sha256)
+        if sha256_hex(content) != sha256:
+            raise TamperedObject(f"the stored document of contract {contract_id} failed its integrity check")
+        return bytes(content)
 
     async def add(self, aggregate: Contract) -> None:
         """Insert a contract made by ``Contract.generate`` (with its draft)."""
         if aggregate.draft is None:
             raise ValueError("a new contract needs its draft")
+        stored = await self.store.put(
+            f"contracts/{aggregate.id}/draft-{aggregate.document_sha256}.pdf",
+            aggregate.draft.document,
+            content_type=PDF,
+        )
         await self._session.execute(
             contract.insert().values(
                 id=aggregate.id,
@@ -92,8 +125,8 @@ class ContractRepository:
                 template_version=aggregate.template_version,
                 status=aggregate.status.value,
                 signing_order=aggregate.signing_order.value,
-                document=aggregate.draft.document,
-                document_sha256=aggregate.document_sha256,
+                document_key=stored.key,
+                document_sha256=stored.sha256,
                 data=aggregate.draft.data,
                 generated_at=aggregate.generated_at,
                 expires_at=aggregate.expires_at,
@@ -112,8 +145,13 @@ class ContractRepository:
             "closed_reason": aggregate.closed_reason[:2000] if aggregate.closed_reason else None,
         }
         if aggregate.sealed is not None:
+            stored = await self.store.put(
+                f"contracts/{aggregate.id}/executed-{aggregate.sealed.sha256}.pdf",
+                aggregate.sealed.content,
+                content_type=PDF,
+            )
             values |= {
-                "executed_document": aggregate.sealed.content,
+                "executed_key": stored.key,
                 "executed_sha256": aggregate.sealed.sha256,
                 "executed_at": aggregate.executed_at,
             }
@@ -163,10 +201,9 @@ class ContractRepository:
 
     # read queries --------------------------------------------------------------------------------
 
-    async def row(self, contract_id: str, *, with_documents: bool = False) -> dict[str, Any] | None:
-        """One contract's columns; the PDFs only ``with_documents`` (downloads)."""
-        columns = list(contract.c) if with_documents else _AGGREGATE_COLUMNS
-        stmt = select(*columns).where(contract.c.id == contract_id)
+    async def row(self, contract_id: str) -> dict[str, Any] | None:
+        """One contract's columns, without its PDFs (``draft_document``, ``executed_document``)."""
+        stmt = select(*_AGGREGATE_COLUMNS).where(contract.c.id == contract_id)
         found = (await self._session.execute(stmt)).mappings().first()
         return dict(found) if found else None
 

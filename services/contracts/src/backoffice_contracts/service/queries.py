@@ -76,16 +76,16 @@ async def document(
             scope=scope,
             now=now,
         )
-    row = await uow.contracts.row(contract_id, with_documents=True)
+    row = await uow.contracts.row(contract_id)
     if row is None or (token is None and (user is None or not may_read(user, row, settings))):
         raise ContractNotFound(contract_id)
     if scope == "draft":
-        return DocumentFile(row["document"], f"contract-{row['request_number']}-draft.pdf", row["document_sha256"])
-    if row["executed_document"] is None:
+        content = await uow.contracts.draft_document(contract_id)
+        return DocumentFile(content, f"contract-{row['request_number']}-draft.pdf", row["document_sha256"])
+    if row["executed_sha256"] is None:
         raise NotExecuted(f"the contract is {row['status']}, not executed")
-    return DocumentFile(
-        row["executed_document"], f"contract-{row['request_number']}-executed.pdf", row["executed_sha256"]
-    )
+    content = await uow.contracts.executed_document(contract_id)
+    return DocumentFile(content, f"contract-{row['request_number']}-executed.pdf", row["executed_sha256"])
 
 
 async def verify(*, uow: ContractsUnitOfWork, documents: DocumentPort, content: bytes) -> Verification:

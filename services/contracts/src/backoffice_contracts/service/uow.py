@@ -9,10 +9,11 @@ each CloudEvent with that cause (causation id = the cause's id, correlation id i
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from backoffice_common import topics
 from backoffice_common.events import CloudEvent, new_event
+from backoffice_common.objectstore import ObjectStore
 from backoffice_common.uow import UnitOfWork
 from backoffice_contracts.domain.contract import Contract
 from backoffice_contracts.repository import (
@@ -46,10 +47,17 @@ class ContractsUnitOfWork(UnitOfWork):
     templates: TemplateRepository
     vendors: VendorRepository
     cancellations: CancellationRepository
+    store: ClassVar[ObjectStore | None] = None
+    """Where the PDFs are kept; set by ``with_store`` in the composition root."""
+
+    @classmethod
+    def with_store(cls, store: ObjectStore) -> type[ContractsUnitOfWork]:
+        """This unit of work with its PDFs kept in ``store`` (the shared runtime builds units of work by class)."""
+        return type(cls.__name__, (cls,), {"store": store})
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
-        self.contracts = ContractRepository(self.session, track=self.track)
+        self.contracts = ContractRepository(self.session, track=self.track, store=self.store)
         self.templates = TemplateRepository(self.session)
         self.vendors = VendorRepository(self.session)
         self.cancellations = CancellationRepository(self.session)

@@ -1,28 +1,27 @@
-"""Forgets received webhook ids once their timestamps are too old to be accepted anyway."""
+"""Retention rules of the notifications service (applied by the shared retention job, docs/retention.md)."""
 
 from __future__ import annotations
 
-import asyncio
+from datetime import timedelta
 
-import structlog
-from fastapi import FastAPI
-
-from backoffice_notifications.service.uow import notifications_uow
-from backoffice_notifications.service.webhook import forget_old_webhook_ids
+from backoffice_common.retention import Retention
 from backoffice_notifications.settings import Settings
 
-log = structlog.get_logger(__name__)
-PURGE_INTERVAL_SECONDS = 600
 
-
-async def purge_received_webhooks(app: FastAPI) -> None:
-    settings: Settings = app.state.settings
-    while True:
-        try:
-            async with app.state.uow_factory() as uow:
-                await forget_old_webhook_ids(notifications_uow(uow), settings=settings)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("webhook_ids.purge_failed", error=repr(exc))
-        await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+def retention(settings: Settings) -> list[Retention]:
+    """Webhook ids older than three tolerances (such messages fail the timestamp check anyway), and the
+    bodies of sent or withdrawn deliveries after ``NOTIFICATIONS_DELIVERY_BODY_RETENTION_DAYS``: a failed
+    delivery keeps its body, an operator may retry it."""
+    return [
+        Retention(
+            "webhook_ids", "received_webhook", "received_at", timedelta(seconds=3 * settings.webhook_tolerance_seconds)
+        ),
+        Retention(
+            "delivery_bodies",
+            "delivery",
+            "created_at",
+            timedelta(days=settings.delivery_body_retention_days),
+            condition="status IN ('sent', 'withdrawn')",
+            clear=("body_text", "body_html", "payload"),
+        ),
+    ]

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,7 +50,3 @@ class IdempotencyRepository:
             .where(t.c.user_id == user_id, t.c.key == key)
             .values(status_code=status_code, body=body, headers=headers)
         )
-
-    async def expire(self, *, older_than: timedelta) -> None:
-        t = idempotency_record
-        await self.session.execute(delete(t).where(t.c.created_at < func.now() - older_than))
