@@ -16,7 +16,7 @@ from alembic import op
 from backoffice_common.messaging import RETENTION_INDEXES
 
 revision = "0102_retention_indexes"
-down_revision = "0003_budget_checks"
+down_revision = "0004_task_list_indexes"
 branch_labels = None
 depends_on = None
 

@@ -15,7 +15,7 @@ from alembic import op
 from backoffice_common.messaging import RETENTION_INDEXES
 
 revision = "0102_retention_indexes"
-down_revision = "0004_cost_centres"
+down_revision = "0006_assignment_order"
 branch_labels = None
 depends_on = None
 
