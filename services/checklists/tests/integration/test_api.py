@@ -96,7 +96,8 @@ async def test_cancelled_checklists_refuse_items_and_a_new_one_can_start(service
     eid = unique("emp")
     cid = (await service.start("onboarding", employee(eid)))["id"]
     r = await service.client.post(f"/checklists/{cid}/cancel", json={"reason": "offer withdrawn"}, headers=HR)
-    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert r.status_code == 200
+    assert r.json()["status"] == "cancelled"
     assert_problem(await service.complete(cid, "contract_filed", HR, document_reference="x"), 409)
     again = await service.start("onboarding", employee(eid))
     assert again["id"] != cid
@@ -111,7 +112,12 @@ async def test_a_template_edit_is_a_new_version_and_the_preview_shows_what_an_em
         "language": "en",
         "title": "Sales onboarding",
         "items": [
-            {"key": "crm", "title": "CRM access", "responsible": "it", "due": {"anchor": "start_date", "offset_days": 0}},
+            {
+                "key": "crm",
+                "title": "CRM access",
+                "responsible": "it",
+                "due": {"anchor": "start_date", "offset_days": 0},
+            },
             {
                 "key": "car",
                 "title": "Company car",

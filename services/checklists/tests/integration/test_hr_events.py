@@ -39,7 +39,8 @@ async def test_a_hire_starts_one_onboarding_and_a_repeated_event_changes_nothing
     eid = unique("emp")
     hired = await service.emit("employee.hired", eid, employee=employee(eid, language="de"))
     [checklist] = await checklists_of(service, eid, 1)
-    assert checklist["kind"] == "onboarding" and checklist["template"]["key"] == "onboarding-de"
+    assert checklist["kind"] == "onboarding"
+    assert checklist["template"]["key"] == "onboarding-de"
     started = await service.events.wait_for("checklist.started", subject=checklist["id"])
     assert started[0].causationid == hired.id
     await publish_events(service.bootstrap, service.prefix + HR_TOPIC, [hired])
@@ -67,7 +68,9 @@ async def test_a_leaving_employee_gets_an_offboarding_and_a_moved_last_day_moves
     items = items_by_key(checklist)
     assert (items["handover"]["due_on"], items["accounts_disabled"]["due_on"]) == ("2027-04-05", "2027-04-15")
     assert checklist["employee"]["last_day"] == "2027-04-15"
-    nobody = await service.emit("employee.last_day_changed", "ghost", employee_id=unique("ghost"), last_day="2027-04-15")
+    nobody = await service.emit(
+        "employee.last_day_changed", "ghost", employee_id=unique("ghost"), last_day="2027-04-15"
+    )
     assert await outcome(service, nobody) == "ignored: no running offboarding"
 
 

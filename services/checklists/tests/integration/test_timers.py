@@ -71,7 +71,9 @@ async def test_timers_pending_across_a_restart_fire_after_it() -> None:
             cid = r.json()["id"]
             await events.wait_for("checklist.started", subject=cid)
             async with paused.state.session_factory() as session:
-                pending = (await session.execute(select(checklist_timer).where(checklist_timer.c.fired_at.is_(None)))).all()
+                pending = (
+                    await session.execute(select(checklist_timer).where(checklist_timer.c.fired_at.is_(None)))
+                ).all()
         assert len(pending) == 5 + 3
         assert events.of_type("checklist.item_overdue", subject=cid) == []
 

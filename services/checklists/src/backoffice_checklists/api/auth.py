@@ -1,4 +1,4 @@
-"""Roles of the checklists API: ``hr`` (and ``admin``) run checklists and edit templates; anyone signed in works their items."""
+"""Roles of the checklists API: ``hr`` and ``admin`` run checklists and edit templates; anyone signed in works items."""
 
 from __future__ import annotations
 

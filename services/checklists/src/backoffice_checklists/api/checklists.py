@@ -72,9 +72,7 @@ async def cancel_checklist(checklist_id: ChecklistId, body: ChecklistCancel, uow
     "/employees/{employee_id}/checklists",
     response_model=list[ChecklistRead],
 )
-async def checklists_of_employee(
-    employee_id: EmployeeId, uow: Uow, user: CurrentUser
-) -> list[ChecklistRead]:
+async def checklists_of_employee(employee_id: EmployeeId, uow: Uow, user: CurrentUser) -> list[ChecklistRead]:
     """One employee's checklists (onboarding, offboarding, cancelled ones too), for HR and the employee."""
     if user.sub != employee_id and not user.has_any(*service.MANAGES_ALL):
         raise Forbidden("only HR and the employee themself read an employee's checklists")

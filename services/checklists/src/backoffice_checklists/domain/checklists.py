@@ -230,4 +230,4 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-__all__ = ["Checklist", "DomainEvent", "InvalidEvidence", "Item", "PERSONAL", "assignee_of", "instantiate"]
+__all__ = ["PERSONAL", "Checklist", "DomainEvent", "InvalidEvidence", "Item", "assignee_of", "instantiate"]

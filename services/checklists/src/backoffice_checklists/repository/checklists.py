@@ -173,9 +173,7 @@ class ChecklistRepository:
 
     async def _load(self, row: Any) -> Checklist:
         query = (
-            select(checklist_item)
-            .where(checklist_item.c.checklist_id == row.id)
-            .order_by(checklist_item.c.position)
+            select(checklist_item).where(checklist_item.c.checklist_id == row.id).order_by(checklist_item.c.position)
         )
         items = [item_of(r) for r in (await self.session.execute(query)).all()]
         aggregate = Checklist(

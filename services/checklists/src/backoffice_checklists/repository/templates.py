@@ -18,7 +18,9 @@ def items_json(template: Template) -> list[dict[str, Any]]:
 
 
 def template_of(row: Any) -> Template:
-    return Template(row.key, row.kind, row.language, row.version, row.title, tuple(TemplateItem.from_dict(i) for i in row.items))
+    return Template(
+        row.key, row.kind, row.language, row.version, row.title, tuple(TemplateItem.from_dict(i) for i in row.items)
+    )
 
 
 class TemplateRepository:
@@ -39,7 +41,9 @@ class TemplateRepository:
         return None if row is None else (template_of(row), row)
 
     async def version(self, key: str, version: int) -> tuple[Template, Any] | None:
-        query = select(checklist_template).where(checklist_template.c.key == key, checklist_template.c.version == version)
+        query = select(checklist_template).where(
+            checklist_template.c.key == key, checklist_template.c.version == version
+        )
         row = (await self.session.execute(query)).first()
         return None if row is None else (template_of(row), row)
 

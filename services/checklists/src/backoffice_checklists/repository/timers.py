@@ -41,7 +41,9 @@ class TimerRepository:
     async def pending(self, *, ref_prefix: str) -> list[Any]:
         query = (
             select(checklist_timer)
-            .where(checklist_timer.c.ref_id.startswith(ref_prefix, autoescape=True), checklist_timer.c.fired_at.is_(None))
+            .where(
+                checklist_timer.c.ref_id.startswith(ref_prefix, autoescape=True), checklist_timer.c.fired_at.is_(None)
+            )
             .order_by(checklist_timer.c.fire_at)
         )
         return list((await self.session.execute(query)).all())
@@ -51,7 +53,9 @@ class TimerRepository:
 
     async def postpone(self, timer_id: int, *, error: str, now: datetime, give_up_after: int) -> bool:
         """A timer whose handling failed is retried later with backoff; False when it was given up."""
-        row = (await self.session.execute(select(checklist_timer.c.attempts).where(checklist_timer.c.id == timer_id))).first()
+        row = (
+            await self.session.execute(select(checklist_timer.c.attempts).where(checklist_timer.c.id == timer_id))
+        ).first()
         attempts = (row.attempts if row else 0) + 1
         values: dict[str, Any] = {"attempts": attempts, "last_error": error[:2000]}
         if attempts >= give_up_after:

@@ -30,9 +30,7 @@ async def _schedule(uow: ChecklistsUnitOfWork, checklist: Checklist, items: list
         await uow.timers.set(kind=kind, ref_id=ref, fire_at=fire_at)
 
 
-async def start(
-    *, uow: ChecklistsUnitOfWork, kind: Kind, employee: Employee, zone: str
-) -> tuple[Checklist, bool]:
+async def start(*, uow: ChecklistsUnitOfWork, kind: Kind, employee: Employee, zone: str) -> tuple[Checklist, bool]:
     """The employee's checklist of ``kind``: the open one if there is one, else a new one. The caller commits."""
     await uow.checklists.lock_employee(employee.id, kind)
     existing = await uow.checklists.open_of(employee.id, kind)
