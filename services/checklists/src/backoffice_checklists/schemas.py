@@ -51,6 +51,9 @@ class EmployeeIn(BaseModel):
 class ChecklistCreate(Strict):
     kind: Kind
     employee: EmployeeIn
+    template: Key | None = Field(
+        default=None, description="the template to use; default the standard one of the employee's language"
+    )
 
     @model_validator(mode="after")
     def _offboarding_has_last_day(self) -> ChecklistCreate:

@@ -147,6 +147,14 @@ async def test_a_template_edit_is_a_new_version_and_the_preview_shows_what_an_em
     ]
     office = await service.client.post(f"/templates/{key}/preview", json={"employee": employee("x")}, headers=HR)
     assert [i["key"] for i in office.json()] == ["crm"]
+    eid = unique("emp")
+    body = {"kind": "onboarding", "employee": employee(eid, location="field"), "template": key}
+    started = await service.client.post("/checklists", json=body, headers=HR)
+    assert started.status_code == 201, started.text
+    assert started.json()["template"] == {"key": key, "version": 2}
+    assert [i["key"] for i in started.json()["items"]] == ["crm", "car"]
+    body = {"kind": "offboarding", "employee": employee(unique("emp"), last_day="2027-06-30"), "template": key}
+    assert_problem(await service.client.post("/checklists", json=body, headers=HR), 422)
     listed = (await service.client.get("/templates", headers=HR)).json()
     assert {"onboarding-de", "onboarding-en", "offboarding-de", "offboarding-en", key} <= {t["key"] for t in listed}
 

@@ -7,16 +7,20 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from backoffice_checklists.api.auth import Hr
-from backoffice_checklists.api.common import ChecklistId, EmployeeId, Uow, checklist_read, checklist_summary
+from backoffice_checklists.api.common import (
+    ChecklistId,
+    EmployeeId,
+    SettingsDep,
+    Uow,
+    checklist_read,
+    checklist_summary,
+)
 from backoffice_checklists.schemas import ChecklistCancel, ChecklistCreate, ChecklistRead, ChecklistSummary
 from backoffice_checklists.service import checklists as service
-from backoffice_checklists.settings import Settings
 from backoffice_common.auth import CurrentUser
-from backoffice_common.deps import settings_of
 from backoffice_common.errors import Forbidden
 
 router = APIRouter(tags=["checklists"])
-SettingsDep = Annotated[Settings, settings_of(Settings)]
 
 
 @router.post(
@@ -31,7 +35,7 @@ async def start_checklist(
     """Start the employee's checklist of ``kind``; asking again returns the one that exists (200)."""
     uow.attribute_to(actor={"id": user.sub, "name": user.name, "role": "hr"})
     checklist, created = await service.start(
-        uow=uow, kind=body.kind, employee=body.employee.domain(), zone=settings.timezone
+        uow=uow, kind=body.kind, employee=body.employee.domain(), zone=settings.timezone, template_key=body.template
     )
     await uow.commit()
     if not created:

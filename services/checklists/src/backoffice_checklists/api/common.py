@@ -11,7 +11,8 @@ from backoffice_checklists.domain.checklists import Checklist, Item
 from backoffice_checklists.domain.templates import Template
 from backoffice_checklists.schemas import ChecklistRead, ChecklistSummary, ItemRead, Progress, TemplateRead
 from backoffice_checklists.service.uow import ChecklistsUnitOfWork
-from backoffice_common.deps import UowDep
+from backoffice_checklists.settings import Settings
+from backoffice_common.deps import UowDep, settings_of
 from backoffice_common.strings import NUL_FREE_NONEMPTY
 
 
@@ -20,6 +21,7 @@ def _ours(uow: UowDep) -> ChecklistsUnitOfWork:
 
 
 Uow = Annotated[ChecklistsUnitOfWork, Depends(_ours)]
+SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]
 ChecklistId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$")]
 ItemKey = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")]
 TemplateKey = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")]

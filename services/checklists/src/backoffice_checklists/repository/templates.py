@@ -67,20 +67,6 @@ class TemplateRepository:
         )
         return [(template_of(row), row) for row in (await self.session.execute(query)).all()]
 
-    async def for_employee(self, *, kind: str, language: str) -> Template | None:
-        """The newest template of ``kind`` in the language (English when there is none in it)."""
-        for lang in dict.fromkeys([language, "en"]):
-            query = (
-                select(checklist_template)
-                .where(checklist_template.c.kind == kind, checklist_template.c.language == lang)
-                .order_by(checklist_template.c.created_at.desc(), checklist_template.c.version.desc())
-                .limit(1)
-            )
-            row = (await self.session.execute(query)).first()
-            if row is not None:
-                return template_of(row)
-        return None
-
     async def add(self, template: Template, *, by: str, now: datetime) -> bool:
         """Store a version; False when that key and version exist already (seeding twice adds nothing)."""
         result = await self.session.execute(

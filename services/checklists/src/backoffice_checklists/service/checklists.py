@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime
 
 from backoffice_checklists.domain.checklists import Checklist, Item
 from backoffice_checklists.domain.employees import Employee
-from backoffice_checklists.domain.templates import Kind
+from backoffice_checklists.domain.templates import Kind, Template
 from backoffice_checklists.domain.timing import timers_of
 from backoffice_checklists.service.uow import ChecklistsUnitOfWork
 from backoffice_common.auth import User
-from backoffice_common.errors import Forbidden, NotFound
+from backoffice_common.errors import Forbidden, Invalid, NotFound
 
 MANAGES_ALL = ("hr", "admin")
 
@@ -30,15 +30,29 @@ async def _schedule(uow: ChecklistsUnitOfWork, checklist: Checklist, items: list
         await uow.timers.set(kind=kind, ref_id=ref, fire_at=fire_at)
 
 
-async def start(*, uow: ChecklistsUnitOfWork, kind: Kind, employee: Employee, zone: str) -> tuple[Checklist, bool]:
-    """The employee's checklist of ``kind``: the open one if there is one, else a new one. The caller commits."""
+async def _template_for(uow: ChecklistsUnitOfWork, *, kind: Kind, language: str, key: str | None) -> Template:
+    """The newest version of ``key``, else of the standard ``<kind>-<language>`` (``<kind>-en`` without one)."""
+    for candidate in [key] if key else dict.fromkeys([f"{kind}-{language}", f"{kind}-en"]):
+        found = await uow.templates.latest(candidate)
+        if found is None:
+            continue
+        template = found[0]
+        if template.kind != kind:
+            raise Invalid(f"template {candidate} is for {template.kind}, not {kind}", field="template")
+        return template
+    raise NotFound(f"there is no {kind} template {key or ''}".rstrip())
+
+
+async def start(
+    *, uow: ChecklistsUnitOfWork, kind: Kind, employee: Employee, zone: str, template_key: str | None = None
+) -> tuple[Checklist, bool]:
+    """The employee's checklist of ``kind``: the open one if there is one, else a new one from the
+    template ``template_key`` or the standard one of the employee's language. The caller commits."""
     await uow.checklists.lock_employee(employee.id, kind)
     existing = await uow.checklists.open_of(employee.id, kind)
     if existing is not None:
         return existing, False
-    template = await uow.templates.for_employee(kind=kind, language=employee.language)
-    if template is None:
-        raise NotFound(f"there is no {kind} template")
+    template = await _template_for(uow, kind=kind, language=employee.language, key=template_key)
     checklist = Checklist.start(id=str(uuid.uuid4()), template=template, employee=employee, now=now_utc())
     await uow.checklists.add(checklist)
     await _schedule(uow, checklist, checklist.items, zone)
