@@ -63,6 +63,7 @@ export BACKOFFICE_CONTRACTS_PORT=$(( _bo_b + 13 ))
 export BACKOFFICE_CONSOLE_PORT=$(( _bo_b + 14 ))
 export BACKOFFICE_BUDGETS_PORT=$(( _bo_b + 15 ))
 export BACKOFFICE_INSIGHTS_PORT=$(( _bo_b + 16 ))
+export BACKOFFICE_CHECKLISTS_PORT=$(( _bo_b + 17 ))
 # Optional 3-broker mode (BACKOFFICE_KAFKA_NODES=3): node i (1..3) listens on
 # broker base+29+i (30,31,32) and controller base+32+i (33,34,35).
 export BACKOFFICE_KAFKA_NODES="${BACKOFFICE_KAFKA_NODES:-1}"

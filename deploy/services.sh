@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The services and the console as local processes, configured for the infrastructure of deploy/infra.sh.
 #
-#   deploy/services.sh {start|stop|status|restart|env} [requests|approvals|notifications|contracts|insights|budgets|all]
+#   deploy/services.sh {start|stop|status|restart|env} [requests|approvals|notifications|contracts|insights|budgets|checklists|all]
 #
 # BACKOFFICE_INSTANCES=2 starts a second instance of each service (port + 10) sharing the same
 # database and consumer group: Kafka splits the partitions between them and one outbox relay is
@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 STATE=$BACKOFFICE_STATE_DIR
 PY=$BACKOFFICE_PYTHON
-SERVICES=(requests approvals notifications contracts insights budgets console)
+SERVICES=(requests approvals notifications contracts insights budgets checklists console)
 INSTANCES=${BACKOFFICE_INSTANCES:-1}
 DEV_JWT_SECRET=${BACKOFFICE_DEV_JWT_SECRET:-development-only-jwt-secret-never-in-production}
 mkdir -p "$STATE/logs" "$STATE/pids" "$STATE/contracts"

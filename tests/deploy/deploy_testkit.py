@@ -27,7 +27,7 @@ DEPLOYMENT_DOC = REPO / "docs" / "deployment.md"
 EVENTS_DOC = REPO / "docs" / "events.md"
 CRD_SCHEMAS = Path(__file__).resolve().parent / "crd-schemas"
 
-SERVICES = ("requests", "approvals", "notifications", "contracts", "insights", "budgets")
+SERVICES = ("requests", "approvals", "notifications", "contracts", "insights", "budgets", "checklists")
 PREFIX = {svc: svc.upper() + "_" for svc in SERVICES}
 
 # Kubernetes versions whose OpenAPI schemas (from the kubernetes-validate package) every

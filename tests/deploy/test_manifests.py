@@ -191,9 +191,11 @@ def test_every_topic_and_its_dlq_is_a_kafka_topic_with_replication_3_and_min_isr
         "backoffice.vendors",
         "backoffice.budgets",
         "backoffice.cost_centres",
+        "backoffice.hr",
+        "backoffice.checklists",
     }
     resources = render(overlay)
-    assert len(of_kind(resources, "KafkaTopic")) == 14
+    assert len(of_kind(resources, "KafkaTopic")) == 18
     problems = topic_problems(resources)
     assert problems == [], "\n".join(problems)
 

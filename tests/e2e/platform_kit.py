@@ -21,7 +21,7 @@ from cryptography.fernet import Fernet
 from backoffice_common.testing import object_store_settings, unique_prefix
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("requests", "approvals", "notifications", "contracts", "insights", "budgets")
+SERVICES = ("requests", "approvals", "notifications", "contracts", "insights", "budgets", "checklists")
 JWT_SECRET = "e2e-secret-that-is-long-enough-for-hs256-tokens"
 
 
@@ -227,6 +227,7 @@ async def launch_platform(
             },
         },
         "insights": {"INSIGHTS_METRICS_REFRESH_SECONDS": "1"},
+        "checklists": {"CHECKLISTS_TIMER_POLL_SECONDS": "0.5"},
     }
     for name, values in (overrides or {}).items():
         extra.setdefault(name, {}).update(values)

@@ -22,7 +22,7 @@ async def test_no_generated_request_makes_the_service_answer_500(platform: Platf
     token = mint_token(
         secret=JWT_SECRET,
         sub="fuzzer",
-        roles=["requester", "approver", "procurement", "admin", "finance"],
+        roles=["requester", "approver", "procurement", "admin", "finance", "hr"],
         department="ENG",
     )
     cli = shutil.which("schemathesis") or str(Path(sys.executable).with_name("schemathesis"))

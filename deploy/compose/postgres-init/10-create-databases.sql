@@ -8,3 +8,4 @@ CREATE DATABASE notifications;
 CREATE DATABASE contracts;
 CREATE DATABASE insights;
 CREATE DATABASE budgets;
+CREATE DATABASE checklists;

@@ -1,0 +1,1 @@
+"""Onboarding and offboarding checklists."""

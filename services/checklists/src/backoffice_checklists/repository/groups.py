@@ -1,0 +1,27 @@
+"""Members of the responsible groups, kept by HR: the local projection "my items" reads."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice_checklists.models import group_member
+
+
+class GroupRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def groups_of(self, user_id: str) -> frozenset[str]:
+        query = select(group_member.c.group).where(group_member.c.user_id == user_id)
+        return frozenset((await self.session.execute(query)).scalars())
+
+    async def members(self, group: str) -> list[str]:
+        query = select(group_member.c.user_id).where(group_member.c.group == group).order_by(group_member.c.user_id)
+        return list((await self.session.execute(query)).scalars())
+
+    async def replace(self, group: str, members: list[str]) -> None:
+        await self.session.execute(delete(group_member).where(group_member.c.group == group))
+        if members:
+            await self.session.execute(insert(group_member), [{"group": group, "user_id": m} for m in members])

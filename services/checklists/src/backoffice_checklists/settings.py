@@ -1,0 +1,32 @@
+"""Settings of the checklists service, read from ``CHECKLISTS_*`` environment variables."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from backoffice_common.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="CHECKLISTS_", extra="ignore")
+
+    service_name: str = "checklists"
+    timers_enabled: bool = True
+    """Off only to hold timers in the database (a restart test); every deployment keeps it on."""
+    timer_poll_seconds: float = Field(default=5.0, gt=0, le=300)
+    timer_batch_size: int = Field(default=50, ge=1, le=1000)
+    timer_max_attempts: int = Field(default=8, ge=1, le=100)
+    timezone: str = Field(default="Europe/Berlin", max_length=64)
+    """Due dates are days; an item is overdue from midnight after its due day in this zone."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value

@@ -1,0 +1,98 @@
+"""Durable timers: overdue items, access items escalated to security after the last day, a restart in between."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable
+
+from checklists_testkit import HR, MIGRATIONS, Service, auth, days_ago, employee, items_by_key, settings_for, unique
+from sqlalchemy import select
+
+from backoffice_checklists.main import create_app
+from backoffice_checklists.models import checklist_timer
+from backoffice_common.testing import TopicReader, app_client, eventually, private_database, unique_prefix
+
+
+async def test_an_item_past_its_due_day_is_reported_overdue_once_with_what_a_mailer_needs(service: Service) -> None:
+    eid = unique("emp")
+    cid = (await service.start("onboarding", employee(eid, language="de", start_date=days_ago(20))))["id"]
+    overdue = await service.events.wait_for("checklist.item_overdue", subject=cid, count=8)
+    contract = next(e.data for e in overdue if e.data["item"]["key"] == "contract_filed")
+    assert contract["language"] == "de"
+    assert contract["employee"]["name"] == "Erika Muster"
+    assert contract["item"]["assignee_group"] == "hr"
+    assert contract["item"]["title"] == "Unterschriebenen Arbeitsvertrag ablegen"
+    assert contract["item"]["due_on"] == days_ago(34)
+    assert contract["red_flag"] is False
+    keys = [e.data["item"]["key"] for e in overdue]
+    assert sorted(keys) == sorted(set(keys))
+
+
+async def test_an_access_item_open_after_the_last_day_escalates_to_security_and_shows_red(service: Service) -> None:
+    eid, guard = unique("emp"), unique("sam")
+    assert (await service.client.put("/groups/security", json={"members": [guard]}, headers=HR)).status_code == 200
+    person = employee(eid, start_date="2020-01-01", last_day=days_ago(2))
+    cid = (await service.start("offboarding", person))["id"]
+    await service.complete(cid, "vpn_tokens_revoked", HR)
+
+    async def escalated() -> list[object] | None:
+        found = [e for e in service.events.of_type("checklist.item_overdue", subject=cid) if e.data["red_flag"]]
+        return found if len(found) >= 2 else None
+
+    red = await eventually(escalated, timeout=30)
+    assert {e.data["item"]["key"] for e in red} == {"accounts_disabled", "badge_returned"}  # type: ignore[attr-defined]
+    assert {e.data["escalated_to"] for e in red} == {"security"}  # type: ignore[attr-defined]
+    view = (await service.client.get("/checklists", params={"kind": "offboarding", "limit": 200}, headers=HR)).json()
+    mine = next(c for c in view if c["id"] == cid)
+    assert mine["red_flags"] == 2
+    assert {i["key"] for i in mine["overdue_items"] if i["red_flag"]} == {"accounts_disabled", "badge_returned"}
+    theirs = (await service.client.get("/me/items", headers=auth(guard))).json()
+    assert {i["key"] for i in theirs if i["checklist_id"] == cid} == {"accounts_disabled", "badge_returned"}
+    done = await service.complete(cid, "accounts_disabled", auth(guard), signed_off_by="hanna")
+    assert done.status_code == 200, done.text
+    assert not items_by_key((await service.client.get(f"/checklists/{cid}", headers=HR)).json())["accounts_disabled"][
+        "red_flag"
+    ]
+
+
+async def test_timers_pending_across_a_restart_fire_after_it() -> None:
+    """A service stops with due timers in the database; the next one fires each exactly once."""
+    bootstrap = os.environ["BACKOFFICE_KAFKA_BOOTSTRAP"]
+    prefix = unique_prefix()
+    eid = unique("emp")
+    async with (
+        private_database(MIGRATIONS) as url,
+        TopicReader(bootstrap, f"{prefix}backoffice.checklists") as events,
+    ):
+        paused = create_app(settings_for(url, bootstrap, prefix, timers_enabled=False))
+        async with app_client(paused) as client:
+            person = employee(eid, start_date="2020-01-01", last_day=days_ago(1))
+            r = await client.post("/checklists", json={"kind": "offboarding", "employee": person}, headers=HR)
+            assert r.status_code == 201, r.text
+            cid = r.json()["id"]
+            await events.wait_for("checklist.started", subject=cid)
+            async with paused.state.session_factory() as session:
+                pending = (
+                    await session.execute(select(checklist_timer).where(checklist_timer.c.fired_at.is_(None)))
+                ).all()
+        assert len(pending) == 5 + 3
+        assert events.of_type("checklist.item_overdue", subject=cid) == []
+
+        restarted = create_app(settings_for(url, bootstrap, prefix))
+        async with app_client(restarted):
+            overdue = await events.wait_for("checklist.item_overdue", subject=cid, count=6)
+            async with restarted.state.session_factory() as session:
+
+                async def due_ones_fired() -> list[str]:
+                    query = select(checklist_timer.c.ref_id).where(checklist_timer.c.fired_at.is_(None))
+                    return [ref.split("/")[1] for ref in (await session.execute(query)).scalars()]
+
+                await eventually(lambda: _equal(due_ones_fired(), ["final_payroll", "reference_letter"]), timeout=30)
+    red = {e.data["item"]["key"] for e in overdue if e.data["red_flag"]}
+    assert red == {"accounts_disabled", "badge_returned", "vpn_tokens_revoked"}
+    assert len(overdue) == 6
+
+
+async def _equal(values: Awaitable[list[str]], expected: list[str]) -> bool:
+    """Only the timers not yet due (the items due after the last day) are still pending."""
+    return sorted(await values) == expected
