@@ -46,6 +46,14 @@ class NotABuyerSignatory(Forbidden):
     """The caller may read the contract but not sign it for the buyer."""
 
 
+class SegregationOfDuties(Forbidden):
+    """The caller may sign for the buyer in general but not this order (requester, approver, vendor credentials)."""
+
+
+class ApprovalNotKnown(Conflict):
+    """The order's approval has not been read yet, so who approved it cannot be checked."""
+
+
 class NotExecuted(Conflict):
     """The executed document was asked for, but the contract is not executed."""
 

@@ -16,6 +16,7 @@ from backoffice_common.events import CloudEvent, new_event
 from backoffice_common.uow import UnitOfWork
 from backoffice_contracts.domain.contract import Contract
 from backoffice_contracts.repository import (
+    ApprovalRepository,
     CancellationRepository,
     ContractRepository,
     TemplateRepository,
@@ -46,6 +47,7 @@ class ContractsUnitOfWork(UnitOfWork):
     templates: TemplateRepository
     vendors: VendorRepository
     cancellations: CancellationRepository
+    approvals: ApprovalRepository
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -53,6 +55,7 @@ class ContractsUnitOfWork(UnitOfWork):
         self.templates = TemplateRepository(self.session)
         self.vendors = VendorRepository(self.session)
         self.cancellations = CancellationRepository(self.session)
+        self.approvals = ApprovalRepository(self.session)
         self.cause: CloudEvent | None = None
         return self
 

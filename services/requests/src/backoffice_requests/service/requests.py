@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from backoffice_common.auth import User
+from backoffice_requests.domain.closure import ClosurePolicy, check_closer
 from backoffice_requests.domain.content import Attachment, LineInput, make_content
 from backoffice_requests.domain.errors import InvalidRequest
 from backoffice_requests.domain.model import Person, PurchaseRequest
@@ -215,11 +216,18 @@ async def reassign_vendor(
 
 
 async def confirm_receipt(
-    *, uow: RequestsUnitOfWork, user: User, request_id: str, data: ReceiptCreate, if_match: str | None
+    *,
+    uow: RequestsUnitOfWork,
+    user: User,
+    request_id: str,
+    data: ReceiptCreate,
+    if_match: str | None,
+    closure_policy: ClosurePolicy | None = None,
 ) -> PurchaseRequest:
     request = await _load(
         uow, user, request_id, if_match, action="confirm receipt for", check=access.require_owner_or_buyer
     )
+    await _check_closer(uow, user, request, closure_policy, action="confirm receipt of")
     quantities: dict[int, Any] = {}
     for line in data.lines:
         if line.line_no in quantities:
@@ -230,8 +238,27 @@ async def confirm_receipt(
 
 
 async def close(
-    *, uow: RequestsUnitOfWork, user: User, request_id: str, data: CloseCreate, if_match: str | None
+    *,
+    uow: RequestsUnitOfWork,
+    user: User,
+    request_id: str,
+    data: CloseCreate,
+    if_match: str | None,
+    closure_policy: ClosurePolicy | None = None,
 ) -> PurchaseRequest:
     request = await _load(uow, user, request_id, if_match, action="close", check=access.require_owner_or_buyer)
+    await _check_closer(uow, user, request, closure_policy, action="close")
     request.close(short=data.short, reason=data.reason, actor=access.actor_for(user, requester_id=request.requester.id))
     return await _save(uow, request, user)
+
+
+async def _check_closer(
+    uow: RequestsUnitOfWork, user: User, request: PurchaseRequest, policy: ClosurePolicy | None, *, action: str
+) -> None:
+    check_closer(
+        policy or ClosurePolicy(),
+        user_id=user.sub,
+        requester_id=request.requester.id,
+        buyer_signers=await uow.buyer_signers.of_request(request.id),
+        action=action,
+    )
