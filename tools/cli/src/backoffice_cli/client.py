@@ -220,9 +220,8 @@ class Platform:
             body["webhook_url"] = webhook_url
         r = await self.call("POST", f"{self.endpoints.notifications}/vendors", cast.procurement, json=body, expect=201)
         vendor_id = r.json()["vendor_id"]
-        s = await self.call(
-            "POST", f"{self.endpoints.notifications}/vendors/{vendor_id}/secrets", cast.procurement, expect=201
-        )
+        # The admin makes the vendor's secret: whoever did may not sign the vendor's contracts for the buyer.
+        s = await self.call("POST", f"{self.endpoints.notifications}/vendors/{vendor_id}/secrets", cast.admin, expect=201)
         return Vendor(vendor_id, s.json()["secret"], legal_name, emails)
 
     # --- the requester (requests) ---------------------------------------------------------------
