@@ -221,7 +221,9 @@ class Platform:
         r = await self.call("POST", f"{self.endpoints.notifications}/vendors", cast.procurement, json=body, expect=201)
         vendor_id = r.json()["vendor_id"]
         # The admin makes the vendor's secret: whoever did may not sign the vendor's contracts for the buyer.
-        s = await self.call("POST", f"{self.endpoints.notifications}/vendors/{vendor_id}/secrets", cast.admin, expect=201)
+        s = await self.call(
+            "POST", f"{self.endpoints.notifications}/vendors/{vendor_id}/secrets", cast.admin, expect=201
+        )
         return Vendor(vendor_id, s.json()["secret"], legal_name, emails)
 
     # --- the requester (requests) ---------------------------------------------------------------
