@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from contracts_testkit import vendor_record, vendor_signed
 from contracts_usecases import PROCUREMENT, World
 
 from backoffice_common.auth import User
+from backoffice_common.events import new_event
 from backoffice_contracts.domain.contract import Status
 from backoffice_contracts.domain.errors import ApprovalNotKnown, SegregationOfDuties
 from backoffice_contracts.domain.segregation import OrderParties, check_buyer_signer
@@ -86,3 +89,17 @@ async def test_an_unrelated_procurement_user_signs_and_executes_the_contract() -
     await world.deliver(vendor_signed(generated))
     await world.sign_as_buyer(generated, user=PROCUREMENT)
     assert world.store.contracts[generated.data["contract_id"]].status == Status.EXECUTED
+
+
+async def test_a_blocked_vendors_signature_is_refused_and_kept_as_evidence() -> None:
+    world = World()
+    vendor = vendor_record()
+    generated, _ = await world.generate(vendor=vendor)
+    blocked = {**vendor, "status": "blocked", "updated_at": datetime.now(UTC).isoformat()}
+    await world.deliver(
+        new_event(type="vendor.updated", service="notifications", subject=vendor["vendor_id"], data=blocked)
+    )
+    outcome, _ = await world.deliver(vendor_signed(generated))
+    assert outcome == "refused: vendor_blocked"
+    assert world.store.contracts[generated.data["contract_id"]].signatures == []
+    assert [r.reason for r in world.store.refusals] == ["vendor_blocked"]

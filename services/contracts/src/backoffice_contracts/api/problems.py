@@ -23,6 +23,7 @@ from backoffice_contracts.domain.errors import (
     SignatureRefused,
     StaleDocument,
     TemplateError,
+    VendorBlocked,
     WrongVendor,
 )
 
@@ -37,7 +38,15 @@ def _refused(cls: type[SignatureRefused]) -> ProblemType:
 PROBLEMS: ErrorMap = {
     **{
         cls: _refused(cls)
-        for cls in (SignatureRefused, StaleDocument, NotOpenForSignature, AlreadySigned, OutOfOrder, WrongVendor)
+        for cls in (
+            SignatureRefused,
+            StaleDocument,
+            NotOpenForSignature,
+            AlreadySigned,
+            OutOfOrder,
+            WrongVendor,
+            VendorBlocked,
+        )
     },
     NotExecuted: ProblemType(409, CONFLICT, "not-executed"),
     SegregationOfDuties: ProblemType(403, "Forbidden", "segregation-of-duties"),

@@ -35,6 +35,10 @@ class WrongVendor(SignatureRefused):
     code = "wrong_vendor"
 
 
+class VendorBlocked(SignatureRefused):
+    code = "vendor_blocked"
+
+
 class ContractNotFound(NotFound):
     """No such contract, or one the caller may not see (the same answer, so ids cannot be probed)."""
 

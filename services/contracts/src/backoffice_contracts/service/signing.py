@@ -6,7 +6,13 @@ from datetime import datetime
 
 from backoffice_common.auth import User
 from backoffice_common.events import CloudEvent
-from backoffice_contracts.domain.errors import ContractNotFound, NotABuyerSignatory, SignatureRefused, WrongVendor
+from backoffice_contracts.domain.errors import (
+    ContractNotFound,
+    NotABuyerSignatory,
+    SignatureRefused,
+    VendorBlocked,
+    WrongVendor,
+)
 from backoffice_contracts.domain.segregation import check_buyer_signer
 from backoffice_contracts.domain.signature import Party, Refusal, Signature
 from backoffice_contracts.schemas.events import VendorContractSigned
@@ -91,6 +97,9 @@ async def record_vendor_signature(
             raise WrongVendor("no such contract")
         if contract.vendor_id != signed.vendor_id or contract.request_id != signed.request_id:
             raise WrongVendor("the contract belongs to another vendor or request")
+        vendor = await uow.vendors.get(contract.vendor_id)
+        if vendor is not None and vendor.get("status") == "blocked":
+            raise VendorBlocked("the vendor is blocked: its signature is not recorded")
         contract.sign(signature, now=now)
     except SignatureRefused as refused:
         await uow.contracts.add_refusal(_refusal(signed, refused, event_id=cause.id, now=now))
