@@ -15,6 +15,14 @@ from backoffice_common.migrations import upgrade
 from backoffice_common.settings import ServiceSettings
 
 
+def proxy_options(settings: ServiceSettings) -> dict[str, object]:
+    """uvicorn's forwarded-header options: believed only from the configured proxies (uvicorn would
+    otherwise trust any caller on 127.0.0.1)."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(settings.trusted_proxies)}
+
+
 def main(
     *,
     app_path: str,
@@ -49,6 +57,6 @@ def main(
         host=args.host,
         port=args.port,
         log_config=None,
-        proxy_headers=True,
+        **proxy_options(settings),
         timeout_graceful_shutdown=args.timeout_graceful_shutdown,
     )
