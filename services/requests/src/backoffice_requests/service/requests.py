@@ -117,6 +117,7 @@ async def create_draft(
         attachments=[Attachment(**a.model_dump()) for a in data.attachments],
         today=today(),
     )
+    access.require_own_department(user, content.department)
     await _require_active_vendor(uow, data.vendor_id)
     if require_known_cost_centre:
         await cost_centres.require_known(uow, content.cost_center)
@@ -147,6 +148,7 @@ async def update_draft(
     request = await _load(uow, user, request_id, if_match, action="edit", check=access.require_owner)
     changes = _changes(data)
     request.update_draft(changes, today=today(), actor=access.actor_for(user, requester_id=request.requester.id))
+    access.require_own_department(user, request.content.department)
     if "vendor_id" in changes:
         await _require_active_vendor(uow, request.content.vendor_id)
     if require_known_cost_centre and "cost_center" in changes:
@@ -196,6 +198,7 @@ async def revise(
         submitted_at=_now(),
         comment=data.comment,
     )
+    access.require_own_department(user, request.content.department)
     await _require_active_vendor(uow, request.content.vendor_id)
     if require_known_cost_centre:
         await cost_centres.require_known(uow, request.content.cost_center)
