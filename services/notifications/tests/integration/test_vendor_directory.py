@@ -103,7 +103,7 @@ async def test_a_rotation_names_the_rotator_on_the_vendor_record_and_is_announce
     assert updates[-1].data["actor"]["id"] == "pat"
     assert "whsec_" not in updates[-1].model_dump_json()
     for contact in contacts:
-        [mail] = await wait_for_mail(contact)
+        [mail] = await wait_for_mail(contact, announcements=True)
         text = str(mail)
         assert "Pat Procurement" in text
         assert rotated.json()["secret_id"] in text
