@@ -33,7 +33,7 @@ def free_port() -> int:
 
 async def client_address_seen(settings: ServiceSettings) -> str:
     port = free_port()
-    config = uvicorn.Config(echo_app(), host="127.0.0.1", port=port, log_config=None, **proxy_options(settings))  # type: ignore[arg-type]
+    config = uvicorn.Config(echo_app(), host="127.0.0.1", port=port, log_config=None, **proxy_options(settings))
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:

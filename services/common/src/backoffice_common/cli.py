@@ -7,6 +7,7 @@ import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict
 
 import uvicorn
 
@@ -15,7 +16,12 @@ from backoffice_common.migrations import upgrade
 from backoffice_common.settings import ServiceSettings
 
 
-def proxy_options(settings: ServiceSettings) -> dict[str, object]:
+class ProxyOptions(TypedDict, total=False):
+    proxy_headers: bool
+    forwarded_allow_ips: str
+
+
+def proxy_options(settings: ServiceSettings) -> ProxyOptions:
     """uvicorn's forwarded-header options: believed only from the configured proxies (uvicorn would
     otherwise trust any caller on 127.0.0.1)."""
     if not settings.trusted_proxies:
