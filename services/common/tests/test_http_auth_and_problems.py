@@ -117,6 +117,25 @@ async def test_missing_expired_forged_and_foreign_tokens_get_401(
     assert detail in r.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("claims", "detail"),
+    [
+        ({"email": "alice@example.com\r\nBcc: everyone@example.com"}, "email claim"),
+        ({"email": "alice@example.com\n"}, "email claim"),
+        ({"email": ["alice@example.com"]}, "email claim"),
+        ({"name": "Alice\r\nX-Injected: 1"}, "name claim"),
+        ({"sub": "alice\n"}, "sub claim"),
+    ],
+)
+async def test_claims_with_line_breaks_or_control_characters_are_refused_at_the_edge(
+    client: httpx.AsyncClient, claims: dict[str, object], detail: str
+) -> None:
+    r = await client.get("/me", headers=bearer(token(**claims)))
+    assert r.status_code == 401, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert detail in r.json()["detail"]
+
+
 async def test_a_valid_token_without_the_needed_role_gets_403(client: httpx.AsyncClient) -> None:
     r = await client.post("/admin-only", headers=bearer(mint_token(secret=SECRET, sub="bob", roles=["approver"])))
     assert r.status_code == 403

@@ -33,6 +33,7 @@ class Store:
     templates: list[dict[str, Any]] = field(default_factory=list)
     vendors: dict[str, dict[str, Any]] = field(default_factory=dict)
     cancelled: dict[str, dict[str, Any]] = field(default_factory=dict)
+    approvals: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
 
 def _stored(aggregate: Contract) -> Contract:
@@ -155,6 +156,20 @@ class FakeCancellations:
         return request_id in self._store.cancelled
 
 
+class FakeApprovals:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def record(
+        self, *, request_id: str, chain_id: str, revision: int, approver_ids: list[str], approved_at: datetime
+    ) -> None:
+        self._store.approvals.setdefault((request_id, chain_id), list(approver_ids))
+
+    async def approvers(self, request_id: str) -> frozenset[str] | None:
+        found = [ids for (request, _), ids in self._store.approvals.items() if request == request_id]
+        return frozenset(i for ids in found for i in ids) if found else None
+
+
 class FakeUnitOfWork:
     """Stands in for ``ContractsUnitOfWork``: same repositories by name, ``committed``, ``published``."""
 
@@ -169,6 +184,7 @@ class FakeUnitOfWork:
         self.templates = FakeTemplates(self._work)
         self.vendors = FakeVendors(self._work)
         self.cancellations = FakeCancellations(self._work)
+        self.approvals = FakeApprovals(self._work)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         return self

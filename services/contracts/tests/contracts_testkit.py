@@ -80,6 +80,23 @@ def vendor_accepted(request: dict[str, Any], vendor: dict[str, Any]) -> CloudEve
     )
 
 
+def approved(request: dict[str, Any], *approver_ids: str, chain_id: str | None = None) -> CloudEvent:
+    """``purchase_request.approved`` of ``request`` by ``approver_ids`` (bob when none is named)."""
+    people = [{"id": i, "name": i.title(), "email": f"{i}@example.com"} for i in approver_ids or ("bob",)]
+    return new_event(
+        type="purchase_request.approved",
+        service="approvals",
+        subject=request["request_id"],
+        data={
+            "schema_version": 1,
+            "request": request,
+            "chain_id": chain_id or str(uuid.uuid4()),
+            "approvers": people,
+            "actor": {"id": "system", "name": "approvals", "role": "system"},
+        },
+    )
+
+
 def vendor_signed(
     generated: CloudEvent, *, document_sha256: str | None = None, vendor_id: str | None = None
 ) -> CloudEvent:
@@ -124,12 +141,32 @@ def cancelled(request: dict[str, Any], *, reason: str = "no longer needed") -> C
 async def generate_contract(
     env: Any, *, language: str = "en", vendor: dict[str, Any] | None = None
 ) -> tuple[CloudEvent, dict[str, Any]]:
-    """Publish a vendor acceptance and wait for the contract; returns (contract.generated, the snapshot)."""
+    """Publish the approval (by bob) and a vendor acceptance, wait for the contract and until the approval is
+    recorded; returns (contract.generated, the snapshot)."""
     vendor = vendor or vendor_record(language=language)
     request = snapshot(vendor_id=vendor["vendor_id"])
+    await env.publish("backoffice.approvals", approved(request))
     await env.publish("backoffice.notifications", vendor_accepted(request, vendor))
     generated = await env.reader.wait_for("contract.generated", subject=request["request_id"])
+    await wait_for_approval(env, request["request_id"])
     return generated[0], request
+
+
+async def wait_for_approval(env: Any, request_id: str) -> None:
+    """Until the contracts service has read the request's ``purchase_request.approved``."""
+    import asyncpg
+
+    from backoffice_common.testing import eventually
+
+    async def recorded() -> bool:
+        connection = await asyncpg.connect(env.database_url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            found = await connection.fetchval("SELECT count(*) FROM request_approval WHERE request_id = $1", request_id)
+        finally:
+            await connection.close()
+        return bool(found)
+
+    await eventually(recorded)
 
 
 def local_path(url: str) -> str:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts_fakes import FakeDocuments, FakeUnitOfWork, Store
-from contracts_testkit import snapshot, vendor_accepted, vendor_record
+from contracts_testkit import approved, snapshot, vendor_accepted, vendor_record
 
 from backoffice_common.auth import User
 from backoffice_common.events import CloudEvent
@@ -65,10 +65,20 @@ class World:
         self.published.extend(uow.published)
         return outcome, uow
 
-    async def generate(self, *, language: str = "en", **snapshot_fields: Any) -> tuple[CloudEvent, dict[str, Any]]:
-        """A contract generated from a vendor's acceptance; returns (contract.generated, the order snapshot)."""
-        vendor = vendor_record(language=language)
+    async def generate(
+        self,
+        *,
+        language: str = "en",
+        approvers: tuple[str, ...] = ("bob",),
+        vendor: dict[str, Any] | None = None,
+        **snapshot_fields: Any,
+    ) -> tuple[CloudEvent, dict[str, Any]]:
+        """A contract generated from a vendor's acceptance of an order approved by ``approvers`` (no approval
+        read when empty); returns (contract.generated, the order snapshot)."""
+        vendor = vendor or vendor_record(language=language)
         request = snapshot(vendor_id=vendor["vendor_id"], **snapshot_fields)
+        if approvers:
+            await self.deliver(approved(request, *approvers))
         _, uow = await self.deliver(vendor_accepted(request, vendor))
         return uow.of_type("contract.generated")[0], request
 

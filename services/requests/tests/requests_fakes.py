@@ -94,6 +94,17 @@ class FakeApprovers:
         return (request_id, user_id) in self.store.assignments
 
 
+class FakeBuyerSigners:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def remember(self, *, request_id: str, user_id: str) -> None:
+        self.store.buyer_signers.add((request_id, user_id))
+
+    async def of_request(self, request_id: str) -> frozenset[str]:
+        return frozenset(user for request, user in self.store.buyer_signers if request == request_id)
+
+
 class FakeDeferred:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
@@ -149,6 +160,7 @@ class FakeStore:
     revisions: dict[tuple[str, int], Any] = field(default_factory=dict)
     timeline: list[dict[str, Any]] = field(default_factory=list)
     assignments: set[tuple[str, str]] = field(default_factory=set)
+    buyer_signers: set[tuple[str, str]] = field(default_factory=set)
     deferred: dict[str, tuple[str, CloudEvent]] = field(default_factory=dict)
     vendors: dict[str, tuple[str, str]] = field(default_factory=dict)
     cost_centres: dict[str, tuple[bool, str]] = field(default_factory=dict)
@@ -189,6 +201,7 @@ class FakeUnitOfWork(RequestsUnitOfWork):
         self.requests = FakeRequests(self.store, self.track)  # type: ignore[assignment]
         self.timeline = FakeTimeline(self.store)  # type: ignore[assignment]
         self.approvers = FakeApprovers(self.store)  # type: ignore[assignment]
+        self.buyer_signers = FakeBuyerSigners(self.store)  # type: ignore[assignment]
         self.deferred = FakeDeferred(self.store)  # type: ignore[assignment]
         self.vendors = FakeVendors(self.store)  # type: ignore[assignment]
         self.cost_centres = FakeCostCentres(self.store)  # type: ignore[assignment]

@@ -101,7 +101,9 @@ class Service:
         return event
 
     async def create(self, owner: str, **overrides: Any) -> dict[str, Any]:
-        r = await self.client.post("/requests", json=draft_body(**overrides), headers=auth(owner))
+        # The token names the draft's department: a requester raises requests for their own one only.
+        token = auth(owner, department=overrides.get("department", "ENG"))
+        r = await self.client.post("/requests", json=draft_body(**overrides), headers=token)
         assert r.status_code == 201, r.text
         return r.json()
 

@@ -140,3 +140,15 @@ async def test_a_timer_that_fails_is_postponed_and_does_not_block_the_timers_beh
         assert row.fire_at > now
     finally:
         await engine.dispose()
+
+
+async def test_a_delegate_who_is_not_an_active_approver_of_the_directory_is_refused(service):
+    for delegate in ("erin-the-requester-only", "nobody-at-all"):
+        r = await service.client.post(
+            "/absences", json={"delegate_id": delegate, **window(-60)}, headers=service.headers("mona")
+        )
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "delegate_id" in r.json()["detail"]
+    listed = await service.client.get("/absences", headers=service.headers("mona"))
+    assert all(a["delegate_id"] not in ("erin-the-requester-only", "nobody-at-all") for a in listed.json())

@@ -5,7 +5,7 @@ from approvals_testkit import POLICY, directory, snapshot
 
 from backoffice_approvals.domain.budget import BudgetCheck
 from backoffice_approvals.domain.delegation import resolve_delegate
-from backoffice_approvals.domain.people import Absence, Person
+from backoffice_approvals.domain.people import Absence, Approver, Person
 from backoffice_approvals.domain.plan import PriorApprovals
 from backoffice_approvals.domain.policy import PolicyDocument, builtin_policy
 from backoffice_approvals.domain.routing import plan_chain
@@ -167,3 +167,22 @@ def test_an_owner_who_is_the_requester_passes_up_to_their_manager():
         budget=BudgetCheck("over_budget", over_by="1.00", currency="EUR", owner=alice),
     )
     assert [(s.name, ids(s)) for s in result.steps] == [("cost_centre_owner", ["mike"]), ("cfo", ["carol"])]
+
+
+def test_the_department_head_is_the_head_of_the_requesters_department_in_the_directory_not_the_one_typed() -> None:
+    people = directory()
+    people.approvers["hank"] = Approver(
+        "hank", "Hank", "hank@example.com", department="FIN", head_of=frozenset({"FIN"})
+    )
+    result = plan_chain(
+        policy=PolicyDocument.model_validate(POLICY),
+        snapshot=snapshot(requester="bob", total="20000.00", department="FIN"),
+        directory=people,
+        base="EUR",
+        rates=RATES,
+        fallback=FALLBACK,
+    )
+    heads = [ids(s) for s in result.steps if s.name == "head"]
+    assert heads
+    assert "hank" not in heads[0]
+    assert any("department ENG of the requester in the directory" in r for s in result.steps for r in s.reasons)

@@ -93,16 +93,26 @@ class Authenticator:
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise _unauthorized("the roles claim must be a list of strings")
         sub = claims.get("sub")
-        if not isinstance(sub, str) or not sub or len(sub) > 200:
-            raise _unauthorized("the sub claim must be a non-empty string")
+        if not isinstance(sub, str) or not sub or len(sub) > 200 or _has_control(sub):
+            raise _unauthorized("the sub claim must be a non-empty string without control characters")
+        name, email = claims.get("name", ""), claims.get("email", "")
+        if not isinstance(name, str) or _has_control(name):
+            raise _unauthorized("the name claim must be a string without line breaks or control characters")
+        # An address with CR/LF would be stored, put in mail headers and fail (or inject headers) later.
+        if not isinstance(email, str) or _has_control(email) or len(email) > 320:
+            raise _unauthorized("the email claim must be one address without line breaks or control characters")
         department = claims.get("department")
         return User(
             sub=sub,
-            name=str(claims.get("name", ""))[:200],
-            email=str(claims.get("email", ""))[:320],
+            name=name[:200],
+            email=email,
             roles=frozenset(r for r in roles if r in ROLES),
             department=department if isinstance(department, str) else None,
         )
+
+
+def _has_control(value: str) -> bool:
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
 
 
 def _unauthorized(detail: str) -> Problem:

@@ -7,12 +7,26 @@ import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict
 
 import uvicorn
 
 from backoffice_common import dlq_cli
 from backoffice_common.migrations import upgrade
 from backoffice_common.settings import ServiceSettings
+
+
+class ProxyOptions(TypedDict, total=False):
+    proxy_headers: bool
+    forwarded_allow_ips: str
+
+
+def proxy_options(settings: ServiceSettings) -> ProxyOptions:
+    """uvicorn's forwarded-header options: believed only from the configured proxies (uvicorn would
+    otherwise trust any caller on 127.0.0.1)."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(settings.trusted_proxies)}
 
 
 def main(
@@ -49,6 +63,6 @@ def main(
         host=args.host,
         port=args.port,
         log_config=None,
-        proxy_headers=True,
+        **proxy_options(settings),
         timeout_graceful_shutdown=args.timeout_graceful_shutdown,
     )

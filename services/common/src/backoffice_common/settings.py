@@ -44,6 +44,11 @@ class ServiceSettings(BaseSettings):
     """Export traces over OTLP/HTTP (``OTEL_EXPORTER_OTLP_*`` variables, default ``http://localhost:4318``).
     Setting ``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` turns it on too."""
 
+    trusted_proxies: list[str] = Field(default_factory=list, max_length=100)
+    """Addresses (or CIDR ranges) of the reverse proxies whose ``X-Forwarded-For``/``-Proto`` are believed
+    (JSON list, e.g. ``["10.0.0.0/8"]``). Empty: the client address is the connection's peer, whatever a
+    caller puts in those headers (signing evidence records it)."""
+
     database_url: str = "postgresql+asyncpg://backoffice@127.0.0.1:5432/backoffice"
     database_pool_size: int = Field(default=10, ge=1, le=200)
     # Server-side TCP keepalives of every session (PostgreSQL's tcp_keepalives_* and

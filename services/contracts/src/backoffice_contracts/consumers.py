@@ -18,6 +18,7 @@ from backoffice_contracts import service
 from backoffice_contracts.domain.errors import InvalidOrderData, TemplateError
 from backoffice_contracts.schemas.events import (
     PurchaseRequestCancelled,
+    RequestApproved,
     VendorAccepted,
     VendorContractSigned,
     VendorRecord,
@@ -53,6 +54,11 @@ async def on_request_cancelled(event: CloudEvent, uow: ContractsUnitOfWork) -> s
     return await service.void_for_cancellation(uow=uow, cancelled=cancelled, cause=event, now=datetime.now(UTC))
 
 
+async def on_request_approved(event: CloudEvent, uow: ContractsUnitOfWork) -> str:
+    approved = parse_payload(RequestApproved, event)
+    return await service.record_approval(uow=uow, approved=approved, now=datetime.now(UTC))
+
+
 async def on_vendor_updated(event: CloudEvent, uow: ContractsUnitOfWork) -> str:
     return await service.update_vendor(uow=uow, record=parse_payload(VendorRecord, event))
 
@@ -63,6 +69,7 @@ def handlers(settings: Settings, documents: DocumentPort) -> dict[str, Handler]:
         "vendor.accepted": partial(on_vendor_accepted, settings=settings, documents=documents),
         "vendor.contract_signed": partial(on_vendor_contract_signed, settings=settings, documents=documents),
         "purchase_request.cancelled": on_request_cancelled,
+        "purchase_request.approved": on_request_approved,
         "vendor.updated": on_vendor_updated,
     }
     # The consumer builds its units of work with ServiceSpec(uow_class=ContractsUnitOfWork).

@@ -35,7 +35,7 @@ def build_spec(settings: Settings, documents: Documents, store: ObjectStore) -> 
         tables=messaging,
         routers=ROUTERS,
         publishes=[topics.CONTRACTS],
-        consumes=[topics.NOTIFICATIONS, topics.REQUESTS, topics.VENDORS],
+        consumes=[topics.APPROVALS, topics.NOTIFICATIONS, topics.REQUESTS, topics.VENDORS],
         compacted_topics=[topics.VENDORS],
         handlers=handlers(settings, documents),
         background_jobs=[expiry_job(settings)],

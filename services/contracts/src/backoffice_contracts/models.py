@@ -126,7 +126,19 @@ vendor = Table(
     Column("contact_emails", JSONB, nullable=False),
     Column("language", String(2), nullable=False),
     Column("status", String(20), nullable=False),
+    Column("credential_administrators", JSONB, nullable=False, server_default="[]"),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+request_approval = Table(
+    # Who approved each approval chain of a request (purchase_request.approved): none of them signs for the buyer.
+    "request_approval",
+    Base.metadata,
+    Column("request_id", UUID(as_uuid=False), primary_key=True),
+    Column("chain_id", String(200), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("approver_ids", JSONB, nullable=False),
+    Column("approved_at", DateTime(timezone=True), nullable=False),
 )
 
 cancelled_request = Table(

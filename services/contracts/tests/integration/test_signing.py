@@ -128,6 +128,25 @@ async def test_a_requester_cannot_sign_for_procurement(contracts_env) -> None:
     assert (await contract_state(env, generated.data["contract_id"]))["signatures"] == []
 
 
+async def test_neither_the_requester_nor_an_approver_signs_for_the_buyer_even_with_the_procurement_role(
+    contracts_env,
+) -> None:
+    env = contracts_env
+    generated, _ = await generate_contract(env)
+    await env.publish("backoffice.notifications", vendor_signed(generated))
+    await env.reader.wait_for("contract.signed", subject=generated.subject)
+    for who in ("alice", "bob"):  # the requester, the approver
+        r = await env.client.post(
+            f"/contracts/{generated.data['contract_id']}/signatures",
+            json={"document_sha256": generated.data["document_sha256"]},
+            headers=env.token(who, ["requester", "approver", "procurement"]),
+        )
+        assert r.status_code == 403, r.text
+        assert r.json()["type"].endswith("segregation-of-duties")
+    state = await contract_state(env, generated.data["contract_id"])
+    assert [s["party"] for s in state["signatures"]] == ["vendor"]
+
+
 async def test_the_buyer_cannot_sign_before_the_vendor_when_the_vendor_signs_first(contracts_env) -> None:
     env = contracts_env
     generated, _ = await generate_contract(env)

@@ -43,6 +43,7 @@ vendor = Table(
     Column("status", String(20), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    Column("credential_administrators", JSONB, nullable=False, server_default="[]"),
 )
 
 vendor_secret = Table(

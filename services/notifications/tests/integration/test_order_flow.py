@@ -365,3 +365,18 @@ async def test_an_approval_read_after_the_cancellation_that_followed_it_sends_no
     r = await service.client.get("/deliveries", params={"request_id": snap["request_id"]}, headers=staff())
     assert not [d for d in r.json() if d["template"] == "purchase_order"]
     assert await mailbox(vendor["contact_emails"][0]) == []
+
+
+async def test_a_blocked_vendor_can_no_longer_accept_an_order_it_was_sent(service) -> None:  # type: ignore[no-untyped-def]
+    vendor = await make_vendor(service)
+    snap, _ = await order_sent(service, vendor)
+    blocked = await service.client.patch(f"/vendors/{vendor['vendor_id']}", json={"status": "blocked"}, headers=staff())
+    assert blocked.status_code == 200, blocked.text
+    r = await answer(
+        service,
+        vendor["secret"],
+        {"action": "accept", "vendor_id": vendor["vendor_id"], "request_id": snap["request_id"]},
+    )
+    assert r.status_code == 409, r.text
+    assert "blocked" in r.json()["detail"]
+    assert service.events.of_type("vendor.accepted", subject=snap["request_id"]) == []

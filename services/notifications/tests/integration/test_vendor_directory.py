@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from notifications_testkit import requester_headers, staff, unique_email
+from notifications_testkit import requester_headers, staff, unique_email, wait_for_mail
 
 VENDOR = {
     "legal_name": "ACME Supplies Ltd",
@@ -89,3 +89,22 @@ async def test_a_secret_is_shown_once_and_the_previous_one_stays_valid_for_the_o
     shown = await service.client.get(f"/vendors/{vendor_id}", headers=staff())
     assert shown.json()["active_secrets"] == 2
     assert "whsec_" not in shown.text
+
+
+async def test_a_rotation_names_the_rotator_on_the_vendor_record_and_is_announced_to_every_contact(service) -> None:  # type: ignore[no-untyped-def]
+    contacts = [unique_email("sales"), unique_email("it")]
+    r = await service.client.post("/vendors", json=VENDOR | {"contact_emails": contacts}, headers=staff())
+    vendor_id = r.json()["vendor_id"]
+    rotated = await service.client.post(f"/vendors/{vendor_id}/secrets", headers=staff())
+    assert rotated.status_code == 201, rotated.text
+    updates = await service.vendors.wait_for("vendor.updated", subject=vendor_id, count=2)
+    assert updates[0].data["credential_administrators"] == []
+    assert updates[-1].data["credential_administrators"] == ["pat"]
+    assert updates[-1].data["actor"]["id"] == "pat"
+    assert "whsec_" not in updates[-1].model_dump_json()
+    for contact in contacts:
+        [mail] = await wait_for_mail(contact, announcements=True)
+        text = str(mail)
+        assert "Pat Procurement" in text
+        assert rotated.json()["secret_id"] in text
+        assert rotated.json()["secret"] not in text

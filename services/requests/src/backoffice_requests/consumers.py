@@ -121,6 +121,13 @@ def _approvers(event: CloudEvent, payload: LifecyclePayload) -> list[str]:
     return [user_id for user_id in people if isinstance(user_id, str) and user_id]
 
 
+def _buyer_signers(event: CloudEvent) -> list[str]:
+    if event.type != "contract.signed" or event.data.get("party") != "buyer":
+        return []
+    signer_id = _dict(event.data.get("signer")).get("id")
+    return [signer_id] if isinstance(signer_id, str) and signer_id else []
+
+
 def _requests_uow(uow: UnitOfWork) -> RequestsUnitOfWork:
     if not isinstance(uow, RequestsUnitOfWork):
         raise TypeError(f"the requests service's handlers need a RequestsUnitOfWork, not {type(uow).__name__}")
@@ -135,6 +142,7 @@ async def on_lifecycle_event(event: CloudEvent, uow: UnitOfWork) -> str | None:
         actor=_actor(event, payload),
         note=_note(event),
         approvers=_approvers(event, payload),
+        buyer_signers=_buyer_signers(event),
         task_id=str(payload.new_task_id or payload.task_id or event.id)[:200],
     )
     return await facts.record_report(uow=_requests_uow(uow), report=report)

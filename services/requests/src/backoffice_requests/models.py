@@ -125,6 +125,16 @@ Index(
     approver_assignment.c.request_id.desc(),
 )
 
+buyer_signer = Table(
+    # Who signed a request's contract for the buyer (contract.signed, party buyer): the closure policy reads it.
+    "buyer_signer",
+    Base.metadata,
+    Column("request_id", UUID(as_uuid=False), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("signed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("request_id", "user_id"),
+)
+
 vendor = Table(
     "vendor",
     Base.metadata,

@@ -17,3 +17,7 @@ class Settings(ServiceSettings):
     require_known_cost_centre: bool = True
     """Refuse (422, field ``cost_center``) a cost centre that ``backoffice.cost_centres`` does not
     name as active, on create, edit, revise and submit."""
+    requester_may_close: bool = True
+    """The requester may confirm receipt of their own order and close it (false: procurement or admin does)."""
+    buyer_signer_may_close: bool = False
+    """Whoever signed the order's contract for the buyer may confirm its receipt and close it."""

@@ -390,3 +390,35 @@ async def test_a_command_with_a_stale_if_match_is_refused(service: Service) -> N
     stale = {**auth(alice), "If-Match": f'"{request["version"]}"'}
     assert_problem(await service.client.post(f"/requests/{request['id']}/submit", headers=stale), 412)
     assert (await service.read(request["id"], alice))["status"] == "draft"
+
+
+async def test_whoever_signed_the_contract_for_the_buyer_may_not_confirm_receipt_or_close(service: Service) -> None:
+    alice, paula = unique_user("alice"), unique_user("paula")
+    request = await service.submitted(alice)
+    rid = request["id"]
+    await service.approve(request)
+    for topic, type_, data in (
+        ("backoffice.notifications", "vendor.notified", {"request_id": rid, "revision": 1, "vendor_id": VENDOR}),
+        (
+            "backoffice.notifications",
+            "vendor.accepted",
+            {"request": {"request_id": rid}, "vendor": {"vendor_id": VENDOR}},
+        ),
+        ("backoffice.contracts", "contract.generated", {"request_id": rid, "revision": 1, "vendor_id": VENDOR}),
+        ("backoffice.contracts", "contract.signed", {"request_id": rid, "party": "buyer", "signer": {"id": paula}}),
+        ("backoffice.contracts", "contract.executed", {"request_id": rid}),
+    ):
+        await service.emit(topic, type_, rid, contract_id="k", **data)
+    await service.wait_status(rid, alice, "contract_executed")
+    everything = {"lines": [{"line_no": 1, "quantity": "2"}, {"line_no": 2, "quantity": "1"}]}
+    refused = assert_problem(
+        await service.client.post(f"/requests/{rid}/receipts", json=everything, headers=auth(paula, "procurement")), 403
+    )
+    assert refused["type"].endswith("segregation-of-duties")
+    assert refused["rule"] == "buyer_signer"
+    r = await service.client.post(f"/requests/{rid}/receipts", json=everything, headers=auth(alice))
+    assert r.status_code == 200, r.text
+    assert_problem(
+        await service.client.post(f"/requests/{rid}/close", json={}, headers=auth(paula, "procurement")), 403
+    )
+    assert (await service.read(rid, alice))["status"] == "received"

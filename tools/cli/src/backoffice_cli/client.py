@@ -220,8 +220,9 @@ class Platform:
             body["webhook_url"] = webhook_url
         r = await self.call("POST", f"{self.endpoints.notifications}/vendors", cast.procurement, json=body, expect=201)
         vendor_id = r.json()["vendor_id"]
+        # The admin makes the vendor's secret: whoever did may not sign the vendor's contracts for the buyer.
         s = await self.call(
-            "POST", f"{self.endpoints.notifications}/vendors/{vendor_id}/secrets", cast.procurement, expect=201
+            "POST", f"{self.endpoints.notifications}/vendors/{vendor_id}/secrets", cast.admin, expect=201
         )
         return Vendor(vendor_id, s.json()["secret"], legal_name, emails)
 
@@ -388,12 +389,21 @@ class Platform:
 
     # --- the mail sink --------------------------------------------------------------------------
 
-    async def mail_to(self, address: str) -> list[dict[str, Any]]:
+    async def mail_to(self, address: str, *, announcements: bool = False) -> list[dict[str, Any]]:
+        """The mails ``address`` received; without the announcements of a renewed webhook secret (every
+        vendor gets one when the admin makes its secret) unless ``announcements``."""
         if not self.endpoints.mailbox:
             return []
         r = await self.http.get(f"{self.endpoints.mailbox}/messages", params={"to": address})
         r.raise_for_status()
-        return list(r.json())
+        mails = list(r.json())
+        return mails if announcements else [m for m in mails if m.get("subject") not in SECRET_ANNOUNCEMENTS]
+
+
+SECRET_ANNOUNCEMENTS = frozenset(
+    {"Your webhook signing secret was renewed", "Ihr Webhook-Signaturschlüssel wurde erneuert"}
+)
+"""Subjects of the notifications service's ``vendor_credentials_rotated`` email, in English and German."""
 
 
 def _retry_after(response: httpx.Response) -> float:

@@ -111,7 +111,10 @@ class Chain:
         return [t for t in self.tasks if t.step_index == step.index]
 
     def approvals(self, step: PlannedStep) -> int:
-        return len(step.carried_over) + sum(1 for t in self.tasks_of(step) if t.decision == "approved")
+        """Distinct people who approved the step: one person counts once, however many tasks they decided."""
+        people = {p.id for p in step.carried_over}
+        people.update(t.decided_by.id for t in self.tasks_of(step) if t.decision == "approved" and t.decided_by)
+        return len(people)
 
     def satisfied(self, step: PlannedStep) -> bool:
         return self.approvals(step) >= step.required
@@ -134,6 +137,30 @@ class Chain:
                     people.add(task.decided_by.id)
         return people
 
+    def deciders_for_others_in_step(self, task: Task) -> set[str]:
+        """Who may not decide ``task`` because they count for another approver of its step: that approver
+        themself, and whoever decided that approver's task."""
+        step = self.steps[task.step_index]
+        people = {p.id for p in step.approvers if p.id != task.approver.id}
+        people.update(p.id for p in step.carried_over if p.id != task.approver.id)
+        for other in self.tasks_of(step):
+            if other.approver.id != task.approver.id and other.decided_by is not None:
+                people.add(other.decided_by.id)
+        return people
+
+    def excluded_for(self, task: Task) -> set[str]:
+        """Who may not work ``task`` as a delegate: the requester, the people of the other steps, the other
+        approvers of its step and whoever holds or decided another approver's task in it."""
+        people = self.people_of_other_steps(task.step_index) | self.deciders_for_others_in_step(task)
+        for other in self.tasks_of(self.steps[task.step_index]):
+            if other.approver.id != task.approver.id and other.is_open:
+                people.add(other.assignee.id)
+        return people
+
+    def _excluded_for_new(self, step: PlannedStep, approver: Person) -> set[str]:
+        others = {p.id for p in step.approvers if p.id != approver.id}
+        return self.people_of_other_steps(step.index) | others
+
     def start(self, *, now: datetime, assign: Assigner, new_id: IdFactory) -> None:
         self._advance(now=now, assign=assign, new_id=new_id)
 
@@ -150,7 +177,7 @@ class Chain:
             for approver in step.approvers:
                 if approver in step.carried_over:
                     continue
-                assignee, on_behalf_of = assign(approver, self.people_of_other_steps(step.index))
+                assignee, on_behalf_of = assign(approver, self._excluded_for_new(step, approver))
                 self._open_task(step, approver, assignee, on_behalf_of, now=now, new_id=new_id)
 
     def _open_task(
@@ -222,6 +249,11 @@ class Chain:
         others = self.people_of_other_steps(task.step_index) - {self.requester.id}
         if by.id in others:
             raise DecisionForbidden(f"{by.id} already fills another step of this chain")
+        if by.id in self.deciders_for_others_in_step(task):
+            raise DecisionForbidden(
+                f"{by.id} already counts for another approver of step {self.steps[task.step_index].name}: "
+                "a step needs distinct people"
+            )
         if decision != "approved" and not (comment and comment.strip()):
             raise InvalidDecision("a comment is required to reject or to request changes")
         task.status = decision

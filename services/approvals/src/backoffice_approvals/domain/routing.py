@@ -85,6 +85,15 @@ class _Router:
         self.used: set[str] = set()
         self.owners: dict[str, Person] = {}
 
+    def requester_department(self) -> tuple[str, str]:
+        """The requester's department as the directory knows it (the request's own field is what the
+        requester typed, so it must not choose its approver); the request's field only for someone the
+        directory does not list with a department. Returns (department, the reason's suffix)."""
+        listed = self.directory.get(self.requester_id)
+        if listed is not None and listed.department:
+            return listed.department, f" (department {listed.department} of the requester in the directory)"
+        return str(self.snapshot.get("department", "")), ""
+
     def designated(self, step: Step) -> tuple[list[str], list[str]]:
         selector = step.approvers
         if isinstance(selector, ManagerSelector):
@@ -96,11 +105,12 @@ class _Router:
                 current = manager.id
             return [current], [f"manager level {selector.levels} of the requester is {current}"]
         if isinstance(selector, DepartmentHeadSelector):
-            department = selector.department or str(self.snapshot.get("department", ""))
+            department, why = self.requester_department()
+            department = selector.department or department
             head = self.directory.head_of(department)
             if head is None:
                 return [], [f"department {department!r} has no head"]
-            return [head.id], [f"{head.id} heads department {department}"]
+            return [head.id], [f"{head.id} heads department {department}{why}"]
         if isinstance(selector, GroupSelector):
             members = [a.id for a in self.directory.members_of(selector.group)]
             return members, [f"group {selector.group} ({selector.mode}): {', '.join(members) or 'no members'}"]

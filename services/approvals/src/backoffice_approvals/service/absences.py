@@ -35,6 +35,10 @@ async def create_absence(
     absent = for_whom(user, user_id)
     if delegate_id == absent:
         raise InvalidInput("delegate_id: nobody can be their own delegate")
+    delegate = (await uow.directory.load()).get(delegate_id)
+    if delegate is None or not delegate.active:
+        # Tasks moved to someone the directory does not list as an active approver could never be decided.
+        raise InvalidInput(f"delegate_id: {delegate_id} is not an active approver of the directory")
     absence = Absence(absent, starts_at, ends_at, delegate_id, id=new_id())
     await uow.absences.add(absence, created_by=user.sub)
     now = now_utc()

@@ -39,7 +39,7 @@ async def decide(
     if not task.is_open:
         raise DecisionConflict(f"the task is already {task.status}")
     user = decider.person
-    on_behalf_of = await _acting_for(uow=uow, task=task, decider=decider, reason=reason, now=now)
+    on_behalf_of = await _acting_for(uow=uow, chain=chain, task=task, decider=decider, reason=reason, now=now)
     directory = await uow.directory.load()
     chain.decide(
         task_id=task_id,
@@ -61,7 +61,7 @@ async def decide(
 
 
 async def _acting_for(
-    *, uow: ApprovalsUnitOfWork, task: Task, decider: Decider, reason: str | None, now: datetime
+    *, uow: ApprovalsUnitOfWork, chain: Chain, task: Task, decider: Decider, reason: str | None, now: datetime
 ) -> Person | None:
     """Whom the user decides for: None as the assignee (or the task's principal when delegated)."""
     user = decider.person
@@ -69,7 +69,8 @@ async def _acting_for(
         return task.on_behalf_of
     absences = await uow.absences.active_at(now)
     directory = await uow.directory.load()
-    delegate, _ = resolve_delegate(task.assignee, directory=directory, absences=absences, at=now, excluded=())
+    excluded = chain.excluded_for(task)
+    delegate, _ = resolve_delegate(task.assignee, directory=directory, absences=absences, at=now, excluded=excluded)
     if delegate.id == user.id:
         return task.assignee
     if decider.is_admin:

@@ -75,7 +75,7 @@ async def _running_chain_of(*, uow: ApprovalsUnitOfWork, task_id: str) -> Chain 
 def _escalation_target(chain: Chain, task_id: str, directory: Directory, settings: Settings) -> Person | None:
     """The first manager above the assignee who fills no other step, else the fallback approver."""
     task = chain.task(task_id)
-    excluded = chain.people_of_other_steps(task.step_index) | {task.assignee.id}
+    excluded = chain.excluded_for(task) | {task.assignee.id}
     manager = directory.manager_of(task.assignee.id)
     while manager is not None:
         if manager.id not in excluded:
@@ -96,7 +96,7 @@ async def escalate(*, uow: ApprovalsUnitOfWork, task_id: str, settings: Settings
     target = _escalation_target(chain, task_id, directory, settings)
     if target is None:
         return
-    excluded = chain.people_of_other_steps(task.step_index) | {task.assignee.id}
+    excluded = chain.excluded_for(task) | {task.assignee.id}
     absences = await uow.absences.active_at(now)
     assignee, on_behalf = resolve_delegate(target, directory=directory, absences=absences, at=now, excluded=excluded)
     reason = f"not decided by {task.assignee.id} before {task.due_at.isoformat()}"
@@ -115,7 +115,7 @@ async def move_tasks_of_absent(*, uow: ApprovalsUnitOfWork, user_id: str) -> int
         if chain is None:
             continue
         task = chain.task(task_id)
-        excluded = chain.people_of_other_steps(task.step_index)
+        excluded = chain.excluded_for(task)
         delegate, on_behalf = resolve_delegate(
             task.assignee, directory=directory, absences=absences, at=now, excluded=excluded
         )

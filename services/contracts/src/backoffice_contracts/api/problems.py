@@ -9,6 +9,7 @@ from __future__ import annotations
 from backoffice_common.errors import ErrorMap, ProblemType
 from backoffice_contracts.domain.errors import (
     AlreadySigned,
+    ApprovalNotKnown,
     EmptyUpload,
     InvalidLink,
     MalformedUpload,
@@ -18,9 +19,11 @@ from backoffice_contracts.domain.errors import (
     NotOpenForSignature,
     OutOfOrder,
     SealingFailed,
+    SegregationOfDuties,
     SignatureRefused,
     StaleDocument,
     TemplateError,
+    VendorBlocked,
     WrongVendor,
 )
 
@@ -35,9 +38,19 @@ def _refused(cls: type[SignatureRefused]) -> ProblemType:
 PROBLEMS: ErrorMap = {
     **{
         cls: _refused(cls)
-        for cls in (SignatureRefused, StaleDocument, NotOpenForSignature, AlreadySigned, OutOfOrder, WrongVendor)
+        for cls in (
+            SignatureRefused,
+            StaleDocument,
+            NotOpenForSignature,
+            AlreadySigned,
+            OutOfOrder,
+            WrongVendor,
+            VendorBlocked,
+        )
     },
     NotExecuted: ProblemType(409, CONFLICT, "not-executed"),
+    SegregationOfDuties: ProblemType(403, "Forbidden", "segregation-of-duties"),
+    ApprovalNotKnown: ProblemType(409, CONFLICT, "approval-not-known", headers=lambda _exc: {"Retry-After": "5"}),
     InvalidLink: ProblemType(403, "Forbidden", "invalid-link"),
     SealingFailed: ProblemType(503, "Service Unavailable", "sealing-failed"),
     TemplateError: ProblemType(422, UNPROCESSABLE, "invalid-template"),

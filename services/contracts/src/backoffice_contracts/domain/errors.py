@@ -35,6 +35,10 @@ class WrongVendor(SignatureRefused):
     code = "wrong_vendor"
 
 
+class VendorBlocked(SignatureRefused):
+    code = "vendor_blocked"
+
+
 class ContractNotFound(NotFound):
     """No such contract, or one the caller may not see (the same answer, so ids cannot be probed)."""
 
@@ -44,6 +48,14 @@ class ContractNotFound(NotFound):
 
 class NotABuyerSignatory(Forbidden):
     """The caller may read the contract but not sign it for the buyer."""
+
+
+class SegregationOfDuties(Forbidden):
+    """The caller may sign for the buyer in general but not this order (requester, approver, vendor credentials)."""
+
+
+class ApprovalNotKnown(Conflict):
+    """The order's approval has not been read yet, so who approved it cannot be checked."""
 
 
 class NotExecuted(Conflict):

@@ -2,9 +2,16 @@
 
 from backoffice_contracts.repository.contracts import ContractRepository
 from backoffice_contracts.repository.reference import (
+    ApprovalRepository,
     CancellationRepository,
     TemplateRepository,
     VendorRepository,
 )
 
-__all__ = ["CancellationRepository", "ContractRepository", "TemplateRepository", "VendorRepository"]
+__all__ = [
+    "ApprovalRepository",
+    "CancellationRepository",
+    "ContractRepository",
+    "TemplateRepository",
+    "VendorRepository",
+]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice_contracts.models import cancelled_request, contract_template, vendor
+from backoffice_contracts.models import cancelled_request, contract_template, request_approval, vendor
 
 
 class TemplateRepository:
@@ -92,3 +93,35 @@ class CancellationRepository:
             select(cancelled_request.c.request_id).where(cancelled_request.c.request_id == request_id)
         )
         return found is not None
+
+
+class ApprovalRepository:
+    """``request_approval``: who approved which chain of a request, read from ``purchase_request.approved``."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def record(
+        self, *, request_id: str, chain_id: str, revision: int, approver_ids: list[str], approved_at: datetime
+    ) -> None:
+        await self._session.execute(
+            pg_insert(request_approval)
+            .values(
+                request_id=request_id,
+                chain_id=chain_id,
+                revision=revision,
+                approver_ids=approver_ids,
+                approved_at=approved_at,
+            )
+            .on_conflict_do_nothing(index_elements=["request_id", "chain_id"])
+        )
+
+    async def approvers(self, request_id: str) -> frozenset[str] | None:
+        """Everyone who approved any chain of the request; None when no approval was read yet."""
+        rows = (
+            await self._session.execute(
+                select(request_approval.c.approver_ids).where(request_approval.c.request_id == request_id)
+            )
+        ).scalars()
+        found = [list(ids) for ids in rows]
+        return frozenset(i for ids in found for i in ids) if found else None

@@ -62,6 +62,8 @@ class VendorRecord(_Payload):
     contact_emails: list[SafeStr] = Field(default_factory=list, max_length=50)
     language: SafeStr = "en"
     status: SafeStr = "active"
+    credential_administrators: list[Ref] = Field(default_factory=list, max_length=1000)
+    """Who created or rotated the vendor's credentials (none of them signs its contracts for the buyer)."""
     updated_at: datetime
 
     @property
@@ -97,3 +99,11 @@ class PurchaseRequestCancelled(_Payload):
     reason: Long = ""
     actor: Any = None
     """The cancelling user as the requests service sent it; carried into ``contract.voided`` unchanged."""
+
+
+class RequestApproved(_Payload):
+    """``purchase_request.approved``: only who approved is read (none of them signs for the buyer)."""
+
+    request: RequestSnapshot
+    chain_id: Ref
+    approvers: list[PersonRef] = Field(max_length=1000)

@@ -5,6 +5,7 @@ commit to the consumer, so the inbox claim, the effects and the recorded outcome
 
 - ``generation``: ``generate_contract`` (vendor.accepted), ``update_vendor`` (vendor.updated)
 - ``signing``: ``sign_as_buyer`` (API), ``record_vendor_signature`` (vendor.contract_signed)
+- ``parties``: ``record_approval`` (purchase_request.approved), who took part in an order (segregation of duties)
 - ``execution``: sealing and executing once every party has signed (called by signing)
 - ``lifecycle``: ``void_for_cancellation`` (purchase_request.cancelled), ``expire_due`` (timer)
 - ``templates``: ``add_template``, ``list_templates``, ``get_template``
@@ -13,6 +14,7 @@ commit to the consumer, so the inbox claim, the effects and the recorded outcome
 
 from backoffice_contracts.service.generation import generate_contract, update_vendor
 from backoffice_contracts.service.lifecycle import expire_due, void_for_cancellation
+from backoffice_contracts.service.parties import record_approval
 from backoffice_contracts.service.signing import record_vendor_signature, sign_as_buyer
 from backoffice_contracts.service.templates import add_template, get_template, list_templates, sample_data
 
@@ -22,6 +24,7 @@ __all__ = [
     "generate_contract",
     "get_template",
     "list_templates",
+    "record_approval",
     "record_vendor_signature",
     "sample_data",
     "sign_as_buyer",

@@ -27,6 +27,7 @@ async def update_vendor(*, uow: ContractsUnitOfWork, record: VendorRecord) -> st
             "contact_emails": record.contact_emails,
             "language": language_for(record.language),
             "status": record.status[:20],
+            "credential_administrators": sorted(set(record.credential_administrators)),
             "updated_at": record.updated_at,
         }
     )

@@ -6,11 +6,19 @@ from datetime import datetime
 
 from backoffice_common.auth import User
 from backoffice_common.events import CloudEvent
-from backoffice_contracts.domain.errors import ContractNotFound, NotABuyerSignatory, SignatureRefused, WrongVendor
+from backoffice_contracts.domain.errors import (
+    ContractNotFound,
+    NotABuyerSignatory,
+    SignatureRefused,
+    VendorBlocked,
+    WrongVendor,
+)
+from backoffice_contracts.domain.segregation import check_buyer_signer
 from backoffice_contracts.domain.signature import Party, Refusal, Signature
 from backoffice_contracts.schemas.events import VendorContractSigned
 from backoffice_contracts.service.access import buyer_signer_role, may_read, may_sign_for_buyer
 from backoffice_contracts.service.execution import execute_when_fully_signed
+from backoffice_contracts.service.parties import parties_of
 from backoffice_contracts.service.ports import DocumentPort
 from backoffice_contracts.service.uow import ContractsUnitOfWork
 from backoffice_contracts.settings import Settings
@@ -34,6 +42,10 @@ async def sign_as_buyer(
         raise ContractNotFound(contract_id)
     if not may_sign_for_buyer(user, settings):
         raise NotABuyerSignatory("only procurement or a configured buyer signatory signs for the buyer")
+    parties = await parties_of(
+        uow, request_id=contract.request_id, requester_id=contract.requester_id, vendor_id=contract.vendor_id
+    )
+    check_buyer_signer(user.sub, parties)
     signature = Signature(
         party=Party.BUYER,
         signer_id=user.sub,
@@ -85,6 +97,9 @@ async def record_vendor_signature(
             raise WrongVendor("no such contract")
         if contract.vendor_id != signed.vendor_id or contract.request_id != signed.request_id:
             raise WrongVendor("the contract belongs to another vendor or request")
+        vendor = await uow.vendors.get(contract.vendor_id)
+        if vendor is not None and vendor.get("status") == "blocked":
+            raise VendorBlocked("the vendor is blocked: its signature is not recorded")
         contract.sign(signature, now=now)
     except SignatureRefused as refused:
         await uow.contracts.add_refusal(_refusal(signed, refused, event_id=cause.id, now=now))

@@ -17,6 +17,7 @@ from backoffice_common.objectstore import ObjectStore
 from backoffice_common.uow import UnitOfWork
 from backoffice_contracts.domain.contract import Contract
 from backoffice_contracts.repository import (
+    ApprovalRepository,
     CancellationRepository,
     ContractRepository,
     TemplateRepository,
@@ -47,6 +48,7 @@ class ContractsUnitOfWork(UnitOfWork):
     templates: TemplateRepository
     vendors: VendorRepository
     cancellations: CancellationRepository
+    approvals: ApprovalRepository
     store: ClassVar[ObjectStore | None] = None
     """Where the PDFs are kept; set by ``with_store`` in the composition root."""
 
@@ -61,6 +63,7 @@ class ContractsUnitOfWork(UnitOfWork):
         self.templates = TemplateRepository(self.session)
         self.vendors = VendorRepository(self.session)
         self.cancellations = CancellationRepository(self.session)
+        self.approvals = ApprovalRepository(self.session)
         self.cause: CloudEvent | None = None
         return self
 

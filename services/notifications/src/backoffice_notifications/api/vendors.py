@@ -62,8 +62,10 @@ async def update_vendor(
 
 @router.post("/{vendor_id}/secrets", status_code=201)
 async def rotate_secret(vendor_id: UUID, uow: Uow, user: Staff, settings: SettingsDep) -> SecretCreated:
-    """Creates a new signing secret, shown only in this answer; older ones stay valid for the overlap."""
-    rotated = await vendors.rotate_secret(uow, vendor_id=str(vendor_id), settings=settings)
+    """Creates a new signing secret, shown only in this answer; older ones stay valid for the overlap.
+    The rotation is announced to the vendor's contacts, and the caller may no longer sign this vendor's
+    contracts for the buyer."""
+    rotated = await vendors.rotate_secret(uow, vendor_id=str(vendor_id), user=user, settings=settings)
     return SecretCreated(
         secret_id=rotated.secret_id,
         secret=rotated.secret,

@@ -25,6 +25,8 @@ class Vendor:
     status: str
     created_at: datetime
     updated_at: datetime
+    credential_administrators: list[str] = field(default_factory=list)
+    """Who created or rotated the vendor's webhook secrets: none of them may sign its contracts for the buyer."""
     events: list[DomainEvent] = field(default_factory=list)
 
     @classmethod
@@ -47,6 +49,15 @@ class Vendor:
         self.updated_at = now
         self._updated(actor)
 
+    def credentials_rotated(self, *, actor: dict[str, str], now: datetime) -> DomainEvent:
+        """A new webhook secret was made by ``actor``: they join the credential administrators, and the change
+        is published (``vendor.updated``) like every other; returns that event (the announcement's cause)."""
+        if actor["id"] not in self.credential_administrators:
+            self.credential_administrators.append(actor["id"])
+        self.updated_at = now
+        self._updated(actor)
+        return self.events[-1]
+
     def record(self) -> dict[str, Any]:
         """The VendorRecord of docs/events.md: never a secret, never the webhook URL itself."""
         return {
@@ -57,6 +68,7 @@ class Vendor:
             "language": self.language,
             "status": self.status,
             "has_webhook": bool(self.webhook_url),
+            "credential_administrators": sorted(self.credential_administrators),
             "updated_at": self.updated_at.isoformat(),
         }
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.message import EmailMessage
 
 import httpx
 import structlog
@@ -36,21 +37,30 @@ UowFactory = Callable[[], UnitOfWork]
 
 async def _email(row: Delivery, *, smtp: SmtpSession, settings: Settings) -> DeliveryError | None:
     try:
-        message = build_message(
-            settings=settings,
-            delivery_id=row.id,
-            recipient=row.recipient,
-            subject=row.subject or "",
-            text=row.body_text or "",
-            html=row.body_html,
-            language=row.language,
-        )
+        message = _message(row, settings)
+    except ValueError as exc:  # e.g. a line break in the address: no later attempt can build it either
+        return DeliveryError(f"the message cannot be built: {exc}", permanent=True)
+    try:
         await smtp.send(message)
     except DeliveryError as exc:
         return exc
     except Exception as exc:  # a malformed row must not stop the others
         return DeliveryError(f"unexpected: {exc!r}", permanent=False)
     return None
+
+
+def _message(row: Delivery, settings: Settings) -> EmailMessage:
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in row.recipient) or "@" not in row.recipient:
+        raise ValueError(f"the recipient {row.recipient!r} is not one email address")
+    return build_message(
+        settings=settings,
+        delivery_id=row.id,
+        recipient=row.recipient,
+        subject=row.subject or "",
+        text=row.body_text or "",
+        html=row.body_html,
+        language=row.language,
+    )
 
 
 async def _webhook(

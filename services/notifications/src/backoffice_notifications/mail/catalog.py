@@ -112,6 +112,21 @@ CATALOG: dict[str, dict[str, tuple[str, str]]] = {
             "{{ number }}.\n\nComment: {{ comment }}\n\nRevise it here: {{ request_url }}",
         ),
     },
+    "vendor_credentials_rotated": {
+        "en": (
+            "Your webhook signing secret was renewed",
+            "Hello {{ vendor_name }},\n\na new signing secret for the webhooks between you and us was created by "
+            "{{ rotated_by }} at {{ rotated_at }} (secret id {{ secret_id }}); earlier secrets stop working after "
+            "the overlap period.\n\nIf you did not ask for this, tell us at once.",
+        ),
+        "de": (
+            "Ihr Webhook-Signaturschlüssel wurde erneuert",
+            "Guten Tag {{ vendor_name }},\n\nein neuer Signaturschlüssel für die Webhooks zwischen Ihnen und uns wurde "
+            "von {{ rotated_by }} am {{ rotated_at }} erstellt (Schlüssel-ID {{ secret_id }}); frühere Schlüssel "
+            "verlieren nach der Übergangszeit ihre Gültigkeit.\n\nFalls Sie das nicht veranlasst haben, melden Sie "
+            "sich bitte umgehend.",
+        ),
+    },
     "vendor_accepted": {
         "en": (
             "Vendor accepted: {{ number }}",

@@ -23,6 +23,7 @@ def _vendor(row: Any) -> Vendor:
         status=row["status"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        credential_administrators=list(row["credential_administrators"]),
     )
 
 
@@ -51,7 +52,13 @@ class VendorRepository(Repository):
     async def save(self, changed: Vendor) -> None:
         values = {k: getattr(changed, k) for k in CHANGEABLE}
         await self.session.execute(
-            vendor.update().where(vendor.c.id == changed.id).values(**values, updated_at=changed.updated_at)
+            vendor.update()
+            .where(vendor.c.id == changed.id)
+            .values(
+                **values,
+                updated_at=changed.updated_at,
+                credential_administrators=list(changed.credential_administrators),
+            )
         )
 
     async def page_ids(self, *, limit: int, offset: int) -> list[str]:

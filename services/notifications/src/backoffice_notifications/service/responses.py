@@ -25,6 +25,8 @@ async def answer_order(
     vendor = await uow.vendors.get(vendor_id)
     if vendor is None:
         raise ResponseRefused("unknown vendor")
+    if not vendor.is_active:
+        raise ResponseRefused("the vendor is blocked: it can no longer answer orders")
     event = order.answer(answer, vendor_id=vendor_id, vendor_record=vendor.record(), revision=revision)
     await uow.orders.save(order)
     await deliveries.staff_email(
@@ -60,6 +62,8 @@ async def sign_contract(
         raise ContractNotFound(f"no contract {contract_id} awaits a signature")
     order = await uow.orders.get(contract.request_id)
     vendor = await uow.vendors.get(vendor_id) if contract.vendor_id == vendor_id else None
+    if vendor is not None and not vendor.is_active:
+        raise ResponseRefused("the vendor is blocked: it can no longer sign contracts")
     event = contract.sign(
         vendor_id=vendor_id,
         vendor_name=vendor.legal_name if vendor else vendor_id,

@@ -10,7 +10,7 @@ from typing import Any
 from backoffice_common.auth import User
 from backoffice_notifications.domain.errors import VendorNotFound
 from backoffice_notifications.domain.vendors import Vendor
-from backoffice_notifications.service import secrets
+from backoffice_notifications.service import deliveries, secrets
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
 from backoffice_notifications.settings import Settings
 from backoffice_notifications.webhooks.client import check_webhook_url
@@ -75,9 +75,32 @@ async def page(uow: NotificationsUnitOfWork, *, limit: int, offset: int) -> list
     return [await get(uow, vendor_id=vendor_id) for vendor_id in await uow.vendors.page_ids(limit=limit, offset=offset)]
 
 
-async def rotate_secret(uow: NotificationsUnitOfWork, *, vendor_id: str, settings: Settings) -> secrets.RotatedSecret:
-    """A new signing secret, shown only once; older ones stay valid for the overlap."""
-    await _existing(uow, vendor_id)
+async def rotate_secret(
+    uow: NotificationsUnitOfWork, *, vendor_id: str, user: User, settings: Settings
+) -> secrets.RotatedSecret:
+    """A new signing secret, shown only once; older ones stay valid for the overlap. The rotation is published
+    (``vendor.updated`` naming the rotator among ``credential_administrators``) and announced to every
+    contact of the vendor, so a secret made behind the vendor's back does not go unnoticed."""
+    vendor = await _existing(uow, vendor_id)
+    now = datetime.now(UTC)
+    event = vendor.credentials_rotated(actor=_actor(user), now=now)
+    await uow.vendors.save(vendor)
     rotated = await secrets.rotate(uow, vendor_id=vendor_id, settings=settings)
+    context = {
+        "vendor_name": vendor.legal_name,
+        "rotated_by": user.name or user.sub,
+        "rotated_at": now.isoformat(timespec="seconds"),
+        "secret_id": rotated.secret_id,
+    }
+    for contact in vendor.contact_emails:
+        await deliveries.email(
+            uow,
+            cause=deliveries.Cause.of(event),
+            template="vendor_credentials_rotated",
+            language=vendor.language,
+            recipient=contact,
+            context=context,
+            target=deliveries.Target(None, vendor_id=vendor.id),
+        )
     await uow.commit()
     return rotated

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from backoffice_common.errors import ErrorMap, ProblemType
 from backoffice_requests.api.idempotency import IdempotencyKeyReused
-from backoffice_requests.domain.errors import IllegalTransition, InvalidRequest
+from backoffice_requests.domain.errors import IllegalTransition, InvalidRequest, SegregationOfDuties
 from backoffice_requests.service.errors import BadCursor, NotAVersion, StaleVersion, VersionRequired
 
 ERRORS: ErrorMap = {
@@ -15,6 +15,8 @@ ERRORS: ErrorMap = {
     IllegalTransition: ProblemType(409, "Action not allowed in this state", "illegal-transition"),
     # with field (null when the refusal is about no single field)
     InvalidRequest: ProblemType(422, "Invalid request", "invalid-request"),
+    # with rule (requester, buyer_signer)
+    SegregationOfDuties: ProblemType(403, "Forbidden", "segregation-of-duties"),
     VersionRequired: ProblemType(428, "Precondition Required", "if-match"),
     # with current_etag
     StaleVersion: ProblemType(412, "Precondition Failed", "stale-etag"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,6 +17,7 @@ from backoffice_common.deps import settings_of
 from backoffice_common.strings import NUL_FREE
 from backoffice_requests.api.deps import UowDep
 from backoffice_requests.api.idempotency import IdempotencyKey, Reply, respond
+from backoffice_requests.domain.closure import ClosurePolicy
 from backoffice_requests.domain.lifecycle import Status
 from backoffice_requests.domain.model import PurchaseRequest
 from backoffice_requests.schemas import (
@@ -58,6 +59,8 @@ class Command:
     if_match: str | None = None
     known_cost_centre: bool = False
     """``REQUESTS_REQUIRE_KNOWN_COST_CENTRE``: handed to the use cases that check the cost centre."""
+    closure_policy: ClosurePolicy = field(default_factory=ClosurePolicy)
+    """``REQUESTS_REQUESTER_MAY_CLOSE``, ``REQUESTS_BUYER_SIGNER_MAY_CLOSE``: for receipt and closure."""
 
     async def run(
         self, command: Callable[[], Awaitable[PurchaseRequest]], *, payload: Any, status: int = 200
@@ -83,11 +86,14 @@ class Command:
         payload: Any,
         *,
         checks_cost_centre: bool = False,
+        checks_closer: bool = False,
     ) -> JSONResponse:
         """Run ``use_case`` on the request ``request_id`` with the body ``data``."""
         body: dict[str, Any] = {} if data is None else {"data": data}
         if checks_cost_centre:
             body["require_known_cost_centre"] = self.known_cost_centre
+        if checks_closer:
+            body["closure_policy"] = self.closure_policy
         return await self.run(
             lambda: use_case(uow=self.uow, user=self.user, request_id=str(request_id), if_match=self.if_match, **body),
             payload=payload,
@@ -105,7 +111,10 @@ async def _command(
     key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> Command:
-    return Command(uow, user, http, key, if_match, settings.require_known_cost_centre)
+    policy = ClosurePolicy(
+        requester_may_close=settings.requester_may_close, buyer_signer_may_close=settings.buyer_signer_may_close
+    )
+    return Command(uow, user, http, key, if_match, settings.require_known_cost_centre, policy)
 
 
 CommandDep = Annotated[Command, Depends(_command)]
@@ -189,12 +198,14 @@ async def reassign_vendor(request_id: RequestId, data: VendorReassignCreate, com
 
 @router.post("/{request_id}/receipts", response_model=RequestRead, summary="Confirm receipt (per line, partial)")
 async def confirm_receipt(request_id: RequestId, data: ReceiptCreate, command: CommandDep) -> JSONResponse:
-    return await command.on(service.confirm_receipt, request_id, data, payload=data.model_dump(mode="json"))
+    return await command.on(
+        service.confirm_receipt, request_id, data, payload=data.model_dump(mode="json"), checks_closer=True
+    )
 
 
 @router.post("/{request_id}/close", response_model=RequestRead, summary="Close (or close short with a reason)")
 async def close_request(request_id: RequestId, data: CloseCreate, command: CommandDep) -> JSONResponse:
-    return await command.on(service.close, request_id, data, payload=data.model_dump(mode="json"))
+    return await command.on(service.close, request_id, data, payload=data.model_dump(mode="json"), checks_closer=True)
 
 
 @router.get("/{request_id}/revisions", response_model=list[RevisionRead], summary="Every revision")

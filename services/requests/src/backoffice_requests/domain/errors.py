@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backoffice_common.errors import Conflict, Invalid
+from backoffice_common.errors import Conflict, Forbidden, Invalid
 
 
 class DomainError(Exception):
@@ -31,6 +31,10 @@ class IllegalTransition(Conflict, DomainError):
         self.current_state = current_state
         self.action = action
         self.allowed_actions = allowed_actions
+
+
+class SegregationOfDuties(Forbidden, DomainError):
+    """The caller may act on the request in general but not do this (e.g. close what they signed for)."""
 
 
 class EventMismatch(DomainError):

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_common.events import CloudEvent
 from backoffice_common.strings import strip_nul
-from backoffice_requests.models import approver_assignment, deferred_event, purchase_request
+from backoffice_requests.models import approver_assignment, buyer_signer, deferred_event, purchase_request
 
 
 class ApproverRepository:
@@ -38,6 +38,24 @@ class ApproverRepository:
             )
         )
         return bool(assigned)
+
+
+class BuyerSignerRepository:
+    """``buyer_signer``: who signed a request's contract for the buyer (the closure policy reads it)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def remember(self, *, request_id: str, user_id: str) -> None:
+        await self.session.execute(
+            pg_insert(buyer_signer)
+            .values(request_id=request_id, user_id=strip_nul(user_id)[:200])
+            .on_conflict_do_nothing(index_elements=["request_id", "user_id"])
+        )
+
+    async def of_request(self, request_id: str) -> frozenset[str]:
+        rows = await self.session.execute(select(buyer_signer.c.user_id).where(buyer_signer.c.request_id == request_id))
+        return frozenset(rows.scalars())
 
 
 class DeferredEventRepository:

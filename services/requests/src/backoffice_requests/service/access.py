@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from backoffice_common.auth import User
 from backoffice_common.errors import Forbidden, NotFound
+from backoffice_requests.domain.errors import InvalidRequest
 from backoffice_requests.domain.model import Actor
 from backoffice_requests.repository.facts import ApproverRepository
 
@@ -35,3 +36,13 @@ def actor_for(user: User, *, requester_id: str | None = None) -> Actor:
     else:
         role = next(r for r in ("admin", "procurement", "approver", "requester") if r in user.roles)
     return Actor(id=user.sub, name=user.name or user.sub, role=role)
+
+
+def require_own_department(user: User, department: str) -> None:
+    """A requester raises requests for the department their token names (it picks the department head who
+    approves); a token without a department claim leaves the choice to the approvals service's directory."""
+    if user.department and department != user.department:
+        raise InvalidRequest(
+            f"department: you may raise requests only for your own department ({user.department})",
+            field="department",
+        )

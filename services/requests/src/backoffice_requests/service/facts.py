@@ -27,6 +27,8 @@ class Report:
     note: str = ""
     approvers: list[str] = field(default_factory=list)
     """People asked to approve the request (they may see it from now on)."""
+    buyer_signers: list[str] = field(default_factory=list)
+    """People who signed the request's contract for the buyer (the closure policy may refuse them)."""
     task_id: str = ""
 
 
@@ -43,6 +45,8 @@ async def record_report(*, uow: RequestsUnitOfWork, report: Report) -> str | Non
         return f"ignored: unknown request {request_id}"
     for user_id in report.approvers:
         await uow.approvers.remember(request_id=request_id, user_id=user_id, task_id=report.task_id)
+    for user_id in report.buyer_signers:
+        await uow.buyer_signers.remember(request_id=request_id, user_id=user_id)
     outcome, note, result = "recorded", report.note, None
     if event.type in FACTS:
         decision = apply_fact(request, event.type, event.data)

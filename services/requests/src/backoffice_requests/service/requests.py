@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from backoffice_common.auth import User
+from backoffice_requests.domain.closure import ClosurePolicy, check_closer
 from backoffice_requests.domain.content import Attachment, LineInput, make_content
 from backoffice_requests.domain.errors import InvalidRequest
 from backoffice_requests.domain.model import Person, PurchaseRequest
@@ -116,6 +117,7 @@ async def create_draft(
         attachments=[Attachment(**a.model_dump()) for a in data.attachments],
         today=today(),
     )
+    access.require_own_department(user, content.department)
     await _require_active_vendor(uow, data.vendor_id)
     if require_known_cost_centre:
         await cost_centres.require_known(uow, content.cost_center)
@@ -146,6 +148,7 @@ async def update_draft(
     request = await _load(uow, user, request_id, if_match, action="edit", check=access.require_owner)
     changes = _changes(data)
     request.update_draft(changes, today=today(), actor=access.actor_for(user, requester_id=request.requester.id))
+    access.require_own_department(user, request.content.department)
     if "vendor_id" in changes:
         await _require_active_vendor(uow, request.content.vendor_id)
     if require_known_cost_centre and "cost_center" in changes:
@@ -195,6 +198,7 @@ async def revise(
         submitted_at=_now(),
         comment=data.comment,
     )
+    access.require_own_department(user, request.content.department)
     await _require_active_vendor(uow, request.content.vendor_id)
     if require_known_cost_centre:
         await cost_centres.require_known(uow, request.content.cost_center)
@@ -215,11 +219,18 @@ async def reassign_vendor(
 
 
 async def confirm_receipt(
-    *, uow: RequestsUnitOfWork, user: User, request_id: str, data: ReceiptCreate, if_match: str | None
+    *,
+    uow: RequestsUnitOfWork,
+    user: User,
+    request_id: str,
+    data: ReceiptCreate,
+    if_match: str | None,
+    closure_policy: ClosurePolicy | None = None,
 ) -> PurchaseRequest:
     request = await _load(
         uow, user, request_id, if_match, action="confirm receipt for", check=access.require_owner_or_buyer
     )
+    await _check_closer(uow, user, request, closure_policy, action="confirm receipt of")
     quantities: dict[int, Any] = {}
     for line in data.lines:
         if line.line_no in quantities:
@@ -230,8 +241,27 @@ async def confirm_receipt(
 
 
 async def close(
-    *, uow: RequestsUnitOfWork, user: User, request_id: str, data: CloseCreate, if_match: str | None
+    *,
+    uow: RequestsUnitOfWork,
+    user: User,
+    request_id: str,
+    data: CloseCreate,
+    if_match: str | None,
+    closure_policy: ClosurePolicy | None = None,
 ) -> PurchaseRequest:
     request = await _load(uow, user, request_id, if_match, action="close", check=access.require_owner_or_buyer)
+    await _check_closer(uow, user, request, closure_policy, action="close")
     request.close(short=data.short, reason=data.reason, actor=access.actor_for(user, requester_id=request.requester.id))
     return await _save(uow, request, user)
+
+
+async def _check_closer(
+    uow: RequestsUnitOfWork, user: User, request: PurchaseRequest, policy: ClosurePolicy | None, *, action: str
+) -> None:
+    check_closer(
+        policy or ClosurePolicy(),
+        user_id=user.sub,
+        requester_id=request.requester.id,
+        buyer_signers=await uow.buyer_signers.of_request(request.id),
+        action=action,
+    )

@@ -13,7 +13,7 @@ from backoffice_common.events import new_event
 from backoffice_common.uow import UnitOfWork
 from backoffice_requests.domain.model import PurchaseRequest
 from backoffice_requests.repository.cost_centres import CostCentreRepository
-from backoffice_requests.repository.facts import ApproverRepository, DeferredEventRepository
+from backoffice_requests.repository.facts import ApproverRepository, BuyerSignerRepository, DeferredEventRepository
 from backoffice_requests.repository.idempotency import IdempotencyRepository
 from backoffice_requests.repository.reads import RequestReads
 from backoffice_requests.repository.requests import RequestRepository
@@ -41,6 +41,7 @@ class RequestsUnitOfWork(UnitOfWork):
     reads: RequestReads
     timeline: TimelineRepository
     approvers: ApproverRepository
+    buyer_signers: BuyerSignerRepository
     deferred: DeferredEventRepository
     vendors: VendorRepository
     cost_centres: CostCentreRepository
@@ -57,6 +58,7 @@ class RequestsUnitOfWork(UnitOfWork):
         self.reads = RequestReads(session)
         self.timeline = TimelineRepository(session)
         self.approvers = ApproverRepository(session)
+        self.buyer_signers = BuyerSignerRepository(session)
         self.deferred = DeferredEventRepository(session)
         self.vendors = VendorRepository(session)
         self.cost_centres = CostCentreRepository(session)
