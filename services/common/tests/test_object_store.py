@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 from aiobotocore.session import get_session
@@ -19,8 +20,10 @@ from backoffice_common.testing import object_store_settings
 
 
 @pytest.fixture
-def store() -> ObjectStore:
-    return ObjectStore.from_settings(ObjectStoreSettings(**object_store_settings(f"t-{uuid.uuid4().hex[:8]}/")))
+async def store() -> AsyncIterator[ObjectStore]:
+    store = ObjectStore.from_settings(ObjectStoreSettings(**object_store_settings(f"t-{uuid.uuid4().hex[:8]}/")))
+    yield store
+    await store.close()
 
 
 async def _overwrite_behind_our_back(store: ObjectStore, key: str, content: bytes) -> None:
@@ -77,6 +80,14 @@ async def test_wrong_credentials_are_an_unavailable_store_not_a_crash() -> None:
     assert refused.value.retry_after == 30
     with pytest.raises(ObjectStoreError):
         await store.check()
+    await store.close()
+
+
+async def test_the_kept_client_is_closed_and_made_again_on_the_next_call(store: ObjectStore) -> None:
+    stored = await store.put("again.bin", b"again")
+    await store.close()
+
+    assert await store.get("again.bin", sha256=stored.sha256) == b"again"
 
 
 async def test_the_bucket_answers_the_readiness_check(store: ObjectStore) -> None:

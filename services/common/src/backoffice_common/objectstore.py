@@ -9,18 +9,21 @@ Write order: a caller puts the object before it commits the row that names it. A
 rolls back leaves an orphan object (keys carry the content's hash, so a retry writes the same key
 again), never a row pointing at nothing.
 
-One client per call: aiobotocore clients hold an aiohttp session bound to the event loop that made
-it; a client per operation costs a few milliseconds (the service model is cached by the session)
-and is safe from any loop, thread or test. Recent botocore sends CRC checksums that S3Proxy and
-other S3 implementations refuse, hence ``when_required`` for request and response checksums; the
-integrity that matters is ours, the SHA-256 in the database.
+One client per event loop: an aiobotocore client holds an aiohttp session bound to the loop that
+made it, so the store keeps one per running loop (made at first use, closed by ``close``). A client
+per operation was measured at ten times the CPU of a kept one (about 100 ms against 10 ms per put
+and get of 40 KB). Recent botocore sends CRC checksums that S3Proxy and other S3 implementations
+refuse, hence ``when_required`` for request and response checksums; the integrity that matters is
+ours, the SHA-256 in the database.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +99,10 @@ class ObjectStore:
         self.bucket = bucket
         self.prefix = prefix
         self._session = get_session()
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[AsyncExitStack, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
         self._options: dict[str, Any] = {
             "endpoint_url": endpoint,
             "region_name": region,
@@ -126,8 +133,21 @@ class ObjectStore:
 
     @asynccontextmanager
     async def _client(self) -> AsyncIterator[Any]:
-        async with self._session.create_client("s3", **self._options) as client:
-            yield client
+        loop = asyncio.get_running_loop()
+        lock = self._locks.setdefault(loop, asyncio.Lock())
+        async with lock:
+            if loop not in self._clients:
+                stack = AsyncExitStack()
+                client = await stack.enter_async_context(self._session.create_client("s3", **self._options))
+                self._clients[loop] = (stack, client)
+        yield self._clients[loop][1]
+
+    async def close(self) -> None:
+        """Close the client of the running loop (at shutdown); the next call makes a new one."""
+        loop = asyncio.get_running_loop()
+        entry = self._clients.pop(loop, None)
+        if entry is not None:
+            await entry[0].aclose()
 
     async def put(self, key: str, content: bytes, *, content_type: str = "application/octet-stream") -> StoredObject:
         """Store ``content`` under ``key`` (replacing what was there); its SHA-256 travels as metadata too."""

@@ -22,6 +22,12 @@ MULTIPART_FRAMING = 64 * 1024
 
 
 def build_spec(settings: Settings, documents: Documents, store: ObjectStore) -> ServiceSpec:
+    async def close_store_at_shutdown(app: FastAPI) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await store.close()
+
     async def load_sealing_identity(app: FastAPI) -> None:
         # Fail at start-up, not at the first execution, when the certificate is unusable;
         # in development this generates the local CA on first start.
@@ -38,7 +44,7 @@ def build_spec(settings: Settings, documents: Documents, store: ObjectStore) -> 
         consumes=[topics.APPROVALS, topics.NOTIFICATIONS, topics.REQUESTS, topics.VENDORS],
         compacted_topics=[topics.VENDORS],
         handlers=handlers(settings, documents),
-        background_jobs=[expiry_job(settings)],
+        background_jobs=[expiry_job(settings), close_store_at_shutdown],
         on_startup=[load_sealing_identity],
         problems={**OBJECT_STORE_ERRORS, **PROBLEMS},
         # An upload may carry multipart framing around the PDF; api/verify.py checks the file itself.

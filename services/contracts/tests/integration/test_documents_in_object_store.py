@@ -50,8 +50,11 @@ async def test_the_draft_and_the_executed_pdf_are_in_the_object_store_not_in_the
     assert row["document_key"] == f"contracts/{contract_id}/draft-{row['document_sha256']}.pdf"
     assert row["executed_key"] == f"contracts/{contract_id}/executed-{row['executed_sha256']}.pdf"
     store = _store(contracts_env)
-    assert await store.get(row["executed_key"], sha256=row["executed_sha256"]) == executed_pdf
-    draft = await store.get(row["document_key"], sha256=row["document_sha256"])
+    try:
+        assert await store.get(row["executed_key"], sha256=row["executed_sha256"]) == executed_pdf
+        draft = await store.get(row["document_key"], sha256=row["document_sha256"])
+    finally:
+        await store.close()
     assert sha256_hex(draft) == generated.data["document_sha256"]
 
 
@@ -85,7 +88,9 @@ async def test_a_tampered_executed_pdf_is_refused_too(contracts_env) -> None:
 async def test_a_deleted_object_answers_503_not_500(contracts_env) -> None:
     generated, _ = await generate_contract(contracts_env)
     row = await _row(contracts_env, generated.data["contract_id"])
-    await _store(contracts_env).delete(row["document_key"])
+    store = _store(contracts_env)
+    await store.delete(row["document_key"])
+    await store.close()
 
     r = await contracts_env.client.get(local_path(generated.data["document_url"]))
 
