@@ -83,7 +83,7 @@ class Cluster:
         """From nothing: a fresh state folder, the infrastructure, then every instance."""
         self.stop()
         shutil.rmtree(self.state, ignore_errors=True)
-        for component in ("postgres", "kafka", "smtp"):  # no identity provider: the load tool mints tokens
+        for component in ("postgres", "kafka", "smtp", "s3"):  # no identity provider: the load tool mints tokens
             self.script("infra.sh", "start", component)
         for name in SERVICES:  # the order flow's services; the console, budgets and insights are not part of it
             self.script("services.sh", "start", name)
