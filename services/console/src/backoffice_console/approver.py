@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from backoffice_console.backend import ApiError
+from backoffice_console.budgets import budget_check
 from backoffice_console.sessions import Session
 from backoffice_console.web import CheckedForm, backend, render, require
 
@@ -44,7 +45,8 @@ async def task_page(request: Request, task_id: str, session: Approver) -> Respon
 async def _task(request: Request, session: Session, task_id: str, problem: ApiError | None, code: int) -> Response:
     task = await backend(request).call(session.tokens["access_token"], "GET", "approvals", f"/tasks/{task_id}")
     snapshot = task.get("request") or {}
-    return render(request, "task.html", code, task=task, r=snapshot, problem=problem, decisions=DECISIONS)
+    check = await budget_check(request, session, str(task.get("request_id") or ""))
+    return render(request, "task.html", code, task=task, r=snapshot, check=check, problem=problem, decisions=DECISIONS)
 
 
 @router.post("/tasks/{task_id}/decision", include_in_schema=False)

@@ -37,6 +37,8 @@ class Backend:
             "approvals": settings.approvals_url.rstrip("/"),
             "notifications": settings.notifications_url.rstrip("/"),
             "contracts": settings.contracts_url.rstrip("/"),
+            "budgets": settings.budgets_url.rstrip("/"),
+            "insights": settings.insights_url.rstrip("/"),
         }
 
     async def call(

@@ -119,7 +119,121 @@ GERMAN: dict[str, str] = {
     "Request": "Antrag",
     "Task": "Aufgabe",
     "Actions": "Aktionen",
+    "Budgets": "Budgets",
+    "Budget": "Budget",
+    "Insights": "Auswertungen",
+    "Period": "Zeitraum",
+    "Reserved": "Reserviert",
+    "Committed": "Gebunden",
+    "Spent": "Ausgegeben",
+    "Remaining": "Verfügbar",
+    "Utilisation": "Auslastung",
+    "No budgets.": "Keine Budgets.",
+    "Owner": "Verantwortlich",
+    "Ledger": "Buchungen",
+    "Download CSV": "CSV herunterladen",
+    "Movement": "Buchungsart",
+    "When": "Zeitpunkt",
+    "Caused by": "Ausgelöst durch",
+    "No movements.": "Keine Buchungen.",
+    "allocated": "zugeteilt",
+    "transferred_in": "Umbuchung (Eingang)",
+    "transferred_out": "Umbuchung (Ausgang)",
+    "reserved": "reserviert",
+    "committed": "gebunden",
+    "released": "freigegeben",
+    "spent": "ausgegeben",
+    "Budget check": "Budgetprüfung",
+    "within budget": "im Budget",
+    "over budget by": "Budget überschritten um",
+    "no budget": "kein Budget",
+    "unknown_cost_centre": "unbekannte Kostenstelle",
+    "no_budget_for_period": "kein Budget für den Zeitraum",
+    "period_closed": "Zeitraum abgeschlossen",
+    "no_exchange_rate": "kein Wechselkurs",
+    "revision": "Revision",
+    "Cycle time trend": "Entwicklung der Durchlaufzeit",
+    "Cycle time per stage": "Durchlaufzeit je Phase",
+    "Where requests wait": "Wo Anträge warten",
+    "Slowest approvers": "Langsamste Genehmiger",
+    "Spend by department": "Ausgaben je Abteilung",
+    "Requests open longer than": "Anträge offen seit mehr als",
+    "Open requests": "Offene Anträge",
+    "Day": "Tag",
+    "Stage": "Phase",
+    "Requests": "Anträge",
+    "Share": "Anteil",
+    "Approver": "Genehmiger",
+    "Decided": "Entschieden",
+    "Median response": "Median Antwortzeit",
+    "Open tasks": "Offene Aufgaben",
+    "Oldest open task": "Älteste offene Aufgabe",
+    "Reminders": "Erinnerungen",
+    "Escalations": "Eskalationen",
+    "Age": "Alter",
+    "None.": "Keine.",
+    "No figures yet.": "Noch keine Zahlen.",
+    "No closed requests yet.": "Noch keine abgeschlossenen Anträge.",
+    "Without an exchange rate": "Ohne Wechselkurs",
+    "Cycle time p50 per day": "Durchlaufzeit p50 je Tag",
+    "Cycle time p50 per stage": "Durchlaufzeit p50 je Phase",
+    "Share of waiting time per stage": "Anteil der Wartezeit je Phase",
+    "Slowest approvers by median response time": "Langsamste Genehmiger nach Median-Antwortzeit",
+    "Committed spend per department": "Gebundene Ausgaben je Abteilung",
+    "approver": "Genehmiger",
+    "vendor": "Lieferant",
+    "buyer": "Käufer",
+    "procurement": "Einkauf",
+    "system": "System",
 }
+
+
+EVENT_LABELS: dict[str, tuple[str, str]] = {
+    # event type -> (English, German): what the timeline shows instead of the raw type
+    "purchase_request.drafted": ("Draft created", "Entwurf angelegt"),
+    "purchase_request.updated": ("Draft edited", "Entwurf bearbeitet"),
+    "purchase_request.submitted": ("Submitted for approval", "Zur Genehmigung eingereicht"),
+    "purchase_request.revised": ("Revised and resubmitted", "Überarbeitet und erneut eingereicht"),
+    "purchase_request.changes_requested": ("Changes requested", "Änderungen angefordert"),
+    "purchase_request.approved": ("Approved", "Genehmigt"),
+    "purchase_request.rejected": ("Rejected", "Abgelehnt"),
+    "purchase_request.cancelled": ("Cancelled", "Storniert"),
+    "purchase_request.vendor_reassigned": ("Sent to another vendor", "An anderen Lieferanten gegeben"),
+    "purchase_request.receipt_confirmed": ("Receipt confirmed", "Wareneingang bestätigt"),
+    "purchase_request.closed": ("Closed", "Abgeschlossen"),
+    "approval.task_assigned": ("Approval task assigned", "Genehmigungsaufgabe zugewiesen"),
+    "approval.task_decided": ("Approval decision", "Genehmigungsentscheidung"),
+    "approval.task_withdrawn": ("Approval task withdrawn", "Genehmigungsaufgabe zurückgezogen"),
+    "approval.reminder_due": ("Reminder sent", "Erinnerung gesendet"),
+    "approval.escalated": ("Escalated", "Eskaliert"),
+    "vendor.notified": ("Order sent to the vendor", "Bestellung an den Lieferanten gesendet"),
+    "vendor.accepted": ("Vendor accepted", "Lieferant hat angenommen"),
+    "vendor.declined": ("Vendor declined", "Lieferant hat abgelehnt"),
+    "vendor.contract_signed": ("Vendor signed the contract", "Lieferant hat den Vertrag unterschrieben"),
+    "contract.generated": ("Contract prepared", "Vertrag erstellt"),
+    "contract.signed": ("Contract signed", "Vertrag unterschrieben"),
+    "contract.executed": ("Contract executed", "Vertrag vollständig unterzeichnet"),
+    "contract.voided": ("Contract voided", "Vertrag ungültig gemacht"),
+    "contract.expired": ("Contract expired", "Vertrag abgelaufen"),
+    "notification.failed": ("A notification failed", "Eine Benachrichtigung ist fehlgeschlagen"),
+    "budget.checked": ("Budget checked", "Budget geprüft"),
+    "budget.reserved": ("Budget reserved", "Budget reserviert"),
+    "budget.committed": ("Budget committed", "Budget gebunden"),
+    "budget.released": ("Budget released", "Budget freigegeben"),
+    "budget.spent": ("Budget spent", "Budget verbraucht"),
+    "budget_allocated": ("Budget allocated", "Budget zugeteilt"),
+    "transfer": ("Transfer", "Umbuchung"),
+    "period_closed": ("Period closed", "Zeitraum abgeschlossen"),
+}
+
+
+def event_label(locale: str, event_type: str) -> str:
+    """A person's words for an event type; an unknown type reads as its words ("x.foo_bar" -> "Foo bar")."""
+    known = EVENT_LABELS.get(event_type)
+    if known is not None:
+        return known[1] if locale == "de" else known[0]
+    words = event_type.rsplit(".", 1)[-1].replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else event_type
 
 
 def normalize(locale: object) -> str:
@@ -162,6 +276,22 @@ def when(locale: str, value: object) -> str:
     if isinstance(value, date):
         return format_date(value, format="medium", locale=_babel(locale))
     return str(value)
+
+
+def day(locale: str, value: object) -> str:
+    """A calendar day (``needed_by``): never a time of day, even when the value carries one."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, datetime):
+        return format_date(value.date(), format="medium", locale=_babel(locale))
+    if isinstance(value, date):
+        return format_date(value, format="medium", locale=_babel(locale))
+    text = str(value)
+    try:
+        parsed = date.fromisoformat(text[:10])
+    except ValueError:
+        return text
+    return format_date(parsed, format="medium", locale=_babel(locale))
 
 
 def _babel(locale: str) -> str:

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from backoffice_console import i18n
 from backoffice_console.backend import ApiError
+from backoffice_console.budgets import budget_check
 from backoffice_console.sessions import Session
 from backoffice_console.web import CheckedForm, backend, locale_of, render, require
 
@@ -148,11 +149,12 @@ async def request_page(request: Request, request_id: str, session: Requester) ->
     token = session.tokens["access_token"]
     api = backend(request)
     # the four reads at once: the page waits for the slowest service, not for their sum
-    current, timeline, chains, contracts = await asyncio.gather(
+    current, timeline, chains, contracts, check = await asyncio.gather(
         api.call(token, "GET", "requests", f"/requests/{request_id}"),
         api.call(token, "GET", "requests", f"/requests/{request_id}/timeline"),
         _optional(api.call(token, "GET", "approvals", f"/requests/{request_id}/chain")),
         _optional(api.call(token, "GET", "contracts", "/contracts", params={"request_id": request_id})),
+        budget_check(request, session, request_id),
     )
     waiting = _waiting_on(chains or [])
     return render(
@@ -163,6 +165,7 @@ async def request_page(request: Request, request_id: str, session: Requester) ->
         chain=(chains or [None])[-1],
         contract=(contracts or [None])[-1],
         waiting=waiting,
+        check=check,
         problem=None,
     )
 
