@@ -51,9 +51,13 @@ class Backend:
         json: Any = None,
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        if_match: str | None = None,
         raw: bool = False,
     ) -> Any:
         headers = {"Authorization": f"Bearer {token}"}
+        if if_match is not None:
+            headers["If-Match"] = f'"{if_match}"'
+
         if method in ("POST", "PUT", "PATCH"):
             headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}

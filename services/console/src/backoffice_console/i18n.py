@@ -119,6 +119,39 @@ GERMAN: dict[str, str] = {
     "Request": "Antrag",
     "Task": "Aufgabe",
     "Actions": "Aktionen",
+    "Edit draft": "Entwurf bearbeiten",
+    "Revise request": "Antrag überarbeiten",
+    "Revise": "Überarbeiten",
+    ("The approver asked for changes. Change what is needed and resubmit: the approval starts again."): (
+        "Der Genehmiger hat Änderungen angefordert. Ändern Sie das Nötige und "
+        "reichen Sie erneut ein: die Genehmigung beginnt von vorn."
+    ),
+    "What you changed": "Was Sie geändert haben",
+    "Resubmit for approval": "Erneut zur Genehmigung einreichen",
+    "Back": "Zurück",
+    ("The request was changed meanwhile. Please check and save again."): (
+        "Der Antrag wurde inzwischen geändert. Bitte prüfen und erneut speichern."
+    ),
+    "Changes since revision": "Änderungen seit Revision",
+    "Field": "Feld",
+    "Before": "Vorher",
+    "Now": "Jetzt",
+    "Line": "Position",
+    "Line added": "Position hinzugefügt",
+    "Line removed": "Position entfernt",
+    "Nothing changed.": "Nichts geändert.",
+    "title": "Titel",
+    "description": "Beschreibung",
+    "quantity": "Menge",
+    "unit_price": "Einzelpreis",
+    "amount": "Betrag",
+    "unit": "Einheit",
+    "needed_by": "Benötigt bis",
+    "cost_center": "Kostenstelle",
+    "vendor_id": "Lieferant",
+    "category": "Kategorie",
+    "currency": "Währung",
+    "department": "Abteilung",
     "Budgets": "Budgets",
     "Budget": "Budget",
     "Insights": "Auswertungen",
@@ -296,6 +329,23 @@ def day(locale: str, value: object) -> str:
 
 def _babel(locale: str) -> str:
     return "de_DE" if locale == "de" else "en_GB"
+
+
+def plain(locale: str, value: object, places: int = 0) -> str:
+    """A decimal for an input field, without grouping, in the user's decimal separator: "1200,5" in
+    German, "1200.5" in English; trailing zeros dropped down to ``places`` decimals."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    text = format(number, "f")
+    if "." in text:
+        whole, fraction = text.split(".")
+        fraction = fraction.rstrip("0").ljust(places, "0")
+        text = f"{whole}.{fraction}" if fraction else whole
+    elif places:
+        text = f"{text}.{'0' * places}"
+    return text.replace(".", ",") if locale == "de" else text
 
 
 def decimal_input(locale: str, text: str) -> str:

@@ -19,9 +19,11 @@ from backoffice_cli.client import Cast, Endpoints
 from backoffice_cli.client import Platform as Client
 from backoffice_common.testing import unique_prefix
 
-# The console drives the order flow: the four services it calls. Budgets does not run here, so
-# approvals routes at once (no wait for a budget check) and requests takes any cost centre.
-SERVICES = ("requests", "approvals", "notifications", "contracts")
+# The console drives the order flow and shows budgets and insights: the six services it calls.
+# Approvals routes at once (no wait for the budget check: the pages show the check once budgets made
+# it) and requests takes any cost centre (the flows draft for CC-100, which no budget test defines).
+SERVICES = ("requests", "approvals", "notifications", "contracts", "budgets", "insights")
+ORDER_SERVICES = ("requests", "approvals", "notifications", "contracts")
 
 POLICY = {
     "name": "console",
@@ -88,6 +90,8 @@ async def console_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
             "CONTRACTS_PKI_DIR": str(work / "pki"),
             "CONTRACTS_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['contracts']}",
         },
+        "budgets": {},
+        "insights": {"INSIGHTS_METRICS_REFRESH_SECONDS": "1"},
     }
     services = {}
     for name in SERVICES:
@@ -103,7 +107,8 @@ async def console_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
         await asyncio.gather(*(s.wait_healthy() for s in services.values()))
         await _wait_ready(os.environ["BACKOFFICE_CONSOLE_URL"] + "/readyz")
         client = Client(
-            endpoints=Endpoints(mailbox=os.environ["BACKOFFICE_MAILBOX_URL"], **base), jwt_secret=JWT_SECRET
+            endpoints=Endpoints(mailbox=os.environ["BACKOFFICE_MAILBOX_URL"], **{s: base[s] for s in ORDER_SERVICES}),
+            jwt_secret=JWT_SECRET,
         )
         admin = Cast.new("setup").admin
         await client.call("POST", f"{base['approvals']}/policies", admin, json=POLICY, expect=201)
