@@ -84,6 +84,11 @@ async def console_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
             "NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
             "NOTIFICATIONS_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['notifications']}",
             "NOTIFICATIONS_APP_BASE_URL": os.environ["BACKOFFICE_CONSOLE_URL"],
+            # a webhook that cannot be reached fails within seconds (the operations page retries it)
+            "NOTIFICATIONS_DELIVERY_MAX_ATTEMPTS": "2",
+            "NOTIFICATIONS_DELIVERY_BACKOFF_INITIAL_SECONDS": "0.5",
+            "NOTIFICATIONS_DELIVERY_BACKOFF_MAX_SECONDS": "1",
+            "NOTIFICATIONS_DELIVERY_POLL_INTERVAL_SECONDS": "0.3",
         },
         "contracts": {
             "CONTRACTS_LINK_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,
@@ -113,7 +118,7 @@ async def console_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
         admin = Cast.new("setup").admin
         await client.call("POST", f"{base['approvals']}/policies", admin, json=POLICY, expect=201)
         await client.call("POST", f"{base['approvals']}/directory/approvers/import", admin, json=DIRECTORY)
-        yield {"urls": base, "client": client, "work": work}
+        yield {"urls": base, "client": client, "work": work, "prefix": prefix}
         await client.aclose()
     finally:
         console.terminate()
