@@ -119,6 +119,7 @@ GERMAN: dict[str, str] = {
     "Request": "Antrag",
     "Task": "Aufgabe",
     "Actions": "Aktionen",
+    "total": "Summe",
     "Vendors": "Lieferanten",
     "New vendor": "Neuer Lieferant",
     "Contact": "Kontakt",
@@ -280,7 +281,7 @@ GERMAN: dict[str, str] = {
 EVENT_LABELS: dict[str, tuple[str, str]] = {
     # event type -> (English, German): what the timeline shows instead of the raw type
     "purchase_request.drafted": ("Draft created", "Entwurf angelegt"),
-    "purchase_request.updated": ("Draft edited", "Entwurf bearbeitet"),
+    "purchase_request.draft_updated": ("Draft edited", "Entwurf bearbeitet"),
     "purchase_request.submitted": ("Submitted for approval", "Zur Genehmigung eingereicht"),
     "purchase_request.revised": ("Revised and resubmitted", "Überarbeitet und erneut eingereicht"),
     "purchase_request.changes_requested": ("Changes requested", "Änderungen angefordert"),
@@ -331,7 +332,11 @@ def normalize(locale: object) -> str:
 
 
 def translate(locale: str, text: str) -> str:
-    return GERMAN.get(text, text) if locale == "de" else text
+    if locale == "de":
+        return GERMAN.get(text, text)
+    if "_" in text and text in GERMAN:  # a status or field name ("changes_requested"): its words in English
+        return text.replace("_", " ")
+    return text
 
 
 def money(locale: str, amount: object, currency: str) -> str:

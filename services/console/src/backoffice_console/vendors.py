@@ -61,10 +61,10 @@ def _body(form: dict[str, Any]) -> dict[str, Any]:
 
 
 def _field_errors(exc: ApiError) -> dict[str, str]:
-    """``contact_emails.1`` -> ``contact_emails``: the message stands next to the field it is about."""
+    """``contact_emails[1]`` -> ``contact_emails``: the message stands next to the field it is about."""
     found: dict[str, str] = {}
     for location, message in exc.field_errors().items():
-        found.setdefault(location.split(".", 1)[0], message)
+        found.setdefault(re.split(r"[.\[]", location, maxsplit=1)[0], message)
     return found
 
 

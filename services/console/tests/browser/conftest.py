@@ -103,7 +103,14 @@ async def console_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
         env = service_env(name, database_url=urls[name], prefix=prefix, extra=extra[name])
         env.update({f"{name.upper()}_{k}": v for k, v in oidc.items()})
         services[name] = ServiceProcess(name, env, work, ports=[ports[name]])
-    await asyncio.gather(*(asyncio.to_thread(s.migrate) for s in services.values()))
+    # two at a time: six migrations at once on a busy machine ran past their timeout
+    gate = asyncio.Semaphore(2)
+
+    async def migrate(service: ServiceProcess) -> None:
+        async with gate:
+            await asyncio.to_thread(service.migrate)
+
+    await asyncio.gather(*(migrate(s) for s in services.values()))
     for s in services.values():
         s.start()
     base = {name: f"http://127.0.0.1:{ports[name]}" for name in SERVICES}

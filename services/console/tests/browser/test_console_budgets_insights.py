@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from console_testkit import RITA, new_context, reload_until, shot, sign_in, vendor_known
+from console_testkit import RITA, new_context, reload_until, shot, sign_in, vendor_answers, vendor_known
 from playwright.async_api import Browser, expect
 
 from backoffice_cli.client import Cast, Person
@@ -121,11 +121,14 @@ async def test_insights_page_draws_charts_from_the_insights_api(
     await client.submit(replace(cast, requester=RITA), draft["id"])
     task = await client.task_for(MAX, draft["id"])
     await client.decide(MAX, task["id"], "approved")
-    await client.wait_status(RITA, draft["id"], "approved", "vendor_notified", timeout=60)
+    await vendor_answers(client, vendor, draft["id"])
+    await client.buyer_signs(cast, await client.contract_for(cast.procurement, draft["id"]))
+    await client.wait_status(RITA, draft["id"], "contract_executed", timeout=90)  # spend is committed now
 
     paul = await (await new_context(browser)).new_page()
     await sign_in(paul, "paul", "/insights")
     await reload_until(paul, CONSOLE + "/insights", "#cycle tr[data-stage=approval]")
+    await reload_until(paul, CONSOLE + "/insights", "#spend tr[data-group=ENG]")
     await reload_until(paul, CONSOLE + "/insights", "#approvers tr[data-approver=max]")
     await expect(paul.locator("h1")).to_have_text("Insights")
     for section in ("#cycle", "#stages", "#approvers", "#spend"):
