@@ -137,8 +137,23 @@ async def edit_request(request: Request, request_id: str, session: Requester) ->
         return RedirectResponse(f"/requests/{request_id}", status_code=303)
     vendors = await _vendors(request, session)
     form = _filled_form(current, locale_of(request, session))
+    asked = None
+    if mode == "revise":  # what the approver asked for, shown above the form
+        chains = await _optional(
+            backend(request).call(session.tokens["access_token"], "GET", "approvals", f"/requests/{request_id}/chain")
+        )
+        tasks = [t for c in chains or [] for t in c.get("tasks", []) if t.get("decision") == "changes_requested"]
+        asked = tasks[-1] if tasks else None
     return render(
-        request, "request_form.html", form=form, errors={}, problem=None, vendors=vendors, mode=mode, r=current
+        request,
+        "request_form.html",
+        form=form,
+        errors={},
+        problem=None,
+        vendors=vendors,
+        mode=mode,
+        r=current,
+        asked=asked,
     )
 
 

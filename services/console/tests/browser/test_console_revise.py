@@ -66,6 +66,7 @@ async def test_edit_a_draft_then_changes_requested_revised_and_approved(
     await expect(rita.locator("ol.timeline")).not_to_contain_text("purchase_request.")
     await rita.get_by_role("link", name="Revise").click()
     await expect(rita.locator("h1")).to_contain_text("Revise request")
+    await expect(rita.locator("[data-asked]")).to_contain_text("Max Manager: Bitte nur zwei Laptops")
     await rita.locator("tr[data-line]").nth(0).locator("[name=line_quantity]").fill("2")
     await rita.fill("#f-comment", "Two laptops only")
     await expect(rita.locator("[data-total]")).to_have_text("€3,149.50")
