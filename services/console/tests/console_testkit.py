@@ -80,6 +80,8 @@ def console_env(urls: dict[str, str]) -> dict[str, str]:
             "CONSOLE_APPROVALS_URL": urls["approvals"],
             "CONSOLE_NOTIFICATIONS_URL": urls["notifications"],
             "CONSOLE_CONTRACTS_URL": urls["contracts"],
+            "CONSOLE_BUDGETS_URL": urls["budgets"],
+            "CONSOLE_INSIGHTS_URL": urls["insights"],
         }
     )
     return env

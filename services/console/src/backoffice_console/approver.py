@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from backoffice_console.backend import ApiError
+from backoffice_console.budgets import budget_check
 from backoffice_console.sessions import Session
 from backoffice_console.web import CheckedForm, backend, render, require
 
@@ -38,7 +39,39 @@ async def task_page(request: Request, task_id: str, session: Approver) -> Respon
 async def _task(request: Request, session: Session, task_id: str, problem: ApiError | None, code: int) -> Response:
     task = await backend(request).call(session.tokens["access_token"], "GET", "approvals", f"/tasks/{task_id}")
     snapshot = task.get("request") or {}
-    return render(request, "task.html", code, task=task, r=snapshot, problem=problem, decisions=DECISIONS)
+    request_id = str(task.get("request_id") or "")
+    check = await budget_check(request, session, request_id)
+    diff = await _revision_diff(request, session, request_id, int(snapshot.get("revision") or 1))
+    return render(
+        request,
+        "task.html",
+        code,
+        task=task,
+        r=snapshot,
+        check=check,
+        diff=diff,
+        problem=problem,
+        decisions=DECISIONS,
+    )
+
+
+async def _revision_diff(request: Request, session: Session, request_id: str, revision: int) -> dict[str, Any] | None:
+    """For a revision: what changed since the revision the approvers saw before (the requests service's diff)."""
+    if revision <= 1 or not request_id:
+        return None
+    try:
+        found = await backend(request).call(
+            session.tokens["access_token"],
+            "GET",
+            "requests",
+            f"/requests/{request_id}/revisions/diff",
+            params={"from": revision - 1, "to": revision},
+        )
+    except ApiError as exc:
+        if exc.status in (403, 404):
+            return None
+        raise
+    return found if isinstance(found, dict) else None
 
 
 @router.post("/tasks/{task_id}/decision", include_in_schema=False)

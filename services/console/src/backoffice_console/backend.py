@@ -37,6 +37,8 @@ class Backend:
             "approvals": settings.approvals_url.rstrip("/"),
             "notifications": settings.notifications_url.rstrip("/"),
             "contracts": settings.contracts_url.rstrip("/"),
+            "budgets": settings.budgets_url.rstrip("/"),
+            "insights": settings.insights_url.rstrip("/"),
         }
 
     async def call(
@@ -49,9 +51,13 @@ class Backend:
         json: Any = None,
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        if_match: str | None = None,
         raw: bool = False,
     ) -> Any:
         headers = {"Authorization": f"Bearer {token}"}
+        if if_match is not None:
+            headers["If-Match"] = f'"{if_match}"'
+
         if method in ("POST", "PUT", "PATCH"):
             headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}

@@ -119,7 +119,211 @@ GERMAN: dict[str, str] = {
     "Request": "Antrag",
     "Task": "Aufgabe",
     "Actions": "Aktionen",
+    "total": "Summe",
+    "Vendors": "Lieferanten",
+    "New vendor": "Neuer Lieferant",
+    "Contact": "Kontakt",
+    "Webhook": "Webhook",
+    "signing secrets": "Signaturschlüssel",
+    "Edit": "Bearbeiten",
+    "Block": "Sperren",
+    "Unblock": "Entsperren",
+    "No vendors yet.": "Noch keine Lieferanten.",
+    "active": "aktiv",
+    "blocked": "gesperrt",
+    "Edit vendor": "Lieferant bearbeiten",
+    "Legal name": "Firmenname",
+    "Webhook URL (optional)": "Webhook-URL (optional)",
+    "Address": "Anschrift",
+    "Contact emails (one a line)": "Kontakt-E-Mails (eine je Zeile)",
+    "Save vendor": "Lieferant speichern",
+    "Operations": "Betrieb",
+    "Failed deliveries": "Fehlgeschlagene Zustellungen",
+    "Retry": "Erneut versuchen",
+    "Dead-lettered events": "Unzustellbare Ereignisse",
+    "Redrive": "Erneut einspielen",
+    "Service": "Dienst",
+    "Event": "Ereignis",
+    "Error": "Fehler",
+    "Attempts": "Versuche",
+    "Recipient": "Empfänger",
+    "No failed deliveries.": "Keine fehlgeschlagenen Zustellungen.",
+    "No dead letters.": "Keine unzustellbaren Ereignisse.",
+    "redriven": "erneut eingespielt",
+    "not reachable": "nicht erreichbar",
+    "Channel": "Kanal",
+    "Absences": "Abwesenheiten",
+    "New absence": "Neue Abwesenheit",
+    "Delegate": "Vertretung",
+    "user id": "Benutzerkennung",
+    "First day away": "Erster Abwesenheitstag",
+    "Last day away": "Letzter Abwesenheitstag",
+    "Save absence": "Abwesenheit speichern",
+    "Your absences": "Ihre Abwesenheiten",
+    "Who": "Wer",
+    "planned or running": "geplant oder laufend",
+    "over": "vorbei",
+    "Cancel absence": "Abwesenheit aufheben",
+    "No absences.": "Keine Abwesenheiten.",
+    "Enter a date.": "Bitte ein Datum angeben.",
+    "Choose a delegate.": "Bitte eine Vertretung wählen.",
+    "The last day cannot be before the first.": "Der letzte Tag kann nicht vor dem ersten liegen.",
+    (
+        "While you are away, new approval tasks go to your delegate, and your "
+        "open tasks move to them when the absence starts."
+    ): (
+        "Während Ihrer Abwesenheit gehen neue Genehmigungsaufgaben an Ihre "
+        "Vertretung; offene Aufgaben wechseln zu Beginn der Abwesenheit "
+        "dorthin."
+    ),
+    "Edit draft": "Entwurf bearbeiten",
+    "Revise request": "Antrag überarbeiten",
+    "Revise": "Überarbeiten",
+    ("The approver asked for changes. Change what is needed and resubmit: the approval starts again."): (
+        "Der Genehmiger hat Änderungen angefordert. Ändern Sie das Nötige und "
+        "reichen Sie erneut ein: die Genehmigung beginnt von vorn."
+    ),
+    "What you changed": "Was Sie geändert haben",
+    "Resubmit for approval": "Erneut zur Genehmigung einreichen",
+    "Back": "Zurück",
+    ("The request was changed meanwhile. Please check and save again."): (
+        "Der Antrag wurde inzwischen geändert. Bitte prüfen und erneut speichern."
+    ),
+    "Changes since revision": "Änderungen seit Revision",
+    "Field": "Feld",
+    "Before": "Vorher",
+    "Now": "Jetzt",
+    "Line": "Position",
+    "Line added": "Position hinzugefügt",
+    "Line removed": "Position entfernt",
+    "Nothing changed.": "Nichts geändert.",
+    "title": "Titel",
+    "description": "Beschreibung",
+    "quantity": "Menge",
+    "unit_price": "Einzelpreis",
+    "amount": "Betrag",
+    "unit": "Einheit",
+    "needed_by": "Benötigt bis",
+    "cost_center": "Kostenstelle",
+    "vendor_id": "Lieferant",
+    "category": "Kategorie",
+    "currency": "Währung",
+    "department": "Abteilung",
+    "Budgets": "Budgets",
+    "Budget": "Budget",
+    "Insights": "Auswertungen",
+    "Period": "Zeitraum",
+    "Reserved": "Reserviert",
+    "Committed": "Gebunden",
+    "Spent": "Ausgegeben",
+    "Remaining": "Verfügbar",
+    "Utilisation": "Auslastung",
+    "No budgets.": "Keine Budgets.",
+    "Owner": "Verantwortlich",
+    "Ledger": "Buchungen",
+    "Download CSV": "CSV herunterladen",
+    "Movement": "Buchungsart",
+    "When": "Zeitpunkt",
+    "Caused by": "Ausgelöst durch",
+    "No movements.": "Keine Buchungen.",
+    "allocated": "zugeteilt",
+    "transferred_in": "Umbuchung (Eingang)",
+    "transferred_out": "Umbuchung (Ausgang)",
+    "reserved": "reserviert",
+    "committed": "gebunden",
+    "released": "freigegeben",
+    "spent": "ausgegeben",
+    "Budget check": "Budgetprüfung",
+    "within budget": "im Budget",
+    "over budget by": "Budget überschritten um",
+    "no budget": "kein Budget",
+    "unknown_cost_centre": "unbekannte Kostenstelle",
+    "no_budget_for_period": "kein Budget für den Zeitraum",
+    "period_closed": "Zeitraum abgeschlossen",
+    "no_exchange_rate": "kein Wechselkurs",
+    "revision": "Revision",
+    "Cycle time trend": "Entwicklung der Durchlaufzeit",
+    "Cycle time per stage": "Durchlaufzeit je Phase",
+    "Where requests wait": "Wo Anträge warten",
+    "Slowest approvers": "Langsamste Genehmiger",
+    "Spend by department": "Ausgaben je Abteilung",
+    "Requests open longer than": "Anträge offen seit mehr als",
+    "Open requests": "Offene Anträge",
+    "Day": "Tag",
+    "Stage": "Phase",
+    "Requests": "Anträge",
+    "Share": "Anteil",
+    "Approver": "Genehmiger",
+    "Decided": "Entschieden",
+    "Median response": "Median Antwortzeit",
+    "Open tasks": "Offene Aufgaben",
+    "Oldest open task": "Älteste offene Aufgabe",
+    "Reminders": "Erinnerungen",
+    "Escalations": "Eskalationen",
+    "Age": "Alter",
+    "None.": "Keine.",
+    "No figures yet.": "Noch keine Zahlen.",
+    "No closed requests yet.": "Noch keine abgeschlossenen Anträge.",
+    "Without an exchange rate": "Ohne Wechselkurs",
+    "Cycle time p50 per day": "Durchlaufzeit p50 je Tag",
+    "Cycle time p50 per stage": "Durchlaufzeit p50 je Phase",
+    "Share of waiting time per stage": "Anteil der Wartezeit je Phase",
+    "Slowest approvers by median response time": "Langsamste Genehmiger nach Median-Antwortzeit",
+    "Committed spend per department": "Gebundene Ausgaben je Abteilung",
+    "approver": "Genehmiger",
+    "vendor": "Lieferant",
+    "buyer": "Käufer",
+    "procurement": "Einkauf",
+    "system": "System",
 }
+
+
+EVENT_LABELS: dict[str, tuple[str, str]] = {
+    # event type -> (English, German): what the timeline shows instead of the raw type
+    "purchase_request.drafted": ("Draft created", "Entwurf angelegt"),
+    "purchase_request.draft_updated": ("Draft edited", "Entwurf bearbeitet"),
+    "purchase_request.submitted": ("Submitted for approval", "Zur Genehmigung eingereicht"),
+    "purchase_request.revised": ("Revised and resubmitted", "Überarbeitet und erneut eingereicht"),
+    "purchase_request.changes_requested": ("Changes requested", "Änderungen angefordert"),
+    "purchase_request.approved": ("Approved", "Genehmigt"),
+    "purchase_request.rejected": ("Rejected", "Abgelehnt"),
+    "purchase_request.cancelled": ("Cancelled", "Storniert"),
+    "purchase_request.vendor_reassigned": ("Sent to another vendor", "An anderen Lieferanten gegeben"),
+    "purchase_request.receipt_confirmed": ("Receipt confirmed", "Wareneingang bestätigt"),
+    "purchase_request.closed": ("Closed", "Abgeschlossen"),
+    "approval.task_assigned": ("Approval task assigned", "Genehmigungsaufgabe zugewiesen"),
+    "approval.task_decided": ("Approval decision", "Genehmigungsentscheidung"),
+    "approval.task_withdrawn": ("Approval task withdrawn", "Genehmigungsaufgabe zurückgezogen"),
+    "approval.reminder_due": ("Reminder sent", "Erinnerung gesendet"),
+    "approval.escalated": ("Escalated", "Eskaliert"),
+    "vendor.notified": ("Order sent to the vendor", "Bestellung an den Lieferanten gesendet"),
+    "vendor.accepted": ("Vendor accepted", "Lieferant hat angenommen"),
+    "vendor.declined": ("Vendor declined", "Lieferant hat abgelehnt"),
+    "vendor.contract_signed": ("Vendor signed the contract", "Lieferant hat den Vertrag unterschrieben"),
+    "contract.generated": ("Contract prepared", "Vertrag erstellt"),
+    "contract.signed": ("Contract signed", "Vertrag unterschrieben"),
+    "contract.executed": ("Contract executed", "Vertrag vollständig unterzeichnet"),
+    "contract.voided": ("Contract voided", "Vertrag ungültig gemacht"),
+    "contract.expired": ("Contract expired", "Vertrag abgelaufen"),
+    "notification.failed": ("A notification failed", "Eine Benachrichtigung ist fehlgeschlagen"),
+    "budget.checked": ("Budget checked", "Budget geprüft"),
+    "budget.reserved": ("Budget reserved", "Budget reserviert"),
+    "budget.committed": ("Budget committed", "Budget gebunden"),
+    "budget.released": ("Budget released", "Budget freigegeben"),
+    "budget.spent": ("Budget spent", "Budget verbraucht"),
+    "budget_allocated": ("Budget allocated", "Budget zugeteilt"),
+    "transfer": ("Transfer", "Umbuchung"),
+    "period_closed": ("Period closed", "Zeitraum abgeschlossen"),
+}
+
+
+def event_label(locale: str, event_type: str) -> str:
+    """A person's words for an event type; an unknown type reads as its words ("x.foo_bar" -> "Foo bar")."""
+    known = EVENT_LABELS.get(event_type)
+    if known is not None:
+        return known[1] if locale == "de" else known[0]
+    words = event_type.rsplit(".", 1)[-1].replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else event_type
 
 
 def normalize(locale: object) -> str:
@@ -128,7 +332,11 @@ def normalize(locale: object) -> str:
 
 
 def translate(locale: str, text: str) -> str:
-    return GERMAN.get(text, text) if locale == "de" else text
+    if locale == "de":
+        return GERMAN.get(text, text)
+    if "_" in text and text in GERMAN:  # a status or field name ("changes_requested"): its words in English
+        return text.replace("_", " ")
+    return text
 
 
 def money(locale: str, amount: object, currency: str) -> str:
@@ -164,8 +372,41 @@ def when(locale: str, value: object) -> str:
     return str(value)
 
 
+def day(locale: str, value: object) -> str:
+    """A calendar day (``needed_by``): never a time of day, even when the value carries one."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, datetime):
+        return format_date(value.date(), format="medium", locale=_babel(locale))
+    if isinstance(value, date):
+        return format_date(value, format="medium", locale=_babel(locale))
+    text = str(value)
+    try:
+        parsed = date.fromisoformat(text[:10])
+    except ValueError:
+        return text
+    return format_date(parsed, format="medium", locale=_babel(locale))
+
+
 def _babel(locale: str) -> str:
     return "de_DE" if locale == "de" else "en_GB"
+
+
+def plain(locale: str, value: object, places: int = 0) -> str:
+    """A decimal for an input field, without grouping, in the user's decimal separator: "1200,5" in
+    German, "1200.5" in English; trailing zeros dropped down to ``places`` decimals."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    text = format(number, "f")
+    if "." in text:
+        whole, fraction = text.split(".")
+        fraction = fraction.rstrip("0").ljust(places, "0")
+        text = f"{whole}.{fraction}" if fraction else whole
+    elif places:
+        text = f"{text}.{'0' * places}"
+    return text.replace(".", ",") if locale == "de" else text
 
 
 def decimal_input(locale: str, text: str) -> str:

@@ -14,7 +14,18 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backoffice_console import admin, approver, auth_routes, procurement, requester
+from backoffice_console import (
+    absences,
+    admin,
+    approver,
+    auth_routes,
+    budgets,
+    insights,
+    operations,
+    procurement,
+    requester,
+    vendors,
+)
 from backoffice_console.backend import ApiError, Backend
 from backoffice_console.oidc import OidcClient
 from backoffice_console.sessions import SessionStore
@@ -43,7 +54,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_sessions=settings.max_sessions,
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth_routes, requester, approver, procurement, admin):
+    for module in (
+        auth_routes,
+        requester,
+        approver,
+        absences,
+        procurement,
+        vendors,
+        admin,
+        operations,
+        budgets,
+        insights,
+    ):
         app.include_router(module.router)
 
     @app.middleware("http")
@@ -56,7 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.url.path.startswith(("/requests", "/tasks", "/inbox", "/contracts", "/admin")):
+        if request.url.path.startswith(
+            ("/requests", "/tasks", "/inbox", "/contracts", "/admin", "/budgets", "/insights", "/absences", "/vendors")
+        ):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -68,10 +92,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ("requester", "/requests"),
             ("procurement", "/contracts"),
             ("admin", "/admin"),
+            ("finance", "/budgets"),
         ):
             if role in roles:
                 return RedirectResponse(target, status_code=303)
-        raise Forbidden(("requester", "approver", "procurement", "admin"))
+        raise Forbidden(("requester", "approver", "procurement", "admin", "finance"))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

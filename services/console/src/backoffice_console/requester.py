@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from backoffice_console import i18n
 from backoffice_console.backend import ApiError
+from backoffice_console.budgets import budget_check
 from backoffice_console.sessions import Session
 from backoffice_console.web import CheckedForm, backend, locale_of, render, require
 
@@ -67,7 +68,9 @@ def _blank_form(session: Session) -> dict[str, Any]:
 @router.get("/requests/new", include_in_schema=False)
 async def new_request(request: Request, session: Requester) -> Response:
     vendors = await _vendors(request, session)
-    return render(request, "request_form.html", form=_blank_form(session), errors={}, problem=None, vendors=vendors)
+    return render(
+        request, "request_form.html", form=_blank_form(session), errors={}, problem=None, vendors=vendors, mode="new"
+    )
 
 
 @router.post("/requests/new", include_in_schema=False)
@@ -95,8 +98,111 @@ async def create_request(request: Request, session: Requester, form: CheckedForm
             errors=exc.field_errors(),
             problem=exc,
             vendors=vendors,
+            mode="new",
         )
     return RedirectResponse(f"/requests/{created['id']}", status_code=303)
+
+
+def _filled_form(current: dict[str, Any], locale: str) -> dict[str, Any]:
+    """The request as the form shows it: numbers in the user's decimal separator, no grouping."""
+    return {
+        **{k: current.get(k) or "" for k in ("title", "description", "vendor_id", "currency", "cost_center")},
+        **{k: current.get(k) or "" for k in ("department", "category")},
+        "needed_by": str(current.get("needed_by") or "")[:10],
+        "lines": [
+            {
+                "description": line.get("description", ""),
+                "quantity": i18n.plain(locale, line.get("quantity", "")),
+                "unit": line.get("unit", ""),
+                "unit_price": i18n.plain(locale, line.get("unit_price", ""), places=2),
+            }
+            for line in current.get("lines", [])
+        ],
+        "idempotency_key": str(uuid.uuid4()),
+        "comment": "",
+    }
+
+
+def _edit_mode(current: dict[str, Any]) -> str | None:
+    allowed = current.get("allowed_actions", [])
+    return "edit" if "edit" in allowed else "revise" if "revise" in allowed else None
+
+
+@router.get("/requests/{request_id}/edit", include_in_schema=False)
+async def edit_request(request: Request, request_id: str, session: Requester) -> Response:
+    """Edit a draft, or revise the request after the approver asked for changes."""
+    current = await backend(request).call(session.tokens["access_token"], "GET", "requests", f"/requests/{request_id}")
+    mode = _edit_mode(current)
+    if mode is None:
+        return RedirectResponse(f"/requests/{request_id}", status_code=303)
+    vendors = await _vendors(request, session)
+    form = _filled_form(current, locale_of(request, session))
+    asked = None
+    if mode == "revise":  # what the approver asked for, shown above the form
+        chains = await _optional(
+            backend(request).call(session.tokens["access_token"], "GET", "approvals", f"/requests/{request_id}/chain")
+        )
+        tasks = [t for c in chains or [] for t in c.get("tasks", []) if t.get("decision") == "changes_requested"]
+        asked = tasks[-1] if tasks else None
+    return render(
+        request,
+        "request_form.html",
+        form=form,
+        errors={},
+        problem=None,
+        vendors=vendors,
+        mode=mode,
+        r=current,
+        asked=asked,
+    )
+
+
+@router.post("/requests/{request_id}/edit", include_in_schema=False)
+async def save_request(request: Request, request_id: str, session: Requester, form: CheckedForm) -> Response:
+    token = session.tokens["access_token"]
+    api = backend(request)
+    data = _form_to_body(form, locale_of(request, session))
+    mode = "revise" if form.get("mode") == "revise" else "edit"
+    version = str(form.get("version") or "")
+    if not data["needed_by"]:
+        data.pop("needed_by")
+    try:
+        if mode == "edit":
+            await api.call(token, "PATCH", "requests", f"/requests/{request_id}", json=data, if_match=version)
+        else:
+            body = {**data, "comment": str(form.get("comment") or "").strip()}
+            await api.call(
+                token,
+                "POST",
+                "requests",
+                f"/requests/{request_id}/revise",
+                json=body,
+                if_match=version,
+                idempotency_key=str(form.get("idempotency_key") or uuid.uuid4()),
+            )
+    except ApiError as exc:
+        if exc.status >= 500 or exc.status in (401, 403):
+            raise
+        current = await api.call(token, "GET", "requests", f"/requests/{request_id}")
+        shown = {**data, "comment": str(form.get("comment") or ""), "idempotency_key": str(uuid.uuid4())}
+        shown.setdefault("needed_by", "")
+        if exc.status == 412:  # someone changed it meanwhile: show their version, keep the typed text
+            exc.detail = i18n.translate(
+                locale_of(request, session), "The request was changed meanwhile. Please check and save again."
+            )
+        vendors = await _vendors(request, session)
+        return render(
+            request,
+            "request_form.html",
+            422 if exc.status != 412 else 409,
+            form=shown,
+            errors=exc.field_errors(),
+            problem=exc,
+            vendors=vendors,
+            mode=mode,
+            r=current,
+        )
+    return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
 
 def _listed(value: Any) -> list[str]:
@@ -148,11 +254,12 @@ async def request_page(request: Request, request_id: str, session: Requester) ->
     token = session.tokens["access_token"]
     api = backend(request)
     # the four reads at once: the page waits for the slowest service, not for their sum
-    current, timeline, chains, contracts = await asyncio.gather(
+    current, timeline, chains, contracts, check = await asyncio.gather(
         api.call(token, "GET", "requests", f"/requests/{request_id}"),
         api.call(token, "GET", "requests", f"/requests/{request_id}/timeline"),
         _optional(api.call(token, "GET", "approvals", f"/requests/{request_id}/chain")),
         _optional(api.call(token, "GET", "contracts", "/contracts", params={"request_id": request_id})),
+        budget_check(request, session, request_id),
     )
     waiting = _waiting_on(chains or [])
     return render(
@@ -163,6 +270,7 @@ async def request_page(request: Request, request_id: str, session: Requester) ->
         chain=(chains or [None])[-1],
         contract=(contracts or [None])[-1],
         waiting=waiting,
+        check=check,
         problem=None,
     )
 

@@ -114,6 +114,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "money": lambda amount, currency: i18n.money(locale, amount, currency),
         "number": lambda value: i18n.number(locale, value),
         "when": lambda value: i18n.when(locale, value),
+        "day": lambda value: i18n.day(locale, value),
+        "event": lambda event_type: i18n.event_label(locale, str(event_type)),
         "here": quote(request.url.path),
         "can": lambda *roles: session is not None and bool(session.roles.intersection(roles)),
     }

@@ -19,9 +19,11 @@ from backoffice_cli.client import Cast, Endpoints
 from backoffice_cli.client import Platform as Client
 from backoffice_common.testing import unique_prefix
 
-# The console drives the order flow: the four services it calls. Budgets does not run here, so
-# approvals routes at once (no wait for a budget check) and requests takes any cost centre.
-SERVICES = ("requests", "approvals", "notifications", "contracts")
+# The console drives the order flow and shows budgets and insights: the six services it calls.
+# Approvals routes at once (no wait for the budget check: the pages show the check once budgets made
+# it) and requests takes any cost centre (the flows draft for CC-100, which no budget test defines).
+SERVICES = ("requests", "approvals", "notifications", "contracts", "budgets", "insights")
+ORDER_SERVICES = ("requests", "approvals", "notifications", "contracts")
 
 POLICY = {
     "name": "console",
@@ -82,19 +84,33 @@ async def console_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
             "NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
             "NOTIFICATIONS_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['notifications']}",
             "NOTIFICATIONS_APP_BASE_URL": os.environ["BACKOFFICE_CONSOLE_URL"],
+            # a webhook that cannot be reached fails within seconds (the operations page retries it)
+            "NOTIFICATIONS_DELIVERY_MAX_ATTEMPTS": "2",
+            "NOTIFICATIONS_DELIVERY_BACKOFF_INITIAL_SECONDS": "0.5",
+            "NOTIFICATIONS_DELIVERY_BACKOFF_MAX_SECONDS": "1",
+            "NOTIFICATIONS_DELIVERY_POLL_INTERVAL_SECONDS": "0.3",
         },
         "contracts": {
             "CONTRACTS_LINK_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,
             "CONTRACTS_PKI_DIR": str(work / "pki"),
             "CONTRACTS_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['contracts']}",
         },
+        "budgets": {},
+        "insights": {"INSIGHTS_METRICS_REFRESH_SECONDS": "1"},
     }
     services = {}
     for name in SERVICES:
         env = service_env(name, database_url=urls[name], prefix=prefix, extra=extra[name])
         env.update({f"{name.upper()}_{k}": v for k, v in oidc.items()})
         services[name] = ServiceProcess(name, env, work, ports=[ports[name]])
-    await asyncio.gather(*(asyncio.to_thread(s.migrate) for s in services.values()))
+    # two at a time: six migrations at once on a busy machine ran past their timeout
+    gate = asyncio.Semaphore(2)
+
+    async def migrate(service: ServiceProcess) -> None:
+        async with gate:
+            await asyncio.to_thread(service.migrate)
+
+    await asyncio.gather(*(migrate(s) for s in services.values()))
     for s in services.values():
         s.start()
     base = {name: f"http://127.0.0.1:{ports[name]}" for name in SERVICES}
@@ -103,12 +119,13 @@ async def console_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
         await asyncio.gather(*(s.wait_healthy() for s in services.values()))
         await _wait_ready(os.environ["BACKOFFICE_CONSOLE_URL"] + "/readyz")
         client = Client(
-            endpoints=Endpoints(mailbox=os.environ["BACKOFFICE_MAILBOX_URL"], **base), jwt_secret=JWT_SECRET
+            endpoints=Endpoints(mailbox=os.environ["BACKOFFICE_MAILBOX_URL"], **{s: base[s] for s in ORDER_SERVICES}),
+            jwt_secret=JWT_SECRET,
         )
         admin = Cast.new("setup").admin
         await client.call("POST", f"{base['approvals']}/policies", admin, json=POLICY, expect=201)
         await client.call("POST", f"{base['approvals']}/directory/approvers/import", admin, json=DIRECTORY)
-        yield {"urls": base, "client": client, "work": work}
+        yield {"urls": base, "client": client, "work": work, "prefix": prefix}
         await client.aclose()
     finally:
         console.terminate()

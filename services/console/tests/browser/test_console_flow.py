@@ -130,7 +130,10 @@ async def test_a_user_without_the_role_gets_the_403_page(console_platform: dict[
     await expect(page.locator("main")).to_contain_text("requester")
     await shot(page, "forbidden")
     fiona = await (await new_context(browser)).new_page()
-    await sign_in(fiona, "fiona", "/")  # finance: no back-office role at all
+    await sign_in(fiona, "fiona", "/budgets")  # finance: budgets, but no approver's inbox
+    answer = await fiona.goto(CONSOLE + "/inbox")
+    assert answer is not None
+    assert answer.status == 403
     await expect(fiona.locator("h1")).to_have_text("Zugriff verweigert")  # her locale claim is German
 
 

@@ -72,10 +72,11 @@ async def test_every_page_has_no_serious_accessibility_violations(
     vendor = await client.create_vendor(cast)
     draft = await client.create_draft(replace(cast, requester=RITA), client.draft(vendor, cast))
     pages = {
-        "rita": ["/requests", "/requests/new", f"/requests/{draft['id']}", "/admin"],
-        "max": ["/inbox"],
-        "paul": ["/contracts"],
-        "ada": ["/admin"],
+        "rita": ["/requests", "/requests/new", f"/requests/{draft['id']}", f"/requests/{draft['id']}/edit", "/admin"],
+        "max": ["/inbox", "/absences", "/budgets"],
+        "paul": ["/contracts", "/vendors", "/vendors/new", "/insights", f"/requests/{draft['id']}"],
+        "ada": ["/admin", "/admin/operations"],
+        "fiona": ["/budgets"],
     }
     found: dict[str, list[str]] = {}
     for user, paths in pages.items():

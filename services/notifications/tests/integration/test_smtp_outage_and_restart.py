@@ -8,7 +8,16 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from notifications_flows import make_vendor
-from notifications_testkit import MIGRATIONS, approved, free_port, make_settings, snapshot, staff, unique_email
+from notifications_testkit import (
+    MIGRATIONS,
+    SECRET_ANNOUNCEMENTS,
+    approved,
+    free_port,
+    make_settings,
+    snapshot,
+    staff,
+    unique_email,
+)
 
 from backoffice_common.events import new_event
 from backoffice_common.testing import (
@@ -31,7 +40,8 @@ class Inbox:
         return "250 OK"
 
     def to(self, address: str) -> list[Any]:
-        return [m for m in self.messages if m["To"] == address]
+        """The mails to ``address``, without the announcement of the vendor's renewed webhook secret."""
+        return [m for m in self.messages if m["To"] == address and m["Subject"] not in SECRET_ANNOUNCEMENTS]
 
 
 class Service:

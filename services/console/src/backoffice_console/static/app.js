@@ -2,20 +2,24 @@
 // every form with data-progress shows that it is working and cannot be sent twice.
 (function () {
   "use strict";
-  function parse(text) {
+  function parse(text, de) {
+    // German: "." groups and "," is the decimal comma ("1.249,75"); English: "," groups ("1,249.75")
     var t = String(text || "").trim().replace(/\s/g, "");
-    if (t.indexOf(",") >= 0 && t.indexOf(".") >= 0) { t = t.replace(/\./g, "").replace(",", "."); } else { t = t.replace(",", "."); }
+    if (de) { t = t.replace(/\./g, "").replace(",", "."); }
+    else if (t.indexOf(".") < 0 && /,\d{1,2}$/.test(t)) { t = t.replace(",", "."); }
+    else { t = t.replace(/,/g, ""); }
     var n = Number(t);
     return isFinite(n) ? n : NaN;
   }
   function recompute(table) {
-    var locale = table.getAttribute("data-locale") === "de" ? "de-DE" : "en-GB";
+    var de = table.getAttribute("data-locale") === "de";
+    var locale = de ? "de-DE" : "en-GB";
     var currency = (document.getElementById("f-currency") || {}).value || "EUR";
     var fmt = new Intl.NumberFormat(locale, { style: "currency", currency: currency });
     var total = 0;
     table.querySelectorAll("tr[data-line]").forEach(function (row) {
-      var q = parse(row.querySelector("[name=line_quantity]").value);
-      var p = parse(row.querySelector("[name=line_unit_price]").value);
+      var q = parse(row.querySelector("[name=line_quantity]").value, de);
+      var p = parse(row.querySelector("[name=line_unit_price]").value, de);
       var cell = row.querySelector("[data-amount]");
       if (isNaN(q) || isNaN(p)) { cell.textContent = "–"; return; }
       total += q * p;
