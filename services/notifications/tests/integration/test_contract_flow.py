@@ -12,7 +12,7 @@ from backoffice_common.testing import publish_events
 async def test_a_generated_contract_is_signed_by_the_vendor_through_its_single_use_link(service) -> None:  # type: ignore[no-untyped-def]
     vendor = await make_vendor(service)
     snap, requester = await order_sent(service, vendor)
-    generated = contract_generated(request_id=snap["request_id"], vendor_id=vendor["vendor_id"])
+    generated = contract_generated(request_id=snap["request_id"], vendor_id=vendor["id"])
     sha = generated.data["document_sha256"]
     await publish_events(service.bootstrap, service.prefix + "backoffice.contracts", [generated])
     mails = await wait_for_mail(vendor["contact_emails"][0], count=2)
@@ -77,12 +77,12 @@ async def test_a_generated_contract_is_signed_by_the_vendor_through_its_single_u
 async def test_a_contract_signature_over_a_different_document_is_refused(service) -> None:  # type: ignore[no-untyped-def]
     vendor = await make_vendor(service)
     snap, _ = await order_sent(service, vendor)
-    generated = contract_generated(request_id=snap["request_id"], vendor_id=vendor["vendor_id"])
+    generated = contract_generated(request_id=snap["request_id"], vendor_id=vendor["id"])
     await publish_events(service.bootstrap, service.prefix + "backoffice.contracts", [generated])
     await wait_for_mail(vendor["contact_emails"][0], count=2)
     payload = {
         "action": "sign_contract",
-        "vendor_id": vendor["vendor_id"],
+        "vendor_id": vendor["id"],
         "contract_id": generated.data["contract_id"],
         "document_sha256": "0" * 64,
         "signer_name": "Vera",
