@@ -7,7 +7,7 @@ from datetime import datetime
 from backoffice_common.events import CloudEvent, parse_payload
 from backoffice_notifications.consumers.payloads import ContractClosed, ContractExecuted, ContractGenerated
 from backoffice_notifications.domain.contracts import Contract
-from backoffice_notifications.service import contracts
+from backoffice_notifications.service import contracts, notices
 from backoffice_notifications.service.deliveries import Cause
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
 from backoffice_notifications.settings import Settings
@@ -50,12 +50,24 @@ async def executed(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Se
     )
 
 
+async def _closed(event: CloudEvent, uow: NotificationsUnitOfWork, status: str) -> None:
+    body = parse_payload(ContractClosed, event)
+    await notices.contract_closed(
+        uow,
+        cause=Cause.of(event),
+        contract_id=body.contract_id,
+        request_id=body.request_id,
+        status=status,
+        reason=body.reason,
+    )
+
+
 async def voided(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
-    await contracts.closed(uow, contract_id=parse_payload(ContractClosed, event).contract_id, status="voided")
+    await _closed(event, uow, "voided")
 
 
 async def expired(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
-    await contracts.closed(uow, contract_id=parse_payload(ContractClosed, event).contract_id, status="expired")
+    await _closed(event, uow, "expired")
 
 
 HANDLERS = {

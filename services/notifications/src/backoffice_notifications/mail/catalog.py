@@ -139,4 +139,61 @@ CATALOG: dict[str, dict[str, tuple[str, str]]] = {
             "Executed document SHA-256: {{ executed_sha256 }}",
         ),
     },
+    "task_withdrawn": {
+        "en": (
+            "No longer needed: your approval of {{ number }}",
+            "Hello {{ assignee.name }},\n\nthe approval task for {{ number }} was withdrawn; you need not decide "
+            "it.\n\nReason: {{ reason }}",
+        ),
+    },
+    "chain_blocked": {
+        "en": (
+            "Approval blocked: {{ number }} {{ request_title }}",
+            "Hello,\n\nthe purchase request {{ number }} of {{ requester.name }} cannot be routed for approval: "
+            "{{ reason }}\n\nProcurement must correct the approver directory or the policy; the request waits "
+            "until then.\n\n{{ request_url }}",
+        ),
+    },
+    "contract_voided": {
+        "en": (
+            "Contract voided: {{ number }}",
+            "Hello {{ requester.name }},\n\nthe contract for {{ number }} was voided and can no longer be "
+            "signed.{% if reason %}\n\nReason: {{ reason }}{% endif %}",
+        ),
+    },
+    "contract_expired": {
+        "en": (
+            "Contract expired unsigned: {{ number }}",
+            "Hello {{ requester.name }},\n\nthe contract for {{ number }} expired before both parties signed it; "
+            "procurement must generate a new one or cancel the order.",
+        ),
+    },
+    "contract_expired_vendor": {
+        "en": (
+            "Contract for purchase order {{ number }} expired",
+            "Dear {{ vendor_name }},\n\nthe contract for purchase order {{ number }} expired before it was "
+            "signed; its signing link no longer works. We will be in touch.",
+        ),
+        "de": (
+            "Vertrag zur Bestellung {{ number }} abgelaufen",
+            "Sehr geehrte Damen und Herren von {{ vendor_name }},\n\nder Vertrag zur Bestellung {{ number }} ist "
+            "abgelaufen, bevor er unterschrieben wurde; der Link zur Unterschrift gilt nicht mehr. Wir melden uns.",
+        ),
+    },
+    "delivery_failed": {
+        "en": (
+            "Not delivered: {{ template }} for {{ number }}",
+            "Hello,\n\na message could not be delivered after {{ attempts }} attempt(s).\n\n"
+            "Order: {{ number }}\nMessage: {{ template }} by {{ channel }} to {{ recipient }}\n"
+            "Last error: {{ error }}\n\nProcurement can correct the address and retry the delivery.",
+        ),
+    },
+    "budget_threshold": {
+        "en": (
+            "Budget {{ cost_center }} {{ period }} passed {{ threshold_percent }} %",
+            "Hello {{ owner.name }},\n\nthe budget of cost centre {{ cost_center_name }} ({{ cost_center }}) for "
+            "{{ period }} is {{ utilisation_percent }} % used: it passed {{ threshold_percent }} %.\n\n"
+            "{{ budgets_url }}",
+        ),
+    },
 }

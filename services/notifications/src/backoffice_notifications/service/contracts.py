@@ -119,8 +119,3 @@ async def executed(
         await deliveries.notify_vendor(
             uow, cause=cause, vendor=vendor, message=message, target=Target(request_id, vendor_id=vendor.id)
         )
-
-
-async def closed(uow: NotificationsUnitOfWork, *, contract_id: str, status: str) -> None:
-    """Voided or expired: signing is refused afterwards."""
-    await uow.contracts.set_status(contract_id, status)
