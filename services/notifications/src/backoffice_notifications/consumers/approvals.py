@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from backoffice_common.events import CloudEvent, parse_payload
 from backoffice_notifications.consumers.payloads import (
+    ChainBlocked,
     Decided,
     Escalated,
-    ChainBlocked,
     ReminderDue,
     TaskAssigned,
     TaskEvent,
