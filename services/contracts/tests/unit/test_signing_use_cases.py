@@ -58,6 +58,8 @@ async def test_the_vendor_signature_is_recorded_with_its_evidence_and_the_event_
         "party": "vendor",
         "signer": {"id": "vera@vendor.example", "name": "Vera Vendor", "email": "vera@vendor.example"},
         "document_sha256": generated.data["document_sha256"],
+        "signing_order": generated.data["signing_order"],
+        "awaiting": ["buyer"],
         "actor": {"id": "vera@vendor.example", "name": "Vera Vendor", "role": "vendor"},
     }
 

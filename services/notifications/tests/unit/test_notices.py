@@ -172,3 +172,72 @@ async def test_the_cost_centre_owner_is_told_when_a_budget_passes_a_threshold() 
     assert mail.recipient == "olga@corp.example"
     assert "80 %" in (mail.subject or "")
     assert "84.5 %" in mail.body_text
+
+
+def signed_event(contract: Contract, party: str, signing_order: str, awaiting: list[str]) -> dict[str, Any]:
+    return {
+        "contract_id": contract.contract_id,
+        "request_id": contract.request_id,
+        "party": party,
+        "signer": {"id": "x", "name": "X", "email": "x@example.com"},
+        "document_sha256": contract.document_sha256,
+        "signing_order": signing_order,
+        "awaiting": awaiting,
+    }
+
+
+async def generate(uow: FakeUnitOfWork, v: Vendor, signing_order: str) -> Contract:
+    order = awaiting(uow, v, status=ACCEPTED)
+    contract = Contract(str(uuid.uuid4()), order.request_id, v.id, "ab" * 32, "https://docs.example/c", None)
+    data = {
+        "contract_id": contract.contract_id,
+        "request_id": order.request_id,
+        "revision": 1,
+        "vendor_id": v.id,
+        "document_sha256": contract.document_sha256,
+        "document_url": contract.document_url,
+        "signing_order": signing_order,
+        "language": "en",
+    }
+    await handle(uow, "contract.generated", "contracts", data, order.request_id)
+    return contract
+
+
+async def test_vendor_first_the_buyer_signatory_is_emailed_only_once_the_vendor_has_signed() -> None:
+    v = vendor(contacts=1)
+    uow = await uow_with(v)
+    contract = await generate(uow, v, "vendor_first")
+    assert [m.recipient for m in mails(uow, "contract_ready_vendor")] == v.contact_emails
+    assert mails(uow, "contract_ready_buyer") == [], "not the buyer's turn yet"
+
+    await handle(uow, "contract.signed", "contracts", signed_event(contract, "vendor", "vendor_first", ["buyer"]), "s")
+    [buyer] = mails(uow, "contract_ready_buyer")
+    assert buyer.recipient == SETTINGS.buyer_signatory_email
+    assert len(mails(uow, "contract_ready_vendor")) == 1
+
+    await handle(uow, "contract.signed", "contracts", signed_event(contract, "buyer", "vendor_first", []), "s")
+    assert len(mails(uow, "contract_ready_buyer")) == 1, "nobody's turn after the last signature"
+
+
+async def test_buyer_first_the_vendor_gets_its_signing_link_once_the_buyer_has_signed() -> None:
+    v = vendor(contacts=1)
+    uow = await uow_with(v)
+    contract = await generate(uow, v, "buyer_first")
+    assert [m.recipient for m in mails(uow, "contract_ready_buyer")] == [SETTINGS.buyer_signatory_email]
+    assert mails(uow, "contract_ready_vendor") == []
+    assert uow.links.rows == {}
+
+    await handle(uow, "contract.signed", "contracts", signed_event(contract, "buyer", "buyer_first", ["vendor"]), "s")
+    [to_vendor] = mails(uow, "contract_ready_vendor")
+    assert to_vendor.recipient == v.contact_emails[0]
+    [link] = uow.links.rows.values()
+    assert (link.purpose, link.contract_id) == ("sign_contract", contract.contract_id)
+
+
+async def test_in_any_order_both_signers_are_emailed_at_generation_and_not_again() -> None:
+    v = vendor(contacts=1)
+    uow = await uow_with(v)
+    contract = await generate(uow, v, "any")
+    await handle(uow, "contract.signed", "contracts", signed_event(contract, "vendor", "any", ["buyer"]), "s")
+    assert len(mails(uow, "contract_ready_buyer")) == 1
+    assert len(mails(uow, "contract_ready_vendor")) == 1

@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from backoffice_common.events import CloudEvent, parse_payload
-from backoffice_notifications.consumers.payloads import ContractClosed, ContractExecuted, ContractGenerated
+from backoffice_notifications.consumers.payloads import (
+    ContractClosed,
+    ContractExecuted,
+    ContractGenerated,
+    ContractSigned,
+)
 from backoffice_notifications.domain.contracts import Contract
 from backoffice_notifications.service import contracts, notices
 from backoffice_notifications.service.deliveries import Cause
@@ -34,7 +39,26 @@ async def generated(event: CloudEvent, uow: NotificationsUnitOfWork, settings: S
         expires_at=_when(body.expires_at),
     )
     await contracts.generated(
-        uow, cause=Cause.of(event), contract=contract, revision=body.revision, language=body.language, settings=settings
+        uow,
+        cause=Cause.of(event),
+        contract=contract,
+        revision=body.revision,
+        language=body.language,
+        signing_order=body.signing_order,
+        settings=settings,
+    )
+
+
+async def signed(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
+    body = parse_payload(ContractSigned, event)
+    await contracts.signed(
+        uow,
+        cause=Cause.of(event),
+        contract_id=body.contract_id,
+        party=body.party,
+        signing_order=body.signing_order,
+        awaiting=body.awaiting,
+        settings=settings,
     )
 
 
@@ -72,6 +96,7 @@ async def expired(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Set
 
 HANDLERS = {
     "contract.generated": generated,
+    "contract.signed": signed,
     "contract.executed": executed,
     "contract.voided": voided,
     "contract.expired": expired,

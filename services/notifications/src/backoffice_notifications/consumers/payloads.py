@@ -109,6 +109,15 @@ class ContractGenerated(Loose):
     document_url: str
     expires_at: str | None = None
     language: str | None = None
+    signing_order: str = "any"
+
+
+class ContractSigned(Loose):
+    contract_id: str
+    request_id: str
+    party: str
+    signing_order: str = "any"
+    awaiting: list[str] = []
 
 
 class ContractExecuted(Loose):
