@@ -177,9 +177,9 @@ async def test_a_secret_rotated_mid_flight_still_verifies_with_the_old_and_the_n
     assert r.status_code == 200, r.text
     other = await make_vendor(service)
     snap2, _ = await order_sent(service, other)
-    await service.client.post(f"/vendors/{other['vendor_id']}/secrets", headers=staff())
+    await service.client.post(f"/vendors/{other['id']}/secrets", headers=staff())
     # A message signed with the brand-new secret is accepted too.
-    rotated2 = await service.client.post(f"/vendors/{other['vendor_id']}/secrets", headers=staff())
+    rotated2 = await service.client.post(f"/vendors/{other['id']}/secrets", headers=staff())
     r2 = await answer(
         service,
         rotated2.json()["secret"],
@@ -300,9 +300,9 @@ async def test_after_a_decline_the_reassigned_order_goes_to_the_new_vendor_and_o
 
 async def test_an_order_for_an_unknown_or_blocked_vendor_is_reported_as_a_failed_notification(service) -> None:  # type: ignore[no-untyped-def]
     blocked = await make_vendor(service)
-    await service.client.patch(f"/vendors/{blocked['vendor_id']}", json={"status": "blocked"}, headers=staff())
+    await service.client.patch(f"/vendors/{blocked['id']}", json={"status": "blocked"}, headers=staff())
     unknown = snapshot(vendor_id=str(uuid.uuid4()), requester_email=unique_email("alice"))
-    to_blocked = snapshot(vendor_id=blocked["vendor_id"], requester_email=unique_email("alice"))
+    to_blocked = snapshot(vendor_id=blocked["id"], requester_email=unique_email("alice"))
     await publish_events(
         service.bootstrap, service.prefix + "backoffice.approvals", [approved(unknown), approved(to_blocked)]
     )
