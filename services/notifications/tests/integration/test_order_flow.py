@@ -35,7 +35,7 @@ async def test_an_approved_order_reaches_every_vendor_contact_in_their_language_
     for contact in vendor["contact_emails"]:
         mails = await wait_for_mail(contact)
         assert mails[0]["subject"] == f"Bestellung {snap['number']}: Laptops for the team"
-        assert "Gesamt: 2400.00 EUR" in mails[0]["text"]
+        assert "Gesamt: 2.400,00 EUR" in mails[0]["text"]
         assert "/vendor-links/" in mails[0]["text"]
         assert "/vendor-links/" in mails[0]["html"]
     notified = await service.events.wait_for("vendor.notified", subject=snap["request_id"])
