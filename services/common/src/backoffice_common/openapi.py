@@ -8,7 +8,8 @@ are added here, for every service at once:
 - behind the bearer authentication: 401 (no or a bad token), 403 (a role or an owner check), and 503
   (the database briefly unavailable, with ``Retry-After``);
 - with a path parameter: 404;
-- with any parameter or a body: 422 (the validation problem, with ``errors``);
+- with any parameter or a body: 400 (a URL with a NUL byte, a body that is not JSON) and 422 (the
+  validation problem, with ``errors``);
 - with a body: 413 (the body-size limit).
 
 What only the use case knows (409 conflicts, 412/428 of ``If-Match``, 400, 415) the route declares with
@@ -32,7 +33,8 @@ _METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options"
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 
 _DESCRIPTIONS = {
-    400: "Bad Request: a parameter is well formed but not usable (problem details)",
+    400: "Bad Request: the URL or body cannot be read (a NUL byte, a body that is not JSON) or a parameter"
+    " is not usable (problem details)",
     401: "Unauthorized: no bearer token, or one that is invalid or expired (problem details)",
     403: "Forbidden: the token's roles or the caller's relation to the resource do not allow it (problem details)",
     404: "Not Found (problem details)",
@@ -140,7 +142,7 @@ def _answers_of(operation: dict[str, Any]) -> set[int]:
     if any(p.get("in") == "path" for p in parameters):
         statuses.add(404)
     if parameters or "requestBody" in operation:
-        statuses.add(422)
+        statuses |= {400, 422}
     if "requestBody" in operation:
         statuses.add(413)
     return statuses
