@@ -60,6 +60,14 @@ async def test_an_over_budget_order_needs_the_owner_and_a_cancelled_order_releas
     [check] = await client.eventually("the budget check", checked)
     assert (check["status"], check["over_by"], check["budget_id"]) == ("over_budget", "949.50", budget_id)
 
+    async def owner_told() -> list[dict[str, Any]] | None:
+        mails = [m for m in await client.mail_to(owner.email) if cost_center in str(m["subject"])]
+        return mails if len(mails) >= 2 else None
+
+    told = await client.eventually("the owner is told of 80 % and 100 %", owner_told)
+    assert {"passed 80 %" in str(m["subject"]) or "passed 100 %" in str(m["subject"]) for m in told} == {True}
+    assert any("passed 100 %" in str(m["subject"]) for m in told)
+
     async def step_of(who: Person, task: dict[str, Any]) -> str:
         detail = await client.call("GET", f"{client.endpoints.approvals}/tasks/{task['id']}", who)
         return str(detail.json()["step"])

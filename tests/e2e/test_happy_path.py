@@ -17,6 +17,9 @@ from vendor_system_kit import VendorSystem
 from backoffice_cli.client import Cast, Platform
 from backoffice_cli.flow import walk
 
+BUYER_SIGNATORY = "procurement-signatory@backoffice.example"
+"""NOTIFICATIONS_BUYER_SIGNATORY_EMAIL's default: the platform of these tests does not set it."""
+
 
 async def test_a_purchase_order_goes_from_draft_to_closed_with_emails_webhooks_and_a_sealed_contract(
     client: Platform, cast: Cast, vendor_system: VendorSystem, platform: PlatformProcesses
@@ -30,6 +33,14 @@ async def test_a_purchase_order_goes_from_draft_to_closed_with_emails_webhooks_a
 
     await client.submit(cast, request_id)
     manager_task = await client.task_for(cast.manager, request_id)
+
+    async def waits_for_the_manager() -> dict[str, Any] | None:
+        waiting = (await client.request(cast.requester, request_id))["waiting_on"]
+        return waiting if waiting and waiting["who"]["id"] == cast.manager.id else None
+
+    waiting = await client.eventually("the request waits for the manager", waits_for_the_manager)
+    assert (waiting["who"]["role"], waiting["what"]) == ("approver", "approve or reject (step manager)")
+    assert waiting["due"] is not None
     await client.decide(cast.manager, manager_task["id"], "approved")
     head_task = await client.task_for(cast.head, request_id)
     await client.decide(cast.head, head_task["id"], "approved")
@@ -52,6 +63,12 @@ async def test_a_purchase_order_goes_from_draft_to_closed_with_emails_webhooks_a
         ]
 
     await client.eventually("the vendor is emailed the contract to sign", ready_to_sign_mail)
+
+    async def buyer_told() -> list[dict[str, object]]:
+        mails = await client.mail_to(BUYER_SIGNATORY)
+        return [m for m in mails if contract["id"] in str(m["subject"])]
+
+    assert await buyer_told() == [], "vendor first: the buyer's signatory is not told before the vendor signs"
     await client.vendor_says(
         vendor,
         {
@@ -65,6 +82,13 @@ async def test_a_purchase_order_goes_from_draft_to_closed_with_emails_webhooks_a
         "the vendor's signature reached the contract",
         lambda: _signed_by(client, cast, request_id, "vendor"),
     )
+    await client.eventually("the buyer's signatory is told it is their turn", buyer_told)
+
+    async def waits_for_the_buyer() -> dict[str, object] | None:
+        waiting = (await client.request(cast.requester, request_id))["waiting_on"]
+        return waiting if waiting and waiting["who"]["role"] == "buyer_signatory" else None
+
+    await client.eventually("the request waits for the buyer's signatory", waits_for_the_buyer)
     await client.buyer_signs(cast, contract)
     await client.wait_status(cast.requester, request_id, "contract_executed")
 

@@ -75,7 +75,7 @@ def vendor_accepted(request: dict[str, Any], vendor: dict[str, Any]) -> CloudEve
             "vendor": vendor,
             "expected_delivery": "2027-01-10",
             "note": "",
-            "actor": {"id": vendor["vendor_id"], "name": vendor["legal_name"], "role": "vendor"},
+            "actor": {"id": f"vendor:{vendor['vendor_id']}", "name": vendor["legal_name"], "role": "vendor"},
         },
     )
 
@@ -117,6 +117,7 @@ def vendor_signed(
             "client_ip": "203.0.113.7",
             "user_agent": "Mozilla/5.0 (vendor)",
             "channel": "link",
+            "actor": {"id": f"vendor:{vendor_id or data['vendor_id']}", "name": "Acme Supplies Ltd", "role": "vendor"},
         },
     )
 

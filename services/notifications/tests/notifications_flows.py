@@ -23,7 +23,7 @@ async def make_vendor(
     r = await service.client.post("/vendors", json=body, headers=staff())
     assert r.status_code == 201, r.text
     vendor: dict[str, Any] = r.json()
-    secret = await service.client.post(f"/vendors/{vendor['vendor_id']}/secrets", headers=staff())
+    secret = await service.client.post(f"/vendors/{vendor['id']}/secrets", headers=staff())
     vendor["secret"] = secret.json()["secret"]
     return vendor
 
@@ -31,7 +31,7 @@ async def make_vendor(
 async def order_sent(service: Any, vendor: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """An approved order, waited for until it is in the vendor's mailbox; returns (snapshot, requester email)."""
     requester = unique_email("alice")
-    snap = snapshot(vendor_id=vendor["vendor_id"], requester_email=requester)
+    snap = snapshot(vendor_id=vendor["id"], requester_email=requester)
     await publish_events(service.bootstrap, service.prefix + "backoffice.approvals", [approved(snap)])
     await wait_sent(service, snap["request_id"], "purchase_order")
     await wait_for_mail(vendor["contact_emails"][0])

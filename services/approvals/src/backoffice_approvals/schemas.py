@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from backoffice_common.strings import SafeText
 
@@ -71,6 +71,12 @@ class PolicyRead(BaseModel):
     created_by: str
     created_at: datetime | None
     builtin: bool = False
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def id(self) -> int:
+        """A policy version is its own id: ``GET /policies/{id}``."""
+        return self.version
 
 
 class RequesterIn(BaseModel):

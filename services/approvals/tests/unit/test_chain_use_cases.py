@@ -41,6 +41,22 @@ async def test_a_submitted_request_starts_a_chain_assigned_to_the_manager_with_i
     assert outcome.endswith("in_progress")
 
 
+async def test_a_chain_that_cannot_be_routed_is_blocked_and_says_so_in_an_event():
+    uow = fake()
+    snap = snapshot(requester="admin")  # no manager, and the fallback approver may not approve their own
+    event = submitted(snap)
+    outcome = await handle(uow, event)
+    assert outcome is not None
+    assert outcome.endswith("blocked")
+    [blocked] = uow.events()
+    assert blocked.type == "approval.chain_blocked"
+    assert blocked.subject == snap["request_id"]
+    assert "nobody may approve" in blocked.data["reason"]
+    assert blocked.data["requester"]["id"] == snap["requester"]["id"]
+    assert (blocked.data["revision"], blocked.data["request_number"]) == (1, snap["number"])
+    assert blocked.causationid == event.id
+
+
 async def test_a_duplicate_submitted_event_starts_nothing_more():
     uow = fake()
     snap = snapshot()

@@ -28,6 +28,7 @@ from backoffice_common.kafka import TopicSpec, dlq_topic, ensure_topics, make_pr
 from backoffice_common.limits import BodySizeLimit
 from backoffice_common.messaging import MessagingTables
 from backoffice_common.observability import CorrelationMiddleware, configure_logging
+from backoffice_common.openapi import document_problems
 from backoffice_common.outbox import OutboxRelay
 from backoffice_common.problems import install_error_map, install_problem_handlers
 from backoffice_common.retention import Retention, RetentionJob, messaging_retention
@@ -205,6 +206,7 @@ def _install_http(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings) ->
     app.state.settings = settings
     app.state.authenticator = Authenticator(settings)
     install_offline_docs(app)
+    document_problems(app)
     install_problem_handlers(app)
     install_error_map(app, {**GENERIC_ERRORS, **spec.problems})
     # Added last runs first: the correlation id is bound, then oversized bodies are refused before

@@ -152,7 +152,27 @@ async def _check_outbox(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/readyz", summary="Readiness: database, schema and Kafka reachable, outbox and consumer making progress")
+_READINESS = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ready", "not ready"]},
+        "checks": {"type": "object", "additionalProperties": {"type": "object"}},
+    },
+}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: database, schema and Kafka reachable, outbox and consumer making progress",
+    responses={
+        200: {"description": "Ready", "content": {"application/json": {"schema": _READINESS}}},
+        503: {
+            "description": "Not ready: the checks say which",
+            "content": {"application/json": {"schema": _READINESS}},
+        },
+    },
+)
 async def readyz(request: Request, probe: Literal["all", "db"] = "all") -> JSONResponse:
     if probe == "db":
         database, schema = await asyncio.gather(_check_database(request), _check_schema(request))

@@ -99,7 +99,7 @@ async def _save(request: Request, session: Session, form: dict[str, Any], vendor
         return render(
             request, "vendor_form.html", 422, form=shown, vendor=vendor, errors=_field_errors(exc), problem=exc
         )
-    return RedirectResponse(f"/vendors#v-{saved['vendor_id']}", status_code=303)
+    return RedirectResponse(f"/vendors#v-{saved['id']}", status_code=303)
 
 
 @router.post("/vendors/{vendor_id}/status", include_in_schema=False)

@@ -58,8 +58,11 @@ async def test_the_vendor_signature_is_recorded_with_its_evidence_and_the_event_
         "party": "vendor",
         "signer": {"id": "vera@vendor.example", "name": "Vera Vendor", "email": "vera@vendor.example"},
         "document_sha256": generated.data["document_sha256"],
-        "actor": {"id": "vera@vendor.example", "name": "Vera Vendor", "role": "vendor"},
+        "signing_order": generated.data["signing_order"],
+        "awaiting": ["buyer"],
+        "actor": {"id": f"vendor:{generated.data['vendor_id']}", "name": "Acme Supplies Ltd", "role": "vendor"},
     }
+    assert event.data["actor"] == signed_event.data["actor"], "the vendor is the same actor on every topic"
 
 
 async def test_procurement_countersigns_and_the_contract_is_executed_into_a_sealed_document() -> None:

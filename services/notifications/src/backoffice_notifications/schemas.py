@@ -48,7 +48,7 @@ class VendorUpdate(BaseModel):
 
 
 class VendorRead(BaseModel):
-    vendor_id: str
+    id: str
     legal_name: str
     address: str
     contact_emails: list[str]
@@ -64,14 +64,14 @@ class VendorRead(BaseModel):
 class SecretCreated(BaseModel):
     """Shown once: the service keeps only the encrypted secret."""
 
-    secret_id: str
+    id: str
     secret: str
     created_at: datetime
     previous_secrets_expire_at: datetime | None
 
 
 class DeliveryRead(BaseModel):
-    delivery_id: str
+    id: str
     event_id: str
     request_id: str | None
     revision: int | None

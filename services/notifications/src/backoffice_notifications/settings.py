@@ -27,6 +27,8 @@ class Settings(ServiceSettings):
     smtp_timeout_seconds: float = Field(default=15.0, gt=0)
     mail_from: str = Field(default="Procurement <procurement@backoffice.example>", max_length=320)
     buyer_signatory_email: str = Field(default="procurement-signatory@backoffice.example", max_length=320)
+    procurement_email: str = Field(default="procurement@backoffice.example", max_length=320)
+    """Who hears of a blocked approval chain and of a delivery that failed for good."""
     app_base_url: str = "http://127.0.0.1:3000"
 
     secret_encryption_key: str = DEV_ENCRYPTION_KEY

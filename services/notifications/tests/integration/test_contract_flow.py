@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 
 from notifications_flows import make_vendor, order_sent
-from notifications_testkit import contract_generated, link_in, signed, wait_for_mail
+from notifications_testkit import contract_generated, link_in, signed, staff, wait_for_mail
 
 from backoffice_common.events import new_event
 from backoffice_common.testing import publish_events
@@ -12,15 +12,13 @@ from backoffice_common.testing import publish_events
 async def test_a_generated_contract_is_signed_by_the_vendor_through_its_single_use_link(service) -> None:  # type: ignore[no-untyped-def]
     vendor = await make_vendor(service)
     snap, requester = await order_sent(service, vendor)
-    generated = contract_generated(request_id=snap["request_id"], vendor_id=vendor["vendor_id"])
+    generated = contract_generated(request_id=snap["request_id"], vendor_id=vendor["id"])
     sha = generated.data["document_sha256"]
     await publish_events(service.bootstrap, service.prefix + "backoffice.contracts", [generated])
     mails = await wait_for_mail(vendor["contact_emails"][0], count=2)
     contract_mail = mails[1]
     assert contract_mail["subject"] == f"Contract for purchase order {snap['number']} ready to sign"
     assert sha in contract_mail["text"]
-    buyer = await wait_for_mail(service.settings.buyer_signatory_email)
-    assert any(generated.data["contract_id"] in m["subject"] for m in buyer)
     link = link_in(contract_mail["text"])
     page = await service.client.get(link)
     assert page.status_code == 200
@@ -48,6 +46,26 @@ async def test_a_generated_contract_is_signed_by_the_vendor_through_its_single_u
     assert data["channel"] == "link"
     assert data["user_agent"] == "pytest-browser"
     assert signed_events[0].data["schema_version"] == 1
+    buyer_mails = await service.client.get("/deliveries", params={"request_id": snap["request_id"]}, headers=staff())
+    assert "contract_ready_buyer" not in {d["template"] for d in buyer_mails.json()}, "vendor first: not yet"
+    vendor_signed = new_event(
+        type="contract.signed",
+        service="contracts",
+        subject=snap["request_id"],
+        data={
+            "schema_version": 1,
+            "contract_id": generated.data["contract_id"],
+            "request_id": snap["request_id"],
+            "party": "vendor",
+            "signer": {"id": "vera@vendor.example", "name": "Vera Vendor", "email": "vera@vendor.example"},
+            "document_sha256": sha,
+            "signing_order": "vendor_first",
+            "awaiting": ["buyer"],
+        },
+    )
+    await publish_events(service.bootstrap, service.prefix + "backoffice.contracts", [vendor_signed])
+    buyer = await wait_for_mail(service.settings.buyer_signatory_email)
+    assert any(generated.data["contract_id"] in m["subject"] for m in buyer), "the buyer's turn is told"
     assert (
         await service.client.post(link, data={"signer_name": "X", "document_sha256": sha, "confirm": "yes"})
     ).status_code == 410
@@ -77,12 +95,12 @@ async def test_a_generated_contract_is_signed_by_the_vendor_through_its_single_u
 async def test_a_contract_signature_over_a_different_document_is_refused(service) -> None:  # type: ignore[no-untyped-def]
     vendor = await make_vendor(service)
     snap, _ = await order_sent(service, vendor)
-    generated = contract_generated(request_id=snap["request_id"], vendor_id=vendor["vendor_id"])
+    generated = contract_generated(request_id=snap["request_id"], vendor_id=vendor["id"])
     await publish_events(service.bootstrap, service.prefix + "backoffice.contracts", [generated])
     await wait_for_mail(vendor["contact_emails"][0], count=2)
     payload = {
         "action": "sign_contract",
-        "vendor_id": vendor["vendor_id"],
+        "vendor_id": vendor["id"],
         "contract_id": generated.data["contract_id"],
         "document_sha256": "0" * 64,
         "signer_name": "Vera",

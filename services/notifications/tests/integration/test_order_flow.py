@@ -28,14 +28,14 @@ async def test_an_approved_order_reaches_every_vendor_contact_in_their_language_
 ) -> None:  # type: ignore[no-untyped-def]
     vendor = await make_vendor(service, language="de", contacts=2)
     requester = unique_email("alice")
-    snap = snapshot(vendor_id=vendor["vendor_id"], requester_email=requester)
+    snap = snapshot(vendor_id=vendor["id"], requester_email=requester)
     event = approved(snap)
     # The same event twice (a redelivery): still one email per contact.
     await publish_events(service.bootstrap, service.prefix + "backoffice.approvals", [event, event])
     for contact in vendor["contact_emails"]:
         mails = await wait_for_mail(contact)
         assert mails[0]["subject"] == f"Bestellung {snap['number']}: Laptops for the team"
-        assert "Gesamt: 2400.00 EUR" in mails[0]["text"]
+        assert "Gesamt: 2.400,00 EUR" in mails[0]["text"]
         assert "/vendor-links/" in mails[0]["text"]
         assert "/vendor-links/" in mails[0]["html"]
     notified = await service.events.wait_for("vendor.notified", subject=snap["request_id"])
@@ -43,7 +43,7 @@ async def test_an_approved_order_reaches_every_vendor_contact_in_their_language_
         "schema_version": 1,
         "request_id": snap["request_id"],
         "revision": 1,
-        "vendor_id": vendor["vendor_id"],
+        "vendor_id": vendor["id"],
         "channel": "email",
         "actor": {"id": "system", "name": "notifications", "role": "system"},
     }
@@ -75,7 +75,7 @@ async def test_the_vendor_accepts_through_the_signed_link_page_which_works_once(
     accepted = await service.events.wait_for("vendor.accepted", subject=snap["request_id"])
     data = accepted[0].data
     assert data["request"] == snap
-    assert data["vendor"]["vendor_id"] == vendor["vendor_id"]
+    assert data["vendor"]["vendor_id"] == vendor["id"]
     assert data["vendor"]["has_webhook"] is False
     assert data["expected_delivery"] == "2027-01-10"
     assert data["note"] == "On time"
@@ -105,7 +105,7 @@ async def test_the_vendor_declines_through_the_webhook_and_a_replayed_id_is_refu
     snap, _ = await order_sent(service, vendor)
     payload = {
         "action": "decline",
-        "vendor_id": vendor["vendor_id"],
+        "vendor_id": vendor["id"],
         "request_id": snap["request_id"],
         "reason": "Out of stock",
     }
@@ -123,7 +123,7 @@ async def test_the_vendor_declines_through_the_webhook_and_a_replayed_id_is_refu
 async def test_bad_signatures_stale_timestamps_and_changed_bodies_are_refused(service) -> None:  # type: ignore[no-untyped-def]
     vendor = await make_vendor(service)
     snap, _ = await order_sent(service, vendor)
-    payload = {"action": "accept", "vendor_id": vendor["vendor_id"], "request_id": snap["request_id"]}
+    payload = {"action": "accept", "vendor_id": vendor["id"], "request_id": snap["request_id"]}
     wrong_secret = await answer(service, "whsec_" + "QUJD" * 8, payload)
     assert wrong_secret.status_code == 401
     stale = await answer(service, vendor["secret"], payload, timestamp=int(time.time()) - 301)
@@ -148,12 +148,12 @@ async def test_bad_signatures_stale_timestamps_and_changed_bodies_are_refused(se
 async def test_a_vendor_cannot_answer_another_vendors_order_nor_answer_twice(service) -> None:  # type: ignore[no-untyped-def]
     vendor, intruder = await make_vendor(service), await make_vendor(service)
     snap, _ = await order_sent(service, vendor)
-    foreign = {"action": "accept", "vendor_id": intruder["vendor_id"], "request_id": snap["request_id"]}
+    foreign = {"action": "accept", "vendor_id": intruder["id"], "request_id": snap["request_id"]}
     r = await answer(service, intruder["secret"], foreign)
     assert r.status_code == 409
     assert "not sent to this vendor" in r.json()["detail"]
     # Signed with the intruder's secret but claiming to be the vendor: the signature does not match.
-    spoof = {"action": "accept", "vendor_id": vendor["vendor_id"], "request_id": snap["request_id"]}
+    spoof = {"action": "accept", "vendor_id": vendor["id"], "request_id": snap["request_id"]}
     assert (await answer(service, intruder["secret"], spoof)).status_code == 401
     assert (await answer(service, vendor["secret"], spoof)).status_code == 200
     twice = await answer(service, vendor["secret"], spoof | {"note": "again"})
@@ -168,22 +168,22 @@ async def test_a_secret_rotated_mid_flight_still_verifies_with_the_old_and_the_n
     snap, _ = await order_sent(service, vendor)
     old = vendor["secret"]
     body, headers = signed(
-        old, {"action": "decline", "vendor_id": vendor["vendor_id"], "request_id": snap["request_id"], "reason": "x"}
+        old, {"action": "decline", "vendor_id": vendor["id"], "request_id": snap["request_id"], "reason": "x"}
     )
-    rotated = await service.client.post(f"/vendors/{vendor['vendor_id']}/secrets", headers=staff())
+    rotated = await service.client.post(f"/vendors/{vendor['id']}/secrets", headers=staff())
     new = rotated.json()["secret"]
     assert new != old
     r = await service.client.post("/vendor-webhook", content=body, headers=headers)
     assert r.status_code == 200, r.text
     other = await make_vendor(service)
     snap2, _ = await order_sent(service, other)
-    await service.client.post(f"/vendors/{other['vendor_id']}/secrets", headers=staff())
+    await service.client.post(f"/vendors/{other['id']}/secrets", headers=staff())
     # A message signed with the brand-new secret is accepted too.
-    rotated2 = await service.client.post(f"/vendors/{other['vendor_id']}/secrets", headers=staff())
+    rotated2 = await service.client.post(f"/vendors/{other['id']}/secrets", headers=staff())
     r2 = await answer(
         service,
         rotated2.json()["secret"],
-        {"action": "accept", "vendor_id": other["vendor_id"], "request_id": snap2["request_id"]},
+        {"action": "accept", "vendor_id": other["id"], "request_id": snap2["request_id"]},
     )
     assert r2.status_code == 200
 
@@ -223,7 +223,7 @@ async def test_a_cancellation_after_the_order_went_out_tells_the_vendor(service)
             "revision": 1,
             "reason": "Budget frozen",
             "previous_status": "awaiting_vendor",
-            "vendor_id": vendor["vendor_id"],
+            "vendor_id": vendor["id"],
             "actor": {"id": "alice", "name": "Alice", "role": "requester"},
         },
     )
@@ -234,7 +234,7 @@ async def test_a_cancellation_after_the_order_went_out_tells_the_vendor(service)
     late = await answer(
         service,
         vendor["secret"],
-        {"action": "accept", "vendor_id": vendor["vendor_id"], "request_id": snap["request_id"]},
+        {"action": "accept", "vendor_id": vendor["id"], "request_id": snap["request_id"]},
     )
     assert late.status_code == 409
 
@@ -247,7 +247,7 @@ async def test_after_a_decline_the_reassigned_order_goes_to_the_new_vendor_and_o
         first["secret"],
         {
             "action": "decline",
-            "vendor_id": first["vendor_id"],
+            "vendor_id": first["id"],
             "request_id": snap["request_id"],
             "reason": "No capacity",
         },
@@ -255,7 +255,7 @@ async def test_after_a_decline_the_reassigned_order_goes_to_the_new_vendor_and_o
     assert declined.status_code == 200
     requester_mails = await wait_for_mail(requester, count=2)
     assert any(m["subject"].startswith("Vendor declined") and "No capacity" in m["text"] for m in requester_mails)
-    revised = snap | {"revision": 2, "vendor_id": second["vendor_id"]}
+    revised = snap | {"revision": 2, "vendor_id": second["id"]}
     reassigned = new_event(
         type="purchase_request.vendor_reassigned",
         service="requests",
@@ -263,7 +263,7 @@ async def test_after_a_decline_the_reassigned_order_goes_to_the_new_vendor_and_o
         data={
             "schema_version": 1,
             "request": revised,
-            "previous_vendor_id": first["vendor_id"],
+            "previous_vendor_id": first["id"],
             "actor": {"id": "pat", "name": "Pat", "role": "procurement"},
         },
     )
@@ -273,13 +273,13 @@ async def test_after_a_decline_the_reassigned_order_goes_to_the_new_vendor_and_o
     assert "(Revision 2)" in mails[0]["text"]
     notified = await service.events.wait_for("vendor.notified", subject=snap["request_id"], count=2)
     assert [(e.data["revision"], e.data["vendor_id"]) for e in notified] == [
-        (1, first["vendor_id"]),
-        (2, second["vendor_id"]),
+        (1, first["id"]),
+        (2, second["id"]),
     ]
     late = await answer(
         service,
         first["secret"],
-        {"action": "accept", "vendor_id": first["vendor_id"], "request_id": snap["request_id"]},
+        {"action": "accept", "vendor_id": first["id"], "request_id": snap["request_id"]},
     )
     assert late.status_code == 409
     stale_link = link_in((await wait_for_mail(first["contact_emails"][0]))[0]["text"])
@@ -290,19 +290,19 @@ async def test_after_a_decline_the_reassigned_order_goes_to_the_new_vendor_and_o
     ok = await answer(
         service,
         second["secret"],
-        {"action": "accept", "vendor_id": second["vendor_id"], "request_id": snap["request_id"]},
+        {"action": "accept", "vendor_id": second["id"], "request_id": snap["request_id"]},
     )
     assert ok.status_code == 200
     accepted = await service.events.wait_for("vendor.accepted", subject=snap["request_id"])
     assert accepted[0].data["request"]["revision"] == 2
-    assert accepted[0].data["vendor"]["vendor_id"] == second["vendor_id"]
+    assert accepted[0].data["vendor"]["vendor_id"] == second["id"]
 
 
 async def test_an_order_for_an_unknown_or_blocked_vendor_is_reported_as_a_failed_notification(service) -> None:  # type: ignore[no-untyped-def]
     blocked = await make_vendor(service)
-    await service.client.patch(f"/vendors/{blocked['vendor_id']}", json={"status": "blocked"}, headers=staff())
+    await service.client.patch(f"/vendors/{blocked['id']}", json={"status": "blocked"}, headers=staff())
     unknown = snapshot(vendor_id=str(uuid.uuid4()), requester_email=unique_email("alice"))
-    to_blocked = snapshot(vendor_id=blocked["vendor_id"], requester_email=unique_email("alice"))
+    to_blocked = snapshot(vendor_id=blocked["id"], requester_email=unique_email("alice"))
     await publish_events(
         service.bootstrap, service.prefix + "backoffice.approvals", [approved(unknown), approved(to_blocked)]
     )
@@ -317,7 +317,7 @@ async def test_an_order_for_an_unknown_or_blocked_vendor_is_reported_as_a_failed
 async def test_an_approval_read_after_the_cancellation_that_followed_it_sends_nothing(service) -> None:  # type: ignore[no-untyped-def]
     """The requests topic can run ahead of the approvals topic: the cancellation must win."""
     vendor = await make_vendor(service)
-    snap = snapshot(vendor_id=vendor["vendor_id"], requester_email=unique_email("requester"))
+    snap = snapshot(vendor_id=vendor["id"], requester_email=unique_email("requester"))
     submitted = new_event(
         type="purchase_request.submitted",
         service="requests",
@@ -334,7 +334,7 @@ async def test_an_approval_read_after_the_cancellation_that_followed_it_sends_no
             "revision": 1,
             "reason": "Changed our mind",
             "previous_status": "approved",
-            "vendor_id": vendor["vendor_id"],
+            "vendor_id": vendor["id"],
             "actor": {"id": "alice", "name": "Alice", "role": "requester"},
         },
     )
@@ -370,12 +370,12 @@ async def test_an_approval_read_after_the_cancellation_that_followed_it_sends_no
 async def test_a_blocked_vendor_can_no_longer_accept_an_order_it_was_sent(service) -> None:  # type: ignore[no-untyped-def]
     vendor = await make_vendor(service)
     snap, _ = await order_sent(service, vendor)
-    blocked = await service.client.patch(f"/vendors/{vendor['vendor_id']}", json={"status": "blocked"}, headers=staff())
+    blocked = await service.client.patch(f"/vendors/{vendor['id']}", json={"status": "blocked"}, headers=staff())
     assert blocked.status_code == 200, blocked.text
     r = await answer(
         service,
         vendor["secret"],
-        {"action": "accept", "vendor_id": vendor["vendor_id"], "request_id": snap["request_id"]},
+        {"action": "accept", "vendor_id": vendor["id"], "request_id": snap["request_id"]},
     )
     assert r.status_code == 409, r.text
     assert "blocked" in r.json()["detail"]

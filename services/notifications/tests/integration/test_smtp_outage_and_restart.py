@@ -72,7 +72,7 @@ async def test_an_smtp_server_that_is_down_gets_the_mail_after_a_manual_retry_an
             async with app_client(create_app(settings)) as client:
                 vendor = await make_vendor(Service(client))
                 contact = vendor["contact_emails"][0]
-                first = snapshot(vendor_id=vendor["vendor_id"], requester_email="")
+                first = snapshot(vendor_id=vendor["id"], requester_email="")
                 await publish_events(bootstrap, prefix + "backoffice.approvals", [approved(first)])
                 failed = await events.wait_for("notification.failed", subject=first["request_id"])
                 assert failed[0].data["attempts"] == 3
@@ -97,7 +97,7 @@ async def test_an_smtp_server_that_is_down_gets_the_mail_after_a_manual_retry_an
                 finally:
                     controller.stop()
 
-                second = snapshot(vendor_id=vendor["vendor_id"], requester_email=unique_email("alice"))
+                second = snapshot(vendor_id=vendor["id"], requester_email=unique_email("alice"))
                 await publish_events(bootstrap, prefix + "backoffice.approvals", [approved(second)])
 
                 async def attempted() -> Any:
@@ -146,7 +146,7 @@ async def test_an_order_still_queued_when_the_request_is_cancelled_is_never_sent
         )
         async with app_client(create_app(settings)) as client:
             vendor = await make_vendor(Service(client))
-            snap = snapshot(vendor_id=vendor["vendor_id"], requester_email="")
+            snap = snapshot(vendor_id=vendor["id"], requester_email="")
             await publish_events(bootstrap, prefix + "backoffice.approvals", [approved(snap)])
 
             async def deliveries() -> list[dict[str, Any]]:
@@ -167,7 +167,7 @@ async def test_an_order_still_queued_when_the_request_is_cancelled_is_never_sent
                     "revision": 1,
                     "reason": "Too late",
                     "previous_status": "approved",
-                    "vendor_id": vendor["vendor_id"],
+                    "vendor_id": vendor["id"],
                     "actor": {"id": "alice", "name": "Alice", "role": "requester"},
                 },
             )

@@ -18,17 +18,17 @@ async def test_procurement_creates_a_vendor_and_other_services_see_it_on_the_com
     vendor = r.json()
     assert vendor["status"] == "active"
     assert vendor["has_webhook"] is False
-    published = await service.vendors.wait_for("vendor.updated", subject=vendor["vendor_id"])
+    published = await service.vendors.wait_for("vendor.updated", subject=vendor["id"])
     data = published[0].data
     assert data["schema_version"] == 1
     assert data["legal_name"] == "ACME Supplies Ltd"
     assert data["actor"]["id"] == "pat"
     assert "secret" not in published[0].model_dump_json().lower()
 
-    r = await service.client.patch(f"/vendors/{vendor['vendor_id']}", json={"status": "blocked"}, headers=staff())
+    r = await service.client.patch(f"/vendors/{vendor['id']}", json={"status": "blocked"}, headers=staff())
     assert r.status_code == 200
     assert r.json()["status"] == "blocked"
-    updates = await service.vendors.wait_for("vendor.updated", subject=vendor["vendor_id"], count=2)
+    updates = await service.vendors.wait_for("vendor.updated", subject=vendor["id"], count=2)
     assert updates[-1].data["status"] == "blocked"
 
     admin = AIOKafkaAdminClient(bootstrap_servers=service.bootstrap)
@@ -78,7 +78,7 @@ async def test_malformed_vendor_input_is_answered_with_a_problem_that_names_the_
 
 async def test_a_secret_is_shown_once_and_the_previous_one_stays_valid_for_the_overlap(service) -> None:  # type: ignore[no-untyped-def]
     r = await service.client.post("/vendors", json=VENDOR | {"contact_emails": [unique_email("s")]}, headers=staff())
-    vendor_id = r.json()["vendor_id"]
+    vendor_id = r.json()["id"]
     first = await service.client.post(f"/vendors/{vendor_id}/secrets", headers=staff())
     assert first.status_code == 201
     assert first.json()["secret"].startswith("whsec_")
@@ -94,7 +94,7 @@ async def test_a_secret_is_shown_once_and_the_previous_one_stays_valid_for_the_o
 async def test_a_rotation_names_the_rotator_on_the_vendor_record_and_is_announced_to_every_contact(service) -> None:  # type: ignore[no-untyped-def]
     contacts = [unique_email("sales"), unique_email("it")]
     r = await service.client.post("/vendors", json=VENDOR | {"contact_emails": contacts}, headers=staff())
-    vendor_id = r.json()["vendor_id"]
+    vendor_id = r.json()["id"]
     rotated = await service.client.post(f"/vendors/{vendor_id}/secrets", headers=staff())
     assert rotated.status_code == 201, rotated.text
     updates = await service.vendors.wait_for("vendor.updated", subject=vendor_id, count=2)
@@ -106,5 +106,5 @@ async def test_a_rotation_names_the_rotator_on_the_vendor_record_and_is_announce
         [mail] = await wait_for_mail(contact, announcements=True)
         text = str(mail)
         assert "Pat Procurement" in text
-        assert rotated.json()["secret_id"] in text
+        assert rotated.json()["id"] in text
         assert rotated.json()["secret"] not in text

@@ -34,7 +34,10 @@ def test_the_purchase_order_is_rendered_in_german_for_a_german_vendor() -> None:
         {"vendor_name": "Muster GmbH", "request": ORDER, "respond_url": "http://x/l/1", "expires_at": "2026-12-11"},
     )
     assert mail.subject == "Bestellung PR-000123: Laptops"
-    assert "Gesamt: 2400.00 EUR" in mail.text
+    assert "Gesamt: 2.400,00 EUR" in mail.text
+    assert "2 pcs x 1.200,00 EUR = 2.400,00 EUR" in mail.text
+    assert "benötigt bis 15. Januar 2027" in mail.text
+    assert "gültig bis 11. Dezember 2026" in mail.text
     assert mail.language == "de"
     assert '<a href="http://x/l/1">' in mail.html
     assert "Laptop &lt;b&gt;" in mail.html
@@ -47,7 +50,20 @@ def test_the_purchase_order_is_rendered_in_english_for_an_english_vendor() -> No
         {"vendor_name": "ACME", "request": ORDER, "respond_url": "http://x/l/1", "expires_at": "2026-12-11"},
     )
     assert mail.subject == "Purchase order PR-000123: Laptops"
-    assert "Total: 2400.00 EUR" in mail.text
+    assert "Total: 2,400.00 EUR" in mail.text
+    assert "needed by 15 January 2027" in mail.text
+
+
+def test_a_reminder_writes_its_due_time_for_people_not_as_an_iso_timestamp() -> None:
+    context = {"assignee": {"name": "Bob"}, "due_at": "2026-11-30T19:11:50.298986+00:00", "task_url": "u"}
+    mail = render("task_reminder", "en", context)
+    assert "30 November 2026, 19:11 UTC" in mail.text
+    assert "2026-11-30T19:11:50" not in mail.text
+
+
+def test_a_value_that_is_not_a_number_or_a_date_is_written_as_it_came() -> None:
+    mail = render("task_reminder", "en", {"assignee": {"name": "Bob"}, "due_at": "soon", "task_url": "u"})
+    assert "due on soon" in mail.text
 
 
 def test_vendor_facing_templates_exist_in_english_and_german() -> None:

@@ -135,6 +135,15 @@ class LineRead(BaseModel):
     quantity_received: str = "0"
 
 
+class WaitingOnRead(BaseModel):
+    """Who must act next on an open request, what, since when and by when (when a due date is known)."""
+
+    who: dict[str, str]
+    what: str
+    since: datetime
+    due: datetime | None = None
+
+
 class RequestRead(BaseModel):
     id: str
     number: str
@@ -156,6 +165,7 @@ class RequestRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     allowed_actions: list[str]
+    waiting_on: WaitingOnRead | None = None
 
 
 class RequestSummaryRead(BaseModel):

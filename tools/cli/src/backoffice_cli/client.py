@@ -219,7 +219,7 @@ class Platform:
         if webhook_url:
             body["webhook_url"] = webhook_url
         r = await self.call("POST", f"{self.endpoints.notifications}/vendors", cast.procurement, json=body, expect=201)
-        vendor_id = r.json()["vendor_id"]
+        vendor_id = r.json()["id"]
         # The admin makes the vendor's secret: whoever did may not sign the vendor's contracts for the buyer.
         s = await self.call(
             "POST", f"{self.endpoints.notifications}/vendors/{vendor_id}/secrets", cast.admin, expect=201

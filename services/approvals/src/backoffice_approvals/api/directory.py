@@ -20,8 +20,14 @@ from backoffice_approvals.domain.people import Approver
 from backoffice_approvals.schemas import ApproverCreate, ApproverRead, ApproverUpdate, DirectoryImport, ImportResult
 from backoffice_approvals.service import directory
 from backoffice_common.errors import NotFound
+from backoffice_common.openapi import problem_responses, request_body
 
 router = APIRouter(prefix="/directory", tags=["directory"])
+
+CSV_IMPORT = (
+    "A header row naming the fields of an approver (id, name, email, manager_id, department, head_of, groups,"
+    " limit_amount, limit_currency, active), then one approver a row; head_of and groups separated by ';'."
+)
 
 
 @router.get("/approvers", response_model=list[ApproverRead])
@@ -45,7 +51,17 @@ async def put_approver(approver_id: PathId, body: ApproverUpdate, uow: UowDep, _
     return approver.as_values()
 
 
-@router.post("/approvers/import", response_model=ImportResult)
+@router.post(
+    "/approvers/import",
+    response_model=ImportResult,
+    responses=problem_responses(415),
+    openapi_extra=request_body(
+        "DirectoryImport",
+        DirectoryImport,
+        "application/json",
+        others={"text/csv": {"type": "string", "description": CSV_IMPORT}},
+    ),
+)
 async def import_approvers(request: Request, uow: UowDep, _: AdminUser) -> ImportResult:
     """Bulk import: ``application/json`` ``{"approvers": [...]}`` or ``text/csv`` with a header row
     (``head_of`` and ``groups`` separated by ``;``). All or nothing."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
 
 from backoffice_approvals.api.bodies import (
     JSON_TYPES,
@@ -16,10 +16,12 @@ from backoffice_approvals.api.bodies import (
     read_text,
 )
 from backoffice_approvals.api.deps import AdminUser, SettingsDep, UowDep
+from backoffice_approvals.domain.policy import PolicyDocument
 from backoffice_approvals.schemas import DryRunCreate, DryRunRead, PolicyRead
 from backoffice_approvals.service import policies
 from backoffice_approvals.service.planning import current_policy
 from backoffice_common.errors import NotFound
+from backoffice_common.openapi import problem_responses, request_body
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 
@@ -43,11 +45,21 @@ async def _policy_body(request: Request) -> Any:
     raise UnsupportedMediaType("send application/json or application/yaml")
 
 
-@router.post("", status_code=201, response_model=PolicyRead)
-async def load_policy(request: Request, uow: UowDep, user: AdminUser, settings: SettingsDep) -> PolicyRead:
+@router.post(
+    "",
+    status_code=201,
+    response_model=PolicyRead,
+    responses=problem_responses(415),
+    openapi_extra=request_body("PolicyDocument", PolicyDocument, "application/json", "application/yaml"),
+)
+async def load_policy(
+    request: Request, response: Response, uow: UowDep, user: AdminUser, settings: SettingsDep
+) -> PolicyRead:
     """A new policy version (``application/json`` or ``application/yaml``); chains already running keep theirs."""
     raw = await _policy_body(request)
-    return PolicyRead(**await policies.load_policy(uow=uow, raw=raw, created_by=user.sub, settings=settings))
+    created = PolicyRead(**await policies.load_policy(uow=uow, raw=raw, created_by=user.sub, settings=settings))
+    response.headers["Location"] = f"/policies/{created.version}"
+    return created
 
 
 @router.get("", response_model=list[PolicyRead], summary="Every loaded policy version, newest first")

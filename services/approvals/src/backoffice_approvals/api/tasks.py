@@ -15,6 +15,7 @@ from backoffice_approvals.service.decisions import decide
 from backoffice_approvals.service.task_lists import task_page
 from backoffice_approvals.service.tasks import visible_chains, visible_task
 from backoffice_common.auth import CurrentUser
+from backoffice_common.openapi import problem_responses
 from backoffice_common.strings import NUL_FREE_NONEMPTY
 
 router = APIRouter(tags=["tasks"])
@@ -105,7 +106,12 @@ async def request_chain(request_id: PathId, uow: UowDep, user: CurrentUser) -> l
     ]
 
 
-@router.post("/tasks/{task_id}/decision", response_model=TaskRead, summary="Approve, reject or request changes")
+@router.post(
+    "/tasks/{task_id}/decision",
+    response_model=TaskRead,
+    summary="Approve, reject or request changes",
+    responses=problem_responses(409, s409="Conflict: the task is no longer open (problem details)"),
+)
 async def post_decision(task_id: PathId, body: DecisionCreate, uow: UowDep, user: DeciderUser) -> TaskRead:
     chain, task = await decide(
         uow=uow,

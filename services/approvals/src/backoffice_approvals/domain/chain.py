@@ -90,7 +90,16 @@ class ChainEnded:
     task: Task
 
 
-DomainEvent = TaskAssigned | TaskDecided | TaskWithdrawn | TaskEscalated | ReminderDue | ChainApproved | ChainEnded
+@dataclass(frozen=True)
+class ChainBlocked:
+    """No task could be assigned (nobody may approve a step, not even the fallback): someone must act."""
+
+    reason: str
+
+
+DomainEvent = (
+    TaskAssigned | TaskDecided | TaskWithdrawn | TaskEscalated | ReminderDue | ChainApproved | ChainEnded | ChainBlocked
+)
 
 
 @dataclass
@@ -163,6 +172,11 @@ class Chain:
 
     def start(self, *, now: datetime, assign: Assigner, new_id: IdFactory) -> None:
         self._advance(now=now, assign=assign, new_id=new_id)
+
+    def block(self, *, reason: str) -> None:
+        """The plan found no way through: the chain waits, blocked, and says why."""
+        self.status = "blocked"
+        self.events.append(ChainBlocked(reason))
 
     def _advance(self, *, now: datetime, assign: Assigner, new_id: IdFactory) -> None:
         pending = [s for s in self.steps if not self.satisfied(s)]

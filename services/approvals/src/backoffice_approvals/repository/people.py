@@ -65,6 +65,10 @@ class AbsenceRepository:
     async def cancel(self, absence_id: str, *, at: datetime) -> None:
         await self.session.execute(update(absence).where(absence.c.id == absence_id).values(cancelled_at=at))
 
+    async def read(self, absence_id: str) -> dict[str, Any] | None:
+        row = (await self.session.execute(select(absence).where(absence.c.id == absence_id))).first()
+        return dict(row._mapping) if row is not None else None
+
     async def of_user(self, user_id: str) -> list[dict[str, Any]]:
         """The read model: every absence of the user, earliest first."""
         query = select(absence).where(absence.c.user_id == user_id).order_by(absence.c.starts_at)

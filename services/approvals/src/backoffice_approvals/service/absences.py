@@ -62,6 +62,14 @@ async def absences_of(*, uow: ApprovalsUnitOfWork, user: User, user_id: str | No
     return await uow.absences.of_user(for_whom(user, user_id))
 
 
+async def absence_of(*, uow: ApprovalsUnitOfWork, user: User, absence_id: str) -> dict[str, Any]:
+    found = await uow.absences.read(absence_id)
+    if found is None:
+        raise NotFound(f"no absence {absence_id}")
+    for_whom(user, found["user_id"])
+    return found
+
+
 async def cancel_absence(*, uow: ApprovalsUnitOfWork, user: User, absence_id: str) -> None:
     absence = await uow.absences.get(absence_id)
     if absence is None:

@@ -128,11 +128,11 @@ async def route(*, uow: ApprovalsUnitOfWork, snapshot: dict[str, Any], settings:
         snapshot=snapshot,
         steps=plan.steps,
         policy_version=version,
-        status="blocked" if plan.blocked else "in_progress",
         reminder_share=settings.reminder_share,
     )
     if plan.blocked:
         log.warning("chain.blocked", request_id=request_id, revision=revision, reason=plan.blocked)
+        chain.block(reason=plan.blocked)
     else:
         chain.start(now=now, assign=await assigner(uow=uow, directory=directory, now=now), new_id=new_id)
     await uow.chains.add(chain, notes=plan.notes, blocked_reason=plan.blocked)

@@ -8,6 +8,7 @@ from typing import Any
 from backoffice_approvals.domain.chain import (
     Chain,
     ChainApproved,
+    ChainBlocked,
     ChainEnded,
     DomainEvent,
     ReminderDue,
@@ -108,6 +109,19 @@ def _ended(chain: Chain, event: ChainEnded) -> tuple[str, Payload]:
     }
 
 
+def _blocked(chain: Chain, event: ChainBlocked) -> tuple[str, Payload]:
+    snap = chain.snapshot
+    return "approval.chain_blocked", {
+        "chain_id": chain.id,
+        "request_id": chain.request_id,
+        "revision": chain.revision,
+        "reason": event.reason,
+        "requester": chain.requester.as_dict(),
+        "request_title": snap.get("title", ""),
+        "request_number": snap.get("number", ""),
+    }
+
+
 _MAPPERS: dict[type[Any], Callable[[Chain, Any], tuple[str, Payload]]] = {
     TaskAssigned: _assigned,
     TaskDecided: _decided,
@@ -116,6 +130,7 @@ _MAPPERS: dict[type[Any], Callable[[Chain, Any], tuple[str, Payload]]] = {
     ReminderDue: _reminder,
     ChainApproved: _approved,
     ChainEnded: _ended,
+    ChainBlocked: _blocked,
 }
 
 

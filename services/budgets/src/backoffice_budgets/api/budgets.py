@@ -16,6 +16,7 @@ from backoffice_budgets.domain.ledger import Kind
 from backoffice_budgets.schemas import BudgetCreate, BudgetPage, BudgetRead, LedgerPage, MovementRead
 from backoffice_budgets.service import budgets as service
 from backoffice_common.errors import Invalid, NotFound
+from backoffice_common.openapi import problem_responses
 
 router = APIRouter(prefix="/budgets", tags=["budgets"])
 
@@ -30,7 +31,12 @@ async def _budget(uow: Uow, budget_id: UUID) -> BudgetRead:
     return budget_read(row)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=BudgetRead)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BudgetRead,
+    responses=problem_responses(409, s409="Conflict: the cost centre has a budget overlapping the period"),
+)
 async def create_budget(body: BudgetCreate, uow: Uow, user: Finance, response: Response) -> BudgetRead:
     budget_id = await service.create(
         uow=uow,
@@ -82,7 +88,7 @@ async def get_budget(budget_id: UUID, uow: Uow, user: Reader) -> BudgetRead:
     return await _budget(uow, budget_id)
 
 
-@router.post("/{budget_id}/close", response_model=BudgetRead)
+@router.post("/{budget_id}/close", response_model=BudgetRead, responses=problem_responses(409))
 async def close_budget(budget_id: UUID, uow: Uow, user: Finance) -> BudgetRead:
     """Close the budget's period: no new requests are priced in it and no money moves in or out by transfer;
     requests already holding money in it still commit, spend and release."""

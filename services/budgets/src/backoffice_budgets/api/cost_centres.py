@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from backoffice_budgets.api.auth import Finance, Reader
 from backoffice_budgets.api.common import Uow, budget_read, http_cause
@@ -13,6 +13,7 @@ from backoffice_budgets.domain.cost_centres import CostCentre
 from backoffice_budgets.schemas import Availability, CostCentreCreate, CostCentreRead, CostCentreUpdate
 from backoffice_budgets.service import cost_centres as service
 from backoffice_common.errors import NotFound
+from backoffice_common.openapi import problem_responses
 
 router = APIRouter(prefix="/cost-centres", tags=["cost centres"])
 
@@ -25,8 +26,13 @@ def _read(cc: CostCentre) -> CostCentreRead:
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CostCentreRead)
-async def create_cost_centre(body: CostCentreCreate, uow: Uow, user: Finance) -> CostCentreRead:
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CostCentreRead,
+    responses=problem_responses(409, s409="Conflict: a cost centre with this id exists already"),
+)
+async def create_cost_centre(body: CostCentreCreate, uow: Uow, user: Finance, response: Response) -> CostCentreRead:
     cc = await service.create(
         uow=uow,
         cost_centre_id=body.id,
@@ -35,6 +41,7 @@ async def create_cost_centre(body: CostCentreCreate, uow: Uow, user: Finance) ->
         department=body.department,
         cause=http_cause("cost_centre_created"),
     )
+    response.headers["Location"] = f"/cost-centres/{cc.id}"
     return _read(cc)
 
 

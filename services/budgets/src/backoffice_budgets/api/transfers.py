@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from backoffice_budgets.api.auth import Finance, Reader
 from backoffice_budgets.api.common import Uow, http_cause
 from backoffice_budgets.domain.money import quantize, text
 from backoffice_budgets.schemas import TransferCreate, TransferRead
 from backoffice_budgets.service import budgets as service
+from backoffice_common.errors import NotFound
+from backoffice_common.openapi import problem_responses
 
 router = APIRouter(prefix="/transfers", tags=["transfers"])
 
@@ -29,8 +31,13 @@ def _read(r: Any) -> TransferRead:
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=TransferRead)
-async def create_transfer(body: TransferCreate, uow: Uow, user: Finance) -> TransferRead:
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TransferRead,
+    responses=problem_responses(409, s409="Conflict: not enough available money, or a period closed"),
+)
+async def create_transfer(body: TransferCreate, uow: Uow, user: Finance, response: Response) -> TransferRead:
     transfer_id = await service.transfer(
         uow=uow,
         source=str(body.from_budget_id),
@@ -40,8 +47,8 @@ async def create_transfer(body: TransferCreate, uow: Uow, user: Finance) -> Tran
         user=user,
         cause=http_cause("transfer"),
     )
-    rows = await uow.transfers.list(budget_id=str(body.from_budget_id), limit=100)
-    return _read(next(r for r in rows if r.id == transfer_id))
+    response.headers["Location"] = f"/transfers/{transfer_id}"
+    return await get_transfer(UUID(transfer_id), uow, user)
 
 
 @router.get("", response_model=list[TransferRead])
@@ -49,3 +56,11 @@ async def list_transfers(
     uow: Uow, user: Reader, budget_id: UUID | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[TransferRead]:
     return [_read(r) for r in await uow.transfers.list(budget_id=str(budget_id) if budget_id else None, limit=limit)]
+
+
+@router.get("/{transfer_id}", response_model=TransferRead)
+async def get_transfer(transfer_id: UUID, uow: Uow, user: Reader) -> TransferRead:
+    row = await uow.transfers.get(str(transfer_id))
+    if row is None:
+        raise NotFound(f"no transfer {transfer_id}")
+    return _read(row)

@@ -31,6 +31,9 @@ class TransferRepository:
             )
         )
 
+    async def get(self, transfer_id: str) -> Any | None:
+        return (await self.session.execute(select(transfer).where(transfer.c.id == transfer_id))).first()
+
     async def list(self, *, budget_id: str | None, limit: int) -> Sequence[Any]:
         stmt = select(transfer)
         if budget_id is not None:

@@ -6,9 +6,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from backoffice_common.auth import CurrentUser
+from backoffice_common.openapi import problem_responses
 from backoffice_contracts import service
 from backoffice_contracts.api.deps import ContractsUow, DocumentsDep, SettingsDep
 from backoffice_contracts.schemas.api import ContractRead, RefusalRead, SignatureCreate, SignatureRead
@@ -43,7 +44,14 @@ async def get_contract(
     return _read(await queries.contract_view(uow=uow, settings=settings, user=user, contract_id=str(contract_id)))
 
 
-@router.post("/contracts/{contract_id}/signatures", response_model=ContractRead, status_code=201)
+@router.post(
+    "/contracts/{contract_id}/signatures",
+    response_model=ContractRead,
+    status_code=201,
+    responses=problem_responses(
+        409, s409="Conflict: a stale document hash, not the buyer's turn, the contract not open, or signed already"
+    ),
+)
 async def sign_contract(
     uow: ContractsUow,
     settings: SettingsDep,
@@ -52,6 +60,7 @@ async def sign_contract(
     contract_id: uuid.UUID,
     body: SignatureCreate,
     request: Request,
+    response: Response,
 ) -> ContractRead:
     """The buyer's signature (procurement or a configured signatory) on the document hash the signer saw."""
     await service.sign_as_buyer(
@@ -65,4 +74,5 @@ async def sign_contract(
         user_agent=request.headers.get("user-agent"),
         now=datetime.now(UTC),
     )
+    response.headers["Location"] = f"/contracts/{contract_id}"
     return _read(await queries.contract_view(uow=uow, settings=settings, user=user, contract_id=str(contract_id)))

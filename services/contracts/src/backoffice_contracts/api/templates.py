@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 
 from backoffice_common.auth import User, require_roles
 from backoffice_contracts import service
@@ -34,10 +34,12 @@ async def get_template(
 
 @router.post("", response_model=TemplateRead, status_code=201)
 async def create_template(
-    uow: ContractsUow, documents: DocumentsDep, user: AdminUser, body: TemplateCreate
+    uow: ContractsUow, documents: DocumentsDep, user: AdminUser, body: TemplateCreate, response: Response
 ) -> TemplateRead:
     """A new version of the language's template; it is compiled with sample data first and used from now on."""
     values = await service.add_template(
         uow=uow, documents=documents, language=body.language, body=body.body, description=body.description, user=user
     )
-    return TemplateRead(**values, created_at=datetime.now(UTC))
+    created = TemplateRead(**values, created_at=datetime.now(UTC))
+    response.headers["Location"] = f"/contract-templates/{created.language}/{created.version}"
+    return created

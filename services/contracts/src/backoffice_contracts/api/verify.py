@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from backoffice_common.errors import TooLarge
+from backoffice_common.openapi import problem_responses
 from backoffice_contracts.api.deps import ContractsUow, DocumentsDep, SettingsDep
 from backoffice_contracts.domain.errors import EmptyUpload, MalformedUpload, MissingUploadFile, NotAPdf
 from backoffice_contracts.domain.verification import Verification
@@ -27,7 +28,12 @@ _VERIFY_BODY = {
 }
 
 
-@router.post("/contracts/verify", response_model=VerificationRead, openapi_extra=_VERIFY_BODY)
+@router.post(
+    "/contracts/verify",
+    response_model=VerificationRead,
+    openapi_extra=_VERIFY_BODY,
+    responses=problem_responses(400, 413, 415, 422, 503),
+)
 async def verify_contract(
     uow: ContractsUow, settings: SettingsDep, documents: DocumentsDep, request: Request
 ) -> VerificationRead:

@@ -176,6 +176,8 @@ class Contract:
             party=signature.party.value,
             signer={"id": signature.signer_id, "name": signature.signer_name, "email": signature.signer_email},
             document_sha256=signature.document_sha256,
+            signing_order=self.signing_order.value,
+            awaiting=[p.value for p in REQUIRED_PARTIES if not self.signed_by(p)],
         )
 
     def execute(self, sealed: SealedDocument, *, at: datetime, document_url: str) -> None:

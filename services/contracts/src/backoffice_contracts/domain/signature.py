@@ -29,10 +29,19 @@ class Signature:
     channel: str
     event_id: str | None = None
     """The id of the event that carried a signature collected elsewhere (the vendor's)."""
+    acting_for: dict[str, str] | None = None
+    """The actor the signer acted as: a vendor's signer acts as the vendor (``vendor_actor``)."""
 
     @property
     def actor(self) -> dict[str, str]:
+        if self.acting_for is not None:
+            return dict(self.acting_for)
         return {"id": self.signer_id, "name": self.signer_name, "role": self.role}
+
+
+def vendor_actor(vendor_id: str, legal_name: str) -> dict[str, str]:
+    """A vendor as the actor of an event, the same on every topic (docs/events.md): ``vendor:<vendor id>``."""
+    return {"id": f"vendor:{vendor_id}", "name": legal_name, "role": "vendor"}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from backoffice_contracts.domain.errors import (
     WrongVendor,
 )
 from backoffice_contracts.domain.segregation import check_buyer_signer
-from backoffice_contracts.domain.signature import Party, Refusal, Signature
+from backoffice_contracts.domain.signature import Party, Refusal, Signature, vendor_actor
 from backoffice_contracts.schemas.events import VendorContractSigned
 from backoffice_contracts.service.access import buyer_signer_role, may_read, may_sign_for_buyer
 from backoffice_contracts.service.execution import execute_when_fully_signed
@@ -78,6 +78,7 @@ async def record_vendor_signature(
     Called by the consumer, which commits; returns the inbox outcome.
     """
     uow.caused_by(cause)
+    vendor = await uow.vendors.get(signed.vendor_id)
     signature = Signature(
         party=Party.VENDOR,
         signer_id=signed.signer_email or signed.signer_name,
@@ -90,6 +91,7 @@ async def record_vendor_signature(
         user_agent=signed.user_agent,
         channel=signed.channel,
         event_id=cause.id,
+        acting_for=vendor_actor(signed.vendor_id, vendor["legal_name"] if vendor else signed.signer_name),
     )
     contract = await uow.contracts.get(signed.contract_id, for_update=True)
     try:

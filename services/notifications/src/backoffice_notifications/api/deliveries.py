@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
+from backoffice_common.openapi import problem_responses
 from backoffice_notifications.api.deps import Staff, Uow
 from backoffice_notifications.domain.deliveries import Delivery
 from backoffice_notifications.schemas import DeliveryRead
@@ -16,8 +17,8 @@ router = APIRouter(prefix="/deliveries", tags=["deliveries"])
 
 
 def _read(found: Delivery) -> DeliveryRead:
-    fields = {k: getattr(found, k) for k in DeliveryRead.model_fields if k != "delivery_id"}
-    return DeliveryRead(delivery_id=found.id, **fields)
+    fields = {k: getattr(found, k) for k in DeliveryRead.model_fields}
+    return DeliveryRead(**fields)
 
 
 @router.get("")
@@ -37,7 +38,7 @@ async def get_delivery(delivery_id: UUID, uow: Uow, user: Staff) -> DeliveryRead
     return _read(await deliveries.get(uow, delivery_id=str(delivery_id)))
 
 
-@router.post("/{delivery_id}/retry", status_code=202)
+@router.post("/{delivery_id}/retry", status_code=202, responses=problem_responses(409))
 async def retry_delivery(delivery_id: UUID, uow: Uow, user: Staff) -> DeliveryRead:
     """A failed delivery gets a fresh set of attempts, due now."""
     return _read(await deliveries.retry(uow, delivery_id=str(delivery_id)))

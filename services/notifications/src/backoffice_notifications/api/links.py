@@ -6,11 +6,13 @@ The answers are HTML pages, refusals included: a vendor follows these links in a
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from backoffice_common.openapi import problem_responses
 from backoffice_common.problems import Problem
 from backoffice_notifications.api.deps import SettingsDep, Uow
 from backoffice_notifications.api.pages import page
@@ -23,6 +25,43 @@ from backoffice_notifications.service.responses import ContractSignature, OrderA
 
 router = APIRouter(prefix="/vendor-links", tags=["vendor links"])
 MAX_FORM = 16 * 1024
+
+
+def _pages(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Refusals of the link itself are pages; refusals of the input are problems (``problem_responses``)."""
+    wording = {
+        404: "Link or contract not found",
+        409: "The order no longer waits for this answer",
+        410: "Link used or expired",
+    }
+    return {s: {"description": f"{wording[s]} (an HTML page)", "content": {"text/html": {}}} for s in statuses}
+
+
+_TEXT = {"type": "string"}
+_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "description": "An order link: action, expected_delivery, note, reason. A contract link: "
+                    "signer_name, signer_email, document_sha256, confirm=yes.",
+                    "properties": {
+                        "action": {"type": "string", "enum": ["accept", "decline"]},
+                        "expected_delivery": {"type": "string", "format": "date"},
+                        "note": {**_TEXT, "maxLength": 4000},
+                        "reason": {**_TEXT, "maxLength": 4000, "description": "required to decline"},
+                        "signer_name": {**_TEXT, "maxLength": 300},
+                        "signer_email": {**_TEXT, "maxLength": 320},
+                        "document_sha256": {**_TEXT, "maxLength": 64},
+                        "confirm": {"type": "string", "enum": ["yes"]},
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 def _html(status: int, title: str, message: str) -> HTMLResponse:
@@ -56,7 +95,7 @@ async def _form(request: Request) -> dict[str, str]:
         raise Problem(400, "Bad Request", "the form is not UTF-8", type="malformed-body") from exc
 
 
-@router.get("/{token}", response_class=HTMLResponse)
+@router.get("/{token}", response_class=HTMLResponse, responses=_pages(404, 409, 410) | problem_responses(503))
 async def show_link(token: str, uow: Uow, settings: SettingsDep) -> HTMLResponse:
     try:
         shown = await links.inspect(uow, settings=settings, token=token)
@@ -78,7 +117,12 @@ async def show_link(token: str, uow: Uow, settings: SettingsDep) -> HTMLResponse
     )
 
 
-@router.post("/{token}", response_class=HTMLResponse)
+@router.post(
+    "/{token}",
+    response_class=HTMLResponse,
+    responses=_pages(404, 409, 410) | problem_responses(400, 413, 422, 503),
+    openapi_extra=_FORM,
+)
 async def use_link(token: str, request: Request, uow: Uow, settings: SettingsDep) -> HTMLResponse:
     form = await _form(request)
     try:

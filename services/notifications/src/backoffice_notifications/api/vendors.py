@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from backoffice_notifications.api.deps import SettingsDep, Staff, Uow
 from backoffice_notifications.schemas import SecretCreated, VendorCreate, VendorRead, VendorUpdate
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/vendors", tags=["vendors"])
 def _read(view: VendorView) -> VendorRead:
     vendor = view.vendor
     return VendorRead(
-        vendor_id=vendor.id,
+        id=vendor.id,
         legal_name=vendor.legal_name,
         address=vendor.address,
         contact_emails=list(vendor.contact_emails),
@@ -33,8 +33,12 @@ def _read(view: VendorView) -> VendorRead:
 
 
 @router.post("", status_code=201)
-async def create_vendor(body: VendorCreate, uow: Uow, user: Staff, settings: SettingsDep) -> VendorRead:
-    return _read(await vendors.create(uow, fields=body.model_dump(), user=user, settings=settings))
+async def create_vendor(
+    body: VendorCreate, uow: Uow, user: Staff, settings: SettingsDep, response: Response
+) -> VendorRead:
+    created = _read(await vendors.create(uow, fields=body.model_dump(), user=user, settings=settings))
+    response.headers["Location"] = f"/vendors/{created.id}"
+    return created
 
 
 @router.get("")
@@ -61,13 +65,18 @@ async def update_vendor(
 
 
 @router.post("/{vendor_id}/secrets", status_code=201)
-async def rotate_secret(vendor_id: UUID, uow: Uow, user: Staff, settings: SettingsDep) -> SecretCreated:
+async def rotate_secret(
+    vendor_id: UUID, uow: Uow, user: Staff, settings: SettingsDep, response: Response
+) -> SecretCreated:
     """Creates a new signing secret, shown only in this answer; older ones stay valid for the overlap.
+
     The rotation is announced to the vendor's contacts, and the caller may no longer sign this vendor's
-    contracts for the buyer."""
+    contracts for the buyer. A secret has no page of its own (it is never shown again): ``Location``
+    names its vendor."""
     rotated = await vendors.rotate_secret(uow, vendor_id=str(vendor_id), user=user, settings=settings)
+    response.headers["Location"] = f"/vendors/{vendor_id}"
     return SecretCreated(
-        secret_id=rotated.secret_id,
+        id=rotated.secret_id,
         secret=rotated.secret,
         created_at=rotated.created_at,
         previous_secrets_expire_at=rotated.previous_secrets_expire_at,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from backoffice_common.openapi import problem_responses, request_body
 from backoffice_common.problems import Problem
 from backoffice_notifications.api.deps import SettingsDep, Uow
 from backoffice_notifications.domain.contracts import Signer
@@ -52,7 +53,22 @@ def _command(decoded: Any, request: Request) -> VendorCommand:
     return OrderAnswer(message.request_id, Answer(accept=False, reason=message.reason))
 
 
-@router.post("/vendor-webhook", status_code=200)
+@router.post(
+    "/vendor-webhook",
+    status_code=200,
+    responses=problem_responses(
+        400,
+        401,
+        404,
+        409,
+        413,
+        422,
+        503,
+        s401="Unauthorized: the Standard Webhooks signature is missing, wrong or outside the tolerance",
+        s409="Conflict: a replayed webhook-id, or an answer the order or contract no longer accepts",
+    ),
+    openapi_extra=request_body("VendorMessage", vendor_message, "application/json"),
+)
 async def vendor_webhook(request: Request, uow: Uow, settings: SettingsDep) -> dict[str, str]:
     """Accept or decline an order, or sign a contract. The signature is checked over the raw body."""
     raw = await request.body()

@@ -11,12 +11,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from backoffice_common.consumer import Handler
 from backoffice_common.events import CloudEvent
 from backoffice_common.uow import UnitOfWork
-from backoffice_notifications.consumers import approvals, contracts, requests
+from backoffice_notifications.consumers import approvals, budgets, contracts, requests
 from backoffice_notifications.service.uow import NotificationsUnitOfWork, notifications_uow
 from backoffice_notifications.settings import Settings
 
 Entry = Callable[[CloudEvent, NotificationsUnitOfWork, Settings], Awaitable[str | None]]
-HANDLERS: Mapping[str, Entry] = {**requests.HANDLERS, **approvals.HANDLERS, **contracts.HANDLERS}
+HANDLERS: Mapping[str, Entry] = {
+    **requests.HANDLERS,
+    **approvals.HANDLERS,
+    **contracts.HANDLERS,
+    **budgets.HANDLERS,
+}
 
 
 def _bind(entry: Entry, settings: Settings) -> Handler:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from backoffice_common.events import CloudEvent, parse_payload
 from backoffice_notifications.consumers.payloads import (
+    ChainBlocked,
     Decided,
     Escalated,
     ReminderDue,
     TaskAssigned,
     TaskEvent,
+    TaskWithdrawn,
     WithRequest,
 )
-from backoffice_notifications.service import orders, people
+from backoffice_notifications.service import notices, orders, people
 from backoffice_notifications.service.deliveries import Cause
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
 from backoffice_notifications.settings import Settings
@@ -75,7 +77,21 @@ async def changes_requested(event: CloudEvent, uow: NotificationsUnitOfWork, set
     await _decided(event, uow, settings, "changes_requested")
 
 
+async def task_withdrawn(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
+    body = parse_payload(TaskWithdrawn, event)
+    await notices.task_withdrawn(uow, cause=Cause.of(event), request_id=body.request_id, context=body.model_dump())
+
+
+async def chain_blocked(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
+    body = parse_payload(ChainBlocked, event)
+    await notices.chain_blocked(
+        uow, cause=Cause.of(event), request_id=body.request_id, context=body.model_dump(), settings=settings
+    )
+
+
 HANDLERS = {
+    "approval.task_withdrawn": task_withdrawn,
+    "approval.chain_blocked": chain_blocked,
     "approval.task_assigned": task_assigned,
     "approval.reminder_due": reminder_due,
     "approval.escalated": escalated,

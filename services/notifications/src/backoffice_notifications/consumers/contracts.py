@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from backoffice_common.events import CloudEvent, parse_payload
-from backoffice_notifications.consumers.payloads import ContractClosed, ContractExecuted, ContractGenerated
+from backoffice_notifications.consumers.payloads import (
+    ContractClosed,
+    ContractExecuted,
+    ContractGenerated,
+    ContractSigned,
+)
 from backoffice_notifications.domain.contracts import Contract
-from backoffice_notifications.service import contracts
+from backoffice_notifications.service import contracts, notices
 from backoffice_notifications.service.deliveries import Cause
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
 from backoffice_notifications.settings import Settings
@@ -34,7 +39,26 @@ async def generated(event: CloudEvent, uow: NotificationsUnitOfWork, settings: S
         expires_at=_when(body.expires_at),
     )
     await contracts.generated(
-        uow, cause=Cause.of(event), contract=contract, revision=body.revision, language=body.language, settings=settings
+        uow,
+        cause=Cause.of(event),
+        contract=contract,
+        revision=body.revision,
+        language=body.language,
+        signing_order=body.signing_order,
+        settings=settings,
+    )
+
+
+async def signed(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
+    body = parse_payload(ContractSigned, event)
+    await contracts.signed(
+        uow,
+        cause=Cause.of(event),
+        contract_id=body.contract_id,
+        party=body.party,
+        signing_order=body.signing_order,
+        awaiting=body.awaiting,
+        settings=settings,
     )
 
 
@@ -50,16 +74,29 @@ async def executed(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Se
     )
 
 
+async def _closed(event: CloudEvent, uow: NotificationsUnitOfWork, status: str) -> None:
+    body = parse_payload(ContractClosed, event)
+    await notices.contract_closed(
+        uow,
+        cause=Cause.of(event),
+        contract_id=body.contract_id,
+        request_id=body.request_id,
+        status=status,
+        reason=body.reason,
+    )
+
+
 async def voided(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
-    await contracts.closed(uow, contract_id=parse_payload(ContractClosed, event).contract_id, status="voided")
+    await _closed(event, uow, "voided")
 
 
 async def expired(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
-    await contracts.closed(uow, contract_id=parse_payload(ContractClosed, event).contract_id, status="expired")
+    await _closed(event, uow, "expired")
 
 
 HANDLERS = {
     "contract.generated": generated,
+    "contract.signed": signed,
     "contract.executed": executed,
     "contract.voided": voided,
     "contract.expired": expired,

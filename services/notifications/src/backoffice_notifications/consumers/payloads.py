@@ -109,6 +109,15 @@ class ContractGenerated(Loose):
     document_url: str
     expires_at: str | None = None
     language: str | None = None
+    signing_order: str = "any"
+
+
+class ContractSigned(Loose):
+    contract_id: str
+    request_id: str
+    party: str
+    signing_order: str = "any"
+    awaiting: list[str] = []
 
 
 class ContractExecuted(Loose):
@@ -121,3 +130,34 @@ class ContractExecuted(Loose):
 class ContractClosed(Loose):
     contract_id: str
     request_id: str
+    reason: str = ""
+
+
+class TaskWithdrawn(Loose):
+    task_id: str
+    request_id: str
+    assignee: Person
+    reason: str = ""
+
+
+class ChainBlocked(Loose):
+    chain_id: str
+    request_id: str
+    revision: int | None = None
+    reason: str = ""
+    requester: Person
+    request_title: str = ""
+    request_number: str = ""
+
+
+class ThresholdCrossed(Loose):
+    model_config = ConfigDict(extra="allow")
+    budget_id: str
+    cost_center: str
+    cost_center_name: str = ""
+    owner: Person
+    period: str = ""
+    currency: str = ""
+    threshold_percent: int | str
+    utilisation_percent: int | float | str = ""
+    request_id: str | None = None

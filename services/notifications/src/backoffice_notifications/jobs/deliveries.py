@@ -26,7 +26,7 @@ from backoffice_common.wakeup import Wakeup
 from backoffice_notifications.domain.deliveries import FAILED, Delivery, DeliveryError
 from backoffice_notifications.mail.smtp import SmtpSession, build_message
 from backoffice_notifications.repository import DELIVERY_CHANNEL
-from backoffice_notifications.service import deliveries, secrets
+from backoffice_notifications.service import deliveries, notices, secrets
 from backoffice_notifications.service.uow import NotificationsUnitOfWork, notifications_uow
 from backoffice_notifications.settings import Settings
 from backoffice_notifications.webhooks.client import post_signed, webhook_client
@@ -83,6 +83,7 @@ async def _webhook(
 
 async def _record(uow: NotificationsUnitOfWork, row: Delivery, error: DeliveryError | None, settings: Settings) -> None:
     await deliveries.record_outcome(uow, row, error, settings=settings)
+    await notices.delivery_failed(uow, row, settings=settings)
     if row.status == FAILED:
         log.warning("delivery.failed", delivery_id=row.id, attempts=row.attempts, error=row.last_error)
 

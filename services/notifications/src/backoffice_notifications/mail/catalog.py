@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 LINES_EN = (
-    "{% for line in request.lines %}\n  {{ line.line_no }}. {{ line.description }}: {{ line.quantity }} "
-    "{{ line.unit }} x {{ line.unit_price }} = {{ line.amount }} {{ request.currency }}\n{% endfor %}"
-    "Total: {{ request.total }} {{ request.currency }}"
+    "{% for line in request.lines %}\n  {{ line.line_no }}. {{ line.description }}: {{ line.quantity | number }} "
+    "{{ line.unit }} x {{ line.unit_price | money(request.currency) }} = {{ line.amount | money(request.currency) }}"
+    "\n{% endfor %}"
+    "Total: {{ request.total | money(request.currency) }}"
 )
 LINES_DE = LINES_EN.replace("Total:", "Gesamt:")
 
@@ -14,14 +15,14 @@ CATALOG: dict[str, dict[str, tuple[str, str]]] = {
         "en": (
             "Purchase order {{ request.number }}: {{ request.title }}",
             "Dear {{ vendor_name }},\n\nplease find our purchase order {{ request.number }} (revision "
-            "{{ request.revision }}), needed by {{ request.needed_by }}.\n\n" + LINES_EN + "\n\n"
-            "Accept or decline the order here (the link expires on {{ expires_at }}):\n{{ respond_url }}",
+            "{{ request.revision }}), needed by {{ request.needed_by | day }}.\n\n" + LINES_EN + "\n\n"
+            "Accept or decline the order here (the link expires on {{ expires_at | day }}):\n{{ respond_url }}",
         ),
         "de": (
             "Bestellung {{ request.number }}: {{ request.title }}",
             "Sehr geehrte Damen und Herren von {{ vendor_name }},\n\nanbei unsere Bestellung {{ request.number }} "
-            "(Revision {{ request.revision }}), benötigt bis {{ request.needed_by }}.\n\n" + LINES_DE + "\n\n"
-            "Bitte nehmen Sie die Bestellung hier an oder lehnen Sie sie ab (gültig bis {{ expires_at }}):\n"
+            "(Revision {{ request.revision }}), benötigt bis {{ request.needed_by | day }}.\n\n" + LINES_DE + "\n\n"
+            "Bitte nehmen Sie die Bestellung hier an oder lehnen Sie sie ab (gültig bis {{ expires_at | day }}):\n"
             "{{ respond_url }}",
         ),
     },
@@ -41,13 +42,13 @@ CATALOG: dict[str, dict[str, tuple[str, str]]] = {
             "Contract for purchase order {{ number }} ready to sign",
             "Dear {{ vendor_name }},\n\nthe contract for purchase order {{ number }} is ready to sign.\n\n"
             "Document SHA-256: {{ document_sha256 }}\nDocument: {{ document_url }}\n\n"
-            "Sign it here (the link expires on {{ expires_at }}):\n{{ sign_url }}",
+            "Sign it here (the link expires on {{ expires_at | day }}):\n{{ sign_url }}",
         ),
         "de": (
             "Vertrag zur Bestellung {{ number }} bereit zur Unterschrift",
             "Sehr geehrte Damen und Herren von {{ vendor_name }},\n\nder Vertrag zur Bestellung {{ number }} ist "
             "bereit zur Unterschrift.\n\nSHA-256 des Dokuments: {{ document_sha256 }}\nDokument: {{ document_url }}"
-            "\n\nHier unterschreiben (gültig bis {{ expires_at }}):\n{{ sign_url }}",
+            "\n\nHier unterschreiben (gültig bis {{ expires_at | day }}):\n{{ sign_url }}",
         ),
     },
     "contract_executed_vendor": {
@@ -74,14 +75,14 @@ CATALOG: dict[str, dict[str, tuple[str, str]]] = {
         "en": (
             "Approval needed: {{ request_number }} {{ request_title }}",
             'Hello {{ assignee.name }},\n\nplease review {{ request_number }} "{{ request_title }}"'
-            "{% if on_behalf_of %} on behalf of {{ on_behalf_of.name }}{% endif %} by {{ due_at }}.\n\n"
+            "{% if on_behalf_of %} on behalf of {{ on_behalf_of.name }}{% endif %} by {{ due_at | moment }}.\n\n"
             "{{ task_url }}",
         ),
     },
     "task_reminder": {
         "en": (
             "Reminder: an approval waits for you",
-            "Hello {{ assignee.name }},\n\nan approval task is due on {{ due_at }}.\n\n{{ task_url }}",
+            "Hello {{ assignee.name }},\n\nan approval task is due on {{ due_at | moment }}.\n\n{{ task_url }}",
         ),
     },
     "task_escalated": {
@@ -131,7 +132,7 @@ CATALOG: dict[str, dict[str, tuple[str, str]]] = {
         "en": (
             "Vendor accepted: {{ number }}",
             "Hello {{ requester.name }},\n\n{{ vendor_name }} accepted the order {{ number }}."
-            "{% if expected_delivery %} Expected delivery: {{ expected_delivery }}.{% endif %}"
+            "{% if expected_delivery %} Expected delivery: {{ expected_delivery | day }}.{% endif %}"
             "{% if note %}\n\nNote: {{ note }}{% endif %}",
         ),
     },
@@ -152,6 +153,63 @@ CATALOG: dict[str, dict[str, tuple[str, str]]] = {
             "Contract executed: {{ number }}",
             "Hello {{ requester.name }},\n\nthe contract for {{ number }} is signed by both parties.\n\n"
             "Executed document SHA-256: {{ executed_sha256 }}",
+        ),
+    },
+    "task_withdrawn": {
+        "en": (
+            "No longer needed: your approval of {{ number }}",
+            "Hello {{ assignee.name }},\n\nthe approval task for {{ number }} was withdrawn; you need not decide "
+            "it.\n\nReason: {{ reason }}",
+        ),
+    },
+    "chain_blocked": {
+        "en": (
+            "Approval blocked: {{ number }} {{ request_title }}",
+            "Hello,\n\nthe purchase request {{ number }} of {{ requester.name }} cannot be routed for approval: "
+            "{{ reason }}\n\nProcurement must correct the approver directory or the policy; the request waits "
+            "until then.\n\n{{ request_url }}",
+        ),
+    },
+    "contract_voided": {
+        "en": (
+            "Contract voided: {{ number }}",
+            "Hello {{ requester.name }},\n\nthe contract for {{ number }} was voided and can no longer be "
+            "signed.{% if reason %}\n\nReason: {{ reason }}{% endif %}",
+        ),
+    },
+    "contract_expired": {
+        "en": (
+            "Contract expired unsigned: {{ number }}",
+            "Hello {{ requester.name }},\n\nthe contract for {{ number }} expired before both parties signed it; "
+            "procurement must generate a new one or cancel the order.",
+        ),
+    },
+    "contract_expired_vendor": {
+        "en": (
+            "Contract for purchase order {{ number }} expired",
+            "Dear {{ vendor_name }},\n\nthe contract for purchase order {{ number }} expired before it was "
+            "signed; its signing link no longer works. We will be in touch.",
+        ),
+        "de": (
+            "Vertrag zur Bestellung {{ number }} abgelaufen",
+            "Sehr geehrte Damen und Herren von {{ vendor_name }},\n\nder Vertrag zur Bestellung {{ number }} ist "
+            "abgelaufen, bevor er unterschrieben wurde; der Link zur Unterschrift gilt nicht mehr. Wir melden uns.",
+        ),
+    },
+    "delivery_failed": {
+        "en": (
+            "Not delivered: {{ template }} for {{ number }}",
+            "Hello,\n\na message could not be delivered after {{ attempts }} attempt(s).\n\n"
+            "Order: {{ number }}\nMessage: {{ template }} by {{ channel }} to {{ recipient }}\n"
+            "Last error: {{ error }}\n\nProcurement can correct the address and retry the delivery.",
+        ),
+    },
+    "budget_threshold": {
+        "en": (
+            "Budget {{ cost_center }} {{ period }} passed {{ threshold_percent }} %",
+            "Hello {{ owner.name }},\n\nthe budget of cost centre {{ cost_center_name }} ({{ cost_center }}) for "
+            "{{ period }} is {{ utilisation_percent | number }} % used: it passed {{ threshold_percent }} %.\n\n"
+            "{{ budgets_url }}",
         ),
     },
 }

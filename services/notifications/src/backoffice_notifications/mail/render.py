@@ -9,6 +9,7 @@ from typing import Any
 from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 
 from backoffice_notifications.mail.catalog import CATALOG
+from backoffice_notifications.mail.formats import FILTERS
 
 LANGUAGES = ("en", "de")
 _URL = re.compile(r"(https?://[^\s<]+)")
@@ -51,6 +52,7 @@ def _environment() -> Environment:
         keep_trailing_newline=False,
     )
     env.filters["linkify"] = _linkify
+    env.filters.update(FILTERS)
     return env
 
 
@@ -62,6 +64,7 @@ def render(template: str, language: str, context: dict[str, Any]) -> RenderedMai
     if template not in CATALOG:
         raise KeyError(f"unknown email template {template!r}")
     lang = language if language in CATALOG[template] else "en"
+    context = {**context, "_locale": lang}
     subject = " ".join(_ENV.get_template(f"{template}.{lang}.subject").render(**context).split())
     text = _ENV.get_template(f"{template}.{lang}.txt").render(**context).strip() + "\n"
     paragraphs = [p for p in text.split("\n\n") if p.strip()]

@@ -21,50 +21,96 @@ async def generated(
     revision: int | None,
     language: str | None,
     settings: Settings,
+    signing_order: str = "any",
 ) -> None:
-    """The vendor gets a single-use signing link (email and webhook), the buyer signatory and the requester an email."""
+    """Each signer is told when it is their turn: at generation the party that signs first (both for ``any``):
+    the vendor gets a single-use signing link (email and webhook), the buyer signatory an email. The requester
+    hears the contract is being signed."""
     await uow.contracts.add(contract)
-    request_id = contract.request_id
-    order = await uow.orders.get(request_id)
-    common = {
-        "contract_id": contract.contract_id,
-        "number": order.number if order else request_id,
-        "document_sha256": contract.document_sha256,
-        "document_url": contract.document_url,
-    }
-    vendor = await uow.vendors.get(contract.vendor_id)
-    if vendor is not None:
-        link = await links.create_link(
-            uow,
-            settings=settings,
-            purpose="sign_contract",
-            request_id=request_id,
-            revision=revision or (order.revision if order else 0),
-            vendor_id=vendor.id,
-            contract_id=contract.contract_id,
-            expires_at=contract.expires_at,
-        )
-        message = _ready_to_sign(vendor, link, common, request_id=request_id, language=language)
-        await deliveries.notify_vendor(
-            uow, cause=cause, vendor=vendor, message=message, target=Target(request_id, vendor_id=vendor.id)
-        )
-    await deliveries.staff_email(
-        uow,
-        cause=cause,
-        template="contract_ready_buyer",
-        recipient=settings.buyer_signatory_email,
-        context=common,
-        request_id=request_id,
-    )
+    order = await uow.orders.get(contract.request_id)
+    if signing_order != "buyer_first":
+        await _vendor_turn(uow, cause=cause, contract=contract, revision=revision, language=language, settings=settings)
+    if signing_order != "vendor_first":
+        await _buyer_turn(uow, cause=cause, contract=contract, settings=settings)
     if order is not None:
         await deliveries.staff_email(
             uow,
             cause=cause,
             template="contract_ready_requester",
             recipient=order.requester.get("email", ""),
-            context=common | {"requester": order.requester},
-            request_id=request_id,
+            context=_common(contract, order) | {"requester": order.requester},
+            request_id=contract.request_id,
         )
+
+
+async def signed(
+    uow: NotificationsUnitOfWork,
+    *,
+    cause: Cause,
+    contract_id: str,
+    party: str,
+    signing_order: str,
+    awaiting: list[str],
+    settings: Settings,
+) -> None:
+    """After the first signature of an ordered signing, the other party's turn has come: tell them."""
+    contract = await uow.contracts.get(contract_id)
+    if contract is None or contract.status in ("voided", "expired", "executed"):
+        return
+    if signing_order == "vendor_first" and party == "vendor" and "buyer" in awaiting:
+        await _buyer_turn(uow, cause=cause, contract=contract, settings=settings)
+    if signing_order == "buyer_first" and party == "buyer" and "vendor" in awaiting:
+        await _vendor_turn(uow, cause=cause, contract=contract, revision=None, language=None, settings=settings)
+
+
+def _common(contract: Contract, order: Any) -> dict[str, Any]:
+    return {
+        "contract_id": contract.contract_id,
+        "number": order.number if order else contract.request_id,
+        "document_sha256": contract.document_sha256,
+        "document_url": contract.document_url,
+    }
+
+
+async def _buyer_turn(uow: NotificationsUnitOfWork, *, cause: Cause, contract: Contract, settings: Settings) -> None:
+    order = await uow.orders.get(contract.request_id)
+    await deliveries.staff_email(
+        uow,
+        cause=cause,
+        template="contract_ready_buyer",
+        recipient=settings.buyer_signatory_email,
+        context=_common(contract, order),
+        request_id=contract.request_id,
+    )
+
+
+async def _vendor_turn(
+    uow: NotificationsUnitOfWork,
+    *,
+    cause: Cause,
+    contract: Contract,
+    revision: int | None,
+    language: str | None,
+    settings: Settings,
+) -> None:
+    vendor = await uow.vendors.get(contract.vendor_id)
+    if vendor is None:
+        return
+    order = await uow.orders.get(contract.request_id)
+    link = await links.create_link(
+        uow,
+        settings=settings,
+        purpose="sign_contract",
+        request_id=contract.request_id,
+        revision=revision or (order.revision if order else 0),
+        vendor_id=vendor.id,
+        contract_id=contract.contract_id,
+        expires_at=contract.expires_at,
+    )
+    message = _ready_to_sign(vendor, link, _common(contract, order), request_id=contract.request_id, language=language)
+    await deliveries.notify_vendor(
+        uow, cause=cause, vendor=vendor, message=message, target=Target(contract.request_id, vendor_id=vendor.id)
+    )
 
 
 def _ready_to_sign(
@@ -119,8 +165,3 @@ async def executed(
         await deliveries.notify_vendor(
             uow, cause=cause, vendor=vendor, message=message, target=Target(request_id, vendor_id=vendor.id)
         )
-
-
-async def closed(uow: NotificationsUnitOfWork, *, contract_id: str, status: str) -> None:
-    """Voided or expired: signing is refused afterwards."""
-    await uow.contracts.set_status(contract_id, status)

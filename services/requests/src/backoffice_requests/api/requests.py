@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from backoffice_common.auth import CurrentUser, User, require_roles
 from backoffice_common.deps import settings_of
+from backoffice_common.openapi import problem_responses
 from backoffice_common.strings import NUL_FREE
 from backoffice_requests.api.deps import UowDep
 from backoffice_requests.api.idempotency import IdempotencyKey, Reply, respond
@@ -40,6 +41,9 @@ from backoffice_requests.service.uow import RequestsUnitOfWork
 from backoffice_requests.settings import Settings
 
 router = APIRouter(prefix="/requests", tags=["purchase requests"])
+
+# A command is refused in the wrong state (409) or when If-Match names an older version (412).
+COMMAND_PROBLEMS = problem_responses(409, 412)
 
 Requester = Annotated[User, Depends(require_roles("requester", "admin"))]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=100)]
@@ -137,7 +141,9 @@ async def create_request(
     )
 
 
-@router.get("", response_model=RequestPageRead, summary="List the requests you can see")
+@router.get(
+    "", response_model=RequestPageRead, summary="List the requests you can see", responses=problem_responses(400)
+)
 async def list_requests(
     uow: UowDep,
     user: CurrentUser,
@@ -161,7 +167,12 @@ async def get_request(request_id: RequestId, uow: UowDep, user: CurrentUser) -> 
     return JSONResponse(read.model_dump(mode="json"), headers={"ETag": f'"{read.version}"'})
 
 
-@router.patch("/{request_id}", response_model=RequestRead, summary="Update a draft (If-Match required)")
+@router.patch(
+    "/{request_id}",
+    response_model=RequestRead,
+    summary="Update a draft (If-Match required)",
+    responses=problem_responses(409, 412, 428),
+)
 async def update_request(
     request_id: RequestId,
     data: RequestUpdate,
@@ -175,35 +186,65 @@ async def update_request(
     return await command.on(service.update_draft, request_id, data, payload=None, checks_cost_centre=True)
 
 
-@router.post("/{request_id}/submit", response_model=RequestRead, summary="Submit a draft for approval")
+@router.post(
+    "/{request_id}/submit",
+    response_model=RequestRead,
+    responses=COMMAND_PROBLEMS,
+    summary="Submit a draft for approval",
+)
 async def submit_request(request_id: RequestId, command: CommandDep) -> JSONResponse:
     return await command.on(service.submit, request_id, None, payload=None, checks_cost_centre=True)
 
 
-@router.post("/{request_id}/cancel", response_model=RequestRead, summary="Cancel (before the contract is executed)")
+@router.post(
+    "/{request_id}/cancel",
+    response_model=RequestRead,
+    responses=COMMAND_PROBLEMS,
+    summary="Cancel (before the contract is executed)",
+)
 async def cancel_request(request_id: RequestId, data: CancelCreate, command: CommandDep) -> JSONResponse:
     return await command.on(service.cancel, request_id, data, payload=data.model_dump(mode="json"))
 
 
-@router.post("/{request_id}/revise", response_model=RequestRead, summary="Revise after changes were requested")
+@router.post(
+    "/{request_id}/revise",
+    response_model=RequestRead,
+    responses=COMMAND_PROBLEMS,
+    summary="Revise after changes were requested",
+)
 async def revise_request(request_id: RequestId, data: RequestRevise, command: CommandDep) -> JSONResponse:
     payload = data.model_dump(mode="json", exclude_unset=True)
     return await command.on(service.revise, request_id, data, payload=payload, checks_cost_centre=True)
 
 
-@router.post("/{request_id}/reassign-vendor", response_model=RequestRead, summary="Send a declined order elsewhere")
+@router.post(
+    "/{request_id}/reassign-vendor",
+    response_model=RequestRead,
+    responses=COMMAND_PROBLEMS,
+    summary="Send a declined order elsewhere",
+)
 async def reassign_vendor(request_id: RequestId, data: VendorReassignCreate, command: CommandDep) -> JSONResponse:
     return await command.on(service.reassign_vendor, request_id, data, payload=data.model_dump(mode="json"))
 
 
-@router.post("/{request_id}/receipts", response_model=RequestRead, summary="Confirm receipt (per line, partial)")
+@router.post(
+    "/{request_id}/receipts",
+    response_model=RequestRead,
+    responses=COMMAND_PROBLEMS,
+    summary="Confirm receipt (per line, partial)",
+)
 async def confirm_receipt(request_id: RequestId, data: ReceiptCreate, command: CommandDep) -> JSONResponse:
     return await command.on(
         service.confirm_receipt, request_id, data, payload=data.model_dump(mode="json"), checks_closer=True
     )
 
 
-@router.post("/{request_id}/close", response_model=RequestRead, summary="Close (or close short with a reason)")
+@router.post(
+    "/{request_id}/close",
+    response_model=RequestRead,
+    responses=COMMAND_PROBLEMS,
+    summary="Close (or close short with a reason)",
+)
 async def close_request(request_id: RequestId, data: CloseCreate, command: CommandDep) -> JSONResponse:
     return await command.on(service.close, request_id, data, payload=data.model_dump(mode="json"), checks_closer=True)
 

@@ -14,6 +14,7 @@ from backoffice_common.errors import NotFound
 from backoffice_requests.domain.diff import diff_contents
 from backoffice_requests.domain.lifecycle import Status, allowed_actions
 from backoffice_requests.domain.money import quantize
+from backoffice_requests.domain.waiting import waiting_on
 from backoffice_requests.repository.reads import RequestFilter
 from backoffice_requests.schemas import (
     RequestPageRead,
@@ -44,6 +45,14 @@ async def request_read(uow: RequestsUnitOfWork, *, user: User, request_id: str) 
     content = await uow.reads.content(request_id, row["revision"])
     received: dict[str, str] = row["received"]
     lines = [{**line, "quantity_received": received.get(str(line["line_no"]), "0")} for line in content["lines"]]
+    requester = {"id": row["requester_id"], "name": row["requester_name"]}
+    waiting = waiting_on(
+        status=row["status"],
+        requester=requester,
+        vendor_id=str(content.get("vendor_id", "")),
+        updated_at=row["updated_at"],
+        entries=await uow.timeline.entries(request_id=request_id),
+    )
     return RequestRead.model_validate(
         {
             **content,
@@ -62,6 +71,7 @@ async def request_read(uow: RequestsUnitOfWork, *, user: User, request_id: str) 
             "created_at": row["created_at"],
             "updated_at": row["updated_at"],
             "allowed_actions": allowed_actions(Status(row["status"])),
+            "waiting_on": waiting.as_dict() if waiting else None,
         }
     )
 
