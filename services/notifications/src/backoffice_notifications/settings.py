@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from backoffice_common.settings import ServiceSettings
+from backoffice_common.settings import CommaList, ServiceSettings
 
 # Valid Fernet key, refused outside development: it is in the source code.
 DEV_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQtb25seS1rZXktMDAwMDAwMDAwMDA="
@@ -32,7 +32,11 @@ class Settings(ServiceSettings):
     app_base_url: str = "http://127.0.0.1:3000"
 
     secret_encryption_key: str = DEV_ENCRYPTION_KEY
+    secret_encryption_previous_keys: CommaList = Field(default_factory=list)
+    """Earlier Fernet keys, still used to decrypt stored secrets until ``reencrypt-secrets`` has run."""
     link_signing_key: str = DEV_LINK_KEY
+    link_signing_previous_keys: CommaList = Field(default_factory=list)
+    """Earlier link keys, still accepted for links already sent; new links are signed with ``link_signing_key``."""
     link_ttl_hours: float = Field(default=14 * 24, gt=0)
     secret_rotation_overlap_seconds: float = Field(default=24 * 3600, ge=0)
     webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,10 +57,11 @@ def split_token(token: str) -> tuple[str, str]:
     return link_id, mac
 
 
-def check_token(*, key: str, token: str, claims: LinkClaims, now: datetime) -> None:
-    """``claims`` come from the stored link row; the token must carry their MAC and not be expired."""
+def check_token(*, key: str, token: str, claims: LinkClaims, now: datetime, previous_keys: Sequence[str] = ()) -> None:
+    """``claims`` come from the stored link row; the token must carry their MAC (by ``key`` or one of the
+    ``previous_keys`` of a rotation) and not be expired."""
     _, mac = split_token(token)
-    if not hmac.compare_digest(mac.encode(), _mac(key, claims).encode()):
+    if not any(hmac.compare_digest(mac.encode(), _mac(k, claims).encode()) for k in (key, *previous_keys)):
         raise LinkError("the link signature is invalid")
     if now >= claims.expires_at:
         raise LinkError("the link has expired")
@@ -82,9 +84,9 @@ class Link:
     def claims(self) -> LinkClaims:
         return LinkClaims(self.id, self.purpose, self.request_id, self.vendor_id, self.expires_at)
 
-    def check(self, *, key: str, token: str, now: datetime) -> None:
+    def check(self, *, key: str, token: str, now: datetime, previous_keys: Sequence[str] = ()) -> None:
         """Genuine and unexpired (``LinkError`` otherwise); a used link passes, ``use`` refuses it."""
-        check_token(key=key, token=token, claims=self.claims, now=now)
+        check_token(key=key, token=token, claims=self.claims, now=now, previous_keys=previous_keys)
 
     def ensure_unused(self) -> None:
         if self.used_at is not None:

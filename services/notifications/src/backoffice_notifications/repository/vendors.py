@@ -90,6 +90,16 @@ class VendorRepository(Repository):
             )
         )
 
+    async def all_secret_ciphertexts(self) -> list[tuple[str, str]]:
+        """Every stored secret (id, ciphertext), expired ones too: a key rotation re-encrypts them all."""
+        rows = await self.session.execute(select(vendor_secret.c.id, vendor_secret.c.ciphertext).with_for_update())
+        return [(str(row.id), row.ciphertext) for row in rows]
+
+    async def set_secret_ciphertext(self, secret_id: str, ciphertext: str) -> None:
+        await self.session.execute(
+            update(vendor_secret).where(vendor_secret.c.id == secret_id).values(ciphertext=ciphertext)
+        )
+
     async def active_secret_ciphertexts(self, vendor_id: str, *, now: datetime) -> list[str]:
         """Newest first."""
         rows = await self.session.execute(

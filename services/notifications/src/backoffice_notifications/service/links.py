@@ -51,7 +51,12 @@ async def open_link(uow: NotificationsUnitOfWork, *, settings: Settings, token: 
     link = await uow.links.get(link_id, lock=lock)
     if link is None:
         raise LinkNotFound("the link is unknown")
-    link.check(key=settings.link_signing_key, token=token, now=datetime.now(UTC))
+    link.check(
+        key=settings.link_signing_key,
+        previous_keys=settings.link_signing_previous_keys,
+        token=token,
+        now=datetime.now(UTC),
+    )
     return link
 
 

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, MultiFernet
 
 from backoffice_notifications.domain.webhook_signature import new_secret
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
@@ -28,7 +28,7 @@ async def rotate(uow: NotificationsUnitOfWork, *, vendor_id: str, settings: Sett
     previous = await uow.vendors.expire_secrets(vendor_id, at=expires)
     secret = new_secret()
     secret_id = str(uuid.uuid4())
-    ciphertext = Fernet(settings.secret_encryption_key.encode()).encrypt(secret.encode()).decode()
+    ciphertext = encryption(settings).encrypt(secret.encode()).decode()
     await uow.vendors.add_secret(secret_id=secret_id, vendor_id=vendor_id, ciphertext=ciphertext, created_at=now)
     return RotatedSecret(secret_id, secret, now, expires if previous else None)
 
@@ -36,5 +36,23 @@ async def rotate(uow: NotificationsUnitOfWork, *, vendor_id: str, settings: Sett
 async def valid_secrets(uow: NotificationsUnitOfWork, *, vendor_id: str, settings: Settings) -> list[str]:
     """The vendor's unexpired secrets in plaintext, newest first."""
     ciphertexts = await uow.vendors.active_secret_ciphertexts(vendor_id, now=datetime.now(UTC))
-    fernet = Fernet(settings.secret_encryption_key.encode())
+    fernet = encryption(settings)
     return [fernet.decrypt(c.encode()).decode() for c in ciphertexts]
+
+
+def encryption(settings: Settings) -> MultiFernet:
+    """Encrypts with ``secret_encryption_key``; decrypts with it or any of the previous keys of a rotation."""
+    keys = [settings.secret_encryption_key, *settings.secret_encryption_previous_keys]
+    return MultiFernet([Fernet(key.encode()) for key in keys])
+
+
+async def reencrypt(uow: NotificationsUnitOfWork, *, settings: Settings) -> int:
+    """Every stored secret encrypted again with the current key (after which the previous keys may go)."""
+    fernet = encryption(settings)
+    changed = 0
+    for secret_id, ciphertext in await uow.vendors.all_secret_ciphertexts():
+        rotated = fernet.rotate(ciphertext.encode()).decode()
+        if rotated != ciphertext:
+            await uow.vendors.set_secret_ciphertext(secret_id, rotated)
+            changed += 1
+    return changed
