@@ -122,3 +122,23 @@ async def test_a_policy_in_a_currency_without_an_exchange_rate_is_refused(servic
     assert r.json()["errors"] == [
         {"location": "base_currency", "message": "no exchange rate is configured for CHF (APPROVALS_EXCHANGE_RATES)"}
     ]
+
+
+async def test_an_import_of_five_thousand_approvers_is_stored_whole(service):
+    # More rows than one INSERT can carry (PostgreSQL allows 32,767 parameters, ten a row).
+    rows = "".join(f"bulk{i:05d},Bulk {i},bulk{i}@example.com,,bulk,100,EUR\n" for i in range(5000))
+    csv = "id,name,email,manager_id,groups,limit_amount,limit_currency\n" + rows
+    headers = {**service.admin, "content-type": "text/csv"}
+    r = await service.client.post("/directory/approvers/import", content=csv, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"imported": 5000}
+    last = await service.client.get("/directory/approvers/bulk04999", headers=service.admin)
+    assert last.json()["email"] == "bulk4999@example.com"
+
+
+async def test_a_policy_nested_sixty_thousand_deep_is_refused_as_malformed(service):
+    for content_type in ("application/json", "application/yaml"):
+        headers = {**service.admin, "content-type": content_type}
+        r = await service.client.post("/policies", content="[" * 60_000, headers=headers)
+        assert r.status_code == 422, r.text
+        assert "nested too deeply" in r.json()["detail"]

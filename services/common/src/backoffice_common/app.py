@@ -22,6 +22,7 @@ from backoffice_common.dlq import DeadLetterDesk
 from backoffice_common.dlq_api import router as dead_letter_router
 from backoffice_common.docs_ui import install_offline_docs
 from backoffice_common.errors import GENERIC_ERRORS, ErrorMap
+from backoffice_common.hardening import OperationalAccess, SecurityHeaders
 from backoffice_common.health import KafkaProbe
 from backoffice_common.health import router as health_router
 from backoffice_common.kafka import TopicSpec, dlq_topic, ensure_topics, make_producer
@@ -193,10 +194,15 @@ def _install_http(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings) ->
     install_offline_docs(app)
     install_problem_handlers(app)
     install_error_map(app, {**GENERIC_ERRORS, **spec.problems})
-    # Added last runs first: the correlation id is bound, then oversized bodies are refused before
+    # Added last runs first: every answer gets the security headers, the correlation id is bound,
+    # the operational pages are refused to other networks, then oversized bodies are refused before
     # any route, dependency (authentication included) or body parser reads them.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, per_path=spec.body_limits)
+    app.add_middleware(
+        OperationalAccess, metrics_allow_from=settings.metrics_allow_from, docs_allow_from=settings.docs_allow_from
+    )
     app.add_middleware(CorrelationMiddleware, service=spec.name)
+    app.add_middleware(SecurityHeaders)
     app.include_router(health_router)
     app.state.dead_letters = DeadLetterDesk(
         bootstrap_servers=settings.kafka_bootstrap_servers,

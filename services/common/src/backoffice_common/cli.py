@@ -50,5 +50,6 @@ def main(
         port=args.port,
         log_config=None,
         proxy_headers=True,
+        server_header=False,
         timeout_graceful_shutdown=args.timeout_graceful_shutdown,
     )

@@ -72,3 +72,9 @@ def test_a_link_token_opens_only_its_own_contract_and_scope_until_it_expires() -
 def test_any_garbage_token_is_refused_without_crashing(token: str) -> None:
     with pytest.raises(links.InvalidLink):
         links.check(token, secret="s" * 32, contract_id="c1", scope="draft", now=NOW)
+
+
+@pytest.mark.parametrize("token", ["draft.²³.abc", "draft.1.é", "draft.\u0661\u0662\u0663.abc", "drâft.1.abc"])
+def test_a_token_with_non_ascii_characters_is_refused_as_malformed(token: str) -> None:
+    with pytest.raises(links.InvalidLink, match="malformed"):
+        links.check(token, secret="s" * 32, contract_id="c1", scope="draft", now=NOW)

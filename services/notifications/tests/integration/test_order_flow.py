@@ -70,6 +70,10 @@ async def test_the_vendor_accepts_through_the_signed_link_page_which_works_once(
     assert '<form method="post">' in page.text
     assert "<script" not in page.text
     assert snap["number"] in page.text
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["cache-control"] == "no-store"
     r = await service.client.post(link, data={"action": "accept", "expected_delivery": "2027-01-10", "note": "On time"})
     assert r.status_code == 200, r.text
     accepted = await service.events.wait_for("vendor.accepted", subject=snap["request_id"])
@@ -365,3 +369,19 @@ async def test_an_approval_read_after_the_cancellation_that_followed_it_sends_no
     r = await service.client.get("/deliveries", params={"request_id": snap["request_id"]}, headers=staff())
     assert not [d for d in r.json() if d["template"] == "purchase_order"]
     assert await mailbox(vendor["contact_emails"][0]) == []
+
+
+async def test_malformed_webhooks_are_refused_with_400_before_any_login(service) -> None:  # type: ignore[no-untyped-def]
+    vendor = await make_vendor(service)
+    payload = {"action": "accept", "vendor_id": vendor["vendor_id"], "request_id": str(uuid.uuid4())}
+    body, headers = signed(vendor["secret"], payload)
+    superscript = await service.client.post(
+        "/vendor-webhook", content=body, headers={**headers, "webhook-timestamp": "²³".encode("latin-1")}
+    )
+    assert superscript.status_code == 400, superscript.text
+    assert superscript.json()["type"].endswith("malformed-webhook-headers")
+    for nested in (b"[" * 60_000, b'{"a":' * 6_000 + b"1" + b"}" * 6_000):
+        deep = await service.client.post("/vendor-webhook", content=nested, headers=headers)
+        assert deep.status_code == 400, deep.text
+        assert deep.headers["content-type"] == "application/problem+json"
+        assert "nested too deeply" in deep.json()["detail"]

@@ -25,7 +25,8 @@ def issue(*, secret: str, contract_id: str, scope: str, expires_at: datetime) ->
 
 def check(token: str, *, secret: str, contract_id: str, scope: str, now: datetime) -> None:
     parts = token.split(".")
-    if len(token) > 200 or len(parts) != 3 or not parts[1].isdigit():
+    # ASCII only: "²³".isdigit() is true but int() refuses it, and compare_digest refuses non-ASCII str.
+    if len(token) > 200 or not token.isascii() or len(parts) != 3 or not parts[1].isdigit():
         raise InvalidLink("the link token is malformed")
     token_scope, expiry, signature = parts
     expected = _sign(secret, f"{contract_id}|{token_scope}|{expiry}".encode())
