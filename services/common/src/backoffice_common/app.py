@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backoffice_common.audit_api import router as audit_router
 from backoffice_common.auth import Authenticator
 from backoffice_common.consumer import EventConsumer, Handler
 from backoffice_common.db import asyncpg_dsn, make_engine, make_session_factory
@@ -212,6 +213,9 @@ def _install_http(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings) ->
         client_options=settings.kafka_client_options,
     )
     app.include_router(dead_letter_router)
+    if spec.tables.audit is not None:
+        app.state.audit_table = spec.tables.audit
+        app.include_router(audit_router)
     for router in spec.routers:
         app.include_router(router)
 

@@ -10,6 +10,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backoffice_common import audit
 from backoffice_common.events import KAFKA_HEADERS, CloudEvent
 from backoffice_common.messaging import MessagingTables, notify_channel
 from backoffice_common.tracing import current_trace_headers
@@ -40,6 +41,7 @@ class UnitOfWork:
         self._topic_prefix = topic_prefix
         self._tables = tables
         self._channel = notify_channel(service)
+        self._service = service
         self._pending: list[tuple[str, str | None, CloudEvent]] = []
         self._session: AsyncSession | None = None
         self._claimed_by: str | None = None
@@ -133,6 +135,8 @@ class UnitOfWork:
             for topic, key, event in self._pending
         ]
         await self.session.execute(insert(self._tables.outbox), rows)
+        if self._tables.audit is not None:
+            await audit.append(self.session, self._tables.audit, self.pending_events, service=self._service)
         await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self._channel})
         self._pending = []
 

@@ -1,4 +1,4 @@
-"""The `backoffice` command: `demo`, `load` and `token` against the services of `make run`."""
+"""The `backoffice` command: `demo`, `load`, `token` and `audit` against the services of `make run`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 
 import httpx
 
-from backoffice_cli import demo, load, token
+from backoffice_cli import audit, demo, load, token
 from backoffice_cli.client import FlowError
 
 
@@ -26,10 +26,16 @@ def main() -> None:
         help="instances per service (BACKOFFICE_INSTANCES=2 make run): calls fail over between them",
     )
     token.add_arguments(sub)
+    audit.add_arguments(sub)
     args = parser.parse_args()
     if args.command == "token":
         print(token.run(args))
         return
+    if args.command == "audit":
+        try:
+            raise SystemExit(asyncio.run(audit.run(args)))
+        except httpx.HTTPError as exc:
+            raise SystemExit(f"backoffice audit stopped: {exc}") from None
     try:
         if args.command == "demo":
             demo.main()
