@@ -79,5 +79,11 @@ async def rotate_secret(uow: NotificationsUnitOfWork, *, vendor_id: str, setting
     """A new signing secret, shown only once; older ones stay valid for the overlap."""
     await _existing(uow, vendor_id)
     rotated = await secrets.rotate(uow, vendor_id=vendor_id, settings=settings)
+    fact = {
+        "vendor_id": vendor_id,
+        "secret_id": rotated.secret_id,
+        "previous_expire_at": rotated.previous_secrets_expire_at,
+    }
+    uow.record_fact(type="vendor.secret_rotated", subject=vendor_id, data=fact)
     await uow.commit()
     return rotated
