@@ -50,7 +50,8 @@ async def test_a_requests_audit_spans_the_services_and_a_row_changed_by_the_supe
             ("requests", "purchase_request.submitted"),
             ("approvals", "approval.task_assigned"),
             ("approvals", "approval.task_decided"),
-            ("requests", "purchase_request.approved"),
+            ("approvals", "purchase_request.approved"),
+            ("budgets", "budget.checked"),
             ("notifications", "vendor.notified"),
         } <= kinds, kinds
         assert all(f["request_id"] == request_id for f in facts)
