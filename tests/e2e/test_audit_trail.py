@@ -47,6 +47,7 @@ async def test_a_requests_audit_spans_the_services_and_a_row_changed_by_the_supe
         facts = await client.eventually("notifications recorded vendor.notified", gathered)
         kinds = {(f["service"], f["type"]) for f in facts}
         assert {
+            ("requests", "purchase_request.drafted"),
             ("requests", "purchase_request.submitted"),
             ("approvals", "approval.task_assigned"),
             ("approvals", "approval.task_decided"),

@@ -94,7 +94,11 @@ class UnitOfWork:
     def record_fact(self, *, type: str, subject: str | None, data: dict[str, Any]) -> None:
         """A change the service publishes no event for (a policy, a template, a credential): kept in
         the audit log at commit, in this transaction, like every published event."""
-        self._facts.append(new_event(type=type, service=self._service, subject=subject, data=data))
+        self.record_event(new_event(type=type, service=self._service, subject=subject, data=data))
+
+    def record_event(self, event: CloudEvent) -> None:
+        """An event the service keeps to itself (not published), kept in the audit log at commit."""
+        self._facts.append(event)
 
     @property
     def pending_events(self) -> list[CloudEvent]:
