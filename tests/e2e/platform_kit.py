@@ -61,7 +61,7 @@ class ServiceProcess:
             [sys.executable, "-m", f"backoffice_{self.name}", "migrate"],
             env=self.env,
             check=True,
-            timeout=120,
+            timeout=300,  # six migrations at once take minutes on a busy two-core machine
             capture_output=True,
         )
 
@@ -112,7 +112,7 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 process.kill()
 
-    async def wait_healthy(self, timeout: float = 60.0) -> None:
+    async def wait_healthy(self, timeout: float = 180.0) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
         async with httpx.AsyncClient() as client:
             for index, port in enumerate(self.ports):

@@ -180,6 +180,7 @@ class FakeUnitOfWork:
         self.cause: CloudEvent | None = None
         self.committed = False
         self.published: list[CloudEvent] = []
+        self.facts: list[tuple[str, str | None, dict[str, Any]]] = []
         self.contracts = FakeContracts(self._work, self.track)
         self.templates = FakeTemplates(self._work)
         self.vendors = FakeVendors(self._work)
@@ -198,6 +199,9 @@ class FakeUnitOfWork:
 
     def caused_by(self, event: CloudEvent | None) -> None:
         self.cause = event
+
+    def record_fact(self, *, type: str, subject: str | None, data: dict[str, Any]) -> None:
+        self.facts.append((type, subject, data))
 
     async def commit(self) -> None:
         self.published.extend(cloud_events(self.seen, cause=self.cause))

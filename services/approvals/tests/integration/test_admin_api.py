@@ -1,6 +1,9 @@
 import copy
+import json
 
 from approvals_testkit import POLICY
+
+from backoffice_common.audit import verify_chain
 
 YAML_POLICY = """
 name: yaml policy
@@ -122,3 +125,39 @@ async def test_a_policy_in_a_currency_without_an_exchange_rate_is_refused(servic
     assert r.json()["errors"] == [
         {"location": "base_currency", "message": "no exchange rate is configured for CHF (APPROVALS_EXCHANGE_RATES)"}
     ]
+
+
+async def test_an_import_of_five_thousand_approvers_is_stored_whole(service):
+    # More rows than one INSERT can carry (PostgreSQL allows 32,767 parameters, ten a row).
+    rows = "".join(f"bulk{i:05d},Bulk {i},bulk{i}@example.com,,bulk,100,EUR\n" for i in range(5000))
+    csv = "id,name,email,manager_id,groups,limit_amount,limit_currency\n" + rows
+    headers = {**service.admin, "content-type": "text/csv"}
+    r = await service.client.post("/directory/approvers/import", content=csv, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"imported": 5000}
+    last = await service.client.get("/directory/approvers/bulk04999", headers=service.admin)
+    assert last.json()["email"] == "bulk4999@example.com"
+
+
+async def test_a_policy_nested_sixty_thousand_deep_is_refused_as_malformed(service):
+    for content_type in ("application/json", "application/yaml"):
+        headers = {**service.admin, "content-type": content_type}
+        r = await service.client.post("/policies", content="[" * 60_000, headers=headers)
+        assert r.status_code == 422, r.text
+        assert "nested too deeply" in r.json()["detail"]
+
+
+async def test_a_loaded_policy_and_a_directory_change_are_facts_of_the_audit_chain(service):
+    policy = copy.deepcopy(POLICY) | {"name": "audited policy"}
+    loaded = await service.client.post("/policies", json=policy, headers=service.admin)
+    assert loaded.status_code == 201, loaded.text
+    r = await service.client.put("/directory/approvers/audra", json={"name": "Audra"}, headers=service.admin)
+    assert r.status_code == 200, r.text
+    rows = (await service.client.get("/admin/audit/chain", params={"limit": 5000}, headers=service.admin)).json()
+    facts = [json.loads(row["content"]) for row in rows]
+    policies = [f for f in facts if f["type"] == "approval_policy.loaded" and f["data"]["name"] == "audited policy"]
+    assert policies[0]["data"]["version"] == loaded.json()["version"]
+    assert policies[0]["data"]["created_by"] == "root"
+    saved = [f for f in facts if f["type"] == "directory.approvers_saved"]
+    assert {"id": "audra"}.items() <= saved[-1]["data"]["approvers"][0].items()
+    assert verify_chain(rows) is None

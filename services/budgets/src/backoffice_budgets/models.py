@@ -31,7 +31,7 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
-messaging = messaging_tables(Base.metadata)
+messaging = messaging_tables(Base.metadata, audit=True)
 
 MONEY = Numeric(24, 6)
 

@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backoffice_common.audit_api import router as audit_router
 from backoffice_common.auth import Authenticator
 from backoffice_common.consumer import EventConsumer, Handler
 from backoffice_common.db import asyncpg_dsn, make_engine, make_session_factory
@@ -22,6 +23,7 @@ from backoffice_common.dlq import DeadLetterDesk
 from backoffice_common.dlq_api import router as dead_letter_router
 from backoffice_common.docs_ui import install_offline_docs
 from backoffice_common.errors import GENERIC_ERRORS, ErrorMap
+from backoffice_common.hardening import OperationalAccess, SecurityHeaders
 from backoffice_common.health import KafkaProbe
 from backoffice_common.health import router as health_router
 from backoffice_common.kafka import TopicSpec, dlq_topic, ensure_topics, make_producer
@@ -209,10 +211,15 @@ def _install_http(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings) ->
     document_problems(app)
     install_problem_handlers(app)
     install_error_map(app, {**GENERIC_ERRORS, **spec.problems})
-    # Added last runs first: the correlation id is bound, then oversized bodies are refused before
+    # Added last runs first: every answer gets the security headers, the correlation id is bound,
+    # the operational pages are refused to other networks, then oversized bodies are refused before
     # any route, dependency (authentication included) or body parser reads them.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, per_path=spec.body_limits)
+    app.add_middleware(
+        OperationalAccess, metrics_allow_from=settings.metrics_allow_from, docs_allow_from=settings.docs_allow_from
+    )
     app.add_middleware(CorrelationMiddleware, service=spec.name)
+    app.add_middleware(SecurityHeaders)
     app.include_router(health_router)
     app.state.dead_letters = DeadLetterDesk(
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -222,6 +229,9 @@ def _install_http(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings) ->
         client_options=settings.kafka_client_options,
     )
     app.include_router(dead_letter_router)
+    if spec.tables.audit is not None:
+        app.state.audit_table = spec.tables.audit
+        app.include_router(audit_router)
     for router in spec.routers:
         app.include_router(router)
 

@@ -64,5 +64,6 @@ def main(
         port=args.port,
         log_config=None,
         **proxy_options(settings),
+        server_header=False,
         timeout_graceful_shutdown=args.timeout_graceful_shutdown,
     )

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from backoffice_common.audit import audit_table
 from backoffice_common.db import new_metadata
 
 
@@ -28,10 +29,12 @@ from backoffice_common.db import new_metadata
 class MessagingTables:
     outbox: Table
     inbox: Table
+    audit: Table | None = None
+    """``audit_entry`` (``backoffice_common.audit``) where the service keeps an audit log."""
 
 
-def messaging_tables(metadata: MetaData) -> MessagingTables:
-    """Define ``outbox_message`` and ``processed_event`` on a service's metadata."""
+def messaging_tables(metadata: MetaData, *, audit: bool = False) -> MessagingTables:
+    """``outbox_message`` and ``processed_event`` (and ``audit_entry`` with ``audit``) on a service's metadata."""
     outbox = Table(
         "outbox_message",
         metadata,
@@ -58,7 +61,7 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         PrimaryKeyConstraint("consumer", "event_id"),
         Index("ix_processed_event_processed_at", "processed_at"),
     )
-    return MessagingTables(outbox=outbox, inbox=inbox)
+    return MessagingTables(outbox=outbox, inbox=inbox, audit=audit_table(metadata) if audit else None)
 
 
 def notify_channel(service: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated, Any, ClassVar, Literal
 
 from aiokafka.helpers import create_ssl_context
@@ -109,6 +110,11 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=50_000_000)
     """Request bodies above this are refused (413) before they are read; ``ServiceSpec.body_limits``
     sets other limits for path prefixes that need them."""
+
+    metrics_allow_from: list[IPv4Network | IPv6Network] | None = None
+    """Networks that may read ``/metrics`` (JSON list, e.g. ``["10.0.0.0/8"]``); unset: anyone, ``[]``: nobody."""
+    docs_allow_from: list[IPv4Network | IPv6Network] | None = None
+    """Networks that may read ``/docs``, ``/redoc`` and ``/openapi.json``; unset: anyone, ``[]``: nobody."""
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServiceSettings:

@@ -10,7 +10,8 @@ from sqlalchemy import insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backoffice_common.events import KAFKA_HEADERS, CloudEvent
+from backoffice_common import audit
+from backoffice_common.events import KAFKA_HEADERS, CloudEvent, new_event
 from backoffice_common.messaging import MessagingTables, notify_channel
 from backoffice_common.tracing import current_trace_headers
 
@@ -40,7 +41,9 @@ class UnitOfWork:
         self._topic_prefix = topic_prefix
         self._tables = tables
         self._channel = notify_channel(service)
+        self._service = service
         self._pending: list[tuple[str, str | None, CloudEvent]] = []
+        self._facts: list[CloudEvent] = []
         self._session: AsyncSession | None = None
         self._claimed_by: str | None = None
         self.seen: list[Any] = []
@@ -54,6 +57,7 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         self._session = self._session_factory()
         self._pending = []
+        self._facts = []
         self._claimed_by = None
         self.seen = []
         return self
@@ -72,6 +76,7 @@ class UnitOfWork:
             await session.close()
             self._session = None
             self._pending = []
+            self._facts = []
             self.seen = []
 
     def track(self, aggregate: Any) -> None:
@@ -85,6 +90,15 @@ class UnitOfWork:
     def publish(self, event: CloudEvent, *, topic: str, key: str | None = None) -> None:
         """Queue an event for a logical topic; it is written to the outbox in this transaction at commit."""
         self._pending.append((self._topic_prefix + topic, key if key is not None else event.subject, event))
+
+    def record_fact(self, *, type: str, subject: str | None, data: dict[str, Any]) -> None:
+        """A change the service publishes no event for (a policy, a template, a credential): kept in
+        the audit log at commit, in this transaction, like every published event."""
+        self.record_event(new_event(type=type, service=self._service, subject=subject, data=data))
+
+    def record_event(self, event: CloudEvent) -> None:
+        """An event the service keeps to itself (not published), kept in the audit log at commit."""
+        self._facts.append(event)
 
     @property
     def pending_events(self) -> list[CloudEvent]:
@@ -117,6 +131,10 @@ class UnitOfWork:
 
     async def flush_events(self) -> None:
         """Write queued events to the outbox now (still inside the transaction)."""
+        if self._tables.audit is not None and (self._pending or self._facts):
+            facts = [*self.pending_events, *self._facts]
+            await audit.append(self.session, self._tables.audit, facts, service=self._service)
+        self._facts = []
         if not self._pending:
             return
         # The W3C trace context of the work that caused the events; the relay continues the trace.
@@ -143,6 +161,7 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         self._pending = []
+        self._facts = []
         self.seen = []
         await self.session.rollback()
 

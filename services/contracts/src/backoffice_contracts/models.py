@@ -28,7 +28,7 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
-messaging = messaging_tables(Base.metadata)
+messaging = messaging_tables(Base.metadata, audit=True)
 
 contract_template = Table(
     "contract_template",

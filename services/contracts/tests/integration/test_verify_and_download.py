@@ -128,6 +128,10 @@ async def test_the_executed_event_links_the_sealed_pdf_for_the_vendor(contracts_
     r = await contracts_env.client.get(local_path(url))
     assert r.status_code == 200
     assert r.content == pdf
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert "no-store" in r.headers["cache-control"]
 
 
 async def test_only_the_parties_procurement_and_admin_see_a_contract(contracts_env) -> None:

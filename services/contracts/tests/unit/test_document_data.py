@@ -94,3 +94,9 @@ def test_previous_link_secrets_are_read_comma_separated_from_the_environment(mon
         "first-old-secret-of-32-characters-x",
         "second-old-secret-32-chars-xxxxx",
     ]
+
+
+@pytest.mark.parametrize("token", ["draft.²³.abc", "draft.1.é", "draft.\u0661\u0662\u0663.abc", "drâft.1.abc"])
+def test_a_token_with_non_ascii_characters_is_refused_as_malformed(token: str) -> None:
+    with pytest.raises(links.InvalidLink, match="malformed"):
+        links.check(token, secret="s" * 32, contract_id="c1", scope="draft", now=NOW)

@@ -27,7 +27,7 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
-messaging = messaging_tables(Base.metadata)
+messaging = messaging_tables(Base.metadata, audit=True)
 
 _now = func.now()
 

@@ -70,6 +70,10 @@ async def test_the_vendor_accepts_through_the_signed_link_page_which_works_once(
     assert '<form method="post">' in page.text
     assert "<script" not in page.text
     assert snap["number"] in page.text
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["cache-control"] == "no-store"
     r = await service.client.post(link, data={"action": "accept", "expected_delivery": "2027-01-10", "note": "On time"})
     assert r.status_code == 200, r.text
     accepted = await service.events.wait_for("vendor.accepted", subject=snap["request_id"])
@@ -380,3 +384,19 @@ async def test_a_blocked_vendor_can_no_longer_accept_an_order_it_was_sent(servic
     assert r.status_code == 409, r.text
     assert "blocked" in r.json()["detail"]
     assert service.events.of_type("vendor.accepted", subject=snap["request_id"]) == []
+
+
+async def test_malformed_webhooks_are_refused_with_400_before_any_login(service) -> None:  # type: ignore[no-untyped-def]
+    vendor = await make_vendor(service)
+    payload = {"action": "accept", "vendor_id": vendor["id"], "request_id": str(uuid.uuid4())}
+    body, headers = signed(vendor["secret"], payload)
+    superscript = await service.client.post(
+        "/vendor-webhook", content=body, headers={**headers, "webhook-timestamp": "²³".encode("latin-1")}
+    )
+    assert superscript.status_code == 400, superscript.text
+    assert superscript.json()["type"].endswith("malformed-webhook-headers")
+    for nested in (b"[" * 60_000, b'{"a":' * 6_000 + b"1" + b"}" * 6_000):
+        deep = await service.client.post("/vendor-webhook", content=nested, headers=headers)
+        assert deep.status_code == 400, deep.text
+        assert deep.headers["content-type"] == "application/problem+json"
+        assert "nested too deeply" in deep.json()["detail"]

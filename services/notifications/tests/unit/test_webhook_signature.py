@@ -7,6 +7,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from backoffice_notifications.domain.webhook_signature import (
+    MalformedSignatureHeaders,
     SignatureError,
     new_secret,
     parse_headers,
@@ -100,4 +101,11 @@ def test_an_outbound_header_carries_one_signature_per_valid_secret() -> None:
 )
 def test_missing_or_malformed_headers_are_refused(headers: dict[str, str]) -> None:
     with pytest.raises(SignatureError):
+        parse_headers(headers)
+
+
+@pytest.mark.parametrize("timestamp", ["²³", "\u0661\u0667" + "\u0660" * 8, "17e8", "-1", " 1700000000"])
+def test_a_timestamp_that_is_not_ascii_digits_is_a_malformed_header(timestamp: str) -> None:
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": timestamp, "webhook-signature": "v1,abc"}
+    with pytest.raises(MalformedSignatureHeaders, match="ASCII digits"):
         parse_headers(headers)

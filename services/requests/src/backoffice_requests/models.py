@@ -30,7 +30,7 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
-messaging = messaging_tables(Base.metadata)
+messaging = messaging_tables(Base.metadata, audit=True)
 
 request_number_seq = Sequence("purchase_request_number_seq", metadata=Base.metadata)
 

@@ -1,4 +1,4 @@
-"""The `backoffice` command: `demo`, `load`, `bench-data` and `token` against the services of `make run`."""
+"""The `backoffice` command: `demo`, `load`, `bench-data`, `token` and `audit` against the services of `make run`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from backoffice_cli import bench_data, demo, load, token
+from backoffice_cli import audit, bench_data, demo, load, token
 from backoffice_cli.client import FlowError
 
 DEV_SECRET = "development-only-jwt-secret-never-in-production"  # noqa: S105 - the documented dev default
@@ -41,10 +41,16 @@ def main() -> None:
     bench.add_argument("--out", type=Path, help="write the figures as JSON")
     bench.add_argument("--baseline", type=Path, help="an earlier --out, printed beside these figures")
     token.add_arguments(sub)
+    audit.add_arguments(sub)
     args = parser.parse_args()
     if args.command == "token":
         print(token.run(args))
         return
+    if args.command == "audit":
+        try:
+            raise SystemExit(asyncio.run(audit.run(args)))
+        except httpx.HTTPError as exc:
+            raise SystemExit(f"backoffice audit stopped: {exc}") from None
     try:
         if args.command == "demo":
             demo.main()

@@ -50,6 +50,8 @@ def _parsed(parse: Callable[[str], Any], text: str, errors: type[Exception], wha
         return parse(text)
     except errors as exc:
         raise InvalidInput(f"malformed {what}: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidInput(f"malformed {what}: nested too deeply") from exc
 
 
 def parse_json(text: str) -> Any:

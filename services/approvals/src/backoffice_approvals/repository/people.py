@@ -13,6 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice_approvals.domain.people import Absence, Approver, Directory
 from backoffice_approvals.models import absence, approver
 
+# PostgreSQL's wire protocol numbers bind parameters with 16 bits (32,767 at most): at ten
+# columns a row, one INSERT holds at most 3,276 approvers, so a large import is sent in chunks.
+UPSERT_CHUNK = 1000
+
 
 class DirectoryRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -23,13 +27,15 @@ class DirectoryRepository:
         return Directory.of(Approver.of(r) for r in rows)
 
     async def upsert(self, approvers: Sequence[Approver]) -> None:
-        if not approvers:
-            return
-        stmt = insert(approver).values([a.as_values() for a in approvers])
-        columns = {c: stmt.excluded[c] for c in approvers[0].as_values() if c != "id"}
-        await self.session.execute(
-            stmt.on_conflict_do_update(index_elements=["id"], set_={**columns, "updated_at": stmt.excluded.updated_at})
-        )
+        for start in range(0, len(approvers), UPSERT_CHUNK):
+            chunk = approvers[start : start + UPSERT_CHUNK]
+            stmt = insert(approver).values([a.as_values() for a in chunk])
+            columns = {c: stmt.excluded[c] for c in chunk[0].as_values() if c != "id"}
+            await self.session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["id"], set_={**columns, "updated_at": stmt.excluded.updated_at}
+                )
+            )
 
 
 def _absence(row: Any) -> Absence:

@@ -18,6 +18,9 @@ async def save_approvers(*, uow: ApprovalsUnitOfWork, approvers: Sequence[Approv
     if problems:
         raise InconsistentDirectory(problems)
     await uow.directory.upsert(approvers)
+    uow.record_fact(
+        type="directory.approvers_saved", subject=None, data={"approvers": [a.as_values() for a in approvers]}
+    )
     await uow.commit()
 
 

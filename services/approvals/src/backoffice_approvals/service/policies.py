@@ -39,6 +39,8 @@ async def load_policy(*, uow: ApprovalsUnitOfWork, raw: Any, created_by: str, se
     document = validate_policy(raw, await uow.directory.load(), settings)
     stored = document.model_dump(mode="json")
     version, created_at = await uow.policies.add(stored, name=document.name, created_by=created_by)
+    fact = {"version": version, "name": document.name, "created_by": created_by, "document": stored}
+    uow.record_fact(type="approval_policy.loaded", subject=str(version), data=fact)
     await uow.commit()
     return {
         "version": version,

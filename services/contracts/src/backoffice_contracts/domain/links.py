@@ -29,7 +29,8 @@ def check(
 ) -> None:
     """Refuses a token not signed with ``secret`` or one of the ``previous`` secrets of a rotation."""
     parts = token.split(".")
-    if len(token) > 200 or len(parts) != 3 or not parts[1].isdigit():
+    # ASCII only: "²³".isdigit() is true but int() refuses it, and compare_digest refuses non-ASCII str.
+    if len(token) > 200 or not token.isascii() or len(parts) != 3 or not parts[1].isdigit():
         raise InvalidLink("the link token is malformed")
     token_scope, expiry, signature = parts
     message = f"{contract_id}|{token_scope}|{expiry}".encode()

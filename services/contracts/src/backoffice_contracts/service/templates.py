@@ -20,6 +20,8 @@ async def add_template(
     """Compile ``body`` with sample data (``TemplateError`` when it fails), store it as the next version, commit."""
     await asyncio.to_thread(documents.render, body, sample_data(language))
     values = await uow.templates.add_version(language=language, body=body, description=description, created_by=user.sub)
+    fact = {"language": language, "version": values.get("version"), "created_by": user.sub, "body": body}
+    uow.record_fact(type="contract_template.added", subject=f"{language}/{values.get('version')}", data=fact)
     await uow.commit()
     return values
 

@@ -13,7 +13,7 @@ from backoffice_notifications.domain.errors import (
     VendorNotFound,
     WebhookReplayed,
 )
-from backoffice_notifications.domain.webhook_signature import SignatureError
+from backoffice_notifications.domain.webhook_signature import MalformedSignatureHeaders, SignatureError
 
 PROBLEMS: ErrorMap = {
     VendorNotFound: ProblemType(404, "Not Found", "vendor-not-found"),
@@ -25,4 +25,5 @@ PROBLEMS: ErrorMap = {
     CannotBeNull: ProblemType(422, "Invalid update", "validation"),
     UnsafeUrlError: ProblemType(422, "Webhook URL refused", "unsafe-webhook-url"),
     SignatureError: ProblemType(401, "Unauthorized", "webhook-signature"),
+    MalformedSignatureHeaders: ProblemType(400, "Bad Request", "malformed-webhook-headers"),
 }

@@ -28,6 +28,8 @@ def _json(raw: bytes) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Problem(400, "Bad Request", f"the body is not JSON: {exc}", type="malformed-body") from exc
+    except RecursionError as exc:
+        raise Problem(400, "Bad Request", "the body is nested too deeply", type="malformed-body") from exc
 
 
 def _vendor_id(decoded: Any) -> str:

@@ -16,6 +16,10 @@ class SignatureError(ValueError):
     """The message is not signed correctly, or is too old / too new."""
 
 
+class MalformedSignatureHeaders(SignatureError):
+    """A signature header is there but cannot be one (a 400, not a failed login)."""
+
+
 def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
@@ -55,9 +59,10 @@ def parse_headers(headers: dict[str, str]) -> SignedHeaders:
     if not msg_id or not raw_ts or not signatures:
         raise SignatureError("webhook-id, webhook-timestamp and webhook-signature headers are required")
     if len(msg_id) > 200:
-        raise SignatureError("webhook-id is longer than 200 characters")
-    if not raw_ts.isdigit() or len(raw_ts) > 12:
-        raise SignatureError("webhook-timestamp must be integer seconds since the epoch")
+        raise MalformedSignatureHeaders("webhook-id is longer than 200 characters")
+    # str.isdigit() is true for "²³", which int() refuses: only ASCII digits are a timestamp.
+    if not (raw_ts.isascii() and raw_ts.isdigit()) or len(raw_ts) > 12:
+        raise MalformedSignatureHeaders("webhook-timestamp must be integer seconds since the epoch (ASCII digits)")
     return SignedHeaders(msg_id=msg_id, timestamp=int(raw_ts), signatures=signatures)
 
 

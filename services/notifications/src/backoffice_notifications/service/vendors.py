@@ -102,5 +102,11 @@ async def rotate_secret(
             context=context,
             target=deliveries.Target(None, vendor_id=vendor.id),
         )
+    fact = {
+        "vendor_id": vendor_id,
+        "secret_id": rotated.secret_id,
+        "previous_expire_at": rotated.previous_secrets_expire_at,
+    }
+    uow.record_fact(type="vendor.secret_rotated", subject=vendor_id, data=fact)
     await uow.commit()
     return rotated

@@ -86,7 +86,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at, request_id = json.loads(raw)
         return datetime.fromisoformat(created_at), str(uuid.UUID(request_id))
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError):
         raise BadCursor("the cursor is not one this service issued") from None
 
 

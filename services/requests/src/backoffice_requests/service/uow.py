@@ -103,6 +103,8 @@ class RequestsUnitOfWork(UnitOfWork):
                 )
                 if event.type in PUBLISHED:
                     self.publish(event, topic=topics.REQUESTS)
+                else:  # a draft's creation and edits: announced to nobody, but facts of the request
+                    self.record_event(event)
                 await self.timeline.add(
                     request_id=request.id,
                     event=event,

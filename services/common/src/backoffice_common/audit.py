@@ -1,0 +1,166 @@
+"""An append-only, hash-chained audit log per service: the facts an auditor verifies.
+
+Every event a unit of work publishes is a fact that changed something (a request, a chain, a
+vendor, a policy, a template, a contract); the unit of work appends each one to ``audit_entry`` in
+the same transaction as the outbox row, so the log holds exactly what happened and nothing that
+was rolled back. Outbox rows are deleted after the relay's retention; audit rows never are.
+
+Each row carries ``prev_hash``, the hash of the row before it, and its own ``hash`` =
+SHA-256(``seq`` newline ``prev_hash`` newline ``content``), where ``content`` is the entry as
+canonical JSON (sorted keys, no spaces), stored as text so the bytes hashed are the bytes kept.
+Appending takes the table in EXCLUSIVE mode until commit (readers are not blocked), so the chain
+has one order. A trigger refuses UPDATE, DELETE and TRUNCATE; only someone who can switch
+triggers off (the database superuser) can change a row, and ``verify_chain`` then names the first
+row whose hash or link does not hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, MetaData, String, Table, Text, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice_common.db import new_metadata
+from backoffice_common.events import CloudEvent
+
+GENESIS = "0" * 64
+TABLE = "audit_entry"
+
+
+def audit_table(metadata: MetaData) -> Table:
+    return Table(
+        TABLE,
+        metadata,
+        Column("seq", BigInteger, primary_key=True, autoincrement=False),
+        Column("recorded_at", DateTime(timezone=True), nullable=False),
+        Column("request_id", String(200), nullable=True),
+        Column("content", Text, nullable=False),
+        Column("prev_hash", String(64), nullable=False),
+        Column("hash", String(64), nullable=False),
+        Index("ix_audit_entry_request_id", "request_id"),
+    )
+
+
+_APPEND_ONLY = (
+    f"""CREATE FUNCTION {TABLE}_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION '{TABLE} is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+    END $$""",
+    f"""CREATE TRIGGER {TABLE}_no_update_or_delete BEFORE UPDATE OR DELETE ON {TABLE}
+    FOR EACH ROW EXECUTE FUNCTION {TABLE}_append_only()""",
+    f"""CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE}
+    FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_append_only()""",
+)
+
+
+def create_audit_table(bind: Any) -> None:
+    """For a service's migration: the table and the triggers that keep it append-only."""
+    audit_table(new_metadata()).create(bind)
+    for statement in _APPEND_ONLY:
+        bind.exec_driver_sql(statement)
+
+
+def drop_audit_table(bind: Any) -> None:
+    bind.exec_driver_sql(f"DROP TABLE {TABLE}")
+    bind.exec_driver_sql(f"DROP FUNCTION {TABLE}_append_only()")
+
+
+def request_of(event: CloudEvent) -> str | None:
+    """The purchase request a fact is about, where the event names one."""
+    data = event.data
+    direct = data.get("request_id")
+    if isinstance(direct, str):
+        return direct
+    nested = data.get("request")
+    if isinstance(nested, Mapping):
+        for key in ("request_id", "id"):
+            if isinstance(nested.get(key), str):
+                return str(nested[key])
+    if event.type.startswith("purchase_request.") and event.subject:
+        return event.subject
+    return None
+
+
+def content_of(event: CloudEvent, *, service: str) -> str:
+    entry = {
+        "service": service,
+        "event_id": event.id,
+        "type": event.type,
+        "source": event.source,
+        "subject": event.subject,
+        "time": event.time.isoformat() if event.time else None,
+        "request_id": request_of(event),
+        "data": event.data,
+    }
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def hash_of(seq: int, prev_hash: str, content: str) -> str:
+    return hashlib.sha256(f"{seq}\n{prev_hash}\n{content}".encode()).hexdigest()
+
+
+async def append(session: AsyncSession, table: Table, events: Sequence[CloudEvent], *, service: str) -> None:
+    """Append ``events`` to the chain inside the caller's transaction."""
+    if not events:
+        return
+    await session.execute(text(f"LOCK TABLE {table.name} IN EXCLUSIVE MODE"))
+    last = (await session.execute(select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1))).first()
+    seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+    now = datetime.now(UTC)
+    rows = []
+    for event in events:
+        seq += 1
+        content = content_of(event, service=service)
+        digest = hash_of(seq, prev, content)
+        rows.append(
+            {"seq": seq, "recorded_at": now, "request_id": request_of(event), "content": content, "prev_hash": prev}
+            | {"hash": digest}
+        )
+        prev = digest
+    await session.execute(table.insert(), rows)
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    seq: int
+    reason: str
+
+
+def verify_chain(rows: Iterable[Mapping[str, Any]], *, after: tuple[int, str] = (0, GENESIS)) -> BrokenLink | None:
+    """The first row (in ``seq`` order) whose number, link or hash does not hold; None if all do.
+
+    ``after`` is the (seq, hash) the rows continue from, so a long chain is verified page by page."""
+    expected_seq, prev = after
+    for row in rows:
+        expected_seq += 1
+        seq = int(row["seq"])
+        if seq != expected_seq:
+            return BrokenLink(expected_seq, f"row {expected_seq} is missing (the next row is {seq})")
+        if row["prev_hash"] != prev:
+            return BrokenLink(seq, "prev_hash is not the hash of the row before")
+        if hash_of(seq, row["prev_hash"], row["content"]) != row["hash"]:
+            return BrokenLink(seq, "the content does not match the row's hash")
+        if "request_id" in row and json.loads(row["content"]).get("request_id") != row["request_id"]:
+            return BrokenLink(seq, "request_id differs from the hashed content")
+        prev = row["hash"]
+    return None
+
+
+__all__ = [
+    "GENESIS",
+    "BrokenLink",
+    "append",
+    "audit_table",
+    "content_of",
+    "create_audit_table",
+    "drop_audit_table",
+    "hash_of",
+    "request_of",
+    "verify_chain",
+]

@@ -1,0 +1,93 @@
+"""``GET /admin/audit`` (a request's facts, JSON or CSV) and ``GET /admin/audit/chain`` (the whole
+chain page by page, for ``backoffice audit verify``): for admins only.
+
+``create_service_app`` installs this router for a service whose tables include the audit log.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
+from sqlalchemy import Table, select
+
+from backoffice_common.auth import User, require_roles
+
+router = APIRouter(prefix="/admin/audit", tags=["audit"])
+Admin = Annotated[User, Depends(require_roles("admin"))]
+CSV_COLUMNS = ("seq", "recorded_at", "service", "type", "subject", "request_id", "event_id", "time", "data", "hash")
+
+
+class AuditEntryRead(BaseModel):
+    seq: int
+    recorded_at: str
+    request_id: str | None
+    content: str
+    """The hashed entry, canonical JSON: service, event_id, type, source, subject, time, request_id, data."""
+    prev_hash: str
+    hash: str
+
+
+def _table(request: Request) -> Table:
+    table: Table = request.app.state.audit_table
+    return table
+
+
+def _read(row: Any) -> AuditEntryRead:
+    return AuditEntryRead(
+        seq=row.seq,
+        recorded_at=row.recorded_at.isoformat(),
+        request_id=row.request_id,
+        content=row.content,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def _csv(entries: list[AuditEntryRead]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for entry in entries:
+        fact = json.loads(entry.content)
+        data = json.dumps(fact.get("data"), sort_keys=True, ensure_ascii=False)
+        head = [entry.seq, entry.recorded_at, fact.get("service"), fact.get("type"), fact.get("subject")]
+        writer.writerow([*head, entry.request_id, fact.get("event_id"), fact.get("time"), data, entry.hash])
+    return out.getvalue()
+
+
+@router.get("", response_model=list[AuditEntryRead], responses={200: {"content": {"text/csv": {}}}})
+async def request_audit(
+    request: Request,
+    _: Admin,
+    request_id: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")],
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Any:
+    """Every fact this service recorded about one purchase request, oldest first."""
+    table = _table(request)
+    query = select(table).where(table.c.request_id == request_id).order_by(table.c.seq)
+    async with request.app.state.session_factory() as session:
+        entries = [_read(r) for r in (await session.execute(query)).all()]
+    if format == "csv":
+        filename = f"audit-{request_id}.csv"
+        headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        return Response(_csv(entries), media_type="text/csv; charset=utf-8", headers=headers)
+    return entries
+
+
+@router.get("/chain", response_model=list[AuditEntryRead])
+async def chain(
+    request: Request,
+    _: Admin,
+    after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> list[AuditEntryRead]:
+    """The chain after ``after_seq``, in order: verify it page by page from ``after_seq=0``."""
+    table = _table(request)
+    query = select(table).where(table.c.seq > after_seq).order_by(table.c.seq).limit(limit)
+    async with request.app.state.session_factory() as session:
+        return [_read(r) for r in (await session.execute(query)).all()]

@@ -1,0 +1,188 @@
+"""The audit log on the real PostgreSQL: the unit of work appends a hash chain, the database refuses
+changes, the admin API exports a request's facts, and `backoffice audit verify` names the first
+broken link after a row was tampered with as the database superuser."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import itertools
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from backoffice_cli import audit as audit_cli
+from backoffice_common.app import ServiceSpec, create_service_app
+from backoffice_common.audit import GENESIS, create_audit_table, hash_of, verify_chain
+from backoffice_common.auth import mint_token
+from backoffice_common.db import make_engine, make_session_factory, new_metadata
+from backoffice_common.events import new_event
+from backoffice_common.messaging import MessagingTables, messaging_tables
+from backoffice_common.settings import DEV_JWT_SECRET, ServiceSettings
+from backoffice_common.testing import private_database
+from backoffice_common.uow import UnitOfWork
+
+
+@dataclass
+class Ledger:
+    dsn: str
+    tables: MessagingTables
+    app: FastAPI
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.app.state.session_factory, tables=self.tables, service="demo")
+
+
+@asynccontextmanager
+async def ledger() -> AsyncIterator[Ledger]:
+    async with private_database() as url:
+        tables = messaging_tables(new_metadata(), audit=True)
+        engine = make_engine(url, pool_size=5)
+        async with engine.begin() as conn:
+            await conn.run_sync(tables.outbox.create)
+            await conn.run_sync(tables.inbox.create)
+            await conn.run_sync(create_audit_table)
+        spec = ServiceSpec(name="demo", title="Demo", description="Demo", version="0", tables=tables)
+        app = create_service_app(spec, ServiceSettings(jwt_secret=DEV_JWT_SECRET))
+        app.state.session_factory = make_session_factory(engine)
+        try:
+            yield Ledger(url.replace("postgresql+asyncpg://", "postgresql://", 1), tables, app)
+        finally:
+            await engine.dispose()
+
+
+def fact(request_id: str, type: str = "purchase_request.submitted", **data: object) -> object:
+    return new_event(type=type, service="demo", subject=request_id, data={"request_id": request_id, **data})
+
+
+async def record(lg: Ledger, *events: object) -> None:
+    async with lg.uow() as uow:
+        for event in events:
+            uow.publish(event, topic="demo.facts")  # type: ignore[arg-type]
+        await uow.commit()
+
+
+def admin() -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(secret=DEV_JWT_SECRET, sub='auditor', roles=['admin'])}"}
+
+
+@asynccontextmanager
+async def client(lg: Ledger) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=lg.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://demo.test") as c:
+        yield c
+
+
+async def test_every_published_fact_is_chained_in_the_same_transaction_and_concurrent_writers_keep_one_order() -> None:
+    async with ledger() as lg:
+        first = str(uuid.uuid4())
+        await record(lg, fact(first), fact(first, "purchase_request.approved", actor={"id": "dave"}))
+        async with lg.uow() as uow:  # rolled back: neither outbox nor audit keeps it
+            uow.publish(fact(first, "purchase_request.cancelled"), topic="demo.facts")  # type: ignore[arg-type]
+            await uow.flush_events()
+        await asyncio.gather(*(record(lg, fact(str(uuid.uuid4()))) for _ in range(20)))
+        async with client(lg) as c:
+            rows = (await c.get("/admin/audit/chain", headers=admin())).json()
+        assert [r["seq"] for r in rows] == list(range(1, 23))
+        assert rows[0]["prev_hash"] == GENESIS
+        assert all(r["prev_hash"] == p["hash"] for p, r in itertools.pairwise(rows))
+        assert verify_chain(rows) is None
+        assert [json.loads(r["content"])["type"] for r in rows[:2]] == [
+            "purchase_request.submitted",
+            "purchase_request.approved",
+        ]
+
+
+async def test_the_database_refuses_to_update_delete_or_truncate_an_audit_row() -> None:
+    async with ledger() as lg:
+        await record(lg, fact(str(uuid.uuid4())))
+        conn = await asyncpg.connect(lg.dsn)
+        try:
+            for statement in (
+                "UPDATE audit_entry SET content = '{}'",
+                "DELETE FROM audit_entry",
+                "TRUNCATE audit_entry",
+            ):
+                with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+                    await conn.execute(statement)
+            assert await conn.fetchval("SELECT count(*) FROM audit_entry") == 1
+        finally:
+            await conn.close()
+
+
+async def test_a_request_audit_is_exported_as_json_and_csv_for_admins_only() -> None:
+    async with ledger() as lg:
+        mine, other = str(uuid.uuid4()), str(uuid.uuid4())
+        await record(lg, fact(mine), fact(other), fact(mine, "purchase_request.closed", note='Grüße, "quoted"'))
+        async with client(lg) as c:
+            rows = (await c.get("/admin/audit", params={"request_id": mine}, headers=admin())).json()
+            assert [json.loads(r["content"])["type"] for r in rows] == [
+                "purchase_request.submitted",
+                "purchase_request.closed",
+            ]
+            r = await c.get("/admin/audit", params={"request_id": mine, "format": "csv"}, headers=admin())
+            assert r.headers["content-type"].startswith("text/csv")
+            table = list(csv.DictReader(io.StringIO(r.text)))
+            assert [row["type"] for row in table] == ["purchase_request.submitted", "purchase_request.closed"]
+            assert json.loads(table[1]["data"])["note"] == 'Grüße, "quoted"'
+            assert (await c.get("/admin/audit", params={"request_id": mine})).status_code == 401
+            requester = mint_token(secret=DEV_JWT_SECRET, sub="rita", roles=["requester"])
+            forbidden = await c.get(
+                "/admin/audit", params={"request_id": mine}, headers={"Authorization": f"Bearer {requester}"}
+            )
+            assert forbidden.status_code == 403
+            assert (await c.get("/admin/audit", params={"request_id": "x' OR 1=1"}, headers=admin())).status_code == 422
+
+
+async def test_verify_names_the_first_row_a_superuser_changed_and_a_rehashed_row_breaks_the_next_link() -> None:
+    async with ledger() as lg:
+        request_id = str(uuid.uuid4())
+        await record(lg, *(fact(request_id, amount=str(n)) for n in range(5)))
+        async with client(lg) as c:
+            services = {"demo": "http://demo.test"}
+            assert str((await audit_cli.verify(c, services))[0]) == "demo: 5 rows, chain intact"
+            conn = await asyncpg.connect(lg.dsn)
+            try:
+                # A superuser can switch the triggers off for the session; the chain still tells.
+                await conn.execute("SET session_replication_role = replica")
+                await conn.execute(
+                    "UPDATE audit_entry SET content = replace(content, '\"2\"', '\"2000\"') WHERE seq = 3"
+                )
+                [report] = await audit_cli.verify(c, services)
+                assert report.broken is not None
+                assert (report.broken.seq, report.broken.reason) == (3, "the content does not match the row's hash")
+                row = await conn.fetchrow("SELECT prev_hash, content FROM audit_entry WHERE seq = 3")
+                rehashed = hash_of(3, row["prev_hash"], row["content"])
+                await conn.execute("UPDATE audit_entry SET hash = $1 WHERE seq = 3", rehashed)
+                [report] = await audit_cli.verify(c, services)
+                assert report.broken is not None
+                assert (report.broken.seq, report.broken.reason) == (4, "prev_hash is not the hash of the row before")
+                await conn.execute("DELETE FROM audit_entry WHERE seq = 2")
+                [report] = await audit_cli.verify(c, services)
+                assert report.broken is not None
+                assert report.broken.seq == 2
+                assert "missing" in report.broken.reason
+            finally:
+                await conn.close()
+
+
+def test_verification_continues_page_by_page_from_the_last_verified_row() -> None:
+    rows, prev = [], GENESIS
+    for seq in range(1, 6):
+        content = json.dumps({"request_id": None, "n": seq})
+        digest = hash_of(seq, prev, content)
+        rows.append({"seq": seq, "prev_hash": prev, "content": content, "hash": digest})
+        prev = digest
+    assert verify_chain(rows[:2]) is None
+    assert verify_chain(rows[2:], after=(2, rows[1]["hash"])) is None
+    broken = verify_chain(rows[2:], after=(2, "f" * 64))
+    assert broken is not None
+    assert broken.seq == 3
