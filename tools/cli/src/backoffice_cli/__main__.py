@@ -1,4 +1,4 @@
-"""The `backoffice` command: `demo`, `load` and `token` against the services of `make run`."""
+"""The `backoffice` command: `demo`, `load`, `bench` and `token` against the services of `make run`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 
 import httpx
 
-from backoffice_cli import demo, load, token
+from backoffice_cli import bench, demo, load, token
 from backoffice_cli.client import FlowError
 
 
@@ -26,6 +26,7 @@ def main() -> None:
         help="instances per service (BACKOFFICE_INSTANCES=2 make run): calls fail over between them",
     )
     token.add_arguments(sub)
+    bench.add_arguments(sub)
     args = parser.parse_args()
     if args.command == "token":
         print(token.run(args))
@@ -33,6 +34,9 @@ def main() -> None:
     try:
         if args.command == "demo":
             demo.main()
+        elif args.command == "bench":
+            secret = os.environ.get("BACKOFFICE_DEV_JWT_SECRET", "development-only-jwt-secret-never-in-production")
+            bench.run(args, demo.endpoints_from_env(), secret)
         else:
             secret = os.environ.get("BACKOFFICE_DEV_JWT_SECRET", "development-only-jwt-secret-never-in-production")
             endpoints = demo.endpoints_from_env()
