@@ -62,3 +62,16 @@ def test_a_text_only_email_is_a_single_part() -> None:
     assert parsed.get_content() == "Approved."
     assert parsed["From"] == "Procurement <procurement@backoffice.example>"
     assert parsed["Subject"] == "Your request was approved"
+
+
+def test_an_idle_worker_waits_for_the_next_retry_within_its_bounds() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from backoffice_notifications.jobs.deliveries import wait_until_due
+
+    settings = Settings(environment="development", delivery_poll_interval_seconds=1, delivery_idle_poll_seconds=30)
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    assert wait_until_due(None, now=now, settings=settings) == 30  # nothing pending: NOTIFY wakes it
+    assert wait_until_due(now + timedelta(seconds=7), now=now, settings=settings) == 7
+    assert wait_until_due(now + timedelta(hours=1), now=now, settings=settings) == 30
+    assert wait_until_due(now - timedelta(seconds=5), now=now, settings=settings) == 1  # held by another worker

@@ -160,11 +160,15 @@ async def idle_wait(*, uow_factory: UowFactory, settings: Settings) -> float:
     except Exception as exc:
         log.warning("delivery.next_due_failed", error=repr(exc))
         return settings.delivery_poll_interval_seconds
+    return wait_until_due(due, now=datetime.now(UTC), settings=settings)
+
+
+def wait_until_due(due: datetime | None, *, now: datetime, settings: Settings) -> float:
+    """The idle wait for a retry falling due at ``due``, within [poll interval, idle poll]."""
     longest = max(settings.delivery_poll_interval_seconds, settings.delivery_idle_poll_seconds)
     if due is None:
         return longest
-    until = (due - datetime.now(UTC)).total_seconds()
-    return min(longest, max(settings.delivery_poll_interval_seconds, until))
+    return min(longest, max(settings.delivery_poll_interval_seconds, (due - now).total_seconds()))
 
 
 async def delivery_job(app: FastAPI) -> None:
