@@ -22,6 +22,7 @@ help:
 	@echo "make test    set up everything on the 'test' profile's ports, lint, run every test, tear down"
 	@echo "make lint    ruff + mypy only"
 	@echo "make test-unit  the tests that need no infrastructure (domain and use cases), in seconds"
+	@echo "make bench   CPU per flow, ceiling, latencies and idle CPU against the floor (against 'make run')"
 	@echo "make chaos   orders through 2 x 4 services and 3 brokers while they are killed (profile 'chaos')"
 
 $(VENV)/.installed: $(PYPROJECTS) $(TEST_REQUIREMENTS)
@@ -58,6 +59,11 @@ status:
 
 demo: venv
 	@BACKOFFICE_PROFILE=run bash -c 'source deploy/env.sh && $(PY) -m backoffice_cli demo'
+
+# CPU per flow, ceiling, hop latencies and idle CPU against the floor (docs/performance.md); BENCH_ARGS="--help"
+BENCH_ARGS ?=
+bench: venv
+	@BACKOFFICE_PROFILE=run bash -c 'source deploy/env.sh && $(PY) -m backoffice_cli bench $(BENCH_ARGS)'
 
 # The test profile has its own ports and state folder, so it runs beside `make run` and beside
 # another checkout. Infrastructure this target started is stopped again, whatever the outcome.

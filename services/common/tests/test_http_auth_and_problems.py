@@ -202,3 +202,28 @@ def test_an_event_created_while_handling_a_request_carries_its_correlation_id() 
     finally:
         structlog.contextvars.clear_contextvars()
     assert event.correlationid == "req-42"
+
+
+async def test_a_verified_token_is_remembered_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    authenticator = Authenticator(ServiceSettings(jwt_secret=SECRET, jwt_leeway_seconds=0))
+    token = mint_token(secret=SECRET, sub="alice", roles=["admin"], ttl_seconds=2)
+    first = await authenticator.authenticate(token)
+    assert first.sub == "alice"
+    assert first.roles == frozenset({"admin"})
+
+    def no_second_check(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the remembered token was verified again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(jwt, "decode", no_second_check)
+        assert await authenticator.authenticate(token) is first
+    # Another token (another signature) is verified on its own; a forged one is refused.
+    forged = mint_token(secret="another-secret-that-is-long-enough-for-hs256", sub="alice", roles=["admin"])
+    with pytest.raises(Problem) as refused:
+        await authenticator.authenticate(forged)
+    assert refused.value.status == 401
+    # Past its expiry the remembered token is verified again, and refused.
+    time.sleep(max(0.0, int(time.time()) + 2 - time.time()) + 1.1)
+    with pytest.raises(Problem) as expired:
+        await authenticator.authenticate(token)
+    assert "expired" in str(expired.value.detail)

@@ -198,3 +198,18 @@ def test_topic_names() -> None:
         "backoffice.hr",
         "backoffice.checklists",
     }
+
+
+def test_the_relay_fallback_poll_backs_off_while_idle_and_never_beyond_a_parked_key() -> None:
+    import time
+
+    from backoffice_common.outbox import OutboxRelay
+
+    relay = OutboxRelay(dsn="postgresql://unused", service="units", producer_factory=lambda: None, poll_interval=2.0)  # type: ignore[arg-type,return-value]
+    waits = []
+    for idle_polls in range(6):
+        relay._idle_polls = idle_polls
+        waits.append(relay._next_wait())
+    assert waits == [2.0, 4.0, 8.0, 16.0, 16.0, 16.0]  # doubled per empty poll, at most 8 x the interval
+    relay._parked = {"k": time.monotonic() + 3.0}
+    assert 2.5 < relay._next_wait() <= 3.0  # a parked key's retry is never waited past

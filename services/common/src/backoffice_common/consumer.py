@@ -50,6 +50,8 @@ class ConsumerHealth:
 
 
 class EventConsumer:
+    FETCH_MAX_WAIT_MS = 5000
+
     def __init__(
         self,
         *,
@@ -93,6 +95,8 @@ class EventConsumer:
         self._last_probe_ok = time.monotonic()
         self._stalled = False
         self._running = False
+        self._committed: dict[TopicPartition, int] = {}
+        self._lag_confirmed = False
         self.last_error: str | None = None
         self.restarts = 0
         self.handled = 0
@@ -137,8 +141,13 @@ class EventConsumer:
             heartbeat_interval_ms=2000,
             max_poll_interval_ms=300000,
             metadata_max_age_ms=30000,
+            # A fetch returns as soon as a record arrives (fetch_min_bytes=1); how long the broker may
+            # hold an empty one only sets how often an idle consumer asks again (aiokafka: 0.5 s).
+            fetch_max_wait_ms=self.FETCH_MAX_WAIT_MS,
         )
         self._consumer = consumer
+        self._committed = {}
+        self._lag_confirmed = False
         tasks: list[asyncio.Task[None]] = []
         try:
             await consumer.start()
@@ -178,7 +187,9 @@ class EventConsumer:
             if not batches:
                 continue
             await asyncio.gather(*(self._handle_partition(records) for records in batches.values()))
-            await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+            offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
+            await consumer.commit(offsets)
+            self._committed.update(offsets)
 
     async def _handle_partition(self, records: list[ConsumerRecord[Any, Any]]) -> None:
         for record in records:
@@ -213,24 +224,41 @@ class EventConsumer:
             if lag == 0:
                 self._last_progress = time.monotonic()
             elif time.monotonic() - self._last_progress > self._stall_seconds:
+                if not self._lag_confirmed:
+                    # Measured against the offsets this consumer committed: before a restart, measure
+                    # once more against the coordinator's (a rebalance may have moved a partition).
+                    self._lag_confirmed = True
+                    self._committed.clear()
+                    continue
                 self._stalled = True
                 return
+            self._lag_confirmed = False
             self._stalled = False
 
-    @staticmethod
-    async def _committed_lag(consumer: AIOKafkaConsumer) -> int:
-        """Records between the committed offset and the end: what this group still has to handle."""
+    async def _committed_lag(self, consumer: AIOKafkaConsumer) -> int:
+        """Records between the committed offset and the end: what this group still has to handle.
+
+        One request for the end offsets; the committed offsets are the ones this consumer committed
+        itself, asked of the coordinator only for partitions it has not committed since they were
+        assigned (and the beginnings only for partitions the group never committed)."""
         assigned = list(consumer.assignment())
         if not assigned:
             return 0
+        known = self._committed
+        for tp in list(known):
+            if tp not in consumer.assignment():
+                del known[tp]  # another consumer of the group may commit it now
         ends = await consumer.end_offsets(assigned)
-        beginnings = await consumer.beginning_offsets(assigned)
-        lag = 0
+        unknown: list[TopicPartition] = []
         for tp in assigned:
-            committed = await consumer.committed(tp)
-            start = committed if committed is not None else beginnings.get(tp, 0)
-            lag += max(0, ends.get(tp, 0) - start)
-        return lag
+            if tp not in known:
+                committed = await consumer.committed(tp)
+                if committed is None:
+                    unknown.append(tp)
+                else:
+                    known[tp] = committed
+        beginnings = await consumer.beginning_offsets(unknown) if unknown else {}
+        return sum(max(0, ends.get(tp, 0) - known.get(tp, beginnings.get(tp, 0))) for tp in assigned)
 
     async def _process(self, record: ConsumerRecord[Any, Any]) -> None:
         try:
@@ -238,6 +266,12 @@ class EventConsumer:
         except EnvelopeError as exc:
             log.warning("consumer.undecodable_record", topic=record.topic, offset=record.offset, error=str(exc))
             await self._dead_letter(record, error=f"undecodable: {exc}", attempts=0)
+            return
+        if event.type not in self._handlers:
+            # No handler: nothing to do, so no transaction and no inbox row; the batch's offset commit
+            # moves past it like any other record (a redelivery is skipped the same way).
+            metrics.EVENTS_CONSUMED.labels(self._service, event.type, "ignored").inc()
+            self.handled += 1
             return
         structlog.contextvars.bind_contextvars(correlation_id=event.correlationid, event_id=event.id)
         try:
@@ -250,7 +284,7 @@ class EventConsumer:
         """Retries with backoff, then dead-letters. A database that cannot be reached (restarting,
         refusing connections) is no fault of the event: it is waited for without using up the
         attempts, or a restart of PostgreSQL would send every event in flight to the DLQ."""
-        handler = self._handlers.get(event.type)
+        handler = self._handlers[event.type]
         backoff = Backoff(self._retry_initial, max(self._retry_initial, self._retry_max))
         attempt = 0
         while True:
@@ -278,14 +312,10 @@ class EventConsumer:
                 log.warning("consumer.retrying", type=event.type, attempt=attempt, error=repr(exc))
                 await backoff.sleep()
 
-    async def _handle_once(self, event: CloudEvent, handler: Handler | None) -> str:
+    async def _handle_once(self, event: CloudEvent, handler: Handler) -> str:
         async with self._uow_factory() as uow:
             if not await uow.claim(consumer=self._name, event=event):
                 return "duplicate"
-            if handler is None:
-                await uow.set_outcome(consumer=self._name, event=event, outcome="ignored: no handler")
-                await uow.commit()
-                return "ignored"
             outcome = await handler(event, uow)
             if outcome is not None:
                 await uow.set_outcome(consumer=self._name, event=event, outcome=outcome)

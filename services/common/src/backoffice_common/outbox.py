@@ -114,6 +114,9 @@ def advisory_lock_key(name: str) -> int:
 
 
 class OutboxRelay:
+    IDLE_POLL_FACTOR = 8
+    """How much longer than ``poll_interval`` the fallback poll may wait while it keeps finding nothing."""
+
     def __init__(
         self,
         *,
@@ -147,6 +150,7 @@ class OutboxRelay:
         self._deferred = False
         self._last_ack = time.monotonic()
         self._backlog_reported = 0.0
+        self._idle_polls = 0
 
     async def run(self) -> None:
         """Run until cancelled: wait for leadership, then publish; reconnect on database errors."""
@@ -214,8 +218,10 @@ class OutboxRelay:
                     continue
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._next_wait())
+                    self._idle_polls = 0
                 except TimeoutError:
                     self._fetch_due = True  # the slow poll: look again even without a notification
+                    self._idle_polls += 1
         finally:
             if producer is not None:
                 await self._drain(conn, producer)
@@ -249,6 +255,8 @@ class OutboxRelay:
         )
         # A full page may have more behind it; rows of a busy or parked key may be waiting behind
         # that key: look again at once, or as soon as such a key is free.
+        if rows:
+            self._idle_polls = 0
         if len(rows) >= room:
             self._fetch_due = True
         self._deferred = bool(busy_keys or parked or busy_ids)
@@ -330,10 +338,16 @@ class OutboxRelay:
         return bool(stuck)
 
     def _next_wait(self) -> float:
-        """Until the next poll, or the end of the earliest parking, whichever is sooner."""
+        """Until the next poll, or the end of the earliest parking, whichever is sooner.
+
+        The poll is only the fallback of LISTEN/NOTIFY (a notification lost with a connection): while
+        polls keep finding nothing to do, each waits twice as long as the one before, up to
+        ``IDLE_POLL_FACTOR`` times the poll interval, so an idle service costs next to nothing. A
+        notification or a poll that found work brings the interval back down."""
+        interval = self._poll_interval * min(1 << min(self._idle_polls, 10), self.IDLE_POLL_FACTOR)
         if not self._parked:
-            return self._poll_interval
-        return max(0.05, min(self._poll_interval, min(self._parked.values()) - time.monotonic()))
+            return interval
+        return max(0.05, min(interval, min(self._parked.values()) - time.monotonic()))
 
     async def _drain(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> None:
         """Stop the producer (which settles every pending send) and mark what was acknowledged."""

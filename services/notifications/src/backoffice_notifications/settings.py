@@ -47,6 +47,9 @@ class Settings(ServiceSettings):
     delivery_backoff_initial_seconds: float = Field(default=30.0, gt=0)
     delivery_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     delivery_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    delivery_idle_poll_seconds: float = Field(default=30.0, gt=0)
+    """The longest a worker with nothing due waits before it looks again (a commit that records a
+    delivery wakes it at once; a retry falling due earlier shortens the wait)."""
     delivery_batch_size: int = Field(default=20, ge=1, le=500)
     delivery_workers: int = Field(default=2, ge=1, le=32)
     delivery_body_retention_days: float = Field(default=30.0, gt=0)

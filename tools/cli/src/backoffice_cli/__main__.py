@@ -1,4 +1,4 @@
-"""The `backoffice` command: `demo`, `load`, `bench-data`, `token` and `audit` against the services of `make run`."""
+"""The `backoffice` command: `demo`, `load`, `bench`, `bench-data`, `token` and `audit` (against `make run`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from backoffice_cli import audit, bench_data, demo, load, token
+from backoffice_cli import audit, bench, bench_data, demo, load, token
 from backoffice_cli.client import FlowError
 
 DEV_SECRET = "development-only-jwt-secret-never-in-production"  # noqa: S105 - the documented dev default
@@ -29,19 +29,20 @@ def main() -> None:
         default=int(os.environ.get("BACKOFFICE_INSTANCES", "1")),
         help="instances per service (BACKOFFICE_INSTANCES=2 make run): calls fail over between them",
     )
-    bench = sub.add_parser(
+    grow = sub.add_parser(
         "bench-data", help="grow the databases to N orders by SQL and print p50/p99 of the reads and bytes per order"
     )
-    bench.add_argument("--orders", type=int, default=1000, help="orders the databases hold when measured")
-    bench.add_argument("--seed-orders", type=int, default=20, help="real orders of the first run, at least 10")
-    bench.add_argument("--samples", type=int, default=200, help="timed calls per read")
-    bench.add_argument("--latency-orders", type=int, default=3, help="new orders timed end to end on the grown data")
-    bench.add_argument("--batch", type=int, default=200, help="template copies per INSERT")
-    bench.add_argument("--spread-minutes", type=float, default=30, help="how far back each copy's times move")
-    bench.add_argument("--out", type=Path, help="write the figures as JSON")
-    bench.add_argument("--baseline", type=Path, help="an earlier --out, printed beside these figures")
+    grow.add_argument("--orders", type=int, default=1000, help="orders the databases hold when measured")
+    grow.add_argument("--seed-orders", type=int, default=20, help="real orders of the first run, at least 10")
+    grow.add_argument("--samples", type=int, default=200, help="timed calls per read")
+    grow.add_argument("--latency-orders", type=int, default=3, help="new orders timed end to end on the grown data")
+    grow.add_argument("--batch", type=int, default=200, help="template copies per INSERT")
+    grow.add_argument("--spread-minutes", type=float, default=30, help="how far back each copy's times move")
+    grow.add_argument("--out", type=Path, help="write the figures as JSON")
+    grow.add_argument("--baseline", type=Path, help="an earlier --out, printed beside these figures")
     token.add_arguments(sub)
     audit.add_arguments(sub)
+    bench.add_arguments(sub)
     args = parser.parse_args()
     if args.command == "token":
         print(token.run(args))
@@ -70,6 +71,9 @@ def main() -> None:
                 )
             )
             bench_data.report(figures, out=args.out, baseline=args.baseline)
+        elif args.command == "bench":
+            secret = os.environ.get("BACKOFFICE_DEV_JWT_SECRET", DEV_SECRET)
+            bench.run(args, demo.endpoints_from_env(), secret)
         else:
             secret = os.environ.get("BACKOFFICE_DEV_JWT_SECRET", DEV_SECRET)
             endpoints = demo.endpoints_from_env()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.message import Message
 
 import httpx
 import structlog
@@ -49,7 +49,7 @@ async def _email(row: Delivery, *, smtp: SmtpSession, settings: Settings) -> Del
     return None
 
 
-def _message(row: Delivery, settings: Settings) -> EmailMessage:
+def _message(row: Delivery, settings: Settings) -> Message:
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in row.recipient) or "@" not in row.recipient:
         raise ValueError(f"the recipient {row.recipient!r} is not one email address")
     return build_message(
@@ -88,19 +88,23 @@ async def _record(uow: NotificationsUnitOfWork, row: Delivery, error: DeliveryEr
         log.warning("delivery.failed", delivery_id=row.id, attempts=row.attempts, error=row.last_error)
 
 
-async def send_emails(*, uow_factory: UowFactory, settings: Settings) -> int:
-    """Up to ``delivery_batch_size`` due emails, each claimed, sent and recorded in its own transaction."""
+async def send_emails(*, uow_factory: UowFactory, settings: Settings, smtp: SmtpSession | None = None) -> int:
+    """Up to ``delivery_batch_size`` due emails, each claimed, sent and recorded in its own transaction.
+
+    Over ``smtp``, the worker's kept-open session, or a session of this batch alone."""
+    if smtp is None:
+        async with SmtpSession(settings) as own:
+            return await send_emails(uow_factory=uow_factory, settings=settings, smtp=own)
     handled = 0
-    async with SmtpSession(settings) as smtp:
-        while handled < settings.delivery_batch_size:
-            async with uow_factory() as opened:
-                uow = notifications_uow(opened)
-                due = await uow.deliveries.claim_due(now=datetime.now(UTC), limit=1, channel="email")
-                if not due:
-                    break
-                await _record(uow, due[0], await _email(due[0], smtp=smtp, settings=settings), settings)
-                await uow.commit()
-            handled += 1
+    while handled < settings.delivery_batch_size:
+        async with uow_factory() as opened:
+            uow = notifications_uow(opened)
+            due = await uow.deliveries.claim_due(now=datetime.now(UTC), limit=1, channel="email")
+            if not due:
+                break
+            await _record(uow, due[0], await _email(due[0], smtp=smtp, settings=settings), settings)
+            await uow.commit()
+        handled += 1
     return handled
 
 
@@ -124,10 +128,12 @@ async def send_webhooks(*, uow_factory: UowFactory, settings: Settings, http: ht
         return len(due)
 
 
-async def run_batch(*, uow_factory: UowFactory, settings: Settings, http: httpx.AsyncClient) -> int:
+async def run_batch(
+    *, uow_factory: UowFactory, settings: Settings, http: httpx.AsyncClient, smtp: SmtpSession | None = None
+) -> int:
     """One pass over what is due; the number of deliveries handled (0: nothing was due)."""
     emails, hooks = await asyncio.gather(
-        send_emails(uow_factory=uow_factory, settings=settings),
+        send_emails(uow_factory=uow_factory, settings=settings, smtp=smtp),
         send_webhooks(uow_factory=uow_factory, settings=settings, http=http),
     )
     return emails + hooks
@@ -135,17 +141,45 @@ async def run_batch(*, uow_factory: UowFactory, settings: Settings, http: httpx.
 
 async def _worker(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup) -> None:
     settings: Settings = app.state.settings
+    async with SmtpSession(settings) as smtp:
+        await _work(app, http, wakeup, smtp)
+
+
+async def _work(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup, smtp: SmtpSession) -> None:
+    settings: Settings = app.state.settings
     while True:
         try:
-            handled = await run_batch(uow_factory=app.state.uow_factory, settings=settings, http=http)
+            handled = await run_batch(uow_factory=app.state.uow_factory, settings=settings, http=http, smtp=smtp)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.warning("delivery.batch_failed", error=repr(exc))
             handled = 0
         if not handled:
-            # Woken at once when a transaction records a delivery; the poll still finds retries that fell due.
-            await wakeup.wait(settings.delivery_poll_interval_seconds)
+            # Woken at once when a transaction records a delivery; otherwise until the next retry falls
+            # due (at least the poll interval, at most the idle poll), so an idle service does not poll.
+            await wakeup.wait(await idle_wait(uow_factory=app.state.uow_factory, settings=settings))
+
+
+async def idle_wait(*, uow_factory: UowFactory, settings: Settings) -> float:
+    """Seconds until the earliest pending delivery falls due, within [poll interval, idle poll]."""
+    try:
+        async with uow_factory() as opened:
+            due = await notifications_uow(opened).deliveries.next_due()
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.warning("delivery.next_due_failed", error=repr(exc))
+        return settings.delivery_poll_interval_seconds
+    return wait_until_due(due, now=datetime.now(UTC), settings=settings)
+
+
+def wait_until_due(due: datetime | None, *, now: datetime, settings: Settings) -> float:
+    """The idle wait for a retry falling due at ``due``, within [poll interval, idle poll]."""
+    longest = max(settings.delivery_poll_interval_seconds, settings.delivery_idle_poll_seconds)
+    if due is None:
+        return longest
+    return min(longest, max(settings.delivery_poll_interval_seconds, (due - now).total_seconds()))
 
 
 async def delivery_job(app: FastAPI) -> None:

@@ -1,10 +1,18 @@
-"""Sends rendered emails over SMTP with aiosmtplib, one connection per batch."""
+"""Sends rendered emails over SMTP with aiosmtplib over a connection kept open between emails.
+
+A delivery worker keeps one ``SmtpSession`` for its lifetime: the connection is opened on the first
+email and reused while emails keep coming; one left idle for longer than ``IDLE_SECONDS`` is closed
+and a fresh one opened (servers drop idle clients after a few minutes, RFC 5321 4.5.3.2.7)."""
 
 from __future__ import annotations
 
 import contextlib
-from email.message import EmailMessage
-from email.utils import formatdate
+import time
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
 from types import TracebackType
 
 import aiosmtplib
@@ -17,31 +25,55 @@ def message_id(delivery_id: str) -> str:
     return f"<{delivery_id}@backoffice.notifications>"
 
 
+def _header(name: str, value: str) -> str:
+    """ASCII as it is; anything else as RFC 2047 encoded words (UTF-8), folded for the header ``name``."""
+    return value if value.isascii() else Header(value, "utf-8", header_name=name).encode()
+
+
+def _address(value: str) -> str:
+    """``Name <address>`` with a non-ASCII display name encoded (RFC 2047); the address as it is."""
+    if value.isascii():
+        return value
+    name, address = parseaddr(value)
+    return formataddr((name, address), "utf-8")
+
+
 def build_message(
     *, settings: Settings, delivery_id: str, recipient: str, subject: str, text: str, html: str | None, language: str
-) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = recipient
-    message["Subject"] = subject
+) -> Message:
+    """The email as a MIME message built with the ``compat32`` classes: the values are known to be well
+    formed (addresses were checked when the delivery was recorded), so they are set as they are instead
+    of going through the ``email.policy.default`` header parser, several times cheaper per email."""
+    body = MIMEText(text, "plain", "utf-8")
+    message: Message
+    if html:
+        message = MIMEMultipart("alternative")
+        message.attach(body)
+        message.attach(MIMEText(html, "html", "utf-8"))
+    else:
+        message = body
+    message["From"] = _address(settings.mail_from)
+    message["To"] = _address(recipient)
+    message["Subject"] = _header("Subject", subject)
     message["Date"] = formatdate(localtime=False)
     # Stable per delivery (make_msgid would add time, pid and randomness): a mail re-sent after a crash
     # mid-send carries the same id, so receivers can drop the repeat.
     message["Message-ID"] = message_id(delivery_id)
     message["Content-Language"] = language
     message["X-Backoffice-Delivery"] = delivery_id
-    message.set_content(text)
-    if html:
-        message.add_alternative(html, subtype="html")
     return message
 
 
 class SmtpSession:
     """``async with SmtpSession(settings) as smtp: await smtp.send(message)``; connects lazily."""
 
+    IDLE_SECONDS = 30.0
+
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._client: aiosmtplib.SMTP | None = None
+        self._last_used = 0.0
+        self.connections = 0
 
     async def __aenter__(self) -> SmtpSession:
         return self
@@ -57,7 +89,12 @@ class SmtpSession:
                 await self._client.quit()
             self._client = None
 
+    async def close(self) -> None:
+        await self._close()
+
     async def _connect(self) -> aiosmtplib.SMTP:
+        if self._client is not None and time.monotonic() - self._last_used > self.IDLE_SECONDS:
+            await self._close()
         if self._client is None or not self._client.is_connected:
             s = self._settings
             client = aiosmtplib.SMTP(
@@ -70,9 +107,10 @@ class SmtpSession:
             )
             await client.connect()
             self._client = client
+            self.connections += 1
         return self._client
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         try:
             client = await self._connect()
             errors, _ = await client.send_message(message)
@@ -84,5 +122,7 @@ class SmtpSession:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             await self._close()
             raise DeliveryError(f"SMTP unavailable: {exc!r}", permanent=False) from exc
+        finally:
+            self._last_used = time.monotonic()
         if errors:
             raise DeliveryError(f"recipients refused: {errors}", permanent=True)

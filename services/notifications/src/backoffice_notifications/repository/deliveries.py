@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from backoffice_common.wakeup import notify_after_commit
@@ -63,6 +63,12 @@ class DeliveryRepository(Repository):
         if status is not None:
             query = query.where(delivery.c.status == status)
         return [self._loaded(row) for row in (await self.session.execute(query)).mappings().all()]
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending delivery (of any channel) falls due; None when nothing is pending."""
+        query = select(func.min(delivery.c.next_attempt_at)).where(delivery.c.status == PENDING)
+        due: datetime | None = (await self.session.execute(query)).scalar_one_or_none()
+        return due
 
     async def claim_due(self, *, now: datetime, limit: int, channel: str) -> list[Delivery]:
         """Due deliveries of a channel, locked until the transaction ends; rows other workers hold are skipped."""
