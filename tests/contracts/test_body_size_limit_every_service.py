@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from backoffice_common.db import make_engine, make_session_factory
 from backoffice_common.limits import BodySizeLimit
 
-SERVICES = ("requests", "approvals", "notifications", "contracts", "insights", "budgets")
+SERVICES = ("requests", "approvals", "notifications", "contracts", "insights", "budgets", "checklists")
 CHUNK = 64 * 1024
 
 
@@ -29,7 +29,7 @@ def build(service: str) -> FastAPI:
     # named here does not exist: a route that got as far as using it would fail the test with a 500.
     sessions = make_session_factory(make_engine("postgresql+asyncpg://nobody@127.0.0.1:9/none"))
     settings = importlib.import_module(f"backoffice_{service}.settings").Settings()
-    extra = [app.state.documents] if service == "contracts" else []
+    extra = [app.state.documents, app.state.object_store] if service == "contracts" else []
     spec = main.build_spec(settings, *extra)
     app.state.uow_factory = lambda: spec.uow_class(sessions, tables=spec.tables, service=service)
     return app

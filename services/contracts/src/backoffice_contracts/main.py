@@ -59,4 +59,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store = ObjectStore.from_settings(settings)
     app = create_service_app(build_spec(settings, documents, store), settings)
     app.state.documents = documents
+    app.state.object_store = store
     return app
