@@ -17,7 +17,7 @@ from playwright.async_api import Browser, async_playwright
 
 from backoffice_cli.client import Cast, Endpoints
 from backoffice_cli.client import Platform as Client
-from backoffice_common.testing import unique_prefix
+from backoffice_common.testing import object_store_settings, unique_prefix
 
 # The console drives the order flow and shows budgets and insights: the six services it calls.
 # Approvals routes at once (no wait for the budget check: the pages show the check once budgets made
@@ -94,6 +94,11 @@ async def console_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
             "CONTRACTS_LINK_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,
             "CONTRACTS_PKI_DIR": str(work / "pki"),
             "CONTRACTS_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['contracts']}",
+            # the PDFs go to the S3Proxy that deploy/infra.sh starts
+            **{
+                f"CONTRACTS_{name.upper()}": str(value)
+                for name, value in object_store_settings(f"{prefix}contracts/").items()
+            },
         },
         "budgets": {},
         "insights": {"INSIGHTS_METRICS_REFRESH_SECONDS": "1"},
