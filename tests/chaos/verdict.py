@@ -105,13 +105,41 @@ async def _pending_deliveries(cluster: Cluster, ids: list[str]) -> int:
     return int(rows[0]["n"])
 
 
+async def consumer_lag(cluster: Cluster) -> int:
+    """Records the services' consumer groups have not handled yet, over every topic of the run.
+
+    An event already published (no outbox row left) but not yet consumed is still in flight: a
+    notification it will cause has no delivery row yet."""
+    options = client_options(env=cluster.env)
+    bootstrap = cluster.env["BACKOFFICE_KAFKA_BOOTSTRAP"]
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="chaos-settle", **options)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, client_id="chaos-settle", **options)
+    await admin.start()
+    await consumer.start()
+    try:
+        lag = 0
+        for service in SERVICES:
+            committed = await admin.list_consumer_group_offsets(f"{cluster.topic_prefix}backoffice-{service}")
+            partitions = [tp for tp in committed if not tp.topic.endswith(".dlq")]
+            if not partitions:
+                continue
+            ends = await consumer.end_offsets(partitions)
+            lag += sum(max(0, ends[tp] - committed[tp].offset) for tp in partitions)
+        return lag
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
 async def settle(cluster: Cluster, requesters: list[str], *, timeout: float) -> float:
-    """Waits until nothing is left in flight: outboxes empty, emails sent, every instance ready."""
+    """Waits until nothing is left in flight: outboxes empty, every event consumed, emails sent,
+    every instance ready."""
     started = time.monotonic()
     while True:
         ids = [r["id"] for r in await _orders(cluster, requesters)]
         done = (
             await unsent_outbox(cluster) == 0
+            and await consumer_lag(cluster) == 0
             and await _pending_deliveries(cluster, ids) == 0
             and not await not_ready(cluster)
         )

@@ -269,9 +269,11 @@ class EventConsumer:
             return
         if event.type not in self._handlers:
             # No handler: nothing to do, so no transaction and no inbox row; the batch's offset commit
-            # moves past it like any other record (a redelivery is skipped the same way).
-            metrics.EVENTS_CONSUMED.labels(self._service, event.type, "ignored").inc()
-            self.handled += 1
+            # moves past it like any other record (a redelivery is skipped the same way). The span
+            # stays: a trace still shows every service the event reached.
+            with consume_span(self._tracer, record, event_id=event.id, event_type=event.type, group=self._group_id):
+                metrics.EVENTS_CONSUMED.labels(self._service, event.type, "ignored").inc()
+                self.handled += 1
             return
         structlog.contextvars.bind_contextvars(correlation_id=event.correlationid, event_id=event.id)
         try:

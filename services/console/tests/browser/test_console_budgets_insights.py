@@ -44,7 +44,9 @@ async def test_budgets_page_and_the_budget_check_on_the_task_page(
     body = {**client.draft(vendor, cast, quantity=3, unit_price="1200.00"), "cost_center": cost_center}
     body["title"] = f"Budgeted laptops {cost_center}"
     body["lines"] = body["lines"][:1]
-    draft = await client.create_draft(replace(cast, requester=RITA), body)  # 3,600 EUR of 5,000
+    draft = await client.create_draft(
+        replace(cast, requester=RITA), {**body, "department": RITA.department}
+    )  # 3,600 EUR of 5,000
     await client.submit(replace(cast, requester=RITA), draft["id"])
 
     fiona = await (await new_context(browser)).new_page()
@@ -98,7 +100,7 @@ async def test_an_over_budget_request_shows_by_how_much(console_platform: dict[s
     body = {**client.draft(vendor, cast, quantity=1, unit_price="1500.00"), "cost_center": cost_center}
     body["title"] = f"Too dear {cost_center}"
     body["lines"] = body["lines"][:1]
-    draft = await client.create_draft(replace(cast, requester=RITA), body)
+    draft = await client.create_draft(replace(cast, requester=RITA), {**body, "department": RITA.department})
     await client.submit(replace(cast, requester=RITA), draft["id"])
     paul = await (await new_context(browser, "en-GB")).new_page()
     await sign_in(paul, "paul", f"/requests/{draft['id']}")
@@ -117,7 +119,7 @@ async def test_insights_page_draws_charts_from_the_insights_api(
     await vendor_known(client, cast, vendor)
     body = {**client.draft(vendor, cast, quantity=2), "title": f"Insightful order {uuid.uuid4().hex[:6]}"}
     body["department"] = "ENG"
-    draft = await client.create_draft(replace(cast, requester=RITA), body)
+    draft = await client.create_draft(replace(cast, requester=RITA), {**body, "department": RITA.department})
     await client.submit(replace(cast, requester=RITA), draft["id"])
     task = await client.task_for(MAX, draft["id"])
     await client.decide(MAX, task["id"], "approved")

@@ -27,7 +27,7 @@ async def test_edit_a_draft_then_changes_requested_revised_and_approved(
     await vendor_known(client, cast, vendor)
     title = f"Laptops to revise {uuid.uuid4().hex[:6]}"
     body = {**client.draft(vendor, cast, quantity=2), "title": title, "department": "ENG"}
-    draft = await client.create_draft(replace(cast, requester=RITA), body)
+    draft = await client.create_draft(replace(cast, requester=RITA), {**body, "department": RITA.department})
     request_page = f"{CONSOLE}/requests/{draft['id']}"
 
     rita = await (await new_context(browser)).new_page()
@@ -99,7 +99,9 @@ async def test_a_stale_edit_is_refused_with_the_form_kept(console_platform: dict
     cast = Cast.new()
     vendor = await client.create_vendor(cast)
     await vendor_known(client, cast, vendor)
-    draft = await client.create_draft(replace(cast, requester=RITA), {**client.draft(vendor, cast), "title": "Stale"})
+    draft = await client.create_draft(
+        replace(cast, requester=RITA), {**client.draft(vendor, cast), "title": "Stale", "department": RITA.department}
+    )
     rita = await (await new_context(browser)).new_page()
     await sign_in(rita, "rita", f"/requests/{draft['id']}/edit")
     await rita.fill("#f-title", "Mine")

@@ -69,7 +69,9 @@ async def test_the_admin_retries_a_failed_delivery_and_redrives_a_dead_letter(
     [closed_port] = free_ports(1)  # nothing listens there: the webhook delivery fails
     vendor = await client.create_vendor(cast, webhook_url=f"http://127.0.0.1:{closed_port}/hook")
     await vendor_known(client, cast, vendor)
-    draft = await client.create_draft(replace(cast, requester=RITA), {**client.draft(vendor, cast, quantity=1)})
+    draft = await client.create_draft(
+        replace(cast, requester=RITA), {**client.draft(vendor, cast, quantity=1), "department": RITA.department}
+    )
     await client.submit(replace(cast, requester=RITA), draft["id"])
     await client.decide(MAX, (await client.task_for(MAX, draft["id"]))["id"], "approved")
 

@@ -19,6 +19,7 @@ from backoffice_checklists.schemas import ChecklistCancel, ChecklistCreate, Chec
 from backoffice_checklists.service import checklists as service
 from backoffice_common.auth import CurrentUser
 from backoffice_common.errors import Forbidden
+from backoffice_common.openapi import problem_responses
 
 router = APIRouter(tags=["checklists"])
 
@@ -27,7 +28,10 @@ router = APIRouter(tags=["checklists"])
     "/checklists",
     status_code=status.HTTP_201_CREATED,
     response_model=ChecklistRead,
-    responses={200: {"model": ChecklistRead, "description": "the employee's checklist of that kind existed already"}},
+    responses={
+        200: {"model": ChecklistRead, "description": "the employee's checklist of that kind existed already"},
+        **problem_responses(404, 409, s404="Not Found: no such template (problem details)"),
+    },
 )
 async def start_checklist(
     body: ChecklistCreate, uow: Uow, user: Hr, response: Response, settings: SettingsDep
@@ -65,7 +69,7 @@ async def get_checklist(checklist_id: ChecklistId, uow: Uow, user: CurrentUser) 
     return checklist_read(checklist)
 
 
-@router.post("/checklists/{checklist_id}/cancel", response_model=ChecklistRead)
+@router.post("/checklists/{checklist_id}/cancel", response_model=ChecklistRead, responses=problem_responses(409))
 async def cancel_checklist(checklist_id: ChecklistId, body: ChecklistCancel, uow: Uow, user: Hr) -> ChecklistRead:
     checklist = await service.cancel(uow=uow, checklist_id=checklist_id, reason=body.reason, user=user)
     await uow.commit()

@@ -11,6 +11,7 @@ from backoffice_checklists.api.common import ChecklistId, ItemKey, Uow, item_rea
 from backoffice_checklists.schemas import ItemComplete, ItemRead, MyItemRead
 from backoffice_checklists.service import checklists as service
 from backoffice_common.auth import CurrentUser
+from backoffice_common.openapi import problem_responses
 
 router = APIRouter(tags=["items"])
 
@@ -41,7 +42,9 @@ async def my_items(
     ]
 
 
-@router.post("/checklists/{checklist_id}/items/{key}/complete", response_model=ItemRead)
+@router.post(
+    "/checklists/{checklist_id}/items/{key}/complete", response_model=ItemRead, responses=problem_responses(409)
+)
 async def complete_item(
     checklist_id: ChecklistId, key: ItemKey, body: ItemComplete, uow: Uow, user: CurrentUser
 ) -> ItemRead:

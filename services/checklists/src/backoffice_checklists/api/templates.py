@@ -11,6 +11,7 @@ from backoffice_checklists.api.common import TemplateKey, Uow, item_read, templa
 from backoffice_checklists.domain.templates import Due, Template, TemplateItem
 from backoffice_checklists.schemas import ItemRead, TemplatePreview, TemplateRead, TemplateUpdate
 from backoffice_checklists.service import templates as service
+from backoffice_common.openapi import problem_responses
 
 router = APIRouter(prefix="/templates", tags=["templates"])
 
@@ -54,7 +55,9 @@ async def template_versions(key: TemplateKey, uow: Uow, user: Hr) -> list[Templa
     return [template_read(t, row) for t, row in versions]
 
 
-@router.put("/{key}", response_model=TemplateRead, status_code=status.HTTP_201_CREATED)
+@router.put(
+    "/{key}", response_model=TemplateRead, status_code=status.HTTP_201_CREATED, responses=problem_responses(409)
+)
 async def put_template(key: TemplateKey, body: TemplateUpdate, uow: Uow, user: Hr) -> TemplateRead:
     """Store ``body`` as the next version of ``key`` (version 1 for a new key). Running checklists keep theirs."""
     template = await service.add_version(uow=uow, draft=_draft(key, body), by=user.sub)
@@ -62,7 +65,7 @@ async def put_template(key: TemplateKey, body: TemplateUpdate, uow: Uow, user: H
     return template_read(template)
 
 
-@router.post("/{key}/preview", response_model=list[ItemRead])
+@router.post("/{key}/preview", response_model=list[ItemRead], responses=problem_responses(409))
 async def preview_template(key: TemplateKey, body: TemplatePreview, uow: Uow, user: Hr) -> list[ItemRead]:
     """The items the newest version would give this employee, with their due dates; nothing is stored."""
     return [item_read(i) for i in await service.preview(uow=uow, key=key, employee=body.employee.domain())]
