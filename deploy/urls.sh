@@ -12,7 +12,8 @@ Back-office platform is up (profile $BACKOFFICE_PROFILE, state in $BACKOFFICE_ST
   notifications  http://127.0.0.1:$BACKOFFICE_NOTIFICATIONS_PORT        OpenAPI: http://127.0.0.1:$BACKOFFICE_NOTIFICATIONS_PORT/docs
   contracts      http://127.0.0.1:$BACKOFFICE_CONTRACTS_PORT        OpenAPI: http://127.0.0.1:$BACKOFFICE_CONTRACTS_PORT/docs
   budgets        http://127.0.0.1:$BACKOFFICE_BUDGETS_PORT        OpenAPI: http://127.0.0.1:$BACKOFFICE_BUDGETS_PORT/docs
-  checklists     http://127.0.0.1:$BACKOFFICE_CHECKLISTS_PORT     OpenAPI: http://127.0.0.1:$BACKOFFICE_CHECKLISTS_PORT/docs
+  insights       http://127.0.0.1:$BACKOFFICE_INSIGHTS_PORT        OpenAPI: http://127.0.0.1:$BACKOFFICE_INSIGHTS_PORT/docs
+  checklists     http://127.0.0.1:$BACKOFFICE_CHECKLISTS_PORT        OpenAPI: http://127.0.0.1:$BACKOFFICE_CHECKLISTS_PORT/docs
   console        $BACKOFFICE_CONSOLE_URL        (sign in through Keycloak)
   Keycloak       $BACKOFFICE_KEYCLOAK_URL        realm backoffice; admin console: admin / admin (development only)
   stored mail    $BACKOFFICE_MAILBOX_URL/messages   (SMTP on 127.0.0.1:$BACKOFFICE_SMTP_PORT)
@@ -27,7 +28,7 @@ Sample users of the console (user / password, roles, language):
   helga / helga-approver     approver (head of ENG), requester, English
   paul  / paul-procurement   procurement, English
   ada   / ada-admin          admin, English
-  fiona / fiona-finance      finance (no back-office role: sees the 403 page), German
+  fiona / fiona-finance      finance (the budgets pages), German
 
 Try it:   make demo        Stop it:  make stop
 TXT
