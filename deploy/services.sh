@@ -141,10 +141,16 @@ start_one() {
     log=$STATE/logs/$svc-$n.log
     pid=$(read_pid "$pidf")
     if pid_alive "$pid" "backoffice_$svc"; then say "$svc#$n: already running (pid $pid, port $port)"; return 0; fi
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        say "ERROR: port $port is taken by a process this script did not start; stop it or set BACKOFFICE_PORT_BASE"
-        return 1
-    fi
+    # A process killed a moment ago may still hold its socket while its last threads exit: wait a
+    # few seconds for the port before calling it taken.
+    for ((i = 0; i < 25; i++)); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+        if ((i == 24)); then
+            say "ERROR: port $port is taken by a process this script did not start; stop it or set BACKOFFICE_PORT_BASE"
+            return 1
+        fi
+        sleep 0.2
+    done
     # the console has no database and one instance (its sessions are in memory)
     if [ "$svc" = console ] && [ "$n" != 1 ]; then return 0; fi
     if [ "$n" = 1 ] && [ "$svc" != console ]; then
