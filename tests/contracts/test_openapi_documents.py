@@ -23,6 +23,7 @@ METHODS = ("get", "put", "post", "patch", "delete")
 WITHOUT_BODY = {
     ("requests", "post", "/requests/{request_id}/submit"),
     ("notifications", "post", "/vendors/{vendor_id}/secrets"),
+    ("notifications", "post", "/vendor-secrets/{token}"),
     ("notifications", "post", "/deliveries/{delivery_id}/retry"),
     ("budgets", "post", "/budgets/{budget_id}/close"),
 }

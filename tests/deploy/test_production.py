@@ -41,6 +41,7 @@ OPERATIONS_PATHS = ("/metrics", "/docs", "/redoc", "/openapi.json", "/healthz", 
 PUBLIC_PATHS = {
     "/vendor-webhook": "backoffice-notifications",
     "/vendor-links/x": "backoffice-notifications",
+    "/vendor-secrets/x": "backoffice-notifications",
     "/contracts/0b5f3a3e-0000-4000-8000-000000000001/executed.pdf": "backoffice-contracts",
 }
 

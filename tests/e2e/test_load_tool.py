@@ -86,6 +86,7 @@ async def test_a_failing_flow_is_reported_with_its_reason_while_the_others_compl
         approvals=platform.url("approvals"),
         notifications=platform.url("notifications"),
         contracts=platform.url("contracts"),
+        mailbox=platform.mailbox_url,
     )
 
     async def restart_requests_meanwhile() -> None:

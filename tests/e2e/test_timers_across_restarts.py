@@ -42,7 +42,10 @@ async def timed_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncItera
 
 @pytest.fixture
 async def timed_client(timed_platform: Platform) -> AsyncIterator[Client]:
-    endpoints = Endpoints(*(timed_platform.url(s) for s in ("requests", "approvals", "notifications", "contracts")))
+    endpoints = Endpoints(
+        *(timed_platform.url(s) for s in ("requests", "approvals", "notifications", "contracts")),
+        mailbox=timed_platform.mailbox_url,
+    )
     client = Client(endpoints=endpoints, jwt_secret=JWT_SECRET, timeout=90)
     await client.call("POST", f"{endpoints.approvals}/policies", Cast.new("setup").admin, json=POLICY, expect=201)
     yield client

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from notifications_testkit import approved, signed, snapshot, staff, unique_email, wait_for_mail
+from notifications_testkit import approved, retrieve_secret, signed, snapshot, staff, unique_email, wait_for_mail
 
 from backoffice_common.testing import eventually, publish_events
 
@@ -23,8 +23,9 @@ async def make_vendor(
     r = await service.client.post("/vendors", json=body, headers=staff())
     assert r.status_code == 201, r.text
     vendor: dict[str, Any] = r.json()
-    secret = await service.client.post(f"/vendors/{vendor['id']}/secrets", headers=staff())
-    vendor["secret"] = secret.json()["secret"]
+    rotated = await service.client.post(f"/vendors/{vendor['id']}/secrets", headers=staff())
+    assert rotated.status_code == 201, rotated.text
+    vendor["secret"] = await retrieve_secret(service.client, vendor["contact_emails"][0], rotated.json()["id"])
     return vendor
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -128,8 +129,12 @@ def contract_generated(*, request_id: str, vendor_id: str, sha: str | None = Non
     return new_event(type="contract.generated", service="contracts", subject=request_id, data=data)
 
 
-SECRET_ANNOUNCEMENTS = frozenset(
-    {"Your webhook signing secret was renewed", "Ihr Webhook-Signaturschlüssel wurde erneuert"}
+SECRET_RETRIEVALS = frozenset(
+    {"Retrieve your new webhook signing secret", "Ihren neuen Webhook-Signaturschlüssel abrufen"}
+)
+SECRET_ANNOUNCEMENTS = (
+    frozenset({"Your webhook signing secret was renewed", "Ihr Webhook-Signaturschlüssel wurde erneuert"})
+    | SECRET_RETRIEVALS
 )
 
 
@@ -159,11 +164,36 @@ async def wait_for_mail(
     return result
 
 
-def link_in(text: str) -> str:
+def link_in(text: str, *, kind: str = "/vendor-links/") -> str:
     for word in text.split():
-        if "/vendor-links/" in word:
+        if kind in word:
             return word.replace("http://testserver", "")
-    raise AssertionError(f"no vendor link in {text!r}")
+    raise AssertionError(f"no {kind} link in {text!r}")
+
+
+async def secret_link(to: str, secret_id: str) -> str:
+    """The one-time retrieval link of secret ``secret_id``, from the mail its vendor's first contact got."""
+
+    async def check() -> str | None:
+        try:
+            found = await mailbox(to, announcements=True)
+        except httpx.TimeoutException:
+            return None
+        texts = [m["text"] for m in found if m.get("subject") in SECRET_RETRIEVALS and secret_id in m["text"]]
+        return link_in(texts[0], kind="/vendor-secrets/") if texts else None
+
+    link: str = await eventually(check, timeout=60, interval=0.3, message=f"no secret link for {secret_id} to {to}")
+    return link
+
+
+async def retrieve_secret(client: httpx.AsyncClient, to: str, secret_id: str) -> str:
+    """What a vendor does: follows the mailed link and reveals the secret (once)."""
+    link = await secret_link(to, secret_id)
+    r = await client.post(link)
+    assert r.status_code == 200, r.text
+    found = re.search(r"whsec_[A-Za-z0-9+/=]+", r.text)
+    assert found, r.text
+    return found.group(0)
 
 
 def signed(

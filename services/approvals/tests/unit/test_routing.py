@@ -186,3 +186,37 @@ def test_the_department_head_is_the_head_of_the_requesters_department_in_the_dir
     assert heads
     assert "hank" not in heads[0]
     assert any("department ENG of the requester in the directory" in r for s in result.steps for r in s.reasons)
+
+
+def test_a_department_condition_reads_the_directory_so_a_typed_department_picks_no_friendlier_approver() -> None:
+    """Issue #12 item 4: bob (ENG in the directory) types FIN to get FIN's lenient step instead of ENG's head."""
+    policy = PolicyDocument.model_validate(
+        {
+            "name": "per department",
+            "base_currency": "EUR",
+            "steps": [
+                {
+                    "name": "fin_light",
+                    "when": {"departments": ["FIN"]},
+                    "approvers": {"kind": "user", "user": "lars"},
+                    "due_seconds": 3600,
+                },
+                {
+                    "name": "eng_head",
+                    "when": {"departments": ["ENG"]},
+                    "approvers": {"kind": "department_head"},
+                    "due_seconds": 3600,
+                },
+            ],
+        }
+    )
+    typed = plan(snapshot(requester="bob", total="500.00", department="FIN"), policy)
+    honest = plan(snapshot(requester="bob", total="500.00", department="ENG"), policy)
+    for result in (typed, honest):
+        assert [s.name for s in result.steps] == ["eng_head"]
+        assert all("lars" not in ids(s) for s in result.steps)
+        assert any("step fin_light skipped: department 'ENG'" in n for n in result.notes)
+        assert any("department ENG of the requester in the directory" in n for n in result.notes)
+    # Someone the directory lists without a department: the request's own field is all there is.
+    unlisted = plan(snapshot(requester="nobody-listed", total="500.00", department="FIN"), policy)
+    assert [s.name for s in unlisted.steps] == ["fin_light"]

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from backoffice_common import topics
 from backoffice_common.app import ServiceSpec, create_service_app
 from backoffice_notifications import consumers
-from backoffice_notifications.api import ROUTERS, links, webhook
+from backoffice_notifications.api import ROUTERS, links, secret_links, webhook
 from backoffice_notifications.api.problems import PROBLEMS
 from backoffice_notifications.jobs import JOBS, retention
 from backoffice_notifications.models import messaging
@@ -31,7 +31,11 @@ def build_spec(settings: Settings | None = None) -> ServiceSpec:
         background_jobs=JOBS,
         retention=retention(settings),
         problems=PROBLEMS,
-        body_limits={"/vendor-webhook": webhook.MAX_BODY, "/vendor-links": links.MAX_FORM},
+        body_limits={
+            "/vendor-webhook": webhook.MAX_BODY,
+            "/vendor-links": links.MAX_FORM,
+            "/vendor-secrets": secret_links.MAX_FORM,
+        },
         uow_class=NotificationsUnitOfWork,
     )
 

@@ -54,6 +54,8 @@ vendor_secret = Table(
     Column("ciphertext", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
     Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("retrieval_expires_at", DateTime(timezone=True), nullable=True),
+    Column("retrieved_at", DateTime(timezone=True), nullable=True),
 )
 
 order_view = Table(
@@ -125,6 +127,7 @@ vendor_link = Table(
     Column("contract_id", String(36), nullable=True),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
 
 vendor_notification = Table(

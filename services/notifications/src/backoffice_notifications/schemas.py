@@ -62,12 +62,14 @@ class VendorRead(BaseModel):
 
 
 class SecretCreated(BaseModel):
-    """Shown once: the service keeps only the encrypted secret."""
+    """A new secret as its rotator sees it: never the secret itself, which only the vendor retrieves, once,
+    through the link mailed to ``retrieval_sent_to`` (the vendor's first contact)."""
 
     id: str
-    secret: str
     created_at: datetime
     previous_secrets_expire_at: datetime | None
+    retrieval_sent_to: str
+    retrieval_expires_at: datetime
 
 
 class DeliveryRead(BaseModel):

@@ -39,6 +39,8 @@ class Settings(ServiceSettings):
     """Earlier link keys, still accepted for links already sent; new links are signed with ``link_signing_key``."""
     link_ttl_hours: float = Field(default=14 * 24, gt=0)
     secret_rotation_overlap_seconds: float = Field(default=24 * 3600, ge=0)
+    secret_retrieval_ttl_minutes: float = Field(default=60, gt=0, le=7 * 24 * 60)
+    """How long the one-time link that hands a new webhook secret to the vendor's first contact stays valid."""
     webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
     webhook_allow_private_targets: bool = False

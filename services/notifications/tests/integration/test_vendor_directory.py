@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from notifications_testkit import requester_headers, staff, unique_email, wait_for_mail
+from notifications_testkit import mailbox, requester_headers, retrieve_secret, staff, unique_email, wait_for_mail
 
 VENDOR = {
     "legal_name": "ACME Supplies Ltd",
@@ -76,16 +76,24 @@ async def test_malformed_vendor_input_is_answered_with_a_problem_that_names_the_
     assert after == before
 
 
-async def test_a_secret_is_shown_once_and_the_previous_one_stays_valid_for_the_overlap(service) -> None:  # type: ignore[no-untyped-def]
-    r = await service.client.post("/vendors", json=VENDOR | {"contact_emails": [unique_email("s")]}, headers=staff())
+async def test_a_rotation_never_shows_the_secret_and_the_previous_one_stays_valid_for_the_overlap(service) -> None:  # type: ignore[no-untyped-def]
+    contact = unique_email("s")
+    r = await service.client.post("/vendors", json=VENDOR | {"contact_emails": [contact]}, headers=staff())
     vendor_id = r.json()["id"]
     first = await service.client.post(f"/vendors/{vendor_id}/secrets", headers=staff())
     assert first.status_code == 201
-    assert first.json()["secret"].startswith("whsec_")
+    assert "secret" not in first.json()
+    assert "whsec_" not in first.text
+    assert first.json()["retrieval_sent_to"] == contact
     assert first.json()["previous_secrets_expire_at"] is None
     second = await service.client.post(f"/vendors/{vendor_id}/secrets", headers=staff())
-    assert second.json()["secret"] != first.json()["secret"]
+    assert second.json()["id"] != first.json()["id"]
     assert second.json()["previous_secrets_expire_at"] is not None
+    one = await retrieve_secret(service.client, contact, first.json()["id"])
+    two = await retrieve_secret(service.client, contact, second.json()["id"])
+    assert one.startswith("whsec_")
+    assert two.startswith("whsec_")
+    assert one != two
     shown = await service.client.get(f"/vendors/{vendor_id}", headers=staff())
     assert shown.json()["active_secrets"] == 2
     assert "whsec_" not in shown.text
@@ -103,8 +111,13 @@ async def test_a_rotation_names_the_rotator_on_the_vendor_record_and_is_announce
     assert updates[-1].data["actor"]["id"] == "pat"
     assert "whsec_" not in updates[-1].model_dump_json()
     for contact in contacts:
-        [mail] = await wait_for_mail(contact, announcements=True)
+        mails = await wait_for_mail(contact, announcements=True)
+        [mail] = [m for m in mails if m["subject"] == "Your webhook signing secret was renewed"]
         text = str(mail)
         assert "Pat Procurement" in text
         assert rotated.json()["id"] in text
-        assert rotated.json()["secret"] not in text
+        assert "whsec_" not in text and "/vendor-secrets/" not in text
+    # Only the first contact gets the retrieval link (the link, not the secret).
+    first = [m for m in await wait_for_mail(contacts[0], count=2, announcements=True) if "/vendor-secrets/" in m["text"]]
+    assert len(first) == 1 and "whsec_" not in first[0]["text"]
+    assert not [m for m in await mailbox(contacts[1], announcements=True) if "/vendor-secrets/" in m["text"]]

@@ -11,6 +11,7 @@ import base64
 import itertools
 import json
 import random
+import re
 import time
 import uuid
 from collections import Counter
@@ -220,11 +221,33 @@ class Platform:
             body["webhook_url"] = webhook_url
         r = await self.call("POST", f"{self.endpoints.notifications}/vendors", cast.procurement, json=body, expect=201)
         vendor_id = r.json()["id"]
-        # The admin makes the vendor's secret: whoever did may not sign the vendor's contracts for the buyer.
+        # The admin makes the vendor's secret (whoever did may not sign the vendor's contracts for the buyer)
+        # but never sees it: the vendor's first contact retrieves it through a one-time link.
         s = await self.call(
             "POST", f"{self.endpoints.notifications}/vendors/{vendor_id}/secrets", cast.admin, expect=201
         )
-        return Vendor(vendor_id, s.json()["secret"], legal_name, emails)
+        return Vendor(vendor_id, await self.retrieve_secret(emails[0], s.json()["id"]), legal_name, emails)
+
+    async def retrieve_secret(self, contact: str, secret_id: str) -> str:
+        """What the vendor does: finds the retrieval mail of ``secret_id`` in ``contact``'s mailbox, opens the
+        link and reveals the secret (once). Needs the mail sink's API (``Endpoints.mailbox``)."""
+        if not self.endpoints.mailbox:
+            raise FlowError("a vendor's secret is only mailed to the vendor: the mailbox API is needed to fetch it")
+
+        async def link() -> str | None:
+            for mail in await self.mail_to(contact, announcements=True):
+                if mail.get("subject") in SECRET_RETRIEVALS and secret_id in mail.get("text", ""):
+                    found = re.search(r"\S+/vendor-secrets/\S+", mail["text"])
+                    if found:
+                        return found.group(0)
+            return None
+
+        url = await self.eventually(f"the secret retrieval mail to {contact}", link)
+        r = await self.call("POST", url, None)
+        found = re.search(r"whsec_[A-Za-z0-9+/=]+", r.text)
+        if not found:
+            raise FlowError(f"no secret on the retrieval page: {r.text[:300]}")
+        return found.group(0)
 
     # --- the requester (requests) ---------------------------------------------------------------
 
@@ -400,10 +423,15 @@ class Platform:
         return mails if announcements else [m for m in mails if m.get("subject") not in SECRET_ANNOUNCEMENTS]
 
 
-SECRET_ANNOUNCEMENTS = frozenset(
-    {"Your webhook signing secret was renewed", "Ihr Webhook-Signaturschlüssel wurde erneuert"}
+SECRET_RETRIEVALS = frozenset(
+    {"Retrieve your new webhook signing secret", "Ihren neuen Webhook-Signaturschlüssel abrufen"}
 )
-"""Subjects of the notifications service's ``vendor_credentials_rotated`` email, in English and German."""
+"""Subjects of the notifications service's ``vendor_secret_retrieval`` email (the one-time link to a new secret)."""
+SECRET_ANNOUNCEMENTS = (
+    frozenset({"Your webhook signing secret was renewed", "Ihr Webhook-Signaturschlüssel wurde erneuert"})
+    | SECRET_RETRIEVALS
+)
+"""Subjects of the ``vendor_credentials_rotated`` and ``vendor_secret_retrieval`` emails, in English and German."""
 
 
 def _retry_after(response: httpx.Response) -> float:

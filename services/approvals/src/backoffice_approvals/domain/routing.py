@@ -33,8 +33,15 @@ def amount_in_base(
 
 
 def step_applies(
-    step: Step, snapshot: Mapping[str, Any], amount: Decimal | None, budget: BudgetCheck | None = None
+    step: Step,
+    snapshot: Mapping[str, Any],
+    amount: Decimal | None,
+    budget: BudgetCheck | None = None,
+    *,
+    department: str,
 ) -> tuple[bool, str]:
+    """``department`` is the requester's verified department (``_Router.requester_department``): the
+    request's own field is free text and must not decide which steps, hence which approvers, apply."""
     cond = step.when
     # An amount we cannot convert counts as above every threshold, so it never slips past one.
     if cond.amount_min is not None and amount is not None and amount < cond.amount_min:
@@ -42,7 +49,7 @@ def step_applies(
     if cond.amount_max is not None and (amount is None or amount > cond.amount_max):
         return False, f"amount {amount if amount is not None else 'unknown'} is above {cond.amount_max}"
     checks = [
-        ("department", cond.departments, snapshot.get("department")),
+        ("department", cond.departments, department),
         ("category", cond.categories, snapshot.get("category")),
         ("vendor", cond.vendors, snapshot.get("vendor_id")),
         ("cost center", cond.cost_centers, snapshot.get("cost_center")),
@@ -210,10 +217,13 @@ def plan_chain(
         notes.append(f"no exchange rate for {snapshot.get('currency')!r}: the amount counts as above every threshold")
     else:
         notes.append(f"amount {router.amount} {policy.base_currency}")
+    department, why_department = router.requester_department()
+    if why_department:
+        notes.append(f"department conditions use {why_department.strip(' ()')}")
     steps: list[PlannedStep] = []
     stage = -1
     for step in policy.steps:
-        applies, why = step_applies(step, snapshot, router.amount, budget)
+        applies, why = step_applies(step, snapshot, router.amount, budget, department=department)
         if not applies:
             notes.append(f"step {step.name} skipped: {why}")
             continue

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from backoffice_notifications.api import deliveries, links, vendors, webhook
+from backoffice_notifications.api import deliveries, links, secret_links, vendors, webhook
 
-ROUTERS = (vendors.router, deliveries.router, webhook.router, links.router)
+ROUTERS = (vendors.router, deliveries.router, webhook.router, links.router, secret_links.router)
 
 __all__ = ["ROUTERS"]

@@ -68,16 +68,18 @@ async def update_vendor(
 async def rotate_secret(
     vendor_id: UUID, uow: Uow, user: Staff, settings: SettingsDep, response: Response
 ) -> SecretCreated:
-    """Creates a new signing secret, shown only in this answer; older ones stay valid for the overlap.
+    """Creates a new signing secret that the caller never sees; older ones stay valid for the overlap.
 
-    The rotation is announced to the vendor's contacts, and the caller may no longer sign this vendor's
-    contracts for the buyer. A secret has no page of its own (it is never shown again): ``Location``
+    The vendor's first contact gets a one-time retrieval link (``/vendor-secrets/<token>``, single use, expires
+    after ``secret_retrieval_ttl_minutes``); every contact gets the announcement of the rotation, and the caller
+    may no longer sign this vendor's contracts for the buyer. A secret has no page of its own: ``Location``
     names its vendor."""
     rotated = await vendors.rotate_secret(uow, vendor_id=str(vendor_id), user=user, settings=settings)
     response.headers["Location"] = f"/vendors/{vendor_id}"
     return SecretCreated(
         id=rotated.secret_id,
-        secret=rotated.secret,
         created_at=rotated.created_at,
         previous_secrets_expire_at=rotated.previous_secrets_expire_at,
+        retrieval_sent_to=rotated.retrieval_sent_to,
+        retrieval_expires_at=rotated.retrieval_expires_at,
     )

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-PURPOSES = frozenset({"respond_order", "sign_contract"})
+PURPOSES = frozenset({"respond_order", "sign_contract", "retrieve_secret"})
+"""``retrieve_secret`` signs a one-time link to a new webhook secret (its ``link_id`` is the secret's id, no request)."""
 
 
 class LinkError(ValueError):
@@ -25,6 +26,10 @@ class LinkNotFound(LinkError):
 
 class LinkUsed(LinkError):
     """The link was used already (links are single-use)."""
+
+
+class LinkRevoked(LinkError):
+    """The link was withdrawn before use (its vendor was blocked)."""
 
 
 @dataclass(frozen=True)
@@ -79,14 +84,17 @@ class Link:
     contract_id: str | None
     expires_at: datetime
     used_at: datetime | None = None
+    revoked_at: datetime | None = None
 
     @property
     def claims(self) -> LinkClaims:
         return LinkClaims(self.id, self.purpose, self.request_id, self.vendor_id, self.expires_at)
 
     def check(self, *, key: str, token: str, now: datetime, previous_keys: Sequence[str] = ()) -> None:
-        """Genuine and unexpired (``LinkError`` otherwise); a used link passes, ``use`` refuses it."""
+        """Genuine, unexpired and not withdrawn (``LinkError`` otherwise); a used link passes, ``use`` refuses it."""
         check_token(key=key, token=token, claims=self.claims, now=now, previous_keys=previous_keys)
+        if self.revoked_at is not None and self.used_at is None:
+            raise LinkRevoked("This link was withdrawn: we no longer take answers or signatures from this vendor.")
 
     def ensure_unused(self) -> None:
         if self.used_at is not None:

@@ -128,6 +128,24 @@ CATALOG: dict[str, dict[str, tuple[str, str]]] = {
             "sich bitte umgehend.",
         ),
     },
+    "vendor_secret_retrieval": {
+        "en": (
+            "Retrieve your new webhook signing secret",
+            "Hello {{ vendor_name }},\n\na new signing secret for the webhooks between you and us was created by "
+            "{{ rotated_by }} at {{ rotated_at }} (secret id {{ secret_id }}). Nobody at our company can see it: "
+            "retrieve it yourself here, once (the link works a single time and expires at "
+            "{{ expires_at }}):\n{{ retrieval_url }}\n\n"
+            "If you did not ask for this, do not open the link and tell us at once.",
+        ),
+        "de": (
+            "Ihren neuen Webhook-Signaturschlüssel abrufen",
+            "Guten Tag {{ vendor_name }},\n\nein neuer Signaturschlüssel für die Webhooks zwischen Ihnen und uns "
+            "wurde von {{ rotated_by }} am {{ rotated_at }} erstellt (Schlüssel-ID {{ secret_id }}). Niemand in "
+            "unserem Unternehmen kann ihn sehen: Rufen Sie ihn hier einmalig selbst ab (der Link funktioniert ein "
+            "einziges Mal und gilt bis {{ expires_at }}):\n{{ retrieval_url }}"
+            "\n\nFalls Sie das nicht veranlasst haben, öffnen Sie den Link nicht und melden Sie sich bitte umgehend.",
+        ),
+    },
     "vendor_accepted": {
         "en": (
             "Vendor accepted: {{ number }}",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import select, update
 
 from backoffice_notifications.domain.links import Link
 from backoffice_notifications.models import vendor_link
@@ -34,3 +36,18 @@ class LinkRepository(Repository):
 
     async def save(self, link: Link) -> None:
         await self.session.execute(vendor_link.update().where(vendor_link.c.id == link.id).values(used_at=link.used_at))
+
+    async def revoke_for_vendor(self, vendor_id: str, *, at: datetime) -> int:
+        """Every unused, unexpired, not yet withdrawn link of the vendor is withdrawn; how many."""
+        result = await self.session.execute(
+            update(vendor_link)
+            .where(
+                vendor_link.c.vendor_id == vendor_id,
+                vendor_link.c.used_at.is_(None),
+                vendor_link.c.revoked_at.is_(None),
+                vendor_link.c.expires_at > at,
+            )
+            .values(revoked_at=at)
+            .returning(vendor_link.c.id)
+        )
+        return len(result.scalars().all())

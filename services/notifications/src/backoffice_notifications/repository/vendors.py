@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,17 @@ from sqlalchemy import func, or_, select, update
 from backoffice_notifications.domain.vendors import CHANGEABLE, Vendor
 from backoffice_notifications.models import vendor, vendor_secret
 from backoffice_notifications.repository.base import Repository
+
+
+@dataclass(frozen=True)
+class StoredSecret:
+    """A secret row as its one-time retrieval link needs it."""
+
+    id: str
+    vendor_id: str
+    ciphertext: str
+    retrieval_expires_at: datetime | None
+    retrieved_at: datetime | None
 
 
 def _vendor(row: Any) -> Vendor:
@@ -83,12 +95,40 @@ class VendorRepository(Repository):
         )
         return list(result.scalars().all())
 
-    async def add_secret(self, *, secret_id: str, vendor_id: str, ciphertext: str, created_at: datetime) -> None:
+    async def add_secret(
+        self,
+        *,
+        secret_id: str,
+        vendor_id: str,
+        ciphertext: str,
+        created_at: datetime,
+        retrieval_expires_at: datetime | None = None,
+    ) -> None:
         await self.session.execute(
             vendor_secret.insert().values(
-                id=secret_id, vendor_id=vendor_id, ciphertext=ciphertext, created_at=created_at
+                id=secret_id,
+                vendor_id=vendor_id,
+                ciphertext=ciphertext,
+                created_at=created_at,
+                retrieval_expires_at=retrieval_expires_at,
             )
         )
+
+    async def secret_for_retrieval(self, secret_id: str, *, lock: bool = False) -> StoredSecret | None:
+        query = select(vendor_secret).where(vendor_secret.c.id == secret_id)
+        row = (await self.session.execute(query.with_for_update() if lock else query)).mappings().first()
+        if row is None:
+            return None
+        return StoredSecret(
+            id=row["id"],
+            vendor_id=row["vendor_id"],
+            ciphertext=row["ciphertext"],
+            retrieval_expires_at=row["retrieval_expires_at"],
+            retrieved_at=row["retrieved_at"],
+        )
+
+    async def mark_retrieved(self, secret_id: str, *, at: datetime) -> None:
+        await self.session.execute(update(vendor_secret).where(vendor_secret.c.id == secret_id).values(retrieved_at=at))
 
     async def all_secret_ciphertexts(self) -> list[tuple[str, str]]:
         """Every stored secret (id, ciphertext), expired ones too: a key rotation re-encrypts them all."""

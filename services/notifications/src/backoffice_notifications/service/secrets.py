@@ -1,4 +1,9 @@
-"""Vendor webhook secrets, encrypted at rest with Fernet; old secrets stay valid for the rotation overlap."""
+"""Vendor webhook secrets, encrypted at rest with Fernet; old secrets stay valid for the rotation overlap.
+
+A new secret is never shown to whoever made it: it reaches the vendor through a one-time retrieval link
+(``/vendor-secrets/<token>``, signed like the vendor links, short-lived, single use) mailed to the
+vendor's first contact.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +13,101 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet, MultiFernet
 
+from backoffice_notifications.domain.links import (
+    LinkClaims,
+    LinkNotFound,
+    LinkRevoked,
+    LinkUsed,
+    check_token,
+    make_token,
+    split_token,
+)
 from backoffice_notifications.domain.webhook_signature import new_secret
+from backoffice_notifications.repository.vendors import StoredSecret
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
 from backoffice_notifications.settings import Settings
+
+RETRIEVAL = "retrieve_secret"
 
 
 @dataclass(frozen=True)
 class RotatedSecret:
+    """A new secret as its rotator may see it: no plaintext, only where and until when the vendor fetches it."""
+
     secret_id: str
-    secret: str
     created_at: datetime
     previous_secrets_expire_at: datetime | None
+    retrieval_url: str
+    retrieval_expires_at: datetime
+    retrieval_sent_to: str = ""
+
+
+def _claims(secret_id: str, vendor_id: str, expires_at: datetime) -> LinkClaims:
+    return LinkClaims(secret_id, RETRIEVAL, "", vendor_id, expires_at)
 
 
 async def rotate(uow: NotificationsUnitOfWork, *, vendor_id: str, settings: Settings) -> RotatedSecret:
-    """A new secret (plaintext returned once); the previous ones end after the overlap."""
+    """A new secret and its one-time retrieval link; the previous secrets end after the overlap."""
     now = datetime.now(UTC)
     expires = now + timedelta(seconds=settings.secret_rotation_overlap_seconds)
     previous = await uow.vendors.expire_secrets(vendor_id, at=expires)
-    secret = new_secret()
     secret_id = str(uuid.uuid4())
-    ciphertext = encryption(settings).encrypt(secret.encode()).decode()
-    await uow.vendors.add_secret(secret_id=secret_id, vendor_id=vendor_id, ciphertext=ciphertext, created_at=now)
-    return RotatedSecret(secret_id, secret, now, expires if previous else None)
+    ciphertext = encryption(settings).encrypt(new_secret().encode()).decode()
+    retrieval_expires = (now + timedelta(minutes=settings.secret_retrieval_ttl_minutes)).replace(microsecond=0)
+    await uow.vendors.add_secret(
+        secret_id=secret_id,
+        vendor_id=vendor_id,
+        ciphertext=ciphertext,
+        created_at=now,
+        retrieval_expires_at=retrieval_expires,
+    )
+    token = make_token(key=settings.link_signing_key, claims=_claims(secret_id, vendor_id, retrieval_expires))
+    url = f"{settings.public_base_url.rstrip('/')}/vendor-secrets/{token}"
+    return RotatedSecret(secret_id, now, expires if previous else None, url, retrieval_expires)
+
+
+async def open_retrieval(
+    uow: NotificationsUnitOfWork, *, settings: Settings, token: str, lock: bool = False
+) -> StoredSecret:
+    """The secret of a genuine, unexpired, unused retrieval token; ``LinkNotFound`` (unknown), ``LinkUsed``
+    (retrieved already) or ``LinkError`` (forged, expired) otherwise. Changes nothing."""
+    secret_id, _ = split_token(token)
+    try:
+        uuid.UUID(secret_id)
+    except ValueError as exc:
+        raise LinkNotFound("the link is malformed") from exc
+    stored = await uow.vendors.secret_for_retrieval(secret_id, lock=lock)
+    if stored is None or stored.retrieval_expires_at is None:
+        raise LinkNotFound("the link is unknown")
+    claims = _claims(stored.id, stored.vendor_id, stored.retrieval_expires_at)
+    # A retrieved link is checked as of its retrieval, so that a second open says so even after the expiry.
+    when = stored.retrieved_at or datetime.now(UTC)
+    check_token(
+        key=settings.link_signing_key,
+        previous_keys=settings.link_signing_previous_keys,
+        token=token,
+        claims=claims,
+        now=when,
+    )
+    vendor = await uow.vendors.get(stored.vendor_id)
+    if vendor is not None and not vendor.is_active and stored.retrieved_at is None:
+        raise LinkRevoked("This link was withdrawn: we no longer exchange webhooks with this vendor.")
+    if stored.retrieved_at is not None:
+        raise LinkUsed(
+            "This secret was already retrieved: it is shown only once. If you did not keep it, ask us for a new one."
+        )
+    return stored
+
+
+async def retrieve(uow: NotificationsUnitOfWork, *, settings: Settings, token: str) -> tuple[StoredSecret, str]:
+    """The secret in plaintext, once: the link is used up and the retrieval audited in the same transaction."""
+    stored = await open_retrieval(uow, settings=settings, token=token, lock=True)
+    now = datetime.now(UTC)
+    await uow.vendors.mark_retrieved(stored.id, at=now)
+    fact = {"vendor_id": stored.vendor_id, "secret_id": stored.id, "retrieved_at": now}
+    uow.record_fact(type="vendor.secret_retrieved", subject=stored.vendor_id, data=fact)
+    await uow.commit()
+    return stored, encryption(settings).decrypt(stored.ciphertext.encode()).decode()
 
 
 async def valid_secrets(uow: NotificationsUnitOfWork, *, vendor_id: str, settings: Settings) -> list[str]:

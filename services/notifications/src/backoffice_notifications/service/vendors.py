@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,8 +60,15 @@ async def update(
     vendor = await _existing(uow, vendor_id)
     if "webhook_url" in changes:
         changes = changes | {"webhook_url": await _checked_url(changes["webhook_url"], settings)}
-    vendor.change(changes, actor=_actor(user), now=datetime.now(UTC))
+    was_active, now = vendor.is_active, datetime.now(UTC)
+    vendor.change(changes, actor=_actor(user), now=now)
     await uow.vendors.save(vendor)
+    if was_active and not vendor.is_active:
+        # Blocked: its unused order and contract links stop working at once (the requests service withdraws
+        # its outstanding orders when it hears of the block; retrieval links refuse a blocked vendor too).
+        withdrawn = await uow.links.revoke_for_vendor(vendor.id, at=now)
+        fact = {"vendor_id": vendor.id, "links_withdrawn": withdrawn, "blocked_by": _actor(user)}
+        uow.record_fact(type="vendor.links_withdrawn", subject=vendor.id, data=fact)
     view = await _view(uow, vendor)
     await uow.commit()
     return view
@@ -78,7 +85,8 @@ async def page(uow: NotificationsUnitOfWork, *, limit: int, offset: int) -> list
 async def rotate_secret(
     uow: NotificationsUnitOfWork, *, vendor_id: str, user: User, settings: Settings
 ) -> secrets.RotatedSecret:
-    """A new signing secret, shown only once; older ones stay valid for the overlap. The rotation is published
+    """A new signing secret that its rotator never sees: the vendor's first contact gets a one-time link to
+    it (``vendor_secret_retrieval``); older ones stay valid for the overlap. The rotation is published
     (``vendor.updated`` naming the rotator among ``credential_administrators``) and announced to every
     contact of the vendor, so a secret made behind the vendor's back does not go unnoticed."""
     vendor = await _existing(uow, vendor_id)
@@ -102,11 +110,23 @@ async def rotate_secret(
             context=context,
             target=deliveries.Target(None, vendor_id=vendor.id),
         )
+    # The vendor's first contact (at least one is required) is the one the secret is handed to.
+    await deliveries.email(
+        uow,
+        cause=deliveries.Cause.of(event),
+        template="vendor_secret_retrieval",
+        language=vendor.language,
+        recipient=vendor.contact_emails[0],
+        context=context | {"retrieval_url": rotated.retrieval_url, "expires_at": f"{rotated.retrieval_expires_at:%Y-%m-%d %H:%M} UTC"},
+        target=deliveries.Target(None, vendor_id=vendor.id),
+    )
     fact = {
         "vendor_id": vendor_id,
         "secret_id": rotated.secret_id,
         "previous_expire_at": rotated.previous_secrets_expire_at,
+        "retrieval_sent_to": vendor.contact_emails[0],
+        "retrieval_expires_at": rotated.retrieval_expires_at,
     }
     uow.record_fact(type="vendor.secret_rotated", subject=vendor_id, data=fact)
     await uow.commit()
-    return rotated
+    return replace(rotated, retrieval_sent_to=vendor.contact_emails[0])

@@ -75,6 +75,11 @@ CANCELLABLE = frozenset(
     }
 )
 
+# What a vendor's blocking withdraws (cancels, with the reason on the timeline): every order of the vendor
+# that is on its way and not yet bound by an executed contract. A draft is no order yet (its submission
+# is refused while the vendor is blocked); an executed contract is not undone by the platform.
+WITHDRAWN_WHEN_VENDOR_BLOCKED = CANCELLABLE - {S.DRAFT}
+
 _BASE: dict[Status, dict[Action, frozenset[Status]]] = {
     S.DRAFT: {A.EDIT: frozenset({S.DRAFT}), A.SUBMIT: frozenset({S.SUBMITTED})},
     S.SUBMITTED: {

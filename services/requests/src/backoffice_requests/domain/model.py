@@ -82,23 +82,23 @@ class PurchaseRequest:
         self._move(Status.SUBMITTED)
         self._record("purchase_request.submitted", actor, {"request": self.snapshot(), "submitted_at": submitted_at})
 
-    def cancel(self, *, reason: str, actor: Actor) -> None:
+    def cancel(self, *, reason: str, actor: Actor, cause: str | None = None) -> None:
+        """``cause`` names an automatic withdrawal (``vendor_blocked``); a person's cancellation has none."""
         self._require(Action.CANCEL)
         if not reason.strip():
             raise InvalidRequest("a cancellation needs a reason", field="reason")
         previous = self.status
         self._move(Status.CANCELLED)
-        self._record(
-            "purchase_request.cancelled",
-            actor,
-            {
-                "request_id": self.id,
-                "revision": self.revision,
-                "reason": reason,
-                "previous_status": previous.value,
-                "vendor_id": self.content.vendor_id,
-            },
-        )
+        data: dict[str, Any] = {
+            "request_id": self.id,
+            "revision": self.revision,
+            "reason": reason,
+            "previous_status": previous.value,
+            "vendor_id": self.content.vendor_id,
+        }
+        if cause is not None:
+            data["cause"] = cause
+        self._record("purchase_request.cancelled", actor, data)
 
     def revise(
         self, changes: Mapping[str, Any], *, today: date, actor: Actor, submitted_at: str, comment: str = ""

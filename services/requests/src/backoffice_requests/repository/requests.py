@@ -6,7 +6,7 @@ collected at commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -58,6 +58,15 @@ class RequestRepository:
         )
         self._track(request)
         return request
+
+    async def ids_of_vendor(self, vendor_id: str, *, statuses: Iterable[str]) -> list[str]:
+        """The ids of ``vendor_id``'s requests in one of ``statuses``, oldest first."""
+        rows = await self.session.execute(
+            select(purchase_request.c.id)
+            .where(purchase_request.c.vendor_id == vendor_id, purchase_request.c.status.in_(list(statuses)))
+            .order_by(purchase_request.c.created_at, purchase_request.c.id)
+        )
+        return [str(request_id) for request_id in rows.scalars().all()]
 
     async def add(self, request: PurchaseRequest, *, actor: Actor) -> None:
         await self.session.execute(insert(purchase_request).values(id=request.id, **self._row(request)))

@@ -1,0 +1,87 @@
+"""A vendor's webhook secret reaches only the vendor: a one-time, signed, short-lived link to its first contact."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from notifications_flows import answer, make_vendor, order_sent
+from notifications_testkit import secret_link, staff
+from sqlalchemy import update
+
+from backoffice_common.db import make_engine
+from backoffice_notifications.domain.links import LinkClaims, make_token
+from backoffice_notifications.models import vendor_secret
+
+
+async def test_the_retrieval_link_shows_the_secret_once_and_a_second_open_says_it_was_retrieved(service) -> None:  # type: ignore[no-untyped-def]
+    vendor = await make_vendor(service)  # retrieves its first secret through the link, as a vendor does
+    contact = vendor["contact_emails"][0]
+    rotated = await service.client.post(f"/vendors/{vendor['id']}/secrets", headers=staff())
+    assert rotated.status_code == 201
+    assert "whsec_" not in rotated.text
+    link = await secret_link(contact, rotated.json()["id"])
+
+    for _ in range(2):  # looking (a mail scanner prefetching the link) uses nothing up
+        shown = await service.client.get(link)
+        assert shown.status_code == 200
+        assert "Reveal the secret" in shown.text
+        assert "whsec_" not in shown.text
+
+    revealed = await service.client.post(link)
+    assert revealed.status_code == 200
+    assert revealed.headers["cache-control"] == "no-store"
+    secret = revealed.text.split('<code id="secret">')[1].split("</code>")[0]
+    assert secret.startswith("whsec_") and secret != vendor["secret"]
+
+    for method in ("POST", "GET"):
+        again = await service.client.request(method, link)
+        assert again.status_code == 410
+        assert "already retrieved" in again.text
+        assert "whsec_" not in again.text
+
+    # The secret from the link verifies the vendor's webhooks; the procurement user never had it.
+    snap, _ = await order_sent(service, vendor)
+    payload = {"action": "accept", "vendor_id": vendor["id"], "request_id": snap["request_id"]}
+    assert (await answer(service, "whsec_" + "QUJD" * 8, payload)).status_code == 401
+    assert (await answer(service, secret, payload)).status_code == 200
+
+
+async def test_a_forged_unknown_or_expired_retrieval_link_reveals_nothing(service) -> None:  # type: ignore[no-untyped-def]
+    vendor = await make_vendor(service)
+    rotated = await service.client.post(f"/vendors/{vendor['id']}/secrets", headers=staff())
+    secret_id = rotated.json()["id"]
+    link = await secret_link(vendor["contact_emails"][0], secret_id)
+
+    forged = link[:-4] + ("AAAA" if not link.endswith("AAAA") else "BBBB")
+    for method in ("GET", "POST"):
+        r = await service.client.request(method, forged)
+        assert r.status_code == 410 and "signature is invalid" in r.text
+        assert (await service.client.request(method, f"/vendor-secrets/{uuid.uuid4()}.abc")).status_code == 404
+        assert (await service.client.request(method, "/vendor-secrets/not-a-token")).status_code == 404
+
+    # The same link as the service signs it, for a secret whose retrieval window has passed.
+    past = (datetime.now(UTC) - timedelta(minutes=1)).replace(microsecond=0)
+    engine = make_engine(service.settings.database_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(vendor_secret).where(vendor_secret.c.id == secret_id).values(retrieval_expires_at=past)
+            )
+    finally:
+        await engine.dispose()
+    claims = LinkClaims(secret_id, "retrieve_secret", "", vendor["id"], past)
+    expired = f"/vendor-secrets/{make_token(key=service.settings.link_signing_key, claims=claims)}"
+    for method in ("GET", "POST"):
+        r = await service.client.request(method, expired)
+        assert r.status_code == 410
+        assert "expired" in r.text
+        assert "whsec_" not in r.text
+    # The refused POSTs used nothing up: the secret was never retrieved.
+    engine = make_engine(service.settings.database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            row = (await conn.execute(vendor_secret.select().where(vendor_secret.c.id == secret_id))).mappings().one()
+    finally:
+        await engine.dispose()
+    assert row["retrieved_at"] is None
