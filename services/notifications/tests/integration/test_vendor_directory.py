@@ -116,8 +116,12 @@ async def test_a_rotation_names_the_rotator_on_the_vendor_record_and_is_announce
         text = str(mail)
         assert "Pat Procurement" in text
         assert rotated.json()["id"] in text
-        assert "whsec_" not in text and "/vendor-secrets/" not in text
+        assert "whsec_" not in text
+        assert "/vendor-secrets/" not in text
     # Only the first contact gets the retrieval link (the link, not the secret).
-    first = [m for m in await wait_for_mail(contacts[0], count=2, announcements=True) if "/vendor-secrets/" in m["text"]]
-    assert len(first) == 1 and "whsec_" not in first[0]["text"]
+    first = [
+        m for m in await wait_for_mail(contacts[0], count=2, announcements=True) if "/vendor-secrets/" in m["text"]
+    ]
+    assert len(first) == 1
+    assert "whsec_" not in first[0]["text"]
     assert not [m for m in await mailbox(contacts[1], announcements=True) if "/vendor-secrets/" in m["text"]]

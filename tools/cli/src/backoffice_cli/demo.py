@@ -45,7 +45,10 @@ async def run_demo(endpoints: Endpoints, jwt_secret: str, out_dir: Path) -> None
         )
         say("approval policy: the built-in default (manager; department head from 10,000 EUR) unless one is loaded")
         vendor = await client.create_vendor(cast)
-        say(f"vendor {vendor.legal_name} created; its webhook secret fetched from the one-time link mailed to {vendor.emails[0]}")
+        say(
+            f"vendor {vendor.legal_name} created; its webhook secret fetched from the one-time link "
+            f"mailed to {vendor.emails[0]}"
+        )
         print("\nThe purchase order:")
         result = await walk(client, cast, vendor, say=say)
         print(f"\nTimeline of {result.number}:")

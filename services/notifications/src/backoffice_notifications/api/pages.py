@@ -46,7 +46,7 @@ SHA-256 above and sign it on behalf of {{ vendor_name }}.</label></p>
 <p><button type="submit">Sign the contract</button></p></form>
 {% endblock %}"""
 
-_SECRET_FORM = """{% extends "base.html" %}{% block content %}
+_RETRIEVAL_FORM = """{% extends "base.html" %}{% block content %}
 <p>A new webhook signing secret for <strong>{{ vendor_name }}</strong> waits for you (secret id
 <code>{{ secret_id }}</code>).</p>
 <p>It is shown <strong>once</strong>: after you reveal it, this link no longer works. Keep it in your
@@ -54,7 +54,7 @@ system's secret store before you leave the page.</p>
 <form method="post"><p><button type="submit">Reveal the secret</button></p></form>
 {% endblock %}"""
 
-_SECRET = """{% extends "base.html" %}{% block content %}
+_REVEALED = """{% extends "base.html" %}{% block content %}
 <p>The webhook signing secret of <strong>{{ vendor_name }}</strong> (secret id <code>{{ secret_id }}</code>):</p>
 <p><code id="secret">{{ secret }}</code></p>
 <p>It will not be shown again. Sign your webhooks with it (Standard Webhooks) and verify ours with it.</p>
@@ -69,8 +69,8 @@ _ENV = Environment(
             "order.html": _ORDER,
             "contract.html": _CONTRACT,
             "message.html": _MESSAGE,
-            "secret_form.html": _SECRET_FORM,
-            "secret.html": _SECRET,
+            "secret_form.html": _RETRIEVAL_FORM,
+            "secret.html": _REVEALED,
         }
     ),
     autoescape=select_autoescape(default=True, default_for_string=True),

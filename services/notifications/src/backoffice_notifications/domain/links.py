@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 PURPOSES = frozenset({"respond_order", "sign_contract", "retrieve_secret"})
-"""``retrieve_secret`` signs a one-time link to a new webhook secret (its ``link_id`` is the secret's id, no request)."""
+"""``retrieve_secret`` signs a one-time link to a new webhook secret (``link_id`` is the secret's id; no request)."""
 
 
 class LinkError(ValueError):

@@ -117,7 +117,8 @@ async def rotate_secret(
         template="vendor_secret_retrieval",
         language=vendor.language,
         recipient=vendor.contact_emails[0],
-        context=context | {"retrieval_url": rotated.retrieval_url, "expires_at": f"{rotated.retrieval_expires_at:%Y-%m-%d %H:%M} UTC"},
+        context=context
+        | {"retrieval_url": rotated.retrieval_url, "expires_at": f"{rotated.retrieval_expires_at:%Y-%m-%d %H:%M} UTC"},
         target=deliveries.Target(None, vendor_id=vendor.id),
     )
     fact = {

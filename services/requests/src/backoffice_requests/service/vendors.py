@@ -25,7 +25,8 @@ async def record_vendor(
     kept = await uow.vendors.upsert(vendor_id=vendor_id, status=status, record=record, updated_at=updated_at)
     if not kept or status != "blocked":
         return []
-    blocker = record.get("actor") if isinstance(record.get("actor"), dict) else {}
+    actor = record.get("actor")
+    blocker: dict[str, Any] = actor if isinstance(actor, dict) else {}
     by = str(blocker.get("name") or blocker.get("id") or "procurement")
     name = str(record.get("legal_name") or vendor_id)
     reason = f"withdrawn: the vendor {name} was blocked by {by}"
