@@ -16,6 +16,7 @@ from backoffice_notifications.domain.links import Link
 from backoffice_notifications.domain.orders import Order
 from backoffice_notifications.domain.vendors import Vendor
 from backoffice_notifications.models import messaging
+from backoffice_notifications.repository.vendors import StoredSecret
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
 
 
@@ -62,7 +63,15 @@ class FakeVendors(_Repo):
             secret["expires_at"] = at
         return [s["id"] for s in changed]
 
-    async def add_secret(self, *, secret_id: str, vendor_id: str, ciphertext: str, created_at: datetime) -> None:
+    async def add_secret(
+        self,
+        *,
+        secret_id: str,
+        vendor_id: str,
+        ciphertext: str,
+        created_at: datetime,
+        retrieval_expires_at: datetime | None = None,
+    ) -> None:
         self.secrets.append(
             {
                 "id": secret_id,
@@ -70,8 +79,22 @@ class FakeVendors(_Repo):
                 "ciphertext": ciphertext,
                 "created_at": created_at,
                 "expires_at": None,
+                "retrieval_expires_at": retrieval_expires_at,
+                "retrieved_at": None,
             }
         )
+
+    async def secret_for_retrieval(self, secret_id: str, *, lock: bool = False) -> StoredSecret | None:
+        for s in self.secrets:
+            if s["id"] == secret_id:
+                fields = ("id", "vendor_id", "ciphertext", "retrieval_expires_at", "retrieved_at")
+                return StoredSecret(**{k: s[k] for k in fields})
+        return None
+
+    async def mark_retrieved(self, secret_id: str, *, at: datetime) -> None:
+        for s in self.secrets:
+            if s["id"] == secret_id:
+                s["retrieved_at"] = at
 
     async def active_secret_ciphertexts(self, vendor_id: str, *, now: datetime) -> list[str]:
         active = sorted(self._active(vendor_id, now), key=lambda s: s["created_at"], reverse=True)
@@ -181,6 +204,16 @@ class FakeLinks(_Repo):
 
     async def save(self, link: Link) -> None:
         self.rows[link.id] = link
+
+    async def revoke_for_vendor(self, vendor_id: str, *, at: datetime) -> int:
+        hit = [
+            link
+            for link in self.rows.values()
+            if link.vendor_id == vendor_id and link.used_at is None and link.revoked_at is None and link.expires_at > at
+        ]
+        for link in hit:
+            link.revoked_at = at
+        return len(hit)
 
 
 class FakeReceivedWebhooks(_Repo):

@@ -70,7 +70,7 @@ async def test_an_smtp_server_that_is_down_gets_the_mail_after_a_manual_retry_an
         )
         async with TopicReader(bootstrap, prefix + "backoffice.notifications") as events:
             async with app_client(create_app(settings)) as client:
-                vendor = await make_vendor(Service(client))
+                vendor = await make_vendor(Service(client), retrieve=False)
                 contact = vendor["contact_emails"][0]
                 first = snapshot(vendor_id=vendor["id"], requester_email="")
                 await publish_events(bootstrap, prefix + "backoffice.approvals", [approved(first)])
@@ -145,7 +145,7 @@ async def test_an_order_still_queued_when_the_request_is_cancelled_is_never_sent
             delivery_backoff_max_seconds=0.5,
         )
         async with app_client(create_app(settings)) as client:
-            vendor = await make_vendor(Service(client))
+            vendor = await make_vendor(Service(client), retrieve=False)
             snap = snapshot(vendor_id=vendor["id"], requester_email="")
             await publish_events(bootstrap, prefix + "backoffice.approvals", [approved(snap)])
 

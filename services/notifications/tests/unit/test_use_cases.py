@@ -82,7 +82,10 @@ async def signed_webhook(uow: FakeUnitOfWork, v: Vendor, payload: dict[str, Any]
     body = json.dumps(payload).encode()
     ts = int(time.time())
     headers = {"webhook-id": msg_id, "webhook-timestamp": str(ts)}
-    headers["webhook-signature"] = sign(secret=rotated.secret, msg_id=msg_id, timestamp=ts, body=body)
+    token = rotated.retrieval_url.rsplit("/vendor-secrets/", 1)[1]
+    _, secret = await secrets.retrieve(uow, settings=SETTINGS, token=token)  # as the vendor does, from the link
+    uow.committed = False  # the retrieval's own commit: the tests look at what the webhook commits
+    headers["webhook-signature"] = sign(secret=secret, msg_id=msg_id, timestamp=ts, body=body)
     await webhook.authenticate(uow, settings=SETTINGS, vendor_id=v.id, headers=parse_headers(headers), body=body)
 
 
@@ -298,3 +301,38 @@ async def test_a_generated_contract_goes_to_the_vendor_with_a_signing_link_and_t
     assert {d.recipient for d in sent if d.template == "contract_ready_buyer"} == {SETTINGS.buyer_signatory_email}
     assert {d.recipient for d in sent if d.template == "contract_ready_requester"} == {"alice@corp.example"}
     assert uow.contracts.rows[contract.contract_id] is contract
+
+
+async def test_blocking_a_vendor_withdraws_its_unused_links_and_its_secret_retrieval_link() -> None:
+    from backoffice_common.auth import User
+    from backoffice_notifications.domain.links import LinkRevoked
+    from backoffice_notifications.service import links, vendors
+
+    v, other = vendor(), vendor()
+    uow = await uow_with(v, other)
+    order = await links.create_link(
+        uow, settings=SETTINGS, purpose="respond_order", request_id=str(uuid.uuid4()), revision=1, vendor_id=v.id
+    )
+    used = await links.create_link(
+        uow, settings=SETTINGS, purpose="respond_order", request_id=str(uuid.uuid4()), revision=1, vendor_id=v.id
+    )
+    theirs = await links.create_link(
+        uow, settings=SETTINGS, purpose="respond_order", request_id=str(uuid.uuid4()), revision=1, vendor_id=other.id
+    )
+    rotated = await secrets.rotate(uow, vendor_id=v.id, settings=SETTINGS)
+    used_link = await links.open_link(uow, settings=SETTINGS, token=used.url.rsplit("/", 1)[1])
+    used_link.use(now=datetime.now(UTC))
+
+    pat = User(sub="pat", name="Pat", roles=frozenset({"procurement"}))
+    await vendors.update(uow, vendor_id=v.id, changes={"status": "blocked"}, user=pat, settings=SETTINGS)
+
+    with pytest.raises(LinkRevoked, match="withdrawn"):
+        await links.open_link(uow, settings=SETTINGS, token=order.url.rsplit("/", 1)[1])
+    with pytest.raises(LinkRevoked, match="withdrawn"):
+        await secrets.open_retrieval(uow, settings=SETTINGS, token=rotated.retrieval_url.rsplit("/", 1)[1])
+    # A used link stays what it was (used); another vendor's links are untouched.
+    assert (await links.open_link(uow, settings=SETTINGS, token=used.url.rsplit("/", 1)[1])).used_at is not None
+    assert (await links.open_link(uow, settings=SETTINGS, token=theirs.url.rsplit("/", 1)[1])).revoked_at is None
+    [fact] = [e for e in uow._facts if e.type == "vendor.links_withdrawn"]  # recorded for the audit log
+    assert fact.data["links_withdrawn"] == 1
+    assert fact.data["blocked_by"]["id"] == "pat"
