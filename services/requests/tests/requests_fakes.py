@@ -34,6 +34,12 @@ class FakeRequests:
         self._track(request)
         return request
 
+    async def ids_of_vendor(self, vendor_id: str, *, statuses: Any) -> list[str]:
+        wanted = {str(s) for s in statuses}
+        return [
+            rid for rid, r in self.store.requests.items() if r.content.vendor_id == vendor_id and r.status in wanted
+        ]
+
     async def add(self, request: PurchaseRequest, *, actor: Actor) -> None:
         self._keep(request, actor)
         self._track(request)
