@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
+import threading
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -36,8 +37,18 @@ def _signature_page_source() -> bytes:
 
 @cache
 def _sandbox_root() -> str:
-    # An empty directory as typst's root: a template cannot read() files of the service.
+    # An empty directory as typst's root and package path: a template cannot read() files of the service.
     return tempfile.mkdtemp(prefix="contracts-typst-")
+
+
+_compiler_lock = threading.Lock()
+
+
+@cache
+def _compiler() -> typst.Compiler:
+    """One compiler kept for the process (fonts loaded once); it is not reentrant, hence the lock."""
+    root = _sandbox_root()
+    return typst.Compiler(root=root, ignore_system_fonts=True, package_path=root, package_cache_path=root)
 
 
 def check_template_source(source: str) -> None:
@@ -58,17 +69,9 @@ def render(source: str | bytes, data: dict[str, Any], *, at: datetime | None = N
     if isinstance(source, str):
         check_template_source(source)
     inputs, timestamp = compile_inputs(data, at)
-    root = _sandbox_root()
     try:
-        pdf = typst.compile(  # type: ignore[type-var]
-            raw,
-            root=root,
-            ignore_system_fonts=True,
-            sys_inputs=inputs,
-            timestamp=timestamp,
-            package_path=root,
-            package_cache_path=root,
-        )
+        with _compiler_lock:
+            pdf = _compiler().compile(input=raw, sys_inputs=inputs, timestamp=timestamp)
     except Exception as exc:  # typst raises its own error types with the compiler's diagnostics
         raise TemplateError(f"the template does not compile: {str(exc)[:2000]}") from exc
     if not isinstance(pdf, bytes):
