@@ -26,6 +26,7 @@ WITHOUT_BODY = {
     ("notifications", "post", "/vendor-secrets/{token}"),
     ("notifications", "post", "/deliveries/{delivery_id}/retry"),
     ("budgets", "post", "/budgets/{budget_id}/close"),
+    ("contracts", "post", "/contract-templates/{language}/{version}/activation"),
 }
 
 
@@ -107,6 +108,7 @@ def test_state_and_version_conflicts_are_declared_where_they_happen() -> None:
     assert "415" in approvals["/policies"]["post"]["responses"]
     contracts = document("contracts")["paths"]
     assert "409" in contracts["/contracts/{contract_id}/signatures"]["post"]["responses"]
+    assert "409" in contracts["/contract-templates/{language}/{version}/activation"]["post"]["responses"]
     notifications = document("notifications")["paths"]
     assert {"401", "409"} <= set(notifications["/vendor-webhook"]["post"]["responses"])
     assert "409" in notifications["/deliveries/{delivery_id}/retry"]["post"]["responses"]

@@ -112,8 +112,23 @@ class FakeTemplates:
         versions = [t for t in self._store.templates if t["language"] == language]
         return max(versions, key=lambda t: t["version"], default=None)
 
-    async def get(self, language: str, version: int) -> dict[str, Any] | None:
+    async def active(self, language: str) -> dict[str, Any] | None:
+        versions = [t for t in self._store.templates if t["language"] == language and t.get("activated_at")]
+        return max(versions, key=lambda t: t["version"], default=None)
+
+    async def active_versions(self) -> dict[str, int]:
+        return {lang: t["version"] for lang in ("en", "de") if (t := await self.active(lang)) is not None}
+
+    async def get(self, language: str, version: int, *, for_update: bool = False) -> dict[str, Any] | None:
         return next((t for t in self._store.templates if (t["language"], t["version"]) == (language, version)), None)
+
+    async def lock_language(self, language: str) -> None:
+        return None
+
+    async def activate(self, *, language: str, version: int, activated_by: str, at: datetime) -> None:
+        template = await self.get(language, version)
+        assert template is not None
+        template.update(activated_by=activated_by, activated_at=at)
 
     async def all(self) -> list[dict[str, Any]]:
         return sorted(self._store.templates, key=lambda t: (t["language"], t["version"]))
@@ -191,6 +206,9 @@ class FakeUnitOfWork:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def rollback(self) -> None:
         return None
 
     def track(self, aggregate: Any) -> None:

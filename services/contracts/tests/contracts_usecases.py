@@ -39,7 +39,15 @@ def store_with_templates() -> Store:
     store = Store()
     for language in ("en", "de"):
         store.templates.append(
-            {"id": f"t-{language}", "language": language, "version": 1, "body": f"#{language} v1", "created_by": "x"}
+            {
+                "id": f"t-{language}",
+                "language": language,
+                "version": 1,
+                "body": f"#{language} v1",
+                "created_by": "x",
+                "activated_by": "system",
+                "activated_at": datetime(2026, 1, 1, tzinfo=UTC),
+            }
         )
     return store
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import structlog
 from fastapi import FastAPI
 
 from backoffice_common import topics
@@ -19,14 +20,22 @@ from backoffice_contracts.service.uow import ContractsUnitOfWork
 from backoffice_contracts.settings import Settings
 
 MULTIPART_FRAMING = 64 * 1024
+log = structlog.get_logger(__name__)
 
 
 def build_spec(settings: Settings, documents: Documents, store: ObjectStore) -> ServiceSpec:
-    async def close_store_at_shutdown(app: FastAPI) -> None:
+    async def render_workers_and_store(app: FastAPI) -> None:
+        # Warm typst render workers first, so the first contract does not pay the process start (in the
+        # background: readiness does not wait for it); a failure is logged and retried at the first render.
+        try:
+            await asyncio.to_thread(documents.sandbox.warm_up)
+        except RuntimeError:
+            log.exception("contracts.render_workers_not_started")
         try:
             await asyncio.Event().wait()
         finally:
             await store.close()
+            documents.close()
 
     async def load_sealing_identity(app: FastAPI) -> None:
         # Fail at start-up, not at the first execution, when the certificate is unusable;
@@ -44,7 +53,7 @@ def build_spec(settings: Settings, documents: Documents, store: ObjectStore) -> 
         consumes=[topics.APPROVALS, topics.NOTIFICATIONS, topics.REQUESTS, topics.VENDORS],
         compacted_topics=[topics.VENDORS],
         handlers=handlers(settings, documents),
-        background_jobs=[expiry_job(settings), close_store_at_shutdown],
+        background_jobs=[expiry_job(settings), render_workers_and_store],
         on_startup=[load_sealing_identity],
         problems={**OBJECT_STORE_ERRORS, **PROBLEMS},
         # An upload may carry multipart framing around the PDF; api/verify.py checks the file itself.

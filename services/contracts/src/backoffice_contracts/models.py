@@ -40,6 +40,9 @@ contract_template = Table(
     Column("description", Text, nullable=False, server_default=""),
     Column("created_by", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Set when a second admin (not created_by) activates the version; the newest activated one is used.
+    Column("activated_by", String(200), nullable=True),
+    Column("activated_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("language", "version"),
 )
 

@@ -51,6 +51,12 @@ class Settings(ServiceSettings, ObjectStoreSettings):
 
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
 
+    # Admin templates are compiled in child processes (documents/sandbox.py) under these limits.
+    render_workers: int = Field(default=2, ge=1, le=32)
+    render_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    render_cpu_seconds: int = Field(default=5, ge=1, le=300)
+    render_memory_mb: int = Field(default=1024, ge=256, le=65536)
+
     @model_validator(mode="after")
     def _refuse_development_material_in_production(self) -> Settings:
         if self.signing_pkcs11_module is not None:

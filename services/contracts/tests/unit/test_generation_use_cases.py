@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -144,7 +144,9 @@ async def test_an_order_that_cannot_become_a_contract_is_a_permanent_error_and_w
     request["lines"] = []
     with pytest.raises(PermanentEventError, match="lines"):
         await world.deliver(vendor_accepted(request, vendor))
-    world.store.templates.append({"language": "en", "version": 2, "body": "#broken", "created_by": "x"})
+    world.store.templates.append(
+        {"language": "en", "version": 2, "body": "#broken", "created_by": "x", "activated_at": datetime.now(UTC)}
+    )
     with pytest.raises(PermanentEventError, match="does not compile"):
         await world.deliver(vendor_accepted(snapshot(vendor_id=vendor["vendor_id"]), vendor))
     assert world.store.contracts == {}

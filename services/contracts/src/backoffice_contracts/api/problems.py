@@ -23,6 +23,7 @@ from backoffice_contracts.domain.errors import (
     SignatureRefused,
     StaleDocument,
     TemplateError,
+    TemplateNotActivatable,
     VendorBlocked,
     WrongVendor,
 )
@@ -54,6 +55,7 @@ PROBLEMS: ErrorMap = {
     InvalidLink: ProblemType(403, "Forbidden", "invalid-link"),
     SealingFailed: ProblemType(503, "Service Unavailable", "sealing-failed"),
     TemplateError: ProblemType(422, UNPROCESSABLE, "invalid-template"),
+    TemplateNotActivatable: ProblemType(409, CONFLICT, "template-not-activatable"),
     NotAPdf: ProblemType(415, "Unsupported Media Type", "not-a-pdf"),
     EmptyUpload: ProblemType(422, UNPROCESSABLE, "empty-upload"),
     MissingUploadFile: ProblemType(422, UNPROCESSABLE, "bad-upload"),

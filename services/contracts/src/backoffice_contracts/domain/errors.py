@@ -70,6 +70,10 @@ class TemplateNotFound(NotFound):
     pass
 
 
+class TemplateNotActivatable(Conflict):
+    """A template version that is active already, or older than the active one (``active_version``)."""
+
+
 class TemplateError(Invalid):
     """A template that does not compile, or that reaches outside its data."""
 

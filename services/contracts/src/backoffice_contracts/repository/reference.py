@@ -17,20 +17,43 @@ class TemplateRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def latest(self, language: str) -> dict[str, Any] | None:
+    async def active(self, language: str) -> dict[str, Any] | None:
+        """The version contracts are rendered with: the newest activated one."""
         stmt = (
             select(contract_template)
-            .where(contract_template.c.language == language)
+            .where(contract_template.c.language == language, contract_template.c.activated_at.is_not(None))
             .order_by(contract_template.c.version.desc())
             .limit(1)
         )
         return await self._first(stmt)
 
-    async def get(self, language: str, version: int) -> dict[str, Any] | None:
+    async def active_versions(self) -> dict[str, int]:
+        """language -> the version in use."""
+        stmt = (
+            select(contract_template.c.language, func.max(contract_template.c.version))
+            .where(contract_template.c.activated_at.is_not(None))
+            .group_by(contract_template.c.language)
+        )
+        return {language: int(version) for language, version in (await self._session.execute(stmt)).all()}
+
+    async def get(self, language: str, version: int, *, for_update: bool = False) -> dict[str, Any] | None:
         stmt = select(contract_template).where(
             contract_template.c.language == language, contract_template.c.version == version
         )
-        return await self._first(stmt)
+        return await self._first(stmt.with_for_update() if for_update else stmt)
+
+    async def lock_language(self, language: str) -> None:
+        """Serialise activations of one language (until the transaction ends)."""
+        await self._session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(f"contract_template:{language}", 0)))
+        )
+
+    async def activate(self, *, language: str, version: int, activated_by: str, at: datetime) -> None:
+        await self._session.execute(
+            contract_template.update()
+            .where(contract_template.c.language == language, contract_template.c.version == version)
+            .values(activated_by=activated_by, activated_at=at)
+        )
 
     async def all(self) -> list[dict[str, Any]]:
         stmt = select(contract_template).order_by(contract_template.c.language, contract_template.c.version)

@@ -78,6 +78,12 @@ class TemplateRead(BaseModel):
     description: str
     created_by: str
     created_at: datetime
+    status: Literal["active", "pending", "superseded"] = Field(
+        description="active: used for new contracts; pending: newer, awaiting activation by a second admin; "
+        "superseded: older than the active version"
+    )
+    activated_by: str | None = None
+    activated_at: datetime | None = None
     body: str | None = None
 
 

@@ -8,7 +8,8 @@ commit to the consumer, so the inbox claim, the effects and the recorded outcome
 - ``parties``: ``record_approval`` (purchase_request.approved), who took part in an order (segregation of duties)
 - ``execution``: sealing and executing once every party has signed (called by signing)
 - ``lifecycle``: ``void_for_cancellation`` (purchase_request.cancelled), ``expire_due`` (timer)
-- ``templates``: ``add_template``, ``list_templates``, ``get_template``
+- ``templates``: ``add_template``, ``activate_template`` (a second admin), ``preview_template``, ``list_templates``,
+  ``get_template``
 - ``queries``: what the API reads (visible contracts, documents, verification)
 """
 
@@ -16,14 +17,23 @@ from backoffice_contracts.service.generation import generate_contract, update_ve
 from backoffice_contracts.service.lifecycle import expire_due, void_for_cancellation
 from backoffice_contracts.service.parties import record_approval
 from backoffice_contracts.service.signing import record_vendor_signature, sign_as_buyer
-from backoffice_contracts.service.templates import add_template, get_template, list_templates, sample_data
+from backoffice_contracts.service.templates import (
+    activate_template,
+    add_template,
+    get_template,
+    list_templates,
+    preview_template,
+    sample_data,
+)
 
 __all__ = [
+    "activate_template",
     "add_template",
     "expire_due",
     "generate_contract",
     "get_template",
     "list_templates",
+    "preview_template",
     "record_approval",
     "record_vendor_signature",
     "sample_data",

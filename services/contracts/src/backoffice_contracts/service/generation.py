@@ -58,9 +58,9 @@ async def generate_contract(
     vendor = await uow.vendors.get(accepted.vendor.vendor_id)
     assert vendor is not None
     language = language_for(vendor["language"])
-    template = await uow.templates.latest(language)
+    template = await uow.templates.active(language)
     if template is None:
-        raise RuntimeError(f"no contract template for language {language!r}")
+        raise RuntimeError(f"no active contract template for language {language!r}")
     contract_id = str(uuid.uuid4())
     data = _contract_data(contract_id, language, accepted, vendor, template["version"], settings, now)
     document = await asyncio.to_thread(documents.render, template["body"], data, at=now)
