@@ -71,27 +71,29 @@ async def count_remaining(conn: asyncpg.Connection) -> dict[str, int]:
 
 
 async def _move_batch(
-    conn: asyncpg.Connection, store: ObjectStore, kind: Kind, after: str, batch: int, report: MoveReport
+    conn: asyncpg.Connection, store: ObjectStore, kind: Kind, after: str | None, batch: int, report: MoveReport
 ) -> str | None:
     """Move one batch of ``kind`` after id ``after``; the last id claimed, or None when none was left."""
     content_col, key_col, hash_col = _COLUMNS[kind]
     async with conn.transaction():
         rows = await conn.fetch(
             f"SELECT id, {content_col} AS content, {hash_col} AS sha256 FROM contract"  # noqa: S608 (fixed names)
-            f" WHERE {content_col} IS NOT NULL AND id > $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
+            f" WHERE {content_col} IS NOT NULL AND ($1::uuid IS NULL OR id > $1::uuid)"
+            " ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
             after,
             batch,
         )
         if not rows:
             return None
         for row in rows:
+            contract_id = str(row["id"])
             content = bytes(row["content"])
             recorded = (row["sha256"] or "").lower()
             if sha256_hex(content) != recorded:
                 reason = "its bytes do not hash to the recorded SHA-256"
-                report.refused.append({"contract_id": row["id"], "document": kind, "reason": reason})
+                report.refused.append({"contract_id": contract_id, "document": kind, "reason": reason})
                 continue
-            key = object_key(row["id"], kind, recorded)
+            key = object_key(contract_id, kind, recorded)
             await store.put(key, content, content_type=PDF)
             await store.get(key, sha256=recorded)  # read back: TamperedObject / ObjectMissing stop the run
             await conn.execute(
@@ -101,8 +103,7 @@ async def _move_batch(
             )
             report.moved[kind] += 1
             report.moved_bytes += len(content)
-        last: str = rows[-1]["id"]
-        return last
+        return str(rows[-1]["id"])
 
 
 async def move_documents(
@@ -113,7 +114,7 @@ async def move_documents(
     conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         for kind in ("draft", "executed"):
-            after = ""
+            after: str | None = None
             claimed = 0
             while limit is None or claimed < limit:
                 size = batch if limit is None else min(batch, limit - claimed)

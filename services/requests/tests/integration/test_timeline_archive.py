@@ -20,7 +20,7 @@ from backoffice_requests.settings import Settings
 
 def _settings(service: Service) -> Settings:
     base: Settings = service.app.state.settings
-    return base.model_copy(update=object_store_settings(f"{unique_prefix()}requests/"))
+    return Settings.model_validate({**base.model_dump(), **object_store_settings(f"{unique_prefix()}requests/")})
 
 
 async def _conn(settings: Settings) -> asyncpg.Connection:
