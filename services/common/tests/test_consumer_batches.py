@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from backoffice_common.events import CloudEvent
 from backoffice_common.kafka import dlq_topic
+from backoffice_common.testing import publish_events
 from backoffice_common.uow import UnitOfWork
 
 
@@ -45,18 +46,19 @@ async def test_a_polled_batch_is_handled_in_one_transaction_once_in_order_and_se
         assert await uow.claim(consumer=h.service, event=events[4])
         await uow.commit()
     await _published(h, events)
+    await publish_events(h.bootstrap, h.topic, [events[0]])  # redelivered: a duplicate in the same poll
     consumer = make_consumer(h, {"thing.happened": recording_handler(h)}, batch_transactions=True)
 
     async with running(consumer.run):
         await eventually(lambda: _count_is(h, 29))
-        await eventually(lambda: _handled_is(consumer, 30))
+        await eventually(lambda: _handled_is(consumer, 31))
 
     effects = await h.effects()
     assert sorted(e[0] for e in effects) == sorted(e.id for e in events if e is not events[4])
     for key in ("key-0", "key-1", "key-2"):
         seqs = [seq for _, k, seq in effects if k == key]
         assert seqs == sorted(seqs)
-    assert 1 <= consumer.batches_committed < 30
+    assert 1 <= consumer.batches_committed < 31
     assert consumer.batches_rolled_back == 0
     async with h.engine.connect() as conn:
         inbox = (await conn.execute(text("SELECT count(*) FROM processed_event"))).scalar_one()

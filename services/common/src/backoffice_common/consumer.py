@@ -339,6 +339,8 @@ class EventConsumer:
         outcomes: list[tuple[str, str]] = []
         try:
             async with self._uow_factory() as uow:
+                handled = [event for _, event in events if event.type in self._handlers]
+                new = await uow.claim_many(consumer=self._name, events=handled)  # one statement for the batch
                 for record, event in events:
                     handler = self._handlers.get(event.type)
                     with consume_span(
@@ -346,9 +348,10 @@ class EventConsumer:
                     ):
                         if handler is None:
                             outcomes.append((event.type, "ignored"))
-                        elif not await uow.claim(consumer=self._name, event=event):
+                        elif event.id not in new:
                             outcomes.append((event.type, "duplicate"))
                         else:
+                            new.discard(event.id)  # the same event twice in one batch: the second is a duplicate
                             outcome = await handler(event, uow)
                             if outcome is not None:
                                 await uow.set_outcome(consumer=self._name, event=event, outcome=outcome)
