@@ -100,3 +100,17 @@ async def test_growing_again_adds_only_the_copies_still_missing(conn):
     assert await conn.fetchval("SELECT count(*) FROM purchase") == 20
     await grow.grow(conn, copies=4, batch=5, spread=timedelta(minutes=1))
     assert await conn.fetchval("SELECT count(*) FROM purchase") == 20
+
+
+async def test_the_audit_log_is_copied_with_its_sequence_shifted_per_copy(conn):
+    await conn.execute("CREATE TABLE audit_entry (seq bigint PRIMARY KEY, content text NOT NULL, hash text NOT NULL)")
+    since = await four_real_orders(conn)
+    for seq in range(1, 5):
+        await conn.execute("INSERT INTO audit_entry VALUES ($1, 'fact', 'h')", seq)
+    await grow.capture(conn, since_xid=since, orders=4)
+    await grow.grow(conn, copies=3, batch=2, spread=timedelta(minutes=1))
+
+    seqs = [r["seq"] for r in await conn.fetch("SELECT seq FROM audit_entry ORDER BY seq")]
+    assert len(seqs) == 16
+    assert seqs[:4] == [1, 2, 3, 4]
+    assert seqs[-1] == 3 * grow.SHIFTED[("audit_entry", "seq")] + 4

@@ -6,12 +6,15 @@
 Publishes ``--orders`` whole orders (about 14 events each, spread over 60 days and 6 departments)
 onto fresh topics, starts the insights service in-process on an empty database and times how long
 it takes to fold every event; then calls each report ``--queries`` times and prints p50/p99.
+``--per-event`` runs the consumer with one transaction per event (as before batch transactions),
+for the comparison.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import statistics
 import sys
@@ -128,9 +131,20 @@ async def main(count: int, queries: int) -> None:
             print(f"{url:60s} p50 {statistics.median(timings):7.1f} ms  p99 {p99:7.1f} ms", flush=True)
 
 
+def per_event_transactions() -> None:
+    """Make ``create_app`` build insights with one consumer transaction per event."""
+    import backoffice_insights.main as insights_main
+
+    build = insights_main.build_spec
+    insights_main.build_spec = lambda settings: dataclasses.replace(build(settings), consume_in_batches=False)  # type: ignore[assignment]
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--per-event", action="store_true", help="one consumer transaction per event (before)")
     args = parser.parse_args()
+    if args.per_event:
+        per_event_transactions()
     asyncio.run(main(args.orders, args.queries))

@@ -68,6 +68,9 @@ class ServiceSpec:
     """The service's unit of work: its repositories as attributes, its ``collect_events``."""
     retention: Sequence[Retention] = ()
     """The service's own retention rules, applied with the outbox's and the inbox's (docs/retention.md)."""
+    consume_in_batches: bool = False
+    """One transaction per partition's polled batch (``EventConsumer(batch_transactions=...)``): for a
+    read model whose handlers touch only their own rows and publish nothing, such as insights."""
 
 
 def topic_specs(spec: ServiceSpec, settings: ServiceSettings) -> list[TopicSpec]:
@@ -196,6 +199,7 @@ def _start_messaging(
             stall_seconds=settings.consumer_stall_seconds,
             client_options=settings.kafka_client_options,
             tracer=tracer,
+            batch_transactions=spec.consume_in_batches,
         )
         app.state.consumer = consumer
         tasks.append(asyncio.create_task(_after(topics_ready, consumer.run), name="consumer"))

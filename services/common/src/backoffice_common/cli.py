@@ -1,4 +1,4 @@
-"""``python -m backoffice_<service> {serve,migrate,dlq}`` for every service."""
+"""``python -m backoffice_<service> {serve,migrate,dlq}`` for every service (and a service's own commands)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 import uvicorn
 
@@ -29,12 +29,20 @@ def proxy_options(settings: ServiceSettings) -> ProxyOptions:
     return {"proxy_headers": True, "forwarded_allow_ips": ",".join(settings.trusted_proxies)}
 
 
+class Command(NamedTuple):
+    """A service's own subcommand: ``add_arguments(sub)`` adds its parser, ``run(settings, args)`` its exit code."""
+
+    add_arguments: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]
+    run: Callable[[Any, argparse.Namespace], int]
+
+
 def main(
     *,
     app_path: str,
     settings_factory: Callable[[], ServiceSettings],
     migrations: Path,
     default_port: int,
+    commands: dict[str, Command] | None = None,
 ) -> None:
     parser = argparse.ArgumentParser(description="Run or migrate a back-office service.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -49,8 +57,12 @@ def main(
     )
     sub.add_parser("migrate", help="apply database migrations up to head")
     dlq_cli.add_arguments(sub)
+    for command in (commands or {}).values():
+        command.add_arguments(sub)
     args = parser.parse_args()
     settings = settings_factory()
+    if commands and args.command in commands:
+        raise SystemExit(commands[args.command].run(settings, args))
     if args.command == "migrate":
         upgrade(migrations, settings.database_url)
         return

@@ -7,6 +7,13 @@ record goes to ``<topic>.dlq`` with the error and the consumer moves on; an unde
 goes to the DLQ at once. A watchdog restarts the Kafka consumer when it has lag but makes no
 progress (aiokafka can stay stuck after a broker restart) and reports it through ``health()``, as
 it reports a consumer that cannot even measure its lag (the cluster is unreachable).
+
+With ``batch_transactions`` (for a read model that replays whole topics, such as insights), the
+records of one partition's poll are handled in **one** transaction: each is claimed in the inbox and
+handled in order, then one commit. A batch in which anything fails (an undecodable record, a
+handler's error, a permanent one) is rolled back whole and handled again record by record, each in
+its own transaction, with the retries and the dead-lettering above; so the outcome is the same, only
+the number of commits differs.
 """
 
 from __future__ import annotations
@@ -70,8 +77,10 @@ class EventConsumer:
         watchdog_interval: float = 5.0,
         client_options: Mapping[str, Any] | None = None,
         tracer: Tracer | None = None,
+        batch_transactions: bool = False,
     ) -> None:
         self._service = service
+        self._batch_transactions = batch_transactions
         self._tracer = tracer or tracer_of(None)
         self._client_options = dict(client_options or {})
         self._bootstrap = bootstrap_servers
@@ -100,6 +109,8 @@ class EventConsumer:
         self.last_error: str | None = None
         self.restarts = 0
         self.handled = 0
+        self.batches_committed = 0
+        self.batches_rolled_back = 0
 
     def health(self) -> ConsumerHealth:
         return ConsumerHealth(
@@ -192,6 +203,9 @@ class EventConsumer:
             self._committed.update(offsets)
 
     async def _handle_partition(self, records: list[ConsumerRecord[Any, Any]]) -> None:
+        if self._batch_transactions and len(records) > 1 and await self._handle_batch(records):
+            self._last_progress = time.monotonic()
+            return
         for record in records:
             await self._process(record)
             self._last_progress = time.monotonic()
@@ -313,6 +327,47 @@ class EventConsumer:
                     return
                 log.warning("consumer.retrying", type=event.type, attempt=attempt, error=repr(exc))
                 await backoff.sleep()
+
+    async def _handle_batch(self, records: list[ConsumerRecord[Any, Any]]) -> bool:
+        """One transaction for a partition's records; False (nothing kept) when any of them failed."""
+        events: list[tuple[ConsumerRecord[Any, Any], CloudEvent]] = []
+        for record in records:
+            try:
+                events.append((record, CloudEvent.from_json_bytes(record.value)))
+            except EnvelopeError:
+                return False  # the record-by-record path dead-letters it
+        outcomes: list[tuple[str, str]] = []
+        try:
+            async with self._uow_factory() as uow:
+                handled = [event for _, event in events if event.type in self._handlers]
+                new = await uow.claim_many(consumer=self._name, events=handled)  # one statement for the batch
+                for record, event in events:
+                    handler = self._handlers.get(event.type)
+                    with consume_span(
+                        self._tracer, record, event_id=event.id, event_type=event.type, group=self._group_id
+                    ):
+                        if handler is None:
+                            outcomes.append((event.type, "ignored"))
+                        elif event.id not in new:
+                            outcomes.append((event.type, "duplicate"))
+                        else:
+                            new.discard(event.id)  # the same event twice in one batch: the second is a duplicate
+                            outcome = await handler(event, uow)
+                            if outcome is not None:
+                                await uow.set_outcome(consumer=self._name, event=event, outcome=outcome)
+                            outcomes.append((event.type, "handled"))
+                await uow.commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.batches_rolled_back += 1
+            log.info("consumer.batch_rolled_back", consumer=self._name, records=len(records), error=repr(exc))
+            return False
+        self.batches_committed += 1
+        for event_type, outcome in outcomes:
+            metrics.EVENTS_CONSUMED.labels(self._service, event_type, outcome).inc()
+        self.handled += len(outcomes)
+        return True
 
     async def _handle_once(self, event: CloudEvent, handler: Handler) -> str:
         async with self._uow_factory() as uow:

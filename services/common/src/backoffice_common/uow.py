@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -115,6 +115,21 @@ class UnitOfWork:
         result = await self.session.execute(stmt)
         self._claimed_by = consumer
         return result.scalar_one_or_none() is not None
+
+    async def claim_many(self, *, consumer: str, events: Sequence[CloudEvent]) -> set[str]:
+        """``claim`` for several events in one statement: the ids of those not handled before."""
+        if not events:
+            return set()
+        unique = {event.id: event for event in reversed(events)}
+        stmt = (
+            pg_insert(self._tables.inbox)
+            .values([{"consumer": consumer, "event_id": e.id, "event_type": e.type} for e in unique.values()])
+            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+            .returning(self._tables.inbox.c.event_id)
+        )
+        result = await self.session.execute(stmt)
+        self._claimed_by = consumer
+        return set(result.scalars())
 
     async def set_outcome(self, *, event: CloudEvent, outcome: str, consumer: str | None = None) -> None:
         """Record what handling ``event`` did, on the inbox row of ``consumer`` (default: the one that

@@ -1,6 +1,7 @@
 from pathlib import Path
 
-from backoffice_common.cli import main
+from backoffice_common.cli import Command, main
+from backoffice_contracts import move_documents
 from backoffice_contracts.settings import Settings
 
 if __name__ == "__main__":
@@ -9,4 +10,5 @@ if __name__ == "__main__":
         settings_factory=Settings,
         migrations=Path(__file__).parent / "migrations",
         default_port=8004,
+        commands={"move-documents": Command(move_documents.add_arguments, move_documents.run)},
     )

@@ -40,6 +40,7 @@ def build_spec(settings: Settings) -> ServiceSpec:
         on_startup=[expose_fold_job],
         problems=PROBLEMS,
         uow_class=InsightsUnitOfWork,
+        consume_in_batches=True,  # a replay commits once per polled batch of a partition, not per event
     )
 
 

@@ -54,6 +54,8 @@ purchase_request = Table(
     Column("received", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Set when its timeline was moved to the object store (archive_timeline.py): its entries left the table.
+    Column("timeline_archive_id", BigInteger, ForeignKey("timeline_archive.id"), nullable=True),
     Index("ix_purchase_request_created_at_id", "created_at", "id"),
 )
 # A requester's own list walks its own index; ``q`` is a trigram search (pg_trgm) on title and number.
@@ -87,6 +89,19 @@ request_revision = Table(
     Column("created_by", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("request_id", "revision"),
+)
+
+timeline_archive = Table(
+    "timeline_archive",
+    Base.metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("object_key", String(300), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("requests", Integer, nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("archived_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 timeline_entry = Table(

@@ -28,6 +28,9 @@ SERVICE_DATABASES = ("requests", "approvals", "notifications", "contracts", "ins
 SKIPPED_TABLES = {"alembic_version", "dirty_request", "deferred_event"}
 ONLY_DONE = {"outbox_message": "sent_at IS NOT NULL", "delivery": "status <> 'pending'"}
 MARKED_DONE = {("approval_timer", "fired_at")}
+SHIFTED = {("audit_entry", "seq"): 1_000_000_000}
+"""Integer keys that are no serial: copy ``k`` adds ``k`` times the stride. The audit log's copies keep
+their template's hashes, so a grown database's chain does not verify (a benchmark database only)."""
 
 BENCH_OWN = {"state", "cast"}
 """Tables of the ``bench`` schema that are the benchmark's own, not templates."""
@@ -64,6 +67,8 @@ def copied(table: str, column: Column) -> str:
     q = f'"{column.name}"'
     if (table, column.name) in MARKED_DONE:
         return f"coalesce({q}, now())"
+    if (table, column.name) in SHIFTED:
+        return f"{q} + k * {SHIFTED[(table, column.name)]}::bigint"
     if column.type == "uuid":
         return f"(md5({q}::text || ':' || k))::uuid"
     if column.type == "timestamp with time zone":

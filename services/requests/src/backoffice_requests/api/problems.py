@@ -8,7 +8,7 @@ from __future__ import annotations
 from backoffice_common.errors import ErrorMap, ProblemType
 from backoffice_requests.api.idempotency import IdempotencyKeyReused
 from backoffice_requests.domain.errors import IllegalTransition, InvalidRequest, SegregationOfDuties
-from backoffice_requests.service.errors import BadCursor, NotAVersion, StaleVersion, VersionRequired
+from backoffice_requests.service.errors import BadCursor, NotAVersion, StaleVersion, TimelineArchived, VersionRequired
 
 ERRORS: ErrorMap = {
     # with current_state and allowed_actions (the user commands allowed in it)
@@ -23,4 +23,6 @@ ERRORS: ErrorMap = {
     NotAVersion: ProblemType(412, "Precondition Failed"),
     BadCursor: ProblemType(400, "Bad Request", "bad-cursor"),
     IdempotencyKeyReused: ProblemType(422, "Idempotency-Key reused", "idempotency-key-reused"),
+    # with object_key and sha256 of the segment in the object store
+    TimelineArchived: ProblemType(410, "Gone", "timeline-archived"),
 }

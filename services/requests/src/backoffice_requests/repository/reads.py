@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_requests.domain.content import Content
 from backoffice_requests.domain.lifecycle import Status
-from backoffice_requests.models import approver_assignment, purchase_request, request_revision
+from backoffice_requests.models import approver_assignment, purchase_request, request_revision, timeline_archive
 from backoffice_requests.repository.serialization import content_from_json
 
 
@@ -62,6 +62,13 @@ class RequestReads:
         stmt = select(purchase_request).where(purchase_request.c.id == request_id)
         row = (await self.session.execute(stmt)).mappings().one_or_none()
         return None if row is None else dict(row)
+
+    async def timeline_segment(self, archive_id: int) -> dict[str, Any]:
+        """The object key and SHA-256 of an archived timeline's segment."""
+        stmt = select(timeline_archive.c.object_key, timeline_archive.c.sha256).where(
+            timeline_archive.c.id == archive_id
+        )
+        return dict((await self.session.execute(stmt)).mappings().one())
 
     async def content(self, request_id: str, revision: int) -> dict[str, Any]:
         """The stored JSON content of one revision."""

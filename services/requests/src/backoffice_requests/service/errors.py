@@ -19,3 +19,8 @@ class StaleVersion(PreconditionFailed):
 
 class BadCursor(AppError):
     """A list cursor this service did not issue."""
+
+
+class TimelineArchived(AppError):
+    """The request's timeline was moved to the object store (``archive-timeline``); ``object_key`` and
+    ``sha256`` name its segment."""

@@ -25,7 +25,7 @@ from backoffice_requests.schemas import (
     TimelineEntryRead,
 )
 from backoffice_requests.service.access import can_see, not_found
-from backoffice_requests.service.errors import BadCursor
+from backoffice_requests.service.errors import BadCursor, TimelineArchived
 from backoffice_requests.service.uow import RequestsUnitOfWork
 
 __all__ = ["RequestFilter", "list_requests", "request_read", "revision_diff", "revisions", "timeline_of"]
@@ -124,7 +124,10 @@ async def revision_diff(
 
 
 async def timeline_of(uow: RequestsUnitOfWork, *, user: User, request_id: str) -> list[TimelineEntryRead]:
-    await _visible_row(uow, user=user, request_id=request_id)
+    row = await _visible_row(uow, user=user, request_id=request_id)
+    if row["timeline_archive_id"] is not None:
+        segment = await uow.reads.timeline_segment(row["timeline_archive_id"])
+        raise TimelineArchived(f"the timeline of request {request_id} was archived to the object store", **segment)
     return [
         TimelineEntryRead.model_validate({**e, "type": e["event_type"]})
         for e in await uow.timeline.entries(request_id=request_id)
