@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from backoffice_common.db import asyncpg_dsn, make_session_factory
 from backoffice_common.testing import private_database
-from backoffice_common.wakeup import Wakeup, notify_after_commit
+from backoffice_common.wakeup import Bell, Wakeup, notify_after_commit
 
 
 async def test_a_worker_is_woken_by_a_committed_notification_and_not_by_a_rolled_back_one() -> None:
@@ -42,3 +42,23 @@ async def test_a_worker_is_woken_by_a_committed_notification_and_not_by_a_rolled
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
             await engine.dispose()
+
+
+async def test_a_bell_wakes_its_sleeper_at_once_and_keeps_a_ring_that_came_before_the_wait() -> None:
+    bell = Bell()
+    started = time.monotonic()
+    assert not await bell.wait(0.2, since=bell.mark())  # nobody rang: the whole timeout
+    assert time.monotonic() - started >= 0.15
+
+    mark = bell.mark()
+    bell.ring()  # rung between the sleeper's look at its work and its wait: not lost
+    started = time.monotonic()
+    assert await bell.wait(30, since=mark)
+    assert time.monotonic() - started < 1
+
+    mark = bell.mark()
+    sleeper = asyncio.create_task(bell.wait(30, since=mark))
+    await asyncio.sleep(0.05)
+    assert not sleeper.done()
+    bell.ring()
+    assert await asyncio.wait_for(sleeper, 1)

@@ -57,3 +57,40 @@ class Wakeup:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), timeout=timeout)
         self._event.clear()
+
+
+class Bell:
+    """Wakes a worker of this process early: a writer rings it after its transaction committed work
+    the worker should look at sooner than it planned (a timer due earlier than the one it sleeps for).
+
+    No ring is lost between the worker's look at its work and its wait: it takes ``mark()`` before
+    looking and hands it to ``wait``, which returns at once if the bell rang since."""
+
+    def __init__(self) -> None:
+        self._rings = 0
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def mark(self) -> int:
+        return self._rings
+
+    def ring(self) -> None:
+        self._rings += 1
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self, timeout: float, *, since: int) -> bool:
+        """Until the bell rings (True) or ``timeout`` seconds pass (False); True at once if it rang since ``since``."""
+        if self._rings != since:
+            return True
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout=max(0.0, timeout))
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
