@@ -167,7 +167,7 @@ async def test_a_timer_scheduled_in_this_process_fires_when_due_though_the_idle_
 
     assert service.settings.timer_idle_poll_seconds >= 60
     await asyncio.sleep(1.0)  # the job has looked and gone to sleep
-    ref_id, fire_at = f"absent-{uuid.uuid4()}", datetime.now(UTC) + timedelta(seconds=1.5)
+    ref_id, fire_at = str(uuid.uuid4()), datetime.now(UTC) + timedelta(seconds=1.5)
     async with service.app.state.uow_factory() as uow:
         await uow.timers.schedule(kind="absence_start", ref_id=ref_id, fire_at=fire_at)
         await uow.commit()
