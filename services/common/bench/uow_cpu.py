@@ -54,7 +54,8 @@ async def run(n: int, rounds: int, audit: bool) -> None:
             cause = new_event(type="bench.asked", service="bench", subject=f"key-{i % 50}", data={"i": i})
             async with UnitOfWork(factory, tables=tables, service="bench") as uow:
                 await uow.claim(consumer="bench", event=cause)
-                uow.publish(new_event(type="bench.done", service="bench", subject=cause.subject, data={"i": i}), topic="t")
+                done = new_event(type="bench.done", service="bench", subject=cause.subject, data={"i": i})
+                uow.publish(done, topic="t")
                 await uow.commit()
 
         for i in range(50):  # warm-up: statement caches, the pool's one connection
