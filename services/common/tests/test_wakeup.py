@@ -62,3 +62,14 @@ async def test_a_bell_wakes_its_sleeper_at_once_and_keeps_a_ring_that_came_befor
     assert not sleeper.done()
     bell.ring()
     assert await asyncio.wait_for(sleeper, 1)
+
+
+async def test_a_ring_for_work_due_after_the_sleeper_wakes_anyway_leaves_it_asleep() -> None:
+    bell = Bell()
+    sleeper = asyncio.create_task(bell.wait(1.0, since=bell.mark()))
+    await asyncio.sleep(0.05)
+    bell.ring(at=time.time() + 3600)  # due in an hour: the sleeper looks again within a second anyway
+    await asyncio.sleep(0.1)
+    assert not sleeper.done()
+    bell.ring(at=time.time() + 0.2)  # due before the sleeper's own deadline: woken
+    assert await asyncio.wait_for(sleeper, 0.5)

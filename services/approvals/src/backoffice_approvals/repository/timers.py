@@ -45,13 +45,14 @@ TASK_TIMER_KINDS = ("reminder", "escalation")
 class TimerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.scheduled = False
-        """True once this unit of work scheduled a timer: the timer job is rung after the commit."""
+        self.earliest: datetime | None = None
+        """The earliest timer this unit of work scheduled: the timer job is rung with it after the commit."""
 
     async def schedule(self, *, kind: str, ref_id: str, fire_at: datetime) -> None:
         """A timer of ``kind`` for ``ref_id``; scheduling the same one twice keeps the first."""
         await schedule(session=self.session, kind=kind, ref_id=ref_id, fire_at=fire_at)
-        self.scheduled = True
+        if self.earliest is None or fire_at < self.earliest:
+            self.earliest = fire_at
 
     async def next_due_at(self) -> datetime | None:
         return await next_due_at(session=self.session)

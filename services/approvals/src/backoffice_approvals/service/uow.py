@@ -19,7 +19,8 @@ from backoffice_common.wakeup import Bell
 
 TIMER_BELL = Bell()
 """Rung after a unit of work of this process that scheduled a timer committed: the timer job, asleep
-until the earliest timer it knew of, looks again (``backoffice_approvals.jobs.timer_job``)."""
+until the earliest timer it knew of, looks again if the new timer falls due before that
+(``backoffice_approvals.jobs.timer_job``)."""
 
 
 class ApprovalsUnitOfWork(UnitOfWork):
@@ -53,9 +54,9 @@ class ApprovalsUnitOfWork(UnitOfWork):
 
     async def commit(self) -> None:
         await super().commit()
-        if self.timers.scheduled:
-            self.timers.scheduled = False
-            TIMER_BELL.ring()
+        earliest, self.timers.earliest = self.timers.earliest, None
+        if earliest is not None:
+            TIMER_BELL.ring(at=earliest.timestamp())  # wakes the job only if it would sleep past it
 
     def attribute_to(self, *, actor: dict[str, str] | None = None, cause: CloudEvent | None = None) -> None:
         """Who acted (for the events' ``actor``) and which event caused this unit of work."""
