@@ -343,12 +343,17 @@ share.coordinator.state.topic.replication.factor=$rf
 share.coordinator.state.topic.min.isr=$isr
 group.initial.rebalance.delay.ms=0
 # fast recovery after "infra.sh kill kafka": the old broker session expires in 3s, not 9s
-broker.heartbeat.interval.ms=500
+# (a heartbeat a second still leaves three per session; docs/performance.md, idle)
+broker.heartbeat.interval.ms=1000
 broker.session.timeout.ms=3000
 auto.create.topics.enable=false
 delete.topic.enable=true
-num.network.threads=2
-num.io.threads=4
+# idle CPU on a 2-core machine (docs/performance.md): few threads, the controller's no-op metadata
+# record every 5 s instead of every 0.5 s, followers' empty fetches held 2 s (3-broker mode)
+num.network.threads=1
+num.io.threads=2
+metadata.max.idle.interval.ms=5000
+replica.fetch.wait.max.ms=2000
 log.retention.hours=168
 log.segment.bytes=67108864
 PROPS

@@ -133,6 +133,9 @@ class FakeTimers:
         timer.last_error = error
         return timer.attempts < give_up_after
 
+    async def next_due_at(self) -> datetime | None:
+        return min((t.fire_at for t in self.timers if t.fired_at is None), default=None)
+
     def of(self, ref_id: str) -> list[tuple[str, datetime]]:
         return [(t.kind, t.fire_at) for t in self.timers if t.ref_id == ref_id]
 

@@ -9,7 +9,7 @@ from common_testkit import Harness, event
 from sqlalchemy import text
 
 from backoffice_common.db import make_session_factory
-from backoffice_common.events import CloudEvent
+from backoffice_common.events import KAFKA_HEADERS, CloudEvent
 from backoffice_common.uow import UnitOfWork
 
 
@@ -58,3 +58,42 @@ async def test_commit_writes_the_events_of_every_tracked_aggregate_once_and_roll
         u.track(dropped)
         dropped.happen(3)
     assert await _outbox(harness) == expected
+
+
+async def test_the_raw_inbox_and_outbox_statements_run_in_the_sessions_transaction(harness: Harness) -> None:
+    """``claim``, ``set_outcome`` and the outbox insert go through asyncpg on the session's own
+    connection: a rollback takes them back with the ORM's work, a commit keeps them in publish order."""
+
+    def uow() -> ThingsUnitOfWork:
+        return ThingsUnitOfWork(make_session_factory(harness.engine), tables=harness.tables, service=harness.service)
+
+    async def inbox() -> list[tuple[str, str, str]]:
+        async with harness.engine.connect() as conn:
+            rows = await conn.execute(text("SELECT consumer, event_id, outcome FROM processed_event ORDER BY event_id"))
+            return [(r[0], r[1], r[2]) for r in rows]
+
+    seen = event(1, "k")
+    async with uow() as u:  # the claim is the transaction's first statement, then rolled back
+        assert await u.claim(consumer="c1", event=seen)
+        await u.set_outcome(event=seen, outcome="rolled back")
+        await u.session.execute(text("SELECT 1"))
+    assert await inbox() == []
+
+    thing = Thing("k")
+    async with uow() as u:
+        assert await u.claim(consumer="c1", event=seen)
+        u.track(thing)
+        for seq in (2, 3, 4):
+            thing.happen(seq)
+        expected = [(recorded.id, "k") for recorded in thing.events]
+        await u.set_outcome(event=seen, outcome="x" * 3000)
+        await u.commit()
+    async with uow() as u:  # the repeat is a duplicate, for this consumer only
+        assert not await u.claim(consumer="c1", event=seen)
+        assert await u.claim(consumer="c2", event=seen)
+        await u.commit()
+    assert await inbox() == [("c1", seen.id, "x" * 2000), ("c2", seen.id, "handled")]
+    assert await _outbox(harness) == expected
+    async with harness.engine.connect() as conn:
+        headers = (await conn.execute(text("SELECT headers FROM outbox_message ORDER BY id LIMIT 1"))).scalar_one()
+    assert headers["content-type"] == KAFKA_HEADERS["content-type"]

@@ -28,6 +28,11 @@ class Settings(ServiceSettings):
     fallback_approver_email: str = "approvals-admin@example.com"
 
     timer_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    """How soon the timer job looks again after an error, or at a due timer another instance holds."""
+    timer_idle_poll_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """The longest the timer job sleeps: it sleeps until the earliest timer falls due and is woken by
+    this process's commits that schedule one, so this only bounds how late it sees a timer that
+    another instance scheduled (and then failed to fire)."""
     timer_batch_size: int = Field(default=50, ge=1, le=1000)
     timer_max_attempts: int = Field(default=8, ge=1, le=100)
     fired_timer_retention_days: float = Field(default=30.0, gt=0)

@@ -152,3 +152,36 @@ async def test_a_delegate_who_is_not_an_active_approver_of_the_directory_is_refu
         assert "delegate_id" in r.json()["detail"]
     listed = await service.client.get("/absences", headers=service.headers("mona"))
     assert all(a["delegate_id"] not in ("erin-the-requester-only", "nobody-at-all") for a in listed.json())
+
+
+async def test_a_timer_scheduled_in_this_process_fires_when_due_though_the_idle_job_sleeps_a_minute(service):
+    """The timer job sleeps until its earliest timer (here: none soon) or the minute's fallback; the
+    commit that schedules a timer due sooner rings it awake, so that timer fires on time."""
+    import asyncio
+    import uuid
+
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from backoffice_approvals.models import approval_timer
+
+    assert service.settings.timer_idle_poll_seconds >= 60
+    await asyncio.sleep(1.0)  # the job has looked and gone to sleep
+    ref_id, fire_at = str(uuid.uuid4()), datetime.now(UTC) + timedelta(seconds=1.5)
+    async with service.app.state.uow_factory() as uow:
+        await uow.timers.schedule(kind="absence_start", ref_id=ref_id, fire_at=fire_at)
+        await uow.commit()
+    engine = create_async_engine(service.settings.database_url)
+    try:
+        fired_at = None
+        for _ in range(100):
+            async with engine.connect() as conn:
+                query = select(approval_timer.c.fired_at).where(approval_timer.c.ref_id == ref_id)
+                fired_at = (await conn.execute(query)).scalar_one()
+            if fired_at is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert fired_at is not None, "the timer did not fire within 10 s"
+        assert fire_at <= fired_at < fire_at + timedelta(seconds=5)
+    finally:
+        await engine.dispose()

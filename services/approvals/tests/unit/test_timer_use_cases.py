@@ -7,6 +7,7 @@ from approvals_testkit import POLICY, directory, snapshot, submitted
 
 from backoffice_approvals.domain.chain import Chain, Task
 from backoffice_approvals.domain.people import Absence, Person
+from backoffice_approvals.jobs import idle_wait
 from backoffice_approvals.service.chains import start_chain
 from backoffice_approvals.service.timers import fire_due_timer
 from backoffice_approvals.settings import Settings
@@ -105,3 +106,15 @@ async def test_a_timer_that_fails_is_postponed_with_its_error_and_publishes_noth
     assert "IndexError" in (timer.last_error or "")
     assert timer.fired_at is None
     assert uow.published == []
+
+
+async def test_the_idle_timer_job_sleeps_until_the_earliest_timer_and_no_longer_than_the_fallback() -> None:
+    uow = fake()
+    settings = SETTINGS.model_copy(update={"timer_poll_seconds": 1.0, "timer_idle_poll_seconds": 60.0})
+    assert await idle_wait(lambda: uow, settings) == 60.0  # no timer at all: the fallback
+    await uow.timers.schedule(kind="absence_start", ref_id="later", fire_at=datetime.now(UTC) + timedelta(hours=2))
+    assert await idle_wait(lambda: uow, settings) == 60.0
+    await uow.timers.schedule(kind="absence_start", ref_id="soon", fire_at=datetime.now(UTC) + timedelta(seconds=20))
+    assert 19.0 < await idle_wait(lambda: uow, settings) <= 20.0
+    await uow.timers.schedule(kind="absence_start", ref_id="held", fire_at=datetime.now(UTC) - timedelta(seconds=5))
+    assert await idle_wait(lambda: uow, settings) == 1.0  # due, but another instance holds it: the short poll

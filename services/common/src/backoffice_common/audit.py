@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, MetaData, String, Table, Text, select, text
+import asyncpg
+from sqlalchemy import BigInteger, Column, DateTime, Index, MetaData, String, Table, Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice_common.db import new_metadata
+from backoffice_common.db import driver_connection, new_metadata
 from backoffice_common.events import CloudEvent
 
 GENESIS = "0" * 64
@@ -109,21 +110,45 @@ async def append(session: AsyncSession, table: Table, events: Sequence[CloudEven
     """Append ``events`` to the chain inside the caller's transaction."""
     if not events:
         return
-    await session.execute(text(f"LOCK TABLE {table.name} IN EXCLUSIVE MODE"))
-    last = (await session.execute(select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1))).first()
-    seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
-    now = datetime.now(UTC)
-    rows = []
+    conn = await driver_connection(session)
+    sql, args = await insert_statement(conn, table.name, events, service=service)
+    await conn.execute(sql, *args)
+
+
+async def insert_statement(
+    conn: asyncpg.Connection, table: str, events: Sequence[CloudEvent], *, service: str, first_param: int = 1
+) -> tuple[str, list[Any]]:
+    """Lock the chain and read its head (inside the caller's transaction), and return the INSERT of
+    ``events`` after it with its arguments (numbered from ``first_param``), for the caller to run,
+    alone or as a part of a larger statement (the unit of work adds its outbox rows to it).
+
+    Two round trips before the insert: the lock, then the head read in a snapshot taken after the
+    lock was granted (in one statement, the snapshot would predate the lock in READ COMMITTED)."""
+    await conn.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+    last = await conn.fetchrow(f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1")  # noqa: S608
+    seq, prev = (int(last["seq"]), str(last["hash"])) if last else (0, GENESIS)
+    first_seq = seq + 1
+    contents: list[str] = []
+    requests: list[str | None] = []
+    prevs: list[str] = []
+    hashes: list[str] = []
     for event in events:
         seq += 1
         content = content_of(event, service=service)
         digest = hash_of(seq, prev, content)
-        rows.append(
-            {"seq": seq, "recorded_at": now, "request_id": request_of(event), "content": content, "prev_hash": prev}
-            | {"hash": digest}
-        )
+        contents.append(content)
+        requests.append(request_of(event))
+        prevs.append(prev)
+        hashes.append(digest)
         prev = digest
-    await session.execute(table.insert(), rows)
+    p = first_param
+    sql = (
+        f"INSERT INTO {table} (seq, recorded_at, request_id, content, prev_hash, hash)"  # noqa: S608
+        f" SELECT ${p} + n - 1, ${p + 1}::timestamptz, r, c, ph, h"
+        f" FROM unnest(${p + 2}::text[], ${p + 3}::text[], ${p + 4}::text[], ${p + 5}::text[])"
+        " WITH ORDINALITY AS a(r, c, ph, h, n)"
+    )
+    return sql, [first_seq, datetime.now(UTC), requests, contents, prevs, hashes]
 
 
 @dataclass(frozen=True)
@@ -161,6 +186,7 @@ __all__ = [
     "create_audit_table",
     "drop_audit_table",
     "hash_of",
+    "insert_statement",
     "request_of",
     "verify_chain",
 ]

@@ -62,6 +62,26 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under ``session``, inside the session's transaction (begun if it was not).
+
+    For the hot messaging statements (the inbox claim, the outbox and audit inserts): asyncpg's own
+    prepared-statement cache, no SQLAlchemy compile, result or ORM layers; same connection, same
+    transaction, so they commit or roll back with the session's other work. SQLAlchemy's asyncpg
+    adapter sends BEGIN lazily before its first statement; it is sent here instead when nothing ran
+    yet, through the adapter, so the session's commit and rollback end the same transaction.
+    """
+    connection = await session.connection()
+    fairy = await connection.get_raw_connection()
+    adapted: Any = fairy.dbapi_connection
+    if adapted._transaction is None and adapted.isolation_level != "autocommit":
+        async with adapted._execute_mutex:
+            if adapted._transaction is None:
+                await adapted._start_transaction()
+    driver: asyncpg.Connection = adapted._connection
+    return driver
+
+
 def asyncpg_dsn(database_url: str, *, server_settings: Mapping[str, str] | None = None) -> str:
     """The same URL in the form asyncpg.connect() accepts (no ``+asyncpg`` driver suffix).
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import insert, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backoffice_common import audit
+from backoffice_common.db import driver_connection
 from backoffice_common.events import KAFKA_HEADERS, CloudEvent, new_event
 from backoffice_common.messaging import MessagingTables, notify_channel
 from backoffice_common.tracing import current_trace_headers
@@ -106,15 +106,16 @@ class UnitOfWork:
 
     async def claim(self, *, consumer: str, event: CloudEvent) -> bool:
         """Record that ``consumer`` handles ``event`` in this transaction; False if it already did."""
-        stmt = (
-            pg_insert(self._tables.inbox)
-            .values(consumer=consumer, event_id=event.id, event_type=event.type)
-            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-            .returning(self._tables.inbox.c.event_id)
+        conn = await driver_connection(self.session)
+        claimed = await conn.fetchval(
+            f"INSERT INTO {self._tables.inbox.name} (consumer, event_id, event_type) VALUES ($1, $2, $3)"  # noqa: S608
+            " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
+            consumer,
+            event.id,
+            event.type,
         )
-        result = await self.session.execute(stmt)
         self._claimed_by = consumer
-        return result.scalar_one_or_none() is not None
+        return claimed is not None
 
     async def claim_many(self, *, consumer: str, events: Sequence[CloudEvent]) -> set[str]:
         """``claim`` for several events in one statement: the ids of those not handled before."""
@@ -137,36 +138,62 @@ class UnitOfWork:
         consumer = consumer or self._claimed_by
         if consumer is None:
             raise RuntimeError("set_outcome: no consumer claimed an event in this unit of work")
-        inbox = self._tables.inbox
-        await self.session.execute(
-            inbox.update()
-            .where(inbox.c.consumer == consumer, inbox.c.event_id == event.id)
-            .values(outcome=outcome[:2000])
+        conn = await driver_connection(self.session)
+        await conn.execute(
+            f"UPDATE {self._tables.inbox.name} SET outcome = $3 WHERE consumer = $1 AND event_id = $2",  # noqa: S608
+            consumer,
+            event.id,
+            outcome[:2000],
         )
 
     async def flush_events(self) -> None:
-        """Write queued events to the outbox now (still inside the transaction)."""
-        if self._tables.audit is not None and (self._pending or self._facts):
-            facts = [*self.pending_events, *self._facts]
-            await audit.append(self.session, self._tables.audit, facts, service=self._service)
+        """Write queued events to the outbox now (still inside the transaction).
+
+        Raw asyncpg on the session's connection and transaction (``driver_connection``): the audit
+        rows, the outbox rows and the relay's NOTIFY go in one statement (after the audit chain's
+        lock and head), each list as one array parameter."""
+        audited = self._tables.audit is not None and bool(self._pending or self._facts)
+        facts = [*self.pending_events, *self._facts]
         self._facts = []
-        if not self._pending:
+        if not self._pending and not audited:
             return
-        # The W3C trace context of the work that caused the events; the relay continues the trace.
-        headers = {**KAFKA_HEADERS, **current_trace_headers()}
-        rows: list[dict[str, Any]] = [
-            {
-                "topic": topic,
-                "key": key,
-                "event_id": event.id,
-                "event_type": event.type,
-                "value": event.to_json_bytes(),
-                "headers": dict(headers),
-            }
-            for topic, key, event in self._pending
-        ]
-        await self.session.execute(insert(self._tables.outbox), rows)
-        await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self._channel})
+        await self.session.flush()  # the ORM's pending changes first, as autoflush did before
+        conn = await driver_connection(self.session)
+        parts: list[str] = []
+        args: list[Any] = []
+        if audited:
+            assert self._tables.audit is not None
+            audit_sql, audit_args = await audit.insert_statement(
+                conn, self._tables.audit.name, facts, service=self._service, first_param=1
+            )
+            parts.append(audit_sql)
+            args.extend(audit_args)
+        if self._pending:
+            # The W3C trace context of the work that caused the events; the relay continues the trace.
+            headers = json.dumps({**KAFKA_HEADERS, **current_trace_headers()})
+            n = len(args)
+            parts.append(
+                f"INSERT INTO {self._tables.outbox.name} (topic, key, event_id, event_type, value, headers)"  # noqa: S608
+                f" SELECT t, k, i, y, v, ${n + 6}::jsonb"
+                f" FROM unnest(${n + 1}::text[], ${n + 2}::text[], ${n + 3}::text[], ${n + 4}::text[],"
+                f" ${n + 5}::bytea[]) WITH ORDINALITY AS o(t, k, i, y, v, n) ORDER BY n"
+            )
+            args.extend(
+                [
+                    [topic for topic, _, _ in self._pending],
+                    [key for _, key, _ in self._pending],
+                    [event.id for _, _, event in self._pending],
+                    [event.type for _, _, event in self._pending],
+                    [event.to_json_bytes() for _, _, event in self._pending],
+                    headers,
+                    self._channel,
+                ]
+            )
+            final = f"SELECT pg_notify(${n + 7}, '')"
+        else:
+            final = "SELECT 1"
+        ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts))
+        await conn.execute(f"WITH {ctes} {final}", *args)
         self._pending = []
 
     async def commit(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 import asyncpg
@@ -57,3 +58,46 @@ class Wakeup:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), timeout=timeout)
         self._event.clear()
+
+
+class Bell:
+    """Wakes a worker of this process early: a writer rings it after its transaction committed work
+    the worker should look at sooner than it planned (a timer due earlier than the one it sleeps for).
+
+    No ring is lost between the worker's look at its work and its wait: it takes ``mark()`` before
+    looking and hands it to ``wait``, which returns at once if the bell rang since. A ring may say
+    when its work falls due (``at``, a POSIX time): a sleeper that wakes up before then anyway is
+    left asleep, so a stream of far-off timers costs the sleeping worker nothing."""
+
+    def __init__(self) -> None:
+        self._rings = 0
+        self._waiters: list[tuple[asyncio.Future[None], float]] = []
+
+    def mark(self) -> int:
+        return self._rings
+
+    def ring(self, *, at: float | None = None) -> None:
+        self._rings += 1
+        keep: list[tuple[asyncio.Future[None], float]] = []
+        for waiter, deadline in self._waiters:
+            if at is not None and deadline <= at:
+                keep.append((waiter, deadline))
+            elif not waiter.done():
+                waiter.set_result(None)
+        self._waiters = keep
+
+    async def wait(self, timeout: float, *, since: int) -> bool:
+        """Until the bell rings (True) or ``timeout`` seconds pass (False); True at once if it rang since ``since``."""
+        if self._rings != since:
+            return True
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (waiter, time.time() + max(0.0, timeout))
+        self._waiters.append(entry)
+        try:
+            await asyncio.wait_for(waiter, timeout=max(0.0, timeout))
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            if entry in self._waiters:
+                self._waiters.remove(entry)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,16 +32,30 @@ async def claim_due_timers(*, session: AsyncSession, now: datetime, limit: int) 
     return list((await session.execute(query)).all())
 
 
+async def next_due_at(*, session: AsyncSession) -> datetime | None:
+    """When the earliest timer not yet fired falls due (the partial index ``ix_approval_timer_due``)."""
+    query = select(func.min(approval_timer.c.fire_at)).where(approval_timer.c.fired_at.is_(None))
+    due: datetime | None = (await session.execute(query)).scalar_one_or_none()
+    return due
+
+
 TASK_TIMER_KINDS = ("reminder", "escalation")
 
 
 class TimerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.earliest: datetime | None = None
+        """The earliest timer this unit of work scheduled: the timer job is rung with it after the commit."""
 
     async def schedule(self, *, kind: str, ref_id: str, fire_at: datetime) -> None:
         """A timer of ``kind`` for ``ref_id``; scheduling the same one twice keeps the first."""
         await schedule(session=self.session, kind=kind, ref_id=ref_id, fire_at=fire_at)
+        if self.earliest is None or fire_at < self.earliest:
+            self.earliest = fire_at
+
+    async def next_due_at(self) -> datetime | None:
+        return await next_due_at(session=self.session)
 
     async def claim_due(self, *, now: datetime) -> Any:
         """The earliest due timer, locked for this transaction, or None."""

@@ -15,6 +15,12 @@ from backoffice_approvals.service.events import SERVICE, SYSTEM_ACTOR, cloud_eve
 from backoffice_common import topics
 from backoffice_common.events import CloudEvent, new_event
 from backoffice_common.uow import UnitOfWork
+from backoffice_common.wakeup import Bell
+
+TIMER_BELL = Bell()
+"""Rung after a unit of work of this process that scheduled a timer committed: the timer job, asleep
+until the earliest timer it knew of, looks again if the new timer falls due before that
+(``backoffice_approvals.jobs.timer_job``)."""
 
 
 class ApprovalsUnitOfWork(UnitOfWork):
@@ -45,6 +51,12 @@ class ApprovalsUnitOfWork(UnitOfWork):
         self.pending = PendingRouteRepository(self.session)
         self.attribute_to()
         return self
+
+    async def commit(self) -> None:
+        await super().commit()
+        earliest, self.timers.earliest = self.timers.earliest, None
+        if earliest is not None:
+            TIMER_BELL.ring(at=earliest.timestamp())  # wakes the job only if it would sleep past it
 
     def attribute_to(self, *, actor: dict[str, str] | None = None, cause: CloudEvent | None = None) -> None:
         """Who acted (for the events' ``actor``) and which event caused this unit of work."""
