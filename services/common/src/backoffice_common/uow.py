@@ -122,15 +122,17 @@ class UnitOfWork:
         if not events:
             return set()
         unique = {event.id: event for event in reversed(events)}
-        stmt = (
-            pg_insert(self._tables.inbox)
-            .values([{"consumer": consumer, "event_id": e.id, "event_type": e.type} for e in unique.values()])
-            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-            .returning(self._tables.inbox.c.event_id)
+        conn = await driver_connection(self.session)
+        rows = await conn.fetch(
+            f"INSERT INTO {self._tables.inbox.name} (consumer, event_id, event_type)"  # noqa: S608
+            " SELECT $1, id, type FROM unnest($2::text[], $3::text[]) AS e(id, type)"
+            " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
+            consumer,
+            [e.id for e in unique.values()],
+            [e.type for e in unique.values()],
         )
-        result = await self.session.execute(stmt)
         self._claimed_by = consumer
-        return set(result.scalars())
+        return {row["event_id"] for row in rows}
 
     async def set_outcome(self, *, event: CloudEvent, outcome: str, consumer: str | None = None) -> None:
         """Record what handling ``event`` did, on the inbox row of ``consumer`` (default: the one that
