@@ -29,7 +29,7 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
-messaging = messaging_tables(Base.metadata)
+messaging = messaging_tables(Base.metadata, audit=True)
 
 checklist_template = Table(
     "checklist_template",
