@@ -264,7 +264,12 @@ class Checklist:
             "checklist_id": self.id,
             "kind": self.kind,
             "language": self.employee.language,
-            "employee": {"id": self.employee.id, "name": self.employee.name, "email": self.employee.email},
+            "employee": {
+                "id": self.employee.id,
+                "name": self.employee.name,
+                "email": self.employee.email,
+                "department": self.employee.department,
+            },
             "manager": {"id": self.employee.manager_id, "email": self.employee.manager_email},
             "template": {"key": self.template_key, "version": self.template_version},
         }
