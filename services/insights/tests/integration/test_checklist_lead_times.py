@@ -91,7 +91,7 @@ async def test_lead_times_per_kind_template_and_department() -> None:
         assert (rows["onboarding-en"]["completed"], rows["onboarding-en"]["mean_days"]) == (2, 20.0)
         assert (rows["onboarding-de"]["completed"], rows["onboarding-de"]["max_days"]) == (1, 20.0)
         r = await insights.client.get(
-            "/insights/checklists/lead-times", params={"group_by": "department", "fmt": "csv"}, headers=ADMIN
+            "/insights/checklists/lead-times", params={"group_by": "department", "format": "csv"}, headers=ADMIN
         )
         assert r.status_code == 200
         assert (

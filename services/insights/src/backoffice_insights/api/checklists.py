@@ -27,7 +27,7 @@ async def lead_times(
     group_by: checklist_leads.LeadGroup = "none",
     start: Annotated[datetime | None, Query(alias="from", description="started at or after (RFC 3339)")] = None,
     end: Annotated[datetime | None, Query(alias="to", description="started before (RFC 3339)")] = None,
-    fmt: Format = "json",
+    format: Format = "json",
 ) -> Any:
     """Started -> completed in days per kind (and template or department) of the checklists started in
     [from, to); cancelled and running ones are counted, not timed."""
@@ -35,6 +35,6 @@ async def lead_times(
     if start is not None and end is not None and end <= start:
         raise Invalid("'to' must be after 'from'", field="to")
     rows = await checklist_leads.lead_times(uow.session, kind=kind, group_by=group_by, start=start, end=end)
-    if fmt == "csv":
+    if format == "csv":
         return csv_response(rows, list(ChecklistLeadRow.model_fields), "checklist-lead-times.csv")
     return ChecklistLeadTimesRead(group_by=group_by, rows=[ChecklistLeadRow(**r) for r in rows])
