@@ -67,7 +67,10 @@ async def test_lead_times_per_kind_template_and_department() -> None:
             assert r.status_code == 200, r.text
             rows: list[dict[str, Any]] = r.json()["rows"]
             onboarding = next((row for row in rows if row["kind"] == "onboarding"), None)
-            return rows if onboarding and onboarding["completed"] + onboarding["cancelled"] == 4 else None
+            offboarding = next((row for row in rows if row["kind"] == "offboarding"), None)
+            # each checklist is its own key, so its own partition: wait until every one has arrived
+            arrived = onboarding and offboarding and (onboarding["completed"], onboarding["running"]) == (3, 1)
+            return rows if arrived and onboarding["cancelled"] == 1 and offboarding["completed"] == 1 else None
 
         overall = await eventually(lambda: report(), timeout=60, message="the lead times never arrived")
         by_kind = {row["kind"]: row for row in overall}
