@@ -115,3 +115,22 @@ async def test_an_item_for_someone_without_an_address_sends_nothing_and_the_cons
     await publish_events(service.bootstrap, service.prefix + "backoffice.checklists", [nobody, after])
     mails = await wait_for_mail(employee["email"])
     assert [m["subject"] for m in mails] == [f"To do for {employee['name']}: Sign the contract"]
+
+
+async def test_the_assignee_is_reminded_on_the_due_day_in_german(service) -> None:  # type: ignore[no-untyped-def]
+    tag = uuid.uuid4().hex[:8]
+    employee = {"id": f"emp-{tag}", "name": f"Jonas {tag}", "email": unique_email("jonas")}
+    reminder = checklist_event(
+        "checklist.item_reminder_due",
+        language="de",
+        employee=employee,
+        manager={"id": None, "email": ""},
+        item=item("badge", "Ausweis abgeben", user=employee["id"]),
+        reminded_at="2026-12-17T23:00:00+00:00",
+    )
+    await publish_events(service.bootstrap, service.prefix + "backoffice.checklists", [reminder, reminder])
+    [mail] = await wait_for_mail(employee["email"])
+    assert mail["subject"] == f"Heute fällig: Ausweis abgeben ({employee['name']})"
+    assert "heute, am" in mail["text"]
+    await asyncio.sleep(1)
+    assert len(await mailbox(employee["email"])) == 1

@@ -170,6 +170,15 @@ class Checklist:
                 return item
         return None
 
+    def remind(self, key: str, *, now: datetime) -> bool:
+        """The due day of a ready item has begun: one ``item_reminder_due`` (not for a waiting, done or
+        overdue item, nor in a closed checklist)."""
+        item = self.item(key)
+        if self.status != "running" or item.status != "ready" or item.overdue_at is not None:
+            return False
+        self._record("checklist.item_reminder_due", item=self._item_data(item), reminded_at=now.isoformat())
+        return True
+
     def mark_overdue(self, key: str, *, now: datetime) -> bool:
         """The item's due date passed undone: one ``item_overdue``; False when nothing is overdue."""
         item = self.item(key)

@@ -26,7 +26,7 @@ async def groups_of(*, uow: ChecklistsUnitOfWork, user: User) -> frozenset[str]:
 
 
 async def _schedule(uow: ChecklistsUnitOfWork, checklist: Checklist, items: list[Item], zone: str) -> None:
-    for kind, ref, fire_at in timers_of(checklist, items, zone):
+    for kind, ref, fire_at in timers_of(checklist, items, zone, now=now_utc()):
         await uow.timers.set(kind=kind, ref_id=ref, fire_at=fire_at)
 
 

@@ -1,4 +1,5 @@
-"""backoffice.checklists: assignees hear of a ready item and of an overdue one; security of an open access."""
+"""backoffice.checklists: assignees hear of a ready item, on its due day, and when it is overdue; security of an
+open access."""
 
 from __future__ import annotations
 
@@ -20,4 +21,13 @@ async def item_overdue(event: CloudEvent, uow: NotificationsUnitOfWork, settings
     return await checklists.item_overdue(uow, cause=Cause.of(event), body=body, settings=settings)
 
 
-HANDLERS = {"checklist.item_ready": item_ready, "checklist.item_overdue": item_overdue}
+async def item_reminder_due(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> str:
+    body = parse_payload(ChecklistItemEvent, event)
+    return await checklists.item_reminder(uow, cause=Cause.of(event), body=body, settings=settings)
+
+
+HANDLERS = {
+    "checklist.item_ready": item_ready,
+    "checklist.item_reminder_due": item_reminder_due,
+    "checklist.item_overdue": item_overdue,
+}

@@ -225,6 +225,18 @@ CATALOG: dict[str, dict[str, tuple[str, str]]] = {
             "\n\n{{ checklist_url }}",
         ),
     },
+    "checklist_item_reminder": {
+        "en": (
+            "Due today: {{ item.title }} ({{ employee.name }})",
+            "Hello,\n\nthe item {{ item.title }} of the {{ kind }} checklist of {{ employee.name }} is due today, "
+            "{{ item.due_on | day }}, and still open.\n\n{{ checklist_url }}",
+        ),
+        "de": (
+            "Heute fällig: {{ item.title }} ({{ employee.name }})",
+            "Guten Tag,\n\ndie Aufgabe {{ item.title }} der Checkliste von {{ employee.name }} ist heute, am "
+            "{{ item.due_on | day }}, fällig und noch offen.\n\n{{ checklist_url }}",
+        ),
+    },
     "checklist_item_overdue": {
         "en": (
             "Overdue: {{ item.title }} ({{ employee.name }})",

@@ -1,4 +1,4 @@
-"""Checklist emails: the assignee of a ready item, the assignee of an overdue one, and the group an open
+"""Checklist emails: the assignee of a ready item, reminded on its due day and when overdue, and the group an open
 access is escalated to (security). In the checklist's language (its template's, the employee's); the
 employee and manager are emailed at the addresses HR gave, a group at its mailbox
 (``NOTIFICATIONS_CHECKLIST_GROUP_EMAILS``). One delivery per (event, recipient, template): a redelivered
@@ -62,6 +62,21 @@ async def item_ready(
         uow,
         cause=cause,
         template="checklist_item_ready",
+        recipient=recipient,
+        body=body,
+        context=_context(body, settings),
+    )
+
+
+async def item_reminder(
+    uow: NotificationsUnitOfWork, *, cause: Cause, body: ChecklistItemEvent, settings: Settings
+) -> str:
+    """The due day of an item still open has begun: its assignee is reminded."""
+    recipient = assignee_email(body, settings)
+    return await _send(
+        uow,
+        cause=cause,
+        template="checklist_item_reminder",
         recipient=recipient,
         body=body,
         context=_context(body, settings),
