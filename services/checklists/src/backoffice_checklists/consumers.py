@@ -1,5 +1,7 @@
 """Event entrypoints: an HR event -> its payload -> one use case.
 
+A running onboarding of someone who leaves is cancelled (``checklist.cancelled`` with the reason).
+
 The HR system publishes ``employee.hired``, ``employee.leaving`` and ``employee.last_day_changed``
 on ``backoffice.hr`` keyed by employee id, so one employee's events arrive in order. A repeated
 event is absorbed twice: by the inbox (same event id) and by the start being idempotent per
@@ -12,6 +14,8 @@ from dataclasses import replace
 from functools import partial
 from typing import cast
 
+from pydantic import BaseModel, ConfigDict
+
 from backoffice_checklists.schemas import Hired, LastDayChanged, Leaving
 from backoffice_checklists.service import checklists as service
 from backoffice_checklists.service.uow import ChecklistsUnitOfWork
@@ -21,6 +25,7 @@ from backoffice_common.events import CloudEvent, parse_payload
 from backoffice_common.uow import UnitOfWork
 
 HR_ACTOR = {"id": "hr-system", "name": "HR system", "role": "system"}
+REQUESTS_ACTOR = {"id": "requests", "name": "requests", "role": "system"}
 
 
 def _ours(uow: UnitOfWork, event: CloudEvent) -> ChecklistsUnitOfWork:
@@ -41,6 +46,10 @@ async def on_leaving(event: CloudEvent, uow: UnitOfWork, *, zone: str) -> str:
     payload = parse_payload(Leaving, event)
     ours = _ours(uow, event)
     employee = replace(payload.employee.domain(), last_day=payload.last_day)
+    onboarding = await ours.checklists.open_of(employee.id, "onboarding")
+    if onboarding is not None and onboarding.status == "running":
+        reason = f"the employee leaves (last day {payload.last_day.isoformat()})"
+        await service.cancel(uow=ours, checklist_id=onboarding.id, reason=reason, user=None)
     checklist, created = await service.start(uow=ours, kind="offboarding", employee=employee, zone=zone)
     if created:
         return f"started: {checklist.id}"
@@ -61,9 +70,29 @@ async def on_last_day_changed(event: CloudEvent, uow: UnitOfWork, *, zone: str) 
     return f"moved {len(moved)} items"
 
 
+class ReceiptConfirmed(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    request_id: str
+    fully_received: bool
+
+
+async def on_receipt_confirmed(event: CloudEvent, uow: UnitOfWork) -> str:
+    """``purchase_request.receipt_confirmed`` (backoffice.requests): a fully received order completes the
+    purchase item that asked for it; other requests' receipts are not ours."""
+    payload = parse_payload(ReceiptConfirmed, event)
+    if not payload.fully_received:
+        return "ignored: partly received"
+    ours = cast(ChecklistsUnitOfWork, uow)
+    ours.attribute_to(actor=REQUESTS_ACTOR, cause=event)
+    item = await service.purchase_received(uow=ours, request_id=payload.request_id)
+    return f"completed: {item.key}" if item else "ignored: no open purchase item"
+
+
 def handlers(*, zone: str) -> dict[str, Handler]:
-    """The HR event types checklists handles; the settings a handler needs are bound here."""
+    """The event types checklists handles; the settings a handler needs are bound here."""
     return {
+        "purchase_request.receipt_confirmed": on_receipt_confirmed,
         "employee.hired": partial(on_hired, zone=zone),
         "employee.leaving": partial(on_leaving, zone=zone),
         "employee.last_day_changed": partial(on_last_day_changed, zone=zone),

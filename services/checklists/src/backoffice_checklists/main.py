@@ -33,7 +33,7 @@ def build_spec(settings: Settings) -> ServiceSpec:
         tables=messaging,
         routers=[checklists.router, items.router, templates.router, groups.router],
         publishes=[topics.CHECKLISTS],
-        consumes=[topics.HR],
+        consumes=[topics.HR, topics.REQUESTS],
         handlers=consumers.handlers(zone=settings.timezone),
         background_jobs=[timer_job],
         on_startup=[seed_templates],

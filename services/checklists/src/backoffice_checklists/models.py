@@ -29,7 +29,7 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
-messaging = messaging_tables(Base.metadata)
+messaging = messaging_tables(Base.metadata, audit=True)
 
 checklist_template = Table(
     "checklist_template",
@@ -91,7 +91,10 @@ checklist_item = Table(
     Column("done_at", DateTime(timezone=True), nullable=True),
     Column("overdue_at", DateTime(timezone=True), nullable=True),
     Column("escalated_to", String(100), nullable=True),
+    Column("purchase", JSONB, nullable=True),
+    Column("purchase_request_id", String(36), nullable=True),
     PrimaryKeyConstraint("checklist_id", "key"),
+    Index("ix_checklist_item_purchase_request", "purchase_request_id", unique=True),
     Index("ix_checklist_item_open_group", "assignee_group", postgresql_where=text("status <> 'done'")),
     Index("ix_checklist_item_open_user", "assignee_user", postgresql_where=text("status <> 'done'")),
     Index("ix_checklist_item_open_escalated", "escalated_to", postgresql_where=text("status <> 'done'")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,7 +18,9 @@ Title = Annotated[str, SafeText(min_length=1, max_length=300, strip=True)]
 Fact = Annotated[str, SafeText(min_length=1, max_length=100, strip=True)]
 Kind = Literal["onboarding", "offboarding"]
 Language = Literal["de", "en"]
-EvidenceKind = Literal["confirmation", "serial_number", "document_reference", "sign_off", "interview_held"]
+EvidenceKind = Literal[
+    "confirmation", "serial_number", "document_reference", "sign_off", "interview_held", "purchase_received"
+]
 
 
 class Strict(BaseModel):
@@ -35,6 +38,9 @@ class EmployeeIn(BaseModel):
     location: Fact | None = None
     employment_type: Fact | None = None
     manager_id: UserId | None = None
+    manager_email: Annotated[str, SafeText(max_length=320)] = Field(
+        default="", description="where the manager's checklist items are emailed"
+    )
     start_date: date
     last_day: date | None = None
 
@@ -72,7 +78,8 @@ class ItemComplete(Strict):
         max_length=5,
         examples=[{"serial_number": "PF3X9Z1"}, {"held_by": "hanna", "held_on": "2027-03-28"}],
         description="confirmation: {}; serial_number; document_reference; sign_off: signed_off_by; "
-        "interview_held: held_by and held_on. An optional note is kept with any of them.",
+        "interview_held: held_by and held_on; purchase_received: purchase_request_id (set by the order's "
+        "receipt). An optional note is kept with any of them.",
     )
 
 
@@ -93,6 +100,7 @@ class ItemRead(BaseModel):
     overdue: bool
     escalated_to: str | None
     red_flag: bool
+    purchase_request_id: str | None = None
 
 
 class Progress(BaseModel):
@@ -136,6 +144,18 @@ class DueIn(Strict):
     offset_days: int = Field(ge=-365, le=365)
 
 
+class PurchaseIn(Strict):
+    """Equipment the item orders: a draft purchase request for the employee's manager when the item is ready."""
+
+    description: Title
+    quantity: Decimal = Field(gt=0, le=1000, max_digits=12, decimal_places=3)
+    unit: Annotated[str, SafeText(min_length=1, max_length=20, strip=True)] = "pcs"
+    unit_price: Decimal = Field(gt=0, max_digits=14, decimal_places=2, description="decimal, in currency")
+    currency: Annotated[str, SafeText(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
+    category: Fact
+    cost_center: Fact | None = Field(default=None, description="none: the employee's department")
+
+
 class TemplateItemIn(Strict):
     key: Key
     title: Title
@@ -145,6 +165,9 @@ class TemplateItemIn(Strict):
     depends_on: list[Key] = Field(default_factory=list, max_length=50)
     conditions: dict[Literal["department", "location", "employment_type"], list[Fact]] = Field(default_factory=dict)
     access_revocation: bool = False
+    purchase: PurchaseIn | None = Field(
+        default=None, description="with evidence purchase_received and responsible manager: what the item orders"
+    )
 
 
 class TemplateUpdate(Strict):

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from checklists_testkit import HR, Service, assert_problem, auth, days_ago, employee, items_by_key, unique
+from sqlalchemy import event
+
+from backoffice_checklists.repository.checklists import ChecklistRepository
 
 
 async def test_starting_twice_returns_the_same_checklist_and_publishes_once(service: Service) -> None:
@@ -177,3 +182,29 @@ async def test_a_template_that_could_never_run_is_refused(service: Service) -> N
     assert (await service.client.put(f"/templates/{key}", json=german, headers=HR)).status_code == 201
     english = {**german, "language": "en"}
     assert_problem(await service.client.put(f"/templates/{key}", json=english, headers=HR), 409)
+
+
+async def test_the_hr_list_reads_a_page_in_a_constant_number_of_statements(service: Service) -> None:
+    department = unique("dept")
+    for _ in range(6):
+        await service.start("offboarding", employee(unique("emp"), department=department, last_day="2027-06-30"))
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    async def page(limit: int) -> int:
+        statements.clear()
+        async with service.app.state.session_factory() as session:
+            connection = await session.connection()
+            event.listen(connection.sync_connection, "before_cursor_execute", count)
+            repository = ChecklistRepository(session, lambda aggregate: None)
+            found = await repository.page(status="running", kind="offboarding", limit=limit, offset=0)
+        assert len(found) == limit
+        assert all(c.items for c in found)
+        return len(statements)
+
+    assert await page(1) == await page(6) == 2, statements
+    r = await service.client.get("/checklists", params={"kind": "offboarding", "limit": 6}, headers=HR)
+    assert r.status_code == 200
+    assert len(r.json()) == 6

@@ -82,3 +82,25 @@ async def test_a_payload_that_does_not_fit_is_dead_lettered_not_retried(service:
     async with service.app.state.session_factory() as session:
         query = select(messaging.inbox.c.event_id).where(messaging.inbox.c.event_id == bad.id)
         assert (await session.execute(query)).scalar_one_or_none() is None
+
+
+async def test_leaving_cancels_a_running_onboarding_with_a_reason(service: Service) -> None:
+    eid = unique("emp")
+    await service.emit("employee.hired", eid, employee=employee(eid, start_date=days_ago(-10)))
+    [onboarding] = await checklists_of(service, eid, 1)
+    leaving = await service.emit(
+        "employee.leaving", eid, employee=employee(eid, start_date=days_ago(-10)), last_day="2027-01-31"
+    )
+    assert (await outcome(service, leaving)).startswith("started: ")
+    by_kind = {c["kind"]: c for c in await service.of_employee(eid)}
+    assert by_kind["onboarding"]["status"] == "cancelled"
+    assert by_kind["offboarding"]["status"] == "running"
+    [cancelled] = await service.events.wait_for("checklist.cancelled", subject=onboarding["id"])
+    assert cancelled.data["reason"] == "the employee leaves (last day 2027-01-31)"
+    assert cancelled.causationid == leaving.id
+    again = await service.emit(
+        "employee.leaving", eid, employee=employee(eid, start_date=days_ago(-10)), last_day="2027-01-31"
+    )
+    assert await outcome(service, again) == f"exists: {by_kind['offboarding']['id']}"
+    await asyncio.sleep(1)
+    assert len(service.events.of_type("checklist.cancelled", subject=onboarding["id"])) == 1

@@ -3,7 +3,8 @@ vendor records are kept apart."""
 
 from __future__ import annotations
 
-from typing import cast
+from datetime import datetime
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +12,7 @@ from backoffice_common.consumer import Handler
 from backoffice_common.events import CloudEvent, PermanentEventError, parse_payload
 from backoffice_common.uow import UnitOfWork
 from backoffice_insights.domain.facts import REQUEST_EVENT_TYPES, VENDOR_UPDATED, Fact, VendorFact
+from backoffice_insights.repository import checklist_leads
 from backoffice_insights.service.ingest import IngestUow, record_fact, record_vendor
 
 
@@ -36,6 +38,45 @@ def _request_id(event: CloudEvent) -> str:
     raise PermanentEventError(f"{event.type} {event.id}: names no purchase request (no subject, no request_id)")
 
 
+class ChecklistEvent(BaseModel):
+    """``checklist.started`` / ``completed`` / ``cancelled``: what a lead time needs."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    checklist_id: str = Field(min_length=1, max_length=36)
+    kind: str = Field(min_length=1, max_length=20)
+    template: dict[str, Any]
+    employee: dict[str, Any] = Field(default_factory=dict)
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+
+CHECKLIST_STATUS = {
+    "checklist.started": "running",
+    "checklist.completed": "completed",
+    "checklist.cancelled": "cancelled",
+}
+
+
+async def on_checklist_event(event: CloudEvent, uow: UnitOfWork) -> str:
+    """A checklist's start, completion or cancellation: its lead-time row (any order, idempotent)."""
+    body = parse_payload(ChecklistEvent, event)
+    status = CHECKLIST_STATUS[event.type]
+    department = body.employee.get("department")
+    await checklist_leads.record(
+        uow.session,
+        checklist_id=body.checklist_id,
+        kind=body.kind,
+        template_key=str(body.template.get("key", ""))[:100],
+        department=str(department)[:200] if department else None,
+        status=status,
+        started_at=body.started_at or (event.time if status == "running" else None),
+        ended_at=body.completed_at or body.cancelled_at,
+    )
+    return f"checklist {body.checklist_id}: {status}"
+
+
 def handlers() -> dict[str, Handler]:
     async def on_request_event(event: CloudEvent, uow: UnitOfWork) -> str | None:
         fact = Fact(event.id, event.type, event.time, _request_id(event), event.data)
@@ -48,4 +89,5 @@ def handlers() -> dict[str, Handler]:
 
     table: dict[str, Handler] = dict.fromkeys(REQUEST_EVENT_TYPES, on_request_event)
     table[VENDOR_UPDATED] = on_vendor_updated
+    table.update(dict.fromkeys(CHECKLIST_STATUS, on_checklist_event))
     return table

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from backoffice_common import topics
 from backoffice_common.app import ServiceSpec, create_service_app
 from backoffice_insights import consumers
+from backoffice_insights.api.checklists import router as checklists_router
 from backoffice_insights.api.problems import PROBLEMS
 from backoffice_insights.api.rates import router as rates_router
 from backoffice_insights.api.reports import router as reports_router
@@ -15,7 +16,14 @@ from backoffice_insights.models import messaging
 from backoffice_insights.service.uow import InsightsUnitOfWork
 from backoffice_insights.settings import Settings
 
-CONSUMES = [topics.REQUESTS, topics.APPROVALS, topics.NOTIFICATIONS, topics.CONTRACTS, topics.VENDORS]
+CONSUMES = [
+    topics.REQUESTS,
+    topics.APPROVALS,
+    topics.NOTIFICATIONS,
+    topics.CONTRACTS,
+    topics.VENDORS,
+    topics.CHECKLISTS,
+]
 
 
 def build_spec(settings: Settings) -> ServiceSpec:
@@ -32,7 +40,7 @@ def build_spec(settings: Settings) -> ServiceSpec:
         description="A read model of every event: cycle times, bottlenecks, SLA and spend.",
         version="0.1.0",
         tables=messaging,
-        routers=[reports_router, rates_router],
+        routers=[reports_router, rates_router, checklists_router],
         consumes=CONSUMES,
         handlers=consumers.handlers(),
         compacted_topics=[topics.VENDORS],

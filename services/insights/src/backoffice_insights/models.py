@@ -179,3 +179,18 @@ fx_rate = Table(
 )
 
 DERIVED_PER_REQUEST = (stage_duration, approval_task, vendor_answer, contract_signing, spend_line, failed_delivery)
+
+checklist_lead = Table(
+    "checklist_lead",
+    Base.metadata,
+    Column("checklist_id", String(36), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("template_key", String(100), nullable=False),
+    Column("department", String(200), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("started_at", TS, nullable=True),
+    Column("ended_at", TS, nullable=True),
+    Index("ix_checklist_lead_kind_ended", "kind", "ended_at"),
+)
+"""One row per onboarding or offboarding from ``checklist.started`` / ``completed`` / ``cancelled``, in
+whatever order they arrive: the lead time is ``ended_at - started_at`` of a completed one."""

@@ -218,3 +218,20 @@ class RatesUpdate(BaseModel):
 class RatesRead(BaseModel):
     reporting_currency: str
     rates: list[RateItem]
+
+
+class ChecklistLeadRow(BaseModel):
+    kind: str
+    group: str
+    completed: int
+    cancelled: int
+    running: int
+    mean_days: float | None
+    median_days: float | None
+    p90_days: float | None
+    max_days: float | None
+
+
+class ChecklistLeadTimesRead(BaseModel):
+    group_by: str
+    rows: list[ChecklistLeadRow]

@@ -30,6 +30,13 @@ class Settings(ServiceSettings):
     procurement_email: str = Field(default="procurement@backoffice.example", max_length=320)
     """Who hears of a blocked approval chain and of a delivery that failed for good."""
     app_base_url: str = "http://127.0.0.1:3000"
+    checklist_group_emails: dict[str, str] = Field(
+        default_factory=lambda: {
+            group: f"{group}@backoffice.example" for group in ("hr", "it", "facilities", "security")
+        }
+    )
+    """The mailbox of each checklist group (JSON object): where items assigned or escalated to a group are
+    emailed. A group without one gets no email (its items still show in "my items")."""
 
     secret_encryption_key: str = DEV_ENCRYPTION_KEY
     secret_encryption_previous_keys: CommaList = Field(default_factory=list)

@@ -10,7 +10,8 @@ names no request, or a vendor record that does not fit, is permanent: it is dead
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
@@ -18,9 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_
 from backoffice_common.consumer import Handler, PermanentEventError
 from backoffice_common.events import CloudEvent, parse_payload
 from backoffice_common.uow import UnitOfWork
+from backoffice_requests.domain.errors import InvalidRequest
 from backoffice_requests.domain.facts import FACTS, TIMELINE_ONLY
-from backoffice_requests.domain.model import Actor
+from backoffice_requests.domain.model import Actor, Person
 from backoffice_requests.service import cost_centres, facts, vendors
+from backoffice_requests.service import equipment as equipment_service
 from backoffice_requests.service.uow import RequestsUnitOfWork
 
 ASSIGNING = ("approval.task_assigned", "approval.escalated")
@@ -174,8 +177,67 @@ async def on_cost_centre_updated(event: CloudEvent, uow: UnitOfWork) -> None:
     )
 
 
+class EquipmentLine(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    description: StrictStr = Field(min_length=1, max_length=500)
+    quantity: Decimal = Field(gt=0)
+    unit: StrictStr = Field(min_length=1, max_length=20)
+    unit_price: Decimal = Field(gt=0)
+
+
+class EquipmentManager(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: StrictStr = Field(min_length=1, max_length=200)
+    name: str = ""
+    email: str = ""
+
+
+class PurchaseRequested(BaseModel):
+    """``checklist.purchase_requested`` on backoffice.checklists."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    request_id: uuid.UUID
+    manager: EquipmentManager
+    title: StrictStr = Field(min_length=1, max_length=200)
+    lines: list[EquipmentLine] = Field(min_length=1, max_length=50)
+    currency: StrictStr = Field(pattern=r"^[A-Z]{3}$")
+    cost_center: StrictStr = Field(min_length=1, max_length=100)
+    department: StrictStr = Field(max_length=100)
+    category: StrictStr = Field(min_length=1, max_length=100)
+    needed_by: date
+    employee: dict[str, Any] = Field(default_factory=dict)
+    checklist_id: str = ""
+
+
+async def on_purchase_requested(event: CloudEvent, uow: UnitOfWork) -> str:
+    """A checklist item asks for equipment: the manager gets a draft (idempotent by the id the checklist named)."""
+    body = parse_payload(PurchaseRequested, event)
+    employee = body.employee.get("name") or body.employee.get("id") or "a new employee"
+    equipment = equipment_service.Equipment(
+        request_id=str(body.request_id),
+        manager=Person(body.manager.id, body.manager.name or body.manager.id, body.manager.email, body.department),
+        title=body.title,
+        description=f"Equipment for {employee} (checklist {body.checklist_id})",
+        lines=[equipment_service.line(x.description, x.quantity, x.unit, x.unit_price) for x in body.lines],
+        currency=body.currency,
+        cost_center=body.cost_center,
+        department=body.department,
+        category=body.category,
+        needed_by=body.needed_by,
+    )
+    try:
+        request, created = await equipment_service.draft_for_manager(uow=_requests_uow(uow), equipment=equipment)
+    except InvalidRequest as error:
+        raise PermanentEventError(f"the equipment cannot be drafted: {error}") from error
+    return f"{'drafted' if created else 'exists'}: {request.id}"
+
+
 def handlers() -> dict[str, Handler]:
     table: dict[str, Handler] = {name: on_lifecycle_event for name in (*FACTS, *TIMELINE_ONLY)}
+    table["checklist.purchase_requested"] = on_purchase_requested
     table["vendor.updated"] = on_vendor_updated
     table["cost_centre.updated"] = on_cost_centre_updated
     return table

@@ -13,7 +13,14 @@ from backoffice_requests.models import messaging
 from backoffice_requests.service.uow import RequestsUnitOfWork
 from backoffice_requests.settings import Settings
 
-CONSUMES = [topics.APPROVALS, topics.NOTIFICATIONS, topics.CONTRACTS, topics.VENDORS, topics.COST_CENTRES]
+CONSUMES = [
+    topics.APPROVALS,
+    topics.NOTIFICATIONS,
+    topics.CONTRACTS,
+    topics.VENDORS,
+    topics.COST_CENTRES,
+    topics.CHECKLISTS,
+]
 
 
 def build_spec(settings: Settings | None = None) -> ServiceSpec:

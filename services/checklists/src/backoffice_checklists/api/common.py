@@ -47,6 +47,7 @@ def item_read(item: Item, today: date | None = None) -> ItemRead:
         overdue=item.status != "done" and (item.overdue_at is not None or (today is not None and item.due_on < today)),
         escalated_to=item.escalated_to,
         red_flag=item.red_flag,
+        purchase_request_id=item.purchase_request_id,
     )
 
 

@@ -20,6 +20,6 @@ async def get_group(group: GroupName, uow: Uow, user: Hr) -> GroupMembersRead:
 @router.put("/{group}", response_model=GroupMembersRead)
 async def put_group(group: GroupName, body: GroupMembersUpdate, uow: Uow, user: Hr) -> GroupMembersRead:
     """Replace the group's members."""
-    members = await service.set_members(uow=uow, group=group, members=body.members)
+    members = await service.set_members(uow=uow, group=group, members=body.members, by=user.sub)
     await uow.commit()
     return GroupMembersRead(group=group, members=members)

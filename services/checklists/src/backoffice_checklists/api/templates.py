@@ -8,12 +8,18 @@ from fastapi import APIRouter, Query, status
 
 from backoffice_checklists.api.auth import Hr
 from backoffice_checklists.api.common import TemplateKey, Uow, item_read, template_read
-from backoffice_checklists.domain.templates import Due, Template, TemplateItem
-from backoffice_checklists.schemas import ItemRead, TemplatePreview, TemplateRead, TemplateUpdate
+from backoffice_checklists.domain.templates import Due, Purchase, Template, TemplateItem
+from backoffice_checklists.schemas import ItemRead, PurchaseIn, TemplatePreview, TemplateRead, TemplateUpdate
 from backoffice_checklists.service import templates as service
 from backoffice_common.openapi import problem_responses
 
 router = APIRouter(prefix="/templates", tags=["templates"])
+
+
+def _purchase(body: PurchaseIn | None) -> Purchase | None:
+    if body is None:
+        return None
+    return Purchase(**(body.model_dump() | {"quantity": str(body.quantity), "unit_price": str(body.unit_price)}))
 
 
 def _draft(key: str, body: TemplateUpdate) -> Template:
@@ -27,6 +33,7 @@ def _draft(key: str, body: TemplateUpdate) -> Template:
             depends_on=tuple(i.depends_on),
             conditions={name: frozenset(values) for name, values in i.conditions.items()},
             access_revocation=i.access_revocation,
+            purchase=_purchase(i.purchase),
         )
         for i in body.items
     )

@@ -6,8 +6,10 @@ The aggregate records its events (``checklist.started``, ``item_ready``, ``item_
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from backoffice_checklists.domain.employees import Employee
@@ -18,6 +20,11 @@ from backoffice_checklists.domain.templates import PERSONAL, Due, Evidence, Kind
 ItemStatus = Literal["waiting", "ready", "done"]
 Status = Literal["running", "completed", "cancelled"]
 SECURITY_GROUP = "security"
+PURCHASES = uuid.UUID("5d6f0b0e-3c1a-4f0e-9a57-6b1c2f3e4d50")
+"""Namespace of the purchase request ids a checklist names: one id per (checklist, item), so a repeat
+of ``checklist.purchase_requested`` cannot make requests draft twice."""
+RECEIVER = "requests"
+"""Who completes a purchase item: the purchase request's receipt (``purchase_request.receipt_confirmed``)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,8 @@ class Item:
     done_at: datetime | None = None
     overdue_at: datetime | None = None
     escalated_to: str | None = None
+    purchase: dict[str, Any] | None = None
+    purchase_request_id: str | None = None
 
     @property
     def red_flag(self) -> bool:
@@ -85,6 +94,7 @@ def instantiate(template: Template, employee: Employee) -> list[Item]:
                 evidence_kind=t.evidence,
                 depends_on=tuple(d for d in t.depends_on if d in keys),
                 access_revocation=t.access_revocation,
+                purchase=t.purchase.as_dict() if t.purchase else None,
             )
         )
     return items
@@ -150,6 +160,25 @@ class Checklist:
             self._record("checklist.completed", started_at=_iso(self.started_at), completed_at=now.isoformat())
         return True
 
+    def purchase_received(self, request_id: str, *, now: datetime) -> Item | None:
+        """The order of a purchase item was received: the item is done (None when already done or closed)."""
+        for item in self.items:
+            if item.purchase_request_id == request_id:
+                if self.status != "running" or item.status == "done":
+                    return None
+                self.complete_item(item.key, evidence={"purchase_request_id": request_id}, by=RECEIVER, now=now)
+                return item
+        return None
+
+    def remind(self, key: str, *, now: datetime) -> bool:
+        """The due day of a ready item has begun: one ``item_reminder_due`` (not for a waiting, done or
+        overdue item, nor in a closed checklist)."""
+        item = self.item(key)
+        if self.status != "running" or item.status != "ready" or item.overdue_at is not None:
+            return False
+        self._record("checklist.item_reminder_due", item=self._item_data(item), reminded_at=now.isoformat())
+        return True
+
     def mark_overdue(self, key: str, *, now: datetime) -> bool:
         """The item's due date passed undone: one ``item_overdue``; False when nothing is overdue."""
         item = self.item(key)
@@ -199,6 +228,29 @@ class Checklist:
             if item.status == "waiting" and all(self.item(d).status == "done" for d in item.depends_on):
                 item.status = "ready"
                 self._record("checklist.item_ready", item=self._item_data(item))
+                self._request_purchase(item)
+
+    def _request_purchase(self, item: Item) -> None:
+        """A ready purchase item of someone with a manager asks requests for the manager's draft."""
+        if item.purchase is None or item.purchase_request_id is not None or not self.employee.manager_id:
+            return
+        p = item.purchase
+        item.purchase_request_id = str(uuid.uuid5(PURCHASES, f"{self.id}/{item.key}"))
+        amount = Decimal(p["quantity"]) * Decimal(p["unit_price"])
+        self._record(
+            "checklist.purchase_requested",
+            item=self._item_data(item),
+            request_id=item.purchase_request_id,
+            manager={"id": self.employee.manager_id, "email": self.employee.manager_email},
+            title=f"{item.title}: {self.employee.name}",
+            lines=[{k: p[k] for k in ("description", "quantity", "unit", "unit_price")}],
+            amount=str(amount.quantize(Decimal("0.01"))),
+            currency=p["currency"],
+            cost_center=p.get("cost_center") or self.employee.department or "",
+            department=self.employee.department or "",
+            category=p["category"],
+            needed_by=item.due_on.isoformat(),
+        )
 
     def _refuse_unless_running(self) -> None:
         if self.status != "running":
@@ -213,6 +265,7 @@ class Checklist:
             "due_on": item.due_on.isoformat(),
             "evidence": item.evidence_kind,
             "access_revocation": item.access_revocation,
+            "purchase_request_id": item.purchase_request_id,
         }
 
     def _record(self, type: str, **data: Any) -> None:
@@ -220,7 +273,13 @@ class Checklist:
             "checklist_id": self.id,
             "kind": self.kind,
             "language": self.employee.language,
-            "employee": {"id": self.employee.id, "name": self.employee.name, "email": self.employee.email},
+            "employee": {
+                "id": self.employee.id,
+                "name": self.employee.name,
+                "email": self.employee.email,
+                "department": self.employee.department,
+            },
+            "manager": {"id": self.employee.manager_id, "email": self.employee.manager_email},
             "template": {"key": self.template_key, "version": self.template_version},
         }
         self.events.append(DomainEvent(type, self.id, {**header, **data}))

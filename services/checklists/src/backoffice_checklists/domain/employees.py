@@ -19,6 +19,7 @@ class Employee:
     location: str | None = None
     employment_type: str | None = None
     manager_id: str | None = None
+    manager_email: str = ""
     last_day: date | None = None
 
     @property
@@ -36,6 +37,7 @@ class Employee:
             "location": self.location,
             "employment_type": self.employment_type,
             "manager_id": self.manager_id,
+            "manager_email": self.manager_email,
             "start_date": self.start_date.isoformat(),
             "last_day": self.last_day.isoformat() if self.last_day else None,
         }

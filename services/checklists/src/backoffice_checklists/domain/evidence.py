@@ -13,6 +13,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "document_reference": ("document_reference",),
     "sign_off": ("signed_off_by",),
     "interview_held": ("held_by", "held_on"),
+    "purchase_received": ("purchase_request_id",),
 }
 """Fields each evidence kind needs; a confirmation needs none beyond the person who completes the item."""
 

@@ -17,7 +17,9 @@ from backoffice_checklists.domain.errors import InvalidTemplate
 Kind = Literal["onboarding", "offboarding"]
 Language = Literal["de", "en"]
 Anchor = Literal["start_date", "last_day"]
-Evidence = Literal["confirmation", "serial_number", "document_reference", "sign_off", "interview_held"]
+Evidence = Literal[
+    "confirmation", "serial_number", "document_reference", "sign_off", "interview_held", "purchase_received"
+]
 CONDITION_FIELDS = ("department", "location", "employment_type")
 ANCHOR_OF: dict[str, Anchor] = {"onboarding": "start_date", "offboarding": "last_day"}
 """Onboarding runs towards and after the start date, offboarding towards and after the last day."""
@@ -36,6 +38,31 @@ class Due:
 
 
 @dataclass(frozen=True)
+class Purchase:
+    """Equipment an item orders: a draft purchase request for the employee's manager (money as decimal strings)."""
+
+    description: str
+    quantity: str
+    unit: str
+    unit_price: str
+    currency: str
+    category: str
+    cost_center: str | None = None
+    """None: the employee's department is the cost centre."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "description": self.description,
+            "quantity": self.quantity,
+            "unit": self.unit,
+            "unit_price": self.unit_price,
+            "currency": self.currency,
+            "category": self.category,
+            "cost_center": self.cost_center,
+        }
+
+
+@dataclass(frozen=True)
 class TemplateItem:
     key: str
     title: str
@@ -47,6 +74,8 @@ class TemplateItem:
     """Field -> accepted values; an item applies when the employee's value is among them for every field."""
     access_revocation: bool = False
     """An offboarding item that removes access: must be done by the last day, escalates to security."""
+    purchase: Purchase | None = None
+    """What the item orders when it becomes ready; the order's receipt completes it."""
 
     def applies_to(self, facts: dict[str, str | None]) -> bool:
         return all(facts.get(name) in accepted for name, accepted in self.conditions.items())
@@ -61,6 +90,7 @@ class TemplateItem:
             "depends_on": list(self.depends_on),
             "conditions": {name: sorted(values) for name, values in self.conditions.items()},
             "access_revocation": self.access_revocation,
+            "purchase": self.purchase.as_dict() if self.purchase else None,
         }
 
     @classmethod
@@ -74,6 +104,7 @@ class TemplateItem:
             depends_on=tuple(data.get("depends_on", ())),
             conditions={name: frozenset(values) for name, values in data.get("conditions", {}).items()},
             access_revocation=data.get("access_revocation", False),
+            purchase=Purchase(**data["purchase"]) if data.get("purchase") else None,
         )
 
 
@@ -119,6 +150,12 @@ def validate(template: Template) -> None:
             raise InvalidTemplate(f"item {item.key}: access revocation belongs to offboarding", field="items")
         if item.access_revocation and (item.due.anchor != "last_day" or item.due.offset_days > 0):
             raise InvalidTemplate(f"access revocation item {item.key} must be due by the last day", field="items")
+        if (item.purchase is None) != (item.evidence != "purchase_received"):
+            raise InvalidTemplate(
+                f"item {item.key}: a purchase and the purchase_received evidence go together", field="items"
+            )
+        if item.purchase is not None and item.responsible != "manager":
+            raise InvalidTemplate(f"purchase item {item.key} is the manager's (the draft is theirs)", field="items")
     _refuse_cycles(template)
 
 

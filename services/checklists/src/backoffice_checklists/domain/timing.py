@@ -9,6 +9,7 @@ from backoffice_checklists.domain.checklists import Checklist, Item
 
 DUE = "due"
 ACCESS = "access"
+REMIND = "remind"
 
 
 def end_of(day: date, zone: str) -> datetime:
@@ -24,8 +25,11 @@ def split_ref(ref: str) -> tuple[str, str]:
     return checklist_id, key
 
 
-def timers_of(checklist: Checklist, items: list[Item], zone: str) -> list[tuple[str, str, datetime]]:
-    """(kind, ref, fire_at) for ``items``: each undone item's due date, and each access item's last day.
+def timers_of(
+    checklist: Checklist, items: list[Item], zone: str, now: datetime | None = None
+) -> list[tuple[str, str, datetime]]:
+    """(kind, ref, fire_at) for ``items``: each undone item's due date, and each access item's last day;
+    with ``now``, also a reminder at the start of each due day still ahead (none for a day begun).
 
     An access item due on the last day itself gets only the escalation: one red report, not two.
     """
@@ -40,4 +44,7 @@ def timers_of(checklist: Checklist, items: list[Item], zone: str) -> list[tuple[
             timers.append((DUE, ref, end_of(item.due_on, zone)))
         if escalates and last_day is not None:
             timers.append((ACCESS, ref, end_of(last_day, zone)))
+        remind_at = end_of(item.due_on - timedelta(days=1), zone)
+        if now is not None and remind_at > now:
+            timers.append((REMIND, ref, remind_at))
     return timers

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -26,6 +26,7 @@ def employee_of(data: dict[str, Any]) -> Employee:
         location=data.get("location"),
         employment_type=data.get("employment_type"),
         manager_id=data.get("manager_id"),
+        manager_email=data.get("manager_email") or "",
         start_date=date.fromisoformat(data["start_date"]),
         last_day=date.fromisoformat(data["last_day"]) if data.get("last_day") else None,
     )
@@ -49,6 +50,8 @@ def item_of(row: Any) -> Item:
         done_at=row.done_at,
         overdue_at=row.overdue_at,
         escalated_to=row.escalated_to,
+        purchase=row.purchase,
+        purchase_request_id=row.purchase_request_id,
     )
 
 
@@ -73,6 +76,8 @@ def _item_row(checklist_id: str, position: int, item: Item) -> dict[str, Any]:
         "done_at": item.done_at,
         "overdue_at": item.overdue_at,
         "escalated_to": item.escalated_to,
+        "purchase": item.purchase,
+        "purchase_request_id": item.purchase_request_id,
     }
 
 
@@ -104,9 +109,16 @@ class ChecklistRepository:
         row = (await self.session.execute(query)).first()
         return None if row is None else await self._load(row)
 
+    async def with_purchase(self, request_id: str) -> Checklist | None:
+        """The checklist (row-locked) whose item ordered the purchase request ``request_id``."""
+        owner = select(checklist_item.c.checklist_id).where(checklist_item.c.purchase_request_id == request_id)
+        query = select(checklist).where(checklist.c.id.in_(owner)).with_for_update()
+        row = (await self.session.execute(query)).first()
+        return None if row is None else await self._load(row)
+
     async def of_employee(self, employee_id: str) -> list[Checklist]:
         query = select(checklist).where(checklist.c.employee_id == employee_id).order_by(checklist.c.started_at)
-        return [await self._load(row) for row in (await self.session.execute(query)).all()]
+        return await self._load_many((await self.session.execute(query)).all())
 
     async def page(self, *, status: str | None, kind: str | None, limit: int, offset: int) -> list[Checklist]:
         query = select(checklist).order_by(checklist.c.started_at.desc(), checklist.c.id).limit(limit).offset(offset)
@@ -114,7 +126,7 @@ class ChecklistRepository:
             query = query.where(checklist.c.status == status)
         if kind is not None:
             query = query.where(checklist.c.kind == kind)
-        return [await self._load(row) for row in (await self.session.execute(query)).all()]
+        return await self._load_many((await self.session.execute(query)).all())
 
     async def open_items_of(self, *, user: str, groups: frozenset[str], limit: int) -> list[tuple[Any, Item]]:
         """Open items of running checklists assigned to ``user`` or a group of theirs (escalations included)."""
@@ -172,10 +184,23 @@ class ChecklistRepository:
             await self.session.execute(insert(checklist_item), rows)
 
     async def _load(self, row: Any) -> Checklist:
+        return (await self._load_many([row]))[0]
+
+    async def _load_many(self, rows: Sequence[Any]) -> list[Checklist]:
+        """The checklists of ``rows`` with their items: two statements for a whole page, not one per checklist."""
+        if not rows:
+            return []
         query = (
-            select(checklist_item).where(checklist_item.c.checklist_id == row.id).order_by(checklist_item.c.position)
+            select(checklist_item)
+            .where(checklist_item.c.checklist_id.in_([row.id for row in rows]))
+            .order_by(checklist_item.c.checklist_id, checklist_item.c.position)
         )
-        items = [item_of(r) for r in (await self.session.execute(query)).all()]
+        items: dict[str, list[Item]] = {row.id: [] for row in rows}
+        for r in (await self.session.execute(query)).all():
+            items[r.checklist_id].append(item_of(r))
+        return [self._aggregate(row, items[row.id]) for row in rows]
+
+    def _aggregate(self, row: Any, items: list[Item]) -> Checklist:
         aggregate = Checklist(
             id=row.id,
             kind=row.kind,

@@ -26,7 +26,7 @@ async def groups_of(*, uow: ChecklistsUnitOfWork, user: User) -> frozenset[str]:
 
 
 async def _schedule(uow: ChecklistsUnitOfWork, checklist: Checklist, items: list[Item], zone: str) -> None:
-    for kind, ref, fire_at in timers_of(checklist, items, zone):
+    for kind, ref, fire_at in timers_of(checklist, items, zone, now=now_utc()):
         await uow.timers.set(kind=kind, ref_id=ref, fire_at=fire_at)
 
 
@@ -110,3 +110,15 @@ async def cancel(*, uow: ChecklistsUnitOfWork, checklist_id: str, reason: str, u
     if checklist.cancel(reason=reason, now=now_utc()):
         await uow.checklists.save(checklist)
     return checklist
+
+
+async def purchase_received(*, uow: ChecklistsUnitOfWork, request_id: str) -> Item | None:
+    """The order a purchase item asked for was received: the item is done. None when no running checklist's
+    undone item ordered it (another request, or a repeat). The caller commits."""
+    checklist = await uow.checklists.with_purchase(request_id)
+    if checklist is None:
+        return None
+    item = checklist.purchase_received(request_id, now=now_utc())
+    if item is not None:
+        await uow.checklists.save(checklist)
+    return item

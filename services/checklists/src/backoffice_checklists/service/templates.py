@@ -38,6 +38,12 @@ async def add_version(*, uow: ChecklistsUnitOfWork, draft: Template, by: str) ->
     template = replace(draft, version=version)
     if not await uow.templates.add(template, by=by, now=now_utc()):
         raise Conflict(f"template {draft.key} version {version} was added at the same time; try again")
+    fact = {"key": template.key, "version": version, "kind": template.kind, "language": template.language}
+    uow.record_fact(
+        type="checklist_template.added",
+        subject=f"{template.key}/{version}",
+        data=fact | {"title": template.title, "items": [i.as_dict() for i in template.items], "by": by},
+    )
     return template
 
 

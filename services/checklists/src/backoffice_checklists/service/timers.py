@@ -1,4 +1,5 @@
-"""Timers firing: an item past its due day turns overdue; an access item open after the last day escalates.
+"""Timers firing: a ready item's due day begins (reminder); an item past its due day turns overdue; an access
+item open after the last day escalates.
 
 Each due timer is handled in its own transaction; one whose handling fails is postponed with
 backoff (and given up after a few attempts, the error kept on the row) so it never blocks the
@@ -11,7 +12,7 @@ from collections.abc import Callable
 
 import structlog
 
-from backoffice_checklists.domain.timing import ACCESS, DUE, split_ref
+from backoffice_checklists.domain.timing import ACCESS, DUE, REMIND, split_ref
 from backoffice_checklists.service.checklists import now_utc
 from backoffice_checklists.service.uow import ChecklistsUnitOfWork
 
@@ -50,5 +51,7 @@ async def fire(*, uow: ChecklistsUnitOfWork, kind: str, ref_id: str) -> None:
         changed = checklist.mark_overdue(key, now=now_utc())
     elif kind == ACCESS:
         changed = checklist.escalate_access(key, now=now_utc())
+    elif kind == REMIND:
+        changed = checklist.remind(key, now=now_utc())
     if changed:
         await uow.checklists.save(checklist)

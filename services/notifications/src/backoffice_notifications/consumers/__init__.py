@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from backoffice_common.consumer import Handler
 from backoffice_common.events import CloudEvent
 from backoffice_common.uow import UnitOfWork
-from backoffice_notifications.consumers import approvals, budgets, contracts, requests
+from backoffice_notifications.consumers import approvals, budgets, checklists, contracts, requests
 from backoffice_notifications.service.uow import NotificationsUnitOfWork, notifications_uow
 from backoffice_notifications.settings import Settings
 
@@ -21,6 +21,7 @@ HANDLERS: Mapping[str, Entry] = {
     **approvals.HANDLERS,
     **contracts.HANDLERS,
     **budgets.HANDLERS,
+    **checklists.HANDLERS,
 }
 
 

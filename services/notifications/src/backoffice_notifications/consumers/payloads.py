@@ -161,3 +161,31 @@ class ThresholdCrossed(Loose):
     threshold_percent: int | str
     utilisation_percent: int | float | str = ""
     request_id: str | None = None
+
+
+class ChecklistPerson(Loose):
+    id: str | None = None
+    name: str = ""
+    email: str = ""
+
+
+class ChecklistItem(Loose):
+    key: str
+    title: str
+    assignee_group: str | None = None
+    assignee_user: str | None = None
+    due_on: str
+    access_revocation: bool = False
+
+
+class ChecklistItemEvent(Loose):
+    """``checklist.item_ready`` / ``checklist.item_overdue``: the item, its checklist's employee and manager."""
+
+    checklist_id: str
+    kind: str
+    language: str = "en"
+    employee: ChecklistPerson
+    manager: ChecklistPerson = ChecklistPerson()
+    item: ChecklistItem
+    escalated_to: str | None = None
+    red_flag: bool = False

@@ -230,4 +230,58 @@ CATALOG: dict[str, dict[str, tuple[str, str]]] = {
             "{{ budgets_url }}",
         ),
     },
+    "checklist_item_ready": {
+        "en": (
+            "To do for {{ employee.name }}: {{ item.title }}",
+            "Hello,\n\nthe {{ kind }} checklist of {{ employee.name }} has an item for you: {{ item.title }}, "
+            "due on {{ item.due_on | day }}.\n\n{{ checklist_url }}",
+        ),
+        "de": (
+            "Aufgabe für {{ employee.name }}: {{ item.title }}",
+            "Guten Tag,\n\nin der {{ 'Onboarding' if kind == 'onboarding' else 'Offboarding' }}-Checkliste von "
+            "{{ employee.name }} wartet eine Aufgabe auf Sie: {{ item.title }}, fällig am {{ item.due_on | day }}."
+            "\n\n{{ checklist_url }}",
+        ),
+    },
+    "checklist_item_reminder": {
+        "en": (
+            "Due today: {{ item.title }} ({{ employee.name }})",
+            "Hello,\n\nthe item {{ item.title }} of the {{ kind }} checklist of {{ employee.name }} is due today, "
+            "{{ item.due_on | day }}, and still open.\n\n{{ checklist_url }}",
+        ),
+        "de": (
+            "Heute fällig: {{ item.title }} ({{ employee.name }})",
+            "Guten Tag,\n\ndie Aufgabe {{ item.title }} der Checkliste von {{ employee.name }} ist heute, am "
+            "{{ item.due_on | day }}, fällig und noch offen.\n\n{{ checklist_url }}",
+        ),
+    },
+    "checklist_item_overdue": {
+        "en": (
+            "Overdue: {{ item.title }} ({{ employee.name }})",
+            "Hello,\n\nthe item {{ item.title }} of the {{ kind }} checklist of {{ employee.name }} was due on "
+            "{{ item.due_on | day }} and is not done yet. Please do it now."
+            "{% if escalated_to %}\n\nIt has been escalated to {{ escalated_to }}.{% endif %}\n\n{{ checklist_url }}",
+        ),
+        "de": (
+            "Überfällig: {{ item.title }} ({{ employee.name }})",
+            "Guten Tag,\n\ndie Aufgabe {{ item.title }} der Checkliste von {{ employee.name }} war am "
+            "{{ item.due_on | day }} fällig und ist noch offen. Bitte erledigen Sie sie jetzt."
+            "{% if escalated_to %}\n\nSie wurde an {{ escalated_to }} eskaliert.{% endif %}\n\n{{ checklist_url }}",
+        ),
+    },
+    "checklist_item_escalated": {
+        "en": (
+            "Escalated to {{ escalated_to }}: {{ item.title }} ({{ employee.name }})",
+            "Hello,\n\n{{ item.title }} of the {{ kind }} checklist of {{ employee.name }} is still open after its "
+            "due day {{ item.due_on | day }}{% if item.access_revocation %}: an access of someone who has left is "
+            "still open{% endif %}. It is escalated to you; please see to it at once.\n\n{{ checklist_url }}",
+        ),
+        "de": (
+            "Eskaliert an {{ escalated_to }}: {{ item.title }} ({{ employee.name }})",
+            "Guten Tag,\n\n{{ item.title }} aus der Checkliste von {{ employee.name }} ist nach dem Stichtag "
+            "{{ item.due_on | day }} noch offen{% if item.access_revocation %}: ein Zugang einer ausgeschiedenen "
+            "Person besteht noch{% endif %}. Die Aufgabe wurde an Sie eskaliert; bitte kümmern Sie sich sofort "
+            "darum.\n\n{{ checklist_url }}",
+        ),
+    },
 }
