@@ -82,6 +82,7 @@ def console_env(urls: dict[str, str]) -> dict[str, str]:
             "CONSOLE_CONTRACTS_URL": urls["contracts"],
             "CONSOLE_BUDGETS_URL": urls["budgets"],
             "CONSOLE_INSIGHTS_URL": urls["insights"],
+            "CONSOLE_CHECKLISTS_URL": urls["checklists"],
         }
     )
     return env

@@ -275,6 +275,133 @@ GERMAN: dict[str, str] = {
     "buyer": "Käufer",
     "procurement": "Einkauf",
     "system": "System",
+    # checklists
+    "My items": "Meine Aufgaben",
+    "My checklist items": "Meine Checklisten-Aufgaben",
+    "Checklists": "Checklisten",
+    (
+        "Onboarding and offboarding items assigned to you or to a group of yours, earliest due "
+        "first. Each asks for its evidence."
+    ): (
+        "Aufgaben aus Ein- und Austritten, die Ihnen oder einer Ihrer Gruppen zugewiesen sind, die "
+        "früheste zuerst. Jede verlangt ihren Nachweis."
+    ),
+    "To do": "Zu erledigen",
+    "Nothing to do.": "Nichts zu tun.",
+    "Waiting for other items": "Wartet auf andere Aufgaben",
+    "Waiting for": "Wartet auf",
+    "Item": "Aufgabe",
+    "Items": "Aufgaben",
+    "Employee": "Mitarbeiter",
+    "Assigned to": "Zuständig",
+    "Evidence": "Nachweis",
+    "onboarding": "Onboarding",
+    "offboarding": "Offboarding",
+    "running": "läuft",
+    "completed": "abgeschlossen",
+    "done": "erledigt",
+    "ready": "bereit",
+    "waiting": "wartet",
+    "confirmation": "Bestätigung",
+    "serial_number": "Seriennummer",
+    "document_reference": "Dokument",
+    "sign_off": "Gegenzeichnung",
+    "interview_held": "Gespräch geführt",
+    "signed_off_by": "gegengezeichnet von",
+    "held_by": "geführt von",
+    "held_on": "am",
+    "note": "Notiz",
+    "Serial number": "Seriennummer",
+    "Document reference (filing number or link)": "Dokument (Ablagenummer oder Link)",
+    "Signed off by (a second person)": "Gegengezeichnet von (eine zweite Person)",
+    "Interview held by": "Gespräch geführt von",
+    "Held on": "Geführt am",
+    "Note (optional)": "Notiz (optional)",
+    "Mark as done": "Als erledigt markieren",
+    "Record and mark as done": "Erfassen und erledigen",
+    "File and mark as done": "Ablegen und erledigen",
+    "Record sign-off and mark as done": "Gegenzeichnung erfassen und erledigen",
+    "Record interview as held": "Gespräch als geführt erfassen",
+    "Enter this to complete the item.": "Bitte angeben, um die Aufgabe zu erledigen.",
+    "Red flag": "Warnung",
+    "Red flags": "Warnungen",
+    "Access": "Zugang",
+    "Escalated to": "Eskaliert an",
+    "Kind": "Art",
+    "Start / last day": "Eintritt / letzter Tag",
+    "Start date": "Eintrittsdatum",
+    "Last day": "Letzter Tag",
+    "Progress": "Fortschritt",
+    "Overdue items": "Überfällige Aufgaben",
+    "due": "fällig",
+    "after": "nach",
+    "No checklists.": "Keine Checklisten.",
+    "Previous page": "Vorherige Seite",
+    ("access revocations are late (red flags): escalated to security."): (
+        "Zugangsentzüge sind verspätet (Warnungen): an die Sicherheit eskaliert."
+    ),
+    "Templates": "Vorlagen",
+    "Template": "Vorlage",
+    "Checklist templates": "Checklisten-Vorlagen",
+    "Versions": "Versionen",
+    "Done by": "Erledigt von",
+    "Cancel checklist": "Checkliste abbrechen",
+    "Give a reason.": "Bitte einen Grund angeben.",
+    "Saved as version": "Gespeichert als Version",
+    "Running checklists keep the version they were made from.": "Laufende Checklisten behalten ihre Version.",
+    "Items (JSON)": "Aufgaben (JSON)",
+    "Save as new version": "Als neue Version speichern",
+    "Preview for an employee": "Vorschau für einen Mitarbeiter",
+    ("What the newest saved version gives this employee; nothing is stored."): (
+        "Was die neueste gespeicherte Version diesem Mitarbeiter gibt; nichts wird gespeichert."
+    ),
+    "Preview": "Vorschau",
+    "Location": "Standort",
+    "Employment type": "Beschäftigungsart",
+    "Enter a name.": "Bitte einen Namen angeben.",
+    "Edit policies": "Richtlinien bearbeiten",
+    "Imported approvers": "Importierte Genehmigende",
+    "Groups": "Gruppen",
+    "inactive": "inaktiv",
+    "Import approvers (CSV)": "Genehmigende importieren (CSV)",
+    (
+        "A header row (id, name, email, manager_id, department, head_of, groups, limit_amount, "
+        "limit_currency, active), then one approver a row; head_of and groups separated by ';'. All "
+        "or nothing."
+    ): (
+        "Eine Kopfzeile (id, name, email, manager_id, department, head_of, groups, limit_amount, "
+        "limit_currency, active), dann ein Genehmigender pro Zeile; head_of und groups durch ';' "
+        "getrennt. Alles oder nichts."
+    ),
+    "Nothing was imported. Fix these rows:": "Nichts wurde importiert. Bitte diese Zeilen korrigieren:",
+    "Import errors": "Importfehler",
+    "Row": "Zeile",
+    "Problem": "Problem",
+    "CSV text": "CSV-Text",
+    "or a CSV file": "oder eine CSV-Datei",
+    "Import": "Importieren",
+    "Email": "E-Mail",
+    "Head of (departments, comma separated)": "Leitet (Abteilungen, durch Komma getrennt)",
+    "Groups (comma separated)": "Gruppen (durch Komma getrennt)",
+    "Approval limit": "Genehmigungsgrenze",
+    "Save": "Speichern",
+    "Approval policy": "Genehmigungsrichtlinie",
+    "Chains already running keep their version.": "Laufende Genehmigungen behalten ihre Version.",
+    "Draft": "Entwurf",
+    "Format": "Format",
+    "Policy document": "Richtlinie",
+    "Dry run of a sample request": "Probelauf mit einem Beispielantrag",
+    ("Who would approve this request under the draft, in which order and why; nothing is stored."): (
+        "Wer diesen Antrag nach dem Entwurf genehmigen würde, in welcher Reihenfolge und warum; "
+        "nichts wird gespeichert."
+    ),
+    "Dry run": "Probelauf",
+    "Result": "Ergebnis",
+    "stage": "Stufe",
+    "for": "für",
+    "No approval needed.": "Keine Genehmigung nötig.",
+    "Enter the requester's id.": "Bitte die Kennung des Antragstellers angeben.",
+    "Enter an amount.": "Bitte einen Betrag angeben.",
 }
 
 

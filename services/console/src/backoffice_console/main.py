@@ -20,6 +20,7 @@ from backoffice_console import (
     approver,
     auth_routes,
     budgets,
+    checklists,
     insights,
     operations,
     procurement,
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         operations,
         budgets,
         insights,
+        checklists,
     ):
         app.include_router(module.router)
 
@@ -79,7 +81,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if request.url.path.startswith(
-            ("/requests", "/tasks", "/inbox", "/contracts", "/admin", "/budgets", "/insights", "/absences", "/vendors")
+            (
+                "/requests",
+                "/tasks",
+                "/inbox",
+                "/contracts",
+                "/admin",
+                "/budgets",
+                "/insights",
+                "/absences",
+                "/vendors",
+                "/checklists",
+            )
         ):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -93,10 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ("procurement", "/contracts"),
             ("admin", "/admin"),
             ("finance", "/budgets"),
+            ("hr", "/checklists"),
         ):
             if role in roles:
                 return RedirectResponse(target, status_code=303)
-        raise Forbidden(("requester", "approver", "procurement", "admin", "finance"))
+        return RedirectResponse("/checklists/mine", status_code=303)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     contracts_url: str = "http://127.0.0.1:8004"
     budgets_url: str = "http://127.0.0.1:8005"
     insights_url: str = "http://127.0.0.1:8006"
+    checklists_url: str = "http://127.0.0.1:8009"
     api_timeout_seconds: float = Field(default=15.0, gt=0)
 
     session_idle_seconds: int = Field(default=1800, ge=60)

@@ -22,7 +22,7 @@ from backoffice_common.testing import object_store_settings, unique_prefix
 # The console drives the order flow and shows budgets and insights: the six services it calls.
 # Approvals routes at once (no wait for the budget check: the pages show the check once budgets made
 # it) and requests takes any cost centre (the flows draft for CC-100, which no budget test defines).
-SERVICES = ("requests", "approvals", "notifications", "contracts", "budgets", "insights")
+SERVICES = ("requests", "approvals", "notifications", "contracts", "budgets", "insights", "checklists")
 ORDER_SERVICES = ("requests", "approvals", "notifications", "contracts")
 
 POLICY = {
@@ -102,6 +102,7 @@ async def console_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
         },
         "budgets": {},
         "insights": {"INSIGHTS_METRICS_REFRESH_SECONDS": "1"},
+        "checklists": {"CHECKLISTS_TIMER_POLL_SECONDS": "0.5"},
     }
     services = {}
     for name in SERVICES:
