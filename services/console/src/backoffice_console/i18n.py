@@ -359,6 +359,7 @@ GERMAN: dict[str, str] = {
     "Location": "Standort",
     "Employment type": "Beschäftigungsart",
     "Enter a name.": "Bitte einen Namen angeben.",
+    "This task changed while the page was open.": "Diese Aufgabe hat sich geändert, während die Seite offen war.",
     "Edit policies": "Richtlinien bearbeiten",
     "Imported approvers": "Importierte Genehmigende",
     "Groups": "Gruppen",
