@@ -247,7 +247,10 @@ class SessionStore:
                 continue
             if entry.before:
                 old_state, old_seen = json.loads(entry.before)
-                if old_state == json.loads(_snapshot(session))[0] and session.seen - old_seen < self._seen_resolution:
+                if (
+                    old_state == json.loads(_snapshot(session))[0]
+                    and abs(session.seen - old_seen) < self._seen_resolution
+                ):
                     continue  # unchanged, and "seen" moved less than the resolution: no write
             await self.database.put(session, self._expires(session))
         if now - self._last_purge > 300:
