@@ -55,54 +55,6 @@ async def admin_home(request: Request, session: Admin, saved: str = "") -> Respo
 # ---- the approver directory ----
 
 
-def _approver_form(found: dict[str, Any]) -> dict[str, str]:
-    form = {name: "" if found.get(name) is None else str(found.get(name)) for name in APPROVER_FIELDS}
-    form["head_of"] = ", ".join(found.get("head_of") or [])
-    form["groups"] = ", ".join(found.get("groups") or [])
-    form["active"] = "on" if found.get("active", True) else ""
-    return form
-
-
-@router.get("/admin/directory/{approver_id}", include_in_schema=False)
-async def approver_page(request: Request, approver_id: str, session: Admin) -> Response:
-    found = await backend(request).call(
-        _token(session), "GET", "approvals", f"/directory/approvers/{quote(approver_id, safe='')}"
-    )
-    return render(request, "approver_form.html", approver_id=approver_id, form=_approver_form(found), errors={})
-
-
-def approver_body(form: dict[str, str], locale: str) -> dict[str, Any]:
-    """The form as ``PUT /directory/approvers/{id}``: lists split at commas, empty optional fields as null."""
-    body: dict[str, Any] = {
-        "name": form["name"],
-        "email": form["email"],
-        "manager_id": form["manager_id"] or None,
-        "department": form["department"] or None,
-        "head_of": [p.strip() for p in form["head_of"].split(",") if p.strip()],
-        "groups": [p.strip() for p in form["groups"].split(",") if p.strip()],
-        "limit_amount": i18n.decimal_input(locale, form["limit_amount"]) if form["limit_amount"] else None,
-        "limit_currency": form["limit_currency"].upper() or None,
-        "active": form.get("active") == "on",
-    }
-    return body
-
-
-@router.post("/admin/directory/{approver_id}", include_in_schema=False)
-async def save_approver(request: Request, approver_id: str, session: Admin, form: CheckedForm) -> Response:
-    typed = {name: str(form.get(name) or "").strip() for name in (*APPROVER_FIELDS, "active")}
-    body = approver_body(typed, locale_of(request, session))
-    try:
-        await backend(request).call(
-            _token(session), "PUT", "approvals", f"/directory/approvers/{quote(approver_id, safe='')}", json=body
-        )
-    except ApiError as exc:
-        if exc.status >= 500 or exc.status in (401, 403, 404):
-            raise
-        errors = {loc.split(".")[0]: msg for loc, msg in exc.field_errors().items()} or {"_": exc.detail}
-        return render(request, "approver_form.html", 422, approver_id=approver_id, form=typed, errors=errors)
-    return RedirectResponse("/admin", status_code=303)
-
-
 def row_report(exc: ApiError) -> list[dict[str, str]]:
     """A refused import as one line per CSV row: ``rows.2.email`` -> row 3 (after the header), email."""
     report: list[dict[str, str]] = []
@@ -152,6 +104,54 @@ async def import_csv(request: Request, session: Admin, form: CheckedForm) -> Res
             imported="",
         )
     return RedirectResponse(f"/admin?saved={int(answer['imported'])}", status_code=303)
+
+
+def _approver_form(found: dict[str, Any]) -> dict[str, str]:
+    form = {name: "" if found.get(name) is None else str(found.get(name)) for name in APPROVER_FIELDS}
+    form["head_of"] = ", ".join(found.get("head_of") or [])
+    form["groups"] = ", ".join(found.get("groups") or [])
+    form["active"] = "on" if found.get("active", True) else ""
+    return form
+
+
+@router.get("/admin/directory/{approver_id}", include_in_schema=False)
+async def approver_page(request: Request, approver_id: str, session: Admin) -> Response:
+    found = await backend(request).call(
+        _token(session), "GET", "approvals", f"/directory/approvers/{quote(approver_id, safe='')}"
+    )
+    return render(request, "approver_form.html", approver_id=approver_id, form=_approver_form(found), errors={})
+
+
+def approver_body(form: dict[str, str], locale: str) -> dict[str, Any]:
+    """The form as ``PUT /directory/approvers/{id}``: lists split at commas, empty optional fields as null."""
+    body: dict[str, Any] = {
+        "name": form["name"],
+        "email": form["email"],
+        "manager_id": form["manager_id"] or None,
+        "department": form["department"] or None,
+        "head_of": [p.strip() for p in form["head_of"].split(",") if p.strip()],
+        "groups": [p.strip() for p in form["groups"].split(",") if p.strip()],
+        "limit_amount": i18n.decimal_input(locale, form["limit_amount"]) if form["limit_amount"] else None,
+        "limit_currency": form["limit_currency"].upper() or None,
+        "active": form.get("active") == "on",
+    }
+    return body
+
+
+@router.post("/admin/directory/{approver_id}", include_in_schema=False)
+async def save_approver(request: Request, approver_id: str, session: Admin, form: CheckedForm) -> Response:
+    typed = {name: str(form.get(name) or "").strip() for name in (*APPROVER_FIELDS, "active")}
+    body = approver_body(typed, locale_of(request, session))
+    try:
+        await backend(request).call(
+            _token(session), "PUT", "approvals", f"/directory/approvers/{quote(approver_id, safe='')}", json=body
+        )
+    except ApiError as exc:
+        if exc.status >= 500 or exc.status in (401, 403, 404):
+            raise
+        errors = {loc.split(".")[0]: msg for loc, msg in exc.field_errors().items()} or {"_": exc.detail}
+        return render(request, "approver_form.html", 422, approver_id=approver_id, form=typed, errors=errors)
+    return RedirectResponse("/admin", status_code=303)
 
 
 # ---- approval policies ----
