@@ -23,11 +23,11 @@ async def test_an_admin_imports_and_edits_approvers(console_platform: dict[str, 
     header = "id,name,email,manager_id,department,head_of,groups,limit_amount,limit_currency,active\n"
     await page.locator("#f-csv").fill(
         header + f"ivy-{tag},Ivy {tag},ivy-{tag}@example.com,helga,ENG,,,,,true\n"
-        f"jon-{tag},Jon {tag},not-an-email,helga,ENG,,,,,true\n"
+        f"jon-{tag},Jon {tag},jon-{tag}@example.com,helga,ENG,,,lots,EUR,true\n"
     )
     await page.get_by_role("button", name="Import", exact=True).click()
     report = page.locator("table.import-errors")
-    await expect(report.locator("tr[data-row='3']")).to_contain_text("email")  # the second row after the header
+    await expect(report.locator("tr[data-row='3']")).to_contain_text("limit_amount")  # the second row after the header
     await expect(page.locator(f"tr[data-approver='ivy-{tag}']")).to_have_count(0)  # all or nothing
     await page.locator("#f-csv").fill(
         header + f"ivy-{tag},Ivy {tag},ivy-{tag}@example.com,helga,ENG,,,,,true\n"
@@ -39,10 +39,13 @@ async def test_an_admin_imports_and_edits_approvers(console_platform: dict[str, 
 
     await page.locator(f"tr[data-approver='jon-{tag}']").get_by_role("link").click()
     await expect(page.locator("#f-name")).to_have_value(f"Jon {tag}")
-    await page.locator("#f-email").fill("still-not-an-email")
+    await page.locator("#f-limit_amount").fill("viel")
+    await page.locator("#f-limit_currency").fill("EUR")
     await page.get_by_role("button", name="Save").click()
-    await expect(page.locator("#e-email")).to_be_visible()
-    await expect(page.locator("#f-email")).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#e-limit_amount")).to_be_visible()
+    await expect(page.locator("#f-limit_amount")).to_have_attribute("aria-invalid", "true")
+    await page.locator("#f-limit_amount").fill("5000")
+    await page.locator("#f-limit_currency").fill("EUR")
     await page.locator("#f-email").fill(f"jon.{tag}@example.com")
     await page.locator("#f-groups").fill("it, facilities")
     await page.get_by_role("button", name="Save").click()
