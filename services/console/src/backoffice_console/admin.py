@@ -5,6 +5,7 @@ request under the draft, save as a new version)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -31,6 +32,8 @@ APPROVER_FIELDS = (
 )
 SAMPLE_FIELDS = ("requester_id", "department", "total", "currency", "category", "cost_center", "budget")
 BUDGET_STATUSES = ("", "within_budget", "over_budget", "no_budget")
+ROW = re.compile(r"^(?:rows|approvers)(?:\[(\d+)\]|\.(\d+))\.?(.*)$")
+"""``rows[1].limit_amount`` or ``rows.1.limit_amount``: the index of a CSV row and the field."""
 
 
 def _token(session: Session) -> str:
@@ -60,11 +63,10 @@ def row_report(exc: ApiError) -> list[dict[str, str]]:
     report: list[dict[str, str]] = []
     for error in exc.errors:
         location = str(error.get("location", "")).removeprefix("body.")
-        parts = location.split(".")
-        if len(parts) >= 2 and parts[0] in ("rows", "approvers") and parts[1].isdigit():
-            report.append(
-                {"row": str(int(parts[1]) + 2), "field": ".".join(parts[2:]), "message": str(error.get("message", ""))}
-            )
+        row = ROW.match(location)
+        if row is not None:
+            index = int(row.group(1) or row.group(2))
+            report.append({"row": str(index + 2), "field": row.group(3), "message": str(error.get("message", ""))})
         else:
             report.append({"row": "", "field": location, "message": str(error.get("message", ""))})
     return report or [{"row": "", "field": "", "message": exc.detail}]

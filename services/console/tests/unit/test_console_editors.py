@@ -71,10 +71,15 @@ def test_a_refused_csv_import_is_reported_per_row_after_the_header() -> None:
         422,
         "Unprocessable Content",
         "invalid",
-        [{"location": "body.rows.0.email", "message": "not an email"}, {"location": "body", "message": "x"}],
+        [
+            {"location": "body.rows.0.email", "message": "not an email"},
+            {"location": "rows[1].limit_amount", "message": "not a decimal"},
+            {"location": "body", "message": "x"},
+        ],
     )
     assert admin.row_report(exc) == [
         {"row": "2", "field": "email", "message": "not an email"},
+        {"row": "3", "field": "limit_amount", "message": "not a decimal"},
         {"row": "", "field": "body", "message": "x"},
     ]
 
