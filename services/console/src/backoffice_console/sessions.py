@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -104,6 +104,14 @@ class SessionDatabase:
         statement = statement.on_conflict_do_update(index_elements=[console_session.c.key], set_=values)
         async with self.engine.begin() as conn:
             await conn.execute(statement)
+
+    async def touch(self, session: Session, expires: float) -> None:
+        """Moves ``seen`` (and the expiry) without writing the content."""
+        values = {"seen_at": _at(session.seen), "expires_at": _at(expires)}
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(console_session).where(console_session.c.key == key_of(session.id)).values(**values)
+            )
 
     async def delete(self, session_id: str) -> None:
         async with self.engine.begin() as conn:
@@ -247,11 +255,12 @@ class SessionStore:
                 continue
             if entry.before:
                 old_state, old_seen = json.loads(entry.before)
-                if (
-                    old_state == json.loads(_snapshot(session))[0]
-                    and abs(session.seen - old_seen) < self._seen_resolution
-                ):
-                    continue  # unchanged, and "seen" moved less than the resolution: no write
+                if old_state == json.loads(_snapshot(session))[0]:
+                    # only "seen" moved: at most once per resolution, and never the content, so a
+                    # request that changed nothing cannot overwrite tokens another one refreshed
+                    if abs(session.seen - old_seen) >= self._seen_resolution:
+                        await self.database.touch(session, self._expires(session))
+                    continue
             await self.database.put(session, self._expires(session))
         if now - self._last_purge > 300:
             self._last_purge = now
