@@ -21,7 +21,7 @@ PY=$BACKOFFICE_PYTHON
 KAFKA_LIBS=${BACKOFFICE_KAFKA_LIBS:-$ROOT/.state/kafka-libs}
 KAFKA_VERSION=${BACKOFFICE_KAFKA_VERSION:-4.1.1}
 KAFKA_FALLBACK_VERSION=${BACKOFFICE_KAFKA_FALLBACK_VERSION:-4.0.1}
-PG_DBS=(requests approvals notifications contracts insights budgets checklists common_test)
+PG_DBS=(requests approvals notifications contracts insights budgets checklists console common_test)
 
 say()  { printf '[infra %s] %s\n' "$BACKOFFICE_PROFILE" "$*"; }
 die()  { printf '[infra %s] ERROR: %s\n' "$BACKOFFICE_PROFILE" "$*" >&2; exit 1; }

@@ -114,6 +114,7 @@ CONSOLE_NOTIFICATIONS_URL=http://127.0.0.1:${BACKOFFICE_NOTIFICATIONS_PORT}
 CONSOLE_CONTRACTS_URL=http://127.0.0.1:${BACKOFFICE_CONTRACTS_PORT}
 CONSOLE_BUDGETS_URL=http://127.0.0.1:${BACKOFFICE_BUDGETS_PORT}
 CONSOLE_INSIGHTS_URL=http://127.0.0.1:${BACKOFFICE_INSIGHTS_PORT}
+CONSOLE_CHECKLISTS_URL=http://127.0.0.1:${BACKOFFICE_CHECKLISTS_PORT}
 ENV
             ;;
     esac
@@ -151,9 +152,9 @@ start_one() {
         fi
         sleep 0.2
     done
-    # the console has no database and one instance (its sessions are in memory)
+    # one console instance here (its sessions are in its database, so more would share them)
     if [ "$svc" = console ] && [ "$n" != 1 ]; then return 0; fi
-    if [ "$n" = 1 ] && [ "$svc" != console ]; then
+    if [ "$n" = 1 ]; then
         say "$svc: migrating"
         if ! with_env "$svc" "$PY" -m "backoffice_$svc" migrate >>"$log" 2>&1; then
             tail -n 30 "$log" >&2; say "ERROR: $svc migrations failed (log: $log)"; return 1

@@ -82,13 +82,19 @@ def console_env(urls: dict[str, str]) -> dict[str, str]:
             "CONSOLE_CONTRACTS_URL": urls["contracts"],
             "CONSOLE_BUDGETS_URL": urls["budgets"],
             "CONSOLE_INSIGHTS_URL": urls["insights"],
+            "CONSOLE_CHECKLISTS_URL": urls["checklists"],
         }
     )
     return env
 
 
-def start_console(env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
-    port = os.environ["BACKOFFICE_CONSOLE_PORT"]
+def migrate_console(env: dict[str, str]) -> None:
+    """The console's session table in its database (CONSOLE_DATABASE_URL)."""
+    subprocess.run([sys.executable, "-m", "backoffice_console", "migrate"], env=env, check=True, timeout=300)
+
+
+def start_console(env: dict[str, str], log_dir: Path, port: str | None = None) -> subprocess.Popen[bytes]:
+    port = port or os.environ["BACKOFFICE_CONSOLE_PORT"]
     log = open(log_dir / "console.log", "ab")  # noqa: SIM115 - owned by the process
     return subprocess.Popen(
         [sys.executable, "-m", "backoffice_console", "serve", "--port", port],

@@ -1,11 +1,14 @@
-"""``python -m backoffice_console serve [--host H] [--port P]``."""
+"""``python -m backoffice_console {serve [--host H] [--port P], migrate}``."""
 
 from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 import uvicorn
+
+from backoffice_common.migrations import upgrade
 
 
 def main() -> None:
@@ -14,7 +17,16 @@ def main() -> None:
     serve = sub.add_parser("serve", help="serve the console")
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8014")))
+    sub.add_parser("migrate", help="create or update the session table (with CONSOLE_DATABASE_URL)")
     args = parser.parse_args()
+    if args.command == "migrate":
+        from backoffice_console.settings import Settings
+
+        url = Settings().database_url
+        if not url:
+            raise SystemExit("CONSOLE_DATABASE_URL is not set: the console keeps its sessions in memory")
+        upgrade(Path(__file__).parent / "migrations", url)
+        return
     uvicorn.run("backoffice_console.main:create_app", factory=True, host=args.host, port=args.port, proxy_headers=True)
 
 

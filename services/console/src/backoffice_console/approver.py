@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from backoffice_console import live
 from backoffice_console.backend import ApiError
 from backoffice_console.budgets import budget_check
 from backoffice_console.sessions import Session
@@ -42,7 +43,12 @@ async def _task(request: Request, session: Session, task_id: str, problem: ApiEr
     request_id = str(task.get("request_id") or "")
     check = await budget_check(request, session, request_id)
     diff = await _revision_diff(request, session, request_id, int(snapshot.get("revision") or 1))
-    return render(
+    version = live.version_of(task.get("status"), task.get("decision"), task.get("assignee"), snapshot, check)
+    if problem is None:
+        same = live.unchanged(request, version)
+        if same is not None:
+            return same
+    page = render(
         request,
         "task.html",
         code,
@@ -52,7 +58,10 @@ async def _task(request: Request, session: Session, task_id: str, problem: ApiEr
         diff=diff,
         problem=problem,
         decisions=DECISIONS,
+        version=version,
+        poll_seconds=live.POLL_SECONDS,
     )
+    return live.tagged(page, version)
 
 
 async def _revision_diff(request: Request, session: Session, request_id: str, revision: int) -> dict[str, Any] | None:

@@ -39,6 +39,7 @@ class Backend:
             "contracts": settings.contracts_url.rstrip("/"),
             "budgets": settings.budgets_url.rstrip("/"),
             "insights": settings.insights_url.rstrip("/"),
+            "checklists": settings.checklists_url.rstrip("/"),
         }
 
     async def call(
@@ -53,8 +54,13 @@ class Backend:
         idempotency_key: str | None = None,
         if_match: str | None = None,
         raw: bool = False,
+        content: str | None = None,
+        content_type: str | None = None,
     ) -> Any:
+        """``json`` for a JSON body, or ``content`` with its ``content_type`` (YAML, CSV) as typed."""
         headers = {"Authorization": f"Bearer {token}"}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
         if if_match is not None:
             headers["If-Match"] = f'"{if_match}"'
 
@@ -63,11 +69,11 @@ class Backend:
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         url = f"{self.base[service]}{path}"
         try:
-            response = await self.http.request(method, url, headers=headers, json=json, params=clean)
+            response = await self.http.request(method, url, headers=headers, json=json, content=content, params=clean)
         except httpx.RemoteProtocolError:
             # a kept-alive connection the service closed as we reused it: once more on a fresh one
             # (safe: reads, and writes carry the same Idempotency-Key)
-            response = await self.http.request(method, url, headers=headers, json=json, params=clean)
+            response = await self.http.request(method, url, headers=headers, json=json, content=content, params=clean)
         if response.status_code >= 400:
             raise _problem(response)
         if raw:

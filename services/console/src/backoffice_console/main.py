@@ -20,6 +20,7 @@ from backoffice_console import (
     approver,
     auth_routes,
     budgets,
+    checklists,
     insights,
     operations,
     procurement,
@@ -28,7 +29,7 @@ from backoffice_console import (
 )
 from backoffice_console.backend import ApiError, Backend
 from backoffice_console.oidc import OidcClient
-from backoffice_console.sessions import SessionStore
+from backoffice_console.sessions import COOKIE, SessionDatabase, SessionStore
 from backoffice_console.settings import Settings
 from backoffice_console.web import CsrfRefused, Forbidden, NeedsSignIn, SignedIn, current_session, render
 
@@ -43,7 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with httpx.AsyncClient(timeout=settings.api_timeout_seconds) as http:
             app.state.backend = Backend(settings, http)
-            yield
+            try:
+                yield
+            finally:
+                if app.state.sessions.database is not None:
+                    await app.state.sessions.database.close()
 
     app = FastAPI(title="Back-office console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
@@ -52,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         idle_seconds=settings.session_idle_seconds,
         max_seconds=settings.session_max_seconds,
         max_sessions=settings.max_sessions,
+        database=SessionDatabase(settings.database_url, settings.session_key()) if settings.database_url else None,
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
@@ -65,8 +71,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         operations,
         budgets,
         insights,
+        checklists,
     ):
         app.include_router(module.router)
+
+    @app.middleware("http")
+    async def sessions(request: Request, call_next):  # type: ignore[no-untyped-def]
+        """With a database: the request's session is read before and written back after it."""
+        store: SessionStore = app.state.sessions
+        if store.database is None or request.url.path.startswith(("/static/", "/healthz")):
+            return await call_next(request)
+        loaded = store.begin()
+        await store.load(request.cookies.get(COOKIE))
+        response: Response = await call_next(request)
+        await store.end(loaded)
+        return response
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -79,7 +98,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if request.url.path.startswith(
-            ("/requests", "/tasks", "/inbox", "/contracts", "/admin", "/budgets", "/insights", "/absences", "/vendors")
+            (
+                "/requests",
+                "/tasks",
+                "/inbox",
+                "/contracts",
+                "/admin",
+                "/budgets",
+                "/insights",
+                "/absences",
+                "/vendors",
+                "/checklists",
+            )
         ):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -93,10 +123,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ("procurement", "/contracts"),
             ("admin", "/admin"),
             ("finance", "/budgets"),
+            ("hr", "/checklists"),
         ):
             if role in roles:
                 return RedirectResponse(target, status_code=303)
-        raise Forbidden(("requester", "approver", "procurement", "admin", "finance"))
+        return RedirectResponse("/checklists/mine", status_code=303)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -108,7 +139,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.oidc.metadata()
         except Exception as exc:
             return JSONResponse({"status": "not ready", "detail": f"identity provider: {exc}"}, status_code=503)
-        return JSONResponse({"status": "ready", "sessions": len(app.state.sessions)})
+        try:
+            sessions = await app.state.sessions.count()
+        except Exception as exc:
+            return JSONResponse({"status": "not ready", "detail": f"session store: {exc}"}, status_code=503)
+        return JSONResponse({"status": "ready", "sessions": sessions})
 
     @app.exception_handler(NeedsSignIn)
     async def _sign_in(request: Request, exc: NeedsSignIn) -> Response:

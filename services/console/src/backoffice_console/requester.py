@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from backoffice_console import i18n
+from backoffice_console import i18n, live
 from backoffice_console.backend import ApiError
 from backoffice_console.budgets import budget_check
 from backoffice_console.sessions import Session
@@ -262,17 +262,35 @@ async def request_page(request: Request, request_id: str, session: Requester) ->
         budget_check(request, session, request_id),
     )
     waiting = _waiting_on(chains or [])
-    return render(
+    chain = (chains or [None])[-1]
+    contract = (contracts or [None])[-1]
+    version = live.version_of(
+        current.get("status"),
+        current.get("revision"),
+        current.get("allowed_actions"),
+        [(line.get("line_no"), line.get("quantity_received")) for line in current.get("lines", [])],
+        [e.get("id") or e.get("occurred_at") for e in timeline],
+        chain,
+        contract and (contract.get("status"), contract.get("signatures")),
+        check,
+    )
+    same = live.unchanged(request, version)
+    if same is not None:
+        return same
+    page = render(
         request,
         "request.html",
         r=current,
         timeline=list(reversed(timeline)),
-        chain=(chains or [None])[-1],
-        contract=(contracts or [None])[-1],
+        chain=chain,
+        contract=contract,
         waiting=waiting,
         check=check,
         problem=None,
+        version=version,
+        poll_seconds=live.POLL_SECONDS,
     )
+    return live.tagged(page, version)
 
 
 async def _optional(call: Any) -> Any:

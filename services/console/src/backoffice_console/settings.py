@@ -1,7 +1,9 @@
-"""The console's settings (env prefix CONSOLE_). It has no database and no Kafka connection."""
+"""The console's settings (env prefix CONSOLE_). Its only database is the optional session store; no Kafka."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -33,11 +35,18 @@ class Settings(BaseSettings):
     contracts_url: str = "http://127.0.0.1:8004"
     budgets_url: str = "http://127.0.0.1:8005"
     insights_url: str = "http://127.0.0.1:8006"
+    checklists_url: str = "http://127.0.0.1:8009"
     api_timeout_seconds: float = Field(default=15.0, gt=0)
 
     session_idle_seconds: int = Field(default=1800, ge=60)
     session_max_seconds: int = Field(default=36000, ge=60)
     max_sessions: int = Field(default=10000, ge=1)
+    database_url: str | None = None
+    """The console's own PostgreSQL database for sessions (``postgresql+asyncpg://...``); without it
+    sessions are kept in memory (one instance, lost on restart)."""
+    session_encryption_key: str | None = None
+    """A Fernet key (``Fernet.generate_key()``) encrypting the stored tokens; required with a database
+    outside development (development derives one from the client secret)."""
     cookie_secure: bool = False
     """Set to true behind TLS (production): the session cookie then only travels over HTTPS."""
 
@@ -46,6 +55,15 @@ class Settings(BaseSettings):
         if self.environment != "development":
             if self.oidc_client_secret == DEV_CLIENT_SECRET or len(self.oidc_client_secret) < 16:
                 raise ValueError("oidc_client_secret: set the real client secret outside development")
+            if self.database_url and not self.session_encryption_key:
+                raise ValueError("session_encryption_key: set a Fernet key to keep sessions in a database")
             if self.environment == "production" and not self.cookie_secure:
                 raise ValueError("cookie_secure must be true in production")
         return self
+
+    def session_key(self) -> str:
+        """The Fernet key of stored sessions (in development derived from the client secret if unset)."""
+        if self.session_encryption_key:
+            return self.session_encryption_key
+        digest = hashlib.sha256(("console-sessions:" + self.oidc_client_secret).encode()).digest()
+        return base64.urlsafe_b64encode(digest).decode()

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from console_testkit import CHROMIUM_ARGS, DIRECTORY, console_env, ensure_chromium, start_console
+from console_testkit import CHROMIUM_ARGS, DIRECTORY, console_env, ensure_chromium, migrate_console, start_console
 from cryptography.fernet import Fernet
 from platform_kit import JWT_SECRET, ServiceProcess, create_databases, drop_databases, free_ports, service_env
 from playwright.async_api import Browser, async_playwright
@@ -22,7 +22,7 @@ from backoffice_common.testing import object_store_settings, unique_prefix
 # The console drives the order flow and shows budgets and insights: the six services it calls.
 # Approvals routes at once (no wait for the budget check: the pages show the check once budgets made
 # it) and requests takes any cost centre (the flows draft for CC-100, which no budget test defines).
-SERVICES = ("requests", "approvals", "notifications", "contracts", "budgets", "insights")
+SERVICES = ("requests", "approvals", "notifications", "contracts", "budgets", "insights", "checklists")
 ORDER_SERVICES = ("requests", "approvals", "notifications", "contracts")
 
 POLICY = {
@@ -65,7 +65,8 @@ async def console_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
     await _wait_ready(os.environ["BACKOFFICE_OIDC_ISSUER"] + "/.well-known/openid-configuration", timeout=30)
     prefix = unique_prefix()
     work = tmp_path_factory.mktemp("console")
-    urls = await create_databases(SERVICES)
+    urls = await create_databases((*SERVICES, "console"))
+    console_db = urls.pop("console")
     ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
     oidc = {
         "ENVIRONMENT": "development",
@@ -102,6 +103,7 @@ async def console_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
         },
         "budgets": {},
         "insights": {"INSIGHTS_METRICS_REFRESH_SECONDS": "1"},
+        "checklists": {"CHECKLISTS_TIMER_POLL_SECONDS": "0.5"},
     }
     services = {}
     for name in SERVICES:
@@ -119,7 +121,13 @@ async def console_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
     for s in services.values():
         s.start()
     base = {name: f"http://127.0.0.1:{ports[name]}" for name in SERVICES}
-    console = start_console(console_env(base), work)
+    env = {
+        **console_env(base),
+        "CONSOLE_DATABASE_URL": console_db,
+        "CONSOLE_SESSION_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }
+    await asyncio.to_thread(migrate_console, env)
+    consoles = [start_console(env, work)]
     try:
         await asyncio.gather(*(s.wait_healthy() for s in services.values()))
         await _wait_ready(os.environ["BACKOFFICE_CONSOLE_URL"] + "/readyz")
@@ -130,14 +138,15 @@ async def console_platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
         admin = Cast.new("setup").admin
         await client.call("POST", f"{base['approvals']}/policies", admin, json=POLICY, expect=201)
         await client.call("POST", f"{base['approvals']}/directory/approvers/import", admin, json=DIRECTORY)
-        yield {"urls": base, "client": client, "work": work, "prefix": prefix}
+        yield {"urls": base, "client": client, "work": work, "prefix": prefix, "console_env": env, "consoles": consoles}
         await client.aclose()
     finally:
-        console.terminate()
-        console.wait(timeout=20)
+        for console in consoles:
+            console.terminate()
+            console.wait(timeout=20)
         for s in services.values():
             s.stop()
-        await drop_databases(urls.values())
+        await drop_databases([*urls.values(), console_db])
 
 
 @pytest.fixture(scope="session")

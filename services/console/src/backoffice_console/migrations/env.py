@@ -1,0 +1,4 @@
+from backoffice_common.migrations import run_env
+from backoffice_console.models import metadata
+
+run_env(metadata)

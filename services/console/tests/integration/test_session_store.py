@@ -1,0 +1,147 @@
+"""The console's session store in its own PostgreSQL database: shared by two instances, kept over a
+restart, ended everywhere by a sign-out, expired when idle; the database holds no usable cookie and
+no readable token."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from cryptography.fernet import Fernet
+from platform_kit import create_databases, drop_databases
+
+import backoffice_console
+from backoffice_common.migrations import upgrade
+from backoffice_console.sessions import SessionDatabase, SessionStore, key_of
+
+MIGRATIONS = Path(backoffice_console.__file__).parent / "migrations"
+
+
+@pytest.fixture
+async def database_url() -> AsyncIterator[str]:
+    urls = await create_databases(["console"])
+    await asyncio.to_thread(upgrade, MIGRATIONS, urls["console"])
+    yield urls["console"]
+    await drop_databases(urls.values())
+
+
+def _store(url: str, key: str, idle: int = 1800) -> SessionStore:
+    return SessionStore(
+        idle_seconds=idle, max_seconds=36000, max_sessions=10, database=SessionDatabase(url, key), seen_resolution=0
+    )
+
+
+async def test_sessions_are_shared_by_two_instances_survive_a_restart_and_end_everywhere(database_url: str) -> None:
+    key = Fernet.generate_key().decode()
+    one, two = _store(database_url, key), _store(database_url, key)
+
+    async def signed_in() -> str:
+        loaded = one.begin()
+        session = one.new()
+        session.tokens = {"access_token": "secret-access-token", "refresh_token": "secret-refresh"}
+        session.claims = {"sub": "rita", "roles": ["requester"]}
+        await one.end(loaded)
+        return session.id
+
+    session_id = await asyncio.create_task(signed_in())
+
+    async def on_two() -> None:
+        loaded = two.begin()
+        found = await two.load(session_id)
+        assert found is not None
+        assert found.user_id == "rita"
+        assert found.tokens["access_token"] == "secret-access-token"
+        found.locale = "de"
+        await two.end(loaded)
+
+    await asyncio.create_task(on_two())
+
+    # the first instance restarts (a new engine, nothing in memory) and sees what the second changed
+    await one.database.close()  # type: ignore[union-attr]
+    restarted = _store(database_url, key)
+
+    async def after_restart() -> None:
+        loaded = restarted.begin()
+        found = await restarted.load(session_id)
+        assert found is not None
+        assert found.locale == "de"
+        assert found.roles == frozenset({"requester"})
+        await restarted.end(loaded)
+
+    await asyncio.create_task(after_restart())
+
+    # what is stored: the id's hash, never the id, and no token in clear
+    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        rows = await connection.fetch("SELECT key, data FROM console_session")
+    finally:
+        await connection.close()
+    assert [r["key"] for r in rows] == [key_of(session_id)]
+    assert session_id not in rows[0]["key"]
+    assert b"secret-access-token" not in bytes(rows[0]["data"])
+
+    # a sign-out on the second instance ends the session on the first at once
+    async def sign_out() -> None:
+        loaded = two.begin()
+        assert await two.load(session_id) is not None
+        two.drop(session_id)
+        await two.end(loaded)
+
+    await asyncio.create_task(sign_out())
+
+    async def gone() -> None:
+        restarted.begin()
+        assert await restarted.load(session_id) is None
+
+    await asyncio.create_task(gone())
+    for store in (two, restarted):
+        await store.database.close()  # type: ignore[union-attr]
+
+
+async def test_an_idle_session_expires_and_another_key_cannot_read_it(database_url: str) -> None:
+    key = Fernet.generate_key().decode()
+    store = _store(database_url, key, idle=60)
+
+    async def idle_session() -> str:
+        loaded = store.begin()
+        session = store.new()
+        session.tokens = {"access_token": "t"}
+        session.seen = time.time() - 30
+        await store.end(loaded)
+        return session.id
+
+    session_id = await asyncio.create_task(idle_session())
+    stranger = _store(database_url, Fernet.generate_key().decode())
+
+    async def read_with_another_key() -> None:
+        stranger.begin()
+        assert await stranger.load(session_id) is None
+
+    await asyncio.create_task(read_with_another_key())
+
+    async def still_there() -> None:
+        loaded = store.begin()
+        found = await store.load(session_id)
+        assert found is not None
+        found.seen = time.time() - 120  # as if idle for two minutes since
+        await store.end(loaded)
+
+    await asyncio.create_task(still_there())
+
+    async def expired() -> None:
+        loaded = store.begin()
+        assert await store.load(session_id) is None
+        await store.end(loaded)
+
+    await asyncio.create_task(expired())
+    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        assert await connection.fetchval("SELECT count(*) FROM console_session") == 0  # deleted on sight
+    finally:
+        await connection.close()
+    for s in (store, stranger):
+        await s.database.close()  # type: ignore[union-attr]
