@@ -58,6 +58,11 @@ ${p}JWT_ISSUER=${BACKOFFICE_OIDC_ISSUER}
 ${p}PUBLIC_BASE_URL=http://127.0.0.1:${port}
 ${p}OUTBOX_POLL_INTERVAL_SECONDS=2
 ENV
+    if [ "$svc" != console ]; then
+        # No reverse proxy in front of a local service: nobody's X-Forwarded-For is believed, the
+        # client address is the connection's peer (k8s: the gateway's pod range, k8s/base/<svc>/configmap.yaml).
+        echo "${p}TRUSTED_PROXIES=[]"
+    fi
     if [ "${BACKOFFICE_KAFKA_SECURITY:-none}" = scram ] \
         && grep -q "name: backoffice-$svc-kafka$" "$BACKOFFICE_ROOT/k8s/base/kafka/users.yaml"; then
         # the service's own Kafka identity, allowed what k8s/base/kafka/users.yaml grants it
@@ -90,6 +95,7 @@ NOTIFICATIONS_SMTP_PORT=${BACKOFFICE_SMTP_PORT}
 NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS=true
 NOTIFICATIONS_APP_BASE_URL=${BACKOFFICE_CONSOLE_URL}
 NOTIFICATIONS_DELIVERY_BACKOFF_INITIAL_SECONDS=2
+NOTIFICATIONS_PROCUREMENT_EMAIL=${NOTIFICATIONS_PROCUREMENT_EMAIL:-procurement@backoffice.example}
 ENV
             ;;
         contracts)

@@ -228,3 +228,38 @@ async def test_vendor_webhooks_with_a_bad_signature_a_replay_or_from_the_wrong_v
         "GET", f"{client.endpoints.contracts}/contracts", cast.procurement, params={"request_id": request_id}
     )
     assert len(contracts.json()) == 1
+
+
+async def test_german_people_are_emailed_in_german_and_read_the_timeline_in_german(
+    client: Platform, cast: Cast
+) -> None:
+    """The directory's language travels from approvals on the events to notifications' emails; the
+    timeline's notes follow the reader's Accept-Language."""
+    for who, manager in ((cast.manager, cast.head), (cast.requester, cast.manager)):
+        body = {"name": who.name, "email": who.email, "manager_id": manager.id, "department": cast.department}
+        await client.call(
+            "PUT",
+            f"{client.endpoints.approvals}/directory/approvers/{who.id}",
+            cast.admin,
+            json={**body, "language": "de"},
+        )
+    vendor = await client.create_vendor(cast)
+    draft = await client.create_draft(cast, client.draft(vendor, cast, **SMALL))  # type: ignore[arg-type]
+    request_id = draft["id"]
+    await client.submit(cast, request_id)
+    task = await client.task_for(cast.manager, request_id)
+    asked = await client.eventually("the manager is asked", lambda: client.mail_to(cast.manager.email))
+    assert asked[0]["subject"].startswith("Freigabe erbeten: ")
+    await client.decide(cast.manager, task["id"], "rejected", "Bitte ein günstigeres Modell")
+    await client.wait_status(cast.requester, request_id, "rejected")
+    told = await client.eventually("the requester is told", lambda: client.mail_to(cast.requester.email))
+    assert told[0]["subject"].startswith("Abgelehnt: ")
+    assert "Kommentar: Bitte ein günstigeres Modell" in told[0]["text"]
+    url = f"{client.endpoints.requests}/requests/{request_id}/timeline"
+    german = await client.call("GET", url, cast.requester, headers={"Accept-Language": "de"})
+    assert german.headers["content-language"] == "de"
+    notes = {e["note_code"]: e["note"] for e in german.json()}
+    assert notes["submitted"] == "Zur Freigabe eingereicht"
+    assert notes["task_assigned"].startswith(f"Wartet auf die Freigabe von {cast.manager.name}")
+    english = {e["note_code"]: e["note"] for e in await client.timeline(cast.requester, request_id)}
+    assert english["submitted"] == "Submitted for approval"

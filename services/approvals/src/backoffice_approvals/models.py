@@ -46,6 +46,7 @@ approver = Table(
     Column("limit_currency", String(3), nullable=True),
     Column("active", Boolean, nullable=False, server_default=text("true")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("language", String(35), nullable=False, server_default="en"),
 )
 
 policy = Table(

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from backoffice_approvals.domain.people import LANGUAGE_PATTERN
 from backoffice_common.strings import SafeText
 
 Ident = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00\s]+$")]
@@ -17,6 +18,9 @@ Email = Annotated[str, SafeText(max_length=320)]
 Department = Annotated[str, SafeText(max_length=100)]
 Label = Annotated[str, SafeText(min_length=1, max_length=100)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+Language = Annotated[
+    str, Field(pattern=LANGUAGE_PATTERN, max_length=35, description="A BCP 47 language tag: `de`, `en`, `en-GB`.")
+]
 
 
 class _In(BaseModel):
@@ -35,6 +39,8 @@ class ApproverUpdate(_In):
     limit_amount: Decimal | None = Field(default=None, ge=0, max_digits=20, decimal_places=4)
     limit_currency: Currency | None = None
     active: bool = True
+    language: Language | None = None
+    """The person's language for their emails; omitted, the service's ``APPROVALS_DEFAULT_LANGUAGE``."""
 
 
 class ApproverCreate(ApproverUpdate):
@@ -54,6 +60,7 @@ class ApproverRead(BaseModel):
     limit_amount: Decimal | None
     limit_currency: str | None
     active: bool
+    language: str
 
 
 class DirectoryImport(_In):

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from backoffice_approvals.domain.people import LANGUAGE_PATTERN
 from backoffice_common.settings import ServiceSettings
 
 
@@ -22,6 +23,9 @@ class Settings(ServiceSettings):
     default_head_threshold: Decimal = Field(default=Decimal("10000"), ge=0)
     default_due_seconds: int = Field(default=172800, ge=1, le=90 * 86400)
     reminder_share: float = Field(default=0.5, gt=0, lt=1)
+
+    default_language: str = Field(default="en", pattern=LANGUAGE_PATTERN)
+    """The language (BCP 47) of a directory entry imported or saved without one."""
 
     fallback_approver_id: str = Field(default="admin", min_length=1, max_length=200)
     fallback_approver_name: str = "Approvals administrator"

@@ -161,3 +161,26 @@ async def test_a_loaded_policy_and_a_directory_change_are_facts_of_the_audit_cha
     saved = [f for f in facts if f["type"] == "directory.approvers_saved"]
     assert {"id": "audra"}.items() <= saved[-1]["data"]["approvers"][0].items()
     assert verify_chain(rows) is None
+
+
+async def test_a_directory_entry_carries_a_language_from_json_csv_or_the_default_and_a_bad_tag_is_refused(service):
+    r = await service.client.put(
+        "/directory/approvers/uwe", json={"name": "Uwe", "language": "de-AT"}, headers=service.admin
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["language"] == "de-AT"
+    r = await service.client.put("/directory/approvers/ula", json={"name": "Ula"}, headers=service.admin)
+    assert r.json()["language"] == service.settings.default_language == "en"
+    r = await service.client.put(
+        "/directory/approvers/uwe", json={"name": "Uwe", "language": "deutsch!"}, headers=service.admin
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["location"] == "body.language"
+    assert (await service.client.get("/directory/approvers/uwe", headers=service.admin)).json()["language"] == "de-AT"
+    csv = "id,name,email,language\numa,Uma,uma@example.com,de\nudo,Udo,udo@example.com,\n"
+    r = await service.client.post(
+        "/directory/approvers/import", content=csv, headers={**service.admin, "content-type": "text/csv"}
+    )
+    assert r.status_code == 200, r.text
+    listed = {a["id"]: a for a in (await service.client.get("/directory/approvers", headers=service.admin)).json()}
+    assert (listed["uma"]["language"], listed["udo"]["language"]) == ("de", "en")

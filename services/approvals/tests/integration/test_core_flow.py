@@ -28,6 +28,12 @@ async def test_a_submitted_request_is_assigned_to_the_manager_and_approved_with_
     [approved] = await service.reader.wait_for("purchase_request.approved", subject=snap["request_id"])
     assert approved.data["request"] == snap
     assert [p["id"] for p in approved.data["approvers"]] == ["mike"]
+    assert approved.data["requester"] == {
+        "id": "alice",
+        "name": "Alice",
+        "email": "alice@example.com",
+        "language": "en",
+    }
     [decided] = service.reader.of_type("approval.task_decided", subject=snap["request_id"])
     assert decided.data["decided_by"]["id"] == "mike"
     assert decided.data["actor"]["id"] == "mike"
@@ -162,3 +168,21 @@ async def test_a_nul_byte_in_a_path_is_a_client_error(service):
     assert r.headers["content-type"] == "application/problem+json"
     r = await service.client.get("/requests/a%00b/chain", headers=service.admin)
     assert r.status_code == 400
+
+
+async def test_the_events_name_each_person_with_their_language_from_the_directory(service):
+    r = await service.client.put(
+        "/directory/approvers/gerd",
+        json={"name": "Gerd", "email": "gerd@example.com", "manager_id": "mike", "department": "ENG", "language": "de"},
+        headers=service.admin,
+    )
+    assert r.status_code == 200, r.text
+    snap = snapshot(requester="gerd")
+    await service.publish(submitted(snap))
+    [assigned] = await service.assigned(snap["request_id"])
+    assert assigned.data["assignee"] == {"id": "mike", "name": "Mike", "email": "mike@example.com", "language": "en"}
+    r = await decide(service, assigned.data["task_id"], "mike", "rejected", "zu teuer")
+    assert r.status_code == 200, r.text
+    [rejected] = await service.reader.wait_for("purchase_request.rejected", subject=snap["request_id"])
+    assert rejected.data["requester"]["language"] == "de"
+    assert "language" not in snap["requester"]

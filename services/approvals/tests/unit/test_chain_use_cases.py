@@ -57,6 +57,18 @@ async def test_a_chain_that_cannot_be_routed_is_blocked_and_says_so_in_an_event(
     assert blocked.causationid == event.id
 
 
+@pytest.mark.parametrize("total", ["12,50", "NaN", "Infinity", ""])
+async def test_a_total_that_is_no_decimal_blocks_the_chain_cleanly_instead_of_crashing(total: str):
+    uow = fake()
+    snap = snapshot(total=total)
+    outcome = await handle(uow, submitted(snap))
+    assert outcome is not None
+    assert outcome.endswith("blocked")
+    [blocked] = uow.events()
+    assert blocked.type == "approval.chain_blocked"
+    assert blocked.data["reason"] == f"the request total {total!r} is not a decimal"
+
+
 async def test_a_duplicate_submitted_event_starts_nothing_more():
     uow = fake()
     snap = snapshot()

@@ -50,6 +50,13 @@ def test_an_amount_in_a_currency_without_rate_counts_as_above_every_threshold():
     assert any("no exchange rate" in n for n in result.notes)
 
 
+def test_a_total_that_is_no_decimal_gives_a_blocked_plan_before_any_conversion():
+    for total in ("abc", "NaN", "-Infinity", True):
+        result = plan({**snapshot(), "total": total})
+        assert result.steps == []
+        assert result.blocked == f"the request total {total!r} is not a decimal"
+
+
 def test_parallel_steps_share_a_stage_and_all_mode_needs_every_member():
     result = plan(snapshot(category="legal"))
     manager, legal = result.steps

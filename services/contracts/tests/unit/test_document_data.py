@@ -100,3 +100,40 @@ def test_previous_link_secrets_are_read_comma_separated_from_the_environment(mon
 def test_a_token_with_non_ascii_characters_is_refused_as_malformed(token: str) -> None:
     with pytest.raises(links.InvalidLink, match="malformed"):
         links.check(token, secret="s" * 32, contract_id="c1", scope="draft", now=NOW)
+
+
+def test_the_german_signature_page_names_roles_channels_and_times_in_german() -> None:
+    from backoffice_contracts.domain.contract import Contract, Party, Signature, SigningOrder, Status
+    from backoffice_contracts.domain.document import signature_page_data
+
+    at = datetime(2026, 11, 30, 19, 11, 50, tzinfo=UTC)
+
+    def signed(language: str) -> dict[str, object]:
+        contract = Contract(
+            id="c1",
+            request_id="r1",
+            revision=1,
+            vendor_id="v1",
+            status=Status.AWAITING_SIGNATURES,
+            signing_order=SigningOrder.ANY,
+            document_sha256="a" * 64,
+            expires_at=at + timedelta(days=1),
+            language=language,
+        )
+        contract.sign(Signature(Party.VENDOR, "v", "Vera", "v@x", "vendor", "a" * 64, at, None, None, "link"), now=at)
+        buyer = Signature(Party.BUYER, "b", "Bea", "b@x", "buyer_signatory", "a" * 64, at, None, None, "api")
+        contract.sign(buyer, now=at)
+        return signature_page_data(contract)
+
+    german = signed("de")["signatures"]
+    assert [(s["party_label"], s["role"], s["channel"]) for s in german] == [  # type: ignore[index]
+        ("Lieferant", "Lieferant", "Unterschriftslink"),
+        ("Käufer", "Zeichnungsberechtigte(r) des Käufers", "Plattform (API)"),
+    ]
+    assert german[0]["signed_at"] == "30.11.2026, 19:11:50 UTC"  # type: ignore[index]
+    english = signed("en")["signatures"]
+    assert [(s["role"], s["channel"]) for s in english] == [  # type: ignore[index]
+        ("vendor", "signing link"),
+        ("buyer signatory", "platform (API)"),
+    ]
+    assert english[0]["signed_at"] == "2026-11-30 19:11:50 UTC"  # type: ignore[index]

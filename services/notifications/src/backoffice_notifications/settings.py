@@ -27,6 +27,9 @@ class Settings(ServiceSettings):
     smtp_timeout_seconds: float = Field(default=15.0, gt=0)
     mail_from: str = Field(default="Procurement <procurement@backoffice.example>", max_length=320)
     buyer_signatory_email: str = Field(default="procurement-signatory@backoffice.example", max_length=320)
+    buyer_signatory_language: str = Field(default="en", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$")
+    """The language (BCP 47) of the buyer signatory's emails; procurement's are in ``procurement_language``."""
+    procurement_language: str = Field(default="en", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$")
     procurement_email: str = Field(default="procurement@backoffice.example", max_length=320)
     """Who hears of a blocked approval chain and of a delivery that failed for good."""
     app_base_url: str = "http://127.0.0.1:3000"

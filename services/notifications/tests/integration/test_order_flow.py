@@ -93,6 +93,37 @@ async def test_the_vendor_accepts_through_the_signed_link_page_which_works_once(
     assert not service.events.of_type("vendor.declined", subject=snap["request_id"])
 
 
+async def test_a_german_requester_and_a_german_vendor_read_german_emails_and_pages(service) -> None:  # type: ignore[no-untyped-def]
+    vendor = await make_vendor(service, language="de")
+    requester = unique_email("greta")
+    snap = snapshot(vendor_id=vendor["id"], requester_email=requester)
+    event = approved(snap)
+    event.data["requester"] = {"id": "alice", "name": "Alice", "email": requester, "language": "de"}
+    await publish_events(service.bootstrap, service.prefix + "backoffice.approvals", [event])
+    [approved_mail] = await wait_for_mail(requester)
+    assert approved_mail["subject"] == f"Freigegeben: {snap['number']} Laptops for the team"
+    link = link_in((await wait_for_mail(vendor["contact_emails"][0]))[0]["text"])
+    page = await service.client.get(link, headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    assert page.headers["content-language"] == "de"
+    assert '<html lang="de">' in page.text
+    assert "Bestellung annehmen" in page.text
+    assert "2.400,00 EUR" in page.text
+    assert "15. Januar 2027" in page.text
+    done = await service.client.post(link, data={"action": "accept", "note": "Pünktlich"})
+    assert done.status_code == 200, done.text
+    assert "Die Bestellung ist angenommen" in done.text
+    mails = await wait_for_mail(requester, count=2)
+    assert any(m["subject"] == f"Lieferant hat angenommen: {snap['number']}" for m in mails)
+    used = await service.client.get(link, headers={"Accept-Language": "en"})
+    assert (used.status_code, used.headers["content-language"]) == (410, "de")
+    unknown = await service.client.get("/vendor-links/garbage", headers={"Accept-Language": "fr, de;q=0.8, en;q=0.5"})
+    assert (unknown.status_code, unknown.headers["content-language"]) == (404, "de")
+    assert "Link ungültig" in unknown.text
+    english = await service.client.get("/vendor-links/garbage")
+    assert "Link not valid" in english.text
+
+
 async def test_a_tampered_or_unknown_link_is_refused(service) -> None:  # type: ignore[no-untyped-def]
     vendor = await make_vendor(service)
     await order_sent(service, vendor)

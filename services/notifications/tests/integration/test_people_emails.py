@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from notifications_testkit import unique_email, wait_for_mail
+from notifications_testkit import staff, unique_email, wait_for_mail
 
 from backoffice_common.events import new_event
 from backoffice_common.testing import TopicReader, publish_events
@@ -132,3 +132,38 @@ async def test_an_event_that_breaks_the_contract_goes_to_the_dead_letter_topic_a
         await wait_for_mail(bob["email"])
         dead = await dlq.wait_for("approval.task_assigned", subject=request_id)
         assert dead[0].id == broken.id
+
+
+async def test_each_person_is_emailed_in_the_language_the_directory_gives_them(service) -> None:  # type: ignore[no-untyped-def]
+    request_id, task_id = str(uuid.uuid4()), str(uuid.uuid4())
+    gerd, emma = {**person("gerd"), "language": "de"}, {**person("emma"), "language": "en"}
+    system = {"id": "system", "name": "approvals", "role": "system"}
+
+    def assigned(who: dict[str, str]) -> object:
+        data = {
+            "schema_version": 1,
+            "task_id": task_id if who is gerd else str(uuid.uuid4()),
+            "request_id": request_id,
+            "revision": 1,
+            "chain_id": "c",
+            "step": "manager",
+            "assignee": who,
+            "on_behalf_of": None,
+            "due_at": "2026-11-30T19:11:50.298986+00:00",
+            "request_title": "Laptops",
+            "request_number": "PR-000778",
+            "actor": system,
+        }
+        return new_event(type="approval.task_assigned", service="approvals", subject=request_id, data=data)
+
+    await publish_events(service.bootstrap, service.prefix + "backoffice.approvals", [assigned(gerd), assigned(emma)])
+    [german] = await wait_for_mail(gerd["email"])
+    assert german["subject"] == "Freigabe erbeten: PR-000778 Laptops"
+    assert "bis 30. November 2026, 19:11 UTC" in german["text"]
+    [english] = await wait_for_mail(emma["email"])
+    assert english["subject"] == "Approval needed: PR-000778 Laptops"
+    assert "by 30 November 2026, 19:11 UTC" in english["text"]
+    r = await service.client.get("/deliveries", params={"request_id": request_id}, headers=staff())
+    assert sorted((d["recipient"], d["language"]) for d in r.json()) == sorted(
+        [(gerd["email"], "de"), (emma["email"], "en")]
+    )

@@ -71,10 +71,54 @@ def test_vendor_facing_templates_exist_in_english_and_german() -> None:
         assert set(CATALOG[name]) == {"en", "de"}
 
 
-def test_a_template_without_a_translation_falls_back_to_english() -> None:
-    mail = render("request_approved", "de", {"requester": {"name": "Alice"}, "number": "PR-1", "title": "T"})
+def test_a_language_without_a_translation_falls_back_to_english() -> None:
+    mail = render("request_approved", "fr", {"requester": {"name": "Alice"}, "number": "PR-1", "title": "T"})
     assert mail.language == "en"
     assert mail.subject == "Approved: PR-1 T"
+
+
+def test_every_template_is_written_in_english_and_german() -> None:
+    assert {name for name, languages in CATALOG.items() if set(languages) != {"en", "de"}} == set()
+
+
+def test_a_regional_tag_uses_its_language_and_the_german_emails_format_for_germany() -> None:
+    mail = render("task_assigned", "de-AT", TASK)
+    assert mail.language == "de"
+    assert mail.subject == "Freigabe erbeten: PR-9 Laptops"
+    assert "in Vertretung für Dora bis 30. November 2026, 19:11 UTC" in mail.text
+    english = render("task_assigned", "en", TASK)
+    assert "on behalf of Dora by 30 November 2026, 19:11 UTC" in english.text
+
+
+def test_the_german_staff_emails_write_numbers_and_dates_the_german_way() -> None:
+    budget = {
+        "owner": {"name": "Olga"},
+        "cost_center": "CC-1",
+        "cost_center_name": "Labor",
+        "period": "2026",
+        "threshold_percent": 80,
+        "utilisation_percent": "81.5",
+        "budgets_url": "u",
+    }
+    assert "zu 81,5 % genutzt" in render("budget_threshold", "de", budget).text
+    accepted = {
+        "requester": {"name": "Alice"},
+        "number": "PR-1",
+        "vendor_name": "ACME",
+        "expected_delivery": "2027-01-10",
+        "note": "",
+    }
+    assert "Voraussichtliche Lieferung: 10. Januar 2027." in render("vendor_accepted", "de", accepted).text
+
+
+TASK = {
+    "assignee": {"name": "Bob"},
+    "on_behalf_of": {"name": "Dora"},
+    "due_at": "2026-11-30T19:11:50.298986+00:00",
+    "request_number": "PR-9",
+    "request_title": "Laptops",
+    "task_url": "u",
+}
 
 
 def test_a_missing_template_variable_fails_loudly_instead_of_sending_a_blank() -> None:

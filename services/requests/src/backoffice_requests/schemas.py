@@ -208,7 +208,15 @@ class TimelineEntryRead(BaseModel):
     source: str
     actor: dict[str, Any]
     outcome: str
-    note: str
+    note: str = Field(
+        description="What happened, for people, in the language of the reader's Accept-Language (en, de); "
+        "text a person wrote (a comment, a receipt note, a reason) is quoted as written"
+    )
+    note_code: str = Field(description="The machine form of `note`: a stable code (e.g. `task_assigned`)")
+    note_params: dict[str, Any] = Field(description="The parameters of `note_code` that `note` is written from")
+    detail: str = Field(
+        description="How the service handled the event (applied, deferred, ignored, and why), in English"
+    )
     status_after: str
     occurred_at: datetime
     recorded_at: datetime

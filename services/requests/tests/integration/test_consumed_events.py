@@ -90,7 +90,7 @@ async def test_a_vendors_answer_before_the_notification_implies_it(service: Serv
     await service.wait_status(rid, alice, "vendor_accepted")
     notified = await service.wait_timeline(rid, alice, "vendor.notified")
     accepted = await service.wait_timeline(rid, alice, "vendor.accepted")
-    assert (accepted[0]["outcome"], accepted[0]["note"]) == ("applied", "implied first: notify_vendor")
+    assert (accepted[0]["outcome"], accepted[0]["detail"]) == ("applied", "implied first: notify_vendor")
     assert notified[0]["outcome"] == "ignored"
 
 

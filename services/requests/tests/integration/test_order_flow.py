@@ -138,10 +138,26 @@ async def test_the_whole_order_follows_the_other_services_and_publishes_its_own_
         "purchase_request.closed",
     ]
     assigned = timeline[2]
-    assert assigned["note"].startswith("waiting on Bob")
+    assert assigned["detail"].startswith("waiting on Bob")
+    assert (assigned["note_code"], assigned["note_params"]["assignee"]) == ("task_assigned", "Bob")
+    assert assigned["note"].startswith("Waiting for the approval of Bob")
     assert timeline[3]["actor"]["id"] == "bob"
     assert {e["outcome"] for e in timeline} <= {"applied", "recorded"}
     assert [e["status_after"] for e in timeline][-1] == "closed"
+
+    r = await service.client.get(
+        f"/requests/{rid}/timeline", headers={**auth(alice), "Accept-Language": "de-DE,de;q=0.9,en;q=0.8"}
+    )
+    assert (r.headers["content-language"], r.headers["vary"]) == ("de", "Accept-Language")
+    german = r.json()
+    assert [e["note_code"] for e in german] == [e["note_code"] for e in timeline]
+    assert german[2]["note"].startswith("Wartet auf die Freigabe von Bob")
+    assert [e["note"] for e in german[-3:]] == [
+        "Ware teilweise erhalten",
+        "Ware vollständig erhalten",
+        "Abgeschlossen",
+    ]
+    assert timeline[-1]["note"] == "Closed"
 
 
 async def test_changes_requested_lead_to_a_new_revision_that_is_submitted_again(service: Service) -> None:
@@ -200,7 +216,7 @@ async def test_changes_requested_lead_to_a_new_revision_that_is_submitted_again(
     entries = await service.wait_timeline(rid, alice, "purchase_request.approved")
     assert entries[0]["event_id"] == late.id
     assert entries[0]["outcome"] == "ignored"
-    assert "revision 1" in entries[0]["note"]
+    assert "revision 1" in entries[0]["detail"]
     assert (await service.read(rid, alice))["status"] == "submitted"
 
 
@@ -305,7 +321,8 @@ async def test_events_that_do_not_fit_are_recorded_and_the_consumer_goes_on(serv
     assert executed["outcome"] == "ignored"
     assert executed["status_after"] == "submitted"
     voided = next(e for e in timeline if e["type"] == "contract.voided")
-    assert (voided["outcome"], voided["note"], voided["data"]["reason"]) == ("recorded", "test", "test")
+    assert (voided["outcome"], voided["detail"], voided["data"]["reason"]) == ("recorded", "test", "test")
+    assert (voided["note_code"], voided["note"]) == ("contract_voided", "Contract voided: test")
 
 
 async def test_cancelling_needs_a_reason_and_is_refused_once_the_contract_is_executed(service: Service) -> None:

@@ -23,7 +23,7 @@ M = TypeVar("M", bound=BaseModel)
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 JSON_TYPES = ("application/json", "")
 CSV_LISTS = ("head_of", "groups")
-CSV_OPTIONAL = ("manager_id", "department", "limit_amount", "limit_currency")
+CSV_OPTIONAL = ("manager_id", "department", "limit_amount", "limit_currency", "language")
 
 
 class UnsupportedMediaType(AppError):

@@ -15,7 +15,7 @@ from backoffice_approvals.api.bodies import (
     read_text,
     validated,
 )
-from backoffice_approvals.api.deps import AdminUser, PathId, UowDep
+from backoffice_approvals.api.deps import AdminUser, PathId, SettingsDep, UowDep
 from backoffice_approvals.domain.people import Approver
 from backoffice_approvals.schemas import ApproverCreate, ApproverRead, ApproverUpdate, DirectoryImport, ImportResult
 from backoffice_approvals.service import directory
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/directory", tags=["directory"])
 
 CSV_IMPORT = (
     "A header row naming the fields of an approver (id, name, email, manager_id, department, head_of, groups,"
-    " limit_amount, limit_currency, active), then one approver a row; head_of and groups separated by ';'."
+    " limit_amount, limit_currency, active, language), then one approver a row; head_of and groups separated by ';'."
 )
 
 
@@ -45,8 +45,12 @@ async def get_approver(approver_id: PathId, uow: UowDep, _: AdminUser) -> dict[s
 
 
 @router.put("/approvers/{approver_id}", response_model=ApproverRead)
-async def put_approver(approver_id: PathId, body: ApproverUpdate, uow: UowDep, _: AdminUser) -> dict[str, Any]:
-    approver = Approver.of(validated(ApproverCreate, {"id": approver_id, **body.model_dump()}))
+async def put_approver(
+    approver_id: PathId, body: ApproverUpdate, uow: UowDep, settings: SettingsDep, _: AdminUser
+) -> dict[str, Any]:
+    approver = Approver.of(
+        validated(ApproverCreate, {"id": approver_id, **body.model_dump()}), default_language=settings.default_language
+    )
     await directory.save_approvers(uow=uow, approvers=[approver])
     return approver.as_values()
 
@@ -62,7 +66,7 @@ async def put_approver(approver_id: PathId, body: ApproverUpdate, uow: UowDep, _
         others={"text/csv": {"type": "string", "description": CSV_IMPORT}},
     ),
 )
-async def import_approvers(request: Request, uow: UowDep, _: AdminUser) -> ImportResult:
+async def import_approvers(request: Request, uow: UowDep, settings: SettingsDep, _: AdminUser) -> ImportResult:
     """Bulk import: ``application/json`` ``{"approvers": [...]}`` or ``text/csv`` with a header row
     (``head_of`` and ``groups`` separated by ``;``). All or nothing."""
     content_type = media_type(request)
@@ -73,5 +77,7 @@ async def import_approvers(request: Request, uow: UowDep, _: AdminUser) -> Impor
         parsed = validated(DirectoryImport, parse_json(text))
     else:
         raise UnsupportedMediaType("send application/json or text/csv")
-    imported = await directory.import_approvers(uow=uow, approvers=[Approver.of(a) for a in parsed.approvers])
+    imported = await directory.import_approvers(
+        uow=uow, approvers=[Approver.of(a, default_language=settings.default_language) for a in parsed.approvers]
+    )
     return ImportResult(imported=imported)

@@ -8,19 +8,37 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$"
+"""A BCP 47 language tag, as simple as people use them: ``de``, ``en``, ``en-GB``, ``pt-BR``."""
+
+DEFAULT_LANGUAGE = "en"
+"""The language of a directory entry stored before languages existed (the migration's default)."""
+
 
 @dataclass(frozen=True)
 class Person:
     id: str
     name: str
     email: str
+    language: str | None = None
+    """The person's language (BCP 47, from the directory): notifications emails them in it. None for
+    someone the directory does not list; events then leave the field out."""
 
     def as_dict(self) -> dict[str, str]:
-        return {"id": self.id, "name": self.name, "email": self.email}
+        values = {"id": self.id, "name": self.name, "email": self.email}
+        if self.language:
+            values["language"] = self.language
+        return values
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Person:
-        return cls(id=str(data["id"]), name=str(data.get("name", "")), email=str(data.get("email", "")))
+        language = data.get("language")
+        return cls(
+            id=str(data["id"]),
+            name=str(data.get("name", "")),
+            email=str(data.get("email", "")),
+            language=str(language) if language else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -35,14 +53,16 @@ class Approver:
     limit_amount: Decimal | None = None
     limit_currency: str | None = None
     active: bool = True
+    language: str = DEFAULT_LANGUAGE
 
     @property
     def person(self) -> Person:
-        return Person(self.id, self.name, self.email)
+        return Person(self.id, self.name, self.email, self.language)
 
     @classmethod
-    def of(cls, source: Any) -> Approver:
-        """From anything with the attributes of an approver (a stored row, an input model)."""
+    def of(cls, source: Any, *, default_language: str = DEFAULT_LANGUAGE) -> Approver:
+        """From anything with the attributes of an approver (a stored row, an input model); an input
+        without a language gets ``default_language`` (the service's setting)."""
         return cls(
             id=source.id,
             name=source.name,
@@ -54,6 +74,7 @@ class Approver:
             limit_amount=Decimal(source.limit_amount) if source.limit_amount is not None else None,
             limit_currency=source.limit_currency,
             active=source.active,
+            language=getattr(source, "language", None) or default_language,
         )
 
     def as_values(self) -> dict[str, Any]:
@@ -68,6 +89,7 @@ class Approver:
             "limit_amount": self.limit_amount,
             "limit_currency": self.limit_currency,
             "active": self.active,
+            "language": self.language,
         }
 
 

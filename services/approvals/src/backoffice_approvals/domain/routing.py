@@ -21,11 +21,31 @@ from backoffice_approvals.domain.policy import (
 )
 
 
+class NotADecimalError(ValueError):
+    """The request total is no finite decimal (text, NaN, Infinity): nothing can route it."""
+
+
+def request_total(snapshot: Mapping[str, Any]) -> Decimal:
+    """The request total as a finite Decimal; ``NotADecimalError`` for anything else."""
+    raw = snapshot.get("total", "0")
+    if isinstance(raw, bool) or raw is None:
+        raise NotADecimalError(f"the request total {raw!r} is not a decimal")
+    try:
+        total = Decimal(str(raw))
+    except (InvalidOperation, ValueError) as exc:
+        raise NotADecimalError(f"the request total {raw!r} is not a decimal") from exc
+    if not total.is_finite():
+        raise NotADecimalError(f"the request total {raw!r} is not a decimal")
+    return total
+
+
 def amount_in_base(
     snapshot: Mapping[str, Any], *, policy: PolicyDocument, base: str, rates: Mapping[str, Decimal]
 ) -> Decimal | None:
-    """The request total in the policy's currency, or None when no rate is configured."""
-    total = Decimal(str(snapshot.get("total", "0")))
+    """The request total in the policy's currency, or None when no rate is configured.
+
+    Raises ``NotADecimalError`` when the total is no finite decimal (``plan_chain`` blocks the chain)."""
+    total = request_total(snapshot)
     try:
         return convert(total, str(snapshot.get("currency", "")), into=policy.base_currency, base=base, rates=rates)
     except UnknownRateError:
@@ -205,14 +225,15 @@ def plan_chain(
     ``budget`` is the revision's budget check; without one it counts as ``no_budget`` (the fallback).
     """
     budget = budget or BudgetCheck.fallback()
+    try:
+        request_total(snapshot)
+    except NotADecimalError as exc:
+        # Checked before the router converts the amount: a clean blocked chain, never a crash.
+        return Plan([], [budget.describe()], blocked=str(exc))
     router = _Router(
         policy=policy, snapshot=snapshot, directory=directory, base=base, rates=rates, fallback=fallback, budget=budget
     )
     notes: list[str] = [budget.describe()]
-    try:
-        Decimal(str(snapshot.get("total", "0")))
-    except InvalidOperation:
-        return Plan([], [], blocked=f"the request total {snapshot.get('total')!r} is not a decimal")
     if router.amount is None:
         notes.append(f"no exchange rate for {snapshot.get('currency')!r}: the amount counts as above every threshold")
     else:

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice_approvals.domain.people import Absence, Approver, Directory
 from backoffice_approvals.models import absence, approver
 
-# PostgreSQL's wire protocol numbers bind parameters with 16 bits (32,767 at most): at ten
-# columns a row, one INSERT holds at most 3,276 approvers, so a large import is sent in chunks.
+# PostgreSQL's wire protocol numbers bind parameters with 16 bits (32,767 at most): at eleven
+# columns a row, one INSERT holds at most 2,978 approvers, so a large import is sent in chunks.
 UPSERT_CHUNK = 1000
 
 

@@ -17,7 +17,7 @@ import structlog
 
 from backoffice_approvals.domain.budget import BudgetCheck
 from backoffice_approvals.domain.chain import Chain
-from backoffice_approvals.domain.people import Person
+from backoffice_approvals.domain.people import Directory, Person
 from backoffice_approvals.domain.plan import PriorApprovals
 from backoffice_approvals.service.planning import assigner, current_policy, make_plan, new_id, now_utc
 from backoffice_approvals.service.uow import ApprovalsUnitOfWork
@@ -124,7 +124,7 @@ async def route(*, uow: ApprovalsUnitOfWork, snapshot: dict[str, Any], settings:
         id=new_id(),
         request_id=request_id,
         revision=revision,
-        requester=Person.from_dict(snapshot["requester"]),
+        requester=requester_of(snapshot, directory),
         snapshot=snapshot,
         steps=plan.steps,
         policy_version=version,
@@ -157,3 +157,14 @@ async def withdraw_request(
     if dropped:
         return f"withdrew {withdrawn} chain(s); {dropped} submission(s) no longer wait for a budget check"
     return f"withdrew {withdrawn} chain(s)"
+
+
+def requester_of(snapshot: dict[str, Any], directory: Directory) -> Person:
+    """The requester as the snapshot names them, with their language from the directory (when it lists them),
+    so every event that names the requester (rejected, changes requested, approved, blocked) lets notifications
+    write to them in it. The snapshot itself stays as the request sent it."""
+    requester = Person.from_dict(snapshot["requester"])
+    listed = directory.get(requester.id)
+    if listed is None:
+        return requester
+    return Person(requester.id, requester.name, requester.email, listed.language)

@@ -94,6 +94,7 @@ def _approved(chain: Chain, event: ChainApproved) -> tuple[str, Payload]:
         "request": chain.snapshot,
         "chain_id": chain.id,
         "approvers": [p.as_dict() for p in event.approvers],
+        "requester": chain.requester.as_dict(),
     }
 
 

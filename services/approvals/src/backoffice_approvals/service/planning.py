@@ -27,7 +27,12 @@ def new_id() -> str:
 
 
 def fallback_person(settings: Settings) -> Person:
-    return Person(settings.fallback_approver_id, settings.fallback_approver_name, settings.fallback_approver_email)
+    return Person(
+        settings.fallback_approver_id,
+        settings.fallback_approver_name,
+        settings.fallback_approver_email,
+        settings.default_language,
+    )
 
 
 async def current_policy(*, uow: ApprovalsUnitOfWork, settings: Settings) -> tuple[int, PolicyDocument]:

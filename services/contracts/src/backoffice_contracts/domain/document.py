@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -111,9 +111,29 @@ def contract_data(
     }
 
 
+ROLE_LABELS = {
+    "en": {"procurement": "procurement", "buyer_signatory": "buyer signatory", "vendor": "vendor"},
+    "de": {"procurement": "Einkauf", "buyer_signatory": "Zeichnungsberechtigte(r) des Käufers", "vendor": "Lieferant"},
+}
+CHANNEL_LABELS = {
+    "en": {"api": "platform (API)", "link": "signing link", "webhook": "webhook"},
+    "de": {"api": "Plattform (API)", "link": "Unterschriftslink", "webhook": "Webhook"},
+}
+"""The signer's role and the channel of a signature as the signature page names them; an unknown value
+is shown as stored."""
+
+
+def signed_at_label(moment: datetime, *, language: str) -> str:
+    """``30.11.2026, 19:11:50 UTC`` in German, ``2026-11-30 19:11:50 UTC`` in English."""
+    at = moment.astimezone(UTC)
+    return at.strftime("%d.%m.%Y, %H:%M:%S UTC") if language == "de" else at.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def signature_page_data(contract: Contract) -> dict[str, Any]:
-    """The evidence page appended to the executed contract: every signature and the hash each signer saw."""
+    """The evidence page appended to the executed contract: every signature and the hash each signer saw,
+    with roles, channels and times written in the contract's language."""
     de = contract.language == "de"
+    lang = "de" if de else "en"
     labels = {Party.BUYER: "Käufer" if de else "Buyer", Party.VENDOR: "Lieferant" if de else "Vendor"}
     return {
         "language": contract.language,
@@ -125,9 +145,9 @@ def signature_page_data(contract: Contract) -> dict[str, Any]:
                 "party_label": labels[s.party],
                 "signer_name": s.signer_name,
                 "signer_email": s.signer_email,
-                "role": s.role,
-                "channel": s.channel,
-                "signed_at": s.signed_at.isoformat(timespec="seconds"),
+                "role": ROLE_LABELS[lang].get(s.role, s.role),
+                "channel": CHANNEL_LABELS[lang].get(s.channel, s.channel),
+                "signed_at": signed_at_label(s.signed_at, language=lang),
                 "client_ip": s.client_ip or "-",
                 "user_agent": s.user_agent or "-",
                 "document_sha256": s.document_sha256,

@@ -6,16 +6,16 @@ The answers are HTML pages, refusals included: a vendor follows these links in a
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse
 
 from backoffice_common.openapi import problem_responses
 from backoffice_common.problems import Problem
 from backoffice_notifications.api.deps import SettingsDep, Uow
-from backoffice_notifications.api.pages import page
+from backoffice_notifications.api.pages import page, page_language, text
 from backoffice_notifications.domain.contracts import Signer
 from backoffice_notifications.domain.errors import ResponseRefused
 from backoffice_notifications.domain.links import Link, LinkError, LinkNotFound, LinkUsed
@@ -25,6 +25,10 @@ from backoffice_notifications.service.responses import ContractSignature, OrderA
 
 router = APIRouter(prefix="/vendor-links", tags=["vendor links"])
 MAX_FORM = 16 * 1024
+AcceptLanguage = Annotated[
+    str | None,
+    Header(max_length=1000, description="The page's language when the link names no known vendor (en, de)."),
+]
 
 
 def _pages(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -64,17 +68,25 @@ _FORM = {
 }
 
 
-def _html(status: int, title: str, message: str) -> HTMLResponse:
-    return HTMLResponse(page("message", title=title, message=message), status_code=status)
+def _html(status: int, title: str, message: str, *, lang: str = "en") -> HTMLResponse:
+    return HTMLResponse(
+        page("message", lang=lang, title=title, message=message),
+        status_code=status,
+        headers={"Content-Language": lang, "Vary": "Accept-Language"},
+    )
 
 
-def _refused(exc: LinkError | ResponseRefused) -> HTMLResponse:
-    """The HTML counterpart of api/problems.py for the link pages."""
+def _refused(exc: LinkError | ResponseRefused, lang: str) -> HTMLResponse:
+    """The HTML counterpart of api/problems.py for the link pages (the title translated, the detail as raised)."""
     if isinstance(exc, ResponseRefused):
-        return _html(409, "Not possible", str(exc))
+        return _html(409, text(lang, "not_possible"), str(exc), lang=lang)
     if isinstance(exc, LinkUsed):
-        return _html(410, "Link already used", str(exc))
-    return _html(404 if isinstance(exc, LinkNotFound) else 410, "Link not valid", str(exc))
+        return _html(410, text(lang, "link_used"), str(exc), lang=lang)
+    return _html(404 if isinstance(exc, LinkNotFound) else 410, text(lang, "link_invalid"), str(exc), lang=lang)
+
+
+def _shown(body: str, lang: str) -> HTMLResponse:
+    return HTMLResponse(body, headers={"Content-Language": lang, "Vary": "Accept-Language"})
 
 
 def _invalid(detail: str) -> Problem:
@@ -96,25 +108,44 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 @router.get("/{token}", response_class=HTMLResponse, responses=_pages(404, 409, 410) | problem_responses(503))
-async def show_link(token: str, uow: Uow, settings: SettingsDep) -> HTMLResponse:
+async def show_link(
+    token: str, uow: Uow, settings: SettingsDep, accept_language: AcceptLanguage = None
+) -> HTMLResponse:
+    """The order to answer or the contract to sign, in the vendor's language (``Accept-Language`` when the
+    link names no vendor: an unknown, tampered or expired link)."""
+    try:
+        link = await links.open_link(uow, settings=settings, token=token)
+    except LinkError as exc:
+        return _refused(exc, page_language(None, accept_language))
+    vendor = await uow.vendors.get(link.vendor_id)
+    lang = page_language(vendor.language if vendor else None, accept_language)
     try:
         shown = await links.inspect(uow, settings=settings, token=token)
     except LinkError as exc:
-        return _refused(exc)
+        return _refused(exc, lang)
     if shown.link.purpose == "respond_order":
         if shown.order is None or not shown.order.waits_for(shown.link.vendor_id):
-            return _html(409, "Nothing to answer", "This order no longer waits for your answer.")
-        return HTMLResponse(
-            page("order", title="Purchase order", order=shown.order.snapshot, vendor_name=shown.vendor_name)
+            return _html(409, text(lang, "nothing_to_answer"), text(lang, "no_longer_waits"), lang=lang)
+        body = page(
+            "order",
+            lang=lang,
+            title=text(lang, "purchase_order"),
+            order=shown.order.snapshot,
+            vendor_name=shown.vendor_name,
         )
+        return _shown(body, lang)
     if shown.contract is None:
-        return _html(404, "Contract not found", "The contract of this link is unknown.")
+        return _html(404, text(lang, "contract_not_found"), text(lang, "contract_unknown"), lang=lang)
     number = shown.order.number if shown.order else shown.link.request_id
-    return HTMLResponse(
-        page(
-            "contract", title="Sign the contract", contract=shown.contract, number=number, vendor_name=shown.vendor_name
-        )
+    body = page(
+        "contract",
+        lang=lang,
+        title=text(lang, "sign_title"),
+        contract=shown.contract,
+        number=number,
+        vendor_name=shown.vendor_name,
     )
+    return _shown(body, lang)
 
 
 @router.post(
@@ -123,19 +154,24 @@ async def show_link(token: str, uow: Uow, settings: SettingsDep) -> HTMLResponse
     responses=_pages(404, 409, 410) | problem_responses(400, 413, 422, 503),
     openapi_extra=_FORM,
 )
-async def use_link(token: str, request: Request, uow: Uow, settings: SettingsDep) -> HTMLResponse:
+async def use_link(
+    token: str, request: Request, uow: Uow, settings: SettingsDep, accept_language: AcceptLanguage = None
+) -> HTMLResponse:
     form = await _form(request)
+    lang = page_language(None, accept_language)
     try:
         link = await links.open_link(uow, settings=settings, token=token, lock=True)
+        vendor = await uow.vendors.get(link.vendor_id)
+        lang = page_language(vendor.language if vendor else None, accept_language)
         link.ensure_unused()
         command = _command(link, form, request)
         await links.redeem(uow, link=link, command=command)
     except (LinkError, ResponseRefused) as exc:
-        return _refused(exc)
+        return _refused(exc, lang)
     if isinstance(command, ContractSignature):
-        return _html(200, "Done", "Thank you: the contract is signed.")
+        return _html(200, text(lang, "done"), text(lang, "signed"), lang=lang)
     accepted = command.answer.accept
-    return _html(200, "Done", "Thank you: the order is accepted." if accepted else "The order is declined.")
+    return _html(200, text(lang, "done"), text(lang, "accepted" if accepted else "declined"), lang=lang)
 
 
 def _command(link: Link, form: dict[str, str], request: Request) -> VendorCommand:

@@ -32,7 +32,7 @@ async def show_secret_link(token: str, uow: Uow, settings: SettingsDep) -> HTMLR
     try:
         stored = await secrets.open_retrieval(uow, settings=settings, token=token)
     except LinkError as exc:
-        return _refused(exc)
+        return _refused(exc, "en")
     name = await _vendor_name(uow, stored.vendor_id)
     return HTMLResponse(page("secret_form", title=TITLE, vendor_name=name, secret_id=stored.id))
 
@@ -43,6 +43,6 @@ async def retrieve_secret(token: str, uow: Uow, settings: SettingsDep) -> HTMLRe
     try:
         stored, secret = await secrets.retrieve(uow, settings=settings, token=token)
     except LinkError as exc:
-        return _refused(exc)
+        return _refused(exc, "en")
     name = await _vendor_name(uow, stored.vendor_id)
     return HTMLResponse(page("secret", title=TITLE, vendor_name=name, secret_id=stored.id, secret=secret))

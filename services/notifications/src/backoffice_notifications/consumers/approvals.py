@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from backoffice_common.events import CloudEvent, parse_payload
 from backoffice_notifications.consumers.payloads import (
+    Approved,
     ChainBlocked,
     Decided,
     Escalated,
@@ -11,7 +12,6 @@ from backoffice_notifications.consumers.payloads import (
     TaskAssigned,
     TaskEvent,
     TaskWithdrawn,
-    WithRequest,
 )
 from backoffice_notifications.service import notices, orders, people
 from backoffice_notifications.service.deliveries import Cause
@@ -32,6 +32,7 @@ async def _task(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Setti
         cause=Cause.of(event),
         template=TASK_TEMPLATES[model],
         recipient=body.recipient.email,
+        language=body.recipient.language,
         task_id=body.linked_task_id,
         request_id=body.request_id,
         context=body.model_dump(),
@@ -52,8 +53,12 @@ async def escalated(event: CloudEvent, uow: NotificationsUnitOfWork, settings: S
 
 
 async def approved(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
-    parse_payload(WithRequest, event)
-    await orders.approved(uow, cause=Cause.of(event), snapshot=event.data["request"], settings=settings)
+    body = parse_payload(Approved, event)
+    snapshot = dict(event.data["request"])
+    if body.requester is not None and body.requester.language:
+        # The directory's language of the requester (approvals adds it): every later email to them uses it.
+        snapshot["requester"] = {**snapshot["requester"], "language": body.requester.language}
+    await orders.approved(uow, cause=Cause.of(event), snapshot=snapshot, settings=settings)
 
 
 async def _decided(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings, template: str) -> None:
@@ -63,6 +68,7 @@ async def _decided(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Se
         cause=Cause.of(event),
         template=template,
         recipient=body.requester.email,
+        language=body.requester.language,
         request_id=body.request_id,
         context=body.model_dump(),
         settings=settings,

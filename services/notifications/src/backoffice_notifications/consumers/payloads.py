@@ -15,6 +15,8 @@ class Person(Loose):
     id: str
     name: str = ""
     email: str = ""
+    language: str | None = None
+    """BCP 47, from the approver directory; absent for someone it does not list (English then)."""
 
 
 class Snapshot(Loose):
@@ -33,6 +35,11 @@ class Snapshot(Loose):
 
 class WithRequest(Loose):
     request: Snapshot
+
+
+class Approved(WithRequest):
+    requester: Person | None = None
+    """The requester with their language from the approver directory (absent in older events)."""
 
 
 class Cancelled(Loose):

@@ -285,3 +285,98 @@ CATALOG: dict[str, dict[str, tuple[str, str]]] = {
         ),
     },
 }
+
+STAFF_DE: dict[str, tuple[str, str]] = {
+    "contract_ready_buyer": (
+        "Vertrag {{ contract_id }} zu {{ number }} wartet auf die Unterschrift des Käufers",
+        "Der Vertrag zur Bestellung {{ number }} wurde erstellt.\n\n"
+        "SHA-256 des Dokuments: {{ document_sha256 }}\nDokument: {{ document_url }}",
+    ),
+    "task_assigned": (
+        "Freigabe erbeten: {{ request_number }} {{ request_title }}",
+        "Hallo {{ assignee.name }},\n\nbitte prüfen Sie {{ request_number }} „{{ request_title }}“"
+        "{% if on_behalf_of %} in Vertretung für {{ on_behalf_of.name }}{% endif %} bis {{ due_at | moment }}.\n\n"
+        "{{ task_url }}",
+    ),
+    "task_reminder": (
+        "Erinnerung: eine Freigabe wartet auf Sie",
+        "Hallo {{ assignee.name }},\n\neine Freigabeaufgabe ist am {{ due_at | moment }} fällig.\n\n{{ task_url }}",
+    ),
+    "task_escalated": (
+        "Eskalierte Freigabe für Sie",
+        "Hallo {{ to.name }},\n\neine Freigabeaufgabe von {{ from_.name }} wurde an Sie eskaliert: {{ reason }}\n\n"
+        "{{ task_url }}",
+    ),
+    "request_approved": (
+        "Freigegeben: {{ number }} {{ title }}",
+        "Hallo {{ requester.name }},\n\nIhre Bestellanforderung {{ number }} wurde freigegeben; wir senden die "
+        "Bestellung an den Lieferanten.",
+    ),
+    "request_rejected": (
+        "Abgelehnt: {{ number }}",
+        "Hallo {{ requester.name }},\n\nIhre Bestellanforderung {{ number }} wurde von {{ decided_by.name }} "
+        "abgelehnt.\n\nKommentar: {{ comment }}",
+    ),
+    "changes_requested": (
+        "Änderungen erbeten: {{ number }}",
+        "Hallo {{ requester.name }},\n\n{{ decided_by.name }} bittet um Änderungen an Ihrer Bestellanforderung "
+        "{{ number }}.\n\nKommentar: {{ comment }}\n\nHier überarbeiten: {{ request_url }}",
+    ),
+    "vendor_accepted": (
+        "Lieferant hat angenommen: {{ number }}",
+        "Hallo {{ requester.name }},\n\n{{ vendor_name }} hat die Bestellung {{ number }} angenommen."
+        "{% if expected_delivery %} Voraussichtliche Lieferung: {{ expected_delivery | day }}.{% endif %}"
+        "{% if note %}\n\nHinweis: {{ note }}{% endif %}",
+    ),
+    "vendor_declined": (
+        "Lieferant hat abgelehnt: {{ number }}",
+        "Hallo {{ requester.name }},\n\n{{ vendor_name }} hat die Bestellung {{ number }} abgelehnt.\n\n"
+        "Grund: {{ reason }}",
+    ),
+    "contract_ready_requester": (
+        "Vertrag bereit zur Unterschrift: {{ number }}",
+        "Hallo {{ requester.name }},\n\nder Vertrag zu {{ number }} wurde erstellt und wird unterschrieben.",
+    ),
+    "contract_executed": (
+        "Vertrag unterzeichnet: {{ number }}",
+        "Hallo {{ requester.name }},\n\nder Vertrag zu {{ number }} ist von beiden Parteien unterschrieben.\n\n"
+        "SHA-256 des unterzeichneten Dokuments: {{ executed_sha256 }}",
+    ),
+    "task_withdrawn": (
+        "Nicht mehr nötig: Ihre Freigabe von {{ number }}",
+        "Hallo {{ assignee.name }},\n\ndie Freigabeaufgabe zu {{ number }} wurde zurückgezogen; Sie müssen nicht "
+        "mehr entscheiden.\n\nGrund: {{ reason }}",
+    ),
+    "chain_blocked": (
+        "Freigabe blockiert: {{ number }} {{ request_title }}",
+        "Hallo,\n\ndie Bestellanforderung {{ number }} von {{ requester.name }} kann nicht zur Freigabe geleitet "
+        "werden: {{ reason }}\n\nDer Einkauf muss das Verzeichnis der Freigebenden oder die Richtlinie korrigieren; "
+        "bis dahin wartet die Anforderung.\n\n{{ request_url }}",
+    ),
+    "contract_voided": (
+        "Vertrag storniert: {{ number }}",
+        "Hallo {{ requester.name }},\n\nder Vertrag zu {{ number }} wurde storniert und kann nicht mehr "
+        "unterschrieben werden.{% if reason %}\n\nGrund: {{ reason }}{% endif %}",
+    ),
+    "contract_expired": (
+        "Vertrag unsigniert abgelaufen: {{ number }}",
+        "Hallo {{ requester.name }},\n\nder Vertrag zu {{ number }} ist abgelaufen, bevor beide Parteien ihn "
+        "unterschrieben haben; der Einkauf muss einen neuen erstellen oder die Bestellung stornieren.",
+    ),
+    "delivery_failed": (
+        "Nicht zugestellt: {{ template }} zu {{ number }}",
+        "Hallo,\n\neine Nachricht konnte nach {{ attempts }} Versuch(en) nicht zugestellt werden.\n\n"
+        "Bestellung: {{ number }}\nNachricht: {{ template }} per {{ channel }} an {{ recipient }}\n"
+        "Letzter Fehler: {{ error }}\n\nDer Einkauf kann die Adresse korrigieren und die Zustellung wiederholen.",
+    ),
+    "budget_threshold": (
+        "Budget {{ cost_center }} {{ period }} hat {{ threshold_percent }} % überschritten",
+        "Hallo {{ owner.name }},\n\ndas Budget der Kostenstelle {{ cost_center_name }} ({{ cost_center }}) für "
+        "{{ period }} ist zu {{ utilisation_percent | number }} % genutzt: es hat {{ threshold_percent }} % "
+        "überschritten.\n\n{{ budgets_url }}",
+    ),
+}
+"""German wording of the emails to people of ours (approvers, requesters, signatories, owners)."""
+
+for _name, _wording in STAFF_DE.items():
+    CATALOG[_name]["de"] = _wording

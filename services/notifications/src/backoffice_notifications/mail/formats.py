@@ -74,7 +74,8 @@ def moment(context: Context, value: Any) -> str:
         return day(context, value)
     at = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     locale = _locale(context)
-    when = format_datetime(at.astimezone(UTC), "d MMMM y, HH:mm", tzinfo=UTC, locale=locale)
+    pattern = "d. MMMM y, HH:mm" if locale.startswith("de") else "d MMMM y, HH:mm"
+    when = format_datetime(at.astimezone(UTC), pattern, tzinfo=UTC, locale=locale)
     return f"{when} UTC"
 
 

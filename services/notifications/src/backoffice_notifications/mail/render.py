@@ -59,11 +59,17 @@ def _environment() -> Environment:
 _ENV = _environment()
 
 
+def primary_language(tag: str | None) -> str:
+    """The primary subtag of a BCP 47 tag, lower case: ``de-AT`` -> ``de``; ``en`` for none."""
+    return (tag or "en").replace("_", "-").split("-", 1)[0].strip().lower() or "en"
+
+
 def render(template: str, language: str, context: dict[str, Any]) -> RenderedMail:
     """Falls back to English where a template has no translation."""
     if template not in CATALOG:
         raise KeyError(f"unknown email template {template!r}")
-    lang = language if language in CATALOG[template] else "en"
+    lang = primary_language(language)
+    lang = lang if lang in CATALOG[template] else "en"
     context = {**context, "_locale": lang}
     subject = " ".join(_ENV.get_template(f"{template}.{lang}.subject").render(**context).split())
     text = _ENV.get_template(f"{template}.{lang}.txt").render(**context).strip() + "\n"

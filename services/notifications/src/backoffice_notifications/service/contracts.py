@@ -38,6 +38,7 @@ async def generated(
             cause=cause,
             template="contract_ready_requester",
             recipient=order.requester.get("email", ""),
+            language=order.requester.get("language"),
             context=_common(contract, order) | {"requester": order.requester},
             request_id=contract.request_id,
         )
@@ -79,6 +80,7 @@ async def _buyer_turn(uow: NotificationsUnitOfWork, *, cause: Cause, contract: C
         cause=cause,
         template="contract_ready_buyer",
         recipient=settings.buyer_signatory_email,
+        language=settings.buyer_signatory_language,
         context=_common(contract, order),
         request_id=contract.request_id,
     )
@@ -150,6 +152,7 @@ async def executed(
             cause=cause,
             template="contract_executed",
             recipient=order.requester.get("email", ""),
+            language=order.requester.get("language"),
             context={"requester": order.requester, "number": number, "executed_sha256": executed_sha256},
             request_id=request_id,
         )

@@ -78,13 +78,15 @@ async def staff_email(
     recipient: str,
     context: dict[str, Any],
     request_id: str | None,
+    language: str | None = None,
 ) -> bool:
-    """An email to a person of ours (approver, requester, signatory): in English, users carry no language."""
+    """An email to a person of ours (approver, requester, signatory) in their language: the ``language`` the
+    approver directory gives them on the events that name them; English for someone it does not list."""
     return await email(
         uow,
         cause=cause,
         template=template,
-        language="en",
+        language=language or "en",
         recipient=recipient,
         context=context,
         target=Target(request_id),

@@ -36,6 +36,7 @@ async def task_withdrawn(
         cause=cause,
         template="task_withdrawn",
         recipient=context["assignee"].get("email", ""),
+        language=context["assignee"].get("language"),
         context=context | {"number": await _number(uow, request_id)},
         request_id=request_id,
     )
@@ -49,9 +50,19 @@ async def chain_blocked(
         "number": context.get("request_number") or await _number(uow, request_id),
         "request_url": f"{_base(settings)}/requests/{request_id}",
     }
-    for recipient in (context["requester"].get("email", ""), settings.procurement_email):
+    requester = context["requester"]
+    for recipient, language in (
+        (requester.get("email", ""), requester.get("language")),
+        (settings.procurement_email, settings.procurement_language),
+    ):
         await deliveries.staff_email(
-            uow, cause=cause, template="chain_blocked", recipient=recipient, context=context, request_id=request_id
+            uow,
+            cause=cause,
+            template="chain_blocked",
+            recipient=recipient,
+            context=context,
+            request_id=request_id,
+            language=language,
         )
 
 
@@ -70,6 +81,7 @@ async def contract_closed(
             cause=cause,
             template=f"contract_{status}",
             recipient=order.requester.get("email", ""),
+            language=order.requester.get("language"),
             context=context | {"requester": order.requester},
             request_id=request_id,
         )
@@ -106,6 +118,9 @@ async def delivery_failed(uow: NotificationsUnitOfWork, failed: Delivery, *, set
             cause=cause,
             template=DELIVERY_FAILED,
             recipient=recipient,
+            language=requester.get("language")
+            if recipient == requester.get("email")
+            else settings.procurement_language,
             context=context,
             request_id=failed.request_id,
         )
@@ -121,6 +136,7 @@ async def budget_threshold(
         cause=cause,
         template="budget_threshold",
         recipient=owner.get("email", ""),
+        language=owner.get("language"),
         context=context | {"budgets_url": f"{_base(settings)}/budgets/{context.get('budget_id', '')}"},
         request_id=context.get("request_id"),
     )

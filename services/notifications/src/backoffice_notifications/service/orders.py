@@ -28,6 +28,7 @@ async def approved(uow: NotificationsUnitOfWork, *, cause: Cause, snapshot: dict
         cause=cause,
         template="request_approved",
         recipient=requester.get("email", ""),
+        language=requester.get("language"),
         context={"requester": requester, "number": snapshot.get("number", ""), "title": snapshot.get("title", "")},
         request_id=snapshot["request_id"],
     )

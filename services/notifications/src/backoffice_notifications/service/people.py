@@ -1,4 +1,4 @@
-"""Emails to the people who must act (approvers) or who asked (requesters); staff emails are in English."""
+"""Emails to the people who must act (approvers) or who asked (requesters); each in the language of its recipient."""
 
 from __future__ import annotations
 
@@ -24,13 +24,15 @@ async def task_email(
     request_id: str,
     context: dict[str, Any],
     settings: Settings,
+    language: str | None = None,
 ) -> None:
-    """An approver's email with a link to the task in the web app."""
+    """An approver's email with a link to the task in the web app, in the approver's language."""
     await deliveries.staff_email(
         uow,
         cause=cause,
         template=template,
         recipient=recipient,
+        language=language,
         context=context | {"task_url": f"{_base(settings)}/approvals/tasks/{task_id}"},
         request_id=request_id,
     )
@@ -45,6 +47,7 @@ async def decision_email(
     request_id: str,
     context: dict[str, Any],
     settings: Settings,
+    language: str | None = None,
 ) -> None:
     """The requester's email about a rejection or a request for changes, with the approver's comment."""
     order = await uow.orders.get(request_id)
@@ -53,6 +56,7 @@ async def decision_email(
         cause=cause,
         template=template,
         recipient=recipient,
+        language=language,
         context=context
         | {
             "number": order.number if order else request_id,

@@ -34,6 +34,7 @@ async def answer_order(
         cause=Cause.of(event),
         template="vendor_accepted" if answer.accept else "vendor_declined",
         recipient=order.requester.get("email", ""),
+        language=order.requester.get("language"),
         context={
             "requester": order.requester,
             "number": order.number,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -21,6 +21,7 @@ from backoffice_requests.api.idempotency import IdempotencyKey, Reply, respond
 from backoffice_requests.domain.closure import ClosurePolicy
 from backoffice_requests.domain.lifecycle import Status
 from backoffice_requests.domain.model import PurchaseRequest
+from backoffice_requests.domain.notes import language_of
 from backoffice_requests.schemas import (
     CancelCreate,
     CloseCreate,
@@ -47,6 +48,9 @@ COMMAND_PROBLEMS = problem_responses(409, 412)
 
 Requester = Annotated[User, Depends(require_roles("requester", "admin"))]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=100)]
+AcceptLanguage = Annotated[
+    str | None, Header(max_length=1000, description="The language of the timeline notes: `de`, `en` (the default).")
+]
 RequestId = Annotated[uuid.UUID, "the purchase request id"]
 SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]
 
@@ -268,5 +272,13 @@ async def diff_revisions(
 
 
 @router.get("/{request_id}/timeline", response_model=list[TimelineEntryRead], summary="Every lifecycle event")
-async def request_timeline(request_id: RequestId, uow: UowDep, user: CurrentUser) -> list[TimelineEntryRead]:
-    return await queries.timeline_of(uow, user=user, request_id=str(request_id))
+async def request_timeline(
+    request_id: RequestId, uow: UowDep, user: CurrentUser, response: Response, accept_language: AcceptLanguage = None
+) -> list[TimelineEntryRead]:
+    """Each entry's ``note`` is written for people in the first language of ``Accept-Language`` this service
+    speaks (``en``, ``de``; English otherwise; the answer's ``Content-Language`` names it), next to its machine
+    form ``note_code`` + ``note_params``; ``detail`` says how the service handled the event."""
+    language = language_of(accept_language)
+    response.headers["Content-Language"] = language
+    response.headers["Vary"] = "Accept-Language"
+    return await queries.timeline_of(uow, user=user, request_id=str(request_id), language=language)

@@ -14,6 +14,7 @@ from backoffice_common.errors import NotFound
 from backoffice_requests.domain.diff import diff_contents
 from backoffice_requests.domain.lifecycle import Status, allowed_actions
 from backoffice_requests.domain.money import quantize
+from backoffice_requests.domain.notes import note_of, render_note
 from backoffice_requests.domain.waiting import waiting_on
 from backoffice_requests.repository.reads import RequestFilter
 from backoffice_requests.schemas import (
@@ -123,12 +124,27 @@ async def revision_diff(
     return RevisionDiffRead(from_revision=from_revision, to_revision=to_revision, **diff)
 
 
-async def timeline_of(uow: RequestsUnitOfWork, *, user: User, request_id: str) -> list[TimelineEntryRead]:
+async def timeline_of(
+    uow: RequestsUnitOfWork, *, user: User, request_id: str, language: str = "en"
+) -> list[TimelineEntryRead]:
+    """Every entry with its human note in ``language`` (en, de) next to the note's code and parameters."""
     row = await _visible_row(uow, user=user, request_id=request_id)
     if row["timeline_archive_id"] is not None:
         segment = await uow.reads.timeline_segment(row["timeline_archive_id"])
         raise TimelineArchived(f"the timeline of request {request_id} was archived to the object store", **segment)
-    return [
-        TimelineEntryRead.model_validate({**e, "type": e["event_type"]})
-        for e in await uow.timeline.entries(request_id=request_id)
-    ]
+    entries: list[TimelineEntryRead] = []
+    for e in await uow.timeline.entries(request_id=request_id):
+        note = note_of(e["event_type"], e.get("data") or {})
+        entries.append(
+            TimelineEntryRead.model_validate(
+                {
+                    **e,
+                    "type": e["event_type"],
+                    "note": render_note(note, language),
+                    "note_code": note.code,
+                    "note_params": note.params,
+                    "detail": e.get("note") or "",
+                }
+            )
+        )
+    return entries
