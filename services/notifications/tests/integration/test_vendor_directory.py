@@ -125,3 +125,26 @@ async def test_a_rotation_names_the_rotator_on_the_vendor_record_and_is_announce
     assert len(first) == 1
     assert "whsec_" not in first[0]["text"]
     assert not [m for m in await mailbox(contacts[1], announcements=True) if "/vendor-secrets/" in m["text"]]
+
+
+async def test_a_contact_change_is_told_to_the_removed_contacts_and_bars_its_author_from_buyer_signing(service) -> None:  # type: ignore[no-untyped-def]
+    """The contacts are where a new secret's retrieval link goes: changing them to one's own address and then
+    rotating must not go unnoticed by the vendor, and its author may not sign the vendor's contracts as buyer."""
+    old, new = unique_email("sales"), unique_email("mine")
+    r = await service.client.post("/vendors", json=VENDOR | {"contact_emails": [old]}, headers=staff())
+    vendor_id = r.json()["id"]
+    changed = await service.client.patch(f"/vendors/{vendor_id}", json={"contact_emails": [new]}, headers=staff())
+    assert changed.status_code == 200, changed.text
+    updates = await service.vendors.wait_for("vendor.updated", subject=vendor_id, count=2)
+    assert updates[-1].data["credential_administrators"] == ["pat"]
+    [mail] = [
+        m
+        for m in await wait_for_mail(old, announcements=True)
+        if m["subject"] == "Your contact addresses with us were changed"
+    ]
+    assert "Pat Procurement" in str(mail)
+    assert new in str(mail)
+    # A change that keeps every contact tells nobody.
+    again = await service.client.patch(f"/vendors/{vendor_id}", json={"address": "2 Main Street"}, headers=staff())
+    assert again.status_code == 200
+    assert [m for m in await mailbox(new) if m["subject"] == "Your contact addresses with us were changed"] == []

@@ -39,15 +39,23 @@ class Vendor:
     def is_active(self) -> bool:
         return self.status == ACTIVE
 
-    def change(self, changes: dict[str, Any], *, actor: dict[str, str], now: datetime) -> None:
+    def change(self, changes: dict[str, Any], *, actor: dict[str, str], now: datetime) -> list[str]:
+        """Applies ``changes``; returns the contacts the change removed. The contacts are where a new secret's
+        retrieval link goes, so whoever changes them joins the credential administrators (never the
+        vendor's buyer signer), like a rotator."""
         for key in REQUIRED:
             if key in changes and changes[key] is None:
                 raise CannotBeNull(f"{key} cannot be null")
+        before = list(self.contact_emails)
         for key, value in changes.items():
             if key in CHANGEABLE:
                 setattr(self, key, value)
+        removed = [c for c in before if c.lower() not in {e.lower() for e in self.contact_emails}]
+        if self.contact_emails != before and actor["id"] not in self.credential_administrators:
+            self.credential_administrators.append(actor["id"])
         self.updated_at = now
         self._updated(actor)
+        return removed
 
     def credentials_rotated(self, *, actor: dict[str, str], now: datetime) -> DomainEvent:
         """A new webhook secret was made by ``actor``: they join the credential administrators, and the change

@@ -128,6 +128,21 @@ CATALOG: dict[str, dict[str, tuple[str, str]]] = {
             "sich bitte umgehend.",
         ),
     },
+    "vendor_contacts_changed": {
+        "en": (
+            "Your contact addresses with us were changed",
+            "Hello {{ vendor_name }},\n\n{{ changed_by }} changed your company's contact addresses with us at "
+            "{{ changed_at }}; this address is no longer one of them. Orders, contracts and new webhook secrets now "
+            "go to: {{ contacts }}.\n\nIf you did not ask for this, tell us at once.",
+        ),
+        "de": (
+            "Ihre Kontaktadressen bei uns wurden geändert",
+            "Guten Tag {{ vendor_name }},\n\n{{ changed_by }} hat am {{ changed_at }} die Kontaktadressen Ihres "
+            "Unternehmens bei uns geändert; diese Adresse gehört nicht mehr dazu. Bestellungen, Verträge und neue "
+            "Webhook-Schlüssel gehen jetzt an: {{ contacts }}.\n\nFalls Sie das nicht veranlasst haben, melden Sie "
+            "sich bitte umgehend.",
+        ),
+    },
     "vendor_secret_retrieval": {
         "en": (
             "Retrieve your new webhook signing secret",

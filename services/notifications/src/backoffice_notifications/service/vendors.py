@@ -61,8 +61,29 @@ async def update(
     if "webhook_url" in changes:
         changes = changes | {"webhook_url": await _checked_url(changes["webhook_url"], settings)}
     was_active, now = vendor.is_active, datetime.now(UTC)
-    vendor.change(changes, actor=_actor(user), now=now)
+    removed = vendor.change(changes, actor=_actor(user), now=now)
     await uow.vendors.save(vendor)
+    if removed:
+        # A contact taken off the vendor hears of it: the next secret's retrieval link goes to the new
+        # contacts, so a change made behind the vendor's back does not go unnoticed.
+        context = {
+            "vendor_name": vendor.legal_name,
+            "changed_by": user.name or user.sub,
+            "changed_at": now.isoformat(timespec="seconds"),
+            "contacts": ", ".join(vendor.contact_emails),
+        }
+        for contact in removed:
+            await deliveries.email(
+                uow,
+                cause=deliveries.Cause.of(vendor.events[-1]),
+                template="vendor_contacts_changed",
+                language=vendor.language,
+                recipient=contact,
+                context=context,
+                target=deliveries.Target(None, vendor_id=vendor.id),
+            )
+        changed: dict[str, Any] = {"vendor_id": vendor.id, "removed": removed, "contacts": list(vendor.contact_emails)}
+        uow.record_fact(type="vendor.contacts_changed", subject=vendor.id, data=changed | {"changed_by": _actor(user)})
     if was_active and not vendor.is_active:
         # Blocked: its unused order and contract links stop working at once (the requests service withdraws
         # its outstanding orders when it hears of the block; retrieval links refuse a blocked vendor too).
