@@ -53,17 +53,16 @@ async def _segment_of(settings: Settings, rid: str) -> dict[str, Any]:
     return dict(row)
 
 
-async def _archived(service: Service, owner: str, month: str) -> tuple[str, dict[str, Any]]:
-    """A cancelled request of ``owner``, aged into ``month`` and archived alone in its segment."""
+async def _archive(service: Service, rid: str, month: str) -> dict[str, Any]:
+    """Age the finished request ``rid`` into ``month`` and archive it (alone in its month's segment)."""
     settings = _settings(service)
-    rid = await _cancelled(service, owner)
     await _age(settings, [rid], f"{month}-10T12:00:00Z")
     store = ObjectStore.from_settings(settings)
     try:
         await archive_timelines(settings.database_url, store, after_days=365)
     finally:
         await store.close()
-    return rid, await _segment_of(settings, rid)
+    return await _segment_of(settings, rid)
 
 
 async def _conn(settings: Settings) -> asyncpg.Connection:
@@ -173,7 +172,7 @@ async def test_an_archived_timeline_reads_in_the_readers_language_and_only_to_th
     owner = unique_user("alte")
     rid = await _cancelled(service, owner)
     german_before = (await _timeline(service, rid, owner, "de")).json()
-    await _archived(service, owner, "2022-04")
+    await _archive(service, rid, "2022-04")
 
     german = await _timeline(service, rid, owner, "de-DE,de;q=0.9")
 
@@ -189,7 +188,8 @@ async def test_an_archived_timeline_reads_in_the_readers_language_and_only_to_th
 
 async def test_a_changed_archive_segment_is_refused_with_502_and_nothing_of_it_is_served(service: Service) -> None:
     owner = unique_user("tamper")
-    rid, segment = await _archived(service, owner, "2022-05")
+    rid = await _cancelled(service, owner)
+    segment = await _archive(service, rid, "2022-05")
     store = ObjectStore.from_settings(_settings(service))
     try:
         forged = archive_timeline.encode_segment(
@@ -208,7 +208,8 @@ async def test_a_changed_archive_segment_is_refused_with_502_and_nothing_of_it_i
 
 async def test_an_archive_segment_the_store_lost_answers_410_with_its_key_and_hash(service: Service) -> None:
     owner = unique_user("lost")
-    rid, segment = await _archived(service, owner, "2022-06")
+    rid = await _cancelled(service, owner)
+    segment = await _archive(service, rid, "2022-06")
     store = ObjectStore.from_settings(_settings(service))
     try:
         await store.delete(segment["object_key"])
@@ -226,7 +227,8 @@ async def test_an_object_store_that_is_down_answers_503_with_retry_after(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     owner = unique_user("down")
-    rid, _ = await _archived(service, owner, "2022-07")
+    rid = await _cancelled(service, owner)
+    await _archive(service, rid, "2022-07")
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
