@@ -60,4 +60,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store = ObjectStore.from_settings(settings)
     app = create_service_app(build_spec(settings, store), settings)
     app.state.object_store = store
+    app.state.audit_archive = store  # GET /admin/audit/chain reads archived stretches of the audit log back
     return app

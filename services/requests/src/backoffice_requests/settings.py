@@ -20,6 +20,8 @@ class Settings(ServiceSettings, ObjectStoreSettings):
     timeline_archive_after_days: float = Field(default=365.0, ge=0)
     """``archive-timeline`` moves the timeline of a request finished and unchanged this long to the
     object store (the ``OBJECT_STORE_*`` settings, which ``GET /requests/{id}/timeline`` reads it back from)."""
+    audit_archive_after_days: float = Field(default=365.0, ge=0)
+    """``archive-audit`` moves the audit log's rows recorded longer ago than this to the object store."""
     require_known_cost_centre: bool = True
     """Refuse (422, field ``cost_center``) a cost centre that ``backoffice.cost_centres`` does not
     name as active, on create, edit, revise and submit."""
