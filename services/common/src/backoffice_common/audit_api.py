@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice_common.audit_archive import ANCHOR_TABLE, decode_rows
 from backoffice_common.auth import User, require_roles
 from backoffice_common.objectstore import ObjectStore
+from backoffice_common.openapi import problem_responses
 
 router = APIRouter(prefix="/admin/audit", tags=["audit"])
 Admin = Annotated[User, Depends(require_roles("admin"))]
@@ -86,7 +87,16 @@ async def request_audit(
     return entries
 
 
-@router.get("/chain", response_model=list[AuditEntryRead])
+@router.get(
+    "/chain",
+    response_model=list[AuditEntryRead],
+    responses=problem_responses(
+        502,
+        503,
+        s502="`document-integrity`: an archived stretch of the chain does not hash to its anchor's SHA-256",
+        s503="`document-store-unavailable`: the object store holding an archived stretch did not answer",
+    ),
+)
 async def chain(
     request: Request,
     _: Admin,
@@ -108,7 +118,10 @@ async def chain(
                 page += [_read(r) for r in (await session.execute(query)).all()]
                 break
             rows = decode_rows(await store.get(anchor.object_key, sha256=anchor.sha256))
-            page += [_archived(row) for row in rows if int(row["seq"]) > after][: limit - len(page)]
+            found = [_archived(row) for row in rows if int(row["seq"]) > after][: limit - len(page)]
+            if not found:  # a segment that does not hold what its anchor says: the verifier names the gap
+                break
+            page += found
     return page
 
 
