@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import socket
+import uuid
 from typing import Any
 
 import asyncpg
@@ -14,7 +15,9 @@ import httpx
 import pytest
 from requests_testkit import Service, assert_problem, auth, unique_user
 
+from backoffice_common.events import new_event
 from backoffice_common.objectstore import ObjectStore, TamperedObject
+from backoffice_common.testing import eventually, publish_events
 from backoffice_requests import archive_timeline
 from backoffice_requests.archive_timeline import archive_timelines, archived_entries, decode_segment
 from backoffice_requests.settings import Settings
@@ -184,6 +187,29 @@ async def test_an_archived_timeline_reads_in_the_readers_language_and_only_to_th
     assert any(de["note"] != en["note"] for de, en in zip(german.json(), english, strict=True))
     stranger = await _timeline(service, rid, unique_user("stranger"))
     assert_problem(stranger, 404)
+
+
+async def test_an_event_that_comes_after_the_archiving_follows_the_archived_entries(service: Service) -> None:
+    owner = unique_user("spaet")
+    rid = await _cancelled(service, owner)
+    before = await service.timeline(rid, owner)
+    await _archive(service, rid, "2022-08")
+    late = new_event(
+        type="contract.expired",
+        service="contracts",
+        subject=rid,
+        data={"schema_version": 1, "request_id": rid, "contract_id": str(uuid.uuid4())},
+    )
+    await publish_events(service.bootstrap, f"{service.prefix}backoffice.contracts", [late])
+
+    async def with_late_entry() -> list[dict[str, Any]] | None:
+        r = await _timeline(service, rid, owner)
+        entries: list[dict[str, Any]] = r.json()
+        return entries if r.headers["Timeline-Source"] == "archive" and len(entries) > len(before) else None
+
+    after = await eventually(with_late_entry, message="the late event's entry did not follow the archived ones")
+    assert after[: len(before)] == before
+    assert after[-1]["event_id"] == late.id
 
 
 async def test_a_changed_archive_segment_is_refused_with_502_and_nothing_of_it_is_served(service: Service) -> None:

@@ -147,7 +147,9 @@ async def timeline_of(uow: RequestsUnitOfWork, *, user: User, request_id: str, l
             f"the timeline of request {request_id} was archived to the object store, which no longer has it",
             **segment,
         ) from None
-    return Timeline([_entry_read(e, language) for e in archived], True)
+    # an event that still came after the archiving (a late contract expiry) has a live entry: it follows
+    later = await uow.timeline.entries(request_id=request_id)
+    return Timeline([_entry_read(e, language) for e in [*archived, *later]], True)
 
 
 def _entry_read(entry: dict[str, Any], language: str) -> TimelineEntryRead:
