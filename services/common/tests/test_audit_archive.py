@@ -17,6 +17,7 @@ from backoffice_common.audit_archive import (
     BrokenChain,
     archive_audit,
     create_audit_anchors,
+    drop_audit_anchors,
     verify_archived_chain,
 )
 from backoffice_common.objectstore import ObjectStore, ObjectStoreSettings
@@ -138,3 +139,18 @@ async def test_a_broken_chain_is_never_archived() -> None:
         assert refused.value.broken.seq == 2
         assert await conn.fetchval("SELECT count(*) FROM audit_anchor") == 0
         assert await conn.fetchval("SELECT count(*) FROM audit_entry") == 4
+
+
+async def test_the_migration_goes_back_to_the_plain_append_only_log() -> None:
+    async with archived_ledger() as (lg, conn, _):
+        await record(lg, fact(str(uuid.uuid4())))
+        downgrade = _Statements()
+        drop_audit_anchors(downgrade)
+        for statement in downgrade:
+            await conn.execute(statement)
+
+        assert await conn.fetchval("SELECT to_regclass('audit_anchor')") is None
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('backoffice.audit_archive_upto', '100', true)")
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute("DELETE FROM audit_entry WHERE seq = 1")
