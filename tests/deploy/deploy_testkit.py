@@ -576,10 +576,10 @@ def network_problems(resources: list[Resource], overlay: str) -> list[str]:
                 problems.append(f"notifications: SMTP egress to {wide}, not to the relay only")
         elif wide := wide_blocks(blocks):
             problems.append(f"{svc}: egress to wide address ranges {wide}")
-        if svc == "contracts":
-            allowed.add(INTERNET_HTTPS)  # the object store of the PDFs, one address
+        if svc in ("contracts", "requests"):
+            allowed.add(INTERNET_HTTPS)  # the object store of the PDFs / of archived timelines, one address
             if INTERNET_HTTPS not in egress:
-                problems.append("contracts: no HTTPS egress to the object store of its PDFs")
+                problems.append(f"{svc}: no HTTPS egress to its object store")
         if overlay == "prod":
             allowed.add(INTERNET_HTTPS)  # the identity provider's JWKS (RS256)
             idp = [b for b in egress_blocks(p for p in selected if p["metadata"]["name"] == "backoffice-allow-idp")]

@@ -13,6 +13,7 @@ from backoffice_common.testing import (
     TopicReader,
     app_client,
     eventually,
+    object_store_settings,
     private_database,
     publish_events,
     unique_prefix,
@@ -38,6 +39,7 @@ async def service() -> AsyncIterator[Service]:
             require_known_cost_centre=False,
             environment="test",
             log_level="WARNING",
+            **object_store_settings(f"{prefix}requests/"),
         )
         app = create_app(settings)
         async with TopicReader(bootstrap, f"{prefix}backoffice.requests") as reader, app_client(app) as client:

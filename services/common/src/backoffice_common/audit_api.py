@@ -1,7 +1,10 @@
 """``GET /admin/audit`` (a request's facts, JSON or CSV) and ``GET /admin/audit/chain`` (the whole
 chain page by page, for ``backoffice audit verify``): for admins only.
 
-``create_service_app`` installs this router for a service whose tables include the audit log.
+``create_service_app`` installs this router for a service whose tables include the audit log. A service
+that archives its log (``backoffice_common.audit_archive``) sets ``app.state.audit_archive`` to its object
+store: the chain then continues into the anchored segments, read back hash-checked, so a verifier walks
+archived and live rows alike from ``after_seq=0``. ``GET /admin/audit`` reads the live rows only.
 """
 
 from __future__ import annotations
@@ -9,13 +12,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice_common.audit_archive import ANCHOR_TABLE, decode_rows
 from backoffice_common.auth import User, require_roles
+from backoffice_common.objectstore import ObjectStore
+from backoffice_common.openapi import problem_responses
 
 router = APIRouter(prefix="/admin/audit", tags=["audit"])
 Admin = Annotated[User, Depends(require_roles("admin"))]
@@ -79,15 +87,53 @@ async def request_audit(
     return entries
 
 
-@router.get("/chain", response_model=list[AuditEntryRead])
+@router.get(
+    "/chain",
+    response_model=list[AuditEntryRead],
+    responses=problem_responses(
+        502,
+        503,
+        s502="`document-integrity`: an archived stretch of the chain does not hash to its anchor's SHA-256",
+        s503="`document-store-unavailable`: the object store holding an archived stretch did not answer",
+    ),
+)
 async def chain(
     request: Request,
     _: Admin,
     after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> list[AuditEntryRead]:
-    """The chain after ``after_seq``, in order: verify it page by page from ``after_seq=0``."""
+    """The chain after ``after_seq``, in order: verify it page by page from ``after_seq=0``. Rows that were
+    archived come from their segment in the object store (502 when it fails its SHA-256, 503 when the store
+    does not give it)."""
     table = _table(request)
-    query = select(table).where(table.c.seq > after_seq).order_by(table.c.seq).limit(limit)
+    store: ObjectStore | None = getattr(request.app.state, "audit_archive", None)
+    page: list[AuditEntryRead] = []
     async with request.app.state.session_factory() as session:
-        return [_read(r) for r in (await session.execute(query)).all()]
+        while len(page) < limit:
+            after = page[-1].seq if page else after_seq
+            anchor = await _anchor_after(session, after) if store is not None else None
+            if store is None or anchor is None or anchor.seq_from > after + 1:
+                query = select(table).where(table.c.seq > after).order_by(table.c.seq).limit(limit - len(page))
+                page += [_read(r) for r in (await session.execute(query)).all()]
+                break
+            rows = decode_rows(await store.get(anchor.object_key, sha256=anchor.sha256))
+            found = [_archived(row) for row in rows if int(row["seq"]) > after][: limit - len(page)]
+            if not found:  # a segment that does not hold what its anchor says: the verifier names the gap
+                break
+            page += found
+    return page
+
+
+async def _anchor_after(session: AsyncSession, after_seq: int) -> Any:
+    """The first anchored segment holding rows after ``after_seq``, or None."""
+    statement = text(
+        f"SELECT seq_from, seq_to, object_key, sha256 FROM {ANCHOR_TABLE}"  # noqa: S608
+        " WHERE seq_to > :after ORDER BY seq_to LIMIT 1"
+    )
+    return (await session.execute(statement, {"after": after_seq})).one_or_none()
+
+
+def _archived(row: dict[str, Any]) -> AuditEntryRead:
+    recorded_at = datetime.fromisoformat(str(row["recorded_at"])).isoformat()
+    return AuditEntryRead.model_validate({**row, "recorded_at": recorded_at})

@@ -64,7 +64,8 @@ class Unavailable(AppError):
         self.retry_after = retry_after
 
 
-def _retry_after(exc: Exception) -> dict[str, str] | None:
+def retry_after_header(exc: Exception) -> dict[str, str] | None:
+    """``Retry-After`` from an exception's ``retry_after`` (for ``ProblemType.headers``)."""
     seconds = getattr(exc, "retry_after", None)
     return {"Retry-After": str(int(seconds))} if seconds is not None else None
 
@@ -90,7 +91,7 @@ GENERIC_ERRORS: ErrorMap = {
     PreconditionRequired: ProblemType(428, "Precondition Required", "precondition-required"),
     Invalid: ProblemType(422, "Unprocessable Content", "validation"),
     TooLarge: ProblemType(413, "Content Too Large", "too-large"),
-    Unavailable: ProblemType(503, "Service Unavailable", "unavailable", headers=_retry_after),
+    Unavailable: ProblemType(503, "Service Unavailable", "unavailable", headers=retry_after_header),
 }
 """The generic application errors; a service's own map is laid over it (its entries win)."""
 
@@ -117,4 +118,5 @@ __all__ = [
     "TooLarge",
     "Unavailable",
     "problem_type_of",
+    "retry_after_header",
 ]

@@ -32,7 +32,7 @@ from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, Field, SecretStr
 
-from backoffice_common.errors import ErrorMap, ProblemType, Unavailable
+from backoffice_common.errors import ErrorMap, ProblemType, Unavailable, retry_after_header
 
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
@@ -65,7 +65,7 @@ class TamperedObject(ObjectStoreError):
 
 
 OBJECT_STORE_ERRORS: ErrorMap = {
-    ObjectStoreError: ProblemType(503, "Service Unavailable", "document-store-unavailable"),
+    ObjectStoreError: ProblemType(503, "Service Unavailable", "document-store-unavailable", headers=retry_after_header),
     TamperedObject: ProblemType(502, "Bad Gateway", "document-integrity"),
 }
 """For a service's error map: a store that is down answers 503, a document that failed its hash 502."""

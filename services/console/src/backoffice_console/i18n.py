@@ -56,6 +56,8 @@ GERMAN: dict[str, str] = {
     "Close": "Abschließen",
     "Approval chain": "Genehmigungskette",
     "Timeline": "Verlauf",
+    "Read from the archive (finished long ago)": "Aus dem Archiv gelesen (lange abgeschlossen)",
+    "The archived timeline cannot be shown now.": "Der archivierte Verlauf kann gerade nicht angezeigt werden.",
     "Contract": "Vertrag",
     "Waiting on": "Wartet auf",
     "since": "seit",

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from backoffice_console import i18n, live
-from backoffice_console.backend import ApiError
+from backoffice_console.backend import ApiError, Backend
 from backoffice_console.budgets import budget_check
 from backoffice_console.sessions import Session
 from backoffice_console.web import CheckedForm, backend, locale_of, render, require
@@ -254,9 +254,9 @@ async def request_page(request: Request, request_id: str, session: Requester) ->
     token = session.tokens["access_token"]
     api = backend(request)
     # the four reads at once: the page waits for the slowest service, not for their sum
-    current, timeline, chains, contracts, check = await asyncio.gather(
+    current, (timeline, archived, timeline_problem), chains, contracts, check = await asyncio.gather(
         api.call(token, "GET", "requests", f"/requests/{request_id}"),
-        api.call(token, "GET", "requests", f"/requests/{request_id}/timeline"),
+        _timeline(api, token, request_id),
         _optional(api.call(token, "GET", "approvals", f"/requests/{request_id}/chain")),
         _optional(api.call(token, "GET", "contracts", "/contracts", params={"request_id": request_id})),
         budget_check(request, session, request_id),
@@ -269,7 +269,7 @@ async def request_page(request: Request, request_id: str, session: Requester) ->
         current.get("revision"),
         current.get("allowed_actions"),
         [(line.get("line_no"), line.get("quantity_received")) for line in current.get("lines", [])],
-        [e.get("id") or e.get("occurred_at") for e in timeline],
+        [e.get("id") or e.get("occurred_at") for e in timeline] + [timeline_problem],
         chain,
         contract and (contract.get("status"), contract.get("signatures")),
         check,
@@ -282,6 +282,8 @@ async def request_page(request: Request, request_id: str, session: Requester) ->
         "request.html",
         r=current,
         timeline=list(reversed(timeline)),
+        timeline_archived=archived,
+        timeline_problem=timeline_problem,
         chain=chain,
         contract=contract,
         waiting=waiting,
@@ -291,6 +293,20 @@ async def request_page(request: Request, request_id: str, session: Requester) ->
         poll_seconds=live.POLL_SECONDS,
     )
     return live.tagged(page, version)
+
+
+async def _timeline(api: Backend, token: str, request_id: str) -> tuple[list[dict[str, Any]], bool, str | None]:
+    """The entries, whether they were read back from the archive (``Timeline-Source: archive``: the request
+    finished long ago), and why they cannot be shown now: an archived timeline the object store has lost
+    (410), refused (502) or cannot give now (503) leaves the rest of the page readable."""
+    try:
+        response = await api.call(token, "GET", "requests", f"/requests/{request_id}/timeline", raw=True)
+    except ApiError as exc:
+        if exc.status in (410, 502, 503):
+            return [], False, exc.detail
+        raise
+    entries: list[dict[str, Any]] = response.json()
+    return entries, response.headers.get("Timeline-Source") == "archive", None
 
 
 async def _optional(call: Any) -> Any:
@@ -341,8 +357,8 @@ async def request_action(
         current = await backend(request).call(
             session.tokens["access_token"], "GET", "requests", f"/requests/{request_id}"
         )
-        timeline = await backend(request).call(
-            session.tokens["access_token"], "GET", "requests", f"/requests/{request_id}/timeline"
+        timeline, archived, timeline_problem = await _timeline(
+            backend(request), session.tokens["access_token"], request_id
         )
         return render(
             request,
@@ -350,6 +366,8 @@ async def request_action(
             422,
             r=current,
             timeline=timeline,
+            timeline_archived=archived,
+            timeline_problem=timeline_problem,
             chain=None,
             contract=None,
             waiting=[],

@@ -14,16 +14,15 @@ read rarely: its entries go to the object store, then leave the table. One batch
 4. record the segment (``timeline_archive``: key, hash, month, counts), point each request at it
    (``purchase_request.timeline_archive_id``), delete the entries, commit.
 
-``GET /requests/{id}/timeline`` of an archived request answers 410 ``timeline-archived`` with the
-segment's key and SHA-256; ``read_segment`` (and ``archive-timeline --show <request id>``) gives
-the entries back from the store, hash-checked.
+``GET /requests/{id}/timeline`` of an archived request reads its entries back from the segment,
+hash-checked (``repository/timeline_archive.py``, the segment format), and answers as for a live one
+(``Timeline-Source: archive``); ``archive-timeline --show <request id>`` prints them.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gzip
 import json
 import sys
 from dataclasses import asdict, dataclass, field
@@ -35,9 +34,15 @@ import asyncpg
 from backoffice_common.db import asyncpg_dsn
 from backoffice_common.objectstore import ObjectStore, ObjectStoreError, sha256_hex
 from backoffice_requests.domain.lifecycle import TERMINAL
+from backoffice_requests.repository.timeline_archive import (
+    CONTENT_TYPE,
+    decode_segment,
+    encode_segment,
+    entries_of,
+    segment_key,
+)
 from backoffice_requests.settings import Settings
 
-CONTENT_TYPE = "application/gzip"
 _FINAL = sorted(str(s) for s in TERMINAL)
 
 
@@ -47,20 +52,6 @@ class ArchiveReport:
     requests: int = 0
     entries: int = 0
     gzip_bytes: int = 0
-
-
-def segment_key(month: str, sha256: str) -> str:
-    return f"timeline/{month}/{sha256}.jsonl.gz"
-
-
-def encode_segment(rows: list[dict[str, Any]]) -> bytes:
-    """The entries as gzip JSON Lines; the same rows give the same bytes (no time in the gzip header)."""
-    lines = [json.dumps(row, sort_keys=True, separators=(",", ":"), default=str) for row in rows]
-    return gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
-
-
-def decode_segment(content: bytes) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in gzip.decompress(content).decode().splitlines() if line]
 
 
 def _entry(record: asyncpg.Record) -> dict[str, Any]:
@@ -164,8 +155,7 @@ async def archived_entries(database_url: str, store: ObjectStore, request_id: st
         await conn.close()
     if segment is None:
         return None
-    rows = decode_segment(await store.get(segment["object_key"], sha256=segment["sha256"]))
-    return [row for row in rows if row["request_id"] == request_id]
+    return entries_of(await store.get(segment["object_key"], sha256=segment["sha256"]), request_id)
 
 
 def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

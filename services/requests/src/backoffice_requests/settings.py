@@ -12,12 +12,16 @@ from backoffice_common.settings import ServiceSettings
 class Settings(ServiceSettings, ObjectStoreSettings):
     model_config = SettingsConfigDict(env_prefix="REQUESTS_", extra="ignore")
 
+    secret_fields = ("object_store_secret_key",)
+
     service_name: str = "requests"
     max_body_bytes: int = Field(default=2_000_000, ge=1024, le=50_000_000)
     idempotency_retention_hours: float = Field(default=72.0, gt=0)
     timeline_archive_after_days: float = Field(default=365.0, ge=0)
     """``archive-timeline`` moves the timeline of a request finished and unchanged this long to the
-    object store (the ``OBJECT_STORE_*`` settings; only that command uses them)."""
+    object store (the ``OBJECT_STORE_*`` settings, which ``GET /requests/{id}/timeline`` reads it back from)."""
+    audit_archive_after_days: float = Field(default=365.0, ge=0)
+    """``archive-audit`` moves the audit log's rows recorded longer ago than this to the object store."""
     require_known_cost_centre: bool = True
     """Refuse (422, field ``cost_center``) a cost centre that ``backoffice.cost_centres`` does not
     name as active, on create, edit, revise and submit."""

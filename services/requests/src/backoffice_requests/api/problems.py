@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 from backoffice_common.errors import ErrorMap, ProblemType
+from backoffice_common.objectstore import OBJECT_STORE_ERRORS
 from backoffice_requests.api.idempotency import IdempotencyKeyReused
 from backoffice_requests.domain.errors import IllegalTransition, InvalidRequest, SegregationOfDuties
 from backoffice_requests.service.errors import BadCursor, NotAVersion, StaleVersion, TimelineArchived, VersionRequired
 
 ERRORS: ErrorMap = {
+    # an archived timeline: 503 document-store-unavailable (Retry-After), 502 document-integrity
+    **OBJECT_STORE_ERRORS,
     # with current_state and allowed_actions (the user commands allowed in it)
     IllegalTransition: ProblemType(409, "Action not allowed in this state", "illegal-transition"),
     # with field (null when the refusal is about no single field)
@@ -23,6 +26,6 @@ ERRORS: ErrorMap = {
     NotAVersion: ProblemType(412, "Precondition Failed"),
     BadCursor: ProblemType(400, "Bad Request", "bad-cursor"),
     IdempotencyKeyReused: ProblemType(422, "Idempotency-Key reused", "idempotency-key-reused"),
-    # with object_key and sha256 of the segment in the object store
+    # with object_key and sha256 of the segment the object store lost
     TimelineArchived: ProblemType(410, "Gone", "timeline-archived"),
 }

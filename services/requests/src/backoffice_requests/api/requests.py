@@ -271,14 +271,47 @@ async def diff_revisions(
     )
 
 
-@router.get("/{request_id}/timeline", response_model=list[TimelineEntryRead], summary="Every lifecycle event")
+TIMELINE_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            "Timeline-Source": {
+                "description": "`live`, or `archive` when `archive-timeline` moved this finished request's "
+                "timeline to the object store and it was read back from there (hash-checked)",
+                "schema": {"type": "string", "enum": ["live", "archive"]},
+            }
+        }
+    },
+    **problem_responses(
+        410,
+        502,
+        503,
+        s410="`timeline-archived`: the archived timeline's segment is gone from the object store "
+        "(`object_key`, `sha256` name it)",
+        s502="`document-integrity`: the archived segment does not hash to the SHA-256 recorded for it; "
+        "nothing of it is served",
+        s503="`document-store-unavailable`: the object store holding the archived timeline did not answer "
+        "(`Retry-After`)",
+    ),
+}
+
+
+@router.get(
+    "/{request_id}/timeline",
+    response_model=list[TimelineEntryRead],
+    summary="Every lifecycle event",
+    responses=TIMELINE_ANSWERS,
+)
 async def request_timeline(
     request_id: RequestId, uow: UowDep, user: CurrentUser, response: Response, accept_language: AcceptLanguage = None
 ) -> list[TimelineEntryRead]:
     """Each entry's ``note`` is written for people in the first language of ``Accept-Language`` this service
     speaks (``en``, ``de``; English otherwise; the answer's ``Content-Language`` names it), next to its machine
-    form ``note_code`` + ``note_params``; ``detail`` says how the service handled the event."""
+    form ``note_code`` + ``note_params``; ``detail`` says how the service handled the event. A request finished
+    long ago may have its timeline in the object store: it is read back from there, reads the same and is
+    marked ``Timeline-Source: archive``."""
     language = language_of(accept_language)
+    timeline = await queries.timeline_of(uow, user=user, request_id=str(request_id), language=language)
     response.headers["Content-Language"] = language
     response.headers["Vary"] = "Accept-Language"
-    return await queries.timeline_of(uow, user=user, request_id=str(request_id), language=language)
+    response.headers["Timeline-Source"] = "archive" if timeline.archived else "live"
+    return timeline.entries

@@ -22,5 +22,5 @@ class BadCursor(AppError):
 
 
 class TimelineArchived(AppError):
-    """The request's timeline was moved to the object store (``archive-timeline``); ``object_key`` and
-    ``sha256`` name its segment."""
+    """The request's timeline was moved to the object store (``archive-timeline``) and its segment is no
+    longer there; ``object_key`` and ``sha256`` name it (for restoring it from the bucket's backup)."""

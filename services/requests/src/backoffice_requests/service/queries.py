@@ -6,11 +6,13 @@ import base64
 import binascii
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from backoffice_common.auth import User
 from backoffice_common.errors import NotFound
+from backoffice_common.objectstore import ObjectMissing
 from backoffice_requests.domain.diff import diff_contents
 from backoffice_requests.domain.lifecycle import Status, allowed_actions
 from backoffice_requests.domain.money import quantize
@@ -29,7 +31,7 @@ from backoffice_requests.service.access import can_see, not_found
 from backoffice_requests.service.errors import BadCursor, TimelineArchived
 from backoffice_requests.service.uow import RequestsUnitOfWork
 
-__all__ = ["RequestFilter", "list_requests", "request_read", "revision_diff", "revisions", "timeline_of"]
+__all__ = ["RequestFilter", "Timeline", "list_requests", "request_read", "revision_diff", "revisions", "timeline_of"]
 
 
 async def _visible_row(uow: RequestsUnitOfWork, *, user: User, request_id: str) -> dict[str, Any]:
@@ -124,27 +126,41 @@ async def revision_diff(
     return RevisionDiffRead(from_revision=from_revision, to_revision=to_revision, **diff)
 
 
-async def timeline_of(
-    uow: RequestsUnitOfWork, *, user: User, request_id: str, language: str = "en"
-) -> list[TimelineEntryRead]:
-    """Every entry with its human note in ``language`` (en, de) next to the note's code and parameters."""
+@dataclass(frozen=True)
+class Timeline:
+    entries: list[TimelineEntryRead]
+    archived: bool
+    """Read back from the object store (``archive-timeline`` moved it there), not from the table."""
+
+
+async def timeline_of(uow: RequestsUnitOfWork, *, user: User, request_id: str, language: str = "en") -> Timeline:
+    """Every entry with its human note in ``language`` (en, de) next to the note's code and parameters;
+    an archived timeline is read back from its segment (hash-checked) and reads the same."""
     row = await _visible_row(uow, user=user, request_id=request_id)
-    if row["timeline_archive_id"] is not None:
-        segment = await uow.reads.timeline_segment(row["timeline_archive_id"])
-        raise TimelineArchived(f"the timeline of request {request_id} was archived to the object store", **segment)
-    entries: list[TimelineEntryRead] = []
-    for e in await uow.timeline.entries(request_id=request_id):
-        note = note_of(e["event_type"], e.get("data") or {})
-        entries.append(
-            TimelineEntryRead.model_validate(
-                {
-                    **e,
-                    "type": e["event_type"],
-                    "note": render_note(note, language),
-                    "note_code": note.code,
-                    "note_params": note.params,
-                    "detail": e.get("note") or "",
-                }
-            )
-        )
-    return entries
+    if row["timeline_archive_id"] is None:
+        return Timeline([_entry_read(e, language) for e in await uow.timeline.entries(request_id=request_id)], False)
+    segment = await uow.reads.timeline_segment(row["timeline_archive_id"])
+    try:
+        archived = await uow.archived_timelines.entries(request_id=request_id, **segment)
+    except ObjectMissing:
+        raise TimelineArchived(
+            f"the timeline of request {request_id} was archived to the object store, which no longer has it",
+            **segment,
+        ) from None
+    # an event that still came after the archiving (a late contract expiry) has a live entry: it follows
+    later = await uow.timeline.entries(request_id=request_id)
+    return Timeline([_entry_read(e, language) for e in [*archived, *later]], True)
+
+
+def _entry_read(entry: dict[str, Any], language: str) -> TimelineEntryRead:
+    note = note_of(entry["event_type"], entry.get("data") or {})
+    return TimelineEntryRead.model_validate(
+        {
+            **entry,
+            "type": entry["event_type"],
+            "note": render_note(note, language),
+            "note_code": note.code,
+            "note_params": note.params,
+            "detail": entry.get("note") or "",
+        }
+    )

@@ -4,12 +4,13 @@ and timeline entries at commit."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import structlog
 
 from backoffice_common import topics
 from backoffice_common.events import new_event
+from backoffice_common.objectstore import ObjectStore
 from backoffice_common.uow import UnitOfWork
 from backoffice_requests.domain.model import PurchaseRequest
 from backoffice_requests.repository.cost_centres import CostCentreRepository
@@ -18,6 +19,7 @@ from backoffice_requests.repository.idempotency import IdempotencyRepository
 from backoffice_requests.repository.reads import RequestReads
 from backoffice_requests.repository.requests import RequestRepository
 from backoffice_requests.repository.timeline import TimelineRepository
+from backoffice_requests.repository.timeline_archive import ArchivedTimelineRepository
 from backoffice_requests.repository.vendors import VendorRepository
 
 SERVICE = "requests"
@@ -46,6 +48,16 @@ class RequestsUnitOfWork(UnitOfWork):
     vendors: VendorRepository
     cost_centres: CostCentreRepository
     idempotency: IdempotencyRepository
+    archived_timelines: ArchivedTimelineRepository
+    archive_store: ClassVar[ObjectStore | None] = None
+    """Where ``archive-timeline`` put the finished requests' timelines; set by ``with_archive`` in the
+    composition root."""
+
+    @classmethod
+    def with_archive(cls, store: ObjectStore) -> type[RequestsUnitOfWork]:
+        """This unit of work reading archived timelines from ``store`` (the shared runtime builds units of
+        work by class)."""
+        return type(cls.__name__, (cls,), {"archive_store": store})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -63,6 +75,7 @@ class RequestsUnitOfWork(UnitOfWork):
         self.vendors = VendorRepository(session)
         self.cost_centres = CostCentreRepository(session)
         self.idempotency = IdempotencyRepository(session)
+        self.archived_timelines = ArchivedTimelineRepository(self.archive_store)
         self._before_commit = []
         return self
 
