@@ -81,9 +81,11 @@ async def test_two_concurrent_submissions_for_the_last_money_cannot_both_be_with
         )  # fmt: skip
         snap = Snapshot(rid, 1, cc, "EUR", Decimal("600.00"), {1: Decimal("600.00")})
         async with service.app.state.uow_factory() as uow:
-            return await use_cases.submitted(
+            outcome = await use_cases.submitted(
                 uow=uow, snapshot=snap, cause=cause_of(event), submitted_on=datetime.now(UTC).date(), fx_max_age_days=7
             )
+            await uow.commit()  # a use case applies in the caller's transaction (service.requests.handle commits)
+            return outcome
 
     outcomes = await asyncio.gather(submit(a), submit(b))
     assert outcomes == ["checked revision 1", "checked revision 1"]
