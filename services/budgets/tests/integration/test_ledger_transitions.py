@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
 
-from budgets_testkit import FINANCE, Service, snapshot, unique
+from budgets_testkit import FINANCE, Service, assert_problem, auth, snapshot, unique
 from event_catalog_kit import validate
 from sqlalchemy import select
 
@@ -225,6 +225,13 @@ async def test_a_held_back_approval_is_kept_once_applied_once_after_its_submissi
     assert [(r.event_id, r.revision, r.waiting_for) for r in rows] == [
         (approval.id, 1, "the submission of revision 1")
     ]  # fmt: skip
+    listed = await service.client.get("/held-back-events", params={"request_id": rid}, headers=FINANCE)
+    assert listed.status_code == 200, listed.text
+    assert [(i["event_id"], i["event_type"], i["revision"]) for i in listed.json()["items"]] == [
+        (approval.id, "purchase_request.approved", 1)
+    ]  # fmt: skip
+    assert (await service.client.get("/held-back-events", headers=auth("bob", "approver"))).status_code == 403
+    assert_problem(await service.client.get("/held-back-events", params={"cursor": "bm9wZQ"}, headers=FINANCE), 422)
 
     submitted = await service.submitted(rid, 1, "100.00", cost_center=cc)
     await service.budgets.wait_for("budget.committed", subject=rid)
@@ -234,5 +241,5 @@ async def test_a_held_back_approval_is_kept_once_applied_once_after_its_submissi
         ("reserved", submitted.id), ("committed", approval.id)
     ]  # fmt: skip
     await balances(service, budget["id"], reserved="0.00", committed="100.00", available="900.00")
-    async with service.app.state.session_factory() as session:
-        assert (await session.execute(select(pending_event).where(pending_event.c.request_id == rid))).all() == []
+    after = await service.client.get("/held-back-events", params={"request_id": rid}, headers=FINANCE)
+    assert after.json() == {"items": [], "next_cursor": None}

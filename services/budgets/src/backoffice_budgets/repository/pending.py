@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,3 +49,12 @@ class PendingRepository:
 
     async def remove(self, seq: int) -> None:
         await self.session.execute(delete(pending_event).where(pending_event.c.seq == seq))
+
+    async def page(self, *, request_id: str | None, after_seq: int | None, limit: int) -> Sequence[Any]:
+        c = pending_event.c
+        stmt = select(c.seq, c.request_id, c.revision, c.event_id, c.event_type, c.waiting_for, c.received_at)
+        if request_id is not None:
+            stmt = stmt.where(c.request_id == request_id)
+        if after_seq is not None:
+            stmt = stmt.where(c.seq > after_seq)
+        return (await self.session.execute(stmt.order_by(c.seq).limit(limit))).all()
