@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from backoffice_budgets.domain import ordering
 from backoffice_budgets.domain import requests as rules
 from backoffice_budgets.domain.fx import FxRate
 from backoffice_budgets.domain.holds import NoBudget, Priced, RequestHold, Snapshot
@@ -111,3 +113,30 @@ class Books:
 
     def of_type(self, event_type: str) -> list[DomainEvent]:
         return [e for e in self.events if e.type == event_type]
+
+
+@dataclass
+class Sequenced(Books):
+    """Books fed through the ordering rule as the service does: an event read before its dependency is
+    held back (per request, in arrival order) and applied once it is ready."""
+
+    pending: dict[str, list[tuple[ordering.Arrival, Callable[[], str]]]] = field(default_factory=dict)
+    held_back: int = 0
+
+    def deliver(self, request_id: str, arrival: ordering.Arrival, apply: Callable[[], str]) -> str:
+        hold = self._hold(request_id)
+        queue = self.pending.setdefault(request_id, [])
+        if any(a.event_id == arrival.event_id for a, _ in queue):
+            return "ignored: held back already"
+        if why := ordering.waits_for(hold, arrival, [a for a, _ in queue]):
+            queue.append((arrival, apply))
+            self.held_back += 1
+            return f"held back: waiting for {why}"
+        outcome = apply()
+        while (ready := ordering.next_ready(hold, [a for a, _ in queue])) is not None:
+            index = next(i for i, (a, _) in enumerate(queue) if a is ready)
+            queue.pop(index)[1]()
+        return outcome
+
+    def waiting(self) -> int:
+        return sum(len(q) for q in self.pending.values())

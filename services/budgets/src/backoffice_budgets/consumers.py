@@ -3,7 +3,8 @@
 ``purchase_request.submitted``, ``receipt_confirmed`` and ``closed`` come from the requests service
 (``backoffice.requests``); ``approved`` and ``rejected`` from approvals (``backoffice.approvals``);
 ``cancelled`` from requests. A request's events on the two topics are serialised by the row lock on
-its hold.
+its hold, and applied in their causal order (an event read before the one it depends on is held back:
+domain/ordering.py, ``service.requests.handle``).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 from pydantic import BaseModel, Field
 
+from backoffice_budgets.domain import ordering
 from backoffice_budgets.domain.holds import Snapshot
 from backoffice_budgets.domain.ledger import Cause
 from backoffice_budgets.repository.uow import BudgetsUnitOfWork
@@ -64,6 +66,7 @@ class Approved(BaseModel):
 class Ended(BaseModel):
     request_id: RequestId
     revision: int | None = None
+    previous_status: str | None = Field(default=None, max_length=50)
 
 
 class ReceivedLine(BaseModel):
@@ -85,73 +88,101 @@ def cause_of(event: CloudEvent) -> Cause:
     return Cause(event.id, event.type, event.time, event.correlationid)
 
 
-async def on_submitted(event: CloudEvent, uow: UnitOfWork, *, fx_max_age_days: int) -> str:
-    payload = parse_payload(Submitted, event)
-    on = (payload.submitted_at or event.time).date()
-    return await service.submitted(
-        uow=cast(BudgetsUnitOfWork, uow),
-        snapshot=payload.request.priced(),
-        cause=cause_of(event),
-        submitted_on=on,
-        fx_max_age_days=fx_max_age_days,
+def decode(event: CloudEvent, *, fx_max_age_days: int) -> service.Step:
+    """A request event -> its Step: the payload checked (PermanentEventError if bad), the use case bound."""
+    cause = cause_of(event)
+    arrival = partial(ordering.Arrival, event.id, event.type)
+    if event.type == "purchase_request.submitted":
+        submitted = parse_payload(Submitted, event)
+        snapshot = submitted.request.priced()
+        on = (submitted.submitted_at or event.time).date()
+        return service.Step(
+            snapshot.request_id,
+            on,
+            arrival(revision=snapshot.revision),
+            partial(_submitted, snapshot=snapshot, cause=cause, submitted_on=on, fx_max_age_days=fx_max_age_days),
+        )
+    if event.type == "purchase_request.approved":
+        request = parse_payload(Approved, event).request
+        complete = request.cost_center is not None and request.currency is not None and request.total is not None
+        empty = Snapshot(request.request_id, request.revision, "", "", Decimal(0), {})
+        priced = request.priced() if complete else empty
+        on = event.time.date()
+        return service.Step(
+            request.request_id,
+            on,
+            arrival(revision=request.revision, priceable=complete),
+            partial(_approved, snapshot=priced, cause=cause, approved_on=on, fx_max_age_days=fx_max_age_days),
+        )
+    day = event.time.date()
+    if event.type in ("purchase_request.rejected", "purchase_request.cancelled"):
+        ended = parse_payload(Ended, event)
+        reason = event.type.removeprefix("purchase_request.")
+        return service.Step(
+            ended.request_id,
+            day,
+            arrival(revision=ended.revision, after_approval=ordering.after_approval(event.type, ended.previous_status)),
+            partial(_released, request_id=ended.request_id, revision=ended.revision, reason=reason, cause=cause),
+        )
+    if event.type == "purchase_request.receipt_confirmed":
+        receipt = parse_payload(ReceiptConfirmed, event)
+        quantities: dict[int, Decimal] = {}
+        for line in receipt.lines:
+            quantities[line.line_no] = quantities.get(line.line_no, Decimal(0)) + line.quantity_received
+        return service.Step(
+            receipt.request_id,
+            day,
+            arrival(after_approval=True),
+            partial(_received, request_id=receipt.request_id, quantities=quantities, cause=cause),
+        )
+    if event.type == "purchase_request.closed":
+        closed = parse_payload(Closed, event)
+        return service.Step(
+            closed.request_id,
+            day,
+            arrival(after_approval=True),
+            partial(_closed, request_id=closed.request_id, short=closed.short_closed, cause=cause),
+        )
+    raise PermanentEventError(f"budgets does not handle {event.type}")
+
+
+async def _submitted(uow: BudgetsUnitOfWork, **kw: Any) -> str:
+    return await service.submitted(uow=uow, **kw)
+
+
+async def _approved(uow: BudgetsUnitOfWork, **kw: Any) -> str:
+    return await service.approved(uow=uow, **kw)
+
+
+async def _released(uow: BudgetsUnitOfWork, **kw: Any) -> str:
+    return await service.released(uow=uow, **kw)
+
+
+async def _received(uow: BudgetsUnitOfWork, **kw: Any) -> str:
+    return await service.received(uow=uow, **kw)
+
+
+async def _closed(uow: BudgetsUnitOfWork, **kw: Any) -> str:
+    return await service.closed(uow=uow, **kw)
+
+
+async def on_request_event(event: CloudEvent, uow: UnitOfWork, *, fx_max_age_days: int) -> str:
+    return await service.handle(
+        uow=cast(BudgetsUnitOfWork, uow), event=event, decode=partial(decode, fx_max_age_days=fx_max_age_days)
     )
 
 
-async def on_approved(event: CloudEvent, uow: UnitOfWork, *, fx_max_age_days: int) -> str:
-    payload = parse_payload(Approved, event)
-    snapshot = payload.request
-    complete = snapshot.cost_center is not None and snapshot.currency is not None and snapshot.total is not None
-    priced = snapshot.priced() if complete else Snapshot(snapshot.request_id, snapshot.revision, "", "", Decimal(0), {})
-    return await service.approved(
-        uow=cast(BudgetsUnitOfWork, uow),
-        snapshot=priced,
-        cause=cause_of(event),
-        approved_on=event.time.date(),
-        fx_max_age_days=fx_max_age_days,
-    )
-
-
-async def on_ended(event: CloudEvent, uow: UnitOfWork, *, reason: str) -> str:
-    payload = parse_payload(Ended, event)
-    return await service.released(
-        uow=cast(BudgetsUnitOfWork, uow),
-        request_id=payload.request_id,
-        revision=payload.revision,
-        reason=reason,
-        cause=cause_of(event),
-    )
-
-
-async def on_receipt(event: CloudEvent, uow: UnitOfWork) -> str:
-    payload = parse_payload(ReceiptConfirmed, event)
-    quantities: dict[int, Decimal] = {}
-    for line in payload.lines:
-        quantities[line.line_no] = quantities.get(line.line_no, Decimal(0)) + line.quantity_received
-    return await service.received(
-        uow=cast(BudgetsUnitOfWork, uow),
-        request_id=payload.request_id,
-        quantities=quantities,
-        cause=cause_of(event),
-    )
-
-
-async def on_closed(event: CloudEvent, uow: UnitOfWork) -> str:
-    payload = parse_payload(Closed, event)
-    return await service.closed(
-        uow=cast(BudgetsUnitOfWork, uow),
-        request_id=payload.request_id,
-        short=payload.short_closed,
-        cause=cause_of(event),
-    )
+HANDLED = (
+    "purchase_request.submitted",
+    "purchase_request.approved",
+    "purchase_request.rejected",
+    "purchase_request.cancelled",
+    "purchase_request.receipt_confirmed",
+    "purchase_request.closed",
+)
 
 
 def handlers(*, fx_max_age_days: int) -> dict[str, Handler]:
     """The event types budgets handles; the settings a handler needs are bound here."""
-    return {
-        "purchase_request.submitted": partial(on_submitted, fx_max_age_days=fx_max_age_days),
-        "purchase_request.approved": partial(on_approved, fx_max_age_days=fx_max_age_days),
-        "purchase_request.rejected": partial(on_ended, reason="rejected"),
-        "purchase_request.cancelled": partial(on_ended, reason="cancelled"),
-        "purchase_request.receipt_confirmed": on_receipt,
-        "purchase_request.closed": on_closed,
-    }
+    handler = partial(on_request_event, fx_max_age_days=fx_max_age_days)
+    return dict.fromkeys(HANDLED, handler)

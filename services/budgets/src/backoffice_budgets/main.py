@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from backoffice_budgets import consumers
-from backoffice_budgets.api import budgets, checks, cost_centres, rates, transfers
+from backoffice_budgets.api import budgets, checks, cost_centres, held_back, rates, transfers
 from backoffice_budgets.api.problems import PROBLEMS
 from backoffice_budgets.models import messaging
 from backoffice_budgets.repository.uow import BudgetsUnitOfWork
@@ -21,7 +21,7 @@ def build_spec(settings: Settings) -> ServiceSpec:
         description="Cost centres, budgets per fiscal period, and the ledger of reserved, committed and spent money.",
         version="0.1.0",
         tables=messaging,
-        routers=[cost_centres.router, budgets.router, transfers.router, rates.router, checks.router],
+        routers=[cost_centres.router, budgets.router, transfers.router, rates.router, checks.router, held_back.router],
         publishes=[topics.BUDGETS, topics.COST_CENTRES],
         consumes=[topics.REQUESTS, topics.APPROVALS],
         handlers=consumers.handlers(fx_max_age_days=settings.fx_max_age_days),

@@ -120,6 +120,21 @@ request_hold = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+pending_event = Table(
+    "pending_event",
+    Base.metadata,
+    Column("seq", BigInteger, Identity(), primary_key=True),
+    Column("request_id", String(100), nullable=False),
+    Column("revision", Integer, nullable=True),
+    Column("event_id", String(200), nullable=False, unique=True),
+    Column("event_type", String(200), nullable=False),
+    Column("waiting_for", String(300), nullable=False),
+    Column("event", JSONB, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_pending_event_request_id_revision", "request_id", "revision"),
+)
+"""Events read before the event they depend on (domain/ordering.py), kept until it is applied."""
+
 budget_check = Table(
     "budget_check",
     Base.metadata,

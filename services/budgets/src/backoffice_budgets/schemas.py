@@ -126,6 +126,21 @@ class LedgerPage(BaseModel):
     next_cursor: str | None
 
 
+class HeldBackRead(BaseModel):
+    seq: int
+    request_id: str
+    revision: int | None
+    event_id: str
+    event_type: str
+    waiting_for: str
+    received_at: datetime
+
+
+class HeldBackPage(BaseModel):
+    items: list[HeldBackRead]
+    next_cursor: str | None
+
+
 class TransferCreate(Strict):
     from_budget_id: UUID
     to_budget_id: UUID

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 
-from budgets_testkit import FINANCE, Service, unique
+from budgets_testkit import FINANCE, Service, assert_problem, auth, snapshot, unique
 from event_catalog_kit import validate
 from sqlalchemy import select
 
-from backoffice_budgets.consumers import cause_of
+from backoffice_budgets.consumers import cause_of, decode
 from backoffice_budgets.domain.holds import Snapshot
-from backoffice_budgets.models import ledger_movement
+from backoffice_budgets.models import ledger_movement, pending_event
 from backoffice_budgets.service import requests as use_cases
 from backoffice_common.events import new_event
 from backoffice_common.testing import eventually
@@ -81,9 +82,11 @@ async def test_two_concurrent_submissions_for_the_last_money_cannot_both_be_with
         )  # fmt: skip
         snap = Snapshot(rid, 1, cc, "EUR", Decimal("600.00"), {1: Decimal("600.00")})
         async with service.app.state.uow_factory() as uow:
-            return await use_cases.submitted(
+            outcome = await use_cases.submitted(
                 uow=uow, snapshot=snap, cause=cause_of(event), submitted_on=datetime.now(UTC).date(), fx_max_age_days=7
             )
+            await uow.commit()  # a use case applies in the caller's transaction (service.requests.handle commits)
+            return outcome
 
     outcomes = await asyncio.gather(submit(a), submit(b))
     assert outcomes == ["checked revision 1", "checked revision 1"]
@@ -200,3 +203,43 @@ async def test_the_owner_threshold_events_fire_at_80_and_100_percent(service: Se
     assert [e.data["threshold_percent"] for e in crossed] == [80, 100]
     for event in crossed:
         validate("backoffice.budgets", event.model_dump(mode="json", exclude_none=True))
+
+
+async def test_a_held_back_approval_is_kept_once_applied_once_after_its_submission(service: Service) -> None:
+    """Behind the inbox, too: the same early approval handled twice is stored once, applied once."""
+    cc, budget = await service.funded("1000.00")
+    rid = unique("req")
+    approval = new_event(
+        type="purchase_request.approved", service="approvals", subject=rid,
+        data={"schema_version": 1, "request": snapshot(rid, 1, "100.00", cost_center=cc), "chain_id": "c", "approvers": []},
+    )  # fmt: skip
+
+    async def handle() -> str:
+        async with service.app.state.uow_factory() as uow:
+            return await use_cases.handle(uow=uow, event=approval, decode=partial(decode, fx_max_age_days=7))
+
+    assert await handle() == "held back: waiting for the submission of revision 1"
+    assert await handle() == "ignored: held back already"
+    async with service.app.state.session_factory() as session:
+        rows = (await session.execute(select(pending_event).where(pending_event.c.request_id == rid))).all()
+    assert [(r.event_id, r.revision, r.waiting_for) for r in rows] == [
+        (approval.id, 1, "the submission of revision 1")
+    ]  # fmt: skip
+    listed = await service.client.get("/held-back-events", params={"request_id": rid}, headers=FINANCE)
+    assert listed.status_code == 200, listed.text
+    assert [(i["event_id"], i["event_type"], i["revision"]) for i in listed.json()["items"]] == [
+        (approval.id, "purchase_request.approved", 1)
+    ]  # fmt: skip
+    assert (await service.client.get("/held-back-events", headers=auth("bob", "approver"))).status_code == 403
+    assert_problem(await service.client.get("/held-back-events", params={"cursor": "bm9wZQ"}, headers=FINANCE), 422)
+
+    submitted = await service.submitted(rid, 1, "100.00", cost_center=cc)
+    await service.budgets.wait_for("budget.committed", subject=rid)
+    assert (await handle()).startswith("ignored: this event was handled already")
+    ledger = await service.ledger(budget["id"], request_id=rid)
+    assert [(m["kind"], m["caused_by"]["event_id"]) for m in ledger] == [
+        ("reserved", submitted.id), ("committed", approval.id)
+    ]  # fmt: skip
+    await balances(service, budget["id"], reserved="0.00", committed="100.00", available="900.00")
+    after = await service.client.get("/held-back-events", params={"request_id": rid}, headers=FINANCE)
+    assert after.json() == {"items": [], "next_cursor": None}

@@ -78,6 +78,7 @@ class HoldRepository:
             update(request_hold)
             .where(request_hold.c.request_id == hold.request_id)
             .values(
+                period_date=hold.period_date,
                 revision=hold.revision,
                 state=hold.state.value,
                 budget_id=hold.budget_id,

@@ -8,6 +8,7 @@ from backoffice_budgets.domain.ledger import DomainEvent
 from backoffice_budgets.repository.budgets import BudgetRepository
 from backoffice_budgets.repository.cost_centres import CostCentreRepository
 from backoffice_budgets.repository.holds import HoldRepository
+from backoffice_budgets.repository.pending import PendingRepository
 from backoffice_budgets.repository.rates import RateRepository
 from backoffice_budgets.repository.transfers import TransferRepository
 from backoffice_common import topics
@@ -47,6 +48,10 @@ class BudgetsUnitOfWork(UnitOfWork):
     @property
     def holds(self) -> HoldRepository:
         return HoldRepository(self.session)
+
+    @property
+    def pending(self) -> PendingRepository:
+        return PendingRepository(self.session)
 
     @property
     def rates(self) -> RateRepository:

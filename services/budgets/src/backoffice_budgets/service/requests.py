@@ -1,14 +1,80 @@
-"""Use cases driven by purchase-request events: lock the request's hold and its budgets, apply a rule, commit."""
+"""Use cases driven by purchase-request events: lock the request's hold and its budgets, apply a rule.
+
+``handle`` is the entry of every request event: it applies the event, or holds it back when it was
+read before the event it depends on (domain/ordering.py), and then applies every held-back event
+that became ready, all in the consumer's transaction, which it commits.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+import structlog
+
+from backoffice_budgets.domain import ordering
 from backoffice_budgets.domain import requests as rules
 from backoffice_budgets.domain.holds import NoBudget, Priced, RequestHold, Snapshot
 from backoffice_budgets.domain.ledger import BudgetAccount, Cause
+from backoffice_budgets.repository.pending import Held
 from backoffice_budgets.repository.uow import BudgetsUnitOfWork
+from backoffice_common.events import CloudEvent
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One consumed request event, decoded: whose it is, what ordering needs, and how to apply it
+    (in the caller's transaction, without committing)."""
+
+    request_id: str
+    day: date
+    arrival: ordering.Arrival
+    apply: Callable[[BudgetsUnitOfWork], Awaitable[str]]
+
+
+Decode = Callable[[CloudEvent], Step]
+
+
+async def handle(*, uow: BudgetsUnitOfWork, event: CloudEvent, decode: Decode) -> str:
+    """Apply ``event`` now or hold it back; then apply the held-back events it made ready; commit."""
+    step = decode(event)
+    hold = await uow.holds.lock(step.request_id, period_date=step.day)
+    held = await uow.pending.of(step.request_id)
+    if any(h.event.id == event.id for h in held):
+        await uow.commit()
+        return "ignored: held back already"
+    steps = {h.seq: decode(h.event) for h in held}
+    if why := ordering.waits_for(hold, step.arrival, [steps[h.seq].arrival for h in held]):
+        await uow.pending.hold_back(step.request_id, step.arrival.revision, event, why)
+        await uow.commit()
+        log.info("budgets.event_held_back", request_id=step.request_id, type=event.type, waiting_for=why)
+        return f"held back: waiting for {why}"
+    outcome = await step.apply(uow)
+    applied = await _drain(uow, step, held, steps)
+    await uow.commit()
+    return f"{outcome}; then {applied} held-back event(s) applied" if applied else outcome
+
+
+async def _drain(uow: BudgetsUnitOfWork, step: Step, held: list[Held], steps: dict[int, Step]) -> int:
+    """Apply the held-back events that are ready, one at a time, each on the hold as the previous left it."""
+    remaining = list(held)
+    applied = 0
+    while remaining:
+        hold = await uow.holds.lock(step.request_id, period_date=step.day)
+        ready = ordering.next_ready(hold, [steps[h.seq].arrival for h in remaining])
+        if ready is None:
+            break
+        h = next(h for h in remaining if steps[h.seq].arrival is ready)
+        outcome = await steps[h.seq].apply(uow)
+        await uow.pending.remove(h.seq)
+        remaining.remove(h)
+        applied += 1
+        log.info("budgets.held_back_event_applied", request_id=step.request_id, type=h.event.type, outcome=outcome)
+    return applied
 
 
 async def _accounts(
@@ -53,7 +119,6 @@ async def _finish(uow: BudgetsUnitOfWork, hold: RequestHold, accounts: dict[str,
         await uow.budgets.save(account)
     await uow.holds.save(hold)
     uow.track(hold)
-    await uow.commit()
 
 
 async def submitted(
@@ -61,8 +126,9 @@ async def submitted(
 ) -> str:
     hold = await uow.holds.lock(snapshot.request_id, period_date=submitted_on)
     if reason := rules.ignored(hold, cause, snapshot.revision):
-        await uow.commit()
         return reason
+    if hold.revision == 0:
+        hold.period_date = submitted_on  # the first submission's day, even if a held-back event created the hold
     current, target, accounts = await _accounts(uow, hold, snapshot, fx_max_age_days, submitted_on)
     assert target is not None
     outcome = rules.on_submitted(hold, snapshot, cause, target, current)
