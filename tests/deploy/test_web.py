@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 from deploy_testkit import (
     CONSOLE_POD,
     OVERLAYS,
@@ -24,7 +23,6 @@ from deploy_testkit import (
     WEB_COMPONENTS,
     Resource,
     by_name,
-    configured_variables,
     env_of,
     hadolint,
     job_problems,
@@ -33,7 +31,6 @@ from deploy_testkit import (
     of_kind,
     render,
     selects,
-    service_deployments,
     web_deployment_problems,
     web_deployments,
 )
@@ -75,7 +72,9 @@ def test_the_console_and_keycloak_run_hardened_with_two_replicas_probes_and_secr
         assert selects(by_name(resources, "PodDisruptionBudget", f"backoffice-{name}")["spec"]["selector"], labels)
         image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
         assert image.startswith(f"registry.example.com/backoffice/{name}:"), image
-        assert not any(s["spec"]["scaleTargetRef"]["name"] == f"backoffice-{name}" for s in of_kind(resources, "ScaledObject"))
+        assert not any(
+            s["spec"]["scaleTargetRef"]["name"] == f"backoffice-{name}" for s in of_kind(resources, "ScaledObject")
+        )
     job = by_name(resources, "Job", "backoffice-console-migrate")
     assert job_problems(job) == []
     job_container = job["spec"]["template"]["spec"]["containers"][0]
@@ -88,7 +87,9 @@ def test_the_console_and_keycloak_run_hardened_with_two_replicas_probes_and_secr
         deployments["console"]["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
     )
     service = by_name(resources, "Service", "backoffice-console")
-    assert not all(job["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in service["spec"]["selector"].items())
+    assert not all(
+        job["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in service["spec"]["selector"].items()
+    )
 
 
 def _set(path: str, value: Any) -> Any:
@@ -97,10 +98,11 @@ def _set(path: str, value: Any) -> Any:
         node: Any = deployment
         for key in parents:
             node = node[int(key)] if key.isdigit() else node[key]
+        index: Any = int(last) if last.isdigit() else last
         if value is None:
-            del node[last]
+            del node[index]
         else:
-            node[last] = value
+            node[index] = value
 
     return mutate
 
@@ -111,7 +113,9 @@ BROKEN = {
     ("console", "readiness on /healthz"): _set(f"{CONTAINER}.readinessProbe.httpGet.path", "/healthz"),
     ("console", "no bound on the HTTP drain"): _set(f"{CONTAINER}.args", ["backoffice_console.main:create_app"]),
     ("console", "writable root"): _set(f"{CONTAINER}.securityContext.readOnlyRootFilesystem", False),
-    ("console", "session key literal"): _set(f"{CONTAINER}.env.5", {"name": "CONSOLE_SESSION_ENCRYPTION_KEY", "value": "x"}),
+    ("console", "session key literal"): _set(
+        f"{CONTAINER}.env.5", {"name": "CONSOLE_SESSION_ENCRYPTION_KEY", "value": "x"}
+    ),
     ("keycloak", "start-dev"): _set(f"{CONTAINER}.args", ["start-dev", "--import-realm"]),
     ("keycloak", "no readiness"): _set(f"{CONTAINER}.readinessProbe", None),
     ("keycloak", "runs as root"): _set(f"{CONTAINER}.securityContext.runAsUser", 0),
@@ -188,7 +192,10 @@ def test_one_issuer_everywhere_and_the_jwks_the_services_read_is_keycloaks(overl
     issuer = f"{keycloak['KC_HOSTNAME']}/realms/{REALM}"
     assert issuer.startswith("https://")
     assert console["CONSOLE_OIDC_ISSUER"] == issuer
-    assert console["CONSOLE_OIDC_DISCOVERY_URL"] == f"{IN_CLUSTER_KEYCLOAK}/realms/{REALM}/.well-known/openid-configuration"
+    assert (
+        console["CONSOLE_OIDC_DISCOVERY_URL"]
+        == f"{IN_CLUSTER_KEYCLOAK}/realms/{REALM}/.well-known/openid-configuration"
+    )
     assert keycloak["KC_HOSTNAME_BACKCHANNEL_DYNAMIC"] == "true", "back-channel URLs must stay in the cluster"
     assert {p["port"] for p in by_name(resources, "Service", "backoffice-keycloak")["spec"]["ports"]} == {8080}
     assert keycloak["BACKOFFICE_CONSOLE_URL"] == console["CONSOLE_PUBLIC_BASE_URL"]
@@ -228,7 +235,9 @@ def test_the_console_and_keycloak_have_their_own_database_and_login_role(overlay
 
 
 def _imported_realm(resources: Any) -> dict[str, Any]:
-    realm_maps = [c for c in of_kind(resources, "ConfigMap") if c["metadata"]["name"].startswith("backoffice-keycloak-realm")]
+    realm_maps = [
+        c for c in of_kind(resources, "ConfigMap") if c["metadata"]["name"].startswith("backoffice-keycloak-realm")
+    ]
     assert len(realm_maps) == 1
     realm: dict[str, Any] = json.loads(realm_maps[0]["data"]["backoffice-realm.json"])
     return realm
