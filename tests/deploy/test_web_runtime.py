@@ -138,6 +138,8 @@ def _secret_values(container: Resource) -> dict[str, str]:
     made_up = {
         ("backoffice-keycloak-db", "username"): "backoffice",
         ("backoffice-keycloak-db", "password"): "unused-with-trust",
+        ("backoffice-console-db", "username"): "backoffice",
+        ("backoffice-console-db", "password"): "unused-with-trust",
         ("backoffice-keycloak-admin", "username"): ADMIN[0],
         ("backoffice-keycloak-admin", "password"): ADMIN[1],
         ("backoffice-console", "oidc-client-secret"): SECRET,
@@ -164,7 +166,6 @@ def keycloak() -> Iterator[dict[str, Any]]:
     version = container["image"].rsplit(":", 1)[1]
     dist = _distribution(version)
     database = f"keycloak_k8s_{uuid.uuid4().hex[:8]}"
-    _psql(f'CREATE DATABASE "{database}"')
     work = STATE / f"pod-{database}"
     (work / "data" / "import").mkdir(parents=True)
     (work / "tmp").mkdir()
@@ -196,10 +197,12 @@ def keycloak() -> Iterator[dict[str, Any]]:
     else:  # the distribution is ours: take the write permission away while it runs
         subprocess.run(["chmod", "-R", "a-w", str(dist)], check=True)
     log = work / "keycloak.log"
-    started = time.monotonic()
-    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     probes = {kind: container[f"{kind}Probe"]["httpGet"]["path"] for kind in ("startup", "liveness", "readiness")}
+    _psql(f'CREATE DATABASE "{database}"')
+    process: subprocess.Popen[bytes] | None = None
     try:
+        started = time.monotonic()
+        process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
         _wait(f"http://127.0.0.1:{management}{probes['startup']}", process, log, 600)
         yield {
             "resources": resources,
@@ -210,7 +213,8 @@ def keycloak() -> Iterator[dict[str, Any]]:
             "work": work,
         }
     finally:
-        _stop(process)
+        if process is not None:
+            _stop(process)
         if os.geteuid() != 0:
             subprocess.run(["chmod", "-R", "u+w", str(dist)], check=True)
         data_link.unlink()
@@ -253,7 +257,7 @@ def test_the_imported_realm_has_no_users_and_the_console_client_secret_from_the_
     auth = {"Authorization": f"Bearer {token}"}
     admin = f"{keycloak['http']}/admin/realms/backoffice"
     _, count = _get(f"{admin}/users/count", auth)
-    assert count == 0
+    assert int(count) == 0
     _, realm = _get(admin, auth)
     assert (realm["sslRequired"], realm["bruteForceProtected"]) == ("external", True)
     _, clients = _get(f"{admin}/clients?clientId=backoffice-console", auth)
@@ -273,7 +277,6 @@ def test_the_console_migrates_and_starts_with_its_deployment_command_against_key
     job = by_name(resources, "Job", "backoffice-console-migrate")["spec"]["template"]["spec"]["containers"][0]
     pg_port = os.environ["BACKOFFICE_PG_PORT"]
     database = f"console_k8s_{uuid.uuid4().hex[:8]}"
-    _psql(f'CREATE DATABASE "{database}"')
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONSOLE_")}
     env |= by_name(resources, "ConfigMap", "backoffice-console-config")["data"]
@@ -285,6 +288,7 @@ def test_the_console_migrates_and_starts_with_its_deployment_command_against_key
         ),
     }
     log = keycloak["work"] / "console.log"
+    _psql(f'CREATE DATABASE "{database}"')
     try:
         migrate = subprocess.run(
             [sys.executable, "-m", "backoffice_console", *job["args"]], env=env, capture_output=True, timeout=120
