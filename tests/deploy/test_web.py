@@ -75,6 +75,13 @@ def test_the_console_and_keycloak_run_hardened_with_two_replicas_probes_and_secr
         assert not any(
             s["spec"]["scaleTargetRef"]["name"] == f"backoffice-{name}" for s in of_kind(resources, "ScaledObject")
         )
+    keycloak = deployments["keycloak"]["spec"]["template"]
+    ports = {p["name"] for p in keycloak["spec"]["containers"][0]["ports"]}
+    assert any(
+        selects(m["spec"]["selector"], keycloak["metadata"]["labels"])
+        and {e["port"] for e in m["spec"]["podMetricsEndpoints"]} == {"management"} <= ports
+        for m in of_kind(resources, "PodMonitor")
+    ), "Prometheus scrapes Keycloak's management port"
     job = by_name(resources, "Job", "backoffice-console-migrate")
     assert job_problems(job) == []
     job_container = job["spec"]["template"]["spec"]["containers"][0]
