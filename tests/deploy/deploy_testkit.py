@@ -349,6 +349,80 @@ def service_deployments(resources: Iterable[Resource]) -> dict[str, Resource]:
     return found
 
 
+WEB_COMPONENTS = ("console", "keycloak")
+
+
+def web_deployments(resources: Iterable[Resource]) -> dict[str, Resource]:
+    """The Deployments of the web console and of Keycloak (not services: no Kafka, no KEDA)."""
+    found = {}
+    for deployment in of_kind(resources, "Deployment"):
+        labels = deployment["metadata"].get("labels", {})
+        name = labels.get("app.kubernetes.io/name", "").removeprefix("backoffice-")
+        if labels.get("app.kubernetes.io/part-of") == "backoffice" and name in WEB_COMPONENTS:
+            found[name] = deployment
+    return found
+
+
+def _secret_ref(env: dict[str, Resource], name: str) -> tuple[str, str] | None:
+    ref = ((env.get(name) or {}).get("valueFrom") or {}).get("secretKeyRef")
+    return (ref["name"], ref["key"]) if ref else None
+
+
+def web_deployment_problems(component: str, deployment: Resource) -> list[str]:
+    """The console's and Keycloak's Deployments: hardened like the services, their own probes,
+    two replicas, secrets from Secrets."""
+    where = name_of(deployment)
+    spec = deployment.get("spec") or {}
+    pod_spec = (spec.get("template") or {}).get("spec") or {}
+    containers = _containers(pod_spec)
+    if not containers:
+        return [f"{where}: no containers"]
+    problems = security_problems(pod_spec, where)
+    if pod_spec.get("automountServiceAccountToken") is not False:
+        problems.append(f"{where}: mounts a service-account token")
+    if (spec.get("replicas") or 1) < 2:
+        problems.append(f"{where}: fewer than 2 replicas")
+    container = containers[0]
+    cname = f"{where} container {container.get('name')}"
+    problems += resource_problems(container, where)
+    env = env_of(container)
+    probes = {kind: container.get(f"{kind}Probe") or {} for kind in ("startup", "liveness", "readiness")}
+    if component == "console":
+        paths = {"startup": "/healthz", "liveness": "/healthz", "readiness": "/readyz"}
+        problems += shutdown_problems(pod_spec, container, cname)
+        secrets = {
+            "CONSOLE_SESSION_ENCRYPTION_KEY": ("backoffice-console", "session-encryption-key"),
+            "CONSOLE_OIDC_CLIENT_SECRET": ("backoffice-console", "oidc-client-secret"),
+            "PG_PASSWORD": ("backoffice-console-db", "password"),
+        }
+        if "$(PG_PASSWORD)" not in str((env.get("CONSOLE_DATABASE_URL") or {}).get("value")):
+            problems.append(f"{cname}: CONSOLE_DATABASE_URL is not composed from the Secret backoffice-console-db")
+    else:
+        paths = {"startup": "/health/started", "liveness": "/health/live", "readiness": "/health/ready"}
+        args = [str(a) for a in container.get("args") or []]
+        if args[:2] != ["start", "--optimized"] or "start-dev" in args:
+            problems.append(f"{cname}: not `start --optimized` (the production mode of a pre-built image)")
+        secrets = {
+            "KC_DB_PASSWORD": ("backoffice-keycloak-db", "password"),
+            "KC_BOOTSTRAP_ADMIN_PASSWORD": ("backoffice-keycloak-admin", "password"),
+            "BACKOFFICE_CONSOLE_CLIENT_SECRET": ("backoffice-console", "oidc-client-secret"),
+        }
+        volumes = {v.get("name"): v for v in pod_spec.get("volumes") or []}
+        mounts = {m.get("mountPath"): m.get("name") for m in container.get("volumeMounts") or []}
+        realm = volumes.get(mounts.get("/opt/keycloak/data/import")) or {}
+        if not str((realm.get("configMap") or {}).get("name", "")).startswith("backoffice-keycloak-realm"):
+            problems.append(f"{cname}: the realm is not imported from the ConfigMap backoffice-keycloak-realm")
+        if "emptyDir" not in (volumes.get(mounts.get("/opt/keycloak/data")) or {}):
+            problems.append(f"{cname}: no emptyDir at /opt/keycloak/data (the root filesystem is read-only)")
+    for kind, path in paths.items():
+        if _probe_path(probes[kind]) != path:
+            problems.append(f"{cname}: {kind} probe is not {path}")
+    for name, ref in secrets.items():
+        if _secret_ref(env, name) != ref:
+            problems.append(f"{cname}: {name} does not come from Secret {ref[0]} key {ref[1]}")
+    return problems
+
+
 def env_of(container: Resource) -> dict[str, Resource]:
     return {e["name"]: e for e in container.get("env") or []}
 
@@ -476,7 +550,18 @@ def secret_problems(resources: Iterable[Resource]) -> list[str]:
 BASE_EGRESS = {("selector", 9093), ("selector", 5432), ("selector", 53), ("selector", 4318)}  # 4318: OTLP traces
 INTERNET_HTTPS = ("ipBlock", 443)
 SMTP_RELAY = {("ipBlock", 587), ("ipBlock", 465)}
+
+
+def pod_peer(labels: dict[str, str]) -> str:
+    """How ``_ingress_namespaces`` names a peer of this namespace chosen by exactly these pod labels."""
+    return "pod:" + ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
 INGRESS_NAMESPACES = {"envoy-gateway-system", "monitoring"}
+CONSOLE_POD = {"app.kubernetes.io/name": "backoffice-console", "app.kubernetes.io/component": "web"}
+KEYCLOAK_POD = {"app.kubernetes.io/name": "backoffice-keycloak", "app.kubernetes.io/component": "identity"}
+# Where a service's API port may be reached from: the Gateway's proxies, Prometheus and the console.
+SERVICE_INGRESS = INGRESS_NAMESPACES | {pod_peer(CONSOLE_POD)}
 # What a vendor's webhook URL must never reach, whatever the policies add up to: private,
 # loopback, link-local (cloud metadata), CGNAT, benchmarking, multicast and reserved ranges.
 NON_PUBLIC_NETWORKS = tuple(
@@ -528,12 +613,22 @@ def wide_blocks(blocks: list[tuple[Any, tuple[Any, ...], int | str | None]]) -> 
     return sorted({f"{n} port {p}" for n, _, p in blocks if n.prefixlen < NARROWEST_WIDE_PREFIX})
 
 
-def _ingress_namespaces(policies: Iterable[Resource]) -> set[str]:
+def _ingress_namespaces(policies: Iterable[Resource], port: int | None = None) -> set[str]:
+    """Where ingress may come from: namespace names, ``pod:<labels>`` for pods of this namespace
+    chosen by matchLabels only, ``<any>`` for anything wider (optionally for one port only)."""
     names: set[str] = set()
     for policy in policies:
         for rule in policy["spec"].get("ingress") or []:
+            ports = [p.get("port") for p in rule.get("ports") or []] or [None]
+            if port is not None and port not in ports and None not in ports:
+                continue
             for peer in rule.get("from") or [{}]:
                 selector = peer.get("namespaceSelector")
+                pods = peer.get("podSelector")
+                if selector is None and pods is not None:
+                    exact = pods.get("matchLabels") and not pods.get("matchExpressions")
+                    names.add(pod_peer(pods["matchLabels"]) if exact else "<any>")
+                    continue
                 names.add((selector or {}).get("matchLabels", {}).get("kubernetes.io/metadata.name", "<any>"))
     return names
 
@@ -556,11 +651,16 @@ def network_problems(resources: list[Resource], overlay: str) -> list[str]:
         ingress = allowed_ports(selected, "ingress")
         if ingress != {("selector", 8000)}:
             problems.append(f"{svc}: ingress {sorted(ingress, key=str)}, expected port 8000 from selected peers only")
-        if (namespaces := _ingress_namespaces(selected)) != INGRESS_NAMESPACES:
-            problems.append(f"{svc}: ingress from namespaces {sorted(namespaces)}, not {sorted(INGRESS_NAMESPACES)}")
+        if (namespaces := _ingress_namespaces(selected)) != SERVICE_INGRESS:
+            problems.append(f"{svc}: ingress from namespaces {sorted(namespaces)}, not {sorted(SERVICE_INGRESS)}")
         egress = allowed_ports(selected, "egress")
         allowed = set(BASE_EGRESS)
         blocks = egress_blocks(selected)
+        if overlay == "dev":
+            # RS256 tokens of the namespace's Keycloak: its JWKS in the cluster, and nothing else on 8080.
+            allowed.add(("selector", 8080))
+            if (peers := egress_pod_peers(selected, 8080)) != [KEYCLOAK_POD]:
+                problems.append(f"{svc}: egress on 8080 to {peers}, not to Keycloak's pods only")
         if svc == "notifications":
             allowed.add(INTERNET_HTTPS)
             if INTERNET_HTTPS not in egress:
@@ -596,6 +696,7 @@ def network_problems(resources: list[Resource], overlay: str) -> list[str]:
                 problems.append(f"{svc}: the migration Job may reach more than its database and DNS")
             if allowed_ports(job_selected, "ingress"):
                 problems.append(f"{svc}: the migration Job accepts connections")
+    problems += web_network_problems(resources)
     for component, labels in (
         ("kafka", {"strimzi.io/cluster": "backoffice", "strimzi.io/broker-role": "true"}),
         ("postgres", {"cnpg.io/cluster": "backoffice-pg"}),
@@ -603,6 +704,95 @@ def network_problems(resources: list[Resource], overlay: str) -> list[str]:
         if wide := wide_blocks(egress_blocks(policies_for(resources, labels))):
             problems.append(f"{component}: egress to wide address ranges {wide}")
     return problems
+
+
+def egress_pod_peers(policies: Iterable[Resource], port: int) -> list[dict[str, str]]:
+    """The matchLabels of every podSelector egress peer allowed on ``port`` (``{"<wider>": ...}``
+    for a peer chosen by expressions, another namespace or an address)."""
+    peers: list[dict[str, str]] = []
+    for policy in policies:
+        for rule in policy["spec"].get("egress") or []:
+            ports = [p.get("port") for p in rule.get("ports") or []] or [None]
+            if port not in ports and None not in ports:
+                continue
+            for peer in rule.get("to") or [{}]:
+                pods = peer.get("podSelector")
+                if set(peer) == {"podSelector"} and pods.get("matchLabels") and not pods.get("matchExpressions"):
+                    peers.append(dict(pods["matchLabels"]))
+                elif set(peer) == {"podSelector"} and pods.get("matchExpressions"):
+                    peers.append({"<expressions>": json.dumps(pods, sort_keys=True)})
+                else:
+                    peers.append({"<wider>": json.dumps(peer, sort_keys=True)})
+    return peers
+
+
+def _pod_labels(deployment: Resource) -> dict[str, str]:
+    labels: dict[str, str] = deployment["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def web_network_problems(resources: list[Resource]) -> list[str]:
+    """The console and Keycloak: exactly the paths docs/deployment.md lists, by selector."""
+    problems: list[str] = []
+    deployments = web_deployments(resources)
+    if set(deployments) != set(WEB_COMPONENTS):
+        return [f"web components rendered: {sorted(deployments)}, not {sorted(WEB_COMPONENTS)}"]
+    services = service_deployments(resources)
+    console = policies_for(resources, _pod_labels(deployments["console"]))
+    if (ingress := allowed_ports(console, "ingress")) != {("selector", 8000)}:
+        problems.append(f"console: ingress {sorted(ingress, key=str)}, expected port 8000 from the Gateway only")
+    if (sources := _ingress_namespaces(console)) != {"envoy-gateway-system"}:
+        problems.append(f"console: ingress from {sorted(sources)}, not from the Gateway's proxies only")
+    expected = {("selector", 8000), ("selector", 8080), ("selector", 5432), ("selector", 53)}
+    if (egress := allowed_ports(console, "egress")) != expected:
+        problems.append(f"console: egress {sorted(egress, key=str)}, not {sorted(expected, key=str)}")
+    api_peers = [p for policy in console for p in _egress_selectors(policy, 8000)]
+    reached = {svc for svc, d in services.items() if any(selects(p, _pod_labels(d)) for p in api_peers)}
+    if reached != set(SERVICES):
+        problems.append(f"console: reaches the APIs of {sorted(reached)}, not of all {len(SERVICES)} services")
+    others = [labels for labels in (KEYCLOAK_POD, {"cnpg.io/cluster": "backoffice-pg"}, CONSOLE_POD)]
+    if any(selects(p, labels) for p in api_peers for labels in others):
+        problems.append("console: its port-8000 egress selects more than the services' API pods")
+    if (peers := egress_pod_peers(console, 8080)) != [KEYCLOAK_POD]:
+        problems.append(f"console: egress on 8080 to {peers}, not to Keycloak's pods only")
+    if egress_blocks(console):
+        problems.append("console: egress to addresses (ipBlock): it needs none")
+    job = next((j for j in of_kind(resources, "Job") if j["metadata"]["name"] == "backoffice-console-migrate"), None)
+    if job is None:
+        problems.append("console: no migration Job backoffice-console-migrate")
+    else:
+        job_selected = policies_for(resources, job["spec"]["template"]["metadata"]["labels"])
+        if allowed_ports(job_selected, "egress") != {("selector", 5432), ("selector", 53)}:
+            problems.append("console: the migration Job may reach more than its database and DNS")
+        if allowed_ports(job_selected, "ingress"):
+            problems.append("console: the migration Job accepts connections")
+    keycloak = policies_for(resources, _pod_labels(deployments["keycloak"]))
+    expected = {("selector", 8080), ("selector", 9000), ("selector", 7800), ("selector", 57800)}
+    if (ingress := allowed_ports(keycloak, "ingress")) != expected:
+        problems.append(f"keycloak: ingress {sorted(ingress, key=str)}, not {sorted(expected, key=str)}")
+    api_pods = pod_peer({"app.kubernetes.io/part-of": "backoffice", "app.kubernetes.io/component": "api"})
+    http_from = {"envoy-gateway-system", pod_peer(CONSOLE_POD), api_pods}
+    if (sources := _ingress_namespaces(keycloak, 8080)) != http_from:
+        problems.append(f"keycloak: HTTP (8080) from {sorted(sources)}, not {sorted(http_from)}")
+    if (sources := _ingress_namespaces(keycloak, 9000)) != {"monitoring"}:
+        problems.append(f"keycloak: management port from {sorted(sources)}, not from Prometheus only")
+    for port in (7800, 57800):
+        if (sources := _ingress_namespaces(keycloak, port)) != {pod_peer(KEYCLOAK_POD)}:
+            problems.append(f"keycloak: cluster port {port} from {sorted(sources)}, not from its replicas only")
+    expected = {("selector", 5432), ("selector", 53), ("selector", 7800), ("selector", 57800)}
+    if (egress := allowed_ports(keycloak, "egress")) != expected:
+        problems.append(f"keycloak: egress {sorted(egress, key=str)}, not {sorted(expected, key=str)}")
+    if egress_blocks(keycloak):
+        problems.append("keycloak: egress to addresses (ipBlock): it needs none (no brokering, no SMTP)")
+    return problems
+
+
+def _egress_selectors(policy: Resource, port: int) -> list[Resource]:
+    selectors: list[Resource] = []
+    for rule in policy["spec"].get("egress") or []:
+        if port in [p.get("port") for p in rule.get("ports") or []]:
+            selectors += [peer["podSelector"] for peer in rule.get("to") or [] if set(peer) == {"podSelector"}]
+    return selectors
 
 
 # TypeScript interfaces of the same npm packages: an object literal checked with `satisfies`

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from deploy_testkit import (
+    CONSOLE_POD,
     DEPLOYMENT_DOC,
     DOCKERFILE,
     K8S,
@@ -217,7 +218,7 @@ def gateway_problems(resources: list[Resource]) -> list[str]:
                 cert = certificates.get(ref["name"])
                 if cert is None or listener["hostname"] not in cert["spec"]["dnsNames"]:
                     problems.append(f"{gateway['metadata']['name']}: no cert-manager Certificate for {ref['name']}")
-    for gateway in ("backoffice-public", "backoffice-internal"):
+    for gateway in ("backoffice-public", "backoffice-internal", "backoffice-web"):
         for path in OPERATIONS_PATHS:
             if reached := routed(resources, gateway, path):
                 problems.append(f"{gateway}: {path} reaches {sorted(reached)}")
@@ -262,9 +263,8 @@ def gateway_problems(resources: list[Resource]) -> list[str]:
         spec = limited.get(name) or {}
         if not (spec.get("requestBuffer") or {}).get("limit"):
             problems.append(f"{name}: no request body limit")
-        if route["spec"]["parentRefs"][0]["name"] == "backoffice-public" and not (spec.get("rateLimit") or {}).get(
-            "local"
-        ):
+        facing_people = route["spec"]["parentRefs"][0]["name"] in ("backoffice-public", "backoffice-web")
+        if facing_people and not (spec.get("rateLimit") or {}).get("local"):
             problems.append(f"{name}: public without a rate limit")
     return problems
 
@@ -325,12 +325,16 @@ def test_the_gateway_check_catches_exposed_and_colliding_routes() -> None:
 def test_the_services_accept_traffic_from_the_gateway_proxies_only(overlay: str) -> None:
     for svc in SERVICES:
         policy = by_name(render(overlay), "NetworkPolicy", f"backoffice-{svc}")
+        peers = [peer for rule in policy["spec"]["ingress"] for peer in rule["from"]]
         namespaces = {
             peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
-            for rule in policy["spec"]["ingress"]
-            for peer in rule["from"]
+            for peer in peers
+            if "namespaceSelector" in peer
         }
         assert namespaces == {"envoy-gateway-system", "monitoring"}
+        # Besides those, only the web console's pods (exactly them), which call the APIs for people.
+        others = [peer for peer in peers if "namespaceSelector" not in peer]
+        assert others == [{"podSelector": {"matchLabels": CONSOLE_POD}}], others
 
 
 # ----------------------------------------------------------------------------- 5 failure domains
@@ -644,6 +648,10 @@ def test_the_prod_template_does_not_render_for_a_cluster_until_its_placeholders_
         "ConfigMap/backoffice-contracts-config .data.CONTRACTS_OBJECT_STORE_ENDPOINT: placeholder domain",
         "NetworkPolicy/backoffice-contracts .spec.egress[2].to[0].ipBlock.cidr: documentation address 203.0.113.80/32",
         "registry.example.com/backoffice/requests:0.1.0 is not pinned by digest",
+        "ConfigMap/backoffice-console-config .data.CONSOLE_PUBLIC_BASE_URL: placeholder domain",
+        "ConfigMap/backoffice-keycloak-config .data.KC_HOSTNAME: placeholder domain",
+        "Gateway/backoffice-web .spec.listeners[1].hostname: placeholder domain",
+        "registry.example.com/backoffice/keycloak:26.5.0 is not pinned by digest",
     ):
         assert expected in result.stderr, expected
     sys.path.insert(0, str(REPO / "deploy"))

@@ -9,3 +9,5 @@ CREATE DATABASE contracts;
 CREATE DATABASE insights;
 CREATE DATABASE budgets;
 CREATE DATABASE checklists;
+-- The web console's sessions (not a service: no outbox, no Kafka).
+CREATE DATABASE console;
