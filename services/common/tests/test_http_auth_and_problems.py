@@ -64,7 +64,8 @@ async def client() -> httpx.AsyncClient:
 
 
 def token(**overrides: object) -> str:
-    claims = {"sub": "alice", "roles": ["requester"], "aud": "backoffice", "exp": int(time.time()) + 60}
+    # A day: the parametrized tokens are made at collection, maybe minutes before their test runs.
+    claims = {"sub": "alice", "roles": ["requester"], "aud": "backoffice", "exp": int(time.time()) + 86400}
     claims.update(overrides)
     return jwt.encode(claims, SECRET, algorithm="HS256")
 
@@ -95,7 +96,7 @@ async def test_finance_and_hr_roles_are_kept(client: httpx.AsyncClient) -> None:
         (
             bearer(
                 jwt.encode(
-                    {"sub": "a", "aud": "backoffice", "exp": int(time.time()) + 60, "roles": ["admin"]},
+                    {"sub": "a", "aud": "backoffice", "exp": int(time.time()) + 86400, "roles": ["admin"]},
                     "other-secret-other-secret-other-secret",
                     algorithm="HS256",
                 )
