@@ -54,33 +54,31 @@ async def _send(
     return f"{template} -> {recipient}"
 
 
-async def item_ready(
-    uow: NotificationsUnitOfWork, *, cause: Cause, body: ChecklistItemEvent, settings: Settings
+async def _to_assignee(
+    uow: NotificationsUnitOfWork, *, cause: Cause, body: ChecklistItemEvent, settings: Settings, template: str
 ) -> str:
-    recipient = assignee_email(body, settings)
     return await _send(
         uow,
         cause=cause,
-        template="checklist_item_ready",
-        recipient=recipient,
+        template=template,
+        recipient=assignee_email(body, settings),
         body=body,
         context=_context(body, settings),
     )
+
+
+async def item_ready(
+    uow: NotificationsUnitOfWork, *, cause: Cause, body: ChecklistItemEvent, settings: Settings
+) -> str:
+    """An item became ready: its assignee is told."""
+    return await _to_assignee(uow, cause=cause, body=body, settings=settings, template="checklist_item_ready")
 
 
 async def item_reminder(
     uow: NotificationsUnitOfWork, *, cause: Cause, body: ChecklistItemEvent, settings: Settings
 ) -> str:
     """The due day of an item still open has begun: its assignee is reminded."""
-    recipient = assignee_email(body, settings)
-    return await _send(
-        uow,
-        cause=cause,
-        template="checklist_item_reminder",
-        recipient=recipient,
-        body=body,
-        context=_context(body, settings),
-    )
+    return await _to_assignee(uow, cause=cause, body=body, settings=settings, template="checklist_item_reminder")
 
 
 async def item_overdue(
