@@ -19,6 +19,8 @@ class ApiError(Exception):
     title: str
     detail: str
     errors: list[dict[str, Any]]
+    type: str = ""
+    """The problem's ``type`` URI (``.../segregation-of-duties``), or empty."""
 
     def field_errors(self) -> dict[str, str]:
         """``body.lines.0.quantity`` -> ``lines.0.quantity``: messages shown next to the field."""
@@ -97,4 +99,5 @@ def _problem(response: httpx.Response) -> ApiError:
         title=str(body.get("title") or response.reason_phrase),
         detail=str(body.get("detail") or response.text[:300]),
         errors=[e for e in errors if isinstance(e, dict)],
+        type=str(body.get("type") or ""),
     )

@@ -1,4 +1,6 @@
-"""Vendor management for procurement: the directory, a vendor created or edited, blocked or unblocked.
+"""Vendor management for procurement: the directory, a vendor created or edited, blocked or unblocked,
+and a new webhook secret sent to the vendor (the console never sees it: the vendor's first contact
+gets a one-time retrieval link).
 
 The vendor directory lives in the notifications service (``/vendors``); field errors from its answer
 are shown next to the fields.
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -109,3 +112,32 @@ async def set_status(request: Request, vendor_id: str, session: Staff, form: Che
         session.tokens["access_token"], "PATCH", "notifications", f"/vendors/{vendor_id}", json={"status": status}
     )
     return RedirectResponse(f"/vendors#v-{vendor_id}", status_code=303)
+
+
+@router.post("/vendors/{vendor_id}/secrets", include_in_schema=False)
+async def send_secret(request: Request, vendor_id: str, session: Staff, form: CheckedForm) -> Response:
+    """A new webhook secret: the answer names who got the retrieval link and until when it works."""
+    token = session.tokens["access_token"]
+    api = backend(request)
+    path = f"/vendors/{quote(vendor_id, safe='')}"
+    rotated: dict[str, Any] | None = None
+    refused: ApiError | None = None
+    try:
+        rotated = await api.call(token, "POST", "notifications", f"{path}/secrets")
+    except ApiError as exc:
+        if exc.status >= 500 or exc.status in (401, 403, 404):
+            raise
+        refused = exc
+    vendor = await api.call(token, "GET", "notifications", path)
+    form_values = {**vendor, "contact_emails": "\n".join(vendor["contact_emails"]), "webhook_url": vendor["webhook_url"] or ""}
+    return render(
+        request,
+        "vendor_form.html",
+        200 if refused is None else refused.status,
+        form=form_values,
+        vendor=vendor,
+        errors={},
+        problem=None,
+        rotated=rotated,
+        secret_refused=refused,
+    )
