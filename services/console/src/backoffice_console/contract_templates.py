@@ -84,9 +84,7 @@ async def templates_page(
     shown = None
     if language or version:
         lang, number = _checked(language, version)
-        shown = await backend(request).call(
-            _token(session), "GET", "contracts", f"/contract-templates/{lang}/{number}"
-        )
+        shown = await backend(request).call(_token(session), "GET", "contracts", f"/contract-templates/{lang}/{number}")
     notice = done if done in ("added", "activated") else ""
     return await _page(
         request, session, shown=shown, notice=notice, notice_version=f"{language} {version}" if notice else ""

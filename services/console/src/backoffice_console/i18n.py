@@ -136,10 +136,14 @@ GERMAN: dict[str, str] = {
     "Edit vendor": "Lieferant bearbeiten",
     "Contract templates": "Vertragsvorlagen",
     "Uploaded as version": "Hochgeladen als Version",
-    "A second admin must activate it before new contracts use it.": "Ein zweiter Administrator muss sie aktivieren, bevor neue Verträge sie verwenden.",
+    "A second admin must activate it before new contracts use it.": (
+        "Ein zweiter Administrator muss sie aktivieren, bevor neue Verträge sie verwenden."
+    ),
     "Activated version": "Aktivierte Version",
     "New contracts use it from now on.": "Neue Verträge verwenden sie ab jetzt.",
-    "You uploaded this version: a second admin must activate it.": "Sie haben diese Version hochgeladen: ein zweiter Administrator muss sie aktivieren.",
+    "You uploaded this version: a second admin must activate it.": (
+        "Sie haben diese Version hochgeladen: ein zweiter Administrator muss sie aktivieren."
+    ),
     "English": "Englisch",
     "German": "Deutsch",
     "Uploaded by": "Hochgeladen von",
@@ -151,14 +155,28 @@ GERMAN: dict[str, str] = {
     "No versions yet.": "Noch keine Versionen.",
     "Typst source": "Typst-Quelltext",
     "Upload a new version": "Neue Version hochladen",
-    "The contracts service renders it with a sample order in its sandbox first; typst packages, files and the network are refused. It is used once a second admin activates it.": "Der Vertragsdienst rendert sie zuerst mit einer Beispielbestellung in seiner Sandbox; typst-Pakete, Dateien und Netzwerk sind nicht erlaubt. Verwendet wird sie, sobald ein zweiter Administrator sie aktiviert.",
+    (
+        "The contracts service renders it with a sample order in its sandbox first; typst packages, "
+        "files and the network are refused. It is used once a second admin activates it."
+    ): (
+        "Der Vertragsdienst rendert sie zuerst mit einer Beispielbestellung in seiner Sandbox; "
+        "typst-Pakete, Dateien und Netzwerk sind nicht erlaubt. Verwendet wird sie, sobald ein "
+        "zweiter Administrator sie aktiviert."
+    ),
     "Upload version": "Version hochladen",
     "Choose English or German.": "Wählen Sie Englisch oder Deutsch.",
     "Enter the template's typst source.": "Geben Sie den typst-Quelltext der Vorlage ein.",
     "The template does not render": "Die Vorlage lässt sich nicht rendern",
     "Webhook credentials": "Webhook-Zugangsdaten",
     "Active signing secrets": "Aktive Signaturschlüssel",
-    "A new secret goes to the vendor's first contact as a one-time retrieval link; nobody here sees it. The previous secrets stay valid for a while, so the vendor can switch over.": "Ein neuer Schlüssel geht als einmaliger Abruflink an den ersten Kontakt des Lieferanten; hier sieht ihn niemand. Die bisherigen Schlüssel bleiben eine Weile gültig, damit der Lieferant umstellen kann.",
+    (
+        "A new secret goes to the vendor's first contact as a one-time retrieval link; nobody here "
+        "sees it. The previous secrets stay valid for a while, so the vendor can switch over."
+    ): (
+        "Ein neuer Schlüssel geht als einmaliger Abruflink an den ersten Kontakt des Lieferanten; "
+        "hier sieht ihn niemand. Die bisherigen Schlüssel bleiben eine Weile gültig, damit der "
+        "Lieferant umstellen kann."
+    ),
     "A one-time retrieval link was sent to": "Ein einmaliger Abruflink wurde gesendet an",
     "valid until": "gültig bis",
     "The previous secrets stay valid until": "Die bisherigen Schlüssel bleiben gültig bis",

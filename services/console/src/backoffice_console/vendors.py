@@ -129,7 +129,11 @@ async def send_secret(request: Request, vendor_id: str, session: Staff, form: Ch
             raise
         refused = exc
     vendor = await api.call(token, "GET", "notifications", path)
-    form_values = {**vendor, "contact_emails": "\n".join(vendor["contact_emails"]), "webhook_url": vendor["webhook_url"] or ""}
+    form_values = {
+        **vendor,
+        "contact_emails": "\n".join(vendor["contact_emails"]),
+        "webhook_url": vendor["webhook_url"] or "",
+    }
     return render(
         request,
         "vendor_form.html",
