@@ -22,6 +22,7 @@ from backoffice_console.web import CheckedForm, backend, render, require
 router = APIRouter()
 Admin = Annotated[Session, Depends(require("admin"))]
 LANGUAGES = ("en", "de")
+PAGE = "/admin/contract-templates"
 VERSION = re.compile(r"^[1-9][0-9]{0,8}$")
 
 
@@ -61,6 +62,7 @@ async def _page(
     notice: str = "",
     notice_version: str = "",
     refusal: str = "",
+    here: str | None = None,
 ) -> Response:
     versions = await backend(request).call(_token(session), "GET", "contracts", "/contract-templates")
     return render(
@@ -74,6 +76,7 @@ async def _page(
         notice=notice,
         notice_version=notice_version,
         refusal=refusal,
+        **({"here": here} if here else {}),
     )
 
 
@@ -161,7 +164,7 @@ async def activate(request: Request, language: str, version: str, session: Admin
         else:
             raise
         shown = await api.call(_token(session), "GET", "contracts", f"/contract-templates/{lang}/{number}")
-        return await _page(request, session, 403 if exc.status == 403 else 409, shown=shown, refusal=refusal)
+        return await _page(request, session, 403 if exc.status == 403 else 409, shown=shown, refusal=refusal, here=PAGE)
     return RedirectResponse(
         f"/admin/contract-templates?language={lang}&version={number}&done=activated", status_code=303
     )

@@ -144,4 +144,5 @@ async def send_secret(request: Request, vendor_id: str, session: Staff, form: Ch
         problem=None,
         rotated=rotated,
         secret_refused=refused,
+        here=quote(f"/vendors/{vendor_id}/edit"),  # the language switch returns to the page, not to this POST
     )

@@ -90,6 +90,12 @@ async def test_an_admin_uploads_previews_and_a_second_admin_activates_a_contract
         "data-status", "superseded"
     )
     await expect(ada.locator(f"tr[data-template='de-{version}'] button")).to_have_count(0)
+    # the page in German (switched in the header)
+    await ada.select_option("#locale-switch", "de")
+    await expect(ada.locator("h1")).to_have_text("Vertragsvorlagen")
+    await expect(ada.locator(f"tr[data-template='de-{version}'] .badge")).to_have_text("aktiv")
+    await expect(ada.locator(f"tr[data-template='de-{active['version']}'] .badge")).to_have_text("abgelöst")
+    await expect(ada.get_by_role("button", name="Version hochladen")).to_be_visible()
 
     # an unknown version is the console's 404 page; procurement has no access
     missing = await ada.goto(CONSOLE + "/admin/contract-templates/de/99999/preview.pdf")
@@ -121,6 +127,12 @@ async def test_procurement_sends_a_new_webhook_secret_to_a_vendor(
     await expect(sent).to_have_attribute("data-secret-sent", contact, timeout=30_000)
     await expect(sent).to_contain_text(f"A one-time retrieval link was sent to {contact}, valid until")
     await expect(credentials).to_have_attribute("data-active-secrets", "2")  # the old one overlaps
+    await paul.select_option("#locale-switch", "de")
+    await expect(
+        paul.get_by_role("button", name="Dem Lieferanten einen neuen Webhook-Schlüssel senden")
+    ).to_be_visible()
+    await paul.select_option("#locale-switch", "en")
+    await expect(paul.get_by_role("button", name="Send a new webhook secret to the vendor")).to_be_visible()
     assert "whsec_" not in await paul.content()
     assert await serious_violations(paul) == []
     await shot(paul, "vendor_secret")
