@@ -1,5 +1,8 @@
 """CPU of saving a chain's tasks, SQLAlchemy Core multi-row VALUES against one raw asyncpg ``unnest`` (not a test).
 
+Also the default task list (``GET /tasks``: the delegators and a first page of 50 open tasks of a user
+with a few thousand), the raw statement against the Core one (``page_rows_core``).
+
 A chain of ``--tasks`` tasks is added (insert) and then saved with one task decided (upsert), in one
 committed transaction, against a private, migrated database of the current profile's PostgreSQL:
 once with ``ChainRepository._save_tasks`` of this checkout and once with the Core statement it
@@ -35,6 +38,7 @@ from backoffice_approvals.domain.chain import Task
 from backoffice_approvals.domain.people import Person
 from backoffice_approvals.models import approval_task
 from backoffice_approvals.repository.chains import MUTABLE_TASK_COLUMNS, ChainRepository, _task_values
+from backoffice_approvals.repository.task_lists import TaskFilter, delegators, page_rows_core, task_page_rows
 from backoffice_common.db import make_session_factory
 from backoffice_common.testing import private_database
 
@@ -142,14 +146,41 @@ async def run(n: int, rounds: int, tasks: int) -> None:
                     await op()
                 results[how][0].append((time.process_time() - c0) / n * 1000)
                 results[how][1].append((backend_cpu(pid) - s0) / n * 1000)
+
+        def listing(rows: Any) -> Callable[[], Awaitable[str]]:
+            async def first_page() -> str:
+                async with factory() as session:
+                    delegating = await delegators(session=session, user_id="anna", now=datetime.now(UTC))
+                    page = await rows(
+                        session=session, user_id="anna", delegating=delegating, where=TaskFilter(), after=None, limit=51
+                    )
+                    await session.rollback()
+                return str(len(page))
+
+            return first_page
+
+        lists = {"list core": listing(page_rows_core), "list raw": listing(task_page_rows)}
+        for how, op in lists.items():
+            results[how] = ([], [])
+            for _ in range(30):
+                await op()
+        for _ in range(rounds):
+            for how, op in lists.items():
+                c0, s0 = time.process_time(), backend_cpu(pid)
+                for _ in range(n):
+                    await op()
+                results[how][0].append((time.process_time() - c0) / n * 1000)
+                results[how][1].append((backend_cpu(pid) - s0) / n * 1000)
         await engine.dispose()
     load = os.getloadavg()
     print(f"a chain of {tasks} tasks added and one decided (2 saves, 1 commit), {rounds} x {n}, load {load[0]:.2f}")
+    print("and GET /tasks' queries (delegators + the first page of 50 open tasks), read-only:")
     for how, (client, server) in results.items():
         c, b = statistics.median(client), statistics.median(server)
-        print(f"  {how:5} client CPU {c:6.3f} ms   backend CPU {b:6.3f} ms")
-    c = statistics.median(results["raw"][0]) / statistics.median(results["core"][0])
-    print(f"  raw/core client {c:.2f}")
+        print(f"  {how:9} client CPU {c:6.3f} ms   backend CPU {b:6.3f} ms")
+    for core, raw in (("core", "raw"), ("list core", "list raw")):
+        c = statistics.median(results[raw][0]) / statistics.median(results[core][0])
+        print(f"  {raw}/{core} client {c:.2f}")
 
 
 def main() -> None:
