@@ -133,15 +133,26 @@ async def write_raw(session: AsyncSession, request_id: str, i: int) -> None:
 
 async def seed(factory: async_sessionmaker[AsyncSession], request_id: str) -> None:
     now = datetime.now(UTC)
+    row: dict[str, Any] = {
+        "id": request_id,
+        "number": request_id[:20],
+        "requester_id": "requester",
+        "requester_name": "R",
+        "requester_email": "r@x.test",
+        "requester_department": "it",
+        "status": "submitted",
+        "revision": 1,
+        "version": 1,
+        "title": "Laptops",
+        "vendor_id": "acme",
+        "department": "it",
+        "currency": "EUR",
+        "total": Decimal("1200.00"),
+        "received": {},
+    }
+    content = {"title": "Laptops", "vendor_id": "acme", "lines": [{"line_no": 1, "description": "x"}]}
     async with factory() as session, session.begin():
-        await session.execute(
-            insert(purchase_request).values(
-                id=request_id, number=request_id[:20], requester_id="requester", requester_name="R", requester_email="r@x.test",
-                requester_department="it", status="submitted", revision=1, version=1, title="Laptops",
-                vendor_id="acme", department="it", currency="EUR", total=Decimal("1200.00"), received={},
-            )
-        )  # fmt: skip
-        content = {"title": "Laptops", "vendor_id": "acme", "lines": [{"line_no": 1, "description": "x"}]}
+        await session.execute(insert(purchase_request).values(**row))
         await session.execute(
             insert(request_revision).values(request_id=request_id, revision=1, content=content, created_by={})
         )
@@ -151,14 +162,11 @@ async def seed(factory: async_sessionmaker[AsyncSession], request_id: str) -> No
             )
         )
         for k in range(8):  # a flow's timeline: about eight entries when a request is read
-            event = new_event(type="purchase_request.draft_updated", service="requests", subject=request_id, data={"k": k, "note": "x" * 100})
-            await session.execute(
-                insert(timeline_entry).values(
-                    request_id=request_id, event_id=event.id, event_type=event.type, source=event.source,
-                    actor={"id": "u"}, outcome="applied", note="", status_after="submitted", data=event.data,
-                    occurred_at=event.time,
-                )
-            )  # fmt: skip
+            data = {"k": k, "note": "x" * 100}
+            event = new_event(type="purchase_request.draft_updated", service="requests", subject=request_id, data=data)
+            entry = {"request_id": request_id, "event_id": event.id, "event_type": event.type, "source": event.source}
+            entry |= {"actor": {"id": "u"}, "outcome": "applied", "note": "", "status_after": "submitted"}
+            await session.execute(insert(timeline_entry).values(**entry, data=event.data, occurred_at=event.time))
 
 
 async def run(n: int, rounds: int) -> None:
