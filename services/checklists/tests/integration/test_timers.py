@@ -108,7 +108,7 @@ async def test_the_idle_timer_job_sleeps_until_the_earliest_timer_and_a_commit_s
     short poll for a due one held elsewhere), and a commit that set a timer rings the job's bell."""
     bootstrap = os.environ["BACKOFFICE_KAFKA_BOOTSTRAP"]
     async with private_database(MIGRATIONS) as url:
-        extra = {"timers_enabled": False, "timer_poll_seconds": 1.0, "timer_idle_poll_seconds": 60.0}
+        extra = {"timers_enabled": False, "timer_idle_poll_seconds": 60.0}
         app = create_app(settings_for(url, bootstrap, unique_prefix(), **extra))
         async with app_client(app):
             factory, settings = app.state.uow_factory, app.state.settings
@@ -126,7 +126,8 @@ async def test_the_idle_timer_job_sleeps_until_the_earliest_timer_and_a_commit_s
             assert await set_timer("c1/soon", datetime.now(UTC) + timedelta(seconds=20))
             assert 19.0 < await idle_wait(factory, settings) <= 20.0
             assert await set_timer("c1/held", datetime.now(UTC) - timedelta(seconds=5))
-            assert await idle_wait(factory, settings) == 1.0  # due, but not claimed by this job: the short poll
+            short = settings.timer_poll_seconds
+            assert await idle_wait(factory, settings) == short  # due, but not claimed by this job: the short poll
             mark = TIMER_BELL.mark()
             async with factory() as uow:  # a commit that sets no timer rings nothing
                 await uow.commit()
