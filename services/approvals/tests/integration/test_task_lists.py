@@ -9,6 +9,9 @@ from approvals_testkit import snapshot, submitted
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from backoffice_approvals.repository.task_lists import TaskFilter, page_rows_core, task_page_rows
+from backoffice_common.db import make_session_factory
+
 LEAN_KEYS = {
     "id",
     "chain_id",
@@ -151,3 +154,25 @@ async def test_a_cursor_from_another_list_or_made_up_is_refused_with_a_problem(s
         assert r.headers["content-type"].startswith("application/problem+json")
     r = await service.client.get("/tasks", params={"state": "all"}, headers=service.headers("mike"))
     assert r.status_code == 422
+
+
+async def test_the_default_open_list_raw_statement_answers_row_for_row_as_the_core_statement(service):
+    """The unfiltered list runs one raw asyncpg statement (a lateral join over the assignees); the
+    filtered ones a Core union. Same rows, same order, same values, first page and after a cursor."""
+    await three_tasks_for_mike(service)
+    engine = create_async_engine(service.settings.database_url)
+    try:
+        async with make_session_factory(engine)() as session:
+            pages = []
+            for after in (None, "second"):
+                position = None if after is None else (pages[0][0][1].due_at, pages[0][0][1].id)
+                args = {"session": session, "user_id": "mike", "where": TaskFilter(), "after": position}
+                raw = await task_page_rows(delegating=["nobody"], limit=2, **args)
+                core = await page_rows_core(delegating=["nobody"], limit=2, **args)
+                assert [vars(r) for r in raw] == [r._asdict() for r in core]
+                assert raw
+                pages.append((raw, core))
+            assert pages[0][0][0].id != pages[1][0][0].id
+            await session.rollback()
+    finally:
+        await engine.dispose()

@@ -17,6 +17,12 @@ class Settings(ServiceSettings):
     timers_enabled: bool = True
     """Off only to hold timers in the database (a restart test); every deployment keeps it on."""
     timer_poll_seconds: float = Field(default=5.0, gt=0, le=300)
+    """How soon a due timer that another instance holds (SKIP LOCKED) is looked at again, and the pause
+    after a failed pass."""
+    timer_idle_poll_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """The longest the timer job sleeps: it sleeps until the earliest timer falls due and is woken by
+    this process's commits that set an earlier one, so this only bounds how late it sees a timer that
+    another instance set."""
     timer_batch_size: int = Field(default=50, ge=1, le=1000)
     timer_max_attempts: int = Field(default=8, ge=1, le=100)
     timezone: str = Field(default="Europe/Berlin", max_length=64)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
 
 from checklists_testkit import HR, MIGRATIONS, Service, auth, days_ago, employee, items_by_key, settings_for, unique
 from sqlalchemy import select
 
+from backoffice_checklists.jobs import idle_wait
 from backoffice_checklists.main import create_app
 from backoffice_checklists.models import checklist_timer
+from backoffice_checklists.service.uow import TIMER_BELL
 from backoffice_common.testing import TopicReader, app_client, eventually, private_database, unique_prefix
 
 
@@ -98,3 +101,34 @@ async def test_timers_pending_across_a_restart_fire_after_it() -> None:
 async def _equal(values: Awaitable[list[str]], expected: list[str]) -> bool:
     """Only the timers not yet due (the items due after the last day) are still pending."""
     return sorted(await values) == expected
+
+
+async def test_the_idle_timer_job_sleeps_until_the_earliest_timer_and_a_commit_setting_one_rings_it() -> None:
+    """No fixed poll: the job's wait is the time to the earliest timer (the fallback without one, the
+    short poll for a due one held elsewhere), and a commit that set a timer rings the job's bell."""
+    bootstrap = os.environ["BACKOFFICE_KAFKA_BOOTSTRAP"]
+    async with private_database(MIGRATIONS) as url:
+        extra = {"timers_enabled": False, "timer_idle_poll_seconds": 60.0}
+        app = create_app(settings_for(url, bootstrap, unique_prefix(), **extra))
+        async with app_client(app):
+            factory, settings = app.state.uow_factory, app.state.settings
+            assert await idle_wait(factory, settings) == 60.0  # no timer at all: the fallback
+
+            async def set_timer(ref_id: str, fire_at: datetime) -> bool:
+                mark = TIMER_BELL.mark()
+                async with factory() as uow:
+                    await uow.timers.set(kind="due", ref_id=ref_id, fire_at=fire_at)
+                    await uow.commit()
+                return TIMER_BELL.mark() != mark
+
+            assert await set_timer("c1/later", datetime.now(UTC) + timedelta(hours=2))
+            assert await idle_wait(factory, settings) == 60.0
+            assert await set_timer("c1/soon", datetime.now(UTC) + timedelta(seconds=20))
+            assert 19.0 < await idle_wait(factory, settings) <= 20.0
+            assert await set_timer("c1/held", datetime.now(UTC) - timedelta(seconds=5))
+            short = settings.timer_poll_seconds
+            assert await idle_wait(factory, settings) == short  # due, but not claimed by this job: the short poll
+            mark = TIMER_BELL.mark()
+            async with factory() as uow:  # a commit that sets no timer rings nothing
+                await uow.commit()
+            assert TIMER_BELL.mark() == mark

@@ -35,6 +35,7 @@ from backoffice_common.kafka import dlq_topic
 from backoffice_common.retry import Backoff
 from backoffice_common.tracing import consume_span, tracer_of
 from backoffice_common.uow import UnitOfWork
+from backoffice_common.wakeup import Bell
 
 log = structlog.get_logger(__name__)
 
@@ -108,9 +109,22 @@ class EventConsumer:
         self._lag_confirmed = False
         self.last_error: str | None = None
         self.restarts = 0
-        self.handled = 0
+        self.progress = Bell()
+        """Rung each time ``handled`` moves: a worker of this process that follows the consumer (insights'
+        fold job) sleeps on it instead of polling."""
+        self._handled = 0
         self.batches_committed = 0
         self.batches_rolled_back = 0
+
+    @property
+    def handled(self) -> int:
+        """Events handled so far (also those ignored or found duplicate), by this process."""
+        return self._handled
+
+    @handled.setter
+    def handled(self, value: int) -> None:
+        self._handled = value
+        self.progress.ring()
 
     def health(self) -> ConsumerHealth:
         return ConsumerHealth(

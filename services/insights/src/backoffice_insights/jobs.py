@@ -22,26 +22,39 @@ class FoldJob:
     work, then a pause of ``interval`` seconds (which also lets a burst of one request's events be
     folded once rather than once per event).
 
+    Once the queue is drained it sleeps until this process's consumer handles another event (its
+    ``progress`` bell: only handled events fill the queue) and then pauses ``interval`` as before, or
+    at most ``idle_interval`` seconds (the queue is shared by replicas, whose consumers ring no bell
+    here, and a failed fold waits for a later pass). An idle service looks at its queue once per
+    ``idle_interval`` instead of twice a second.
+
     ``caught_up`` is the number of events the consumer had handled when a pass found the queue
     empty: every one of them is folded (tests wait on it; several replicas share the queue).
     """
 
-    def __init__(self, *, bands: list[Decimal], batch_size: int, interval: float) -> None:
+    def __init__(self, *, bands: list[Decimal], batch_size: int, interval: float, idle_interval: float = 30.0) -> None:
         self.bands = bands
         self.batch_size = batch_size
         self.interval = interval
+        self.idle_interval = max(interval, idle_interval)
         self.caught_up = 0
+        self.passes = 0
         self.__name__ = "fold"
 
     async def __call__(self, app: FastAPI) -> None:
         while True:
             try:
                 consumer = app.state.consumer
+                mark = consumer.progress.mark() if consumer is not None else 0
                 handled = consumer.handled if consumer is not None else 0
                 claimed = await self.fold_batch(app)
+                self.passes += 1
                 if claimed == 0:
                     self.caught_up = handled
                 if claimed < self.batch_size:
+                    if consumer is not None and claimed == 0:
+                        # The mark was taken before ``handled`` was read: an event handled since rings at once.
+                        await consumer.progress.wait(self.idle_interval, since=mark)
                     await asyncio.sleep(self.interval)
             except asyncio.CancelledError:
                 raise

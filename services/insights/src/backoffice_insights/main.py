@@ -28,7 +28,10 @@ CONSUMES = [
 
 def build_spec(settings: Settings) -> ServiceSpec:
     fold_job = FoldJob(
-        bands=settings.amount_bands, batch_size=settings.fold_batch_size, interval=settings.fold_interval_seconds
+        bands=settings.amount_bands,
+        batch_size=settings.fold_batch_size,
+        interval=settings.fold_interval_seconds,
+        idle_interval=settings.fold_idle_seconds,
     )
 
     async def expose_fold_job(app: FastAPI) -> None:

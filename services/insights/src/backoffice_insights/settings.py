@@ -26,6 +26,11 @@ class Settings(ServiceSettings):
     fold_interval_seconds: float = Field(
         default=0.5, gt=0, description="pause of the fold job once the fold queue is drained"
     )
+    fold_idle_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="longest sleep of the fold job with its queue empty and no event handled meanwhile",
+    )
 
     @field_validator("amount_bands")
     @classmethod

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_approvals.domain.chain import Chain, Task
 from backoffice_approvals.domain.people import Person
 from backoffice_approvals.domain.plan import PlannedStep
 from backoffice_approvals.models import approval_chain, approval_task
+from backoffice_common.db import driver_connection
 
 MUTABLE_TASK_COLUMNS = (
     "assignee_id",
@@ -28,6 +29,29 @@ MUTABLE_TASK_COLUMNS = (
     "decided_at",
     "closed_reason",
 )
+
+
+_JSON_TASK_COLUMNS = frozenset({"approver", "assignee", "on_behalf_of", "decided_by", "decided_on_behalf_of"})
+_ARRAY_TYPES = {"step_index": "int[]", "stage": "int[]", "decided_at": "timestamptz[]", "due_at": "timestamptz[]"}
+_ARRAY_TYPES |= {"remind_at": "timestamptz[]", "created_at": "timestamptz[]"}
+_TASK_COLUMNS = tuple(c.name for c in approval_task.c)
+
+
+def _save_tasks_sql() -> str:
+    arrays = ", ".join(f"${i}::{_ARRAY_TYPES.get(c, 'text[]')}" for i, c in enumerate(_TASK_COLUMNS, 1))
+    values = ", ".join(f"{c}::jsonb" if c in _JSON_TASK_COLUMNS else c for c in _TASK_COLUMNS)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in MUTABLE_TASK_COLUMNS)
+    names = ", ".join(_TASK_COLUMNS)
+    return (
+        f"INSERT INTO approval_task ({names}) SELECT {values} FROM unnest({arrays}) AS t({names})"  # noqa: S608
+        f" ON CONFLICT (id) DO UPDATE SET {updates}"
+    )
+
+
+_SAVE_TASKS_SQL = _save_tasks_sql()
+"""A chain's tasks in one statement of column arrays (``unnest``): one prepared statement whatever the
+number of tasks (a multi-row VALUES is a new statement to compile and prepare for each count).
+JSON columns travel as text and are cast, a None becoming JSON ``null`` as SQLAlchemy's JSONB stored it."""
 
 
 def _person(data: Any) -> Person | None:
@@ -172,7 +196,9 @@ class ChainRepository:
     async def _save_tasks(self, chain: Chain) -> None:
         if not chain.tasks:
             return
-        stmt = insert(approval_task).values([_task_values(chain, t) for t in chain.tasks])
-        await self.session.execute(
-            stmt.on_conflict_do_update(index_elements=["id"], set_={c: stmt.excluded[c] for c in MUTABLE_TASK_COLUMNS})
-        )
+        rows = [_task_values(chain, t) for t in chain.tasks]
+        columns = [
+            [json.dumps(r[c]) for r in rows] if c in _JSON_TASK_COLUMNS else [r[c] for r in rows] for c in _TASK_COLUMNS
+        ]
+        conn = await driver_connection(self.session)
+        await conn.execute(_SAVE_TASKS_SQL, *columns)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Select, literal, literal_column, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_approvals.models import absence, approval_chain, approval_task
+from backoffice_common.db import driver_connection
 
 OPEN = "open"
 
@@ -47,14 +49,15 @@ def _snapshot(key: str) -> Any:
 
 
 async def delegators(*, session: AsyncSession, user_id: str, now: datetime) -> list[str]:
-    """Who is away right now and named the user as their delegate."""
-    query = select(absence.c.user_id).where(
-        absence.c.delegate_id == user_id,
-        absence.c.cancelled_at.is_(None),
-        absence.c.starts_at <= now,
-        absence.c.ends_at > now,
+    """Who is away right now and named the user as their delegate (raw asyncpg: every task list asks)."""
+    conn = await driver_connection(session)
+    rows = await conn.fetch(
+        f"SELECT DISTINCT user_id FROM {absence.name} WHERE delegate_id = $1 AND cancelled_at IS NULL"  # noqa: S608
+        " AND starts_at <= $2 AND ends_at > $2",
+        user_id,
+        now,
     )
-    return sorted(set((await session.execute(query)).scalars()))
+    return sorted(r["user_id"] for r in rows)
 
 
 def _filtered(query: Select[Any], where: TaskFilter) -> Select[Any]:
@@ -104,6 +107,23 @@ async def task_page_rows(
 ) -> list[Any]:
     """At most ``limit`` lean rows after the cursor position ``after``: open tasks by due date, decided
     tasks newest decision first."""
+    if where == TaskFilter():  # the default list (the console's inbox): one prepared raw statement
+        return await _open_page_raw(session, [user_id, *delegating], after, limit)
+    return await page_rows_core(
+        session=session, user_id=user_id, delegating=delegating, where=where, after=after, limit=limit
+    )
+
+
+async def page_rows_core(
+    *,
+    session: AsyncSession,
+    user_id: str,
+    delegating: list[str],
+    where: TaskFilter,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Any]:
+    """``task_page_rows`` as a SQLAlchemy Core statement, for every filter."""
     t = approval_task
     if where.state == OPEN:
         ids = _open_ids([user_id, *delegating], where, after, limit)
@@ -137,3 +157,41 @@ async def task_page_rows(
         .limit(limit)
     )
     return list((await session.execute(query)).all())
+
+
+_PAGE_COLUMNS = (
+    "t.id, t.chain_id, t.request_id, c.steps -> t.step_index ->> 'name' AS step, t.status, t.assignee,"
+    " t.on_behalf_of, t.decision, t.decided_by, t.decided_at, t.due_at, t.created_at,"
+    " c.snapshot ->> 'number' AS request_number, c.snapshot ->> 'title' AS request_title,"
+    " c.snapshot ->> 'total' AS request_total, c.snapshot ->> 'currency' AS request_currency,"
+    " c.snapshot -> 'requester' ->> 'name' AS request_requester_name"
+)
+
+
+def _open_page_sql(*, after: bool) -> str:
+    position = " AND (o.due_at, o.id) > ($3::timestamptz, $4::text)" if after else ""
+    return (
+        f"SELECT {_PAGE_COLUMNS} FROM approval_task t JOIN approval_chain c ON c.id = t.chain_id"  # noqa: S608
+        " WHERE t.id IN (SELECT x.id FROM unnest($1::text[]) AS a(assignee_id) CROSS JOIN LATERAL"
+        " (SELECT o.id FROM approval_task o WHERE o.status = 'open' AND o.assignee_id = a.assignee_id"
+        f"{position} ORDER BY o.due_at, o.id LIMIT $2) AS x)"
+        " ORDER BY t.due_at, t.id LIMIT $2"
+    )
+
+
+_OPEN_PAGE_FIRST = _open_page_sql(after=False)
+_OPEN_PAGE_AFTER = _open_page_sql(after=True)
+
+
+async def _open_page_raw(
+    session: AsyncSession, assignees: list[str], after: tuple[datetime, str] | None, limit: int
+) -> list[Any]:
+    """``task_page_rows`` without filters, the same rows: each assignee's open tasks walk
+    ``ix_approval_task_open_assignee_due`` cut at the page size (a lateral join over the assignees
+    instead of a union of one branch each), then the page is joined to its chains."""
+    conn = await driver_connection(session)
+    if after is None:
+        rows = await conn.fetch(_OPEN_PAGE_FIRST, assignees, limit)
+    else:
+        rows = await conn.fetch(_OPEN_PAGE_AFTER, assignees, limit, after[0], after[1])
+    return [SimpleNamespace(**dict(r.items())) for r in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,8 @@ from backoffice_checklists.models import checklist_timer
 class TimerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.earliest: datetime | None = None
+        """The earliest timer this unit of work set: the timer job is rung with it after the commit."""
 
     async def set(self, *, kind: str, ref_id: str, fire_at: datetime) -> None:
         """A timer of ``kind`` for ``ref_id`` firing at ``fire_at``; an existing one is moved and re-armed."""
@@ -26,6 +28,14 @@ class TimerRepository:
                 set_={"fire_at": fire_at, "fired_at": None, "attempts": 0, "last_error": None},
             )
         )
+        if self.earliest is None or fire_at < self.earliest:
+            self.earliest = fire_at
+
+    async def next_due_at(self) -> datetime | None:
+        """When the earliest timer not yet fired falls due (the partial index ``ix_checklist_timer_due``)."""
+        query = select(func.min(checklist_timer.c.fire_at)).where(checklist_timer.c.fired_at.is_(None))
+        due: datetime | None = (await self.session.execute(query)).scalar_one_or_none()
+        return due
 
     async def claim_due(self, *, now: datetime) -> Any:
         """The earliest due timer, locked for this transaction (other instances skip it), or None."""

@@ -12,10 +12,14 @@ from backoffice_checklists.repository.timers import TimerRepository
 from backoffice_common import topics
 from backoffice_common.events import CloudEvent, new_event
 from backoffice_common.uow import UnitOfWork
+from backoffice_common.wakeup import Bell
 
 SERVICE = "checklists"
 SCHEMA_VERSION = 1
 SYSTEM_ACTOR = {"id": "system", "name": SERVICE, "role": "system"}
+TIMER_BELL = Bell()
+"""Rung after a commit that set a timer, with its due time: wakes this process's timer job if it
+would otherwise sleep past it (``jobs.timer_job``)."""
 
 
 class ChecklistsUnitOfWork(UnitOfWork):
@@ -38,6 +42,12 @@ class ChecklistsUnitOfWork(UnitOfWork):
         self.groups = GroupRepository(self.session)
         self.attribute_to()
         return self
+
+    async def commit(self) -> None:
+        await super().commit()
+        earliest, self.timers.earliest = self.timers.earliest, None
+        if earliest is not None:
+            TIMER_BELL.ring(at=earliest.timestamp())  # wakes the job only if it would sleep past it
 
     def attribute_to(self, *, actor: dict[str, str] | None = None, cause: CloudEvent | None = None) -> None:
         self.actor = actor or SYSTEM_ACTOR

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice_common.db import driver_connection
 from backoffice_common.events import CloudEvent
 from backoffice_common.strings import strip_nul
 from backoffice_requests.models import approver_assignment, buyer_signer, deferred_event, purchase_request
@@ -32,10 +33,12 @@ class ApproverRepository:
         )
 
     async def is_assigned(self, *, request_id: str, user_id: str) -> bool:
-        assigned = await self.session.scalar(
-            select(
-                exists().where(approver_assignment.c.request_id == request_id, approver_assignment.c.user_id == user_id)
-            )
+        # Raw asyncpg on the session's connection and transaction: every approver's GET asks it.
+        conn = await driver_connection(self.session)
+        assigned = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM approver_assignment WHERE request_id = $1::uuid AND user_id = $2)",
+            request_id,
+            user_id,
         )
         return bool(assigned)
 

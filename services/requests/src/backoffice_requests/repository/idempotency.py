@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice_requests.models import idempotency_record
+from backoffice_common.db import driver_connection
 
 
 @dataclass(frozen=True)
@@ -26,27 +25,39 @@ class IdempotencyRepository:
 
     async def claim(self, *, user_id: str, key: str, fingerprint: str) -> bool:
         """Insert the key; False when it exists. A concurrent claim of the same key waits on this insert
-        until the first transaction ends."""
-        t = idempotency_record
-        claimed = await self.session.scalar(
-            pg_insert(t)
-            .values(user_id=user_id, key=key, fingerprint=fingerprint)
-            .on_conflict_do_nothing(index_elements=["user_id", "key"])
-            .returning(t.c.key)
+        until the first transaction ends. Raw asyncpg on the session's connection and transaction (every
+        command with the header runs it), as ``stored`` and ``store``."""
+        conn = await driver_connection(self.session)
+        claimed = await conn.fetchval(
+            "INSERT INTO idempotency_record (user_id, key, fingerprint) VALUES ($1, $2, $3)"
+            " ON CONFLICT (user_id, key) DO NOTHING RETURNING key",
+            user_id,
+            key,
+            fingerprint,
         )
         return claimed is not None
 
     async def stored(self, *, user_id: str, key: str) -> StoredAnswer:
-        t = idempotency_record
-        row = (await self.session.execute(select(t).where(t.c.user_id == user_id, t.c.key == key))).mappings().one()
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(
+            "SELECT fingerprint, status_code, body, headers FROM idempotency_record WHERE user_id = $1 AND key = $2",
+            user_id,
+            key,
+        )
+        if row is None:
+            raise LookupError(f"no Idempotency-Key {key!r} of {user_id}")
         return StoredAnswer(row["fingerprint"], row["status_code"], row["body"], row["headers"] or {})
 
     async def store(
         self, *, user_id: str, key: str, status_code: int, body: dict[str, Any], headers: dict[str, str]
     ) -> None:
-        t = idempotency_record
-        await self.session.execute(
-            update(t)
-            .where(t.c.user_id == user_id, t.c.key == key)
-            .values(status_code=status_code, body=body, headers=headers)
+        conn = await driver_connection(self.session)
+        await conn.execute(
+            "UPDATE idempotency_record SET status_code = $3, body = $4::jsonb, headers = $5::jsonb"
+            " WHERE user_id = $1 AND key = $2",
+            user_id,
+            key,
+            status_code,
+            json.dumps(body),
+            json.dumps(headers),
         )

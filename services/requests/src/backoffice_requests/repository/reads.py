@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, literal, or_, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice_common.db import driver_connection
 from backoffice_requests.domain.content import Content
 from backoffice_requests.domain.lifecycle import Status
 from backoffice_requests.models import approver_assignment, purchase_request, request_revision, timeline_archive
@@ -54,14 +55,22 @@ def _conditions(where: RequestFilter, after: tuple[datetime, str] | None) -> lis
     return conditions
 
 
+_ROW_SQL = "SELECT {} FROM purchase_request WHERE id = $1::uuid".format(  # noqa: S608 (column names only)
+    ", ".join(f"{c.name}::text AS {c.name}" if c.name == "id" else c.name for c in purchase_request.c)
+)
+
+
 class RequestReads:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def row(self, request_id: str) -> dict[str, Any] | None:
-        stmt = select(purchase_request).where(purchase_request.c.id == request_id)
-        row = (await self.session.execute(stmt)).mappings().one_or_none()
-        return None if row is None else dict(row)
+        """One request's row, as ``select(purchase_request)`` maps it (the id as text). Raw asyncpg on the
+        session's connection and transaction (``GET /requests/{id}`` is the hottest read): no SQLAlchemy
+        compile or result layer."""
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(_ROW_SQL, request_id)
+        return None if row is None else dict(row.items())
 
     async def timeline_segment(self, archive_id: int) -> dict[str, Any]:
         """The object key and SHA-256 of an archived timeline's segment."""
@@ -71,11 +80,13 @@ class RequestReads:
         return dict((await self.session.execute(stmt)).mappings().one())
 
     async def content(self, request_id: str, revision: int) -> dict[str, Any]:
-        """The stored JSON content of one revision."""
-        stmt = select(request_revision.c.content).where(
-            request_revision.c.request_id == request_id, request_revision.c.revision == revision
+        """The stored JSON content of one revision (raw asyncpg, as ``row``)."""
+        conn = await driver_connection(self.session)
+        content: dict[str, Any] | None = await conn.fetchval(
+            "SELECT content FROM request_revision WHERE request_id = $1::uuid AND revision = $2", request_id, revision
         )
-        content: dict[str, Any] = (await self.session.execute(stmt)).scalar_one()
+        if content is None:
+            raise LookupError(f"no revision {revision} of request {request_id}")
         return content
 
     async def page(

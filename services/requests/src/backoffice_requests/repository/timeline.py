@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice_common.db import driver_connection
 from backoffice_common.events import CloudEvent
 from backoffice_common.strings import strip_nul
 from backoffice_requests.models import timeline_entry
 
 NOTE_LENGTH = 2000
+
+_ENTRIES_SQL = "SELECT {} FROM timeline_entry WHERE request_id = $1::uuid ORDER BY id".format(  # noqa: S608
+    ", ".join(f"{c.name}::text AS {c.name}" if c.name == "request_id" else c.name for c in timeline_entry.c)
+)
+_ADD_SQL = (
+    "INSERT INTO timeline_entry (request_id, event_id, event_type, source, actor, outcome, note, status_after,"
+    " data, occurred_at) VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6, $7, $8, $9::jsonb, $10)"
+    " ON CONFLICT (event_id) DO NOTHING"
+)
 
 
 class TimelineRepository:
@@ -30,22 +40,21 @@ class TimelineRepository:
         status_after: str,
     ) -> None:
         """One entry per event id (a redelivered event adds nothing). Another service's payload may
-        carry NUL characters, which PostgreSQL cannot store: they are removed."""
-        await self.session.execute(
-            pg_insert(timeline_entry)
-            .values(
-                request_id=request_id,
-                event_id=event.id,
-                event_type=event.type,
-                source=event.source,
-                actor=strip_nul(actor),
-                outcome=outcome,
-                note=strip_nul(note)[:NOTE_LENGTH],
-                status_after=status_after,
-                data=strip_nul(event.data),
-                occurred_at=event.time,
-            )
-            .on_conflict_do_nothing(index_elements=["event_id"])
+        carry NUL characters, which PostgreSQL cannot store: they are removed. Raw asyncpg on the
+        session's connection and transaction (every recorded and consumed event appends one)."""
+        conn = await driver_connection(self.session)
+        await conn.execute(
+            _ADD_SQL,
+            request_id,
+            event.id,
+            event.type,
+            event.source,
+            json.dumps(strip_nul(actor)),
+            outcome,
+            strip_nul(note)[:NOTE_LENGTH],
+            status_after,
+            json.dumps(strip_nul(event.data)),
+            event.time,
         )
 
     async def update(self, *, event_id: str, outcome: str, note: str, status_after: str | None = None) -> None:
@@ -56,7 +65,6 @@ class TimelineRepository:
         await self.session.execute(update(timeline_entry).where(timeline_entry.c.event_id == event_id).values(**values))
 
     async def entries(self, *, request_id: str) -> list[dict[str, Any]]:
-        rows = await self.session.execute(
-            select(timeline_entry).where(timeline_entry.c.request_id == request_id).order_by(timeline_entry.c.id)
-        )
-        return [dict(r) for r in rows.mappings()]
+        """The request's entries in recorded order, as ``select(timeline_entry)`` maps them (raw asyncpg)."""
+        conn = await driver_connection(self.session)
+        return [dict(r.items()) for r in await conn.fetch(_ENTRIES_SQL, request_id)]
