@@ -4,7 +4,10 @@ chain page by page, for ``backoffice audit verify``): for admins only.
 ``create_service_app`` installs this router for a service whose tables include the audit log. A service
 that archives its log (``backoffice_common.audit_archive``) sets ``app.state.audit_archive`` to its object
 store: the chain then continues into the anchored segments, read back hash-checked, so a verifier walks
-archived and live rows alike from ``after_seq=0``. ``GET /admin/audit`` reads the live rows only.
+archived and live rows alike from ``after_seq=0``, and ``GET /admin/audit`` returns a request's archived
+facts before its live ones: it reads every anchored segment (hash-checked) and keeps the rows of that
+request id (a segment holds no index of its requests, so the cost grows with the archive: about 1.4 MB of
+gzip per 10,000 rows).
 """
 
 from __future__ import annotations
@@ -68,18 +71,36 @@ def _csv(entries: list[AuditEntryRead]) -> str:
     return out.getvalue()
 
 
-@router.get("", response_model=list[AuditEntryRead], responses={200: {"content": {"text/csv": {}}}})
+_STORE_PROBLEMS = problem_responses(
+    502,
+    503,
+    s502="`document-integrity`: an archived stretch of the chain does not hash to its anchor's SHA-256",
+    s503="`document-store-unavailable`: the object store holding an archived stretch did not answer",
+)
+
+
+@router.get(
+    "", response_model=list[AuditEntryRead], responses={200: {"content": {"text/csv": {}}}, **_STORE_PROBLEMS}
+)
 async def request_audit(
     request: Request,
     _: Admin,
     request_id: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")],
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Any:
-    """Every fact this service recorded about one purchase request, oldest first."""
+    """Every fact this service recorded about one purchase request, oldest first: those archived to the
+    object store (502 when a segment fails its SHA-256, 503 when the store does not give it), then the live ones."""
     table = _table(request)
+    store: ObjectStore | None = getattr(request.app.state, "audit_archive", None)
     query = select(table).where(table.c.request_id == request_id).order_by(table.c.seq)
     async with request.app.state.session_factory() as session:
-        entries = [_read(r) for r in (await session.execute(query)).all()]
+        anchors = (await session.execute(text(_ANCHORS))).all() if store is not None else []
+        live = [_read(r) for r in (await session.execute(query)).all()]
+    entries: list[AuditEntryRead] = []
+    for anchor in anchors if store is not None else []:
+        rows = decode_rows(await store.get(anchor.object_key, sha256=anchor.sha256))
+        entries += [_archived(row) for row in rows if row.get("request_id") == request_id]
+    entries += live
     if format == "csv":
         filename = f"audit-{request_id}.csv"
         headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
@@ -87,16 +108,7 @@ async def request_audit(
     return entries
 
 
-@router.get(
-    "/chain",
-    response_model=list[AuditEntryRead],
-    responses=problem_responses(
-        502,
-        503,
-        s502="`document-integrity`: an archived stretch of the chain does not hash to its anchor's SHA-256",
-        s503="`document-store-unavailable`: the object store holding an archived stretch did not answer",
-    ),
-)
+@router.get("/chain", response_model=list[AuditEntryRead], responses=_STORE_PROBLEMS)
 async def chain(
     request: Request,
     _: Admin,
@@ -123,6 +135,9 @@ async def chain(
                 break
             page += found
     return page
+
+
+_ANCHORS = f"SELECT object_key, sha256 FROM {ANCHOR_TABLE} ORDER BY seq_to"  # noqa: S608
 
 
 async def _anchor_after(session: AsyncSession, after_seq: int) -> Any:
