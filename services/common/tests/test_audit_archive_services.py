@@ -42,7 +42,7 @@ async def _record(dsn: str, service: str, request_id: str, count: int) -> None:
 
 
 def _archive_audit(service: str, env: dict[str, str], *options: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 (this interpreter, fixed arguments)
+    return subprocess.run(
         [sys.executable, "-m", f"backoffice_{service}", "archive-audit", *options],
         env={**os.environ, **env},
         capture_output=True,

@@ -12,8 +12,8 @@ from backoffice_approvals.models import messaging
 from backoffice_approvals.service.uow import ApprovalsUnitOfWork
 from backoffice_approvals.settings import Settings
 from backoffice_common import topics
-from backoffice_common.audit_archive_service import create_archiving_app
 from backoffice_common.app import ServiceSpec
+from backoffice_common.audit_archive_service import create_archiving_app
 
 MAX_IMPORT_BYTES = 5_000_000
 

@@ -11,8 +11,8 @@ from backoffice_budgets.models import messaging
 from backoffice_budgets.repository.uow import BudgetsUnitOfWork
 from backoffice_budgets.settings import Settings
 from backoffice_common import topics
-from backoffice_common.audit_archive_service import create_archiving_app
 from backoffice_common.app import ServiceSpec
+from backoffice_common.audit_archive_service import create_archiving_app
 
 
 def build_spec(settings: Settings) -> ServiceSpec:

@@ -13,8 +13,8 @@ from backoffice_checklists.service.templates import seed
 from backoffice_checklists.service.uow import ChecklistsUnitOfWork
 from backoffice_checklists.settings import Settings
 from backoffice_common import topics
-from backoffice_common.audit_archive_service import create_archiving_app
 from backoffice_common.app import ServiceSpec
+from backoffice_common.audit_archive_service import create_archiving_app
 
 
 async def seed_templates(app: FastAPI) -> None:

@@ -80,9 +80,7 @@ _STORE_PROBLEMS = problem_responses(
 )
 
 
-@router.get(
-    "", response_model=list[AuditEntryRead], responses={200: {"content": {"text/csv": {}}}, **_STORE_PROBLEMS}
-)
+@router.get("", response_model=list[AuditEntryRead], responses={200: {"content": {"text/csv": {}}}, **_STORE_PROBLEMS})
 async def request_audit(
     request: Request,
     _: Admin,
@@ -98,9 +96,10 @@ async def request_audit(
         anchors = (await session.execute(text(_ANCHORS))).all() if store is not None else []
         live = [_read(r) for r in (await session.execute(query)).all()]
     entries: list[AuditEntryRead] = []
-    for anchor in anchors if store is not None else []:
-        content = await store.get(anchor.object_key, sha256=anchor.sha256)
-        entries += await asyncio.to_thread(_archived_of, content, request_id)  # off the loop: MBs of gzip
+    if store is not None:
+        for anchor in anchors:
+            content = await store.get(anchor.object_key, sha256=anchor.sha256)
+            entries += await asyncio.to_thread(_archived_of, content, request_id)  # off the loop: MBs of gzip
     entries += live
     if format == "csv":
         filename = f"audit-{request_id}.csv"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from backoffice_common import topics
-from backoffice_common.audit_archive_service import create_archiving_app
 from backoffice_common.app import ServiceSpec
+from backoffice_common.audit_archive_service import create_archiving_app
 from backoffice_notifications import consumers
 from backoffice_notifications.api import ROUTERS, links, secret_links, webhook
 from backoffice_notifications.api.problems import PROBLEMS
