@@ -69,10 +69,12 @@ async def test_the_service_archives_its_audit_log_and_verifies_across_archive_an
         done = await asyncio.to_thread(_archive_audit, service, env, "--after-days", "0", "--batch", "2")
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)
-        assert report["rows"] == 4  # 1-4; the chain's head (5) stays in the table
+        # the rows there were when the run started (1-5); each segment's own entry (6, 7, 8) stays live
+        assert report["rows"] == 5
         assert [s["object_key"].split("-")[0] for s in report["segments"]] == [
             f"audit/{service}/1",
             f"audit/{service}/3",
+            f"audit/{service}/5",
         ]
         await _record(dsn, service, request_id, 1)  # the chain goes on from its head
 
@@ -86,18 +88,18 @@ async def test_the_service_archives_its_audit_log_and_verifies_across_archive_an
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
                 [chain] = await audit_cli.verify(client, {service: ""})
                 assert chain.broken is None
-                assert chain.rows == 8  # 4 archived, their 2 segment entries, 2 live facts
+                assert chain.rows == 9  # 5 archived, 3 segment entries, 1 fact recorded since
                 facts = (
                     await client.get(
                         "/admin/audit", params={"request_id": request_id}, headers=audit_cli.admin_headers()
                     )
                 ).json()
             assert [json.loads(f["content"])["data"]["n"] for f in facts] == [0, 1, 2, 3, 4, 0]
-            assert [f["seq"] for f in facts] == [1, 2, 3, 4, 5, 8]
+            assert [f["seq"] for f in facts] == [1, 2, 3, 4, 5, 9]
         finally:
             await app.state.audit_archive.close()
             await engine.dispose()
 
         verified = await asyncio.to_thread(_archive_audit, service, env, "--verify")
         assert verified.returncode == 0, verified.stderr
-        assert (json.loads(verified.stdout)["archived_rows"], json.loads(verified.stdout)["broken"]) == (4, None)
+        assert (json.loads(verified.stdout)["archived_rows"], json.loads(verified.stdout)["broken"]) == (5, None)
