@@ -1,7 +1,8 @@
 """Every audited service archives its audit log: its migration adds the anchors (one Alembic head: ``upgrade``
 to ``head`` fails otherwise), ``python -m backoffice_<service> archive-audit`` moves the old rows to the real
 S3Proxy, and its app's ``GET /admin/audit/chain`` (``backoffice audit verify``) walks archived and live rows
-while ``GET /admin/audit`` still returns a request's archived facts (real PostgreSQL and S3Proxy)."""
+while ``GET /admin/audit`` still returns a request's archived facts; a changed segment is a 502
+``document-integrity`` and named by ``archive-audit --verify`` (real PostgreSQL and S3Proxy)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,9 @@ async def test_the_service_archives_its_audit_log_and_verifies_across_archive_an
             f"audit/{service}/5",
         ]
         await _record(dsn, service, request_id, 1)  # the chain goes on from its head
+        verified = await asyncio.to_thread(_archive_audit, service, env, "--verify")
+        assert verified.returncode == 0, verified.stderr
+        assert (json.loads(verified.stdout)["archived_rows"], json.loads(verified.stdout)["broken"]) == (5, None)
 
         settings_class = importlib.import_module(f"{package}.settings").Settings
         settings = settings_class(database_url=url, jwt_secret=secret, **store_settings)
@@ -96,10 +100,16 @@ async def test_the_service_archives_its_audit_log_and_verifies_across_archive_an
                 ).json()
             assert [json.loads(f["content"])["data"]["n"] for f in facts] == [0, 1, 2, 3, 4, 0]
             assert [f["seq"] for f in facts] == [1, 2, 3, 4, 5, 9]
+            first = report["segments"][0]
+            await app.state.audit_archive.put(first["object_key"], b"\x1f\x8b rewritten history")
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                changed = await client.get("/admin/audit/chain", headers=audit_cli.admin_headers())
+            assert changed.status_code == 502  # the service maps the store's errors
+            assert changed.json()["type"].endswith("document-integrity")
         finally:
             await app.state.audit_archive.close()
             await engine.dispose()
 
-        verified = await asyncio.to_thread(_archive_audit, service, env, "--verify")
-        assert verified.returncode == 0, verified.stderr
-        assert (json.loads(verified.stdout)["archived_rows"], json.loads(verified.stdout)["broken"]) == (5, None)
+        changed_verify = await asyncio.to_thread(_archive_audit, service, env, "--verify")
+        assert changed_verify.returncode == 1  # the changed segment is named
+        assert "was changed" in changed_verify.stdout

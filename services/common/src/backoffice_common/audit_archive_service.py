@@ -31,7 +31,7 @@ from backoffice_common.app import BackgroundJob, ServiceSpec, create_service_app
 from backoffice_common.audit_archive import BrokenChain, archive_audit, verify_archived_chain
 from backoffice_common.cli import Command
 from backoffice_common.db import asyncpg_dsn
-from backoffice_common.objectstore import ObjectStore, ObjectStoreError, ObjectStoreSettings
+from backoffice_common.objectstore import OBJECT_STORE_ERRORS, ObjectStore, ObjectStoreError, ObjectStoreSettings
 
 
 class AuditArchiveSettings(ObjectStoreSettings):
@@ -104,6 +104,7 @@ def create_archiving_app(spec: ServiceSpec, settings: Any) -> FastAPI:
     """The service's app reading its archived audit log back from its ``OBJECT_STORE_*`` store."""
     store = ObjectStore.from_settings(settings)
     spec.background_jobs = [*spec.background_jobs, close_store(store)]
+    spec.problems = {**OBJECT_STORE_ERRORS, **spec.problems}  # 502 document-integrity, 503 store unavailable
     return with_audit_archive(create_service_app(spec, settings), store)
 
 

@@ -8,7 +8,12 @@ Create Date: 2026-12-06
 
 from alembic import op
 
-from backoffice_common.audit_archive import create_audit_anchors, drop_audit_anchors
+from backoffice_common.audit_archive import (
+    create_anchor_request_index,
+    create_audit_anchors,
+    drop_anchor_request_index,
+    drop_audit_anchors,
+)
 
 revision = "0005_audit_anchors"
 down_revision = "0004_audit_log"
@@ -18,7 +23,9 @@ depends_on = None
 
 def upgrade() -> None:
     create_audit_anchors(op.get_bind())
+    create_anchor_request_index(op.get_bind())
 
 
 def downgrade() -> None:
+    drop_anchor_request_index(op.get_bind())
     drop_audit_anchors(op.get_bind())
