@@ -75,6 +75,19 @@ ${p}KAFKA_SSL_CAFILE=${BACKOFFICE_KAFKA_TLS_DIR}/ca.pem
 ENV
     fi
     case $svc in
+        approvals | notifications | budgets | checklists)
+            # the archive of the audit log (`archive-audit`, docs/retention.md); requests and contracts below
+            cat <<ENV
+${p}OBJECT_STORE_ENDPOINT=${BACKOFFICE_S3_ENDPOINT}
+${p}OBJECT_STORE_BUCKET=${BACKOFFICE_S3_BUCKET}
+${p}OBJECT_STORE_REGION=${BACKOFFICE_S3_REGION}
+${p}OBJECT_STORE_ACCESS_KEY=${BACKOFFICE_S3_ACCESS_KEY}
+${p}OBJECT_STORE_SECRET_KEY=${BACKOFFICE_S3_SECRET_KEY}
+${p}OBJECT_STORE_PREFIX=${BACKOFFICE_TOPIC_PREFIX:-}$svc/
+ENV
+            ;;
+    esac
+    case $svc in
         requests)
             # `make demo` and the CLI draft for CC-100 without a finance setup: the cost-centre check
             # is on in production (the default) and off here.

@@ -549,6 +549,8 @@ def secret_problems(resources: Iterable[Resource]) -> list[str]:
 
 BASE_EGRESS = {("selector", 9093), ("selector", 5432), ("selector", 53), ("selector", 4318)}  # 4318: OTLP traces
 INTERNET_HTTPS = ("ipBlock", 443)
+# every audited service archives its audit log to an object store (insights keeps no audit log)
+OBJECT_STORE_SERVICES = ("requests", "approvals", "notifications", "contracts", "budgets", "checklists")
 SMTP_RELAY = {("ipBlock", 587), ("ipBlock", 465)}
 
 
@@ -676,8 +678,8 @@ def network_problems(resources: list[Resource], overlay: str) -> list[str]:
                 problems.append(f"notifications: SMTP egress to {wide}, not to the relay only")
         elif wide := wide_blocks(blocks):
             problems.append(f"{svc}: egress to wide address ranges {wide}")
-        if svc in ("contracts", "requests"):
-            allowed.add(INTERNET_HTTPS)  # the object store of the PDFs / of archived timelines, one address
+        if svc in OBJECT_STORE_SERVICES:
+            allowed.add(INTERNET_HTTPS)  # the object store (PDFs, archived timelines and audit logs), one address
             if INTERNET_HTTPS not in egress:
                 problems.append(f"{svc}: no HTTPS egress to its object store")
         if overlay == "prod":

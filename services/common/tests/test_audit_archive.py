@@ -10,13 +10,15 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
-from test_audit_log import Ledger, fact, ledger, record
+from test_audit_log import Ledger, admin, client, fact, ledger, record
 
 from backoffice_common.audit_archive import (
     ARCHIVED_TYPE,
     BrokenChain,
     archive_audit,
+    create_anchor_request_index,
     create_audit_anchors,
+    drop_anchor_request_index,
     drop_audit_anchors,
     verify_archived_chain,
 )
@@ -32,6 +34,7 @@ async def archived_ledger() -> AsyncIterator[tuple[Ledger, asyncpg.Connection, O
         conn = await asyncpg.connect(lg.dsn)
         migration = _Statements()
         create_audit_anchors(migration)
+        create_anchor_request_index(migration)
         for statement in migration:
             await conn.execute(statement)
         prefix = f"{unique_prefix()}audit/"
@@ -73,6 +76,10 @@ async def test_old_rows_go_to_anchored_segments_and_the_chain_verifies_across_ar
         assert '"seq_to":3' in live[0]["content"]
         anchors = await conn.fetch("SELECT object_key FROM audit_anchor ORDER BY seq_to")
         assert anchors[0]["object_key"].startswith("audit/demo/1-3-")
+        # which segment holds which request's rows: GET /admin/audit?request_id= reads only those
+        index = await conn.fetch("SELECT request_id, seq_to FROM audit_anchor_request ORDER BY seq_to")
+        assert [(r["request_id"], r["seq_to"]) for r in index] == [(rid, 3), (rid, 6), (rid, 7)]
+        assert await conn.fetchval("SELECT bool_and(indexed) FROM audit_anchor")
 
         await record(lg, fact(rid, "purchase_request.closed"))  # the chain goes on from its head
         verified = await verify_archived_chain(conn, store)
@@ -145,6 +152,7 @@ async def test_the_migration_goes_back_to_the_plain_append_only_log() -> None:
     async with archived_ledger() as (lg, conn, _):
         await record(lg, fact(str(uuid.uuid4())))
         downgrade = _Statements()
+        drop_anchor_request_index(downgrade)
         drop_audit_anchors(downgrade)
         for statement in downgrade:
             await conn.execute(statement)
@@ -154,3 +162,21 @@ async def test_the_migration_goes_back_to_the_plain_append_only_log() -> None:
             await conn.execute("SELECT set_config('backoffice.audit_archive_upto', '100', true)")
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute("DELETE FROM audit_entry WHERE seq = 1")
+
+
+async def test_a_request_s_archived_facts_are_read_from_the_segments_that_hold_them_only() -> None:
+    async with archived_ledger() as (lg, conn, store):
+        first, second = str(uuid.uuid4()), str(uuid.uuid4())
+        for rid in (first, first, first, second, second, second):
+            await record(lg, fact(rid))
+        report = await archive_audit(conn, store, service="demo", before=soon(), batch=3)
+        assert [(s["seq_from"], s["seq_to"]) for s in report.segments] == [(1, 3), (4, 6)]
+        lg.app.state.audit_archive = store
+        await store.put(report.segments[0]["object_key"], b"\x1f\x8b rewritten history")  # first's segment
+
+        async with client(lg) as http:
+            seconds = await http.get("/admin/audit", params={"request_id": second}, headers=admin())
+            firsts = await http.get("/admin/audit", params={"request_id": first}, headers=admin())
+        assert seconds.status_code == 200, seconds.text  # the changed segment holds none of its rows: not read
+        assert [r["seq"] for r in seconds.json()] == [4, 5, 6]
+        assert firsts.status_code == 503  # the changed segment is read (this bare app maps no store errors: 503)

@@ -12,7 +12,8 @@ from backoffice_approvals.models import messaging
 from backoffice_approvals.service.uow import ApprovalsUnitOfWork
 from backoffice_approvals.settings import Settings
 from backoffice_common import topics
-from backoffice_common.app import ServiceSpec, create_service_app
+from backoffice_common.app import ServiceSpec
+from backoffice_common.audit_archive_service import create_archiving_app
 
 MAX_IMPORT_BYTES = 5_000_000
 
@@ -43,4 +44,4 @@ def build_spec(settings: Settings | None = None) -> ServiceSpec:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(build_spec(settings), settings)
+    return create_archiving_app(build_spec(settings), settings)  # /admin/audit reads the archive back

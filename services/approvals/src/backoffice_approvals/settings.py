@@ -8,13 +8,15 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from backoffice_approvals.domain.people import LANGUAGE_PATTERN
+from backoffice_common.audit_archive_service import AuditArchiveSettings
 from backoffice_common.settings import ServiceSettings
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, AuditArchiveSettings):
     model_config = SettingsConfigDict(env_prefix="APPROVALS_", extra="ignore")
 
     service_name: str = "approvals"
+    secret_fields = ("object_store_secret_key",)
 
     base_currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     exchange_rates: dict[str, Decimal] = Field(default_factory=dict)

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from backoffice_budgets.settings import Settings
+from backoffice_common.audit_archive_service import archive_audit_command
 from backoffice_common.cli import main
 
 if __name__ == "__main__":
@@ -9,4 +10,5 @@ if __name__ == "__main__":
         settings_factory=Settings,
         migrations=Path(__file__).parent / "migrations",
         default_port=8007,
+        commands={"archive-audit": archive_audit_command("budgets")},
     )

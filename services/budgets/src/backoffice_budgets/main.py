@@ -11,7 +11,8 @@ from backoffice_budgets.models import messaging
 from backoffice_budgets.repository.uow import BudgetsUnitOfWork
 from backoffice_budgets.settings import Settings
 from backoffice_common import topics
-from backoffice_common.app import ServiceSpec, create_service_app
+from backoffice_common.app import ServiceSpec
+from backoffice_common.audit_archive_service import create_archiving_app
 
 
 def build_spec(settings: Settings) -> ServiceSpec:
@@ -34,4 +35,4 @@ def build_spec(settings: Settings) -> ServiceSpec:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(build_spec(settings), settings)
+    return create_archiving_app(build_spec(settings), settings)  # /admin/audit reads the archive back

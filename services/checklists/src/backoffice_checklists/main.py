@@ -13,7 +13,8 @@ from backoffice_checklists.service.templates import seed
 from backoffice_checklists.service.uow import ChecklistsUnitOfWork
 from backoffice_checklists.settings import Settings
 from backoffice_common import topics
-from backoffice_common.app import ServiceSpec, create_service_app
+from backoffice_common.app import ServiceSpec
+from backoffice_common.audit_archive_service import create_archiving_app
 
 
 async def seed_templates(app: FastAPI) -> None:
@@ -44,4 +45,4 @@ def build_spec(settings: Settings) -> ServiceSpec:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(build_spec(settings), settings)
+    return create_archiving_app(build_spec(settings), settings)  # /admin/audit reads the archive back

@@ -7,13 +7,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from backoffice_common.audit_archive_service import AuditArchiveSettings
 from backoffice_common.settings import ServiceSettings
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, AuditArchiveSettings):
     model_config = SettingsConfigDict(env_prefix="CHECKLISTS_", extra="ignore")
 
     service_name: str = "checklists"
+    secret_fields = ("object_store_secret_key",)
     timers_enabled: bool = True
     """Off only to hold timers in the database (a restart test); every deployment keeps it on."""
     timer_poll_seconds: float = Field(default=5.0, gt=0, le=300)

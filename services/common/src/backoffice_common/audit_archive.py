@@ -9,7 +9,9 @@ Archiving must keep every row verifiable and must not open a way to delete rows 
    chain does not hold are never archived: the run stops and names the first broken link.
 2. *Anchor.* In the same transaction, a row of ``audit_anchor`` (``seq_from``, ``seq_to``, ``last_hash``,
    ``object_key``, ``sha256``, ``rows``), append-only itself, and an entry ``audit.segment_archived`` with
-   the same fields appended to the live chain: the chain records its own archiving.
+   the same fields appended to the live chain: the chain records its own archiving; and a row of
+   ``audit_anchor_request`` per request id in the segment (append-only too), so a request's archived
+   facts are read from its segments only.
 3. *Deleting.* The trigger refuses DELETE unless the transaction set ``backoffice.audit_archive_upto``
    (``set_config(..., true)``, local to the transaction) and the row's ``seq`` is at most that value and
    at most the highest ``audit_anchor.seq_to``; UPDATE and TRUNCATE stay refused.
@@ -39,6 +41,7 @@ from backoffice_common.events import new_event
 from backoffice_common.objectstore import ObjectMissing, ObjectStore, ObjectStoreError, TamperedObject, sha256_hex
 
 ANCHOR_TABLE = "audit_anchor"
+REQUEST_INDEX_TABLE = "audit_anchor_request"
 ARCHIVE_SETTING = "backoffice.audit_archive_upto"
 ARCHIVED_TYPE = "audit.segment_archived"
 CONTENT_TYPE = "application/gzip"
@@ -84,10 +87,36 @@ _ANCHOR = (
 )
 
 
+_REQUEST_INDEX = (
+    f"ALTER TABLE {ANCHOR_TABLE} ADD COLUMN indexed boolean NOT NULL DEFAULT false",
+    f"""CREATE TABLE {REQUEST_INDEX_TABLE} (
+        request_id varchar(200) NOT NULL,
+        seq_to bigint NOT NULL,
+        PRIMARY KEY (request_id, seq_to)
+    )""",
+    f"""CREATE TRIGGER {REQUEST_INDEX_TABLE}_no_update_or_delete BEFORE UPDATE OR DELETE ON {REQUEST_INDEX_TABLE}
+    FOR EACH ROW EXECUTE FUNCTION {ANCHOR_TABLE}_append_only()""",
+    f"""CREATE TRIGGER {REQUEST_INDEX_TABLE}_no_truncate BEFORE TRUNCATE ON {REQUEST_INDEX_TABLE}
+    FOR EACH STATEMENT EXECUTE FUNCTION {ANCHOR_TABLE}_append_only()""",
+)
+
+
 def create_audit_anchors(bind: Any) -> None:
     """For a service's migration, after ``create_audit_table``: the anchors and the guarded DELETE."""
     for statement in (*_ANCHOR, _GUARDED_DELETE):
         bind.exec_driver_sql(statement)
+
+
+def create_anchor_request_index(bind: Any) -> None:
+    """For a service's migration, after ``create_audit_anchors``: which segment holds which request's rows
+    (``GET /admin/audit?request_id=`` reads only those). Anchors from before it are ``indexed = false``."""
+    for statement in _REQUEST_INDEX:
+        bind.exec_driver_sql(statement)
+
+
+def drop_anchor_request_index(bind: Any) -> None:
+    bind.exec_driver_sql(f"DROP TABLE {REQUEST_INDEX_TABLE}")
+    bind.exec_driver_sql(f"ALTER TABLE {ANCHOR_TABLE} DROP COLUMN indexed")
 
 
 def drop_audit_anchors(bind: Any) -> None:
@@ -180,9 +209,14 @@ async def _archive_batch(
             "rows": len(rows),
         }
         await conn.execute(
-            f"INSERT INTO {ANCHOR_TABLE} (seq_from, seq_to, last_hash, object_key, sha256, rows)"  # noqa: S608
-            " VALUES ($1, $2, $3, $4, $5, $6)",
+            f"INSERT INTO {ANCHOR_TABLE} (seq_from, seq_to, last_hash, object_key, sha256, rows, indexed)"  # noqa: S608
+            " VALUES ($1, $2, $3, $4, $5, $6, true)",
             *anchor.values(),
+        )
+        requests = sorted({row["request_id"] for row in rows if row["request_id"]})
+        await conn.executemany(
+            f"INSERT INTO {REQUEST_INDEX_TABLE} (request_id, seq_to) VALUES ($1, $2)",  # noqa: S608
+            [(request_id, seq_to) for request_id in requests],
         )
         event = new_event(type=ARCHIVED_TYPE, service=service, subject=key, data={"schema_version": 1, **anchor})
         sql, args = await insert_statement(conn, TABLE, [event], service=service)
@@ -278,12 +312,15 @@ async def verify_archived_chain(
 __all__ = [
     "ANCHOR_TABLE",
     "ARCHIVED_TYPE",
+    "REQUEST_INDEX_TABLE",
     "ArchivedChainReport",
     "AuditArchiveReport",
     "BrokenChain",
     "archive_audit",
+    "create_anchor_request_index",
     "create_audit_anchors",
     "decode_rows",
+    "drop_anchor_request_index",
     "drop_audit_anchors",
     "encode_rows",
     "segment_key",

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from backoffice_common import topics
 from backoffice_common.app import ServiceSpec, create_service_app
+from backoffice_common.audit_archive_service import with_audit_archive
 from backoffice_common.objectstore import OBJECT_STORE_ERRORS, ObjectStore
 from backoffice_contracts.api import ROUTERS
 from backoffice_contracts.api.problems import PROBLEMS
@@ -69,4 +70,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(build_spec(settings, documents, store), settings)
     app.state.documents = documents
     app.state.object_store = store
+    with_audit_archive(app, store)  # GET /admin/audit/chain reads archived stretches of the audit log back
     return app

@@ -8,13 +8,13 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from backoffice_common.objectstore import ObjectStoreSettings
+from backoffice_common.audit_archive_service import AuditArchiveSettings
 from backoffice_common.settings import CommaList, ServiceSettings
 
 DEV_LINK_SECRET = "development-only-link-secret"  # noqa: S105 - refused outside development
 
 
-class Settings(ServiceSettings, ObjectStoreSettings):
+class Settings(ServiceSettings, AuditArchiveSettings):
     model_config = SettingsConfigDict(env_prefix="CONTRACTS_", extra="ignore")
 
     service_name: str = "contracts"

@@ -2,6 +2,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from backoffice_common.audit_archive_service import archive_audit_command
 from backoffice_common.cli import main
 from backoffice_common.db import make_engine, make_session_factory
 from backoffice_notifications.models import messaging
@@ -37,4 +38,5 @@ if __name__ == "__main__":
         settings_factory=Settings,
         migrations=Path(__file__).parent / "migrations",
         default_port=8003,
+        commands={"archive-audit": archive_audit_command("notifications")},
     )

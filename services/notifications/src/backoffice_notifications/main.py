@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from backoffice_common import topics
-from backoffice_common.app import ServiceSpec, create_service_app
+from backoffice_common.app import ServiceSpec
+from backoffice_common.audit_archive_service import create_archiving_app
 from backoffice_notifications import consumers
 from backoffice_notifications.api import ROUTERS, links, secret_links, webhook
 from backoffice_notifications.api.problems import PROBLEMS
@@ -42,4 +43,4 @@ def build_spec(settings: Settings | None = None) -> ServiceSpec:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(build_spec(settings), settings)
+    return create_archiving_app(build_spec(settings), settings)  # /admin/audit reads the archive back

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from backoffice_common.audit_archive_service import AuditArchiveSettings
 from backoffice_common.settings import CommaList, ServiceSettings
 
 # Valid Fernet key, refused outside development: it is in the source code.
@@ -12,11 +13,11 @@ DEV_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQtb25seS1rZXktMDAwMDAwMDAwMDA="
 DEV_LINK_KEY = "development-only-link-key"
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, AuditArchiveSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore")
 
     service_name: str = "notifications"
-    secret_fields = ("secret_encryption_key", "link_signing_key")
+    secret_fields = ("secret_encryption_key", "link_signing_key", "object_store_secret_key")
     placeholder_secrets = frozenset({DEV_ENCRYPTION_KEY, DEV_LINK_KEY})
 
     smtp_host: str = "127.0.0.1"

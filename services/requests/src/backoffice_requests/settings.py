@@ -5,11 +5,11 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from backoffice_common.objectstore import ObjectStoreSettings
+from backoffice_common.audit_archive_service import AuditArchiveSettings
 from backoffice_common.settings import ServiceSettings
 
 
-class Settings(ServiceSettings, ObjectStoreSettings):
+class Settings(ServiceSettings, AuditArchiveSettings):
     model_config = SettingsConfigDict(env_prefix="REQUESTS_", extra="ignore")
 
     secret_fields = ("object_store_secret_key",)
@@ -20,8 +20,6 @@ class Settings(ServiceSettings, ObjectStoreSettings):
     timeline_archive_after_days: float = Field(default=365.0, ge=0)
     """``archive-timeline`` moves the timeline of a request finished and unchanged this long to the
     object store (the ``OBJECT_STORE_*`` settings, which ``GET /requests/{id}/timeline`` reads it back from)."""
-    audit_archive_after_days: float = Field(default=365.0, ge=0)
-    """``archive-audit`` moves the audit log's rows recorded longer ago than this to the object store."""
     require_known_cost_centre: bool = True
     """Refuse (422, field ``cost_center``) a cost centre that ``backoffice.cost_centres`` does not
     name as active, on create, edit, revise and submit."""

@@ -1,10 +1,13 @@
 """``archive-audit``: the requests service's audit log goes to anchored segments in the object store (the real
-S3Proxy), and ``backoffice audit verify`` still walks the whole chain, archived rows and live ones."""
+S3Proxy), and ``backoffice audit verify`` still walks the whole chain, archived rows and live ones, and
+``GET /admin/audit`` gives a request's facts, archived or live, as before."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import io
 import json
 
 import asyncpg
@@ -22,14 +25,22 @@ def _run(settings: Settings, **options: object) -> int:
     return archive_audit.run(settings, args)
 
 
+async def _facts(service: Service, request_id: str) -> list[dict[str, object]]:
+    r = await service.client.get("/admin/audit", params={"request_id": request_id}, headers=audit_cli.admin_headers())
+    assert r.status_code == 200, r.text
+    facts: list[dict[str, object]] = r.json()
+    return facts
+
+
 async def test_the_audit_log_is_archived_and_verified_across_archive_and_live_rows(
     service: Service, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BACKOFFICE_DEV_JWT_SECRET", SECRET)
     settings: Settings = service.app.state.settings
     owner = unique_user("auditee")
-    for _ in range(3):
-        await service.submitted(owner)
+    ids = [(await service.submitted(owner))["id"] for _ in range(3)]
+    before = [await _facts(service, rid) for rid in ids]
+    assert all(before)
 
     assert await asyncio.to_thread(_run, settings, batch=4) == 0
     report = json.loads(capsys.readouterr().out)
@@ -42,6 +53,14 @@ async def test_the_audit_log_is_archived_and_verified_across_archive_and_live_ro
     finally:
         await conn.close()
     assert first_live == anchored + 1  # the archived rows left the table; the chain's head stayed
+    # a request's facts, archived or live, as before archiving (JSON and CSV)
+    assert [await _facts(service, rid) for rid in ids] == before
+    assert any(fact["seq"] <= anchored for facts in before for fact in facts)
+    exported = await service.client.get(
+        "/admin/audit", params={"request_id": ids[0], "format": "csv"}, headers=audit_cli.admin_headers()
+    )
+    assert exported.status_code == 200
+    assert [int(row["seq"]) for row in csv.DictReader(io.StringIO(exported.text))] == [f["seq"] for f in before[0]]
 
     [chain] = await audit_cli.verify(service.client, {"requests": ""})
     assert chain.broken is None
