@@ -113,7 +113,9 @@ async def test_a_new_version_is_previewed_and_used_only_after_a_second_admin_act
 
     connection = await asyncpg.connect(env.database_url.replace("postgresql+asyncpg", "postgresql"))
     try:
-        entries = [json.loads(row["content"]) for row in await connection.fetch("SELECT content FROM audit_entry")]
+        entries = [
+            json.loads(row["content"]) for row in await connection.fetch("SELECT content FROM audit_entry ORDER BY seq")
+        ]
     finally:
         await connection.close()
     facts = [(e["type"], e["data"].get("created_by"), e["data"].get("activated_by")) for e in entries]
