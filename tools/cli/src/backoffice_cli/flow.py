@@ -109,13 +109,21 @@ async def walk(
 
     await client.eventually("the vendor's signature", vendor_signed)
     say("the vendor signed the contract")
-    await client.call(
-        "POST",
-        f"{client.endpoints.contracts}/contracts/{contract['id']}/signatures",
-        cast.procurement,
-        json={"document_sha256": contract["document_sha256"]},
-        expect=(201, 409),
-    )
+
+    async def buyer_signed() -> bool | None:
+        # 409 approval-not-known: contracts has not yet read who approved (segregation of duties) and
+        # asks to come back; any other 409 is a signature already given (a retried request).
+        answer = await client.call(
+            "POST",
+            f"{client.endpoints.contracts}/contracts/{contract['id']}/signatures",
+            cast.procurement,
+            json={"document_sha256": contract["document_sha256"]},
+            expect=(201, 409),
+        )
+        waiting = answer.status_code == 409 and "approval-not-known" in str(answer.json().get("type", ""))
+        return None if waiting else True
+
+    await client.eventually("the buyer's signature", buyer_signed)
     say(f"{cast.procurement.name} signed for the buyer")
     await client.wait_status(cast.requester, request_id, "contract_executed")
     say("the contract is executed and sealed")
