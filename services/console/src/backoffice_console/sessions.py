@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from backoffice_console.models import console_session
 
 COOKIE = "bo_session"
+FLASH_LIMIT = 10
+"""Messages a session keeps for pages not visited yet (the oldest goes first)."""
 
 
 @dataclass
@@ -40,6 +42,8 @@ class Session:
     locale: str | None = None
     login: dict[str, str] = field(default_factory=dict)
     """The state, nonce, PKCE verifier and target of a sign-in under way."""
+    flash: dict[str, Any] = field(default_factory=dict)
+    """What a form's POST left for the page it redirects to (post-redirect-get), by name: shown once."""
 
     @property
     def signed_in(self) -> bool:
@@ -57,6 +61,17 @@ class Session:
     @property
     def name(self) -> str:
         return str(self.claims.get("name") or self.claims.get("preferred_username") or self.user_id)
+
+    def leave(self, name: str, value: Any) -> None:
+        """Leaves ``value`` (JSON) for the next page that takes ``name``; at most ``FLASH_LIMIT`` wait."""
+        self.flash.pop(name, None)
+        self.flash[name] = value
+        while len(self.flash) > FLASH_LIMIT:
+            self.flash.pop(next(iter(self.flash)))
+
+    def take(self, name: str) -> Any:
+        """What was left under ``name``, once (None when nothing waits)."""
+        return self.flash.pop(name, None)
 
     def state(self) -> dict[str, Any]:
         """What is stored (everything but the id and the times, which are columns)."""

@@ -22,6 +22,8 @@ from backoffice_console.web import CheckedForm, backend, render, require
 router = APIRouter()
 Staff = Annotated[Session, Depends(require("procurement", "admin"))]
 FIELDS = ("legal_name", "address", "contact_emails", "language", "webhook_url")
+_NEW_KEY_OUTCOME = "vendor-credentials:"
+"""The session's flash name of a new secret's outcome, followed by the vendor's id."""
 
 
 @router.get("/vendors", include_in_schema=False)
@@ -45,11 +47,22 @@ async def new_vendor(request: Request, session: Staff) -> Response:
 
 @router.get("/vendors/{vendor_id}/edit", include_in_schema=False)
 async def edit_vendor(request: Request, vendor_id: str, session: Staff) -> Response:
+    """The vendor's form and credentials, with the outcome of a new secret sent just before (shown once)."""
     vendor = await backend(request).call(
-        session.tokens["access_token"], "GET", "notifications", f"/vendors/{vendor_id}"
+        session.tokens["access_token"], "GET", "notifications", f"/vendors/{quote(vendor_id, safe='')}"
     )
     form = {**vendor, "contact_emails": "\n".join(vendor["contact_emails"]), "webhook_url": vendor["webhook_url"] or ""}
-    return render(request, "vendor_form.html", form=form, vendor=vendor, errors={}, problem=None)
+    sent = session.take(_NEW_KEY_OUTCOME + vendor_id) or {}
+    return render(
+        request,
+        "vendor_form.html",
+        form=form,
+        vendor=vendor,
+        errors={},
+        problem=None,
+        rotated=sent.get("rotated"),
+        secret_refused=sent.get("refused"),
+    )
 
 
 def _body(form: dict[str, Any]) -> dict[str, Any]:
@@ -116,33 +129,18 @@ async def set_status(request: Request, vendor_id: str, session: Staff, form: Che
 
 @router.post("/vendors/{vendor_id}/secrets", include_in_schema=False)
 async def send_secret(request: Request, vendor_id: str, session: Staff, form: CheckedForm) -> Response:
-    """A new webhook secret: the answer names who got the retrieval link and until when it works."""
-    token = session.tokens["access_token"]
-    api = backend(request)
+    """A new webhook secret, then a redirect to the vendor's page (post-redirect-get: a reload shows the page
+    again and sends nothing); the page names, once, who got the retrieval link and until when it works."""
     path = f"/vendors/{quote(vendor_id, safe='')}"
-    rotated: dict[str, Any] | None = None
-    refused: ApiError | None = None
     try:
-        rotated = await api.call(token, "POST", "notifications", f"{path}/secrets")
+        rotated = await backend(request).call(
+            session.tokens["access_token"], "POST", "notifications", f"{path}/secrets"
+        )
     except ApiError as exc:
         if exc.status >= 500 or exc.status in (401, 403, 404):
             raise
-        refused = exc
-    vendor = await api.call(token, "GET", "notifications", path)
-    form_values = {
-        **vendor,
-        "contact_emails": "\n".join(vendor["contact_emails"]),
-        "webhook_url": vendor["webhook_url"] or "",
-    }
-    return render(
-        request,
-        "vendor_form.html",
-        200 if refused is None else refused.status,
-        form=form_values,
-        vendor=vendor,
-        errors={},
-        problem=None,
-        rotated=rotated,
-        secret_refused=refused,
-        here=quote(f"/vendors/{vendor_id}/edit"),  # the language switch returns to the page, not to this POST
-    )
+        session.leave(_NEW_KEY_OUTCOME + vendor_id, {"refused": {"status": exc.status, "detail": exc.detail}})
+    else:
+        shown = ("retrieval_sent_to", "retrieval_expires_at", "previous_secrets_expire_at")
+        session.leave(_NEW_KEY_OUTCOME + vendor_id, {"rotated": {k: rotated.get(k) for k in shown}})
+    return RedirectResponse(f"{path}/edit", status_code=303)

@@ -1,6 +1,6 @@
 """Admin: contract templates (a refused upload's reason inline, an upload, the preview PDF, four eyes on
-the activation); procurement: a new webhook secret sent to a vendor (the page names the contact, the
-SMTP sink holds the retrieval mail). axe finds nothing serious on either page."""
+the activation); procurement: a new webhook secret sent to a vendor (post-redirect-get: the page names the
+contact once, a reload sends nothing; the SMTP sink holds the retrieval mail). axe finds nothing serious on either page."""
 
 from __future__ import annotations
 
@@ -122,11 +122,25 @@ async def test_procurement_sends_a_new_webhook_secret_to_a_vendor(
     await paul.locator("tr[data-vendor]", has_text=vendor.legal_name).get_by_role("link").first.click()
     credentials = paul.locator("section.credentials")
     await expect(credentials).to_have_attribute("data-active-secrets", "1")
-    await paul.get_by_role("button", name="Send a new webhook secret to the vendor").click()
+    async with paul.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/secrets")) as posted:
+        await paul.get_by_role("button", name="Send a new webhook secret to the vendor").click()
+    answer = await posted.value
+    assert answer.status == 303  # post-redirect-get: the page below is a GET of the vendor's page
+    assert answer.headers["location"] == f"/vendors/{vendor.id}/edit"
     sent = paul.locator("[data-secret-sent]")
     await expect(sent).to_have_attribute("data-secret-sent", contact, timeout=30_000)
     await expect(sent).to_contain_text(f"A one-time retrieval link was sent to {contact}, valid until")
     await expect(credentials).to_have_attribute("data-active-secrets", "2")  # the old one overlaps
+    assert paul.url == f"{CONSOLE}/vendors/{vendor.id}/edit"
+
+    reloaded = await paul.reload()  # sends nothing again; the notice was shown once
+    assert reloaded is not None
+    assert reloaded.request.method == "GET"
+    await expect(credentials).to_have_attribute("data-active-secrets", "2")
+    await expect(sent).to_have_count(0)
+    notifications = console_platform["urls"]["notifications"]
+    stored = await client.call("GET", f"{notifications}/vendors/{vendor.id}", cast.procurement)
+    assert stored.json()["active_secrets"] == 2  # one rotation by the console, none by the reload
     await paul.select_option("#locale-switch", "de")
     await expect(
         paul.get_by_role("button", name="Dem Lieferanten einen neuen Webhook-Schlüssel senden")

@@ -16,7 +16,7 @@ from platform_kit import create_databases, drop_databases
 
 import backoffice_console
 from backoffice_common.migrations import upgrade
-from backoffice_console.sessions import SessionDatabase, SessionStore, key_of
+from backoffice_console.sessions import FLASH_LIMIT, SessionDatabase, SessionStore, key_of
 
 MIGRATIONS = Path(backoffice_console.__file__).parent / "migrations"
 
@@ -145,3 +145,42 @@ async def test_an_idle_session_expires_and_another_key_cannot_read_it(database_u
         await connection.close()
     for s in (store, stranger):
         await s.database.close()  # type: ignore[union-attr]
+
+
+async def test_a_message_left_for_the_next_page_is_taken_once_on_any_instance(database_url: str) -> None:
+    key = Fernet.generate_key().decode()
+    one, two = _store(database_url, key), _store(database_url, key)
+
+    async def posted() -> str:  # the POST on one instance leaves the outcome for the page it redirects to
+        loaded = one.begin()
+        session = one.new()
+        session.leave("vendor-credentials:v-1", {"rotated": {"retrieval_sent_to": "sales@vendor.example"}})
+        await one.end(loaded)
+        return session.id
+
+    session_id = await asyncio.create_task(posted())
+
+    async def page(store: SessionStore) -> object:  # the redirected GET, and a reload, on the other instance
+        loaded = store.begin()
+        found = await store.load(session_id)
+        assert found is not None
+        taken = found.take("vendor-credentials:v-1")
+        await store.end(loaded)
+        return taken
+
+    assert await asyncio.create_task(page(two)) == {"rotated": {"retrieval_sent_to": "sales@vendor.example"}}
+    assert await asyncio.create_task(page(two)) is None
+    assert await asyncio.create_task(page(one)) is None
+    for store in (one, two):
+        await store.database.close()  # type: ignore[union-attr]
+
+
+def test_a_session_keeps_only_the_newest_messages_left_for_pages_not_visited() -> None:
+    session = SessionStore(idle_seconds=60, max_seconds=600, max_sessions=1).new()
+    for n in range(FLASH_LIMIT + 3):
+        session.leave(f"m{n}", n)
+    session.leave("m5", "again")  # left again: the newest
+    assert len(session.flash) == FLASH_LIMIT
+    assert session.take("m0") is None
+    assert list(session.flash)[-1] == "m5"
+    assert session.take("m5") == "again"

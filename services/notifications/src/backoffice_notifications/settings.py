@@ -11,6 +11,8 @@ from backoffice_common.settings import CommaList, ServiceSettings
 # Valid Fernet key, refused outside development: it is in the source code.
 DEV_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQtb25seS1rZXktMDAwMDAwMDAwMDA="
 DEV_LINK_KEY = "development-only-link-key"
+LANGUAGE = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$"
+OPTIONAL_LANGUAGE = r"^([A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4})?$"
 
 
 class Settings(ServiceSettings, AuditArchiveSettings):
@@ -28,9 +30,13 @@ class Settings(ServiceSettings, AuditArchiveSettings):
     smtp_timeout_seconds: float = Field(default=15.0, gt=0)
     mail_from: str = Field(default="Procurement <procurement@backoffice.example>", max_length=320)
     buyer_signatory_email: str = Field(default="procurement-signatory@backoffice.example", max_length=320)
-    buyer_signatory_language: str = Field(default="en", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$")
-    """The language (BCP 47) of the buyer signatory's emails; procurement's are in ``procurement_language``."""
-    procurement_language: str = Field(default="en", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$")
+    default_language: str = Field(default="en", pattern=LANGUAGE)
+    """The language (BCP 47) of the emails to a person the approver directory does not list (no language on
+    the event that names them), and of the two mailboxes below unless they name their own."""
+    buyer_signatory_language: str = Field(default="", pattern=OPTIONAL_LANGUAGE)
+    """The language (BCP 47) of the buyer signatory's emails (empty: ``default_language``); procurement's are
+    in ``procurement_language`` (empty: ``default_language``)."""
+    procurement_language: str = Field(default="", pattern=OPTIONAL_LANGUAGE)
     procurement_email: str = Field(default="procurement@backoffice.example", max_length=320)
     """Who hears of a blocked approval chain and of a delivery that failed for good."""
     app_base_url: str = "http://127.0.0.1:3000"
@@ -68,6 +74,12 @@ class Settings(ServiceSettings, AuditArchiveSettings):
     delivery_body_retention_days: float = Field(default=30.0, gt=0)
     """The mail bodies and webhook payloads of sent and withdrawn deliveries are dropped after this;
     the delivery row (who, what template, when, status) stays (docs/retention.md)."""
+
+    @model_validator(mode="after")
+    def _mailboxes_in_the_default_language(self) -> Settings:
+        self.buyer_signatory_language = self.buyer_signatory_language or self.default_language
+        self.procurement_language = self.procurement_language or self.default_language
+        return self
 
     @model_validator(mode="after")
     def _refuse_private_targets_in_production(self) -> Settings:

@@ -87,3 +87,39 @@ async def test_a_forged_unknown_or_expired_retrieval_link_reveals_nothing(servic
     finally:
         await engine.dispose()
     assert row["retrieved_at"] is None
+
+
+async def test_the_retrieval_page_speaks_the_vendors_language_and_a_link_naming_no_vendor_the_readers(service) -> None:  # type: ignore[no-untyped-def]
+    vendor = await make_vendor(service, language="de", retrieve=False)
+    rotated = await service.client.post(f"/vendors/{vendor['id']}/secrets", headers=staff())
+    link = await secret_link(vendor["contact_emails"][0], rotated.json()["id"])
+    english_reader = {"Accept-Language": "en-US,en;q=0.9"}  # the vendor's record wins over the browser
+
+    shown = await service.client.get(link, headers=english_reader)
+    assert shown.status_code == 200
+    assert shown.headers["content-language"] == "de"
+    assert '<html lang="de">' in shown.text
+    assert "Ihr Webhook-Signaturschlüssel" in shown.text
+    assert "Schlüssel anzeigen" in shown.text
+    assert "Reveal the secret" not in shown.text
+
+    revealed = await service.client.post(link, headers=english_reader)
+    assert revealed.status_code == 200
+    assert revealed.headers["content-language"] == "de"
+    assert "Er wird nicht noch einmal angezeigt" in revealed.text
+    assert revealed.text.split('<code id="secret">')[1].startswith("whsec_")
+
+    again = await service.client.get(link, headers=english_reader)  # used: still the vendor's language
+    assert again.status_code == 410
+    assert again.headers["content-language"] == "de"
+    assert "Link bereits verwendet" in again.text
+
+    forged = link[:-4] + ("AAAA" if not link.endswith("AAAA") else "BBBB")  # names no vendor it may trust
+    for reader, title in (({"Accept-Language": "de-AT"}, "Link ungültig"), (english_reader, "Link not valid")):
+        refused = await service.client.post(forged, headers=reader)
+        assert refused.status_code == 410
+        assert title in refused.text
+    assert (
+        "Link ungültig"
+        in (await service.client.get(f"/vendor-secrets/{uuid.uuid4()}.abc", headers={"Accept-Language": "de"})).text
+    )

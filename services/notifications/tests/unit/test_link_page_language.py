@@ -49,3 +49,18 @@ def test_the_german_signing_page_is_german_with_german_numbers_and_escapes_what_
     english = page("order", lang="en", title="Purchase order", order=order, vendor_name="V")
     for expected in ("2,400.00 EUR", "needed by 15 January 2027"):
         assert expected in english
+
+
+def test_the_secret_retrieval_pages_are_written_in_each_language() -> None:
+    for lang, button, once in (
+        ("en", "Reveal the secret", "<strong>once</strong>:"),
+        ("de", "Schlüssel anzeigen", "<strong>nur einmal</strong> angezeigt"),
+    ):
+        form = page("secret_form", lang=lang, title=TEXT[lang]["secret_title"], vendor_name="<ACME>", secret_id="s-1")
+        assert f'<html lang="{lang}">' in form
+        assert button in form
+        assert once in form
+        assert "<strong>&lt;ACME&gt;</strong>" in form
+        revealed = page("secret", lang=lang, title="t", vendor_name="V", secret_id="s-1", secret="whsec_x")
+        assert '<code id="secret">whsec_x</code>' in revealed
+        assert TEXT[lang]["secret_not_again"] in revealed

@@ -143,6 +143,7 @@ async def test_a_pending_delivery_is_no_failure_to_tell() -> None:
         recipient="bob@corp.example",
         context={"assignee": {"name": "Bob"}, "due_at": "soon", "task_url": "u"},
         request_id=order.request_id,
+        settings=SETTINGS,
     )
     [pending] = mails(uow, "task_reminder")
     uow.track(pending)
@@ -241,3 +242,53 @@ async def test_in_any_order_both_signers_are_emailed_at_generation_and_not_again
     await handle(uow, "contract.signed", "contracts", signed_event(contract, "vendor", "any", ["buyer"]), "s")
     assert len(mails(uow, "contract_ready_buyer")) == 1
     assert len(mails(uow, "contract_ready_vendor")) == 1
+
+
+GERMAN_PLATFORM = Settings(
+    environment="development", public_base_url="https://notifications.example", default_language="de"
+)
+
+
+async def test_people_the_directory_does_not_list_are_written_to_in_the_platforms_default_language() -> None:
+    v = vendor()
+    uow = await uow_with(v)
+    order = awaiting(uow, v)
+    bob = {"id": "bob", "name": "Bob", "email": "bob@corp.example"}  # no language: not in the directory
+    data = {"task_id": "t1", "request_id": order.request_id, "assignee": bob, "reason": "request cancelled"}
+    event = new_event(type="approval.task_withdrawn", service="approvals", subject=order.request_id, data=data)
+    await HANDLERS["approval.task_withdrawn"](event, uow, GERMAN_PLATFORM)
+    [mail] = mails(uow, "task_withdrawn")
+    assert mail.language == "de"
+    assert "Hallo Bob" in mail.body_text
+
+    uow = await uow_with(v)
+    order = awaiting(uow, v, status=ACCEPTED)
+    contract = Contract(str(uuid.uuid4()), order.request_id, v.id, "ab" * 32, "https://docs.example/c", None)
+    await uow.contracts.add(contract)
+    closed = {"contract_id": contract.contract_id, "request_id": order.request_id, "reason": "order cancelled"}
+    event = new_event(type="contract.voided", service="contracts", subject=order.request_id, data=closed)
+    await HANDLERS["contract.voided"](event, uow, GERMAN_PLATFORM)  # the order's requester has no language
+    [voided] = mails(uow, "contract_voided")
+    assert voided.language == "de"
+
+
+async def test_a_person_with_a_language_keeps_it_and_the_mailboxes_follow_the_default_unless_set() -> None:
+    uow = FakeUnitOfWork()
+    request_id = str(uuid.uuid4())
+    data = {
+        "chain_id": "c1",
+        "request_id": request_id,
+        "revision": 1,
+        "reason": "step head: nobody may approve",
+        "requester": ALICE | {"language": "en-GB"},
+        "request_title": "Chairs",
+        "request_number": "PR-7",
+    }
+    event = new_event(type="approval.chain_blocked", service="approvals", subject=request_id, data=data)
+    await HANDLERS["approval.chain_blocked"](event, uow, GERMAN_PLATFORM)
+    by_recipient = {m.recipient: m.language for m in mails(uow, "chain_blocked")}
+    assert by_recipient == {"alice@corp.example": "en", GERMAN_PLATFORM.procurement_email: "de"}
+
+    english_procurement = Settings(environment="development", default_language="de", procurement_language="en")
+    assert (english_procurement.procurement_language, english_procurement.buyer_signatory_language) == ("en", "de")
+    assert (SETTINGS.procurement_language, SETTINGS.buyer_signatory_language) == ("en", "en")

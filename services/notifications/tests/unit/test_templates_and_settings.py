@@ -130,3 +130,11 @@ def test_placeholder_keys_are_refused_outside_development() -> None:
     with pytest.raises(ValidationError, match="secret_encryption_key"):
         Settings(environment="production", jwt_secret="j" * 40)
     Settings(environment="development")
+
+
+def test_the_default_language_must_be_a_language_tag() -> None:
+    with pytest.raises(ValidationError, match="default_language"):
+        Settings(environment="development", default_language="german!")
+    with pytest.raises(ValidationError, match="procurement_language"):
+        Settings(environment="development", procurement_language="1")
+    assert Settings(environment="development", default_language="de-AT").procurement_language == "de-AT"

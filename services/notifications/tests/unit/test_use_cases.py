@@ -142,7 +142,7 @@ async def test_the_vendor_answers_the_order_through_the_webhook(accept: bool) ->
         Answer(accept=True, expected_delivery=NOW.date()) if accept else Answer(accept=False, reason="Out of stock")
     )
 
-    event = await webhook.answer(uow, vendor_id=v.id, command=OrderAnswer(order.request_id, answer))
+    event = await webhook.answer(uow, vendor_id=v.id, command=OrderAnswer(order.request_id, answer), settings=SETTINGS)
 
     assert uow.committed
     [published] = uow.published
@@ -167,7 +167,9 @@ async def test_the_vendor_cannot_answer_an_order_already_answered_or_cancelled(s
     order = awaiting(uow, v, status=status)
 
     with pytest.raises(ResponseRefused, match="does not wait"):
-        await webhook.answer(uow, vendor_id=v.id, command=OrderAnswer(order.request_id, Answer(accept=True)))
+        await webhook.answer(
+            uow, vendor_id=v.id, command=OrderAnswer(order.request_id, Answer(accept=True)), settings=SETTINGS
+        )
 
     assert not uow.committed
     assert uow.published == []
@@ -180,7 +182,9 @@ async def test_another_vendor_cannot_answer_and_a_replayed_or_forged_webhook_is_
     uow = await uow_with(v, other)
     order = awaiting(uow, v)
     with pytest.raises(ResponseRefused, match="not sent to this vendor"):
-        await webhook.answer(uow, vendor_id=other.id, command=OrderAnswer(order.request_id, Answer(accept=True)))
+        await webhook.answer(
+            uow, vendor_id=other.id, command=OrderAnswer(order.request_id, Answer(accept=True)), settings=SETTINGS
+        )
     await signed_webhook(uow, v, {"vendor_id": v.id}, msg_id="msg_same")
     with pytest.raises(WebhookReplayed):
         await signed_webhook(uow, v, {"vendor_id": v.id}, msg_id="msg_same")
@@ -208,7 +212,9 @@ async def test_the_vendor_signing_the_contract_is_recorded_and_published() -> No
     uow = await uow_with(v)
     contract = contract_for(uow, v, awaiting(uow, v, status=ACCEPTED))
 
-    await webhook.answer(uow, vendor_id=v.id, command=ContractSignature(contract.contract_id, "AB" * 32, SIGNER))
+    await webhook.answer(
+        uow, vendor_id=v.id, command=ContractSignature(contract.contract_id, "AB" * 32, SIGNER), settings=SETTINGS
+    )
 
     assert uow.committed
     assert contract.status == "signed"
@@ -237,7 +243,9 @@ async def test_a_signature_on_another_document_after_cancellation_or_too_late_is
     contract = contract_for(uow, v, awaiting(uow, v, status=order_status), expires_in=expires_in)
 
     with pytest.raises(ResponseRefused, match=refusal):
-        await webhook.answer(uow, vendor_id=v.id, command=ContractSignature(contract.contract_id, sha, SIGNER))
+        await webhook.answer(
+            uow, vendor_id=v.id, command=ContractSignature(contract.contract_id, sha, SIGNER), settings=SETTINGS
+        )
 
     assert not uow.committed
     assert contract.status == "awaiting_signature"

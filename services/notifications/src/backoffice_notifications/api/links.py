@@ -165,7 +165,7 @@ async def use_link(
         lang = page_language(vendor.language if vendor else None, accept_language)
         link.ensure_unused()
         command = _command(link, form, request)
-        await links.redeem(uow, link=link, command=command)
+        await links.redeem(uow, link=link, command=command, settings=settings)
     except (LinkError, ResponseRefused) as exc:
         return _refused(exc, lang)
     if isinstance(command, ContractSignature):

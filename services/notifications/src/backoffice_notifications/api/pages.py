@@ -1,4 +1,5 @@
-"""HTML of the signed-link pages: plain forms, no JavaScript, in English or German.
+"""HTML of the signed-link pages (order, contract, webhook secret retrieval): plain forms, no JavaScript,
+in English or German.
 
 A page whose link names a vendor is written in the vendor's language (its record); a page that knows no
 vendor (an unknown or expired link) follows the reader's ``Accept-Language``. Amounts, quantities and dates
@@ -51,6 +52,18 @@ TEXT: dict[str, dict[str, str]] = {
         "signed": "Thank you: the contract is signed.",
         "accepted": "Thank you: the order is accepted.",
         "declined": "The order is declined.",
+        "secret_title": "Your webhook signing secret",
+        "secret_new_for": "A new webhook signing secret for",
+        "secret_waits": "waits for you",
+        "secret_id": "secret id",
+        "secret_once_before": "It is shown",
+        "secret_once": "once",
+        "secret_once_after": ": after you reveal it, this link no longer works. Keep it in your system's secret "
+        "store before you leave the page.",
+        "reveal_button": "Reveal the secret",
+        "secret_of": "The webhook signing secret of",
+        "secret_not_again": "It will not be shown again. Sign your webhooks with it (Standard Webhooks) and verify "
+        "ours with it.",
     },
     "de": {
         "purchase_order": "Bestellung",
@@ -87,6 +100,18 @@ TEXT: dict[str, dict[str, str]] = {
         "signed": "Vielen Dank: Der Vertrag ist unterschrieben.",
         "accepted": "Vielen Dank: Die Bestellung ist angenommen.",
         "declined": "Die Bestellung ist abgelehnt.",
+        "secret_title": "Ihr Webhook-Signaturschlüssel",
+        "secret_new_for": "Ein neuer Webhook-Signaturschlüssel für",
+        "secret_waits": "liegt für Sie bereit",
+        "secret_id": "Schlüssel-ID",
+        "secret_once_before": "Er wird",
+        "secret_once": "nur einmal",
+        "secret_once_after": " angezeigt: Sobald Sie ihn anzeigen, funktioniert dieser Link nicht mehr. Legen Sie ihn "
+        "im Secret-Store Ihres Systems ab, bevor Sie die Seite verlassen.",
+        "reveal_button": "Schlüssel anzeigen",
+        "secret_of": "Der Webhook-Signaturschlüssel von",
+        "secret_not_again": "Er wird nicht noch einmal angezeigt. Signieren Sie Ihre Webhooks damit (Standard "
+        "Webhooks) und prüfen Sie unsere damit.",
     },
 }
 
@@ -133,17 +158,16 @@ _CONTRACT = """{% extends "base.html" %}{% block content %}
 {% endblock %}"""
 
 _RETRIEVAL_FORM = """{% extends "base.html" %}{% block content %}
-<p>A new webhook signing secret for <strong>{{ vendor_name }}</strong> waits for you (secret id
+<p>{{ t.secret_new_for }} <strong>{{ vendor_name }}</strong> {{ t.secret_waits }} ({{ t.secret_id }}
 <code>{{ secret_id }}</code>).</p>
-<p>It is shown <strong>once</strong>: after you reveal it, this link no longer works. Keep it in your
-system's secret store before you leave the page.</p>
-<form method="post"><p><button type="submit">Reveal the secret</button></p></form>
+<p>{{ t.secret_once_before }} <strong>{{ t.secret_once }}</strong>{{ t.secret_once_after }}</p>
+<form method="post"><p><button type="submit">{{ t.reveal_button }}</button></p></form>
 {% endblock %}"""
 
 _REVEALED = """{% extends "base.html" %}{% block content %}
-<p>The webhook signing secret of <strong>{{ vendor_name }}</strong> (secret id <code>{{ secret_id }}</code>):</p>
+<p>{{ t.secret_of }} <strong>{{ vendor_name }}</strong> ({{ t.secret_id }} <code>{{ secret_id }}</code>):</p>
 <p><code id="secret">{{ secret }}</code></p>
-<p>It will not be shown again. Sign your webhooks with it (Standard Webhooks) and verify ours with it.</p>
+<p>{{ t.secret_not_again }}</p>
 {% endblock %}"""
 
 _MESSAGE = """{% extends "base.html" %}{% block content %}<p>{{ message }}</p>{% endblock %}"""

@@ -78,5 +78,5 @@ async def vendor_webhook(request: Request, uow: Uow, settings: SettingsDep) -> d
     decoded = _json(raw)
     vendor_id = _vendor_id(decoded)
     await webhook.authenticate(uow, settings=settings, vendor_id=vendor_id, headers=headers, body=raw)
-    event = await webhook.answer(uow, vendor_id=vendor_id, command=_command(decoded, request))
+    event = await webhook.answer(uow, vendor_id=vendor_id, command=_command(decoded, request), settings=settings)
     return {"status": "accepted", "event_type": event.type, "event_id": event.id}

@@ -85,7 +85,9 @@ async def changes_requested(event: CloudEvent, uow: NotificationsUnitOfWork, set
 
 async def task_withdrawn(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
     body = parse_payload(TaskWithdrawn, event)
-    await notices.task_withdrawn(uow, cause=Cause.of(event), request_id=body.request_id, context=body.model_dump())
+    await notices.task_withdrawn(
+        uow, cause=Cause.of(event), request_id=body.request_id, context=body.model_dump(), settings=settings
+    )
 
 
 async def chain_blocked(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:

@@ -71,10 +71,11 @@ async def executed(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Se
         request_id=body.request_id,
         executed_sha256=body.executed_sha256,
         document_url=body.document_url,
+        settings=settings,
     )
 
 
-async def _closed(event: CloudEvent, uow: NotificationsUnitOfWork, status: str) -> None:
+async def _closed(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings, status: str) -> None:
     body = parse_payload(ContractClosed, event)
     await notices.contract_closed(
         uow,
@@ -83,15 +84,16 @@ async def _closed(event: CloudEvent, uow: NotificationsUnitOfWork, status: str) 
         request_id=body.request_id,
         status=status,
         reason=body.reason,
+        settings=settings,
     )
 
 
 async def voided(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
-    await _closed(event, uow, "voided")
+    await _closed(event, uow, settings, "voided")
 
 
 async def expired(event: CloudEvent, uow: NotificationsUnitOfWork, settings: Settings) -> None:
-    await _closed(event, uow, "expired")
+    await _closed(event, uow, settings, "expired")
 
 
 HANDLERS = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,17 +51,20 @@ class Cancelled(Loose):
 
 
 class TaskEvent(Loose):
-    """An approval task event: whom to email, and which task the email links to."""
+    """An approval task event: whom to email, and which task the email links to (each kind says; pydantic's
+    model class is an ``ABCMeta``, so the base itself cannot be made)."""
 
     request_id: str
 
     @property
+    @abstractmethod
     def recipient(self) -> Person:
-        raise NotImplementedError
+        """Whom the email goes to."""
 
     @property
+    @abstractmethod
     def linked_task_id(self) -> str:
-        raise NotImplementedError
+        """The task the email links to."""
 
 
 class ReminderDue(TaskEvent):

@@ -41,6 +41,7 @@ async def generated(
             language=order.requester.get("language"),
             context=_common(contract, order) | {"requester": order.requester},
             request_id=contract.request_id,
+            settings=settings,
         )
 
 
@@ -83,6 +84,7 @@ async def _buyer_turn(uow: NotificationsUnitOfWork, *, cause: Cause, contract: C
         language=settings.buyer_signatory_language,
         context=_common(contract, order),
         request_id=contract.request_id,
+        settings=settings,
     )
 
 
@@ -141,6 +143,7 @@ async def executed(
     request_id: str,
     executed_sha256: str,
     document_url: str | None,
+    settings: Settings,
 ) -> None:
     """The requester hears the contract is executed; the vendor gets the executed document when there is one."""
     vendor_id = await uow.contracts.set_status(contract_id, "executed")
@@ -155,6 +158,7 @@ async def executed(
             language=order.requester.get("language"),
             context={"requester": order.requester, "number": number, "executed_sha256": executed_sha256},
             request_id=request_id,
+            settings=settings,
         )
     vendor = await uow.vendors.get(vendor_id)
     if vendor is not None and document_url:

@@ -78,15 +78,17 @@ async def staff_email(
     recipient: str,
     context: dict[str, Any],
     request_id: str | None,
+    settings: Settings,
     language: str | None = None,
 ) -> bool:
     """An email to a person of ours (approver, requester, signatory) in their language: the ``language`` the
-    approver directory gives them on the events that name them; English for someone it does not list."""
+    approver directory gives them on the events that name them; ``default_language`` for someone it does not
+    list."""
     return await email(
         uow,
         cause=cause,
         template=template,
-        language=language or "en",
+        language=language or settings.default_language,
         recipient=recipient,
         context=context,
         target=Target(request_id),

@@ -60,9 +60,11 @@ async def open_link(uow: NotificationsUnitOfWork, *, settings: Settings, token: 
     return link
 
 
-async def redeem(uow: NotificationsUnitOfWork, *, link: Link, command: VendorCommand) -> DomainEvent:
+async def redeem(
+    uow: NotificationsUnitOfWork, *, link: Link, command: VendorCommand, settings: Settings
+) -> DomainEvent:
     """What the vendor chose on the link's page; the link is used up in the same transaction."""
-    event = await act(uow, vendor_id=link.vendor_id, command=command, channel="link")
+    event = await act(uow, vendor_id=link.vendor_id, command=command, channel="link", settings=settings)
     link.use(now=datetime.now(UTC))
     await uow.links.save(link)
     await uow.commit()

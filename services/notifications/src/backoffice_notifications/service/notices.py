@@ -28,7 +28,7 @@ async def _number(uow: NotificationsUnitOfWork, request_id: str) -> str:
 
 
 async def task_withdrawn(
-    uow: NotificationsUnitOfWork, *, cause: Cause, request_id: str, context: dict[str, Any]
+    uow: NotificationsUnitOfWork, *, cause: Cause, request_id: str, context: dict[str, Any], settings: Settings
 ) -> None:
     """The assignee no longer needs to decide (cancelled request, new revision, escalation elsewhere)."""
     await deliveries.staff_email(
@@ -39,6 +39,7 @@ async def task_withdrawn(
         language=context["assignee"].get("language"),
         context=context | {"number": await _number(uow, request_id)},
         request_id=request_id,
+        settings=settings,
     )
 
 
@@ -63,11 +64,19 @@ async def chain_blocked(
             context=context,
             request_id=request_id,
             language=language,
+            settings=settings,
         )
 
 
 async def contract_closed(
-    uow: NotificationsUnitOfWork, *, cause: Cause, contract_id: str, request_id: str, status: str, reason: str
+    uow: NotificationsUnitOfWork,
+    *,
+    cause: Cause,
+    contract_id: str,
+    request_id: str,
+    status: str,
+    reason: str,
+    settings: Settings,
 ) -> None:
     """Voided or expired: signing is refused from now on; the requester hears it, and for an expiry the vendor
     (whose signing link no longer works). A voided contract's vendor already heard of the cancellation."""
@@ -84,6 +93,7 @@ async def contract_closed(
             language=order.requester.get("language"),
             context=context | {"requester": order.requester},
             request_id=request_id,
+            settings=settings,
         )
     vendor = await uow.vendors.get(vendor_id) if status == "expired" and vendor_id else None
     if vendor is not None:
@@ -123,6 +133,7 @@ async def delivery_failed(uow: NotificationsUnitOfWork, failed: Delivery, *, set
             else settings.procurement_language,
             context=context,
             request_id=failed.request_id,
+            settings=settings,
         )
 
 
@@ -139,4 +150,5 @@ async def budget_threshold(
         language=owner.get("language"),
         context=context | {"budgets_url": f"{_base(settings)}/budgets/{context.get('budget_id', '')}"},
         request_id=context.get("request_id"),
+        settings=settings,
     )

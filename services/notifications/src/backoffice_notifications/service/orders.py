@@ -31,6 +31,7 @@ async def approved(uow: NotificationsUnitOfWork, *, cause: Cause, snapshot: dict
         language=requester.get("language"),
         context={"requester": requester, "number": snapshot.get("number", ""), "title": snapshot.get("title", "")},
         request_id=snapshot["request_id"],
+        settings=settings,
     )
 
 

@@ -35,6 +35,7 @@ async def task_email(
         language=language,
         context=context | {"task_url": f"{_base(settings)}/approvals/tasks/{task_id}"},
         request_id=request_id,
+        settings=settings,
     )
 
 
@@ -64,4 +65,5 @@ async def decision_email(
             "comment": context.get("comment") or "",
         },
         request_id=request_id,
+        settings=settings,
     )

@@ -12,10 +12,17 @@ from backoffice_notifications.domain.orders import CANCELLED, Answer, check_vend
 from backoffice_notifications.service import deliveries
 from backoffice_notifications.service.deliveries import Cause
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
+from backoffice_notifications.settings import Settings
 
 
 async def answer_order(
-    uow: NotificationsUnitOfWork, *, request_id: str, vendor_id: str, answer: Answer, revision: int | None = None
+    uow: NotificationsUnitOfWork,
+    *,
+    request_id: str,
+    vendor_id: str,
+    answer: Answer,
+    settings: Settings,
+    revision: int | None = None,
 ) -> DomainEvent:
     """vendor.accepted or vendor.declined, and the requester's email about it; the caller commits."""
     order = await uow.orders.get(request_id, lock=True)
@@ -44,6 +51,7 @@ async def answer_order(
             "reason": answer.reason,
         },
         request_id=request_id,
+        settings=settings,
     )
     return event
 
@@ -96,7 +104,9 @@ class ContractSignature:
 VendorCommand = OrderAnswer | ContractSignature
 
 
-async def act(uow: NotificationsUnitOfWork, *, vendor_id: str, command: VendorCommand, channel: str) -> DomainEvent:
+async def act(
+    uow: NotificationsUnitOfWork, *, vendor_id: str, command: VendorCommand, channel: str, settings: Settings
+) -> DomainEvent:
     """Carries out what the vendor sent; the caller commits (with the link or the webhook id it came with)."""
     if isinstance(command, ContractSignature):
         return await sign_contract(
@@ -108,5 +118,10 @@ async def act(uow: NotificationsUnitOfWork, *, vendor_id: str, command: VendorCo
             channel=channel,
         )
     return await answer_order(
-        uow, request_id=command.request_id, vendor_id=vendor_id, answer=command.answer, revision=command.revision
+        uow,
+        request_id=command.request_id,
+        vendor_id=vendor_id,
+        answer=command.answer,
+        revision=command.revision,
+        settings=settings,
     )

@@ -22,6 +22,7 @@ from backoffice_notifications.domain.links import (
     make_token,
     split_token,
 )
+from backoffice_notifications.domain.vendors import Vendor
 from backoffice_notifications.domain.webhook_signature import new_secret
 from backoffice_notifications.repository.vendors import StoredSecret
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
@@ -66,11 +67,11 @@ async def rotate(uow: NotificationsUnitOfWork, *, vendor_id: str, settings: Sett
     return RotatedSecret(secret_id, now, expires if previous else None, url, retrieval_expires)
 
 
-async def open_retrieval(
+async def verify_retrieval(
     uow: NotificationsUnitOfWork, *, settings: Settings, token: str, lock: bool = False
-) -> StoredSecret:
-    """The secret of a genuine, unexpired, unused retrieval token; ``LinkNotFound`` (unknown), ``LinkUsed``
-    (retrieved already) or ``LinkError`` (forged, expired) otherwise. Changes nothing."""
+) -> tuple[StoredSecret, Vendor | None]:
+    """The secret of a genuine retrieval token and its vendor, retrieved or not; ``LinkNotFound`` (unknown)
+    or ``LinkError`` (forged, expired) otherwise. Changes nothing."""
     secret_id, _ = split_token(token)
     try:
         uuid.UUID(secret_id)
@@ -89,25 +90,47 @@ async def open_retrieval(
         claims=claims,
         now=when,
     )
-    vendor = await uow.vendors.get(stored.vendor_id)
+    return stored, await uow.vendors.get(stored.vendor_id)
+
+
+def ensure_retrievable(stored: StoredSecret, vendor: Vendor | None) -> None:
+    """``LinkRevoked`` for a blocked vendor's unretrieved secret, ``LinkUsed`` for a retrieved one."""
     if vendor is not None and not vendor.is_active and stored.retrieved_at is None:
         raise LinkRevoked("This link was withdrawn: we no longer exchange webhooks with this vendor.")
     if stored.retrieved_at is not None:
         raise LinkUsed(
             "This secret was already retrieved: it is shown only once. If you did not keep it, ask us for a new one."
         )
+
+
+async def open_retrieval(
+    uow: NotificationsUnitOfWork, *, settings: Settings, token: str, lock: bool = False
+) -> StoredSecret:
+    """The secret of a genuine, unexpired, unused retrieval token; ``LinkNotFound`` (unknown), ``LinkUsed``
+    (retrieved already) or ``LinkError`` (forged, expired) otherwise. Changes nothing."""
+    stored, vendor = await verify_retrieval(uow, settings=settings, token=token, lock=lock)
+    ensure_retrievable(stored, vendor)
     return stored
 
 
-async def retrieve(uow: NotificationsUnitOfWork, *, settings: Settings, token: str) -> tuple[StoredSecret, str]:
-    """The secret in plaintext, once: the link is used up and the retrieval audited in the same transaction."""
-    stored = await open_retrieval(uow, settings=settings, token=token, lock=True)
+async def reveal(
+    uow: NotificationsUnitOfWork, *, settings: Settings, stored: StoredSecret, vendor: Vendor | None
+) -> str:
+    """The secret of a verified retrieval (``verify_retrieval`` with ``lock``) in plaintext, once: the link is
+    used up and the retrieval audited in the same transaction."""
+    ensure_retrievable(stored, vendor)
     now = datetime.now(UTC)
     await uow.vendors.mark_retrieved(stored.id, at=now)
     fact = {"vendor_id": stored.vendor_id, "secret_id": stored.id, "retrieved_at": now}
     uow.record_fact(type="vendor.secret_retrieved", subject=stored.vendor_id, data=fact)
     await uow.commit()
-    return stored, encryption(settings).decrypt(stored.ciphertext.encode()).decode()
+    return encryption(settings).decrypt(stored.ciphertext.encode()).decode()
+
+
+async def retrieve(uow: NotificationsUnitOfWork, *, settings: Settings, token: str) -> tuple[StoredSecret, str]:
+    """The secret of a retrieval token in plaintext, once (``verify_retrieval`` then ``reveal``)."""
+    stored, vendor = await verify_retrieval(uow, settings=settings, token=token, lock=True)
+    return stored, await reveal(uow, settings=settings, stored=stored, vendor=vendor)
 
 
 async def valid_secrets(uow: NotificationsUnitOfWork, *, vendor_id: str, settings: Settings) -> list[str]:

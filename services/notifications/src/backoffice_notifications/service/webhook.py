@@ -29,9 +29,11 @@ async def authenticate(
         raise WebhookReplayed(f"webhook-id {headers.msg_id} was already received")
 
 
-async def answer(uow: NotificationsUnitOfWork, *, vendor_id: str, command: VendorCommand) -> DomainEvent:
+async def answer(
+    uow: NotificationsUnitOfWork, *, vendor_id: str, command: VendorCommand, settings: Settings
+) -> DomainEvent:
     """The authenticated vendor's answer, committed with its webhook id."""
-    event = await responses.act(uow, vendor_id=vendor_id, command=command, channel="webhook")
+    event = await responses.act(uow, vendor_id=vendor_id, command=command, channel="webhook", settings=settings)
     await uow.commit()
     return event
 
