@@ -292,3 +292,19 @@ async def test_a_person_with_a_language_keeps_it_and_the_mailboxes_follow_the_de
     english_procurement = Settings(environment="development", default_language="de", procurement_language="en")
     assert (english_procurement.procurement_language, english_procurement.buyer_signatory_language) == ("en", "de")
     assert (SETTINGS.procurement_language, SETTINGS.buyer_signatory_language) == ("en", "en")
+
+
+async def test_a_checklist_item_event_without_a_language_is_written_in_the_platforms_default_language() -> None:
+    data = {
+        "checklist_id": "cl-1",
+        "kind": "onboarding",
+        "employee": {"id": "e-1", "name": "Erik"},
+        "item": {"key": "laptop", "title": "Laptop", "assignee_group": "it", "due_on": "2027-01-15"},
+    }
+    for language, expected in ((None, "de"), ("en", "en")):
+        uow = FakeUnitOfWork()
+        body = data if language is None else data | {"language": language}
+        event = new_event(type="checklist.item_ready", service="checklists", subject="cl-1", data=body)
+        await HANDLERS["checklist.item_ready"](event, uow, GERMAN_PLATFORM)
+        [mail] = mails(uow, "checklist_item_ready")
+        assert (mail.recipient, mail.language) == (GERMAN_PLATFORM.checklist_group_emails["it"], expected)

@@ -194,7 +194,8 @@ class ChecklistItemEvent(Loose):
 
     checklist_id: str
     kind: str
-    language: str = "en"
+    language: str | None = None
+    """The checklist's language (its template's); absent, the service's ``default_language``."""
     employee: ChecklistPerson
     manager: ChecklistPerson = ChecklistPerson()
     item: ChecklistItem

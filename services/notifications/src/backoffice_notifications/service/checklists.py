@@ -39,6 +39,7 @@ async def _send(
     recipient: str,
     body: ChecklistItemEvent,
     context: dict[str, Any],
+    settings: Settings,
 ) -> str:
     if not recipient:
         return f"{template}: no address for {body.item.assignee_user or body.item.assignee_group}"
@@ -46,7 +47,7 @@ async def _send(
         uow,
         cause=cause,
         template=template,
-        language=body.language,
+        language=body.language or settings.default_language,
         recipient=recipient,
         context=context,
         target=Target(None),
@@ -64,6 +65,7 @@ async def _to_assignee(
         recipient=assignee_email(body, settings),
         body=body,
         context=_context(body, settings),
+        settings=settings,
     )
 
 
@@ -94,6 +96,7 @@ async def item_overdue(
             recipient=assignee_email(body, settings),
             body=body,
             context=context,
+            settings=settings,
         )
     ]
     if body.escalated_to:
@@ -105,6 +108,7 @@ async def item_overdue(
                 recipient=settings.checklist_group_emails.get(body.escalated_to, ""),
                 body=body,
                 context=context,
+                settings=settings,
             )
         )
     return "; ".join(outcomes)
