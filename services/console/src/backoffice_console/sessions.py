@@ -5,7 +5,9 @@ are not shared between replicas. With it, every request reads its session from t
 PostgreSQL database (``SessionDatabase``) and writes back what changed when it ends: sessions then
 survive a restart and work across replicas, and a sign-out on one replica ends the session on all.
 Rows are keyed by the SHA-256 of the session id (the database never holds a usable cookie) and the
-tokens are encrypted with Fernet (``CONSOLE_SESSION_ENCRYPTION_KEY``). Tokens never leave the server.
+tokens are encrypted with Fernet (``CONSOLE_SESSION_ENCRYPTION_KEY``; rows of the previous keys of a
+rotation, ``CONSOLE_SESSION_ENCRYPTION_PREVIOUS_KEYS``, are still read and are written back under the
+current key). Tokens never leave the server.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import hashlib
 import json
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -73,9 +76,10 @@ def key_of(session_id: str) -> str:
 class SessionDatabase:
     """The console's own PostgreSQL table of sessions (SQLAlchemy async; ``migrate`` creates it)."""
 
-    def __init__(self, url: str, encryption_key: str) -> None:
+    def __init__(self, url: str, encryption_key: str, previous_keys: Sequence[str] = ()) -> None:
         self.engine: AsyncEngine = create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
-        self.fernet = Fernet(encryption_key.encode())
+        # Encrypts with the first key, decrypts with any: a key rotation signs nobody out.
+        self.fernet = MultiFernet([Fernet(key.encode()) for key in (encryption_key, *previous_keys)])
 
     async def get(self, session_id: str) -> Session | None:
         async with self.engine.connect() as conn:
@@ -91,7 +95,7 @@ class SessionDatabase:
         try:
             state = json.loads(self.fernet.decrypt(row.data))
         except (InvalidToken, ValueError):
-            return None  # another key (rotated): the user signs in again
+            return None  # a key no longer configured: the user signs in again
         return Session(id=session_id, created=row.created_at.timestamp(), seen=row.seen_at.timestamp(), **state)
 
     async def put(self, session: Session, expires: float) -> None:

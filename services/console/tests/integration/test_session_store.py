@@ -145,3 +145,55 @@ async def test_an_idle_session_expires_and_another_key_cannot_read_it(database_u
         await connection.close()
     for s in (store, stranger):
         await s.database.close()  # type: ignore[union-attr]
+
+
+async def test_a_key_rotation_signs_nobody_out_and_moves_the_session_to_the_new_key(database_url: str) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    before = _store(database_url, old)
+
+    async def signed_in() -> str:
+        loaded = before.begin()
+        session = before.new()
+        session.tokens = {"access_token": "token-under-the-old-key"}
+        session.claims = {"sub": "rita"}
+        await before.end(loaded)
+        return session.id
+
+    session_id = await asyncio.create_task(signed_in())
+    new_only = _store(database_url, new)
+
+    async def unreadable_without_the_old_key() -> None:
+        new_only.begin()
+        assert await new_only.load(session_id) is None
+
+    await asyncio.create_task(unreadable_without_the_old_key())
+    # CONSOLE_SESSION_ENCRYPTION_KEY=new, CONSOLE_SESSION_ENCRYPTION_PREVIOUS_KEYS=old
+    rotated = SessionStore(
+        idle_seconds=1800,
+        max_seconds=36000,
+        max_sessions=10,
+        database=SessionDatabase(database_url, new, [old]),
+        seen_resolution=0,
+    )
+
+    async def still_signed_in() -> None:
+        loaded = rotated.begin()
+        found = await rotated.load(session_id)
+        assert found is not None
+        assert found.tokens["access_token"] == "token-under-the-old-key"
+        found.locale = "de"  # any change writes the session back, under the new key
+        await rotated.end(loaded)
+
+    await asyncio.create_task(still_signed_in())
+    after = _store(database_url, new)
+
+    async def readable_with_the_new_key_alone() -> None:
+        after.begin()
+        found = await after.load(session_id)
+        assert found is not None
+        assert found.locale == "de"
+        assert found.user_id == "rita"
+
+    await asyncio.create_task(readable_with_the_new_key_alone())
+    for store in (before, new_only, rotated, after):
+        await store.database.close()  # type: ignore[union-attr]
