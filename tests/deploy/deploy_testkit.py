@@ -750,7 +750,9 @@ def web_network_problems(resources: list[Resource]) -> list[str]:
     services = service_deployments(resources)
     console = policies_for(resources, _pod_labels(deployments["console"]))
     if (ingress := allowed_ports(console, "ingress")) != {("selector", 8000)}:
-        problems.append(f"console: ingress {sorted(ingress, key=str)}, expected port 8000 from the Gateway and Prometheus only")
+        problems.append(
+            f"console: ingress {sorted(ingress, key=str)}, expected port 8000 from the Gateway and Prometheus only"
+        )
     if (sources := _ingress_namespaces(console)) != INGRESS_NAMESPACES:
         problems.append(f"console: ingress from {sorted(sources)}, not from the Gateway's proxies and Prometheus only")
     expected = {("selector", 8000), ("selector", 8080), ("selector", 5432), ("selector", 53)}
@@ -1006,7 +1008,9 @@ def workload_problems(resources: list[Resource], overlay: str) -> list[str]:
         # 8 release safety: after the infrastructure, and after its migration Job
         if sync_wave(deployment) <= infrastructure:
             problems.append(f"{where}: sync wave {sync_wave(deployment)} is not after Kafka and PostgreSQL")
-        job = next((j for j in of_kind(resources, "Job") if j["metadata"]["name"] == f"backoffice-{workload}-migrate"), None)
+        job = next(
+            (j for j in of_kind(resources, "Job") if j["metadata"]["name"] == f"backoffice-{workload}-migrate"), None
+        )
         if job is None and workload not in MIGRATES_ITSELF:
             problems.append(f"{where}: no migration Job backoffice-{workload}-migrate")
         elif job is not None:
@@ -1024,7 +1028,9 @@ def workload_problems(resources: list[Resource], overlay: str) -> list[str]:
         if workload in SERVICES and not scaled:
             problems.append(f"{where}: a service without a ScaledObject (CPU and consumer lag)")
         # 8 disruption: a PDB over its pods that never blocks a drain
-        pdbs = [p for p in of_kind(resources, "PodDisruptionBudget") if selects(p["spec"].get("selector") or {}, labels)]
+        pdbs = [
+            p for p in of_kind(resources, "PodDisruptionBudget") if selects(p["spec"].get("selector") or {}, labels)
+        ]
         if not pdbs:
             problems.append(f"{where}: no PodDisruptionBudget")
         problems += [
@@ -1050,7 +1056,8 @@ def workload_problems(resources: list[Resource], overlay: str) -> list[str]:
         # 6 monitoring: a PodMonitor scrapes a port the pod has
         ports = {p.get("name") for c in pod_spec["containers"] for p in c.get("ports") or []}
         if not any(
-            selects(m["spec"]["selector"], labels) and {e.get("port") for e in m["spec"]["podMetricsEndpoints"]} <= ports
+            selects(m["spec"]["selector"], labels)
+            and {e.get("port") for e in m["spec"]["podMetricsEndpoints"]} <= ports
             for m in of_kind(resources, "PodMonitor")
         ):
             problems.append(f"{where}: no PodMonitor scrapes it")
@@ -1103,16 +1110,17 @@ def database_problems(resources: list[Resource], overlay: str) -> list[str]:
             for b in of_kind(resources, "ScheduledBackup")
         ):
             problems.append(f"{where}: no ScheduledBackup")
-        if not any(selects(m["spec"]["selector"], {"cnpg.io/cluster": cluster_name}) for m in of_kind(resources, "PodMonitor")):
+        if not any(
+            selects(m["spec"]["selector"], {"cnpg.io/cluster": cluster_name}) for m in of_kind(resources, "PodMonitor")
+        ):
             problems.append(f"{where}: no PodMonitor")
         affinity = spec.get("affinity") or {}
         if affinity.get("topologyKey") != ZONE or affinity.get("podAntiAffinityType") != "required":
             problems.append(f"{where}: instances are not kept in different zones")
         parameters = (spec.get("postgresql") or {}).get("parameters") or {}
         try:
-            dead_after = (
-                int(parameters["tcp_keepalives_idle"])
-                + int(parameters["tcp_keepalives_interval"]) * int(parameters["tcp_keepalives_count"])
+            dead_after = int(parameters["tcp_keepalives_idle"]) + int(parameters["tcp_keepalives_interval"]) * int(
+                parameters["tcp_keepalives_count"]
             )
         except KeyError:
             dead_after = 7200

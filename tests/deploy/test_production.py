@@ -15,15 +15,15 @@ import pytest
 import yaml
 from deploy_testkit import (
     CONSOLE_POD,
-    MIGRATES_ITSELF,
-    WORKLOADS,
     DEPLOYMENT_DOC,
     DOCKERFILE,
     K8S,
+    MIGRATES_ITSELF,
     OVERLAYS,
     PREFIX,
     REPO,
     SERVICES,
+    WORKLOADS,
     Resource,
     by_name,
     consumers_from_events_doc,
@@ -829,4 +829,6 @@ def test_the_rotation_check_catches_an_unwired_or_required_previous_key() -> Non
     del contracts["CONTRACTS_LINK_PREVIOUS_SECRETS"]["valueFrom"]["secretKeyRef"]["optional"]
     problems = "\n".join(rotation_problems(resources))
     assert "console: CONSOLE_SESSION_ENCRYPTION_PREVIOUS_KEYS is not set from a Secret" in problems
-    assert "contracts: CONTRACTS_LINK_PREVIOUS_SECRETS is not an optional key of Secret backoffice-contracts" in problems
+    assert (
+        "contracts: CONTRACTS_LINK_PREVIOUS_SECRETS is not an optional key of Secret backoffice-contracts" in problems
+    )
