@@ -639,7 +639,13 @@ def _filled_in(resources: list[Resource]) -> list[Resource]:
     ):
         text = text.replace(doc, real)
     text = re.sub(r"(image: \S+?):[\w.-]+\n", r"\1@sha256:" + "a" * 64 + "\n", text)
-    return [d for d in yaml.safe_load_all(text) if d]
+    resources = [d for d in yaml.safe_load_all(text) if d]
+    for resource in resources:
+        if resource["kind"] == "Cluster":
+            resource["spec"]["imageName"] = "ghcr.io/cloudnative-pg/postgresql:17.6@sha256:" + "b" * 64
+        if resource["kind"] == "Kafka":
+            resource["spec"]["kafka"]["version"] = "4.1.0"
+    return resources
 
 
 def test_the_prod_template_does_not_render_for_a_cluster_until_its_placeholders_are_set() -> None:
@@ -658,14 +664,22 @@ def test_the_prod_template_does_not_render_for_a_cluster_until_its_placeholders_
         "ConfigMap/backoffice-keycloak-config .data.KC_HOSTNAME: placeholder domain",
         "Gateway/backoffice-web .spec.listeners[1].hostname: placeholder domain",
         "registry.example.com/backoffice/keycloak:26.5.0 is not pinned by digest",
+        "Cluster/backoffice-pg .spec.imageName: unset (the operator default) is not pinned by digest",
+        "Kafka/backoffice .spec.kafka.version: unset (an operator upgrade would upgrade the brokers)",
     ):
         assert expected in result.stderr, expected
     sys.path.insert(0, str(REPO / "deploy"))
     try:
-        from k8s_release_check import placeholder_problems
+        from k8s_release_check import operator_image_problems, placeholder_problems
     finally:
         sys.path.remove(str(REPO / "deploy"))
-    assert placeholder_problems(_filled_in(list(render("prod")))) == []
+    filled = _filled_in(list(render("prod")))
+    assert placeholder_problems(filled) == []
+    assert operator_image_problems(filled) == []
+    by_name(filled, "Cluster", "backoffice-pg")["spec"]["imageName"] = "ghcr.io/cloudnative-pg/postgresql:17.6"
+    assert operator_image_problems(filled) == [
+        "Cluster/backoffice-pg .spec.imageName: ghcr.io/cloudnative-pg/postgresql:17.6 is not pinned by digest"
+    ]
 
 
 # ----------------------------------------------------------------------------- every workload, every rule
