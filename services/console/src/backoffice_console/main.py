@@ -166,6 +166,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.oidc.metadata()
         except Exception as exc:
             return JSONResponse({"status": "not ready", "detail": f"identity provider: {exc}"}, status_code=503)
+        database: SessionDatabase | None = app.state.sessions.database
+        if database is not None and (problem := await database.schema_problem()) is not None:
+            return JSONResponse({"status": "not ready", "detail": f"session store: {problem}"}, status_code=503)
         try:
             sessions = await app.state.sessions.count()
         except Exception as exc:

@@ -23,10 +23,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from backoffice_common.health import expected_schema_heads
 from backoffice_console.models import console_session
 
 COOKIE = "bo_session"
@@ -132,6 +134,24 @@ class SessionDatabase:
 
         async with self.engine.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(console_session))).scalar_one())
+
+    async def schema_problem(self) -> str | None:
+        """Why the session table is not at the revision this release ships, or None when it is.
+
+        ``/readyz`` answers 503 with it: a new pod stays out of the Service until its release's
+        migration Job (``python -m backoffice_console migrate``) has run.
+        """
+        expected = expected_schema_heads("console")
+        if expected is None:
+            return None
+        try:
+            async with self.engine.connect() as conn:
+                current = frozenset((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+        except SQLAlchemyError as exc:
+            return f"no schema revision ({type(exc).__name__}): run the migration"
+        if current != expected:
+            return f"schema revision {sorted(current)}, this release expects {sorted(expected)}: run the migration"
+        return None
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -197,3 +197,21 @@ async def test_a_key_rotation_signs_nobody_out_and_moves_the_session_to_the_new_
     await asyncio.create_task(readable_with_the_new_key_alone())
     for store in (before, new_only, rotated, after):
         await store.database.close()  # type: ignore[union-attr]
+
+
+async def test_readiness_knows_the_schema_revision_of_the_session_table(database_url: str) -> None:
+    database = SessionDatabase(database_url, Fernet.generate_key().decode())
+    assert await database.schema_problem() is None  # migrated to this release's head
+    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        shipped = await connection.fetchval("SELECT version_num FROM alembic_version")
+        await connection.execute("UPDATE alembic_version SET version_num = 'an_older_release'")
+        older = await database.schema_problem()
+        await connection.execute("DROP TABLE alembic_version")
+        missing = await database.schema_problem()
+    finally:
+        await connection.close()
+        await database.close()
+    assert older == f"schema revision ['an_older_release'], this release expects ['{shipped}']: run the migration"
+    assert missing is not None
+    assert missing.startswith("no schema revision (ProgrammingError)")
