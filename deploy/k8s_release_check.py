@@ -8,8 +8,9 @@ of the identity provider, SMTP relay, object store and Kubernetes API server in 
 policies are RFC 5737 documentation addresses, and images carry tags. ``kubectl kustomize``
 renders them happily; this check does not. It exits 1 and lists every field that still holds
 an example domain, a documentation address, or an image that is not pinned by digest
-(``name@sha256:...``: a tag can be moved, a digest cannot). Otherwise it prints the rendered
-manifests. Needs kubectl and PyYAML.
+(``name@sha256:...``: a tag can be moved, a digest cannot), including the PostgreSQL image of a
+CloudNativePG ``Cluster`` (``spec.imageName``) and the Kafka version of a Strimzi ``Kafka``, which
+the operators would otherwise choose. Otherwise it prints the rendered manifests. Needs kubectl and PyYAML.
 """
 
 from __future__ import annotations
@@ -70,6 +71,29 @@ def placeholder_problems(resources: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def operator_image_problems(resources: list[dict[str, Any]]) -> list[str]:
+    """Images the operators choose: left unset, they change with the operator's release.
+
+    A CloudNativePG ``Cluster`` must name its PostgreSQL image by digest (``spec.imageName``, or an
+    image catalog); a Strimzi ``Kafka`` must pin ``spec.kafka.version`` (Strimzi's images per version
+    are fixed for an operator release; without it an operator upgrade also upgrades the brokers).
+    """
+    problems: list[str] = []
+    for resource in resources:
+        name = f"{resource.get('kind')}/{(resource.get('metadata') or {}).get('name')}"
+        spec = resource.get("spec") or {}
+        if resource.get("kind") == "Cluster" and str(resource.get("apiVersion", "")).startswith("postgresql.cnpg.io/"):
+            image = spec.get("imageName")
+            if "imageCatalogRef" not in spec and not (isinstance(image, str) and DIGEST.search(image)):
+                problems.append(
+                    f"{name} .spec.imageName: {image or 'unset (the operator default)'} is not pinned by digest"
+                )
+        strimzi = str(resource.get("apiVersion", "")).startswith("kafka.strimzi.io/")
+        if resource.get("kind") == "Kafka" and strimzi and not (spec.get("kafka") or {}).get("version"):
+            problems.append(f"{name} .spec.kafka.version: unset (an operator upgrade would upgrade the brokers)")
+    return problems
+
+
 def render(overlay: str) -> str:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
@@ -85,7 +109,8 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     rendered = render(argv[1])
-    problems = placeholder_problems([doc for doc in yaml.safe_load_all(rendered) if doc])
+    resources = [doc for doc in yaml.safe_load_all(rendered) if doc]
+    problems = placeholder_problems(resources) + operator_image_problems(resources)
     if problems:
         print(f"{argv[1]} is not ready for a cluster: {len(problems)} placeholder(s) left", file=sys.stderr)
         for problem in problems:

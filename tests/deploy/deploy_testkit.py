@@ -317,13 +317,21 @@ def shutdown_problems(pod_spec: Resource, container: Resource, cname: str) -> li
     if "--timeout-graceful-shutdown" not in args:
         return [f"{cname}: no --timeout-graceful-shutdown: open requests could outlive the grace period"]
     drain = int(args[args.index("--timeout-graceful-shutdown") + 1])
-    command = (((container.get("lifecycle") or {}).get("preStop") or {}).get("exec") or {}).get("command") or []
-    pre_stop = int(command[1]) if len(command) == 2 and command[0] == "sleep" else 0
+    pre_stop = pre_stop_seconds(container)
     grace = int(pod_spec.get("terminationGracePeriodSeconds", 30))
     budget = pre_stop + drain + SHUTDOWN_AFTER_DRAIN_SECONDS
     if grace < budget:
         return [f"{cname}: terminationGracePeriodSeconds {grace} < preStop {pre_stop} + drain {drain} + 15"]
     return []
+
+
+def pre_stop_seconds(container: Resource) -> int:
+    """How long the preStop hook waits (``exec: sleep N`` or the ``sleep`` action), 0 without one."""
+    pre_stop = (container.get("lifecycle") or {}).get("preStop") or {}
+    if "sleep" in pre_stop:
+        return int(pre_stop["sleep"].get("seconds", 0))
+    command = (pre_stop.get("exec") or {}).get("command") or []
+    return int(command[1]) if len(command) == 2 and command[0] == "sleep" else 0
 
 
 def job_problems(job: Resource) -> list[str]:
@@ -742,9 +750,11 @@ def web_network_problems(resources: list[Resource]) -> list[str]:
     services = service_deployments(resources)
     console = policies_for(resources, _pod_labels(deployments["console"]))
     if (ingress := allowed_ports(console, "ingress")) != {("selector", 8000)}:
-        problems.append(f"console: ingress {sorted(ingress, key=str)}, expected port 8000 from the Gateway only")
-    if (sources := _ingress_namespaces(console)) != {"envoy-gateway-system"}:
-        problems.append(f"console: ingress from {sorted(sources)}, not from the Gateway's proxies only")
+        problems.append(
+            f"console: ingress {sorted(ingress, key=str)}, expected port 8000 from the Gateway and Prometheus only"
+        )
+    if (sources := _ingress_namespaces(console)) != INGRESS_NAMESPACES:
+        problems.append(f"console: ingress from {sorted(sources)}, not from the Gateway's proxies and Prometheus only")
     expected = {("selector", 8000), ("selector", 8080), ("selector", 5432), ("selector", 53)}
     if (egress := allowed_ports(console, "egress")) != expected:
         problems.append(f"console: egress {sorted(egress, key=str)}, not {sorted(expected, key=str)}")
@@ -923,3 +933,203 @@ def crd_type_errors(resources: list[Resource], label: str) -> dict[str, list[str
     if result.returncode != 0 and not errors:
         raise RuntimeError(f"tsc failed without a parsable error:\n{result.stdout}\n{result.stderr}")
     return errors
+
+
+# --------------------------------------------------------------------------- every workload, every rule
+
+# The platform's Deployments: the seven services and the two web components. A Deployment of the
+# platform that is in neither list fails ``workload_problems``, so a new one cannot skip a rule.
+WORKLOADS = (*SERVICES, *WEB_COMPONENTS)
+# Every workload keeps its state in a database of its own (Keycloak included) on a CloudNativePG cluster.
+DATABASES = WORKLOADS
+# Workloads without their own migration Job: Keycloak migrates its schema itself at start (Liquibase).
+MIGRATES_ITSELF = frozenset({"keycloak"})
+# Deployments outside the platform a dev overlay may add (the SMTP sink).
+DEV_ONLY_DEPLOYMENTS = frozenset({"mailpit"})
+ZONE = "topology.kubernetes.io/zone"
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+
+
+def workload_deployments(resources: Iterable[Resource]) -> dict[str, Resource]:
+    """Every Deployment labelled ``app.kubernetes.io/part-of: backoffice``, by name without the prefix."""
+    found = {}
+    for deployment in of_kind(resources, "Deployment"):
+        labels = deployment["metadata"].get("labels") or {}
+        if labels.get("app.kubernetes.io/part-of") == "backoffice":
+            found[deployment["metadata"]["name"].removeprefix("backoffice-")] = deployment
+    return found
+
+
+def sync_wave(resource: Resource) -> int:
+    return int((resource["metadata"].get("annotations") or {}).get(SYNC_WAVE, "0"))
+
+
+def workload_problems(resources: list[Resource], overlay: str) -> list[str]:
+    """The rules of production (docs/deployment.md, "Production readiness, item by item") for
+    EVERY Deployment of the platform: zone spread (5), a PDB that lets unhealthy pods go, KEDA
+    or a fixed count of at least two but never both, sync waves after the infrastructure and
+    after the workload's migration Job, readiness, a graceful-shutdown budget within the grace
+    period (8), a PodMonitor on a port it has (6), and Kafka's listener admitting exactly the
+    services (4)."""
+    problems: list[str] = []
+    deployments = workload_deployments(resources)
+    if unknown := sorted(set(deployments) - set(WORKLOADS)):
+        problems.append(f"Deployments {unknown} are neither in SERVICES nor in WEB_COMPONENTS: no rule checks them")
+    if missing := sorted(set(WORKLOADS) - set(deployments)):
+        problems.append(f"workloads {missing} are not rendered")
+    for deployment in of_kind(resources, "Deployment"):
+        name = deployment["metadata"]["name"]
+        if name.removeprefix("backoffice-") not in deployments and not (
+            overlay == "dev" and name in DEV_ONLY_DEPLOYMENTS
+        ):
+            problems.append(f"Deployment/{name} is not labelled app.kubernetes.io/part-of=backoffice")
+    for kind in ("StatefulSet", "DaemonSet", "CronJob", "ReplicaSet", "Pod"):
+        problems += [f"{name_of(r)}: a {kind} no rule of tests/deploy covers" for r in of_kind(resources, kind)]
+    infrastructure = max((sync_wave(r) for r in resources if r.get("kind") in ("Cluster", "Kafka")), default=0)
+    scalers = {s["spec"]["scaleTargetRef"]["name"]: s for s in of_kind(resources, "ScaledObject")}
+    kafka = next((k for k in of_kind(resources, "Kafka")), None)
+    kafka_peers = [
+        peer.get("podSelector") or {}
+        for listener in ((kafka or {}).get("spec", {}).get("kafka", {}).get("listeners") or [])
+        for peer in listener.get("networkPolicyPeers") or [{}]
+    ]
+    for workload, deployment in sorted(deployments.items()):
+        if workload not in WORKLOADS:
+            continue
+        where = name_of(deployment)
+        spec = deployment["spec"]
+        labels = spec["template"]["metadata"]["labels"]
+        pod_spec = spec["template"]["spec"]
+        container = pod_spec["containers"][0]
+        # 5 failure domains: spread over zones, selecting this workload's own pods
+        spreads = [t for t in pod_spec.get("topologySpreadConstraints") or [] if t.get("topologyKey") == ZONE]
+        if not any(selects(t.get("labelSelector") or {}, labels) for t in spreads):
+            problems.append(f"{where}: no zone spread over its own pods")
+        # 8 release safety: after the infrastructure, and after its migration Job
+        if sync_wave(deployment) <= infrastructure:
+            problems.append(f"{where}: sync wave {sync_wave(deployment)} is not after Kafka and PostgreSQL")
+        job = next(
+            (j for j in of_kind(resources, "Job") if j["metadata"]["name"] == f"backoffice-{workload}-migrate"), None
+        )
+        if job is None and workload not in MIGRATES_ITSELF:
+            problems.append(f"{where}: no migration Job backoffice-{workload}-migrate")
+        elif job is not None:
+            annotations = job["metadata"].get("annotations") or {}
+            if annotations.get("argocd.argoproj.io/hook") != "Sync" or not (
+                infrastructure < sync_wave(job) < sync_wave(deployment)
+            ):
+                problems.append(f"{where}: its migration Job is not a Sync hook between the infrastructure and it")
+        # 8 scaling: KEDA (and no spec.replicas) or a fixed count of at least 2, never both
+        scaled = deployment["metadata"]["name"] in scalers
+        if scaled and "replicas" in spec:
+            problems.append(f"{where}: spec.replicas on a Deployment KEDA scales (reset on every apply)")
+        if not scaled and (spec.get("replicas") or 1) < 2:
+            problems.append(f"{where}: neither scaled by KEDA nor at least 2 replicas")
+        if workload in SERVICES and not scaled:
+            problems.append(f"{where}: a service without a ScaledObject (CPU and consumer lag)")
+        # 8 disruption: a PDB over its pods that never blocks a drain
+        pdbs = [
+            p for p in of_kind(resources, "PodDisruptionBudget") if selects(p["spec"].get("selector") or {}, labels)
+        ]
+        if not pdbs:
+            problems.append(f"{where}: no PodDisruptionBudget")
+        problems += [
+            f"{where}: PodDisruptionBudget/{p['metadata']['name']} is not unhealthyPodEvictionPolicy AlwaysAllow"
+            for p in pdbs
+            if p["spec"].get("unhealthyPodEvictionPolicy") != "AlwaysAllow"
+        ]
+        # 8 readiness (the database only for the services) and a shutdown budget within the grace period
+        if not _probe_path(container.get("readinessProbe")):
+            problems.append(f"{where}: no readiness probe")
+        elif workload in SERVICES and _probe_path(container.get("readinessProbe")) != READINESS_PATH:
+            problems.append(f"{where}: readiness is not {READINESS_PATH}")
+        pre_stop = pre_stop_seconds(container)
+        if pre_stop <= 0:
+            problems.append(f"{where}: no preStop pause: the endpoint may still get requests after SIGTERM")
+        args = [str(a) for a in container.get("args") or []]
+        if workload not in MIGRATES_ITSELF and "--timeout-graceful-shutdown" not in args:
+            problems.append(f"{where}: no bound on the HTTP drain (--timeout-graceful-shutdown)")
+        drain = int(args[args.index("--timeout-graceful-shutdown") + 1]) if "--timeout-graceful-shutdown" in args else 0
+        grace = int(pod_spec.get("terminationGracePeriodSeconds", 30))
+        if grace < pre_stop + drain + SHUTDOWN_AFTER_DRAIN_SECONDS:
+            problems.append(f"{where}: terminationGracePeriodSeconds {grace} < preStop {pre_stop} + drain {drain} + 15")
+        # 6 monitoring: a PodMonitor scrapes a port the pod has
+        ports = {p.get("name") for c in pod_spec["containers"] for p in c.get("ports") or []}
+        if not any(
+            selects(m["spec"]["selector"], labels)
+            and {e.get("port") for e in m["spec"]["podMetricsEndpoints"]} <= ports
+            for m in of_kind(resources, "PodMonitor")
+        ):
+            problems.append(f"{where}: no PodMonitor scrapes it")
+        # 4 Kafka: the listener's generated policy admits the services, and nothing else of the platform
+        admitted = any(selects(peer, labels) for peer in kafka_peers)
+        if workload in SERVICES and not admitted:
+            problems.append(f"{where}: the Kafka listener's networkPolicyPeers do not admit it")
+        if workload not in SERVICES and admitted:
+            problems.append(f"{where}: the Kafka listener admits it, though it uses no Kafka")
+    return problems
+
+
+def database_problems(resources: list[Resource], overlay: str) -> list[str]:
+    """Every workload's database and every CloudNativePG cluster under the same rules: a Database
+    and login role of its own (on a rendered Cluster), WAL archiving and a ScheduledBackup (1),
+    one instance per zone, TCP keepalives, in prod three instances and a synchronous standby (5),
+    a PodMonitor (6)."""
+    problems: list[str] = []
+    clusters = {c["metadata"]["name"]: c for c in of_kind(resources, "Cluster")}
+    if not clusters:
+        return ["no CloudNativePG Cluster"]
+    databases = {d["spec"]["name"]: d for d in of_kind(resources, "Database")}
+    for name in DATABASES:
+        database = databases.get(name)
+        if database is None:
+            problems.append(f"{name}: no Database")
+            continue
+        cluster = clusters.get(database["spec"]["cluster"]["name"])
+        if cluster is None:
+            problems.append(f"{name}: its Database is on cluster {database['spec']['cluster']['name']}, not rendered")
+            continue
+        roles = {r["name"]: r for r in (cluster["spec"].get("managed") or {}).get("roles") or []}
+        role = roles.get(name) or {}
+        if database["spec"].get("owner") != name or not role.get("login"):
+            problems.append(f"{name}: not owned by a login role of its own")
+        if (role.get("passwordSecret") or {}).get("name") != f"backoffice-{name}-db":
+            problems.append(f"{name}: the role's password is not from Secret backoffice-{name}-db")
+    for cluster_name, cluster in sorted(clusters.items()):
+        where = f"Cluster/{cluster_name}"
+        spec = cluster["spec"]
+        archivers = [p for p in spec.get("plugins") or [] if p.get("isWALArchiver")]
+        if [p.get("name") for p in archivers] != ["barman-cloud.cloudnative-pg.io"]:
+            problems.append(f"{where}: WAL is not archived by the Barman Cloud plugin")
+        else:
+            store = (archivers[0].get("parameters") or {}).get("barmanObjectName")
+            if not any(s["metadata"]["name"] == store for s in of_kind(resources, "ObjectStore")):
+                problems.append(f"{where}: its ObjectStore {store} is not rendered")
+        if not any(
+            b["spec"]["cluster"]["name"] == cluster_name and b["spec"].get("method") == "plugin"
+            for b in of_kind(resources, "ScheduledBackup")
+        ):
+            problems.append(f"{where}: no ScheduledBackup")
+        if not any(
+            selects(m["spec"]["selector"], {"cnpg.io/cluster": cluster_name}) for m in of_kind(resources, "PodMonitor")
+        ):
+            problems.append(f"{where}: no PodMonitor")
+        affinity = spec.get("affinity") or {}
+        if affinity.get("topologyKey") != ZONE or affinity.get("podAntiAffinityType") != "required":
+            problems.append(f"{where}: instances are not kept in different zones")
+        parameters = (spec.get("postgresql") or {}).get("parameters") or {}
+        try:
+            dead_after = int(parameters["tcp_keepalives_idle"]) + int(parameters["tcp_keepalives_interval"]) * int(
+                parameters["tcp_keepalives_count"]
+            )
+        except KeyError:
+            dead_after = 7200
+        if dead_after > 60:
+            problems.append(f"{where}: a dead client's session (and advisory lock) lives {dead_after} s")
+        if overlay == "prod":
+            synchronous = (spec.get("postgresql") or {}).get("synchronous") or {}
+            if spec.get("instances", 1) < 3:
+                problems.append(f"{where}: fewer than 3 instances")
+            if synchronous.get("number", 0) < 1 or synchronous.get("dataDurability", "required") != "required":
+                problems.append(f"{where}: no synchronous standby")
+    return problems

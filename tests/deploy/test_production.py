@@ -18,14 +18,17 @@ from deploy_testkit import (
     DEPLOYMENT_DOC,
     DOCKERFILE,
     K8S,
+    MIGRATES_ITSELF,
     OVERLAYS,
     PREFIX,
     REPO,
     SERVICES,
+    WORKLOADS,
     Resource,
     by_name,
     consumers_from_events_doc,
     crd_results,
+    database_problems,
     env_of,
     of_kind,
     owners_from_events_doc,
@@ -34,6 +37,8 @@ from deploy_testkit import (
     selects,
     service_deployments,
     topics_from_events_doc,
+    workload_deployments,
+    workload_problems,
 )
 
 per_overlay = pytest.mark.parametrize("overlay", OVERLAYS)
@@ -385,6 +390,7 @@ def alert_problems(resources: list[Resource]) -> list[str]:
         "no relay leader": "backoffice_outbox_relay_leader",
         "replication lag": "cnpg_pg_replication_lag",
         "backup age": "barman_cloud_cloudnative_pg_io_last_available_backup_timestamp",
+        "a scraped workload down (every PodMonitor's pods)": "up{",
     }
     for what, metric in required.items():
         if not any(metric in r["expr"] for r in alerts.values()):
@@ -633,7 +639,13 @@ def _filled_in(resources: list[Resource]) -> list[Resource]:
     ):
         text = text.replace(doc, real)
     text = re.sub(r"(image: \S+?):[\w.-]+\n", r"\1@sha256:" + "a" * 64 + "\n", text)
-    return [d for d in yaml.safe_load_all(text) if d]
+    resources = [d for d in yaml.safe_load_all(text) if d]
+    for resource in resources:
+        if resource["kind"] == "Cluster":
+            resource["spec"]["imageName"] = "ghcr.io/cloudnative-pg/postgresql:17.6@sha256:" + "b" * 64
+        if resource["kind"] == "Kafka":
+            resource["spec"]["kafka"]["version"] = "4.1.0"
+    return resources
 
 
 def test_the_prod_template_does_not_render_for_a_cluster_until_its_placeholders_are_set() -> None:
@@ -652,11 +664,185 @@ def test_the_prod_template_does_not_render_for_a_cluster_until_its_placeholders_
         "ConfigMap/backoffice-keycloak-config .data.KC_HOSTNAME: placeholder domain",
         "Gateway/backoffice-web .spec.listeners[1].hostname: placeholder domain",
         "registry.example.com/backoffice/keycloak:26.5.0 is not pinned by digest",
+        "Cluster/backoffice-pg .spec.imageName: unset (the operator default) is not pinned by digest",
+        "Kafka/backoffice .spec.kafka.version: unset (an operator upgrade would upgrade the brokers)",
     ):
         assert expected in result.stderr, expected
     sys.path.insert(0, str(REPO / "deploy"))
     try:
-        from k8s_release_check import placeholder_problems
+        from k8s_release_check import operator_image_problems, placeholder_problems
     finally:
         sys.path.remove(str(REPO / "deploy"))
-    assert placeholder_problems(_filled_in(list(render("prod")))) == []
+    filled = _filled_in(list(render("prod")))
+    assert placeholder_problems(filled) == []
+    assert operator_image_problems(filled) == []
+    by_name(filled, "Cluster", "backoffice-pg")["spec"]["imageName"] = "ghcr.io/cloudnative-pg/postgresql:17.6"
+    assert operator_image_problems(filled) == [
+        "Cluster/backoffice-pg .spec.imageName: ghcr.io/cloudnative-pg/postgresql:17.6 is not pinned by digest"
+    ]
+
+
+# ----------------------------------------------------------------------------- every workload, every rule
+
+
+def test_every_service_of_the_repository_is_a_workload_the_rules_cover() -> None:
+    """A new service directory (or web component) must join SERVICES/WEB_COMPONENTS, and so every rule."""
+    packages = {p.parent.name for p in (REPO / "services").glob("*/pyproject.toml")} - {"common"}
+    assert packages == set(WORKLOADS) - MIGRATES_ITSELF, packages ^ (set(WORKLOADS) - MIGRATES_ITSELF)
+    bases = {p.name for p in (K8S / "base").iterdir() if (p / "deployment.yaml").exists()}
+    assert bases == set(WORKLOADS), bases ^ set(WORKLOADS)
+
+
+@per_overlay
+def test_every_deployment_follows_the_production_rules(overlay: str) -> None:
+    problems = workload_problems(list(render(overlay)), overlay)
+    assert problems == [], "\n".join(problems)
+
+
+def _container(resources: list[Resource], workload: str) -> Resource:
+    container: Resource = workload_deployments(resources)[workload]["spec"]["template"]["spec"]["containers"][0]
+    return container
+
+
+def test_the_workload_check_catches_each_rule_broken_on_a_new_or_web_workload() -> None:
+    resources = [copy.deepcopy(r) for r in render("prod")]
+    assert workload_problems(resources, "prod") == []
+    # a new service rendered with none of the rules, as a copy of insights without its companions
+    stray = copy.deepcopy(by_name(resources, "Deployment", "backoffice-insights"))
+    stray["metadata"]["name"] = "backoffice-travel"
+    resources.append(stray)
+    console = workload_deployments(resources)["console"]
+    console["spec"]["template"]["spec"]["topologySpreadConstraints"].pop(0)  # the zone spread
+    console["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] = "0"
+    del _container(resources, "keycloak")["lifecycle"]
+    budgets = workload_deployments(resources)["budgets"]
+    budgets["spec"]["replicas"] = 3
+    _container(resources, "budgets")["readinessProbe"]["httpGet"]["path"] = "/readyz"
+    resources.remove(by_name(resources, "ScaledObject", "backoffice-checklists"))
+    resources.remove(by_name(resources, "PodMonitor", "backoffice-console"))
+    resources.remove(by_name(resources, "Job", "backoffice-insights-migrate"))
+    del by_name(resources, "PodDisruptionBudget", "backoffice-keycloak")["spec"]["unhealthyPodEvictionPolicy"]
+    resources.remove(by_name(resources, "PodDisruptionBudget", "backoffice-console"))
+    workload_deployments(resources)["contracts"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 30
+    kafka = by_name(resources, "Kafka", "backoffice")["spec"]["kafka"]["listeners"][0]
+    kafka["networkPolicyPeers"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] = "backoffice-requests"
+    problems = "\n".join(workload_problems(resources, "prod"))
+    for expected in (
+        "Deployments ['travel'] are neither in SERVICES nor in WEB_COMPONENTS",
+        "Deployment/backoffice-console: no zone spread over its own pods",
+        "Deployment/backoffice-console: sync wave 0 is not after Kafka and PostgreSQL",
+        "Deployment/backoffice-keycloak: no preStop pause",
+        "Deployment/backoffice-budgets: spec.replicas on a Deployment KEDA scales",
+        "Deployment/backoffice-budgets: readiness is not /readyz?probe=db",
+        "Deployment/backoffice-checklists: a service without a ScaledObject",
+        "Deployment/backoffice-console: no PodMonitor scrapes it",
+        "Deployment/backoffice-insights: no migration Job backoffice-insights-migrate",
+        "Deployment/backoffice-keycloak: PodDisruptionBudget/backoffice-keycloak is not unhealthyPodEvictionPolicy",
+        "Deployment/backoffice-console: no PodDisruptionBudget",
+        "Deployment/backoffice-contracts: terminationGracePeriodSeconds 30 < preStop 5 + drain 20 + 15",
+        "Deployment/backoffice-approvals: the Kafka listener's networkPolicyPeers do not admit it",
+    ):
+        assert expected in problems, expected
+    unlabelled = [copy.deepcopy(r) for r in render("prod")]
+    del by_name(unlabelled, "Deployment", "backoffice-console")["metadata"]["labels"]["app.kubernetes.io/part-of"]
+    unlabelled.append({"kind": "StatefulSet", "metadata": {"name": "cache"}, "spec": {}})
+    problems = "\n".join(workload_problems(unlabelled, "prod"))
+    assert "Deployment/backoffice-console is not labelled app.kubernetes.io/part-of=backoffice" in problems
+    assert "workloads ['console'] are not rendered" in problems
+    assert "StatefulSet/cache: a StatefulSet no rule of tests/deploy covers" in problems
+
+
+@per_overlay
+def test_every_workloads_database_is_backed_up_replicated_and_monitored(overlay: str) -> None:
+    problems = database_problems(list(render(overlay)), overlay)
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_database_check_catches_a_database_or_cluster_left_out() -> None:
+    resources = [copy.deepcopy(r) for r in render("prod")]
+    assert database_problems(resources, "prod") == []
+    resources.remove(next(d for d in of_kind(resources, "Database") if d["spec"]["name"] == "keycloak"))
+    console = next(d for d in of_kind(resources, "Database") if d["spec"]["name"] == "console")
+    console["spec"]["cluster"]["name"] = "backoffice-console-pg"
+    # a second cluster, for a new service, with none of the rules
+    second = copy.deepcopy(by_name(resources, "Cluster", "backoffice-pg"))
+    second["metadata"]["name"] = "backoffice-travel-pg"
+    del second["spec"]["plugins"]
+    second["spec"]["affinity"] = {}
+    second["spec"]["postgresql"]["parameters"].pop("tcp_keepalives_idle")
+    second["spec"]["postgresql"]["synchronous"]["number"] = 0
+    resources.append(second)
+    problems = "\n".join(database_problems(resources, "prod"))
+    for expected in (
+        "keycloak: no Database",
+        "console: its Database is on cluster backoffice-console-pg, not rendered",
+        "Cluster/backoffice-travel-pg: WAL is not archived by the Barman Cloud plugin",
+        "Cluster/backoffice-travel-pg: no ScheduledBackup",
+        "Cluster/backoffice-travel-pg: no PodMonitor",
+        "Cluster/backoffice-travel-pg: instances are not kept in different zones",
+        "Cluster/backoffice-travel-pg: a dead client's session (and advisory lock) lives 7200 s",
+        "Cluster/backoffice-travel-pg: no synchronous standby",
+    ):
+        assert expected in problems, expected
+    assert "Cluster/backoffice-pg:" not in problems
+
+
+# ----------------------------------------------------------------------------- 9 key rotation in the manifests
+
+
+def _rotation_settings() -> dict[str, list[tuple[str, str]]]:
+    """workload -> (previous-keys variable, current-key variable) of every rotation setting."""
+    import importlib
+
+    found: dict[str, list[tuple[str, str]]] = {}
+    for workload in (*SERVICES, "console"):
+        settings = importlib.import_module(f"backoffice_{workload}.settings").Settings
+        prefix = settings.model_config.get("env_prefix", "")
+        for field in settings.model_fields:
+            if "previous_" in field:
+                current = field.replace("previous_", "").removesuffix("s")
+                assert current in settings.model_fields, f"{workload}: {field} rotates no {current}"
+                found.setdefault(workload, []).append((f"{prefix}{field}".upper(), f"{prefix}{current}".upper()))
+    return found
+
+
+def rotation_problems(resources: list[Resource]) -> list[str]:
+    """Every previous-keys setting is wired, from the Secret of its current key, optional: a
+    rotation is a change of Secret and a rollout, not of the manifests."""
+    problems = []
+    deployments = workload_deployments(resources)
+    for workload, pairs in _rotation_settings().items():
+        env = env_of(deployments[workload]["spec"]["template"]["spec"]["containers"][0])
+        for previous, current in pairs:
+            current_ref = ((env.get(current) or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
+            ref = ((env.get(previous) or {}).get("valueFrom") or {}).get("secretKeyRef")
+            if ref is None:
+                problems.append(f"{workload}: {previous} is not set from a Secret (rotation needs a manifest change)")
+            elif ref.get("name") != current_ref.get("name") or ref.get("optional") is not True:
+                problems.append(f"{workload}: {previous} is not an optional key of Secret {current_ref.get('name')}")
+    return problems
+
+
+@per_overlay
+def test_every_key_with_previous_keys_can_be_rotated_through_its_secret(overlay: str) -> None:
+    pairs = _rotation_settings()
+    assert {w: sorted(p for p, _ in found) for w, found in pairs.items()} == {
+        "notifications": ["NOTIFICATIONS_LINK_SIGNING_PREVIOUS_KEYS", "NOTIFICATIONS_SECRET_ENCRYPTION_PREVIOUS_KEYS"],
+        "contracts": ["CONTRACTS_LINK_PREVIOUS_SECRETS"],
+        "console": ["CONSOLE_SESSION_ENCRYPTION_PREVIOUS_KEYS"],
+    }
+    problems = rotation_problems(list(render(overlay)))
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_rotation_check_catches_an_unwired_or_required_previous_key() -> None:
+    resources = [copy.deepcopy(r) for r in render("prod")]
+    console = _container(resources, "console")
+    console["env"] = [e for e in console["env"] if e["name"] != "CONSOLE_SESSION_ENCRYPTION_PREVIOUS_KEYS"]
+    contracts = env_of(_container(resources, "contracts"))
+    del contracts["CONTRACTS_LINK_PREVIOUS_SECRETS"]["valueFrom"]["secretKeyRef"]["optional"]
+    problems = "\n".join(rotation_problems(resources))
+    assert "console: CONSOLE_SESSION_ENCRYPTION_PREVIOUS_KEYS is not set from a Secret" in problems
+    assert (
+        "contracts: CONTRACTS_LINK_PREVIOUS_SECRETS is not an optional key of Secret backoffice-contracts" in problems
+    )

@@ -317,7 +317,7 @@ def web_gateway_problems(resources: list[Resource]) -> list[str]:
     hosts = {x["name"]: x["hostname"] for x in gateway["spec"]["listeners"]}
     pages = console_paths()
     assert len(pages) > 30
-    for path in sorted(pages - {"/healthz", "/readyz"}):
+    for path in sorted(pages - {"/healthz", "/readyz", "/metrics"}):
         if _routed(resources, "backoffice-web", hosts["console"], path) != {"backoffice-console"}:
             problems.append(f"console page {path} is not routed to backoffice-console")
     for path in ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"):
@@ -378,7 +378,7 @@ def test_the_network_check_catches_opened_console_and_keycloak_policies() -> Non
     budgets = by_name(resources, "NetworkPolicy", "backoffice-budgets")
     budgets["spec"]["ingress"][0]["from"][2]["podSelector"] = {}
     problems = "\n".join(network_problems(resources, "prod"))
-    assert "console: ingress from ['<any>', 'envoy-gateway-system']" in problems
+    assert "console: ingress from ['<any>', 'envoy-gateway-system', 'monitoring']" in problems
     assert "console: reaches the APIs of" in problems
     assert "console: egress to addresses (ipBlock)" in problems
     assert "keycloak: HTTP (8080) from ['<any>'," in problems

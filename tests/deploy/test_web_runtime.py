@@ -149,6 +149,8 @@ def _secret_values(container: Resource) -> dict[str, str]:
     for name, entry in env_of(container).items():
         ref = (entry.get("valueFrom") or {}).get("secretKeyRef")
         field = (entry.get("valueFrom") or {}).get("fieldRef")
+        if ref and ref.get("optional") and (ref["name"], ref["key"]) not in made_up:
+            continue  # an optional key the Secret does not have: unset in the pod too (no rotation under way)
         if ref:
             env[name] = made_up[ref["name"], ref["key"]]
         elif field:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,8 +13,10 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from backoffice_common import metrics
 from backoffice_console import (
     absences,
     admin,
@@ -58,7 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         idle_seconds=settings.session_idle_seconds,
         max_seconds=settings.session_max_seconds,
         max_sessions=settings.max_sessions,
-        database=SessionDatabase(settings.database_url, settings.session_key()) if settings.database_url else None,
+        database=(
+            SessionDatabase(settings.database_url, settings.session_key(), settings.session_encryption_previous_keys)
+            if settings.database_url
+            else None
+        ),
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
@@ -81,13 +88,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def sessions(request: Request, call_next):  # type: ignore[no-untyped-def]
         """With a database: the request's session is read before and written back after it."""
         store: SessionStore = app.state.sessions
-        if store.database is None or request.url.path.startswith(("/static/", "/healthz")):
+        if store.database is None or request.url.path.startswith(("/static/", "/healthz", "/metrics")):
             return await call_next(request)
         loaded = store.begin()
         await store.load(request.cookies.get(COOKIE))
         response: Response = await call_next(request)
         await store.end(loaded)
         return response
+
+    @app.middleware("http")
+    async def http_metrics(request: Request, call_next):  # type: ignore[no-untyped-def]
+        """The services' request counter and latency histogram, labelled service="console"."""
+        started, status = time.perf_counter(), 500
+        try:
+            response: Response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            template = getattr(request.scope.get("route"), "path", None) or "unmatched"
+            metrics.HTTP_REQUESTS.labels("console", request.method, template, str(status)).inc()
+            metrics.HTTP_LATENCY.labels("console", request.method, template).observe(time.perf_counter() - started)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -135,12 +155,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        """For Prometheus (the PodMonitor backoffice-console): the Gateway does not route it."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
         try:
             await app.state.oidc.metadata()
         except Exception as exc:
             return JSONResponse({"status": "not ready", "detail": f"identity provider: {exc}"}, status_code=503)
+        database: SessionDatabase | None = app.state.sessions.database
+        if database is not None and (problem := await database.schema_problem()) is not None:
+            return JSONResponse({"status": "not ready", "detail": f"session store: {problem}"}, status_code=503)
         try:
             sessions = await app.state.sessions.count()
         except Exception as exc:

@@ -5,7 +5,9 @@ are not shared between replicas. With it, every request reads its session from t
 PostgreSQL database (``SessionDatabase``) and writes back what changed when it ends: sessions then
 survive a restart and work across replicas, and a sign-out on one replica ends the session on all.
 Rows are keyed by the SHA-256 of the session id (the database never holds a usable cookie) and the
-tokens are encrypted with Fernet (``CONSOLE_SESSION_ENCRYPTION_KEY``). Tokens never leave the server.
+tokens are encrypted with Fernet (``CONSOLE_SESSION_ENCRYPTION_KEY``; rows of the previous keys of a
+rotation, ``CONSOLE_SESSION_ENCRYPTION_PREVIOUS_KEYS``, are still read and are written back under the
+current key). Tokens never leave the server.
 """
 
 from __future__ import annotations
@@ -15,15 +17,18 @@ import hashlib
 import json
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import delete, select, update
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from backoffice_common.health import expected_schema_heads
 from backoffice_console.models import console_session
 
 COOKIE = "bo_session"
@@ -88,9 +93,10 @@ def key_of(session_id: str) -> str:
 class SessionDatabase:
     """The console's own PostgreSQL table of sessions (SQLAlchemy async; ``migrate`` creates it)."""
 
-    def __init__(self, url: str, encryption_key: str) -> None:
+    def __init__(self, url: str, encryption_key: str, previous_keys: Sequence[str] = ()) -> None:
         self.engine: AsyncEngine = create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
-        self.fernet = Fernet(encryption_key.encode())
+        # Encrypts with the first key, decrypts with any: a key rotation signs nobody out.
+        self.fernet = MultiFernet([Fernet(key.encode()) for key in (encryption_key, *previous_keys)])
 
     async def get(self, session_id: str) -> Session | None:
         async with self.engine.connect() as conn:
@@ -106,7 +112,7 @@ class SessionDatabase:
         try:
             state = json.loads(self.fernet.decrypt(row.data))
         except (InvalidToken, ValueError):
-            return None  # another key (rotated): the user signs in again
+            return None  # a key no longer configured: the user signs in again
         return Session(id=session_id, created=row.created_at.timestamp(), seen=row.seen_at.timestamp(), **state)
 
     async def put(self, session: Session, expires: float) -> None:
@@ -143,6 +149,24 @@ class SessionDatabase:
 
         async with self.engine.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(console_session))).scalar_one())
+
+    async def schema_problem(self) -> str | None:
+        """Why the session table is not at the revision this release ships, or None when it is.
+
+        ``/readyz`` answers 503 with it: a new pod stays out of the Service until its release's
+        migration Job (``python -m backoffice_console migrate``) has run.
+        """
+        expected = expected_schema_heads("console")
+        if expected is None:
+            return None
+        try:
+            async with self.engine.connect() as conn:
+                current = frozenset((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+        except SQLAlchemyError as exc:
+            return f"no schema revision ({type(exc).__name__}): run the migration"
+        if current != expected:
+            return f"schema revision {sorted(current)}, this release expects {sorted(expected)}: run the migration"
+        return None
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -6,8 +6,11 @@ import base64
 import hashlib
 from typing import Literal
 
+from cryptography.fernet import Fernet
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from backoffice_common.settings import CommaList
 
 DEV_CLIENT_SECRET = "development-only-console-client-secret"  # noqa: S105 - refused outside development
 
@@ -47,6 +50,9 @@ class Settings(BaseSettings):
     session_encryption_key: str | None = None
     """A Fernet key (``Fernet.generate_key()``) encrypting the stored tokens; required with a database
     outside development (development derives one from the client secret)."""
+    session_encryption_previous_keys: CommaList = Field(default_factory=list)
+    """Fernet keys of a rotation, comma-separated: sessions stored under them are still read (and
+    written back under ``session_encryption_key``). Drop them once ``session_max_seconds`` has passed."""
     cookie_secure: bool = False
     """Set to true behind TLS (production): the session cookie then only travels over HTTPS."""
 
@@ -59,6 +65,14 @@ class Settings(BaseSettings):
                 raise ValueError("session_encryption_key: set a Fernet key to keep sessions in a database")
             if self.environment == "production" and not self.cookie_secure:
                 raise ValueError("cookie_secure must be true in production")
+        if self.session_encryption_previous_keys and not self.session_encryption_key:
+            raise ValueError("session_encryption_previous_keys: a rotation needs session_encryption_key too")
+        for key in (self.session_encryption_key, *self.session_encryption_previous_keys):
+            if key is not None:
+                try:
+                    Fernet(key.encode())
+                except ValueError:
+                    raise ValueError("session encryption keys must be Fernet keys (32 url-safe base64 bytes)") from None
         return self
 
     def session_key(self) -> str:

@@ -184,3 +184,73 @@ def test_a_session_keeps_only_the_newest_messages_left_for_pages_not_visited() -
     assert session.take("m0") is None
     assert list(session.flash)[-1] == "m5"
     assert session.take("m5") == "again"
+
+
+async def test_a_key_rotation_signs_nobody_out_and_moves_the_session_to_the_new_key(database_url: str) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    before = _store(database_url, old)
+
+    async def signed_in() -> str:
+        loaded = before.begin()
+        session = before.new()
+        session.tokens = {"access_token": "token-under-the-old-key"}
+        session.claims = {"sub": "rita"}
+        await before.end(loaded)
+        return session.id
+
+    session_id = await asyncio.create_task(signed_in())
+    new_only = _store(database_url, new)
+
+    async def unreadable_without_the_old_key() -> None:
+        new_only.begin()
+        assert await new_only.load(session_id) is None
+
+    await asyncio.create_task(unreadable_without_the_old_key())
+    # CONSOLE_SESSION_ENCRYPTION_KEY=new, CONSOLE_SESSION_ENCRYPTION_PREVIOUS_KEYS=old
+    rotated = SessionStore(
+        idle_seconds=1800,
+        max_seconds=36000,
+        max_sessions=10,
+        database=SessionDatabase(database_url, new, [old]),
+        seen_resolution=0,
+    )
+
+    async def still_signed_in() -> None:
+        loaded = rotated.begin()
+        found = await rotated.load(session_id)
+        assert found is not None
+        assert found.tokens["access_token"] == "token-under-the-old-key"
+        found.locale = "de"  # any change writes the session back, under the new key
+        await rotated.end(loaded)
+
+    await asyncio.create_task(still_signed_in())
+    after = _store(database_url, new)
+
+    async def readable_with_the_new_key_alone() -> None:
+        after.begin()
+        found = await after.load(session_id)
+        assert found is not None
+        assert found.locale == "de"
+        assert found.user_id == "rita"
+
+    await asyncio.create_task(readable_with_the_new_key_alone())
+    for store in (before, new_only, rotated, after):
+        await store.database.close()  # type: ignore[union-attr]
+
+
+async def test_readiness_knows_the_schema_revision_of_the_session_table(database_url: str) -> None:
+    database = SessionDatabase(database_url, Fernet.generate_key().decode())
+    assert await database.schema_problem() is None  # migrated to this release's head
+    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        shipped = await connection.fetchval("SELECT version_num FROM alembic_version")
+        await connection.execute("UPDATE alembic_version SET version_num = 'an_older_release'")
+        older = await database.schema_problem()
+        await connection.execute("DROP TABLE alembic_version")
+        missing = await database.schema_problem()
+    finally:
+        await connection.close()
+        await database.close()
+    assert older == f"schema revision ['an_older_release'], this release expects ['{shipped}']: run the migration"
+    assert missing is not None
+    assert missing.startswith("no schema revision (ProgrammingError)")
