@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_approvals.models import approval_timer
+from backoffice_common.db import driver_connection
 
 
 async def schedule(*, session: AsyncSession, kind: str, ref_id: str, fire_at: datetime) -> None:
@@ -20,16 +21,25 @@ async def schedule(*, session: AsyncSession, kind: str, ref_id: str, fire_at: da
     )
 
 
-async def claim_due_timers(*, session: AsyncSession, now: datetime, limit: int) -> list[Any]:
-    """Due timers locked for this transaction; other instances skip them (SKIP LOCKED)."""
-    query = (
-        select(approval_timer)
-        .where(approval_timer.c.fired_at.is_(None), approval_timer.c.fire_at <= now)
-        .order_by(approval_timer.c.fire_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return list((await session.execute(query)).all())
+class DueTimer(NamedTuple):
+    id: int
+    kind: str
+    ref_id: str
+    fire_at: datetime
+    attempts: int
+
+
+_CLAIM_DUE_SQL = (
+    "SELECT id, kind, ref_id, fire_at, attempts FROM approval_timer WHERE fired_at IS NULL AND fire_at <= $1"
+    " ORDER BY fire_at LIMIT $2 FOR UPDATE SKIP LOCKED"
+)
+
+
+async def claim_due_timers(*, session: AsyncSession, now: datetime, limit: int) -> list[DueTimer]:
+    """Due timers locked for this transaction; other instances skip them (SKIP LOCKED). Raw asyncpg on
+    the session's connection and transaction (the timer job runs it for every timer it fires)."""
+    conn = await driver_connection(session)
+    return [DueTimer(*row) for row in await conn.fetch(_CLAIM_DUE_SQL, now, limit)]
 
 
 async def next_due_at(*, session: AsyncSession) -> datetime | None:
@@ -57,7 +67,7 @@ class TimerRepository:
     async def next_due_at(self) -> datetime | None:
         return await next_due_at(session=self.session)
 
-    async def claim_due(self, *, now: datetime) -> Any:
+    async def claim_due(self, *, now: datetime) -> DueTimer | None:
         """The earliest due timer, locked for this transaction, or None."""
         timers = await claim_due_timers(session=self.session, now=now, limit=1)
         return timers[0] if timers else None
