@@ -4,7 +4,9 @@ The profile's next callers after the task saves and the default list: ``ChainRep
 (with ``get``: every decision, reminder and escalation loads a chain by a task, here with the lock
 and ``open_only`` as decisions and escalations do), ``claim_due_timers`` (the timer job, per timer
 fired), ``AbsenceRepository.active_at`` and ``DirectoryRepository.load`` (most use cases load both),
-each in a unit of work that is rolled back, against a private, migrated database of the current
+each in a unit of work that is rolled back, and the timers of an assigned then decided task
+(``TimerRepository.schedule`` of its reminder and escalation, ``close_for_task``; committed),
+against a private, migrated database of the current
 profile's PostgreSQL (a directory of 60 approvers, 20 absences of which 5 are active now, a chain of
 3 tasks, 3 due timers). This checkout's repositories (raw asyncpg through ``driver_connection``) and
 the Core statements they replaced (copied below) are alternated round by round in the same run; before
@@ -38,7 +40,7 @@ from backoffice_approvals.domain.plan import PlannedStep
 from backoffice_approvals.models import absence, approval_chain, approval_task, approval_timer, approver
 from backoffice_approvals.repository.chains import ChainRepository
 from backoffice_approvals.repository.people import AbsenceRepository, DirectoryRepository
-from backoffice_approvals.repository.timers import claim_due_timers
+from backoffice_approvals.repository.timers import TimerRepository, claim_due_timers
 from backoffice_common.db import make_session_factory
 from backoffice_common.testing import private_database
 
@@ -116,7 +118,32 @@ async def core_load(session: AsyncSession) -> Directory:
     return Directory.of(Approver.of(r) for r in (await session.execute(select(approver))).all())
 
 
+async def core_schedule(session: AsyncSession, task_id: str, at: datetime) -> None:
+    from sqlalchemy import update
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    for kind, fire_at in (("reminder", at + timedelta(days=1)), ("escalation", at + timedelta(days=2))):
+        await session.execute(
+            pg_insert(approval_timer)
+            .values(kind=kind, ref_id=task_id, fire_at=fire_at)
+            .on_conflict_do_nothing(index_elements=["kind", "ref_id"])
+        )
+    t = approval_timer
+    await session.execute(
+        update(t)
+        .where(t.c.kind.in_(("reminder", "escalation")), t.c.ref_id == task_id, t.c.fired_at.is_(None))
+        .values(fired_at=at)
+    )
+
+
 # This checkout's repositories.
+
+
+async def raw_schedule(session: AsyncSession, task_id: str, at: datetime) -> None:
+    timers = TimerRepository(session)
+    await timers.schedule(kind="reminder", ref_id=task_id, fire_at=at + timedelta(days=1))
+    await timers.schedule(kind="escalation", ref_id=task_id, fire_at=at + timedelta(days=2))
+    await timers.close_for_task(task_id, now=at)
 
 
 async def raw_of_task(session: AsyncSession, task_id: str) -> Chain | None:
@@ -222,6 +249,33 @@ async def run(n: int, rounds: int) -> None:
             assert len((await raw_load(session)).approvers) == 60
             await session.rollback()
 
+        async def timer_rows(prefix: str) -> list[tuple[Any, ...]]:
+            async with factory() as session:
+                rows = await session.execute(
+                    text(
+                        "SELECT kind, substr(ref_id, 6), fire_at, fired_at FROM approval_timer"
+                        " WHERE ref_id LIKE :p ORDER BY ref_id, kind"
+                    ),
+                    {"p": prefix + "%"},
+                )
+                return [tuple(r) for r in rows]
+
+        for how, fn in (("core-", core_schedule), ("raw--", raw_schedule)):  # both store the same timers
+            async with factory() as session:
+                await fn(session, how + "t-1", now)
+                await fn(session, how + "t-1", now)  # again: the first is kept, closed once
+                await session.commit()
+        assert await timer_rows("core-") == await timer_rows("raw--")
+        assert len(await timer_rows("core-")) == 2
+
+        def scheduling(fn: Callable[[AsyncSession, str, datetime], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+            async def one() -> None:
+                async with factory() as session:
+                    await fn(session, str(uuid.uuid4()), now)
+                    await session.commit()
+
+            return one
+
         def reading(fn: Callable[[AsyncSession], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
             async def one() -> None:
                 async with factory() as session:
@@ -239,6 +293,8 @@ async def run(n: int, rounds: int) -> None:
             ("active_at", "raw"): reading(lambda s: raw_active_at(s, now)),
             ("load", "core"): reading(core_load),
             ("load", "raw"): reading(raw_load),
+            ("timers", "core"): scheduling(core_schedule),
+            ("timers", "raw"): scheduling(raw_schedule),
         }
         results: dict[tuple[str, str], tuple[list[float], list[float]]] = {k: ([], []) for k in ops}
         for op in ops.values():  # warm-up
@@ -260,7 +316,7 @@ async def run(n: int, rounds: int) -> None:
     print(f"{'':22}{'client ms':>10}{'backend ms':>11}")
     for (what, how), (client, server) in results.items():
         print(f"  {what:10} {how:9}{statistics.median(client):10.3f}{statistics.median(server):11.3f}")
-    for what in ("of_task", "claim_due", "active_at", "load"):
+    for what in ("of_task", "claim_due", "active_at", "load", "timers"):
         core, raw = results[(what, "core")], results[(what, "raw")]
         c = statistics.median(raw[0]) / statistics.median(core[0])
         s = statistics.median(raw[1]) / statistics.median(core[1]) if statistics.median(core[1]) else float("nan")
