@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from common_testkit import Harness, event
 from sqlalchemy import text
 
-from backoffice_common.db import make_session_factory
+from backoffice_common.db import driver_connection, make_session_factory
 from backoffice_common.events import KAFKA_HEADERS, CloudEvent
 from backoffice_common.uow import UnitOfWork
 
@@ -97,3 +97,34 @@ async def test_the_raw_inbox_and_outbox_statements_run_in_the_sessions_transacti
     async with harness.engine.connect() as conn:
         headers = (await conn.execute(text("SELECT headers FROM outbox_message ORDER BY id LIMIT 1"))).scalar_one()
     assert headers["content-type"] == KAFKA_HEADERS["content-type"]
+
+
+async def test_driver_connection_begins_the_sessions_transaction_so_raw_only_work_commits_or_rolls_back(
+    harness: Harness,
+) -> None:
+    """With nothing run through SQLAlchemy, ``driver_connection`` still opens the session's own
+    transaction (public API: an empty statement through the adapter), so the session's rollback takes
+    back raw-only work and its commit keeps it; the transaction is begun once, not per call."""
+    factory = make_session_factory(harness.engine)
+
+    async def rows() -> list[str]:
+        async with harness.engine.connect() as conn:
+            return list((await conn.execute(text("SELECT event_id FROM processed_event ORDER BY 1"))).scalars())
+
+    insert = "INSERT INTO processed_event (consumer, event_id, event_type) VALUES ('raw', $1, 'x')"
+    async with factory() as session:
+        conn = await driver_connection(session)
+        assert conn.is_in_transaction()
+        await conn.execute(insert, "rolled-back")
+        assert await driver_connection(session) is conn
+        await session.rollback()
+    assert await rows() == []
+
+    async with factory() as session:
+        conn = await driver_connection(session)
+        await conn.execute(insert, "committed")
+        await session.commit()
+        assert not conn.is_in_transaction()
+    async with factory() as session:  # a session left without commit rolls back too
+        await (await driver_connection(session)).execute(insert, "abandoned")
+    assert await rows() == ["committed"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -46,6 +48,21 @@ class ContractsEnv:
 
 @pytest.fixture(scope="session")
 async def contracts_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ContractsEnv]:
+    async with contracts_service(tmp_path_factory.mktemp("pki")) as env:
+        yield env
+
+
+@pytest.fixture
+def own_contracts_service(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[..., AbstractAsyncContextManager[ContractsEnv]]:
+    """``async with own_contracts_service(**overrides) as env``: a service of its own for one test."""
+    return lambda **overrides: contracts_service(tmp_path_factory.mktemp("pki"), **overrides)
+
+
+@asynccontextmanager
+async def contracts_service(pki_dir: Path, **overrides: Any) -> AsyncIterator[ContractsEnv]:
+    """A contracts service of its own (database, topics), its settings changed by ``overrides``."""
     bootstrap = os.environ["BACKOFFICE_KAFKA_BOOTSTRAP"]
     prefix = unique_prefix()
     async with private_database(MIGRATIONS) as url:
@@ -59,8 +76,9 @@ async def contracts_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
             jwt_secret=JWT_SECRET,
             link_secret="contracts-test-link-secret-" + "x" * 20,
             public_base_url="http://contracts.test",
-            pki_dir=tmp_path_factory.mktemp("pki"),
+            pki_dir=pki_dir,
             expiry_poll_seconds=0.3,
+            expiry_idle_poll_seconds=0.3,  # the expiry tests move expires_at in SQL, which rings no bell
             render_workers=1,
             render_timeout_seconds=5,
             render_cpu_seconds=3,
@@ -68,7 +86,7 @@ async def contracts_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
             log_json=False,
             log_level="WARNING",
             **object_store_settings(f"{prefix}contracts/"),
-        )
+        ).model_copy(update=overrides)
         app = create_app(settings)
         async with (
             TopicReader(bootstrap, prefix + "backoffice.contracts", partitions=1) as reader,

@@ -12,56 +12,52 @@ commit (``TIMER_BELL``), so a timer due sooner than the one it sleeps for is not
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import structlog
 from fastapi import FastAPI
 
 from backoffice_approvals.service.timers import fire_due_timer
 from backoffice_approvals.service.uow import TIMER_BELL, ApprovalsUnitOfWork
 from backoffice_approvals.settings import Settings
 from backoffice_common.retention import Retention
-
-log = structlog.get_logger(__name__)
-
-MIN_WAIT_SECONDS = 0.05
+from backoffice_common.wakeup import run_until_due_loop, until_due
 
 
 async def timer_job(app: FastAPI) -> None:
+    """The shared sleep-until-due loop (``backoffice_common.wakeup.run_until_due_loop``) over the timers."""
     settings: Settings = app.state.settings
-    while True:
-        try:
-            mark = TIMER_BELL.mark()
-            fired = 0
-            while fired < settings.timer_batch_size and await fire_due_timer(
-                uow_factory=app.state.uow_factory, settings=settings
-            ):
-                fired += 1
-            if fired == 0:
-                await TIMER_BELL.wait(await idle_wait(app.state.uow_factory, settings), since=mark)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("timers.failed", error=repr(exc))
-            await asyncio.sleep(settings.timer_poll_seconds)
+    uow_factory: Callable[[], ApprovalsUnitOfWork] = app.state.uow_factory
+
+    async def fire_one() -> bool:
+        return await fire_due_timer(uow_factory=uow_factory, settings=settings)
+
+    async def next_due_at() -> datetime | None:
+        async with uow_factory() as uow:
+            return await uow.timers.next_due_at()
+
+    await run_until_due_loop(
+        name="timers",
+        bell=TIMER_BELL,
+        do_one=fire_one,
+        next_due_at=next_due_at,
+        poll_seconds=settings.timer_poll_seconds,
+        idle_poll_seconds=settings.timer_idle_poll_seconds,
+        batch_size=settings.timer_batch_size,
+    )
 
 
 async def idle_wait(uow_factory: Callable[[], ApprovalsUnitOfWork], settings: Settings) -> float:
-    """Seconds until the earliest timer not yet fired falls due, at most ``timer_idle_poll_seconds``.
-
-    A timer already due that this instance could not claim is held by another instance (SKIP
-    LOCKED): it is looked at again after ``timer_poll_seconds``, as the fixed poll did."""
+    """Seconds the idle job sleeps now: until the earliest timer not yet fired falls due, at most
+    ``timer_idle_poll_seconds``; a due timer held by another instance after ``timer_poll_seconds``."""
     async with uow_factory() as uow:
         due = await uow.timers.next_due_at()
-    longest = max(settings.timer_poll_seconds, settings.timer_idle_poll_seconds)
-    if due is None:
-        return longest
-    wait = (due - datetime.now(UTC)).total_seconds()
-    if wait <= 0:
-        return settings.timer_poll_seconds
-    return min(longest, max(MIN_WAIT_SECONDS, wait))
+    return until_due(
+        due,
+        poll_seconds=settings.timer_poll_seconds,
+        idle_poll_seconds=settings.timer_idle_poll_seconds,
+        now=datetime.now(UTC),
+    )
 
 
 def retention(settings: Settings) -> list[Retention]:

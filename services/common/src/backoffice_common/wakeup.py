@@ -4,6 +4,9 @@ Writers call ``notify_after_commit(session, channel)`` in the transaction that c
 PostgreSQL delivers the notification only if, and when, it commits. The worker waits with
 ``Wakeup.wait(timeout)``: it returns at once when notified and after ``timeout`` otherwise, so a
 lost connection or a missed notification costs one poll interval, never the work.
+
+``Bell`` wakes a worker of the same process; ``run_until_due_loop`` is the job over work with a due
+time (approvals' and checklists' timers, contracts' expiries) that sleeps until the earliest is due.
 """
 
 from __future__ import annotations
@@ -11,12 +14,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice_common.retry import Backoff
 
 log = structlog.get_logger(__name__)
 
@@ -101,3 +108,66 @@ class Bell:
         finally:
             if entry in self._waiters:
                 self._waiters.remove(entry)
+
+
+MIN_WAIT_SECONDS = 0.05
+"""A due time a moment away is slept for at least this long (no busy loop on a clock's rounding)."""
+
+
+def until_due(due: datetime | None, *, poll_seconds: float, idle_poll_seconds: float, now: datetime) -> float:
+    """Seconds to sleep before looking again: until ``due`` (the earliest work not yet done), at most
+    ``max(poll_seconds, idle_poll_seconds)`` (the fallback, for work another instance wrote); None
+    waits the fallback. Work already due that the look did not take is held by another instance (SKIP
+    LOCKED) or failed: it is looked at again after ``poll_seconds``."""
+    longest = max(poll_seconds, idle_poll_seconds)
+    if due is None:
+        return longest
+    wait = (due - now).total_seconds()
+    if wait <= 0:
+        return poll_seconds
+    return min(longest, max(MIN_WAIT_SECONDS, wait))
+
+
+async def run_until_due_loop(
+    *,
+    name: str,
+    bell: Bell,
+    do_one: Callable[[], Awaitable[bool]],
+    next_due_at: Callable[[], Awaitable[datetime | None]],
+    poll_seconds: float,
+    idle_poll_seconds: float,
+    batch_size: int = 100,
+    max_failure_delay: float | None = None,
+) -> None:
+    """A background job over work kept in the database with a due time (timers, expiries), until cancelled.
+
+    It does due work (``do_one``: one unit, in its own transaction, True when it found some) up to
+    ``batch_size`` times in a row; when there was none it sleeps until the earliest due time
+    (``next_due_at``, see ``until_due``) or until ``bell`` rings. Writers of this process ring the bell
+    after a commit that set a due time, with it (``Bell.ring(at=...)``), so the job is not late for work
+    due sooner than what it sleeps for, and not woken for work due later. The bell's mark is taken
+    before the look, so a ring between the look and the sleep is not lost. After a failure it waits
+    ``poll_seconds``, doubling up to ``max_failure_delay`` (default: ``poll_seconds``) while it fails.
+    """
+    failures = Backoff(poll_seconds, max(poll_seconds, max_failure_delay or poll_seconds))
+    while True:
+        try:
+            mark = bell.mark()
+            done = 0
+            while done < batch_size and await do_one():
+                done += 1
+            if done > 0:
+                failures.reset()
+                continue
+            due = await next_due_at()
+            failures.reset()
+            now = datetime.now(UTC)
+            await bell.wait(
+                until_due(due, poll_seconds=poll_seconds, idle_poll_seconds=idle_poll_seconds, now=now), since=mark
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            delay = failures.next()
+            log.warning(f"{name}.failed", error=repr(exc), retry_in=delay)
+            await asyncio.sleep(delay)

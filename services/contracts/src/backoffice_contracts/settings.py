@@ -27,6 +27,11 @@ class Settings(ServiceSettings, AuditArchiveSettings):
     signing_order: Literal["vendor_first", "buyer_first", "any"] = "vendor_first"
     signature_ttl_hours: float = Field(default=14 * 24, gt=0)
     expiry_poll_seconds: float = Field(default=30.0, gt=0)
+    """A due contract the job did not expire (another replica holds it) is looked at again after this; also
+    the first wait after a failure."""
+    expiry_idle_poll_seconds: float = Field(default=60.0, gt=0)
+    """The longest the idle expiry job sleeps: it sleeps until the earliest open contract expires and is rung
+    by this process's commits that write one, so this bounds how late it sees one another replica wrote."""
 
     link_secret: str = DEV_LINK_SECRET
     link_previous_secrets: CommaList = Field(default_factory=list)

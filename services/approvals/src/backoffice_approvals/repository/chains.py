@@ -49,6 +49,13 @@ def _save_tasks_sql() -> str:
 
 
 _SAVE_TASKS_SQL = _save_tasks_sql()
+_CHAIN_SQL = (
+    "SELECT id, request_id, revision, requester, snapshot, steps, policy_version, reminder_share, status"
+    " FROM approval_chain WHERE id = $1"
+)
+_CHAIN_FOR_UPDATE_SQL = _CHAIN_SQL + " FOR UPDATE"
+_TASKS_SQL = f"SELECT {', '.join(_TASK_COLUMNS)} FROM approval_task WHERE chain_id = $1 ORDER BY created_at"  # noqa: S608
+_TASK_CHAIN_SQL = "SELECT chain_id, status FROM approval_task WHERE id = $1"
 """A chain's tasks in one statement of column arrays (``unnest``): one prepared statement whatever the
 number of tasks (a multi-row VALUES is a new statement to compile and prepare for each count).
 JSON columns travel as text and are cast, a None becoming JSON ``null`` as SQLAlchemy's JSONB stored it."""
@@ -63,24 +70,25 @@ def _as_dict(person: Person | None) -> dict[str, str] | None:
 
 
 def task_from_row(row: Any) -> Task:
+    """From a row of ``approval_task`` by column name (an asyncpg record, a SQLAlchemy row's ``_mapping``)."""
     return Task(
-        id=row.id,
-        step_index=row.step_index,
-        stage=row.stage,
-        approver=Person.from_dict(row.approver),
-        assignee=Person.from_dict(row.assignee),
-        on_behalf_of=_person(row.on_behalf_of),
-        due_at=row.due_at,
-        remind_at=row.remind_at,
-        created_at=row.created_at,
-        status=row.status,
-        decision=row.decision,
-        comment=row.comment,
-        decided_by=_person(row.decided_by),
-        decided_on_behalf_of=_person(row.decided_on_behalf_of),
-        decided_at=row.decided_at,
-        closed_reason=row.closed_reason,
-        escalated_from=row.escalated_from,
+        id=row["id"],
+        step_index=row["step_index"],
+        stage=row["stage"],
+        approver=Person.from_dict(row["approver"]),
+        assignee=Person.from_dict(row["assignee"]),
+        on_behalf_of=_person(row["on_behalf_of"]),
+        due_at=row["due_at"],
+        remind_at=row["remind_at"],
+        created_at=row["created_at"],
+        status=row["status"],
+        decision=row["decision"],
+        comment=row["comment"],
+        decided_by=_person(row["decided_by"]),
+        decided_on_behalf_of=_person(row["decided_on_behalf_of"]),
+        decided_at=row["decided_at"],
+        closed_reason=row["closed_reason"],
+        escalated_from=row["escalated_from"],
     )
 
 
@@ -117,38 +125,38 @@ class ChainRepository:
         self._track = track
 
     async def get(self, chain_id: str, *, lock: bool = False) -> Chain | None:
-        """The chain with its tasks; ``lock`` takes its row lock so concurrent changes serialize."""
-        query = select(approval_chain).where(approval_chain.c.id == chain_id)
-        if lock:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).first()
+        """The chain with its tasks; ``lock`` takes its row lock so concurrent changes serialize.
+
+        Raw asyncpg on the session's connection and transaction (every decision, reminder and escalation
+        loads a chain): the chain's row (locked first), then its tasks, as two statements so the tasks
+        are read after the lock was granted."""
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(_CHAIN_FOR_UPDATE_SQL if lock else _CHAIN_SQL, chain_id)
         if row is None:
             return None
-        tasks = await self.session.execute(
-            select(approval_task).where(approval_task.c.chain_id == chain_id).order_by(approval_task.c.created_at)
-        )
+        tasks = await conn.fetch(_TASKS_SQL, chain_id)
         chain = Chain(
-            id=row.id,
-            request_id=row.request_id,
-            revision=row.revision,
-            requester=Person.from_dict(row.requester),
-            snapshot=row.snapshot,
-            steps=[PlannedStep.from_dict(s) for s in row.steps],
-            policy_version=row.policy_version,
-            status=row.status,
-            reminder_share=float(row.reminder_share),
-            tasks=[task_from_row(t) for t in tasks.all()],
+            id=row["id"],
+            request_id=row["request_id"],
+            revision=row["revision"],
+            requester=Person.from_dict(row["requester"]),
+            snapshot=row["snapshot"],
+            steps=[PlannedStep.from_dict(s) for s in row["steps"]],
+            policy_version=row["policy_version"],
+            status=row["status"],
+            reminder_share=float(row["reminder_share"]),
+            tasks=[task_from_row(t) for t in tasks],
         )
         self._track(chain)
         return chain
 
     async def of_task(self, task_id: str, *, lock: bool = False, open_only: bool = False) -> Chain | None:
         """The chain a task belongs to (None for an unknown task, or a closed one with ``open_only``)."""
-        query = select(approval_task.c.chain_id, approval_task.c.status).where(approval_task.c.id == task_id)
-        row = (await self.session.execute(query)).first()
-        if row is None or (open_only and row.status != "open"):
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(_TASK_CHAIN_SQL, task_id)
+        if row is None or (open_only and row["status"] != "open"):
             return None
-        return await self.get(row.chain_id, lock=lock)
+        return await self.get(row["chain_id"], lock=lock)
 
     async def of_request(self, request_id: str, *, lock: bool = False) -> list[Chain]:
         """Every chain of a request, oldest revision first."""

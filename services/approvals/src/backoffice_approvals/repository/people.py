@@ -4,18 +4,42 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice_approvals.domain.people import Absence, Approver, Directory
+from backoffice_approvals.domain.people import DEFAULT_LANGUAGE, Absence, Approver, Directory
 from backoffice_approvals.models import absence, approver
+from backoffice_common.db import driver_connection
 
 # PostgreSQL's wire protocol numbers bind parameters with 16 bits (32,767 at most): at eleven
 # columns a row, one INSERT holds at most 2,978 approvers, so a large import is sent in chunks.
 UPSERT_CHUNK = 1000
+
+_APPROVERS_SQL = (
+    "SELECT id, name, email, manager_id, department, head_of, groups, limit_amount, limit_currency, active, language"
+    " FROM approver"
+)
+
+
+def _approver(row: Any) -> Approver:
+    """As ``Approver.of`` makes it of a stored row."""
+    return Approver(
+        id=row["id"],
+        name=row["name"],
+        email=row["email"],
+        manager_id=row["manager_id"],
+        department=row["department"],
+        head_of=frozenset(row["head_of"] or ()),
+        groups=frozenset(row["groups"] or ()),
+        limit_amount=Decimal(row["limit_amount"]) if row["limit_amount"] is not None else None,
+        limit_currency=row["limit_currency"],
+        active=row["active"],
+        language=row["language"] or DEFAULT_LANGUAGE,
+    )
 
 
 class DirectoryRepository:
@@ -23,8 +47,9 @@ class DirectoryRepository:
         self.session = session
 
     async def load(self) -> Directory:
-        rows = (await self.session.execute(select(approver))).all()
-        return Directory.of(Approver.of(r) for r in rows)
+        """Every approver (raw asyncpg on the session's connection and transaction: most use cases load it)."""
+        conn = await driver_connection(self.session)
+        return Directory.of(_approver(r) for r in await conn.fetch(_APPROVERS_SQL))
 
     async def upsert(self, approvers: Sequence[Approver]) -> None:
         for start in range(0, len(approvers), UPSERT_CHUNK):
@@ -42,15 +67,24 @@ def _absence(row: Any) -> Absence:
     return Absence(row.user_id, row.starts_at, row.ends_at, row.delegate_id, id=row.id, cancelled_at=row.cancelled_at)
 
 
+_ACTIVE_ABSENCES_SQL = (
+    "SELECT id, user_id, delegate_id, starts_at, ends_at FROM absence"
+    " WHERE cancelled_at IS NULL AND ends_at > $1 AND starts_at <= $1"
+)
+
+
 class AbsenceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def active_at(self, at: datetime) -> list[Absence]:
-        query = select(absence).where(
-            absence.c.cancelled_at.is_(None), absence.c.ends_at > at, absence.c.starts_at <= at
-        )
-        return [_absence(r) for r in (await self.session.execute(query)).all()]
+        """The absences running at ``at`` (raw asyncpg on the session's connection and transaction: every
+        assignment asks it)."""
+        conn = await driver_connection(self.session)
+        return [
+            Absence(r["user_id"], r["starts_at"], r["ends_at"], r["delegate_id"], id=r["id"], cancelled_at=None)
+            for r in await conn.fetch(_ACTIVE_ABSENCES_SQL, at)
+        ]
 
     async def get(self, absence_id: str) -> Absence | None:
         row = (await self.session.execute(select(absence).where(absence.c.id == absence_id))).first()

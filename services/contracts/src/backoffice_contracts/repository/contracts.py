@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_common.objectstore import ObjectStore, TamperedObject, sha256_hex
@@ -41,6 +41,8 @@ class ContractRepository:
         self._session = session
         self._track = track
         self._store = store
+        self.earliest_expiry: datetime | None = None
+        """The earliest ``expires_at`` this unit of work wrote: the expiry job is rung with it after the commit."""
 
     @property
     def store(self) -> ObjectStore:
@@ -74,6 +76,13 @@ class ContractRepository:
             .with_for_update(skip_locked=True)
         )
         return await self._load(stmt, for_update=False)
+
+    async def next_expiry_at(self) -> datetime | None:
+        """When the earliest open contract expires (the partial index ``ix_contract_open_expires_at``)."""
+        due: datetime | None = await self._session.scalar(
+            select(func.min(contract.c.expires_at)).where(contract.c.status.in_(_OPEN))
+        )
+        return due
 
     async def newest_revision(self, request_id: str) -> int | None:
         return await self._session.scalar(
@@ -132,6 +141,8 @@ class ContractRepository:
                 expires_at=aggregate.expires_at,
             )
         )
+        if self.earliest_expiry is None or aggregate.expires_at < self.earliest_expiry:
+            self.earliest_expiry = aggregate.expires_at
         self._track(aggregate)
 
     async def save(self, aggregate: Contract) -> None:

@@ -15,6 +15,7 @@ from backoffice_common import topics
 from backoffice_common.events import CloudEvent, new_event
 from backoffice_common.objectstore import ObjectStore
 from backoffice_common.uow import UnitOfWork
+from backoffice_common.wakeup import Bell
 from backoffice_contracts.domain.contract import Contract
 from backoffice_contracts.repository import (
     ApprovalRepository,
@@ -25,6 +26,10 @@ from backoffice_contracts.repository import (
 )
 
 SERVICE = "contracts"
+
+EXPIRY_BELL = Bell()
+"""Rung after a commit that wrote a contract's ``expires_at``, with it: wakes this process's expiry job
+if it would otherwise sleep past it (``backoffice_contracts.jobs.expiry_job``)."""
 
 
 def cloud_events(aggregates: Iterable[Any], *, cause: CloudEvent | None) -> list[CloudEvent]:
@@ -66,6 +71,12 @@ class ContractsUnitOfWork(UnitOfWork):
         self.approvals = ApprovalRepository(self.session)
         self.cause: CloudEvent | None = None
         return self
+
+    async def commit(self) -> None:
+        await super().commit()
+        earliest, self.contracts.earliest_expiry = self.contracts.earliest_expiry, None
+        if earliest is not None:
+            EXPIRY_BELL.ring(at=earliest.timestamp())  # wakes the job only if it would sleep past it
 
     def caused_by(self, event: CloudEvent | None) -> None:
         """The event this unit of work reacts to; the events it publishes carry it as their cause."""

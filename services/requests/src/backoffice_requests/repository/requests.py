@@ -2,22 +2,69 @@
 
 ``get`` and ``add`` hand the aggregate to the unit of work's ``track``, so the events it records are
 collected at commit.
+
+The command path (``next_number``, ``get``, ``add``, ``save``) is raw asyncpg on the session's own
+connection and transaction (``driver_connection``): every command of a request runs it, and
+SQLAlchemy's compile and result layers were most of its cost. The statements are those the Core
+statements compiled to; JSON goes as text cast to ``jsonb``, serialised by ``json.dumps`` as
+SQLAlchemy's JSONB type did, so the stored values are the same (``bench/command_cpu.py`` compares them).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice_common.db import driver_connection
 from backoffice_requests.domain.lifecycle import Status
 from backoffice_requests.domain.model import Actor, Person, PurchaseRequest
 from backoffice_requests.domain.money import format_quantity
-from backoffice_requests.models import purchase_request, request_number_seq, request_revision
+from backoffice_requests.models import purchase_request
 from backoffice_requests.repository.serialization import content_from_json, content_to_json
+
+_ROW_COLUMNS = (
+    "number",
+    "requester_id",
+    "requester_name",
+    "requester_email",
+    "requester_department",
+    "status",
+    "revision",
+    "version",
+    "title",
+    "vendor_id",
+    "department",
+    "currency",
+    "total",
+    "received",
+)
+"""The columns ``_row`` writes, in the order of the statements' parameters ``$2`` on (``$1`` is the id)."""
+
+_PARAMS = ", ".join(f"${i}::jsonb" if c == "received" else f"${i}" for i, c in enumerate(_ROW_COLUMNS, 2))
+_NEXT_NUMBER_SQL = "SELECT nextval('purchase_request_number_seq')"
+_GET_SQL = (
+    "SELECT id::text AS id, number, requester_id, requester_name, requester_email, requester_department, status,"
+    " revision, version, received FROM purchase_request WHERE id = $1::uuid"
+)
+_GET_FOR_UPDATE_SQL = _GET_SQL + " FOR UPDATE"
+_CONTENT_SQL = "SELECT content FROM request_revision WHERE request_id = $1::uuid AND revision = $2"
+_INSERT_SQL = f"INSERT INTO purchase_request (id, {', '.join(_ROW_COLUMNS)}) VALUES ($1::uuid, {_PARAMS})"  # noqa: S608
+_UPDATE_SQL = "UPDATE purchase_request SET {}, updated_at = now() WHERE id = $1::uuid".format(  # noqa: S608
+    ", ".join(f"{c} = ${i}::jsonb" if c == "received" else f"{c} = ${i}" for i, c in enumerate(_ROW_COLUMNS, 2))
+)
+_UPDATE_REVISION_SQL = (
+    "UPDATE request_revision SET content = $3::jsonb, created_by = $4::jsonb WHERE request_id = $1::uuid"
+    " AND revision = $2"
+)
+_INSERT_REVISION_SQL = (
+    "INSERT INTO request_revision (request_id, revision, content, created_by)"
+    " VALUES ($1::uuid, $2, $3::jsonb, $4::jsonb)"
+)
 
 
 class RequestRepository:
@@ -26,24 +73,21 @@ class RequestRepository:
         self._track = track
 
     async def next_number(self) -> str:
-        value = await self.session.scalar(select(request_number_seq.next_value()))
+        conn = await driver_connection(self.session)
+        value = await conn.fetchval(_NEXT_NUMBER_SQL)
         return f"PR-{int(value or 0):06d}"
 
     async def get(self, request_id: str, *, for_update: bool = False) -> PurchaseRequest | None:
-        """The request at its current revision; ``for_update`` serialises writers of one request."""
-        stmt = select(purchase_request).where(purchase_request.c.id == request_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        row = (await self.session.execute(stmt)).mappings().one_or_none()
+        """The request at its current revision; ``for_update`` serialises writers of one request.
+
+        Two statements, as before: the row (locked), then its revision's content. One join would not do
+        under a lock: a writer that committed a new revision while this one waited for the lock makes
+        PostgreSQL re-check the locked row against the join's rows of the older snapshot, and drop it."""
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(_GET_FOR_UPDATE_SQL if for_update else _GET_SQL, request_id)
         if row is None:
             return None
-        content: dict[str, Any] = (
-            await self.session.execute(
-                select(request_revision.c.content).where(
-                    request_revision.c.request_id == request_id, request_revision.c.revision == row["revision"]
-                )
-            )
-        ).scalar_one()
+        content: dict[str, Any] = await conn.fetchval(_CONTENT_SQL, request_id, row["revision"])
         request = PurchaseRequest(
             id=row["id"],
             number=row["number"],
@@ -69,54 +113,47 @@ class RequestRepository:
         return [str(request_id) for request_id in rows.scalars().all()]
 
     async def add(self, request: PurchaseRequest, *, actor: Actor) -> None:
-        await self.session.execute(insert(purchase_request).values(id=request.id, **self._row(request)))
+        conn = await driver_connection(self.session)
+        await conn.execute(_INSERT_SQL, request.id, *self._row(request))
         await self._insert_revisions(request, actor)
         self._track(request)
 
     async def save(self, request: PurchaseRequest, *, actor: Actor) -> None:
-        await self.session.execute(
-            update(purchase_request)
-            .where(purchase_request.c.id == request.id)
-            .values(**self._row(request), updated_at=func.now())
-        )
+        conn = await driver_connection(self.session)
+        await conn.execute(_UPDATE_SQL, request.id, *self._row(request))
         await self._insert_revisions(request, actor)
 
     async def _insert_revisions(self, request: PurchaseRequest, actor: Actor) -> None:
+        if not (request.draft_edited or request.new_revisions):
+            return
+        conn = await driver_connection(self.session)
+        content, created_by = json.dumps(content_to_json(request.content)), json.dumps(actor.as_dict())
         if request.draft_edited and not request.new_revisions:
-            await self.session.execute(
-                update(request_revision)
-                .where(request_revision.c.request_id == request.id, request_revision.c.revision == request.revision)
-                .values(content=content_to_json(request.content), created_by=actor.as_dict())
-            )
+            await conn.execute(_UPDATE_REVISION_SQL, request.id, request.revision, content, created_by)
             request.draft_edited = False
         if request.new_revisions:
             # Only the current revision's content is held by the aggregate; earlier new ones were superseded.
-            await self.session.execute(
-                insert(request_revision).values(
-                    request_id=request.id,
-                    revision=request.revision,
-                    content=content_to_json(request.content),
-                    created_by=actor.as_dict(),
-                )
-            )
+            await conn.execute(_INSERT_REVISION_SQL, request.id, request.revision, content, created_by)
             request.new_revisions.clear()
 
     @staticmethod
-    def _row(request: PurchaseRequest) -> dict[str, Any]:
+    def _row(request: PurchaseRequest) -> tuple[Any, ...]:
+        """The values of ``_ROW_COLUMNS``, in order."""
         c = request.content
-        return {
-            "number": request.number,
-            "requester_id": request.requester.id,
-            "requester_name": request.requester.name,
-            "requester_email": request.requester.email,
-            "requester_department": request.requester.department,
-            "status": request.status.value,
-            "revision": request.revision,
-            "version": request.version,
-            "title": c.title,
-            "vendor_id": c.vendor_id,
-            "department": c.department,
-            "currency": c.currency,
-            "total": c.total,
-            "received": {str(k): format_quantity(v) for k, v in request.received.items()},
-        }
+        received = {str(k): format_quantity(v) for k, v in request.received.items()}
+        return (
+            request.number,
+            request.requester.id,
+            request.requester.name,
+            request.requester.email,
+            request.requester.department,
+            request.status.value,
+            request.revision,
+            request.version,
+            c.title,
+            c.vendor_id,
+            c.department,
+            c.currency,
+            c.total,
+            json.dumps(received),
+        )
