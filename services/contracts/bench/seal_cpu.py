@@ -23,9 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pypdf import PdfReader
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
+from pypdf import PdfReader
 
 from backoffice_contracts import service
 from backoffice_contracts.documents import pdf, sealing
@@ -83,7 +83,7 @@ def main() -> None:
         environment="development",
         pki_dir=Path(tempfile.mkdtemp(prefix="seal-bench-")),
         database_url="postgresql+asyncpg://bench@127.0.0.1/bench",
-        jwt_secret="bench-only-secret-of-sufficient-length",
+        jwt_secret="bench-only-secret-of-sufficient-length",  # noqa: S106 (a throwaway settings object)
     )
     identity = load_identity(settings)
     draft = pdf.render(pdf.default_template("en"), service.sample_data("en"))
@@ -94,7 +94,9 @@ def main() -> None:
     results = {name: fn(0) for name, fn in variants.items()}
     for name, document in results.items():
         check = sealing.check_seal(document, identity)
-        assert check.intact and check.trusted and check.covers_whole_file, (name, check)
+        assert check.intact, (name, check)
+        assert check.trusted, (name, check)
+        assert check.covers_whole_file, (name, check)
     old, new = results.values()
     assert texts(old) == texts(new), "the executed copies read differently"
     assert new.startswith(draft), "the new executed copy does not begin with the draft's bytes"
@@ -109,7 +111,8 @@ def main() -> None:
     print(f"executing a contract, {args.rounds} x {args.n} per variant, alternated; load {load[0]:.2f}/{load[1]:.2f}")
     for name in variants:
         print(f"  {name:32} CPU {statistics.median(cpu[name]):7.2f} ms   PDF {len(results[name]):6d} bytes")
-    ratio = statistics.median(cpu[list(variants)[1]]) / statistics.median(cpu[list(variants)[0]])
+    old_name, new_name = variants
+    ratio = statistics.median(cpu[new_name]) / statistics.median(cpu[old_name])
     print(f"  new/old CPU {ratio:.2f}")
 
 

@@ -14,6 +14,7 @@ import io
 import threading
 import weakref
 from datetime import UTC, datetime
+from typing import Any
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -37,9 +38,7 @@ _INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 _LEFT_OUT = ("/Parent", "/StructParents")
 
 
-def seal(
-    pdf: bytes, identity: SealingIdentity, *, reason: str, location: str, append: bytes | None = None
-) -> bytes:
+def seal(pdf: bytes, identity: SealingIdentity, *, reason: str, location: str, append: bytes | None = None) -> bytes:
     """``pdf`` unchanged, then one incremental update adding ``append``'s pages (if given) and the seal."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     if append is not None:
@@ -62,19 +61,20 @@ def _append_pages(writer: IncrementalPdfFileWriter, source: PdfFileReader) -> No
     """Each page of ``source`` after the last page of ``writer``'s document, its resources imported once."""
     copies = generic.ArrayObject()
     for index in range(int(source.root["/Pages"]["/Count"])):
-        page_ref, _ = source.find_page_for_modification(index)
+        page_ref, _ = source.find_page_for_modification(index)  # type: ignore[no-untyped-call]
         page = page_ref.get_object()
-        copy = generic.DictionaryObject({k: v for k, v in page.items() if k not in _LEFT_OUT})
+        copy = generic.DictionaryObject({k: v for k, v in page.items() if k not in _LEFT_OUT})  # type: ignore[no-untyped-call]
         for key in _INHERITED:
             if key not in copy and (value := _inherited(page, key)) is not None:
                 copy[generic.NameObject(key)] = value
         copies.append(copy)
     copies.container_ref = page_ref  # the source the references in the copies resolve against
-    for imported in writer.import_object(copies):  # one import: pages share their fonts and resources
-        writer.insert_page(imported)
+    imported: Any = writer.import_object(copies)  # one import: the pages share their fonts and resources
+    for new_page in imported:
+        writer.insert_page(new_page)  # type: ignore[no-untyped-call]
 
 
-def _inherited(page: generic.DictionaryObject, key: str) -> generic.PdfObject | None:
+def _inherited(page: generic.DictionaryObject, key: str) -> Any:
     node = page.get("/Parent")
     while node is not None:
         node = node.get_object()
