@@ -1,7 +1,10 @@
-"""CPU of the notifications service's delivery statements, SQLAlchemy Core against raw asyncpg (not a test).
+"""CPU of the notifications service's hot statements, SQLAlchemy Core against raw asyncpg (not a test).
 
-Three operations against a private, migrated database of the current profile's PostgreSQL:
+Four operations against a private, migrated database of the current profile's PostgreSQL:
 
+- ``order``: what an order's ``submitted`` and ``approved`` ask of the order view, the vendor and the link
+  table: the snapshot upserted twice (strictly newer, then same or newer), the order read, the vendor read,
+  a respond link inserted and read back, the order saved as sent, committed;
 - ``record``: what an approved order writes: two emails (one per vendor contact) and a webhook delivery
   with its payload, each waking the delivery workers, committed;
 - ``send``: what the delivery worker does per email: claim one due email (``FOR UPDATE SKIP LOCKED``),
@@ -14,7 +17,7 @@ machine's load hits both alike. Reported: client CPU (this process) and backend 
 connection's PostgreSQL process) per operation, medians of ``--rounds`` rounds. Before timing, the rows both
 paths store are compared column by column, and the deliveries both claim.
 
-    BACKOFFICE_PROFILE=test; source deploy/env.sh && .venv/bin/python services/notifications/bench/delivery_cpu.py
+    export BACKOFFICE_PROFILE=test; source deploy/env.sh && .venv/bin/python services/notifications/bench/delivery_cpu.py --n 200
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
@@ -39,8 +42,15 @@ from backoffice_common.db import make_session_factory
 from backoffice_common.testing import private_database
 from backoffice_common.wakeup import notify_after_commit
 from backoffice_notifications.domain.deliveries import PENDING, Delivery
-from backoffice_notifications.models import delivery
-from backoffice_notifications.repository import DELIVERY_CHANNEL, DeliveryRepository
+from backoffice_notifications.domain.links import Link
+from backoffice_notifications.models import delivery, order_view, vendor, vendor_link
+from backoffice_notifications.repository import (
+    DELIVERY_CHANNEL,
+    DeliveryRepository,
+    LinkRepository,
+    OrderRepository,
+    VendorRepository,
+)
 
 TICKS = os.sysconf("SC_CLK_TCK")
 MIGRATIONS = Path(backoffice_notifications.__file__).parent / "migrations"
@@ -116,6 +126,73 @@ class CoreDeliveries:
 Repo = Callable[[AsyncSession], Any]
 
 
+async def order_core(session: AsyncSession, request_id: str, link: Link) -> dict[str, Any]:
+    """The order path's statements as SQLAlchemy Core ran them."""
+    snapshot = {"request_id": request_id, "revision": 1, "vendor_id": "acme", "number": "PR-1", "lines": [{"no": 1}]}
+    for status, strictly in (("in_approval", True), ("awaiting_vendor", False)):
+        stmt = pg_insert(order_view).values(
+            request_id=request_id, revision=1, vendor_id="acme", status=status, snapshot=snapshot
+        )
+        rule = (
+            order_view.c.revision < stmt.excluded.revision
+            if strictly
+            else order_view.c.revision <= stmt.excluded.revision
+        )
+        upsert = stmt.on_conflict_do_update(
+            index_elements=["request_id"],
+            set_={
+                **{k: stmt.excluded[k] for k in ("revision", "vendor_id", "status", "snapshot")},
+                "updated_at": func.now(),
+            },
+            where=and_(order_view.c.status != "cancelled", rule),
+        ).returning(order_view.c.request_id)
+        await session.execute(upsert)
+    order = dict(
+        (await session.execute(select(order_view).where(order_view.c.request_id == request_id))).mappings().one()
+    )
+    found = dict((await session.execute(select(vendor).where(vendor.c.id == "acme"))).mappings().one())
+    values = {
+        k: getattr(link, k)
+        for k in ("id", "purpose", "request_id", "revision", "vendor_id", "contract_id", "expires_at")
+    }
+    await session.execute(vendor_link.insert().values(**values))
+    stored = dict((await session.execute(select(vendor_link).where(vendor_link.c.id == link.id))).mappings().one())
+    await session.execute(
+        order_view.update()
+        .where(order_view.c.request_id == request_id)
+        .values(status="awaiting_vendor", sent_to_vendor_id="acme")
+    )
+    await session.commit()
+    return {
+        "order": {k: order[k] for k in ("revision", "vendor_id", "status", "snapshot")},
+        "vendor": found,
+        "link": stored,
+    }
+
+
+async def order_raw(session: AsyncSession, request_id: str, link: Link) -> dict[str, Any]:
+    snapshot = {"request_id": request_id, "revision": 1, "vendor_id": "acme", "number": "PR-1", "lines": [{"no": 1}]}
+    orders = OrderRepository(session, lambda _: None)
+    await orders.save_snapshot(snapshot, status="in_approval", strictly_newer=True)
+    await orders.save_snapshot(snapshot, status="awaiting_vendor")
+    order = await orders.get(request_id)
+    assert order is not None
+    found = await VendorRepository(session, lambda _: None).get("acme")
+    assert found is not None
+    links = LinkRepository(session, lambda _: None)
+    await links.add(link)
+    stored = await links.get(link.id)
+    order.sent_to("acme")
+    await orders.save(order)
+    await session.commit()
+    return {"order": order, "vendor": found, "link": stored}
+
+
+def a_link(request_id: str) -> Link:
+    expires = datetime(2030, 1, 1, tzinfo=UTC)
+    return Link(str(uuid.uuid4()), "respond_order", request_id, 1, "acme", None, expires)
+
+
 def raw(session: AsyncSession) -> DeliveryRepository:
     return DeliveryRepository(session, lambda _: None)
 
@@ -181,13 +258,52 @@ async def same_rows(factory: Any) -> None:
             await session.rollback()
 
 
+async def same_orders(factory: Any) -> None:
+    """The order path reads and stores the same values either way."""
+    async with factory() as session:
+        core_id, raw_id = str(uuid.uuid4()), str(uuid.uuid4())
+        core = await order_core(session, core_id, a_link(core_id))
+        raw_ = await order_raw(session, raw_id, a_link(raw_id))
+        order = raw_["order"]
+        assert core["order"] | {"snapshot": None} == {
+            "revision": order.revision,
+            "vendor_id": order.vendor_id,
+            "status": "awaiting_vendor",
+            "snapshot": None,
+        }
+        assert core["order"]["snapshot"] | {"request_id": raw_id} == order.snapshot
+        assert core["vendor"]["contact_emails"] == raw_["vendor"].contact_emails
+        assert core["vendor"]["created_at"] == raw_["vendor"].created_at
+        assert {k: v for k, v in core["link"].items() if k not in ("id", "request_id")} == {
+            k: v for k, v in vars(raw_["link"]).items() if k not in ("id", "request_id")
+        }
+        query = text(
+            "SELECT to_jsonb(o) - 'request_id' - 'updated_at' - 'snapshot' FROM order_view o WHERE request_id = :id"
+        )
+        assert (await session.execute(query, {"id": core_id})).scalar_one() == (
+            await session.execute(query, {"id": raw_id})
+        ).scalar_one()
+
+
 async def run(n: int, rounds: int) -> None:
     async with private_database(MIGRATIONS) as url:
         engine = create_async_engine(url, pool_size=1, max_overflow=0)
         factory = make_session_factory(engine)
         async with factory() as session:
             pid = int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+            await session.execute(
+                insert(vendor).values(
+                    id="acme",
+                    legal_name="ACME GmbH",
+                    address="Weg 1",
+                    contact_emails=["a@acme.test"],
+                    language="de",
+                    status="active",
+                )
+            )
+            await session.commit()
         await same_rows(factory)
+        await same_orders(factory)
 
         def op(fn: Callable[[AsyncSession, int], Awaitable[Any]]) -> Callable[[int], Awaitable[None]]:
             async def one(i: int) -> None:
@@ -200,8 +316,13 @@ async def run(n: int, rounds: int) -> None:
             await repo(session).next_due()
             await session.rollback()
 
+        async def order(session: AsyncSession, how: Callable[..., Awaitable[Any]]) -> None:
+            request_id = str(uuid.uuid4())
+            await how(session, request_id, a_link(request_id))
+
         ops: dict[tuple[str, str], Callable[[int], Awaitable[None]]] = {}
-        for name, repo in (("core", CoreDeliveries), ("raw", raw)):
+        for name, repo, how in (("core", CoreDeliveries, order_core), ("raw", raw, order_raw)):
+            ops[("order", name)] = op(lambda s, i, how=how: order(s, how))
             ops[("record", name)] = op(lambda s, i, repo=repo, name=name: record(s, repo, name))
             ops[("send", name)] = op(lambda s, i, repo=repo: send(s, repo))
             ops[("idle", name)] = op(lambda s, i, repo=repo: idle(s, repo))
@@ -224,7 +345,7 @@ async def run(n: int, rounds: int) -> None:
     print(f"{'':18}{'client ms':>10}{'backend ms':>11}")
     for (what, how), (client, server) in results.items():
         print(f"  {what:7} {how:6}{statistics.median(client):10.3f}{statistics.median(server):11.3f}")
-    for what in ("record", "send", "idle"):
+    for what in ("order", "record", "send", "idle"):
         core, new = results[(what, "core")], results[(what, "raw")]
         ratio_c = statistics.median(new[0]) / statistics.median(core[0])
         core_s = statistics.median(core[1])
