@@ -8,15 +8,19 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import asyncpg
+import httpx
 import pytest
-from notifications_testkit import MIGRATIONS
+from notifications_testkit import MIGRATIONS, make_settings
 from sqlalchemy import text
 
 from backoffice_common.db import asyncpg_dsn, make_engine, make_session_factory
 from backoffice_common.testing import private_database
 from backoffice_notifications.domain.deliveries import Delivery, DeliveryError
+from backoffice_notifications.jobs.deliveries import _work
+from backoffice_notifications.mail.smtp import SmtpSession
 from backoffice_notifications.models import messaging
 from backoffice_notifications.repository import DELIVERY_CHANNEL
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
@@ -126,3 +130,44 @@ async def test_a_claimed_email_is_locked_from_other_workers_and_its_outcome_is_r
     assert after.next_attempt_at == claimed[0].next_attempt_at
     assert due is not None
     assert due <= after.next_attempt_at
+
+
+class StopAtSleep:
+    """The worker's wakeup: the first time the worker goes to sleep, note how many units of work it had
+    opened by then and stop it."""
+
+    def __init__(self, opened: list[int]) -> None:
+        self.opened = opened
+        self.at_sleep: int | None = None
+
+    async def wait(self, timeout: float) -> None:
+        self.at_sleep = len(self.opened)
+        raise asyncio.CancelledError
+
+
+async def test_a_worker_that_drained_both_channels_sleeps_after_one_pass_without_claiming_again(database) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(database, pool_size=2)
+    sessions = make_session_factory(engine)
+    opened: list[int] = []
+
+    def uow_factory() -> NotificationsUnitOfWork:
+        opened.append(1)
+        return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
+
+    settings = make_settings(database, "unused.")
+    async with uow_factory() as uow:  # nothing else due: the other tests' rows are sent, failed or later
+        await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
+        assert await uow.deliveries.add(a_delivery("email"))
+        await uow.commit()
+    opened.clear()
+    wakeup = StopAtSleep(opened)
+    app = SimpleNamespace(state=SimpleNamespace(settings=settings, uow_factory=uow_factory))
+    try:
+        async with httpx.AsyncClient() as http, SmtpSession(settings) as smtp:
+            with pytest.raises(asyncio.CancelledError):
+                await _work(app, http, wakeup, smtp)  # type: ignore[arg-type]
+        # the email claimed and sent, the claim that came back empty, the webhooks' claim, the next due time
+        assert wakeup.at_sleep == 4
+        assert smtp.connections == 1
+    finally:
+        await engine.dispose()
