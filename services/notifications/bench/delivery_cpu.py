@@ -17,7 +17,8 @@ machine's load hits both alike. Reported: client CPU (this process) and backend 
 connection's PostgreSQL process) per operation, medians of ``--rounds`` rounds. Before timing, the rows both
 paths store are compared column by column, and the deliveries both claim.
 
-    export BACKOFFICE_PROFILE=test; source deploy/env.sh && .venv/bin/python services/notifications/bench/delivery_cpu.py --n 200
+    export BACKOFFICE_PROFILE=test; source deploy/env.sh
+    .venv/bin/python services/notifications/bench/delivery_cpu.py --n 200 --rounds 5
 """
 
 from __future__ import annotations
