@@ -1,6 +1,6 @@
 """The document adapter: typst rendering, PDF assembly, PAdES sealing and seal checks, behind one object.
 
-``pdf`` renders the service's own templates with typst and appends pages with pypdf; ``sandbox`` renders admin
+``pdf`` renders the service's own templates with typst; ``sandbox`` renders admin
 templates in child processes under time, CPU and memory limits; ``sealing`` signs and checks PDFs
 with pyHanko; ``pki`` loads the platform's sealing certificate (or generates the development CA).
 All of it is CPU work or reads the certificate files once; use cases call it through ``asyncio.to_thread``.
@@ -52,13 +52,13 @@ class Documents:
         self.sandbox.close()
 
     def seal_executed(self, draft: bytes, signature_page: dict[str, Any]) -> bytes:
-        """The draft's pages unchanged, then the signature page, sealed with the platform certificate."""
-        combined = pdf.append_pages(draft, pdf.render_signature_page(signature_page))
+        """The draft's bytes unchanged, then one incremental update: the signature page and the platform's seal."""
         return sealing.seal(
-            combined,
+            draft,
             self.identity(),
             reason=f"Executed contract {signature_page['contract_id']}",
             location=self._settings.buyer_legal_name,
+            append=pdf.render_signature_page(signature_page),
         )
 
     def check_seal(self, document: bytes) -> SealCheck:

@@ -1,12 +1,26 @@
-"""PAdES sealing of executed contracts with pyHanko, and verification of uploaded PDFs."""
+"""PAdES sealing of executed contracts with pyHanko, and verification of uploaded PDFs.
+
+An executed contract is the draft's bytes unchanged, then one incremental update that adds the signature
+page and the seal: the draft is parsed once (by pyHanko), the signature page is imported into the update
+(no pypdf merge and re-parse of the merged file), and the room reserved for the signature container is
+estimated once per signer (pyHanko would sign a dummy container for the estimate before every seal).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import io
+import threading
+import weakref
+from datetime import UTC, datetime
+from typing import Any
 
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
@@ -17,8 +31,18 @@ from backoffice_contracts.domain.verification import SealCheck
 SEAL_FIELD = "ContractSeal"
 
 
-def seal(pdf: bytes, identity: SealingIdentity, *, reason: str, location: str) -> bytes:
+# A page's attributes it may inherit from its page tree (ISO 32000-1, 7.7.3.4).
+_INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
+# Not carried into the other document: its place in the page tree, and its key in the source's structure
+# tree (the executed copy keeps the draft's structure tree; the appended page is untagged there).
+_LEFT_OUT = ("/Parent", "/StructParents")
+
+
+def seal(pdf: bytes, identity: SealingIdentity, *, reason: str, location: str, append: bytes | None = None) -> bytes:
+    """``pdf`` unchanged, then one incremental update adding ``append``'s pages (if given) and the seal."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    if append is not None:
+        _append_pages(writer, PdfFileReader(io.BytesIO(append), strict=False))
     meta = signers.PdfSignatureMetadata(
         field_name=SEAL_FIELD,
         subfilter=fields.SigSeedSubFilter.PADES,
@@ -27,8 +51,67 @@ def seal(pdf: bytes, identity: SealingIdentity, *, reason: str, location: str) -
         location=location,
     )
     out = io.BytesIO()
-    signers.PdfSigner(meta, signer=identity.signer).sign_pdf(writer, output=out)
+    signers.PdfSigner(meta, signer=identity.signer).sign_pdf(
+        writer, output=out, bytes_reserved=reserved_bytes(identity.signer)
+    )
     return out.getvalue()
+
+
+def _append_pages(writer: IncrementalPdfFileWriter, source: PdfFileReader) -> None:
+    """Each page of ``source`` after the last page of ``writer``'s document, its resources imported once."""
+    copies = generic.ArrayObject()
+    for index in range(int(source.root["/Pages"]["/Count"])):
+        page_ref, _ = source.find_page_for_modification(index)  # type: ignore[no-untyped-call]
+        page = page_ref.get_object()
+        copy = generic.DictionaryObject({k: v for k, v in page.items() if k not in _LEFT_OUT})  # type: ignore[no-untyped-call]
+        for key in _INHERITED:
+            if key not in copy and (value := _inherited(page, key)) is not None:
+                copy[generic.NameObject(key)] = value
+        copies.append(copy)
+    copies.container_ref = page_ref  # the source the references in the copies resolve against
+    imported: Any = writer.import_object(copies)  # one import: the pages share their fonts and resources
+    for new_page in imported:
+        writer.insert_page(new_page)  # type: ignore[no-untyped-call]
+
+
+def _inherited(page: generic.DictionaryObject, key: str) -> Any:
+    node = page.get("/Parent")
+    while node is not None:
+        node = node.get_object()
+        if key in node:
+            return node.raw_get(key)
+        node = node.get("/Parent")
+    return None
+
+
+_reserved: weakref.WeakKeyDictionary[signers.Signer, int] = weakref.WeakKeyDictionary()
+_reserved_lock = threading.Lock()
+
+
+def reserved_bytes(signer: signers.Signer) -> int:
+    """Room for ``signer``'s signature container in the PDF (hex digits), estimated once per signer.
+
+    The estimate pyHanko makes before every seal when none is given: a dry-run container (no key used,
+    no timestamp) dumped, times two for hex, plus a margin of half; the same key and certificates give
+    the same size to within a few bytes."""
+    with _reserved_lock:
+        known = _reserved.get(signer)
+    if known is not None:
+        return known
+    dummy = asyncio.run(
+        signer.async_sign(
+            hashlib.sha256(b"").digest(),
+            "sha256",
+            use_pades=True,
+            dry_run=True,
+            signed_attr_settings=PdfCMSSignedAttributes(signing_time=datetime.now(UTC)),
+        )
+    )
+    size = len(dummy.dump()) * 2
+    size += 2 * (size // 4)
+    with _reserved_lock:
+        _reserved[signer] = size
+    return size
 
 
 def check_seal(pdf: bytes, identity: SealingIdentity) -> SealCheck:

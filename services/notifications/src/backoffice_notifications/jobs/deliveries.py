@@ -132,11 +132,18 @@ async def run_batch(
     *, uow_factory: UowFactory, settings: Settings, http: httpx.AsyncClient, smtp: SmtpSession | None = None
 ) -> int:
     """One pass over what is due; the number of deliveries handled (0: nothing was due)."""
+    return sum(await _pass(uow_factory=uow_factory, settings=settings, http=http, smtp=smtp))
+
+
+async def _pass(
+    *, uow_factory: UowFactory, settings: Settings, http: httpx.AsyncClient, smtp: SmtpSession | None = None
+) -> tuple[int, int]:
+    """One pass: the emails and the webhooks handled."""
     emails, hooks = await asyncio.gather(
         send_emails(uow_factory=uow_factory, settings=settings, smtp=smtp),
         send_webhooks(uow_factory=uow_factory, settings=settings, http=http),
     )
-    return emails + hooks
+    return emails, hooks
 
 
 async def _worker(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup) -> None:
@@ -147,17 +154,20 @@ async def _worker(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup) -> None
 
 async def _work(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup, smtp: SmtpSession) -> None:
     settings: Settings = app.state.settings
+    full = settings.delivery_batch_size
     while True:
         try:
-            handled = await run_batch(uow_factory=app.state.uow_factory, settings=settings, http=http, smtp=smtp)
+            emails, hooks = await _pass(uow_factory=app.state.uow_factory, settings=settings, http=http, smtp=smtp)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.warning("delivery.batch_failed", error=repr(exc))
-            handled = 0
-        if not handled:
-            # Woken at once when a transaction records a delivery; otherwise until the next retry falls
-            # due (at least the poll interval, at most the idle poll), so an idle service does not poll.
+            emails = hooks = 0
+        if emails < full and hooks < full:
+            # The pass found each channel drained (the emails' last claim came back empty, fewer webhooks
+            # than a batch were due): sleep. Woken at once when a transaction records a delivery (also one
+            # committed during the pass: the wakeup keeps it); otherwise until the next retry falls due (at
+            # least the poll interval, at most the idle poll), so an idle service does not poll.
             await wakeup.wait(await idle_wait(uow_factory=app.state.uow_factory, settings=settings))
 
 

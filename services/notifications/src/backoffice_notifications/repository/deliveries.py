@@ -1,20 +1,26 @@
-"""Deliveries (one row per email or webhook call), and which delivery first reached a vendor."""
+"""Deliveries (one row per email or webhook call), and which delivery first reached a vendor.
+
+The delivery worker's statements (claim, outcome, next due time) and the insert of a new delivery run on
+raw asyncpg through ``driver_connection`` (the session's connection and transaction): they are most of the
+service's database work per order, and SQLAlchemy's compile and result layers cost more than the statements.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from backoffice_common.wakeup import notify_after_commit
+from backoffice_common.db import driver_connection
 from backoffice_notifications.domain.deliveries import FAILED, PENDING, WITHDRAWN, Delivery
 from backoffice_notifications.models import delivery, vendor_notification
 from backoffice_notifications.repository.base import Repository
 
 DELIVERY_CHANNEL = "notifications_deliveries"
-"""LISTEN/NOTIFY channel: a commit that adds deliveries wakes the delivery workers."""
+"""LISTEN/NOTIFY channel: a commit that adds deliveries wakes the delivery workers (``backoffice_common.wakeup``)."""
 
 _STORED = (
     "event_id",
@@ -33,21 +39,39 @@ _STORED = (
     "notifies_vendor",
     "status",
 )
-_OUTCOME = ("status", "attempts", "next_attempt_at", "last_error", "sent_at")
+_FIELDS = tuple(k for k in Delivery.__dataclass_fields__ if k != "events")
+_INSERT_COLUMNS = ("id", "dedup_key", *_STORED)
+# payload (JSONB) arrives as JSON text, cast; None is JSON null, as SQLAlchemy's JSONB stores it.
+# A new row and, only if it was new, the NOTIFY that wakes the delivery workers at commit: one round trip.
+_INSERT_SQL = (  # noqa: S608 (column names only)
+    "WITH added AS (INSERT INTO delivery ({}) VALUES ({}) ON CONFLICT (dedup_key) DO NOTHING RETURNING id)"
+    " SELECT id, pg_notify(${}, '') FROM added"
+).format(
+    ", ".join(_INSERT_COLUMNS),
+    ", ".join(f"${n}::jsonb" if c == "payload" else f"${n}" for n, c in enumerate(_INSERT_COLUMNS, 1)),
+    len(_INSERT_COLUMNS) + 1,
+)
+# The status is written into the statement, not bound: PostgreSQL's generic plan of a prepared statement can
+# use the partial index ``ix_delivery_due`` (WHERE status = 'pending') only when the predicate says so itself.
+_CLAIM_SQL = (
+    f"SELECT {', '.join(_FIELDS)} FROM delivery"  # noqa: S608 (column names and a constant only)
+    f" WHERE status = '{PENDING}' AND next_attempt_at <= $1 AND channel = $2"
+    " ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED"
+)
+_SAVE_SQL = "UPDATE delivery SET status = $2, attempts = $3, last_error = $4, sent_at = $5 WHERE id = $1"
+_SAVE_DUE_SQL = (
+    "UPDATE delivery SET status = $2, attempts = $3, last_error = $4, sent_at = $5, next_attempt_at = $6 WHERE id = $1"
+)
+_NEXT_DUE_SQL = f"SELECT min(next_attempt_at) FROM delivery WHERE status = '{PENDING}'"  # noqa: S608 (a constant)
 
 
 class DeliveryRepository(Repository):
     async def add(self, new: Delivery) -> bool:
         """False when the same (event, recipient, template) was recorded before."""
-        values = {k: getattr(new, k) for k in _STORED}
-        stmt = pg_insert(delivery).values(id=new.id, dedup_key=new.dedup_key, **values)
-        result = await self.session.execute(
-            stmt.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(delivery.c.id)
-        )
-        inserted = result.scalar_one_or_none() is not None
-        if inserted:
-            await notify_after_commit(self.session, DELIVERY_CHANNEL)
-        return inserted
+        values = [getattr(new, k) for k in _STORED]
+        values[_STORED.index("payload")] = json.dumps(new.payload)
+        conn = await driver_connection(self.session)
+        return await conn.fetchval(_INSERT_SQL, new.id, new.dedup_key, *values, DELIVERY_CHANNEL) is not None
 
     async def get(self, delivery_id: str, *, lock: bool = False) -> Delivery | None:
         query = select(delivery).where(delivery.c.id == delivery_id)
@@ -66,26 +90,23 @@ class DeliveryRepository(Repository):
 
     async def next_due(self) -> datetime | None:
         """When the earliest pending delivery (of any channel) falls due; None when nothing is pending."""
-        query = select(func.min(delivery.c.next_attempt_at)).where(delivery.c.status == PENDING)
-        due: datetime | None = (await self.session.execute(query)).scalar_one_or_none()
+        conn = await driver_connection(self.session)
+        due: datetime | None = await conn.fetchval(_NEXT_DUE_SQL)
         return due
 
     async def claim_due(self, *, now: datetime, limit: int, channel: str) -> list[Delivery]:
         """Due deliveries of a channel, locked until the transaction ends; rows other workers hold are skipped."""
-        query = (
-            select(delivery)
-            .where(delivery.c.status == PENDING, delivery.c.next_attempt_at <= now, delivery.c.channel == channel)
-            .order_by(delivery.c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        return [self._loaded(row) for row in (await self.session.execute(query)).mappings().all()]
+        conn = await driver_connection(self.session)
+        return [self._loaded(row) for row in await conn.fetch(_CLAIM_SQL, now, channel, limit)]
 
     async def save(self, changed: Delivery) -> None:
-        values = {k: getattr(changed, k) for k in _OUTCOME}
-        if values["next_attempt_at"] is None:
-            del values["next_attempt_at"]
-        await self.session.execute(delivery.update().where(delivery.c.id == changed.id).values(**values))
+        """The outcome of an attempt; ``next_attempt_at`` is left as it is when the delivery has none."""
+        c = changed
+        conn = await driver_connection(self.session)
+        if c.next_attempt_at is None:
+            await conn.execute(_SAVE_SQL, c.id, c.status, c.attempts, c.last_error, c.sent_at)
+        else:
+            await conn.execute(_SAVE_DUE_SQL, c.id, c.status, c.attempts, c.last_error, c.sent_at, c.next_attempt_at)
 
     async def withdraw_orders(self, *, request_id: str) -> None:
         """Order deliveries not sent yet (e.g. retrying) are withdrawn: the order changed under them."""

@@ -1,35 +1,44 @@
-"""Signed vendor links (vendor_link): the row makes a link single-use."""
+"""Signed vendor links (vendor_link): the row makes a link single-use.
+
+A link's insert (one per order and per contract sent) and its read (every page a vendor opens) run on raw
+asyncpg through ``driver_connection`` (the session's connection and transaction)."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
+from backoffice_common.db import driver_connection
 from backoffice_notifications.domain.links import Link
 from backoffice_notifications.models import vendor_link
 from backoffice_notifications.repository.base import Repository
 
+_GET_SQL = "SELECT {} FROM vendor_link WHERE id = $1".format(", ".join(f.name for f in fields(Link)))  # noqa: S608 (column names only)
+_ADD_SQL = (
+    "INSERT INTO vendor_link (id, purpose, request_id, revision, vendor_id, contract_id, expires_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+)
+
 
 class LinkRepository(Repository):
     async def add(self, link: Link) -> None:
-        await self.session.execute(
-            vendor_link.insert().values(
-                id=link.id,
-                purpose=link.purpose,
-                request_id=link.request_id,
-                revision=link.revision,
-                vendor_id=link.vendor_id,
-                contract_id=link.contract_id,
-                expires_at=link.expires_at,
-            )
+        conn = await driver_connection(self.session)
+        await conn.execute(
+            _ADD_SQL,
+            link.id,
+            link.purpose,
+            link.request_id,
+            link.revision,
+            link.vendor_id,
+            link.contract_id,
+            link.expires_at,
         )
 
     async def get(self, link_id: str, *, lock: bool = False) -> Link | None:
-        query = select(vendor_link).where(vendor_link.c.id == link_id)
-        if lock:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).mappings().first()
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(_GET_SQL + " FOR UPDATE" if lock else _GET_SQL, link_id)
         if row is None:
             return None
         return Link(**{k: row[k] for k in Link.__dataclass_fields__})

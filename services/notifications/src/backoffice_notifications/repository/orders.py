@@ -1,15 +1,33 @@
-"""The order read model (order_view) and which order revisions reached their vendor."""
+"""The order read model (order_view) and which order revisions reached their vendor.
+
+The snapshot upsert (every ``submitted`` and ``approved``), the order's read and its save run on raw asyncpg
+through ``driver_connection`` (the session's connection and transaction): no SQLAlchemy compile or result layer.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import select
 
-from backoffice_notifications.domain.orders import CANCELLED, Order
-from backoffice_notifications.models import order_view, vendor_notification
+from backoffice_common.db import driver_connection
+from backoffice_notifications.domain.orders import Order
+from backoffice_notifications.models import vendor_notification
 from backoffice_notifications.repository.base import Repository
+
+# A cancelled order (domain.orders.CANCELLED) stays cancelled; the revision rule is ``strictly_newer``'s.
+_UPSERT_HEAD = (
+    "INSERT INTO order_view (request_id, revision, vendor_id, status, snapshot) VALUES ($1, $2, $3, $4, $5::jsonb)"
+    " ON CONFLICT (request_id) DO UPDATE SET revision = excluded.revision, vendor_id = excluded.vendor_id,"
+    " status = excluded.status, snapshot = excluded.snapshot, updated_at = now()"
+    " WHERE order_view.status != 'cancelled' AND order_view.revision "
+)
+_UPSERT_NEWER_SQL = _UPSERT_HEAD + "< excluded.revision RETURNING request_id"
+_UPSERT_SAME_OR_NEWER_SQL = _UPSERT_HEAD + "<= excluded.revision RETURNING request_id"
+_GET_SQL = (
+    "SELECT request_id, revision, vendor_id, status, snapshot, sent_to_vendor_id FROM order_view WHERE request_id = $1"
+)
 
 
 class OrderRepository(Repository):
@@ -20,31 +38,20 @@ class OrderRepository(Repository):
         A cancelled order stays cancelled: the requests topic can run ahead of the approvals topic, so an
         ``approved`` may be read after the ``cancelled`` that followed it.
         """
-        values = {
-            "request_id": snapshot["request_id"],
-            "revision": snapshot["revision"],
-            "vendor_id": snapshot.get("vendor_id"),
-            "status": status,
-            "snapshot": snapshot,
-        }
-        stmt = pg_insert(order_view).values(**values)
-        newer = order_view.c.revision < stmt.excluded.revision
-        same_or_newer = order_view.c.revision <= stmt.excluded.revision
-        upsert = stmt.on_conflict_do_update(
-            index_elements=["request_id"],
-            set_={
-                **{k: stmt.excluded[k] for k in ("revision", "vendor_id", "status", "snapshot")},
-                "updated_at": func.now(),
-            },
-            where=and_(order_view.c.status != CANCELLED, newer if strictly_newer else same_or_newer),
-        ).returning(order_view.c.request_id)
-        return (await self.session.execute(upsert)).scalar_one_or_none() is not None
+        conn = await driver_connection(self.session)
+        stored = await conn.fetchval(
+            _UPSERT_NEWER_SQL if strictly_newer else _UPSERT_SAME_OR_NEWER_SQL,
+            snapshot["request_id"],
+            snapshot["revision"],
+            snapshot.get("vendor_id"),
+            status,
+            json.dumps(snapshot),
+        )
+        return stored is not None
 
     async def get(self, request_id: str, *, lock: bool = False) -> Order | None:
-        query = select(order_view).where(order_view.c.request_id == request_id)
-        if lock:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).mappings().first()
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(_GET_SQL + " FOR UPDATE" if lock else _GET_SQL, request_id)
         if row is None:
             return None
         order = Order(
@@ -59,10 +66,12 @@ class OrderRepository(Repository):
         return order
 
     async def save(self, order: Order) -> None:
-        await self.session.execute(
-            order_view.update()
-            .where(order_view.c.request_id == order.request_id)
-            .values(status=order.status, sent_to_vendor_id=order.sent_to_vendor_id)
+        conn = await driver_connection(self.session)
+        await conn.execute(
+            "UPDATE order_view SET status = $2, sent_to_vendor_id = $3 WHERE request_id = $1",
+            order.request_id,
+            order.status,
+            order.sent_to_vendor_id,
         )
 
     async def reached_vendor(self, *, request_id: str, vendor_id: str | None) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
+from backoffice_common.db import driver_connection
 from backoffice_notifications.domain.vendors import CHANGEABLE, Vendor
 from backoffice_notifications.models import vendor, vendor_secret
 from backoffice_notifications.repository.base import Repository
@@ -39,6 +40,9 @@ def _vendor(row: Any) -> Vendor:
     )
 
 
+_GET_SQL = "SELECT {} FROM vendor WHERE id = $1".format(", ".join(c.name for c in vendor.c))  # noqa: S608 (column names only)
+
+
 def _unexpired(now: datetime) -> Any:
     return or_(vendor_secret.c.expires_at.is_(None), vendor_secret.c.expires_at > now)
 
@@ -47,7 +51,8 @@ class VendorRepository(Repository):
     async def get(self, vendor_id: str | None) -> Vendor | None:
         if not vendor_id:
             return None
-        row = (await self.session.execute(select(vendor).where(vendor.c.id == vendor_id))).mappings().first()
+        conn = await driver_connection(self.session)  # raw asyncpg: read on every order, answer and signature
+        row = await conn.fetchrow(_GET_SQL, vendor_id)
         if row is None:
             return None
         found = _vendor(row)

@@ -1,0 +1,173 @@
+"""The delivery worker's raw statements: what they store, claim and wake, against the real PostgreSQL.
+
+On a database of their own, without a delivery worker that would claim the rows first."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import asyncpg
+import httpx
+import pytest
+from notifications_testkit import MIGRATIONS, make_settings
+from sqlalchemy import text
+
+from backoffice_common.db import asyncpg_dsn, make_engine, make_session_factory
+from backoffice_common.testing import private_database
+from backoffice_notifications.domain.deliveries import Delivery, DeliveryError
+from backoffice_notifications.jobs.deliveries import _work
+from backoffice_notifications.mail.smtp import SmtpSession
+from backoffice_notifications.models import messaging
+from backoffice_notifications.repository import DELIVERY_CHANNEL
+from backoffice_notifications.service.uow import NotificationsUnitOfWork
+
+
+@pytest.fixture(scope="module")
+async def database() -> AsyncIterator[str]:
+    async with private_database(MIGRATIONS) as url:
+        yield url
+
+
+@pytest.fixture
+async def factory(database: str) -> AsyncIterator[object]:
+    engine = make_engine(database, pool_size=2)
+    sessions = make_session_factory(engine)
+    yield lambda: NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
+    await engine.dispose()
+
+
+def a_delivery(channel: str, *, payload: dict[str, object] | None = None) -> Delivery:
+    event_id = f"stmt-{uuid.uuid4()}"
+    return Delivery(
+        id=str(uuid.uuid4()),
+        event_id=event_id,
+        correlation_id=event_id,
+        request_id=str(uuid.uuid4()),
+        revision=2,
+        vendor_id=f"v-{uuid.uuid4().hex[:8]}",
+        channel=channel,
+        recipient="ops@vendor.test" if channel == "email" else "https://vendor.test/hook",
+        template="purchase_order",
+        language="de",
+        subject="Bestellung PR-1 zur Prüfung" if channel == "email" else None,
+        body_text="Grüße\n" if channel == "email" else None,
+        payload=payload,
+        notifies_vendor=True,
+    )
+
+
+async def test_a_new_delivery_is_stored_as_given_and_wakes_the_workers_once_a_repeat_stores_and_wakes_nothing(
+    database, factory
+) -> None:  # type: ignore[no-untyped-def]
+    woken: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(asyncpg_dsn(database))
+    await listener.add_listener(DELIVERY_CHANNEL, lambda *args: woken.put_nowait(args[2]))
+    try:
+        payload = {"type": "purchase_order.approved", "order": {"total": "10.00", "lines": [{"no": 1}]}}
+        email, hook = a_delivery("email"), a_delivery("webhook", payload=payload)
+        async with factory() as uow:
+            assert await uow.deliveries.add(email)
+            assert await uow.deliveries.add(hook)
+            await uow.commit()
+        assert await asyncio.wait_for(woken.get(), timeout=5) == DELIVERY_CHANNEL
+        async with factory() as uow:
+            assert not await uow.deliveries.add(email)  # same event, recipient and template
+            await uow.commit()
+        await asyncio.sleep(0.5)
+        assert woken.empty()  # one notification for the first commit (PostgreSQL folds repeats), none for the repeat
+
+        async with factory() as uow:
+            stored = await uow.deliveries.get(hook.id)
+            raw_email = await uow.session.scalar(
+                text("SELECT jsonb_typeof(payload) FROM delivery WHERE id = :id"), {"id": email.id}
+            )
+        assert stored is not None
+        assert stored.payload == payload
+        assert (stored.subject, stored.vendor_id, stored.revision, stored.notifies_vendor) == (
+            None,
+            hook.vendor_id,
+            2,
+            True,
+        )
+        assert raw_email == "null"  # no payload: JSON null, as SQLAlchemy's JSONB stored it
+    finally:
+        await listener.close()
+
+
+async def test_a_claimed_email_is_locked_from_other_workers_and_its_outcome_is_recorded(factory) -> None:  # type: ignore[no-untyped-def]
+    email = a_delivery("email")
+    async with factory() as uow:
+        assert await uow.deliveries.add(email)
+        # due before anything the other test left pending
+        await uow.session.execute(
+            text("UPDATE delivery SET next_attempt_at = :at WHERE id = :id"),
+            {"at": datetime(2001, 1, 1, tzinfo=UTC), "id": email.id},
+        )
+        await uow.commit()
+    now = datetime.now(UTC)
+    async with factory() as first:
+        claimed = await first.deliveries.claim_due(now=now, limit=1, channel="email")
+        assert [d.id for d in claimed] == [email.id]
+        assert claimed[0].subject == email.subject
+        assert claimed[0].body_text == email.body_text
+        async with factory() as second:  # another worker skips the locked row
+            others = await second.deliveries.claim_due(now=now, limit=50, channel="email")
+            assert email.id not in [d.id for d in others]
+        retry_at = now + timedelta(minutes=5)
+        error = DeliveryError("SMTP unavailable", permanent=False)
+        claimed[0].attempt_failed(error, max_attempts=5, retry_in=(retry_at - now).total_seconds(), now=now)
+        await first.deliveries.save(claimed[0])
+        await first.commit()
+    async with factory() as uow:
+        after = await uow.deliveries.get(email.id)
+        due = await uow.deliveries.next_due()
+    assert after is not None
+    assert (after.status, after.attempts, after.last_error) == ("pending", 1, "SMTP unavailable")
+    assert after.next_attempt_at == claimed[0].next_attempt_at
+    assert due is not None
+    assert due <= after.next_attempt_at
+
+
+class StopAtSleep:
+    """The worker's wakeup: the first time the worker goes to sleep, note how many units of work it had
+    opened by then and stop it."""
+
+    def __init__(self, opened: list[int]) -> None:
+        self.opened = opened
+        self.at_sleep: int | None = None
+
+    async def wait(self, timeout: float) -> None:
+        self.at_sleep = len(self.opened)
+        raise asyncio.CancelledError
+
+
+async def test_a_worker_that_drained_both_channels_sleeps_after_one_pass_without_claiming_again(database) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(database, pool_size=2)
+    sessions = make_session_factory(engine)
+    opened: list[int] = []
+
+    def uow_factory() -> NotificationsUnitOfWork:
+        opened.append(1)
+        return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
+
+    settings = make_settings(database, "unused.")
+    async with uow_factory() as uow:  # nothing else due: the other tests' rows are sent, failed or later
+        await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
+        assert await uow.deliveries.add(a_delivery("email"))
+        await uow.commit()
+    opened.clear()
+    wakeup = StopAtSleep(opened)
+    app = SimpleNamespace(state=SimpleNamespace(settings=settings, uow_factory=uow_factory))
+    try:
+        async with httpx.AsyncClient() as http, SmtpSession(settings) as smtp:
+            with pytest.raises(asyncio.CancelledError):
+                await _work(app, http, wakeup, smtp)  # type: ignore[arg-type]
+        # the email claimed and sent, the claim that came back empty, the webhooks' claim, the next due time
+        assert wakeup.at_sleep == 4
+        assert smtp.connections == 1
+    finally:
+        await engine.dispose()
