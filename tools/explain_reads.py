@@ -33,19 +33,21 @@ SETTINGS = {
     "auto_explain.log_buffers": "on",
     "auto_explain.log_timing": "on",
 }
-# (database, what, a regular expression on the statement's text); the first that matches names it.
-READS = [
-    ("requests", "own list (union of own and assigned ids)", r"UNION.*approver_assignment|approver_assignment.*UNION"),
-    ("requests", "q= (trigram)", r"ILIKE"),
+# (database, what, a regular expression on the statement's text); the first that matches names it. The
+# same statement for several users (``bench-data`` reads each ``--samples`` times, one read after the
+# other) is split into blocks of ``--samples`` runs in log order, named in the order bench-data reads them.
+READS: list[tuple[str, tuple[str, ...], str]] = [
     (
         "requests",
-        "procurement list (everything)",
-        r"FROM purchase_request\b(?!.*(UNION|ILIKE|WHERE purchase_request\.id =))",
+        ("own list: the requester (owns all)", "own list: the manager (assigned all)", "own list: a user with no rows"),
+        r"UNION SELECT .* JOIN approver_assignment",
     ),
-    ("requests", "one request", r"FROM purchase_request\b.*WHERE purchase_request\.id ="),
-    ("requests", "timeline", r"FROM timeline_entry"),
-    ("approvals", "decided tasks", r"decided_at DESC"),
-    ("approvals", "open tasks", r"status = 'open'.*UNION|UNION.*status = 'open'"),
+    ("requests", ("procurement list (everything)",), r"FROM purchase_request ORDER BY"),
+    ("requests", ("q: a word no request has", "q: a number prefix"), r"ILIKE"),
+    ("requests", ("one request",), r"FROM purchase_request WHERE id = \$1::uuid$"),
+    ("requests", ("timeline",), r"FROM timeline_entry WHERE request_id"),
+    ("approvals", ("open tasks of the manager",), r"o\.status = 'open'"),
+    ("approvals", ("decided tasks of the manager",), r"decision IS NOT NULL .*UNION"),
 ]
 ENTRY = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \w+ \[\d+\] \S*@(\S*) LOG:  duration: ([\d.]+) ms  plan:")
 PLAN_NODE = re.compile(r"\(cost=|\(actual ")
@@ -88,9 +90,8 @@ def entries(log: str, since: str) -> list[tuple[str, float, str]]:
     return found
 
 
-def report(log: str, since: str) -> None:
-    times: dict[str, list[float]] = defaultdict(list)
-    buffers: dict[str, list[int]] = defaultdict(list)
+def report(log: str, since: str, samples: int) -> None:
+    runs: dict[str, list[tuple[float, int]]] = defaultdict(list)
     for db, ms, plan in entries(log, since):
         query: list[str] = []
         for line in plan.split("Query Text:", 1)[-1].splitlines():
@@ -98,20 +99,21 @@ def report(log: str, since: str) -> None:
                 break
             query.append(line)
         text = " ".join(" ".join(query).split())
-        if not text.lstrip().upper().startswith(("SELECT", "WITH", "(SELECT")):
-            continue
-        for read_db, what, pattern in READS:
-            if db == read_db and re.search(pattern, text, re.IGNORECASE):
-                times[what].append(ms)
+        for read_db, names, pattern in READS:
+            if db == read_db and re.search(pattern, text):
                 top = BUFFERS.search(plan)
-                if top:
-                    buffers[what].append(int(top.group(1) or 0) + int(top.group(2) or 0))
+                shared = int(top.group(1) or 0) + int(top.group(2) or 0) if top else 0
+                runs[names[0]].append((ms, shared))
                 break
     print("| query | runs | buffers (median, top node) | execution (median, ms) |\n|---|---|---|---|")
-    for _, what, _ in READS:
-        if times[what]:
-            shared = statistics.median(buffers[what]) if buffers[what] else "-"
-            print(f"| {what} | {len(times[what])} | {shared} | {statistics.median(times[what]):.2f} |")
+    for _, names, _ in READS:
+        found = runs[names[0]]
+        blocks = [found] if len(names) == 1 else [found[i * samples : (i + 1) * samples] for i in range(len(names))]
+        for name, block in zip(names, blocks, strict=True):
+            if block:
+                ms = statistics.median(r[0] for r in block)
+                shared = statistics.median(r[1] for r in block)
+                print(f"| {name} | {len(block)} | {shared:,.0f} | {ms:.2f} |")
 
 
 if __name__ == "__main__":
@@ -119,8 +121,9 @@ if __name__ == "__main__":
     parser.add_argument("action", choices=["on", "off", "report"])
     parser.add_argument("--log", default=".state/test/pg/postgres.log")
     parser.add_argument("--since", default="", help="the log's time stamp to start at, e.g. 2026-11-30 07:10")
+    parser.add_argument("--samples", type=int, default=20, help="the --samples of the bench-data run")
     args = parser.parse_args()
     if args.action == "report":
-        report(args.log, args.since)
+        report(args.log, args.since, args.samples)
     else:
         asyncio.run(configure(args.action == "on"))
