@@ -9,8 +9,8 @@ older than every window: outbox, inbox, Idempotency-Keys, webhook ids, delivery 
 archives the finished requests' timelines to the object store (``archive-timeline``) and every audited
 service's audit log (``python -m backoffice_<service> archive-audit --after-days 0``, with the
 service's environment of ``deploy/services.sh env``), runs ``VACUUM FULL`` so the files hold only
-what is left, and prints the bytes per order of every table. It deletes data: only for benchmark
-databases.
+what is left (the databases side by side), and prints the bytes per order of every table. It
+deletes data: only for benchmark databases.
 
 ``grow`` copies audit rows with their template's hashes and numbers shifted by a stride, so a grown
 chain does not verify and ``archive-audit`` (which checks every segment it moves) would refuse it:
@@ -113,7 +113,7 @@ async def relink_audit(conn: asyncpg.Connection) -> int:
     return seq
 
 
-def archive_audit(service: str) -> dict[str, object]:
+async def archive_audit(service: str) -> dict[str, object]:
     """``python -m backoffice_<service> archive-audit --after-days 0`` in the service's own environment."""
     lines = subprocess.run(
         ["bash", str(ROOT / "deploy" / "services.sh"), "env", service],
@@ -122,51 +122,57 @@ def archive_audit(service: str) -> dict[str, object]:
         text=True,
     ).stdout.splitlines()
     env = {**os.environ, **dict(line.split("=", 1) for line in lines if "=" in line)}
-    done = subprocess.run(
-        [sys.executable, "-m", f"backoffice_{service}", "archive-audit", "--after-days", "0"],
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", f"backoffice_{service}", "archive-audit", "--after-days", "0"),
         env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
-    if done.returncode != 0:
-        raise SystemExit(f"{service}: archive-audit failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
-    report: dict[str, object] = json.loads(done.stdout)
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"{service}: archive-audit failed ({process.returncode}): {err.decode()[-2000:]}")
+    report: dict[str, object] = json.loads(out)
     return report
+
+
+def say(name: str, started: float, what: str) -> None:
+    print(f"{name}: {what} ({time.monotonic() - started:.0f} s)", flush=True)
+
+
+async def apply(name: str, conn: asyncpg.Connection, archive_after_days: float) -> None:
+    """One database's retention, archives and ``VACUUM FULL``; the databases are done side by side."""
+    started = time.monotonic()
+    for rule in rules(name):
+        say(name, started, f"{rule.name} pruned {await prune(conn, rule)} rows")
+    if name == "requests":
+        base = os.environ["BACKOFFICE_PG_DSN_BASE"]
+        store = ObjectStore.from_settings(RequestsSettings(**object_store_settings("bench/")))
+        try:
+            report = await archive_timelines(f"{base}/requests", store, after_days=archive_after_days, batch=2000)
+        finally:
+            await store.close()
+        say(
+            name,
+            started,
+            f"archived {report.entries} timeline entries of {report.requests} requests "
+            f"in {len(report.segments)} segments, {report.gzip_bytes} bytes of gzip",
+        )
+    if name in AUDITED:
+        say(name, started, f"audit log re-linked ({await relink_audit(conn)} rows)")
+        audit = await archive_audit(name)
+        segments = audit.get("segments")
+        count = len(segments) if isinstance(segments, list) else segments
+        say(name, started, f"audit log: {audit.get('rows')} rows archived in {count} segments")
+    await conn.execute("VACUUM FULL")
+    say(name, started, "VACUUM FULL done")
 
 
 async def main(orders: int, archive_after_days: float) -> None:
     base = os.environ["BACKOFFICE_PG_DSN_BASE"]
     conns = {name: await asyncpg.connect(f"{base}/{name}") for name in DATABASES}
     try:
-        for name, conn in conns.items():
-            for rule in rules(name):
-                pruned = await prune(conn, rule)
-                print(f"{name}: {rule.name} pruned {pruned} rows", flush=True)
-        store = ObjectStore.from_settings(RequestsSettings(**object_store_settings("bench/")))
-        try:
-            report = await archive_timelines(f"{base}/requests", store, after_days=archive_after_days, batch=2000)
-        finally:
-            await store.close()
-        print(
-            f"requests: archived {report.entries} timeline entries of {report.requests} requests "
-            f"in {len(report.segments)} segments, {report.gzip_bytes} bytes of gzip",
-            flush=True,
-        )
-        for name in AUDITED:
-            started = time.monotonic()
-            relinked = await relink_audit(conns[name])
-            report = archive_audit(name)
-            segments = report.get("segments")
-            print(
-                f"{name}: audit log re-linked ({relinked} rows), archived {report.get('rows')} rows in "
-                f"{len(segments) if isinstance(segments, list) else segments} segments, "
-                f"{report.get('gzip_bytes')} bytes of gzip ({time.monotonic() - started:.0f} s)",
-                flush=True,
-            )
-        for name, conn in conns.items():
-            await conn.execute("VACUUM FULL")
-            print(f"{name}: VACUUM FULL done", flush=True)
+        await asyncio.gather(*(apply(name, conn, archive_after_days) for name, conn in conns.items()))
         sizes = await bytes_per_order(conns, orders)
         total = sum(sizes.values())
         print(f"\n| table | bytes per order |\n|---|---|\n| **all** | **{total:,.0f}** |")
