@@ -19,7 +19,8 @@ CREATE TABLE purchase (
 );
 CREATE TABLE line (
     id bigserial PRIMARY KEY, purchase_id uuid NOT NULL REFERENCES purchase(id), task_id varchar(36) NOT NULL,
-    event_id varchar(200) NOT NULL UNIQUE, amount numeric NOT NULL
+    event_id varchar(200) NOT NULL UNIQUE, amount numeric NOT NULL,
+    dedup_key bytea NOT NULL UNIQUE CHECK (octet_length(dedup_key) = 16)
 );
 CREATE TABLE processed_event (consumer varchar(200), event_id varchar(200), PRIMARY KEY (consumer, event_id));
 CREATE TABLE outbox_message (id bigserial PRIMARY KEY, event_id varchar(200) UNIQUE, sent_at timestamptz);
@@ -49,7 +50,8 @@ async def four_real_orders(conn: asyncpg.Connection) -> int:
     for n, (pid, number, event_id) in enumerate(ORDERS):
         await conn.execute("INSERT INTO purchase VALUES ($1, $2, 'rita', now() - interval '1 minute')", pid, number)
         await conn.execute(
-            "INSERT INTO line (purchase_id, task_id, event_id, amount) VALUES ($1, $2, $3, 10)",
+            "INSERT INTO line (purchase_id, task_id, event_id, amount, dedup_key)"
+            " VALUES ($1, $2, $3::text, 10, substring(sha256(convert_to($3::text, 'UTF8')) FROM 1 FOR 16))",
             pid,
             f"3333333{n}-3333-4333-8333-333333333333",
             event_id,
@@ -77,6 +79,8 @@ async def test_copies_are_whole_orders_with_new_keys_older_times_and_nothing_lef
     assert await conn.fetchval("SELECT count(*) FROM line") == 16
     assert await conn.fetchval(orphans) == 0
     assert await conn.fetchval("SELECT count(DISTINCT task_id) FROM line") == 16
+    # A digest key (a delivery's dedup key) gets another digest of the same size per copy.
+    assert await conn.fetchval("SELECT count(DISTINCT dedup_key) FROM line WHERE octet_length(dedup_key) = 16") == 16
     same_event = (
         "SELECT count(*) FROM line l JOIN processed_event e ON e.event_id = l.event_id"
         " JOIN outbox_message o ON o.event_id = l.event_id"

@@ -19,7 +19,8 @@ async def _delivery(conn: asyncpg.Connection, id_: str, status: str, days_ago: i
     await conn.execute(
         "INSERT INTO delivery (id, dedup_key, event_id, channel, recipient, template, language, status,"
         " subject, body_text, body_html, payload, created_at)"
-        " VALUES ($1, $1, 'e', 'email', 'v@example.com', 't', 'en', $2, 'subject', 'text', '<p>html</p>',"
+        " VALUES ($1::text, substring(sha256(convert_to($1::text, 'UTF8')) FROM 1 FOR 16), 'e', 'email',"
+        " 'v@example.com', 't', 'en', $2, 'subject', 'text', '<p>html</p>',"
         " '{\"a\": 1}', now() - make_interval(days => $3))",
         id_,
         status,

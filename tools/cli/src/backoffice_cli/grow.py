@@ -71,6 +71,8 @@ def copied(table: str, column: Column) -> str:
         return f"{q} + k * {SHIFTED[(table, column.name)]}::bigint"
     if column.type == "uuid":
         return f"(md5({q}::text || ':' || k))::uuid"
+    if column.type == "bytea" and column.key:  # a digest key (a delivery's dedup key): another digest, same size
+        return f"substring(sha256({q} || convert_to(':' || k, 'UTF8')) FROM 1 FOR octet_length({q}))"
     if column.type == "timestamp with time zone":
         return f"{q} - k * $1::interval"
     if column.type in TEXT_TYPES:

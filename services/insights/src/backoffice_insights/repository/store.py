@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_insights.domain.facts import Fact, Pending, VendorFact
+from backoffice_insights.domain.fold import fold_fields
 from backoffice_insights.domain.view import Person, RequestView, Stage
 from backoffice_insights.models import (
     DERIVED_PER_REQUEST,
@@ -79,13 +80,15 @@ class FactStore:
         self.session = session
 
     async def record(self, f: Fact) -> bool:
-        """Store the fact and queue its request for folding; False if the event is known already."""
+        """Store the fact and queue its request for folding; False if the event is known already.
+
+        Only the payload's fields the fold reads are stored (``FOLD_FIELDS``): a refold gives the same view."""
         params = {
             "event_id": f.event_id,
             "request_id": f.request_id,
             "type": f.type,
             "occurred_at": f.time,
-            "data": f.data,
+            "data": fold_fields(f.type, f.data),
         }
         return (await self.session.execute(_RECORD, params)).scalar_one_or_none() is not None
 
