@@ -67,6 +67,15 @@ class QuietServer(uvicorn.Server):
                 loop.call_soon_threadsafe(event.set)
 
 
+def run_server(config: uvicorn.Config) -> None:
+    """``uvicorn.run`` with the ``QuietServer``: serve until a signal; exit 3 if it could not start."""
+    server = QuietServer(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(3)  # uvicorn's STARTUP_FAILURE, as uvicorn.run exits
+
+
 class Command(NamedTuple):
     """A service's own subcommand: ``add_arguments(sub)`` adds its parser, ``run(settings, args)`` its exit code."""
 
@@ -107,18 +116,15 @@ def main(
     if args.command == "dlq":
         module, _, factory = app_path.partition(":")
         raise SystemExit(dlq_cli.run(getattr(importlib.import_module(module), factory)(), args))
-    config = uvicorn.Config(
-        app_path,
-        factory=True,
-        host=args.host,
-        port=args.port,
-        log_config=None,
-        **proxy_options(settings),
-        server_header=False,
-        timeout_graceful_shutdown=args.timeout_graceful_shutdown,
+    run_server(
+        uvicorn.Config(
+            app_path,
+            factory=True,
+            host=args.host,
+            port=args.port,
+            log_config=None,
+            **proxy_options(settings),
+            server_header=False,
+            timeout_graceful_shutdown=args.timeout_graceful_shutdown,
+        )
     )
-    server = QuietServer(config)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run()
-    if not server.started:
-        sys.exit(3)  # uvicorn's STARTUP_FAILURE, as uvicorn.run exits
