@@ -113,3 +113,43 @@ async def test_an_idle_consumer_handles_an_event_as_soon_as_it_arrives(harness: 
         await producer.stop()
     assert len(await h.effects()) == 6
     assert max(latencies) < 1.5, latencies
+
+
+async def test_an_idle_consumer_asks_the_coordinator_once_per_partition_not_at_every_watchdog_probe(
+    harness: Harness,
+) -> None:
+    """A group that never committed: its start is remembered, so a probe is one ListOffsets request."""
+    h = harness
+    consumer = make_consumer(h, {"thing.happened": recording_handler(h)}, watchdog_interval=0.2)
+    asked: list[object] = []
+    async with running(consumer.run):
+        while consumer._consumer is None or consumer.health().lag is None:  # the first probe
+            await asyncio.sleep(0.05)
+        kafka_consumer = consumer._consumer
+        committed = kafka_consumer.committed
+
+        async def counting(tp: object) -> object:
+            asked.append(tp)
+            return await committed(tp)  # type: ignore[arg-type]
+
+        kafka_consumer.committed = counting  # type: ignore[method-assign]
+        probes = consumer._failed_probes
+        await asyncio.sleep(2.0)  # about ten probes
+        assert consumer.health().lag == 0
+        assert consumer._failed_probes == probes == 0
+        assert asked == []  # the first probe learnt every partition's start
+
+        # what arrives is handled, and the lag measured against this consumer's own commit is 0 again
+        producer = make_producer(h.bootstrap, client_id="idle-test", request_timeout_ms=5000)
+        await producer.start()
+        try:
+            e = new_event(type="thing.happened", service="test", subject="k", data={"seq": 1})
+            await producer.send_and_wait(h.topic, e.to_json_bytes(), key=b"k")
+        finally:
+            await producer.stop()
+        # a probe may wait behind the held fetch on its connection: the lag is known within seconds
+        deadline = time.monotonic() + 15
+        while consumer.handled < 1 or consumer.health().lag != 0:
+            assert time.monotonic() < deadline, consumer.health()
+            await asyncio.sleep(0.05)
+    assert len(await h.effects()) == 1

@@ -59,6 +59,10 @@ class ConsumerHealth:
 
 class EventConsumer:
     FETCH_MAX_WAIT_MS = 5000
+    """How long the broker may hold an empty fetch: a fetch returns at the first record
+    (fetch_min_bytes=1), so this only sets how often an idle consumer asks. Not longer: the broker
+    answers one request per connection at a time, so a held fetch also holds the watchdog's
+    ListOffsets and the metadata requests sent on that connection (at 20 s the probes timed out)."""
     FETCHER_FALLBACK_MS = 5000
     """How often aiokafka's background fetcher looks again without a reason (``consumer_timeout_ms``,
     aiokafka: 0.2 s). Everything that lets it send a fetch wakes it at once (a fetch answered, records
@@ -299,8 +303,12 @@ class EventConsumer:
                     unknown.append(tp)
                 else:
                     known[tp] = committed
-        beginnings = await consumer.beginning_offsets(unknown) if unknown else {}
-        return sum(max(0, ends.get(tp, 0) - known.get(tp, beginnings.get(tp, 0))) for tp in assigned)
+        if unknown:
+            # Never committed by the group: the lag counts from the beginning, and is remembered as the
+            # committed offset until this consumer commits the partition (an idle consumer asked the
+            # coordinator and the beginnings again at every probe: eight requests instead of one).
+            known.update(await consumer.beginning_offsets(unknown))
+        return sum(max(0, ends.get(tp, 0) - known.get(tp, 0)) for tp in assigned)
 
     async def _process(self, record: ConsumerRecord[Any, Any]) -> None:
         try:
