@@ -352,10 +352,11 @@ broker.heartbeat.interval.ms=1000
 broker.session.timeout.ms=3000
 auto.create.topics.enable=false
 delete.topic.enable=true
-# idle CPU on a 2-core machine (docs/performance.md): few threads, the controller's no-op metadata
-# record every 5 s instead of every 0.5 s, followers' empty fetches held 2 s (3-broker mode)
+# idle CPU on a 2-core machine (docs/performance.md): few threads (each idle request handler and
+# network thread wakes every 300 ms), the controller's no-op metadata record every 5 s instead of
+# every 0.5 s, followers' empty fetches held 2 s (3-broker mode)
 num.network.threads=1
-num.io.threads=2
+num.io.threads=1
 metadata.max.idle.interval.ms=5000
 replica.fetch.wait.max.ms=2000
 log.retention.hours=168
