@@ -151,6 +151,10 @@ pg_write_conf() {
         echo "log_min_messages = warning"
         echo "log_line_prefix = '%m [%p] %q%u@%d '"
         echo "timezone = 'UTC'"
+        echo "# idle CPU (docs/performance.md, fourth round): the launcher forks a worker for each database"
+        echo "# once per naptime; with every service's and the tests' databases that was a fork every 3-6 s."
+        echo "# Thresholds unchanged: a table that needs vacuuming waits up to 5 min instead of 1."
+        echo "autovacuum_naptime = 5min"
         if [ "$BACKOFFICE_PROFILE" = test ]; then
             echo "# test profile: durability traded for speed"
             echo "fsync = off"
@@ -348,10 +352,11 @@ broker.heartbeat.interval.ms=1000
 broker.session.timeout.ms=3000
 auto.create.topics.enable=false
 delete.topic.enable=true
-# idle CPU on a 2-core machine (docs/performance.md): few threads, the controller's no-op metadata
-# record every 5 s instead of every 0.5 s, followers' empty fetches held 2 s (3-broker mode)
+# idle CPU on a 2-core machine (docs/performance.md): few threads (each idle request handler and
+# network thread wakes every 300 ms), the controller's no-op metadata record every 5 s instead of
+# every 0.5 s, followers' empty fetches held 2 s (3-broker mode)
 num.network.threads=1
-num.io.threads=2
+num.io.threads=1
 metadata.max.idle.interval.ms=5000
 replica.fetch.wait.max.ms=2000
 log.retention.hours=168
@@ -384,10 +389,15 @@ logger.authorizer.level = WARN
 PROPS
 }
 
-# JVM options, one per word (state paths contain no spaces: checked in kafka_start)
+# JVM options, one per word (state paths contain no spaces: checked in kafka_start). Idle CPU
+# (docs/performance.md, fourth round): the C1 compiler only (TieredStopAtLevel=1: compiles once and
+# cheaply, where C2 kept recompiling for tens of minutes after a start) in one compiler thread, the
+# serial collector (no concurrent GC threads; a young collection of this heap is a few ms), and no
+# hsperfdata sampling every 50 ms (UsePerfData: only jstat/jps read it).
 kafka_jvm_opts() {
     echo "-Xmx${BACKOFFICE_KAFKA_HEAP_MAX:-512m} -Xms${BACKOFFICE_KAFKA_HEAP_MIN:-256m}" \
-         "-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true" \
+         "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:-UsePerfData" \
+         "-XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true" \
          "-Dkafka.logs.dir=$K_NODE_DIR -Dlog4j2.configurationFile=$K_NODE_DIR/log4j2.properties" \
          "${BACKOFFICE_KAFKA_JAVA_OPTS:-}"
 }

@@ -59,6 +59,21 @@ class ConsumerHealth:
 
 class EventConsumer:
     FETCH_MAX_WAIT_MS = 5000
+    """How long the broker may hold an empty fetch: a fetch returns at the first record
+    (fetch_min_bytes=1), so this only sets how often an idle consumer asks. Not longer: the broker
+    answers one request per connection at a time, so a held fetch also holds the watchdog's
+    ListOffsets and the metadata requests sent on that connection (at 20 s the probes timed out)."""
+    FETCHER_FALLBACK_MS = 5000
+    """How often aiokafka's background fetcher looks again without a reason (``consumer_timeout_ms``,
+    aiokafka: 0.2 s). Everything that lets it send a fetch wakes it at once (a fetch answered, records
+    consumed, a seek, a new assignment, a metadata update, a resumed partition), so this is a
+    fallback only; at five looks a second it was the second-largest part of an idle service's CPU."""
+    POLL_TIMEOUT_MS = 10000
+    """How long one ``getmany`` waits for records before the poll loop asks again: it returns at the
+    first record, so this only sets how often an idle loop wakes up (and how soon an error of the
+    group coordinator that ``getmany`` raises is seen)."""
+    HEARTBEAT_INTERVAL_MS = 3000
+    """A third of the 10-s session (Kafka's default ratio); a rebalance reaches a member at its next heartbeat."""
 
     def __init__(
         self,
@@ -75,7 +90,7 @@ class EventConsumer:
         retry_initial: float = 0.2,
         retry_max: float = 5.0,
         stall_seconds: float = 30.0,
-        watchdog_interval: float = 5.0,
+        watchdog_interval: float | None = None,
         client_options: Mapping[str, Any] | None = None,
         tracer: Tracer | None = None,
         batch_transactions: bool = False,
@@ -95,7 +110,9 @@ class EventConsumer:
         self._retry_initial = retry_initial
         self._retry_max = retry_max
         self._stall_seconds = stall_seconds
-        self._watchdog_interval = watchdog_interval
+        # The watchdog's look at the lag (one ListOffsets request) a third of the stall time apart: a
+        # stall is still reported within stall_seconds + one interval.
+        self._watchdog_interval = watchdog_interval if watchdog_interval is not None else max(1.0, stall_seconds / 3)
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq_producer: AIOKafkaProducer | None = None
         self._dlq_lock = asyncio.Lock()
@@ -163,12 +180,13 @@ class EventConsumer:
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             session_timeout_ms=10000,
-            heartbeat_interval_ms=2000,
+            heartbeat_interval_ms=self.HEARTBEAT_INTERVAL_MS,
             max_poll_interval_ms=300000,
             metadata_max_age_ms=30000,
             # A fetch returns as soon as a record arrives (fetch_min_bytes=1); how long the broker may
             # hold an empty one only sets how often an idle consumer asks again (aiokafka: 0.5 s).
             fetch_max_wait_ms=self.FETCH_MAX_WAIT_MS,
+            consumer_timeout_ms=self.FETCHER_FALLBACK_MS,
         )
         self._consumer = consumer
         self._committed = {}
@@ -208,7 +226,7 @@ class EventConsumer:
     async def _poll_loop(self, consumer: AIOKafkaConsumer) -> None:
         """Partitions are handled side by side, each in order; offsets are committed once all are done."""
         while True:
-            batches = await consumer.getmany(timeout_ms=1000, max_records=200)
+            batches = await consumer.getmany(timeout_ms=self.POLL_TIMEOUT_MS, max_records=200)
             if not batches:
                 continue
             await asyncio.gather(*(self._handle_partition(records) for records in batches.values()))
@@ -285,8 +303,12 @@ class EventConsumer:
                     unknown.append(tp)
                 else:
                     known[tp] = committed
-        beginnings = await consumer.beginning_offsets(unknown) if unknown else {}
-        return sum(max(0, ends.get(tp, 0) - known.get(tp, beginnings.get(tp, 0))) for tp in assigned)
+        if unknown:
+            # Never committed by the group: the lag counts from the beginning, and is remembered as the
+            # committed offset until this consumer commits the partition (an idle consumer asked the
+            # coordinator and the beginnings again at every probe: eight requests instead of one).
+            known.update(await consumer.beginning_offsets(unknown))
+        return sum(max(0, ends.get(tp, 0) - known.get(tp, 0)) for tp in assigned)
 
     async def _process(self, record: ConsumerRecord[Any, Any]) -> None:
         try:

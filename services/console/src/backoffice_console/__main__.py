@@ -8,6 +8,7 @@ from pathlib import Path
 
 import uvicorn
 
+from backoffice_common.cli import run_server
 from backoffice_common.migrations import upgrade
 
 
@@ -27,7 +28,12 @@ def main() -> None:
             raise SystemExit("CONSOLE_DATABASE_URL is not set: the console keeps its sessions in memory")
         upgrade(Path(__file__).parent / "migrations", url)
         return
-    uvicorn.run("backoffice_console.main:create_app", factory=True, host=args.host, port=args.port, proxy_headers=True)
+    # the shared services' server: its housekeeping tick once a second (idle CPU, docs/performance.md)
+    run_server(
+        uvicorn.Config(
+            "backoffice_console.main:create_app", factory=True, host=args.host, port=args.port, proxy_headers=True
+        )
+    )
 
 
 if __name__ == "__main__":
