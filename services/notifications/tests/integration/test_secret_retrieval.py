@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -123,3 +124,14 @@ async def test_the_retrieval_page_speaks_the_vendors_language_and_a_link_naming_
         "Link ungültig"
         in (await service.client.get(f"/vendor-secrets/{uuid.uuid4()}.abc", headers={"Accept-Language": "de"})).text
     )
+
+
+async def test_concurrent_reveals_of_one_link_show_the_secret_once(service) -> None:  # type: ignore[no-untyped-def]
+    """A double-clicked reveal button (or a replayed POST): one answer shows the secret, the others say it
+    was retrieved; the retrieval is audited once."""
+    vendor = await make_vendor(service)
+    rotated = await service.client.post(f"/vendors/{vendor['id']}/secrets", headers=staff())
+    link = await secret_link(vendor["contact_emails"][0], rotated.json()["id"])
+    answers = await asyncio.gather(*(service.client.post(link) for _ in range(4)))
+    assert sorted(a.status_code for a in answers) == [200, 410, 410, 410]
+    assert sum("whsec_" in a.text for a in answers) == 1
