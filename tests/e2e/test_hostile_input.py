@@ -9,6 +9,9 @@ file sends what the schema does not describe.
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
 from typing import Any
 
 import httpx
@@ -96,3 +99,62 @@ async def test_hostile_input_gets_a_documented_4xx_problem_from_every_operation(
         alive = await http.get(f"{base}/healthz")
     assert alive.status_code == 200
     assert not wrong, f"{service}: answers that are not a documented 4xx problem:\n" + "\n".join(wrong)
+
+
+def _cursor(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+# (service, method, path, httpx keywords, the statuses a careful server may answer)
+TARGETED: list[tuple[str, str, str, dict[str, Any], set[int]]] = [
+    ("budgets", "GET", "/held-back-events", {"params": {"cursor": _cursor(10**30)}}, {422}),
+    ("budgets", "GET", "/held-back-events", {"params": {"cursor": _cursor(-(10**30))}}, {422}),
+    ("budgets", "GET", "/held-back-events", {"params": {"cursor": _cursor("1")}}, {422}),
+    ("budgets", "GET", "/held-back-events", {"params": {"cursor": _cursor(True)}}, {422}),
+    ("budgets", "GET", "/held-back-events", {"params": {"cursor": "A" * 501}}, {422}),
+    ("budgets", "GET", "/held-back-events", {"params": {"request_id": "x" * 5000}}, {422}),
+    ("requests", "GET", "/requests/not-a-uuid/timeline", {}, {422}),
+    ("requests", "GET", f"/requests/{uuid.uuid4()}/timeline", {"headers": {"Accept-Language": "x" * 2000}}, {404, 422}),
+    ("requests", "GET", "/admin/audit", {"params": {"request_id": "a\nb"}}, {422}),
+    ("requests", "GET", "/admin/audit", {"params": {"request_id": "a", "format": "xlsx"}}, {422}),
+    ("requests", "GET", "/admin/audit", {"params": [("request_id", "a"), ("request_id", "=1+1")]}, {200, 422}),
+    ("requests", "GET", "/admin/audit", {}, {422}),
+    ("requests", "GET", "/admin/audit/chain", {"params": {"after_seq": str(2**63)}}, {422}),
+    ("requests", "GET", "/admin/audit/chain", {"params": {"limit": "0"}}, {422}),
+    ("requests", "POST", "/admin/dlq/redrive", {"json": {}}, {422}),
+    ("requests", "POST", "/admin/dlq/redrive", {"json": {"records": [{"topic": "x", "partition": -1, "offset": 0}]}}, {422}),
+    ("requests", "POST", "/admin/dlq/redrive", {"json": {"records": [{"topic": "nope.dlq", "partition": 0, "offset": 0}]}}, {422}),
+    ("contracts", "POST", "/contract-templates", {"json": {"language": "en", "body": '#read("/etc/passwd")'}}, {422}),
+    ("contracts", "POST", "/contract-templates", {"json": {"language": "en", "body": '#image("../../../etc/x.png")'}}, {422}),
+    ("contracts", "POST", "/contract-templates", {"json": {"language": "en", "body": '#import "@preview/x:1.0.0"'}}, {422}),
+    ("contracts", "POST", "/contract-templates", {"json": {"language": "fr", "body": "hello"}}, {422}),
+    ("contracts", "GET", "/contract-templates/en/987654/preview.pdf", {}, {404}),
+    ("contracts", "GET", "/contract-templates/..%2F..%2Fetc/1/preview.pdf", {}, {404, 422}),
+    ("contracts", "POST", "/contract-templates/en/987654/activation", {}, {404}),
+    ("contracts", "POST", "/contract-templates/en/0/activation", {}, {422}),
+    ("notifications", "POST", f"/vendors/{uuid.uuid4()}/secrets", {}, {404}),
+    ("notifications", "GET", "/vendor-secrets/" + "A" * 190 + ".x", {}, {404}),
+    ("notifications", "POST", "/vendor-secrets/urn:uuid:12345678-1234-5678-1234-567812345678.x", {}, {404}),
+    ("notifications", "POST", "/vendors", {"json": {"legal_name": "V", "address": "A", "contact_emails": ["a@b.c"] * 21}}, {422}),
+    ("notifications", "POST", "/vendors", {"json": {"legal_name": "V", "address": "A", "contact_emails": ["a@b.c,d@e.f"]}}, {422}),
+    ("notifications", "POST", "/vendors", {"json": {"legal_name": "V", "address": "A", "contact_emails": ["a\r\nBcc: x@y.z"]}}, {422}),
+    ("notifications", "POST", "/vendors", {"json": {"legal_name": "V", "address": "A", "contact_emails": []}}, {422}),
+    ("notifications", "PATCH", f"/vendors/{uuid.uuid4()}", {"json": {"contact_emails": None}}, {404, 422}),
+    ("checklists", "GET", "/checklists/------------------------------------", {}, {404, 422}),
+    ("checklists", "POST", f"/checklists/{uuid.uuid4()}/items/..%2Fx/complete", {}, {404, 422}),
+    ("checklists", "GET", "/templates/..%2F..%2Fetc", {}, {404, 422}),
+    ("checklists", "PUT", "/templates/a", {"json": {"items": [{"key": "../x"}]}}, {422}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("service", "method", "path", "keywords", "allowed"), TARGETED)
+async def test_targeted_hostile_input_to_the_recent_endpoints(
+    platform: Platform, service: str, method: str, path: str, keywords: dict[str, Any], allowed: set[int]
+) -> None:
+    headers = {**AUTH, **keywords.pop("headers", {})}
+    async with httpx.AsyncClient(timeout=120) as http:
+        r = await http.request(method, platform.url(service) + path, headers=headers, **keywords)
+    assert r.status_code in allowed, f"{method} {path}: {r.status_code} {r.text[:300]}"
+    if not path.startswith(HTML_PAGES) and r.status_code >= 400:
+        assert r.headers["content-type"] == "application/problem+json", r.headers["content-type"]
+        assert r.json()["detail"] or r.json().get("errors"), r.text
