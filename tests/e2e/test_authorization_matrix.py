@@ -30,7 +30,7 @@ from backoffice_cli.client import Platform as Client
 from backoffice_common.auth import mint_token
 
 TABLE = Path(__file__).with_name("authorization_matrix.yaml")
-ROLES = ("requester", "approver", "procurement", "admin", "finance")
+ROLES = ("requester", "approver", "procurement", "admin", "finance", "hr")
 METHODS = ("get", "post", "put", "patch", "delete")
 GATE = (401, 403)
 
