@@ -139,6 +139,7 @@ TARGETED: list[tuple[str, str, str, dict[str, Any], set[int]]] = [
     ("notifications", "POST", "/vendors", {"json": {"legal_name": "V", "address": "A", "contact_emails": ["a@b.c,d@e.f"]}}, {422}),
     ("notifications", "POST", "/vendors", {"json": {"legal_name": "V", "address": "A", "contact_emails": ["a\r\nBcc: x@y.z"]}}, {422}),
     ("notifications", "POST", "/vendors", {"json": {"legal_name": "V", "address": "A", "contact_emails": []}}, {422}),
+    ("notifications", "POST", "/vendors", {"json": {"legal_name": "V", "address": "A", "contact_emails": ["a@b.c", "A@b.c"]}}, {422}),
     ("notifications", "PATCH", f"/vendors/{uuid.uuid4()}", {"json": {"contact_emails": None}}, {404, 422}),
     ("checklists", "GET", "/checklists/------------------------------------", {}, {404, 422}),
     ("checklists", "POST", f"/checklists/{uuid.uuid4()}/items/..%2Fx/complete", {}, {404, 422}),

@@ -126,12 +126,16 @@ async def test_the_retrieval_page_speaks_the_vendors_language_and_a_link_naming_
     )
 
 
-async def test_concurrent_reveals_of_one_link_show_the_secret_once(service) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_reveals_of_one_link_show_the_secret_once_and_other_pages_refuse_its_token(service) -> None:  # type: ignore[no-untyped-def]
     """A double-clicked reveal button (or a replayed POST): one answer shows the secret, the others say it
     was retrieved; the retrieval is audited once."""
     vendor = await make_vendor(service)
     rotated = await service.client.post(f"/vendors/{vendor['id']}/secrets", headers=staff())
     link = await secret_link(vendor["contact_emails"][0], rotated.json()["id"])
+    # the token on the order-link page (another purpose) is unknown there, and uses nothing up
+    other_purpose = link.replace("/vendor-secrets/", "/vendor-links/")
+    assert (await service.client.get(other_purpose)).status_code == 404
+    assert (await service.client.post(other_purpose, data={"action": "accept"})).status_code == 404
     answers = await asyncio.gather(*(service.client.post(link) for _ in range(4)))
     assert sorted(a.status_code for a in answers) == [200, 410, 410, 410]
     assert sum("whsec_" in a.text for a in answers) == 1
