@@ -129,6 +129,18 @@ async def documents(platform: Platform) -> dict[str, dict[str, Any]]:
         return {s: (await http.get(f"{platform.url(s)}/openapi.json")).json() for s in SERVICES}
 
 
+# The console serves HTML pages, no OpenAPI document: services/console/tests/unit/
+# test_console_routes_need_a_session.py walks its routes instead.
+NOT_IN_THE_MATRIX = {"console"}
+
+
+def test_the_matrix_covers_every_service_of_the_repository() -> None:
+    """A service added under services/ without joining SERVICES (and so the table) would go unchecked."""
+    services = Path(__file__).resolve().parents[2] / "services"
+    found = {main.parents[2].name for main in services.glob("*/src/backoffice_*/main.py")}
+    assert found - NOT_IN_THE_MATRIX == set(SERVICES)
+
+
 async def test_every_operation_has_exactly_one_row_in_the_table(documents: dict[str, dict[str, Any]]) -> None:
     table = load_table()
     assert set(table) == set(SERVICES)
