@@ -44,10 +44,13 @@ def _unexpired(now: datetime) -> Any:
 
 
 class VendorRepository(Repository):
-    async def get(self, vendor_id: str | None) -> Vendor | None:
+    async def get(self, vendor_id: str | None, *, lock: bool = False) -> Vendor | None:
+        """The vendor; with ``lock``, its row is locked until the transaction ends (a change reads what the
+        previous change wrote, so no credential administrator is lost to a concurrent edit)."""
         if not vendor_id:
             return None
-        row = (await self.session.execute(select(vendor).where(vendor.c.id == vendor_id))).mappings().first()
+        query = select(vendor).where(vendor.c.id == vendor_id)
+        row = (await self.session.execute(query.with_for_update() if lock else query)).mappings().first()
         if row is None:
             return None
         found = _vendor(row)
