@@ -84,13 +84,13 @@ def test_the_answers_that_follow_from_a_route_are_declared(service_document: tup
     gaps = []
     for method, path, operation in operations(doc):
         declared = set(operation["responses"])
-        expected = set()
+        expected = {"400"}  # a NUL byte in any URL, even in a query parameter the operation does not take
         if operation.get("security"):
             expected |= {"401", "403", "503"}
         if "{" in path:
             expected.add("404")
         if operation.get("parameters") or "requestBody" in operation:
-            expected |= {"400", "422"}
+            expected.add("422")
         if "requestBody" in operation:
             expected.add("413")
         if expected - declared:

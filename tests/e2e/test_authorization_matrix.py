@@ -30,7 +30,7 @@ from backoffice_cli.client import Platform as Client
 from backoffice_common.auth import mint_token
 
 TABLE = Path(__file__).with_name("authorization_matrix.yaml")
-ROLES = ("requester", "approver", "procurement", "admin", "finance")
+ROLES = ("requester", "approver", "procurement", "admin", "finance", "hr")
 METHODS = ("get", "post", "put", "patch", "delete")
 GATE = (401, 403)
 
@@ -127,6 +127,18 @@ def body_of(spec: dict[str, Any]) -> dict[str, Any]:
 async def documents(platform: Platform) -> dict[str, dict[str, Any]]:
     async with httpx.AsyncClient(timeout=30) as http:
         return {s: (await http.get(f"{platform.url(s)}/openapi.json")).json() for s in SERVICES}
+
+
+# The console serves HTML pages, no OpenAPI document: services/console/tests/unit/
+# test_console_routes_need_a_session.py walks its routes instead.
+NOT_IN_THE_MATRIX = {"console"}
+
+
+def test_the_matrix_covers_every_service_of_the_repository() -> None:
+    """A service added under services/ without joining SERVICES (and so the table) would go unchecked."""
+    services = Path(__file__).resolve().parents[2] / "services"
+    found = {main.parents[2].name for main in services.glob("*/src/backoffice_*/main.py")}
+    assert found - NOT_IN_THE_MATRIX == set(SERVICES)
 
 
 async def test_every_operation_has_exactly_one_row_in_the_table(documents: dict[str, dict[str, Any]]) -> None:

@@ -142,6 +142,32 @@ async def test_a_request_audit_is_exported_as_json_and_csv_for_admins_only() -> 
             assert (await c.get("/admin/audit", params={"request_id": "x' OR 1=1"}, headers=admin())).status_code == 422
 
 
+async def test_the_csv_export_neutralises_cells_a_spreadsheet_would_run_as_formulas() -> None:
+    async with ledger() as lg:
+        request_id = "-1-1"  # the request id pattern allows a leading minus
+        event = new_event(
+            type="purchase_request.submitted",
+            service="demo",
+            subject='=HYPERLINK("http://evil.test","x")',
+            data={"request_id": request_id, "title": "@SUM(A1)"},
+        )
+        await record(lg, event)
+        async with client(lg) as c:
+            r = await c.get("/admin/audit", params={"request_id": request_id, "format": "csv"}, headers=admin())
+        assert r.status_code == 200
+        [row] = list(csv.DictReader(io.StringIO(r.text)))
+        assert row["subject"] == '\'=HYPERLINK("http://evil.test","x")'
+        assert row["request_id"] == "'-1-1"
+        assert row["type"] == "purchase_request.submitted"  # plain text untouched
+        assert json.loads(row["data"])["title"] == "@SUM(A1)"  # inside the JSON object: not a formula
+
+
+def test_the_cli_export_neutralises_formula_cells_too() -> None:
+    fact = {"time": "2026-11-30T07:00:00+00:00", "service": "demo", "seq": 1, "type": "+cmd", "subject": "@x"}
+    [row] = list(csv.DictReader(io.StringIO(audit_cli.as_csv([{**fact, "request_id": "-1", "data": {"a": 1}}]))))
+    assert (row["type"], row["subject"], row["request_id"], row["seq"]) == ("'+cmd", "'@x", "'-1", "1")
+
+
 async def test_verify_names_the_first_row_a_superuser_changed_and_a_rehashed_row_breaks_the_next_link() -> None:
     async with ledger() as lg:
         request_id = str(uuid.uuid4())

@@ -102,3 +102,17 @@ async def test_an_empty_list_closes_the_page_to_everyone(monkeypatch: Any) -> No
     assert settings.docs_allow_from == [ip_network("::1/128")]
     async with client_from(build(metrics_allow_from=[]), "127.0.0.1") as client:
         assert (await client.get("/metrics")).status_code == 404
+
+
+async def test_a_nul_byte_in_any_url_is_a_documented_400_problem() -> None:
+    """Even an operation without parameters answers a NUL in an unknown query parameter with 400, so its
+    document lists 400 (a client generated from it must expect the answer)."""
+    async with client_from(build(), "127.0.0.1") as client:
+        r = await client.get("/page", params={"x": "\x00"})
+        assert r.status_code == 400
+        assert r.headers["content-type"] == "application/problem+json"
+        document = (await client.get("/openapi.json")).json()
+    for path in ("/page", "/file.pdf", "/healthz"):
+        if path in document["paths"]:
+            assert "400" in document["paths"][path]["get"]["responses"], path
+    assert "400" in document["paths"]["/page"]["get"]["responses"]

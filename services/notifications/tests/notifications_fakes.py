@@ -31,7 +31,7 @@ class FakeVendors(_Repo):
         self.rows: dict[str, Vendor] = {}
         self.secrets: list[dict[str, Any]] = []
 
-    async def get(self, vendor_id: str | None) -> Vendor | None:
+    async def get(self, vendor_id: str | None, *, lock: bool = False) -> Vendor | None:
         found = self.rows.get(vendor_id or "")
         if found is not None:
             self.track(found)

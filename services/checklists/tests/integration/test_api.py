@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from checklists_testkit import HR, Service, assert_problem, auth, days_ago, employee, items_by_key, unique
@@ -208,3 +209,16 @@ async def test_the_hr_list_reads_a_page_in_a_constant_number_of_statements(servi
     r = await service.client.get("/checklists", params={"kind": "offboarding", "limit": 6}, headers=HR)
     assert r.status_code == 200
     assert len(r.json()) == 6
+
+
+async def test_concurrent_replacements_of_a_group_end_as_one_of_them_never_a_500(service: Service) -> None:
+    """Two HR people saving the same group at once (or a double-click): each PUT is answered 200, and the
+    group ends as one of the lists sent, not a mix."""
+    group = unique("grp").lower().replace("_", "-")
+    lists = [[f"m{n}-a", f"m{n}-b", "shared"] for n in range(4)]
+    answers = await asyncio.gather(
+        *(service.client.put(f"/groups/{group}", json={"members": m}, headers=HR) for m in lists)
+    )
+    assert [a.status_code for a in answers] == [200] * 4, [a.text[:200] for a in answers]
+    final = (await service.client.get(f"/groups/{group}", headers=HR)).json()["members"]
+    assert final in [sorted(m) for m in lists]

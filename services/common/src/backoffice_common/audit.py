@@ -190,3 +190,10 @@ __all__ = [
     "request_of",
     "verify_chain",
 ]
+
+
+def csv_safe(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula: text starting with ``= + - @``, a tab or a carriage
+    return gets a leading ``'`` (the CSV exports of ``GET /admin/audit`` and
+    ``backoffice audit export``: subjects, request ids and data come from events, some typed by people)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice_common.audit import csv_safe
 from backoffice_common.audit_archive import ANCHOR_TABLE, REQUEST_INDEX_TABLE, decode_rows
 from backoffice_common.auth import User, require_roles
 from backoffice_common.objectstore import ObjectStore
@@ -67,7 +68,8 @@ def _csv(entries: list[AuditEntryRead]) -> str:
         fact = json.loads(entry.content)
         data = json.dumps(fact.get("data"), sort_keys=True, ensure_ascii=False)
         head = [entry.seq, entry.recorded_at, fact.get("service"), fact.get("type"), fact.get("subject")]
-        writer.writerow([*head, entry.request_id, fact.get("event_id"), fact.get("time"), data, entry.hash])
+        row = [*head, entry.request_id, fact.get("event_id"), fact.get("time"), data, entry.hash]
+        writer.writerow([csv_safe(cell) if isinstance(cell, str) else cell for cell in row])
     return out.getvalue()
 
 

@@ -7,9 +7,10 @@ are added here, for every service at once:
 
 - behind the bearer authentication: 401 (no or a bad token), 403 (a role or an owner check), and 503
   (the database briefly unavailable, with ``Retry-After``);
+- every operation: 400 (a URL with a NUL byte, even in a query parameter the operation does not take;
+  a body that is not JSON);
 - with a path parameter: 404;
-- with any parameter or a body: 400 (a URL with a NUL byte, a body that is not JSON) and 422 (the
-  validation problem, with ``errors``);
+- with any parameter or a body: 422 (the validation problem, with ``errors``);
 - with a body: 413 (the body-size limit).
 
 What only the use case knows (409 conflicts, 412/428 of ``If-Match``, 400, 415) the route declares with
@@ -135,14 +136,14 @@ def _add_body_schemas(document: dict[str, Any], schemas: dict[str, Any]) -> None
 
 def _answers_of(operation: dict[str, Any]) -> set[int]:
     """The problems that follow from how the route is built (see the module docstring)."""
-    statuses: set[int] = set()
+    statuses: set[int] = {400}  # the NUL check reads every URL, parameters or not
     parameters = operation.get("parameters", [])
     if operation.get("security"):
         statuses |= {401, 403, 503}
     if any(p.get("in") == "path" for p in parameters):
         statuses.add(404)
     if parameters or "requestBody" in operation:
-        statuses |= {400, 422}
+        statuses.add(422)
     if "requestBody" in operation:
         statuses.add(413)
     return statuses

@@ -3,6 +3,7 @@ previewed, and used only once a second admin has activated them."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 
@@ -121,3 +122,21 @@ async def test_a_new_version_is_previewed_and_used_only_after_a_second_admin_act
     facts = [(e["type"], e["data"].get("created_by"), e["data"].get("activated_by")) for e in entries]
     facts = [f for e, f in zip(entries, facts, strict=True) if e["subject"] == f"en/{version}"]
     assert facts == [("contract_template.added", "anna", None), ("contract_template.activated", "anna", "bert")]
+
+
+async def test_concurrent_uploads_of_one_language_get_consecutive_versions(contracts_env) -> None:
+    """Two admins (or one double-click) uploading at the same moment: each upload gets its own next
+    version, none a 500 from the (language, version) unique key."""
+    env = contracts_env
+    anna = env.token("anna", ["admin"])
+    body = default_template("de")
+    uploads = [
+        env.client.post(
+            "/contract-templates", json={"language": "de", "body": body, "description": f"c{n}"}, headers=anna
+        )
+        for n in range(3)
+    ]
+    answers = await asyncio.gather(*uploads)
+    assert [a.status_code for a in answers] == [201, 201, 201], [a.text[:200] for a in answers]
+    versions = sorted(a.json()["version"] for a in answers)
+    assert versions == list(range(versions[0], versions[0] + 3))

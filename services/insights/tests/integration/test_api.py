@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import timedelta
@@ -99,6 +100,24 @@ async def test_exchange_rates_are_loaded_by_an_admin_and_checked(insights: Insig
     rates = (await insights.client.get("/insights/fx-rates", headers=PROCUREMENT)).json()
     assert rates["reporting_currency"] == "EUR"
     assert [(r["currency"], r["rate"]) for r in rates["rates"]] == [("GBP", "1.1500000000")]
+
+
+async def test_concurrent_loads_of_the_rates_end_as_one_of_them_never_a_500(insights: Insights) -> None:
+    """Two admins loading the table at once (or a double-click): both 200, the table is one of the two."""
+    before = (await insights.client.get("/insights/fx-rates", headers=PROCUREMENT)).json()["rates"]
+    tables = [
+        {"rates": [{"currency": "GBP", "valid_from": "2027-01-01", "rate": f"1.1{n}"}, {"currency": "USD", "valid_from": "2027-01-01", "rate": "0.9"}]}
+        for n in range(4)
+    ]  # fmt: skip
+    answers = await asyncio.gather(
+        *(insights.client.put("/insights/admin/fx-rates", json=t, headers=ADMIN) for t in tables)
+    )
+    assert [a.status_code for a in answers] == [200] * 4, [a.text[:200] for a in answers]
+    rates = (await insights.client.get("/insights/fx-rates", headers=PROCUREMENT)).json()["rates"]
+    assert [(r["currency"], r["rate"]) for r in rates][1] == ("USD", "0.9000000000")
+    assert rates[0]["rate"] in {f"1.1{n}00000000" for n in range(4)}
+    restored = await insights.client.put("/insights/admin/fx-rates", json={"rates": before}, headers=ADMIN)
+    assert restored.status_code == 200
 
 
 async def test_spend_in_a_currency_with_a_rate_is_converted_on_the_day_of_the_figure(insights: Insights) -> None:

@@ -18,6 +18,18 @@ def _email(value: str) -> str:
 
 
 Email = Annotated[str, SafeText(min_length=3, max_length=320, strip=True), AfterValidator(_email)]
+
+
+def _distinct(emails: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for email in emails:
+        if email.lower() in seen:
+            raise ValueError(f"{email} is listed twice (addresses are compared without case)")
+        seen.add(email.lower())
+    return emails
+
+
+Contacts = Annotated[list[Email], AfterValidator(_distinct)]
 LongText = Annotated[str, SafeText(max_length=4000, strip=True)]
 Name = Annotated[str, SafeText(min_length=1, max_length=300, strip=True)]
 
@@ -30,7 +42,7 @@ class VendorCreate(BaseModel):
 
     legal_name: Name
     address: LongText = Field(min_length=1)
-    contact_emails: list[Email] = Field(min_length=1, max_length=20)
+    contact_emails: Contacts = Field(min_length=1, max_length=20)
     language: Language = "en"
     webhook_url: Annotated[str, SafeText(max_length=2000)] | None = None
     status: Status = "active"
@@ -41,7 +53,7 @@ class VendorUpdate(BaseModel):
 
     legal_name: Name | None = None
     address: LongText | None = Field(default=None, min_length=1)
-    contact_emails: list[Email] | None = Field(default=None, min_length=1, max_length=20)
+    contact_emails: Contacts | None = Field(default=None, min_length=1, max_length=20)
     language: Language | None = None
     webhook_url: Annotated[str, SafeText(max_length=2000)] | None = None
     status: Status | None = None

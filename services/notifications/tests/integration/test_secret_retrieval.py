@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from notifications_flows import answer, make_vendor, order_sent
-from notifications_testkit import secret_link, staff
-from sqlalchemy import update
+from notifications_testkit import JWT_SECRET, secret_link, staff
+from sqlalchemy import select, update
 
+from backoffice_common.auth import mint_token
 from backoffice_common.db import make_engine
 from backoffice_notifications.domain.links import LinkClaims, make_token
+from backoffice_notifications.models import vendor as vendor_table
 from backoffice_notifications.models import vendor_secret
 
 
@@ -123,3 +126,70 @@ async def test_the_retrieval_page_speaks_the_vendors_language_and_a_link_naming_
         "Link ungültig"
         in (await service.client.get(f"/vendor-secrets/{uuid.uuid4()}.abc", headers={"Accept-Language": "de"})).text
     )
+
+
+async def test_concurrent_reveals_of_one_link_show_the_secret_once_and_other_pages_refuse_its_token(service) -> None:  # type: ignore[no-untyped-def]
+    """A double-clicked reveal button (or a replayed POST): one answer shows the secret, the others say it
+    was retrieved; the retrieval is audited once."""
+    vendor = await make_vendor(service)
+    rotated = await service.client.post(f"/vendors/{vendor['id']}/secrets", headers=staff())
+    link = await secret_link(vendor["contact_emails"][0], rotated.json()["id"])
+    # the token on the order-link page (another purpose) is unknown there, and uses nothing up
+    other_purpose = link.replace("/vendor-secrets/", "/vendor-links/")
+    assert (await service.client.get(other_purpose)).status_code == 404
+    assert (await service.client.post(other_purpose, data={"action": "accept"})).status_code == 404
+    answers = await asyncio.gather(*(service.client.post(link) for _ in range(4)))
+    assert sorted(a.status_code for a in answers) == [200, 410, 410, 410]
+    assert sum("whsec_" in a.text for a in answers) == 1
+
+
+async def test_concurrent_rotations_each_get_their_own_secret_never_a_500(service) -> None:  # type: ignore[no-untyped-def]
+    """A double-clicked rotate button, or two staff at once: every rotation is answered 201 with its own secret."""
+    vendor = await make_vendor(service)
+    answers = await asyncio.gather(
+        *(service.client.post(f"/vendors/{vendor['id']}/secrets", headers=staff()) for _ in range(3))
+    )
+    assert [a.status_code for a in answers] == [201] * 3, [a.text[:200] for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 3
+
+
+async def test_concurrent_contact_changes_end_as_one_of_them_never_a_500(service) -> None:  # type: ignore[no-untyped-def]
+    vendor = await make_vendor(service)
+    lists = [[f"c{n}-{uuid.uuid4().hex[:6]}@vendor.test"] for n in range(3)]
+    answers = await asyncio.gather(
+        *(service.client.patch(f"/vendors/{vendor['id']}", json={"contact_emails": c}, headers=staff()) for c in lists)
+    )
+    assert [a.status_code for a in answers] == [200] * 3, [a.text[:200] for a in answers]
+    final = (await service.client.get(f"/vendors/{vendor['id']}", headers=staff())).json()["contact_emails"]
+    assert final in lists
+
+
+def _as(sub: str) -> dict[str, str]:
+    token = mint_token(secret=JWT_SECRET, sub=sub, name=sub, roles=["procurement"])
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_concurrent_changes_keep_every_credential_administrator(service) -> None:  # type: ignore[no-untyped-def]
+    """Whoever changes the contacts or rotates the secret stays among the vendor's credential administrators
+    (so may not sign its contracts for the buyer), even when someone else edits the vendor at that moment."""
+    for _ in range(3):
+        vendor = await make_vendor(service)
+        url = f"/vendors/{vendor['id']}"
+        contacts = {"contact_emails": [f"m-{uuid.uuid4().hex[:6]}@vendor.test"]}
+        answers = await asyncio.gather(
+            service.client.patch(url, json=contacts, headers=_as("mallory")),
+            service.client.post(f"{url}/secrets", headers=_as("rotor")),
+            *(service.client.patch(url, json={"address": f"Street {n}"}, headers=_as(f"bob{n}")) for n in range(3)),
+        )
+        assert [a.status_code for a in answers] == [200, 201, 200, 200, 200], [a.text[:200] for a in answers]
+        engine = make_engine(service.settings.database_url, pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                stored = (
+                    await conn.execute(
+                        select(vendor_table.c.credential_administrators).where(vendor_table.c.id == vendor["id"])
+                    )
+                ).scalar_one()
+        finally:
+            await engine.dispose()
+        assert {"mallory", "rotor"} <= set(stored), stored

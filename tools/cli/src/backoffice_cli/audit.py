@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from backoffice_common.audit import GENESIS, BrokenLink, verify_chain
+from backoffice_common.audit import GENESIS, BrokenLink, csv_safe, verify_chain
 from backoffice_common.auth import mint_token
 from backoffice_common.settings import DEV_JWT_SECRET
 
@@ -78,7 +78,7 @@ def as_csv(facts: list[dict[str, Any]]) -> str:
     writer.writerow(columns)
     for fact in facts:
         values = {**fact, "data": json.dumps(fact.get("data"), sort_keys=True, ensure_ascii=False)}
-        writer.writerow([values.get(c) for c in columns])
+        writer.writerow([csv_safe(v) if isinstance(v := values.get(c), str) else v for c in columns])
     return out.getvalue()
 
 

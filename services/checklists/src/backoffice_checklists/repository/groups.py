@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,12 @@ class GroupRepository:
     async def members(self, group: str) -> list[str]:
         query = select(group_member.c.user_id).where(group_member.c.group == group).order_by(group_member.c.user_id)
         return list((await self.session.execute(query)).scalars())
+
+    async def lock(self, group: str) -> None:
+        """Serialise replacements of one group's members (two at once would both insert after one delete)."""
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"group:{group}"}
+        )
 
     async def replace(self, group: str, members: list[str]) -> None:
         await self.session.execute(delete(group_member).where(group_member.c.group == group))

@@ -8,6 +8,7 @@ from backoffice_checklists.service.uow import ChecklistsUnitOfWork
 async def set_members(*, uow: ChecklistsUnitOfWork, group: str, members: list[str], by: str) -> list[str]:
     """The group's members become ``members`` (duplicates dropped), kept in the audit log; the caller commits."""
     unique = sorted(set(members))
+    await uow.groups.lock(group)  # before reading: the audited "before" is the list this change replaces
     before = await uow.groups.members(group)
     await uow.groups.replace(group, unique)
     uow.record_fact(

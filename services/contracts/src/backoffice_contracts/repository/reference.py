@@ -43,7 +43,7 @@ class TemplateRepository:
         return await self._first(stmt.with_for_update() if for_update else stmt)
 
     async def lock_language(self, language: str) -> None:
-        """Serialise activations of one language (until the transaction ends)."""
+        """Serialise uploads and activations of one language (until the transaction ends)."""
         await self._session.execute(
             select(func.pg_advisory_xact_lock(func.hashtextextended(f"contract_template:{language}", 0)))
         )

@@ -21,6 +21,7 @@ async def add_template(
     """Render ``body`` with sample data in the sandbox (``TemplateError`` when it fails or exceeds a limit),
     store it as the next version, pending activation, commit."""
     await asyncio.to_thread(documents.render, body, sample_data(language))
+    await uow.templates.lock_language(language)  # concurrent uploads: each its own next version, not a 500
     values = await uow.templates.add_version(language=language, body=body, description=description, created_by=user.sub)
     fact = {"language": language, "version": values.get("version"), "created_by": user.sub, "body": body}
     uow.record_fact(type="contract_template.added", subject=f"{language}/{values.get('version')}", data=fact)

@@ -238,6 +238,8 @@ class RateStore:
         self.session = session
 
     async def replace_all(self, rates: list[tuple[str, date, Decimal]], *, loaded_by: str) -> None:
+        # One load at a time (two would each delete, then both insert: a key conflict); readers go on.
+        await self.session.execute(text("LOCK TABLE fx_rate IN SHARE ROW EXCLUSIVE MODE"))
         await self.session.execute(delete(fx_rate))
         now = datetime.now(UTC)
         if rates:

@@ -41,6 +41,7 @@ def _vendor(row: Any) -> Vendor:
 
 
 _GET_SQL = "SELECT {} FROM vendor WHERE id = $1".format(", ".join(c.name for c in vendor.c))  # noqa: S608 (column names only)
+_GET_FOR_UPDATE_SQL = _GET_SQL + " FOR UPDATE"
 
 
 def _unexpired(now: datetime) -> Any:
@@ -48,11 +49,13 @@ def _unexpired(now: datetime) -> Any:
 
 
 class VendorRepository(Repository):
-    async def get(self, vendor_id: str | None) -> Vendor | None:
+    async def get(self, vendor_id: str | None, *, lock: bool = False) -> Vendor | None:
+        """The vendor; with ``lock``, its row is locked until the transaction ends (a change reads what the
+        previous change wrote, so no credential administrator is lost to a concurrent edit)."""
         if not vendor_id:
             return None
         conn = await driver_connection(self.session)  # raw asyncpg: read on every order, answer and signature
-        row = await conn.fetchrow(_GET_SQL, vendor_id)
+        row = await conn.fetchrow(_GET_FOR_UPDATE_SQL if lock else _GET_SQL, vendor_id)
         if row is None:
             return None
         found = _vendor(row)

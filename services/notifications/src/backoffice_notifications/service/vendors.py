@@ -38,8 +38,8 @@ async def _view(uow: NotificationsUnitOfWork, vendor: Vendor) -> VendorView:
     return VendorView(vendor, await uow.vendors.count_active_secrets(vendor.id, now=datetime.now(UTC)))
 
 
-async def _existing(uow: NotificationsUnitOfWork, vendor_id: str) -> Vendor:
-    found = await uow.vendors.get(vendor_id)
+async def _existing(uow: NotificationsUnitOfWork, vendor_id: str, *, lock: bool = False) -> Vendor:
+    found = await uow.vendors.get(vendor_id, lock=lock)
     if found is None:
         raise VendorNotFound(f"no vendor {vendor_id}")
     return found
@@ -57,9 +57,9 @@ async def create(uow: NotificationsUnitOfWork, *, fields: dict[str, Any], user: 
 async def update(
     uow: NotificationsUnitOfWork, *, vendor_id: str, changes: dict[str, Any], user: User, settings: Settings
 ) -> VendorView:
-    vendor = await _existing(uow, vendor_id)
-    if "webhook_url" in changes:
+    if "webhook_url" in changes:  # resolved before the row is locked: DNS may take a while
         changes = changes | {"webhook_url": await _checked_url(changes["webhook_url"], settings)}
+    vendor = await _existing(uow, vendor_id, lock=True)  # concurrent edits in turn: none loses an administrator
     was_active, now = vendor.is_active, datetime.now(UTC)
     removed = vendor.change(changes, actor=_actor(user), now=now)
     await uow.vendors.save(vendor)
@@ -110,7 +110,7 @@ async def rotate_secret(
     it (``vendor_secret_retrieval``); older ones stay valid for the overlap. The rotation is published
     (``vendor.updated`` naming the rotator among ``credential_administrators``) and announced to every
     contact of the vendor, so a secret made behind the vendor's back does not go unnoticed."""
-    vendor = await _existing(uow, vendor_id)
+    vendor = await _existing(uow, vendor_id, lock=True)
     now = datetime.now(UTC)
     event = vendor.credentials_rotated(actor=_actor(user), now=now)
     await uow.vendors.save(vendor)
