@@ -22,6 +22,7 @@ SIGNED_OUT_ROUTES = {
     ("POST", "/locale"),  # the language switch of the sign-in page itself
     ("GET", "/healthz"),
     ("GET", "/readyz"),
+    ("GET", "/metrics"),  # Prometheus, as every service's: only the monitoring namespace reaches it, never the Gateway
 }
 UUID = "0b7e1c4e-6a1f-4f4e-9b8e-2f6f3f0f9a11"
 
