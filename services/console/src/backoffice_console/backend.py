@@ -58,9 +58,13 @@ class Backend:
         raw: bool = False,
         content: str | None = None,
         content_type: str | None = None,
+        language: str | None = None,
     ) -> Any:
-        """``json`` for a JSON body, or ``content`` with its ``content_type`` (YAML, CSV) as typed."""
+        """``json`` for a JSON body, or ``content`` with its ``content_type`` (YAML, CSV) as typed;
+        ``language`` (the reader's) as ``Accept-Language``, for answers written for people (timeline notes)."""
         headers = {"Authorization": f"Bearer {token}"}
+        if language is not None:
+            headers["Accept-Language"] = language
         if content_type is not None:
             headers["Content-Type"] = content_type
         if if_match is not None:

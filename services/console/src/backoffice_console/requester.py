@@ -256,7 +256,7 @@ async def request_page(request: Request, request_id: str, session: Requester) ->
     # the four reads at once: the page waits for the slowest service, not for their sum
     current, (timeline, archived, timeline_problem), chains, contracts, check = await asyncio.gather(
         api.call(token, "GET", "requests", f"/requests/{request_id}"),
-        _timeline(api, token, request_id),
+        _timeline(api, token, request_id, locale_of(request, session)),
         _optional(api.call(token, "GET", "approvals", f"/requests/{request_id}/chain")),
         _optional(api.call(token, "GET", "contracts", "/contracts", params={"request_id": request_id})),
         budget_check(request, session, request_id),
@@ -295,12 +295,16 @@ async def request_page(request: Request, request_id: str, session: Requester) ->
     return live.tagged(page, version)
 
 
-async def _timeline(api: Backend, token: str, request_id: str) -> tuple[list[dict[str, Any]], bool, str | None]:
+async def _timeline(
+    api: Backend, token: str, request_id: str, language: str
+) -> tuple[list[dict[str, Any]], bool, str | None]:
     """The entries, whether they were read back from the archive (``Timeline-Source: archive``: the request
     finished long ago), and why they cannot be shown now: an archived timeline the object store has lost
     (410), refused (502) or cannot give now (503) leaves the rest of the page readable."""
     try:
-        response = await api.call(token, "GET", "requests", f"/requests/{request_id}/timeline", raw=True)
+        response = await api.call(
+            token, "GET", "requests", f"/requests/{request_id}/timeline", raw=True, language=language
+        )
     except ApiError as exc:
         if exc.status in (410, 502, 503):
             return [], False, exc.detail
@@ -358,7 +362,7 @@ async def request_action(
             session.tokens["access_token"], "GET", "requests", f"/requests/{request_id}"
         )
         timeline, archived, timeline_problem = await _timeline(
-            backend(request), session.tokens["access_token"], request_id
+            backend(request), session.tokens["access_token"], request_id, locale_of(request, session)
         )
         return render(
             request,

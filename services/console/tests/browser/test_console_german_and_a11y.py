@@ -44,6 +44,9 @@ async def test_the_german_interface_from_draft_to_approval(console_platform: dic
     request_id = rita.url.rsplit("/", 1)[1]
     await reload_until(rita, f"{CONSOLE}/requests/{request_id}", "p.waiting")
     await expect(rita.locator("p.waiting")).to_contain_text("Wartet auf: Max Manager")
+    # the timeline's notes in the reader's language, not the requester's directory language (English)
+    await expect(rita.locator("#live-timeline")).to_contain_text("Zur Freigabe eingereicht")
+    await expect(rita.locator("#live-timeline")).not_to_contain_text("Submitted for approval")
     await shot(rita, "request-page-de")
 
     max_ = await (await new_context(browser)).new_page()
