@@ -26,8 +26,8 @@ def backend_answering(status: int, body: object, headers: dict[str, str] | None 
 
 
 async def test_a_timeline_read_back_from_the_archive_is_marked_as_such() -> None:
-    live = await _timeline(backend_answering(200, [ENTRY], {"Timeline-Source": "live"}), "token", "r-1")
-    archived = await _timeline(backend_answering(200, [ENTRY], {"Timeline-Source": "archive"}), "token", "r-1")
+    live = await _timeline(backend_answering(200, [ENTRY], {"Timeline-Source": "live"}), "token", "r-1", "en")
+    archived = await _timeline(backend_answering(200, [ENTRY], {"Timeline-Source": "archive"}), "token", "r-1", "en")
 
     assert live == ([ENTRY], False, None)
     assert archived == ([ENTRY], True, None)
@@ -37,14 +37,14 @@ async def test_a_timeline_read_back_from_the_archive_is_marked_as_such() -> None
 async def test_an_archived_timeline_the_store_cannot_give_leaves_the_page_with_the_reason(status: int) -> None:
     problem = {"status": status, "title": "Gone", "detail": "the object store no longer has it"}
 
-    entries, archived, reason = await _timeline(backend_answering(status, problem), "token", "r-1")
+    entries, archived, reason = await _timeline(backend_answering(status, problem), "token", "r-1", "en")
 
     assert (entries, archived, reason) == ([], False, "the object store no longer has it")
 
 
 async def test_any_other_problem_still_fails_the_page() -> None:
     with pytest.raises(ApiError):
-        await _timeline(backend_answering(404, {"status": 404, "title": "Not Found", "detail": "no"}), "t", "r-1")
+        await _timeline(backend_answering(404, {"status": 404, "title": "Not Found", "detail": "no"}), "t", "r-1", "en")
 
 
 def test_the_archive_notices_are_in_german_too() -> None:
