@@ -9,6 +9,7 @@ are shown next to the fields.
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -62,6 +63,7 @@ async def edit_vendor(request: Request, vendor_id: str, session: Staff) -> Respo
         problem=None,
         rotated=sent.get("rotated"),
         secret_refused=sent.get("refused"),
+        secret_key=str(uuid.uuid4()),
     )
 
 
@@ -113,7 +115,14 @@ async def _save(request: Request, session: Session, form: dict[str, Any], vendor
             "webhook_url": body["webhook_url"] or "",
         }
         return render(
-            request, "vendor_form.html", 422, form=shown, vendor=vendor, errors=_field_errors(exc), problem=exc
+            request,
+            "vendor_form.html",
+            422,
+            form=shown,
+            vendor=vendor,
+            errors=_field_errors(exc),
+            problem=exc,
+            secret_key=str(uuid.uuid4()),
         )
     return RedirectResponse(f"/vendors#v-{saved['id']}", status_code=303)
 
@@ -130,11 +139,17 @@ async def set_status(request: Request, vendor_id: str, session: Staff, form: Che
 @router.post("/vendors/{vendor_id}/secrets", include_in_schema=False)
 async def send_secret(request: Request, vendor_id: str, session: Staff, form: CheckedForm) -> Response:
     """A new webhook secret, then a redirect to the vendor's page (post-redirect-get: a reload shows the page
-    again and sends nothing); the page names, once, who got the retrieval link and until when it works."""
+    again and sends nothing); the page names, once, who got the retrieval link and until when it works.
+    The form's ``idempotency_key`` (one per rendered form) goes with it: the same form sent twice (a double
+    click, a resubmission) rotates once, and the second answer is the first one replayed."""
     path = f"/vendors/{quote(vendor_id, safe='')}"
     try:
         rotated = await backend(request).call(
-            session.tokens["access_token"], "POST", "notifications", f"{path}/secrets"
+            session.tokens["access_token"],
+            "POST",
+            "notifications",
+            f"{path}/secrets",
+            idempotency_key=str(form.get("idempotency_key") or "") or None,
         )
     except ApiError as exc:
         if exc.status >= 500 or exc.status in (401, 403, 404):

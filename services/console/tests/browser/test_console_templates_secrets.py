@@ -122,6 +122,9 @@ async def test_procurement_sends_a_new_webhook_secret_to_a_vendor(
     await paul.locator("tr[data-vendor]", has_text=vendor.legal_name).get_by_role("link").first.click()
     credentials = paul.locator("section.credentials")
     await expect(credentials).to_have_attribute("data-active-secrets", "1")
+    secret_form = paul.locator("form[action$='/secrets']")
+    form_key = await secret_form.locator("input[name=idempotency_key]").input_value()
+    csrf = await secret_form.locator("input[name=csrf_token]").input_value()
     async with paul.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/secrets")) as posted:
         await paul.get_by_role("button", name="Send a new webhook secret to the vendor").click()
     answer = await posted.value
@@ -138,9 +141,17 @@ async def test_procurement_sends_a_new_webhook_secret_to_a_vendor(
     assert reloaded.request.method == "GET"
     await expect(credentials).to_have_attribute("data-active-secrets", "2")
     await expect(sent).to_have_count(0)
+    assert await secret_form.locator("input[name=idempotency_key]").input_value() != form_key  # one per form
+    # The first form sent again (a double click, a resubmission): the first answer replayed, no rotation.
+    resent = await paul.request.post(
+        f"{CONSOLE}/vendors/{vendor.id}/secrets",
+        form={"csrf_token": csrf, "idempotency_key": form_key},
+        max_redirects=0,
+    )
+    assert resent.status == 303, await resent.text()
     notifications = console_platform["urls"]["notifications"]
     stored = await client.call("GET", f"{notifications}/vendors/{vendor.id}", cast.procurement)
-    assert stored.json()["active_secrets"] == 2  # one rotation by the console, none by the reload
+    assert stored.json()["active_secrets"] == 2  # one rotation by the console, none by the reload or resubmission
     await paul.select_option("#locale-switch", "de")
     await expect(
         paul.get_by_role("button", name="Dem Lieferanten einen neuen Webhook-Schlüssel senden")

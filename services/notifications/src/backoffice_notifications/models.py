@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
 from backoffice_common.db import new_metadata
+from backoffice_common.idempotency import idempotency_table
 from backoffice_common.messaging import messaging_tables
 
 
@@ -151,3 +152,6 @@ received_webhook = Table(
     PrimaryKeyConstraint("vendor_id", "webhook_id"),
     Index("ix_received_webhook_received_at", "received_at"),
 )
+
+idempotency_record = idempotency_table(Base.metadata)
+"""Answers to ``Idempotency-Key`` (a secret rotation), per user and key (``backoffice_common.idempotency``)."""

@@ -74,6 +74,8 @@ class Settings(ServiceSettings, AuditArchiveSettings):
     delivery_body_retention_days: float = Field(default=30.0, gt=0)
     """The mail bodies and webhook payloads of sent and withdrawn deliveries are dropped after this;
     the delivery row (who, what template, when, status) stays (docs/retention.md)."""
+    idempotency_retention_hours: float = Field(default=72.0, gt=0)
+    """How long the answer to an ``Idempotency-Key`` (a secret rotation) is kept for a repeated request."""
 
     @model_validator(mode="after")
     def _mailboxes_in_the_default_language(self) -> Settings:

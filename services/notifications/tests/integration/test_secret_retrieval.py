@@ -153,6 +153,36 @@ async def test_concurrent_rotations_each_get_their_own_secret_never_a_500(servic
     assert len({a.json()["id"] for a in answers}) == 3
 
 
+async def test_a_rotation_repeated_with_its_idempotency_key_rotates_once_and_replays_the_first_answer(service) -> None:  # type: ignore[no-untyped-def]
+    """A double click of the console's form (one key per form): one secret, one retrieval link, one answer."""
+    vendor, other = await make_vendor(service, retrieve=False), await make_vendor(service, retrieve=False)
+    key = {"Idempotency-Key": f"rotate-{uuid.uuid4()}"}
+    path = f"/vendors/{vendor['id']}/secrets"
+    answers = await asyncio.gather(*(service.client.post(path, headers=staff() | key) for _ in range(3)))
+    answers.append(await service.client.post(path, headers=staff() | key))
+    assert [a.status_code for a in answers] == [201] * 4, [a.text[:200] for a in answers]
+    assert len({a.text for a in answers}) == 1  # the same secret, recipient and expiry every time
+    assert [a.headers.get("idempotent-replayed") for a in answers].count("true") == 3
+    assert {a.headers["location"] for a in answers} == {f"/vendors/{vendor['id']}"}
+    shown = await service.client.get(f"/vendors/{vendor['id']}", headers=staff())
+    assert shown.json()["active_secrets"] == 2  # make_vendor's and this one, not four
+    assert await secret_link(vendor["contact_emails"][0], answers[0].json()["id"])
+
+    # The key names that request only: for another vendor it is refused and rotates nothing there.
+    reused = await service.client.post(f"/vendors/{other['id']}/secrets", headers=staff() | key)
+    assert reused.status_code == 422, reused.text
+    assert reused.json()["type"].endswith("/idempotency-key-reused")
+    assert (await service.client.get(f"/vendors/{other['id']}", headers=staff())).json()["active_secrets"] == 1
+
+    # A refused request keeps no key: the same key then works for a vendor that exists.
+    fresh = {"Idempotency-Key": f"rotate-{uuid.uuid4()}"}
+    unknown = await service.client.post(f"/vendors/{uuid.uuid4()}/secrets", headers=staff() | fresh)
+    assert unknown.status_code == 404, unknown.text
+    after = await service.client.post(f"/vendors/{other['id']}/secrets", headers=staff() | fresh)
+    assert after.status_code == 201, after.text
+    assert "idempotent-replayed" not in after.headers
+
+
 async def test_concurrent_contact_changes_end_as_one_of_them_never_a_500(service) -> None:  # type: ignore[no-untyped-def]
     vendor = await make_vendor(service)
     lists = [[f"c{n}-{uuid.uuid4().hex[:6]}@vendor.test"] for n in range(3)]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from notifications_testkit import mailbox, requester_headers, retrieve_secret, staff, unique_email, wait_for_mail
@@ -74,6 +76,20 @@ async def test_malformed_vendor_input_is_answered_with_a_problem_that_names_the_
     assert (await service.client.get("/vendors/not-a-uuid", headers=staff())).status_code == 422
     after = len((await service.client.get("/vendors", params={"limit": 500}, headers=staff())).json())
     assert after == before
+
+
+async def test_an_unknown_vendor_is_a_404_whatever_the_webhook_url_of_its_change(service) -> None:  # type: ignore[no-untyped-def]
+    """Existence is answered before the URL is judged, as for every other change of an unknown vendor."""
+    r = await service.client.post("/vendors", json=VENDOR | {"contact_emails": [unique_email("u")]}, headers=staff())
+    known, unknown = r.json()["id"], str(uuid.uuid4())
+    for url in ("ftp://x.example/", "https://user:pw@x.example/hook"):
+        missing = await service.client.patch(f"/vendors/{unknown}", json={"webhook_url": url}, headers=staff())
+        assert missing.status_code == 404, (url, missing.text)
+        assert missing.json()["type"].endswith("/vendor-not-found")
+        refused = await service.client.patch(f"/vendors/{known}", json={"webhook_url": url}, headers=staff())
+        assert refused.status_code == 422, (url, refused.text)
+        assert refused.json()["type"].endswith("/unsafe-webhook-url")
+    assert (await service.client.get(f"/vendors/{known}", headers=staff())).json()["webhook_url"] is None
 
 
 async def test_a_rotation_never_shows_the_secret_and_the_previous_one_stays_valid_for_the_overlap(service) -> None:  # type: ignore[no-untyped-def]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from backoffice_common.idempotency import idempotency_retention
 from backoffice_common.retention import Retention
 from backoffice_requests.settings import Settings
 
 
 def retention(settings: Settings) -> list[Retention]:
     """Idempotency-Keys are forgotten after ``REQUESTS_IDEMPOTENCY_RETENTION_HOURS``."""
-    keep = timedelta(hours=settings.idempotency_retention_hours)
-    return [Retention("idempotency_keys", "idempotency_record", "created_at", keep)]
+    return [idempotency_retention(timedelta(hours=settings.idempotency_retention_hours))]

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase
 
 from backoffice_common.db import new_metadata
+from backoffice_common.idempotency import idempotency_table
 from backoffice_common.messaging import messaging_tables
 
 
@@ -173,19 +174,7 @@ cost_centre = Table(
 )
 """Read model of ``cost_centre.updated`` (the compacted ``backoffice.cost_centres``): the newest record wins."""
 
-idempotency_record = Table(
-    "idempotency_record",
-    Base.metadata,
-    Column("user_id", String(200), nullable=False),
-    Column("key", String(200), nullable=False),
-    Column("fingerprint", String(64), nullable=False),
-    Column("status_code", Integer, nullable=True),
-    Column("body", JSONB, nullable=True),
-    Column("headers", JSONB, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("user_id", "key"),
-    Index("ix_idempotency_record_created_at", "created_at"),
-)
+idempotency_record = idempotency_table(Base.metadata)
 
 
 deferred_event = Table(

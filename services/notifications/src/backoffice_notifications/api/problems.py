@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backoffice_common.errors import ErrorMap, ProblemType
+from backoffice_common.idempotency import IDEMPOTENCY_ERRORS
 from backoffice_notifications.domain.addresses import UnsafeUrlError
 from backoffice_notifications.domain.errors import (
     CannotBeNull,
@@ -16,6 +17,7 @@ from backoffice_notifications.domain.errors import (
 from backoffice_notifications.domain.webhook_signature import MalformedSignatureHeaders, SignatureError
 
 PROBLEMS: ErrorMap = {
+    **IDEMPOTENCY_ERRORS,
     VendorNotFound: ProblemType(404, "Not Found", "vendor-not-found"),
     ContractNotFound: ProblemType(404, "Not Found", "contract-not-found"),
     DeliveryNotFound: ProblemType(404, "Not Found", "delivery-not-found"),

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 
+from backoffice_common.idempotency import IdempotencyKey, IdempotencyStore, Reply
 from backoffice_notifications.api.deps import SettingsDep, Staff, Uow
 from backoffice_notifications.schemas import SecretCreated, VendorCreate, VendorRead, VendorUpdate
-from backoffice_notifications.service import vendors
+from backoffice_notifications.service import secrets, vendors
 from backoffice_notifications.service.vendors import VendorView
 
 router = APIRouter(prefix="/vendors", tags=["vendors"])
@@ -64,22 +66,38 @@ async def update_vendor(
     return _read(await vendors.update(uow, vendor_id=str(vendor_id), changes=changes, user=user, settings=settings))
 
 
-@router.post("/{vendor_id}/secrets", status_code=201)
+@router.post("/{vendor_id}/secrets", status_code=201, response_model=SecretCreated)
 async def rotate_secret(
-    vendor_id: UUID, uow: Uow, user: Staff, settings: SettingsDep, response: Response
-) -> SecretCreated:
+    vendor_id: UUID, uow: Uow, user: Staff, settings: SettingsDep, http: Request, key: IdempotencyKey = None
+) -> JSONResponse:
     """Creates a new signing secret that the caller never sees; older ones stay valid for the overlap.
 
     The vendor's first contact gets a one-time retrieval link (``/vendor-secrets/<token>``, single use, expires
     after ``secret_retrieval_ttl_minutes``); every contact gets the announcement of the rotation, and the caller
     may no longer sign this vendor's contracts for the buyer. A secret has no page of its own: ``Location``
-    names its vendor."""
-    rotated = await vendors.rotate_secret(uow, vendor_id=str(vendor_id), user=user, settings=settings)
-    response.headers["Location"] = f"/vendors/{vendor_id}"
-    return SecretCreated(
-        id=rotated.secret_id,
-        created_at=rotated.created_at,
-        previous_secrets_expire_at=rotated.previous_secrets_expire_at,
-        retrieval_sent_to=rotated.retrieval_sent_to,
-        retrieval_expires_at=rotated.retrieval_expires_at,
-    )
+    names its vendor.
+
+    With ``Idempotency-Key`` (a double click, a retry), a repeated request replays the first answer
+    (``Idempotent-Replayed: true``) and rotates nothing; the same key for another vendor gets 422."""
+    store = IdempotencyStore(uow.session)
+    if key is not None:
+        replay = await store.replay_or_claim(user_id=user.sub, key=key, request=http, payload=None)
+        if replay is not None:
+            return replay
+    replies: list[Reply] = []
+
+    async def answer(rotated: secrets.RotatedSecret) -> None:
+        created = SecretCreated(
+            id=rotated.secret_id,
+            created_at=rotated.created_at,
+            previous_secrets_expire_at=rotated.previous_secrets_expire_at,
+            retrieval_sent_to=rotated.retrieval_sent_to,
+            retrieval_expires_at=rotated.retrieval_expires_at,
+        )
+        reply = Reply(201, created.model_dump(mode="json"), {"Location": f"/vendors/{vendor_id}"})
+        if key is not None:
+            await store.store(user_id=user.sub, key=key, status_code=201, body=reply.body, headers=reply.headers)
+        replies.append(reply)
+
+    await vendors.rotate_secret(uow, vendor_id=str(vendor_id), user=user, settings=settings, before_commit=answer)
+    return replies[0].response()

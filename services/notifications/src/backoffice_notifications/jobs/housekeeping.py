@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from backoffice_common.idempotency import idempotency_retention
 from backoffice_common.retention import Retention
 from backoffice_notifications.settings import Settings
 
@@ -11,7 +12,8 @@ from backoffice_notifications.settings import Settings
 def retention(settings: Settings) -> list[Retention]:
     """Webhook ids older than three tolerances (such messages fail the timestamp check anyway), and the
     bodies of sent or withdrawn deliveries after ``NOTIFICATIONS_DELIVERY_BODY_RETENTION_DAYS``: a failed
-    delivery keeps its body, an operator may retry it."""
+    delivery keeps its body, an operator may retry it. Idempotency-Keys after
+    ``NOTIFICATIONS_IDEMPOTENCY_RETENTION_HOURS``."""
     return [
         Retention(
             "webhook_ids", "received_webhook", "received_at", timedelta(seconds=3 * settings.webhook_tolerance_seconds)
@@ -24,4 +26,5 @@ def retention(settings: Settings) -> list[Retention]:
             condition="status IN ('sent', 'withdrawn')",
             clear=("body_text", "body_html", "payload"),
         ),
+        idempotency_retention(timedelta(hours=settings.idempotency_retention_hours)),
     ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from backoffice_common.auth import User
+from backoffice_notifications.domain.addresses import UnsafeUrlError
 from backoffice_notifications.domain.errors import VendorNotFound
 from backoffice_notifications.domain.vendors import Vendor
 from backoffice_notifications.service import deliveries, secrets
@@ -58,7 +60,12 @@ async def update(
     uow: NotificationsUnitOfWork, *, vendor_id: str, changes: dict[str, Any], user: User, settings: Settings
 ) -> VendorView:
     if "webhook_url" in changes:  # resolved before the row is locked: DNS may take a while
-        changes = changes | {"webhook_url": await _checked_url(changes["webhook_url"], settings)}
+        try:
+            checked = await _checked_url(changes["webhook_url"], settings)
+        except UnsafeUrlError:
+            await _existing(uow, vendor_id)  # an unknown vendor is a 404 whatever its body says
+            raise
+        changes = changes | {"webhook_url": checked}
     vendor = await _existing(uow, vendor_id, lock=True)  # concurrent edits in turn: none loses an administrator
     was_active, now = vendor.is_active, datetime.now(UTC)
     removed = vendor.change(changes, actor=_actor(user), now=now)
@@ -104,12 +111,18 @@ async def page(uow: NotificationsUnitOfWork, *, limit: int, offset: int) -> list
 
 
 async def rotate_secret(
-    uow: NotificationsUnitOfWork, *, vendor_id: str, user: User, settings: Settings
+    uow: NotificationsUnitOfWork,
+    *,
+    vendor_id: str,
+    user: User,
+    settings: Settings,
+    before_commit: Callable[[secrets.RotatedSecret], Awaitable[None]] | None = None,
 ) -> secrets.RotatedSecret:
     """A new signing secret that its rotator never sees: the vendor's first contact gets a one-time link to
     it (``vendor_secret_retrieval``); older ones stay valid for the overlap. The rotation is published
     (``vendor.updated`` naming the rotator among ``credential_administrators``) and announced to every
-    contact of the vendor, so a secret made behind the vendor's back does not go unnoticed."""
+    contact of the vendor, so a secret made behind the vendor's back does not go unnoticed. ``before_commit``
+    gets the outcome inside the transaction (the API stores its Idempotency-Key answer there)."""
     vendor = await _existing(uow, vendor_id, lock=True)
     now = datetime.now(UTC)
     event = vendor.credentials_rotated(actor=_actor(user), now=now)
@@ -150,5 +163,8 @@ async def rotate_secret(
         "retrieval_expires_at": rotated.retrieval_expires_at,
     }
     uow.record_fact(type="vendor.secret_rotated", subject=vendor_id, data=fact)
+    rotated = replace(rotated, retrieval_sent_to=vendor.contact_emails[0])
+    if before_commit is not None:
+        await before_commit(rotated)
     await uow.commit()
-    return replace(rotated, retrieval_sent_to=vendor.contact_emails[0])
+    return rotated
