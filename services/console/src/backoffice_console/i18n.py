@@ -48,13 +48,13 @@ GERMAN: dict[str, str] = {
     "Add line": "Position hinzufügen",
     "Remove": "Entfernen",
     "Save draft": "Entwurf speichern",
-    "Submit for approval": "Zur Genehmigung einreichen",
+    "Submit for approval": "Zur Freigabe einreichen",
     "Cancel request": "Antrag stornieren",
     "Reason": "Grund",
     "Confirm receipt": "Wareneingang bestätigen",
     "Received": "Erhalten",
     "Close": "Abschließen",
-    "Approval chain": "Genehmigungskette",
+    "Approval chain": "Freigabekette",
     "Timeline": "Verlauf",
     "Read from the archive (finished long ago)": "Aus dem Archiv gelesen (lange abgeschlossen)",
     "The archived timeline cannot be shown now.": "Der archivierte Verlauf kann gerade nicht angezeigt werden.",
@@ -67,7 +67,7 @@ GERMAN: dict[str, str] = {
     "Step": "Schritt",
     "Open": "Öffnen",
     "No open tasks.": "Keine offenen Aufgaben.",
-    "Approve": "Genehmigen",
+    "Approve": "Freigeben",
     "Reject": "Ablehnen",
     "Request changes": "Änderungen anfordern",
     "Comment": "Kommentar",
@@ -79,7 +79,7 @@ GERMAN: dict[str, str] = {
     "Waiting for the buyer's signature": "Warten auf die Unterschrift des Käufers",
     "No contracts waiting.": "Keine wartenden Verträge.",
     "Signatures": "Unterschriften",
-    "Approvers": "Genehmiger",
+    "Approvers": "Freigebende",
     "Policies": "Richtlinien",
     "Version": "Version",
     "Active": "Aktiv",
@@ -96,9 +96,9 @@ GERMAN: dict[str, str] = {
     "Please correct the marked fields.": "Bitte korrigieren Sie die markierten Felder.",
     "Working…": "Einen Moment…",
     "Page not found": "Seite nicht gefunden",
-    "Approved by": "Genehmigt von",
+    "Approved by": "Freigegeben von",
     "pending": "offen",
-    "approved": "genehmigt",
+    "approved": "freigegeben",
     "rejected": "abgelehnt",
     "changes_requested": "Änderungen angefordert",
     "draft": "Entwurf",
@@ -221,7 +221,7 @@ GERMAN: dict[str, str] = {
         "While you are away, new approval tasks go to your delegate, and your "
         "open tasks move to them when the absence starts."
     ): (
-        "Während Ihrer Abwesenheit gehen neue Genehmigungsaufgaben an Ihre "
+        "Während Ihrer Abwesenheit gehen neue Freigabeaufgaben an Ihre "
         "Vertretung; offene Aufgaben wechseln zu Beginn der Abwesenheit "
         "dorthin."
     ),
@@ -229,11 +229,11 @@ GERMAN: dict[str, str] = {
     "Revise request": "Antrag überarbeiten",
     "Revise": "Überarbeiten",
     ("The approver asked for changes. Change what is needed and resubmit: the approval starts again."): (
-        "Der Genehmiger hat Änderungen angefordert. Ändern Sie das Nötige und "
-        "reichen Sie erneut ein: die Genehmigung beginnt von vorn."
+        "Die freigebende Person hat Änderungen angefordert. Ändern Sie das Nötige und "
+        "reichen Sie erneut ein: die Freigabe beginnt von vorn."
     ),
     "What you changed": "Was Sie geändert haben",
-    "Resubmit for approval": "Erneut zur Genehmigung einreichen",
+    "Resubmit for approval": "Erneut zur Freigabe einreichen",
     "Back": "Zurück",
     ("The request was changed meanwhile. Please check and save again."): (
         "Der Antrag wurde inzwischen geändert. Bitte prüfen und erneut speichern."
@@ -280,7 +280,7 @@ GERMAN: dict[str, str] = {
     "transferred_out": "Umbuchung (Ausgang)",
     "reserved": "reserviert",
     "committed": "gebunden",
-    "released": "freigegeben",
+    "released": "wieder frei",
     "spent": "ausgegeben",
     "Budget check": "Budgetprüfung",
     "within budget": "im Budget",
@@ -294,7 +294,7 @@ GERMAN: dict[str, str] = {
     "Cycle time trend": "Entwicklung der Durchlaufzeit",
     "Cycle time per stage": "Durchlaufzeit je Phase",
     "Where requests wait": "Wo Anträge warten",
-    "Slowest approvers": "Langsamste Genehmiger",
+    "Slowest approvers": "Langsamste Freigebende",
     "Spend by department": "Ausgaben je Abteilung",
     "Requests open longer than": "Anträge offen seit mehr als",
     "Open requests": "Offene Anträge",
@@ -302,7 +302,7 @@ GERMAN: dict[str, str] = {
     "Stage": "Phase",
     "Requests": "Anträge",
     "Share": "Anteil",
-    "Approver": "Genehmiger",
+    "Approver": "Freigebende(r)",
     "Decided": "Entschieden",
     "Median response": "Median Antwortzeit",
     "Open tasks": "Offene Aufgaben",
@@ -317,9 +317,9 @@ GERMAN: dict[str, str] = {
     "Cycle time p50 per day": "Durchlaufzeit p50 je Tag",
     "Cycle time p50 per stage": "Durchlaufzeit p50 je Phase",
     "Share of waiting time per stage": "Anteil der Wartezeit je Phase",
-    "Slowest approvers by median response time": "Langsamste Genehmiger nach Median-Antwortzeit",
+    "Slowest approvers by median response time": "Langsamste Freigebende nach Median-Antwortzeit",
     "Committed spend per department": "Gebundene Ausgaben je Abteilung",
-    "approver": "Genehmiger",
+    "approver": "Freigebende(r)",
     "vendor": "Lieferant",
     "buyer": "Käufer",
     "procurement": "Einkauf",
@@ -410,17 +410,17 @@ GERMAN: dict[str, str] = {
     "Enter a name.": "Bitte einen Namen angeben.",
     "This task changed while the page was open.": "Diese Aufgabe hat sich geändert, während die Seite offen war.",
     "Edit policies": "Richtlinien bearbeiten",
-    "Imported approvers": "Importierte Genehmigende",
+    "Imported approvers": "Importierte Freigebende",
     "Groups": "Gruppen",
     "inactive": "inaktiv",
-    "Import approvers (CSV)": "Genehmigende importieren (CSV)",
+    "Import approvers (CSV)": "Freigebende importieren (CSV)",
     (
         "A header row (id, name, email, manager_id, department, head_of, groups, limit_amount, "
         "limit_currency, active), then one approver a row; head_of and groups separated by ';'. All "
         "or nothing."
     ): (
         "Eine Kopfzeile (id, name, email, manager_id, department, head_of, groups, limit_amount, "
-        "limit_currency, active), dann ein Genehmigender pro Zeile; head_of und groups durch ';' "
+        "limit_currency, active), dann eine freigebende Person pro Zeile; head_of und groups durch ';' "
         "getrennt. Alles oder nichts."
     ),
     "Nothing was imported. Fix these rows:": "Nichts wurde importiert. Bitte diese Zeilen korrigieren:",
@@ -433,23 +433,22 @@ GERMAN: dict[str, str] = {
     "Email": "E-Mail",
     "Head of (departments, comma separated)": "Leitet (Abteilungen, durch Komma getrennt)",
     "Groups (comma separated)": "Gruppen (durch Komma getrennt)",
-    "Approval limit": "Genehmigungsgrenze",
+    "Approval limit": "Freigabegrenze",
     "Save": "Speichern",
-    "Approval policy": "Genehmigungsrichtlinie",
-    "Chains already running keep their version.": "Laufende Genehmigungen behalten ihre Version.",
+    "Approval policy": "Freigaberichtlinie",
+    "Chains already running keep their version.": "Laufende Freigaben behalten ihre Version.",
     "Draft": "Entwurf",
     "Format": "Format",
     "Policy document": "Richtlinie",
     "Dry run of a sample request": "Probelauf mit einem Beispielantrag",
     ("Who would approve this request under the draft, in which order and why; nothing is stored."): (
-        "Wer diesen Antrag nach dem Entwurf genehmigen würde, in welcher Reihenfolge und warum; "
-        "nichts wird gespeichert."
+        "Wer diesen Antrag nach dem Entwurf freigeben würde, in welcher Reihenfolge und warum; nichts wird gespeichert."
     ),
     "Dry run": "Probelauf",
     "Result": "Ergebnis",
     "stage": "Stufe",
     "for": "für",
-    "No approval needed.": "Keine Genehmigung nötig.",
+    "No approval needed.": "Keine Freigabe nötig.",
     "Enter the requester's id.": "Bitte die Kennung des Antragstellers angeben.",
     "Enter an amount.": "Bitte einen Betrag angeben.",
 }
@@ -458,35 +457,38 @@ GERMAN: dict[str, str] = {
 EVENT_LABELS: dict[str, tuple[str, str]] = {
     # event type -> (English, German): what the timeline shows instead of the raw type
     "purchase_request.drafted": ("Draft created", "Entwurf angelegt"),
-    "purchase_request.draft_updated": ("Draft edited", "Entwurf bearbeitet"),
-    "purchase_request.submitted": ("Submitted for approval", "Zur Genehmigung eingereicht"),
+    "purchase_request.draft_updated": ("Draft changed", "Entwurf geändert"),
+    "purchase_request.submitted": ("Submitted for approval", "Zur Freigabe eingereicht"),
     "purchase_request.revised": ("Revised and resubmitted", "Überarbeitet und erneut eingereicht"),
     "purchase_request.changes_requested": ("Changes requested", "Änderungen angefordert"),
-    "purchase_request.approved": ("Approved", "Genehmigt"),
+    "purchase_request.approved": ("Approved", "Freigegeben"),
     "purchase_request.rejected": ("Rejected", "Abgelehnt"),
     "purchase_request.cancelled": ("Cancelled", "Storniert"),
-    "purchase_request.vendor_reassigned": ("Sent to another vendor", "An anderen Lieferanten gegeben"),
+    "purchase_request.vendor_reassigned": (
+        "Order moved to another vendor",
+        "Bestellung an einen anderen Lieferanten vergeben",
+    ),
     "purchase_request.receipt_confirmed": ("Receipt confirmed", "Wareneingang bestätigt"),
     "purchase_request.closed": ("Closed", "Abgeschlossen"),
-    "approval.task_assigned": ("Approval task assigned", "Genehmigungsaufgabe zugewiesen"),
-    "approval.task_decided": ("Approval decision", "Genehmigungsentscheidung"),
-    "approval.task_withdrawn": ("Approval task withdrawn", "Genehmigungsaufgabe zurückgezogen"),
+    "approval.task_assigned": ("Approval task assigned", "Freigabeaufgabe zugewiesen"),
+    "approval.task_decided": ("Approval decision", "Freigabeentscheidung"),
+    "approval.task_withdrawn": ("Approval task withdrawn", "Freigabeaufgabe zurückgezogen"),
     "approval.reminder_due": ("Reminder sent", "Erinnerung gesendet"),
     "approval.escalated": ("Escalated", "Eskaliert"),
     "vendor.notified": ("Order sent to the vendor", "Bestellung an den Lieferanten gesendet"),
-    "vendor.accepted": ("Vendor accepted", "Lieferant hat angenommen"),
-    "vendor.declined": ("Vendor declined", "Lieferant hat abgelehnt"),
+    "vendor.accepted": ("Vendor accepted the order", "Lieferant hat die Bestellung angenommen"),
+    "vendor.declined": ("Vendor declined the order", "Lieferant hat die Bestellung abgelehnt"),
     "vendor.contract_signed": ("Vendor signed the contract", "Lieferant hat den Vertrag unterschrieben"),
-    "contract.generated": ("Contract prepared", "Vertrag erstellt"),
+    "contract.generated": ("Contract generated", "Vertrag erstellt"),
     "contract.signed": ("Contract signed", "Vertrag unterschrieben"),
-    "contract.executed": ("Contract executed", "Vertrag vollständig unterzeichnet"),
-    "contract.voided": ("Contract voided", "Vertrag ungültig gemacht"),
+    "contract.executed": ("Contract signed by both parties", "Vertrag von beiden Parteien unterschrieben"),
+    "contract.voided": ("Contract voided", "Vertrag storniert"),
     "contract.expired": ("Contract expired", "Vertrag abgelaufen"),
-    "notification.failed": ("A notification failed", "Eine Benachrichtigung ist fehlgeschlagen"),
+    "notification.failed": ("A message could not be delivered", "Eine Nachricht konnte nicht zugestellt werden"),
     "budget.checked": ("Budget checked", "Budget geprüft"),
     "budget.reserved": ("Budget reserved", "Budget reserviert"),
     "budget.committed": ("Budget committed", "Budget gebunden"),
-    "budget.released": ("Budget released", "Budget freigegeben"),
+    "budget.released": ("Budget released", "Budget wieder frei"),
     "budget.spent": ("Budget spent", "Budget verbraucht"),
     "budget_allocated": ("Budget allocated", "Budget zugeteilt"),
     "transfer": ("Transfer", "Umbuchung"),
@@ -501,6 +503,30 @@ def event_label(locale: str, event_type: str) -> str:
         return known[1] if locale == "de" else known[0]
     words = event_type.rsplit(".", 1)[-1].replace("_", " ").strip()
     return words[:1].upper() + words[1:] if words else event_type
+
+
+def note_beyond(label: str, note: object) -> str:
+    """What a timeline note says beyond its entry's label: nothing when it only repeats it ("Entwurf angelegt"
+    under "Entwurf angelegt"), the rest when it begins with it ("Freigegeben; die Bestellung geht an den
+    Lieferanten" under "Freigegeben" -> "die Bestellung geht an den Lieferanten"), else the whole note. A
+    leading article does not count ("The vendor signed the contract" under "Vendor signed the contract")."""
+    text = str(note or "").strip()
+    head = _without_article(label.strip().rstrip(".").lower())
+    lowered = text.lower()
+    start = len(lowered) - len(_without_article(lowered))
+    if not head or not lowered.startswith(head, start):
+        return text
+    rest = text[start + len(head) :]
+    if rest[:1].isalnum():  # a longer word, not the label ("Closed" and "Closedown")
+        return text
+    return rest.lstrip(" .,;:\u2014\u2013-").strip()  # and the dashes
+
+
+def _without_article(text: str) -> str:
+    for article in ("the ", "a ", "der ", "die ", "das ", "eine ", "ein "):
+        if text.startswith(article):
+            return text[len(article) :]
+    return text
 
 
 def normalize(locale: object) -> str:

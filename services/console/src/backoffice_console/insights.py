@@ -32,7 +32,7 @@ EXPORTS: dict[str, tuple[str, dict[str, str]]] = {
 
 
 STAGE_LABELS = {
-    "approval": ("Approval", "Genehmigung"),
+    "approval": ("Approval", "Freigabe"),
     "rework": ("Rework after changes requested", "Nacharbeit nach Änderungswunsch"),
     "vendor_answer": ("Vendor's answer", "Antwort des Lieferanten"),
     "contracting": ("Contract signing", "Vertragsunterzeichnung"),

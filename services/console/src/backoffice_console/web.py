@@ -116,6 +116,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "when": lambda value: i18n.when(locale, value),
         "day": lambda value: i18n.day(locale, value),
         "event": lambda event_type: i18n.event_label(locale, str(event_type)),
+        "note_beyond": i18n.note_beyond,
         "here": quote(request.url.path),
         "can": lambda *roles: session is not None and bool(session.roles.intersection(roles)),
     }

@@ -39,14 +39,22 @@ async def test_the_german_interface_from_draft_to_approval(console_platform: dic
     await rita.get_by_role("button", name="Entwurf speichern").click()
     await expect(rita.locator("td.total")).to_have_text(re.compile(r"^4\.999,00\s€$"))
     await expect(rita.locator("[data-status]")).to_have_text("Entwurf")
-    await rita.get_by_role("button", name="Zur Genehmigung einreichen").click()
-    await expect(rita.locator("[data-status]")).to_have_text(re.compile("eingereicht|genehmigt"))
+    await rita.get_by_role("button", name="Zur Freigabe einreichen").click()
+    await expect(rita.locator("[data-status]")).to_have_text(re.compile("eingereicht|freigegeben"))
     request_id = rita.url.rsplit("/", 1)[1]
     await reload_until(rita, f"{CONSOLE}/requests/{request_id}", "p.waiting")
     await expect(rita.locator("p.waiting")).to_contain_text("Wartet auf: Max Manager")
     # the timeline's notes in the reader's language, not the requester's directory language (English)
-    await expect(rita.locator("#live-timeline")).to_contain_text("Zur Freigabe eingereicht")
-    await expect(rita.locator("#live-timeline")).not_to_contain_text("Submitted for approval")
+    timeline = rita.locator("#live-timeline")
+    await expect(timeline).to_contain_text("Zur Freigabe eingereicht")
+    await expect(timeline).to_contain_text("Wartet auf die Freigabe von Max Manager")  # the service's note
+    await expect(timeline).not_to_contain_text("Submitted for approval")
+    await expect(timeline).not_to_contain_text("Waiting for the approval")
+    # a note that only repeats its label is not shown; one term for approval on the whole page
+    for label in ("Entwurf angelegt", "Zur Freigabe eingereicht"):
+        await expect(timeline.locator("li", has_text=label).locator(".note")).to_have_count(0)
+    await expect(timeline.locator("li", has_text="Freigabeaufgabe zugewiesen").locator(".note")).to_have_count(1)
+    await expect(rita.locator("body")).not_to_contain_text(re.compile("Genehmig", re.IGNORECASE))
     await shot(rita, "request-page-de")
 
     max_ = await (await new_context(browser)).new_page()
@@ -54,10 +62,10 @@ async def test_the_german_interface_from_draft_to_approval(console_platform: dic
     await reload_until(max_, CONSOLE + "/inbox", "tr:has-text('Monitore für das Team') a")
     await expect(max_.locator("h1")).to_have_text("Posteingang")
     await max_.locator("tr", has_text="Monitore für das Team").locator("a[href^='/tasks/']").click()
-    await max_.get_by_role("button", name="Genehmigen").click()
+    await max_.get_by_role("button", name="Freigeben").click()
     await expect(max_).to_have_url(CONSOLE + "/inbox")
     await reload_until(rita, f"{CONSOLE}/requests/{request_id}", "ol.chain li.d-approved")
-    await expect(rita.locator("ol.chain")).to_contain_text("genehmigt")
+    await expect(rita.locator("ol.chain")).to_contain_text("freigegeben")
     await client.wait_status(RITA, request_id, "approved", "vendor_notified", timeout=60)
 
 

@@ -83,7 +83,7 @@ async def test_edit_a_draft_then_changes_requested_revised_and_approved(
     await expect(diff.locator("li[data-change=changed]")).to_contain_text(re.compile(r"Menge\s+3(\.0+)?\s+→\s+2"))
     await expect(max_.locator(".total")).to_have_text(re.compile(r"^3\.149,50\s€$"))
     await shot(max_, "task-revision-diff")
-    await max_.get_by_role("button", name="Genehmigen").click()
+    await max_.get_by_role("button", name="Freigeben").click()
     await expect(max_).to_have_url(CONSOLE + "/inbox")
     await client.wait_status(RITA, draft["id"], "approved", "vendor_notified", timeout=60)
     await rita.goto(request_page)

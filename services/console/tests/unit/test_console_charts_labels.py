@@ -55,8 +55,30 @@ def test_durations_read_like_a_person_would_say_them(seconds: float, en: str, de
 def test_timeline_events_have_labels_in_both_languages() -> None:
     assert i18n.event_label("en", "purchase_request.changes_requested") == "Changes requested"
     assert i18n.event_label("de", "purchase_request.changes_requested") == "Änderungen angefordert"
-    assert i18n.event_label("de", "approval.task_decided") == "Genehmigungsentscheidung"
+    assert i18n.event_label("de", "approval.task_decided") == "Freigabeentscheidung"
     assert i18n.event_label("en", "something.brand_new_thing") == "Brand new thing"  # unknown: never the raw type
+
+
+@pytest.mark.parametrize(
+    ("label", "note", "shown"),
+    [
+        ("Entwurf angelegt", "Entwurf angelegt", ""),  # only repeats the label: not shown
+        ("Draft created", "draft created.", ""),
+        ("Vendor signed the contract", "The vendor signed the contract", ""),  # the article does not count
+        (
+            "Freigegeben",
+            "Freigegeben; die Bestellung geht an den Lieferanten",
+            "die Bestellung geht an den Lieferanten",
+        ),
+        ("Rejected", "Rejected — comment: too dear", "comment: too dear"),
+        ("Storniert", "Storniert: doppelt", "doppelt"),
+        ("Closed", "Closedown of the site", "Closedown of the site"),  # a longer word is not the label
+        ("Freigabeaufgabe zugewiesen", "Wartet auf die Freigabe von Max", "Wartet auf die Freigabe von Max"),
+        ("Contract signed", None, ""),
+    ],
+)
+def test_a_timeline_note_shows_only_what_its_label_does_not_say(label: str, note: str | None, shown: str) -> None:
+    assert i18n.note_beyond(label, note) == shown
 
 
 def test_needed_by_is_a_day_without_a_time() -> None:

@@ -31,7 +31,10 @@ def test_what_a_person_wrote_is_quoted_as_written_in_every_language() -> None:
         "Goods received in full"
     )
     closed = note_of("purchase_request.closed", {"short_closed": True, "reason": "vendor out of stock"})
-    assert (closed.code, render_note(closed, "de")) == ("closed_short", "Vorzeitig abgeschlossen: vendor out of stock")
+    assert (closed.code, render_note(closed, "de")) == (
+        "closed_short",
+        "Abgeschlossen vor vollständiger Lieferung: vendor out of stock",
+    )
     assert render_note(note_of("purchase_request.closed", {"short_closed": False, "reason": ""}), "en") == "Closed"
 
 

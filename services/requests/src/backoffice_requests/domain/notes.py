@@ -30,7 +30,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "receipt_full": {"en": "Goods received in full{note_en}", "de": "Ware vollständig erhalten{note_de}"},
     "receipt_partial": {"en": "Goods partly received{note_en}", "de": "Ware teilweise erhalten{note_de}"},
     "closed": {"en": "Closed{reason_en}", "de": "Abgeschlossen{reason_de}"},
-    "closed_short": {"en": "Closed short: {reason}", "de": "Vorzeitig abgeschlossen: {reason}"},
+    "closed_short": {
+        "en": "Closed before full delivery: {reason}",
+        "de": "Abgeschlossen vor vollständiger Lieferung: {reason}",
+    },
     "task_assigned": {
         "en": "Waiting for the approval of {assignee} (step {step})",
         "de": "Wartet auf die Freigabe von {assignee} (Schritt {step})",
@@ -50,8 +53,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "de": "{by} bittet um Änderungen (Schritt {step}){comment_de}",
     },
     "task_withdrawn": {
-        "en": "The approval task of {assignee} was withdrawn: {reason}",
-        "de": "Die Freigabeaufgabe von {assignee} wurde zurückgezogen: {reason}",
+        "en": "Approval task withdrawn from {assignee}: {reason}",
+        "de": "Freigabeaufgabe zurückgezogen; sie lag bei {assignee}: {reason}",
     },
     "chain_blocked": {"en": "Approval blocked: {reason}", "de": "Freigabe blockiert: {reason}"},
     "approved": {
@@ -59,7 +62,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "de": "Freigegeben; die Bestellung geht an den Lieferanten",
     },
     "rejected": {"en": "Rejected{comment_en}", "de": "Abgelehnt{comment_de}"},
-    "changes_requested": {"en": "Changes requested{comment_en}", "de": "Änderungen erbeten{comment_de}"},
+    "changes_requested": {"en": "Changes requested{comment_en}", "de": "Änderungen angefordert{comment_de}"},
     "vendor_notified": {"en": "Order sent to the vendor", "de": "Bestellung an den Lieferanten gesendet"},
     "vendor_accepted": {
         "en": "The vendor accepted the order{note_en}",
@@ -77,7 +80,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "contract_signed_buyer": {"en": "The buyer signed the contract", "de": "Der Käufer hat den Vertrag unterschrieben"},
     "contract_executed": {"en": "Contract signed by both parties", "de": "Vertrag von beiden Parteien unterschrieben"},
     "contract_voided": {"en": "Contract voided: {reason}", "de": "Vertrag storniert: {reason}"},
-    "contract_expired": {"en": "Contract expired unsigned", "de": "Vertrag unsigniert abgelaufen"},
+    "contract_expired": {"en": "Contract expired unsigned", "de": "Vertrag abgelaufen, nicht unterschrieben"},
     "delivery_failed": {
         "en": "A message could not be delivered: {error}",
         "de": "Eine Nachricht konnte nicht zugestellt werden: {error}",
