@@ -755,7 +755,7 @@ def web_network_problems(resources: list[Resource]) -> list[str]:
         )
     if (sources := _ingress_namespaces(console)) != INGRESS_NAMESPACES:
         problems.append(f"console: ingress from {sorted(sources)}, not from the Gateway's proxies and Prometheus only")
-    expected = {("selector", 8000), ("selector", 8080), ("selector", 5432), ("selector", 53)}
+    expected = {("selector", 8000), ("selector", 8080), ("selector", 5432), ("selector", 53), ("selector", 4318)}
     if (egress := allowed_ports(console, "egress")) != expected:
         problems.append(f"console: egress {sorted(egress, key=str)}, not {sorted(expected, key=str)}")
     api_peers = [p for policy in console for p in _egress_selectors(policy, 8000)]

@@ -37,6 +37,7 @@ from deploy_testkit import (
     selects,
     service_deployments,
     topics_from_events_doc,
+    web_deployments,
     workload_deployments,
     workload_problems,
 )
@@ -457,7 +458,8 @@ def tracing_problems(resources: list[Resource]) -> list[str]:
         problems.append(f"{OTEL_CONFIG}: OTEL_EXPORTER_OTLP_ENDPOINT is not OTLP/HTTP on port {OTLP_HTTP_PORT}")
     if data.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf") != "http/protobuf":
         problems.append(f"{OTEL_CONFIG}: the services export http/protobuf only")
-    for svc, deployment in service_deployments(resources).items():
+    traced = {**service_deployments(resources), "console": web_deployments(resources)["console"]}
+    for svc, deployment in traced.items():
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         sources = {(e.get("configMapRef") or {}).get("name") for e in container.get("envFrom") or []}
         if OTEL_CONFIG not in sources:
@@ -495,6 +497,18 @@ def test_the_tracing_check_catches_a_service_without_the_collector() -> None:
     assert "contracts: does not read the ConfigMap backoffice-otel" in problems
     assert "not OTLP/HTTP on port 4318" in problems
     assert "requests: no egress to the OpenTelemetry Collector" in problems
+    assert "console: no egress to the OpenTelemetry Collector" not in problems  # its own policy allows it
+
+
+def test_the_tracing_check_catches_a_console_that_sends_no_traces() -> None:
+    resources = [copy.deepcopy(r) for r in render("prod")]
+    container = web_deployments(resources)["console"]["spec"]["template"]["spec"]["containers"][0]
+    container["envFrom"] = [e for e in container["envFrom"] if (e.get("configMapRef") or {}).get("name") != OTEL_CONFIG]
+    egress = by_name(resources, "NetworkPolicy", "backoffice-console")["spec"]["egress"]
+    egress[:] = [rule for rule in egress if 4318 not in {p.get("port") for p in rule.get("ports") or []}]
+    problems = "\n".join(tracing_problems(resources))
+    assert "console: does not read the ConfigMap backoffice-otel" in problems
+    assert "console: no egress to the OpenTelemetry Collector" in problems
 
 
 # ----------------------------------------------------------------------------- 8 release safety

@@ -60,8 +60,9 @@ def make_tracer_provider(service: str) -> TracerProvider:
     return provider
 
 
-def instrument(app: Any, provider: TracerProvider) -> None:
-    """Server spans for the app's requests (not the probes and metrics) and client spans for httpx.
+def instrument(app: Any, provider: TracerProvider, *, not_traced: Iterable[str] = ()) -> None:
+    """Server spans for the app's requests (not the probes and metrics, nor the paths of ``not_traced``)
+    and client spans for httpx, which carry the W3C ``traceparent`` of the current span to the callee.
 
     The httpx hook is process-wide and installed once; it records through the global provider,
     which the first traced app of the process sets.
@@ -69,7 +70,7 @@ def instrument(app: Any, provider: TracerProvider) -> None:
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-    excluded = os.environ.get("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS") or _NOT_TRACED_PATHS
+    excluded = os.environ.get("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS") or ",".join([_NOT_TRACED_PATHS, *not_traced])
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=provider, excluded_urls=excluded, exclude_spans=["receive", "send"]
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -13,10 +14,12 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backoffice_common import metrics
+from backoffice_common.tracing import instrument, make_tracer_provider, tracing_wanted
 from backoffice_console import (
     absences,
     admin,
@@ -41,8 +44,14 @@ log = logging.getLogger("backoffice.console")
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
+    """The console. Traced like the services (``backoffice_common.tracing``) when the settings ask for it, or
+    through ``tracer_provider`` (tests): a server span for each page, and its calls to the services as client
+    spans whose ``traceparent`` makes each service's work part of the page's trace."""
     settings = settings or Settings()
+    provider = tracer_provider
+    if provider is None and tracing_wanted(otel_enabled=settings.otel_enabled):
+        provider = make_tracer_provider("console")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             finally:
                 if app.state.sessions.database is not None:
                     await app.state.sessions.database.close()
+                if provider is not None:
+                    await asyncio.to_thread(provider.force_flush, 5000)
 
     app = FastAPI(title="Back-office console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
@@ -216,4 +227,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.warning("a service is unreachable: %s", exc)
         return render(request, "error.html", 503, title="Something went wrong", detail="A service is not reachable.")
 
+    if provider is not None:
+        instrument(app, provider, not_traced=["/static/"])
     return app

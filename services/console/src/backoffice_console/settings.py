@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     session_encryption_previous_keys: CommaList = Field(default_factory=list)
     """Fernet keys of a rotation, comma-separated: sessions stored under them are still read (and
     written back under ``session_encryption_key``). Drop them once ``session_max_seconds`` has passed."""
+    otel_enabled: bool = False
+    """Trace the console's pages and its calls to the services (OpenTelemetry, as the services: also on
+    when a standard ``OTEL_EXPORTER_OTLP_*ENDPOINT`` variable is set; docs/deployment.md, Tracing)."""
     cookie_secure: bool = False
     """Set to true behind TLS (production): the session cookie then only travels over HTTPS."""
 
