@@ -176,3 +176,47 @@ async def test_the_default_open_list_raw_statement_answers_row_for_row_as_the_co
             await session.rollback()
     finally:
         await engine.dispose()
+
+
+async def test_every_filtered_and_decided_list_raw_statement_answers_row_for_row_as_the_core_statement(service):
+    """Each filtered list and the decided history run a raw asyncpg statement of their own shape: the same
+    rows, order and values as the Core union, on the first page and after a cursor."""
+    made = await three_tasks_for_mike(service)
+    first_snap, decided_task = made[0][0], made[1][1]
+    await move_due(service, made[2][1], datetime.now(UTC) + timedelta(days=30))
+    r = await service.client.post(
+        f"/tasks/{decided_task}/decision", json={"decision": "approved"}, headers=service.headers("mike")
+    )
+    assert r.status_code == 200, r.text
+    soon = datetime.now(UTC) + timedelta(days=10)
+    filters = [
+        TaskFilter(request_id=first_snap["request_id"]),
+        TaskFilter(due_before=soon),
+        TaskFilter(due_from=soon),
+        TaskFilter(due_before=soon + timedelta(days=60), due_from=datetime.now(UTC) - timedelta(days=1)),
+        TaskFilter(step="manager"),
+        TaskFilter(step="no such step"),
+        TaskFilter(state="decided"),
+        TaskFilter(state="decided", step="manager"),
+        TaskFilter(state="decided", request_id=first_snap["request_id"]),
+    ]
+    engine = create_async_engine(service.settings.database_url)
+    compared = 0
+    try:
+        async with make_session_factory(engine)() as session:
+            for where in filters:
+                after = None
+                for _ in range(3):
+                    args = {"session": session, "user_id": "mike", "where": where, "after": after}
+                    raw = await task_page_rows(delegating=["nobody"], limit=1, **args)
+                    core = await page_rows_core(delegating=["nobody"], limit=1, **args)
+                    assert [vars(r) for r in raw] == [r._asdict() for r in core], where
+                    if not raw:
+                        break
+                    compared += 1
+                    last = raw[-1]
+                    after = (last.decided_at if where.state == "decided" else last.due_at, last.id)
+            await session.rollback()
+    finally:
+        await engine.dispose()
+    assert compared >= 8

@@ -8,13 +8,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_approvals.domain.chain import Chain, Task
 from backoffice_approvals.domain.people import Person
 from backoffice_approvals.domain.plan import PlannedStep
-from backoffice_approvals.models import approval_chain, approval_task
+from backoffice_approvals.models import approval_task
 from backoffice_common.db import driver_connection
 
 MUTABLE_TASK_COLUMNS = (
@@ -56,6 +56,14 @@ _CHAIN_SQL = (
 _CHAIN_FOR_UPDATE_SQL = _CHAIN_SQL + " FOR UPDATE"
 _TASKS_SQL = f"SELECT {', '.join(_TASK_COLUMNS)} FROM approval_task WHERE chain_id = $1 ORDER BY created_at"  # noqa: S608
 _TASK_CHAIN_SQL = "SELECT chain_id, status FROM approval_task WHERE id = $1"
+_OF_REQUEST_SQL = "SELECT id FROM approval_chain WHERE request_id = $1 ORDER BY revision"
+_OF_REQUEST_FOR_UPDATE_SQL = _OF_REQUEST_SQL + " FOR UPDATE"
+_ADD_CHAIN_SQL = (
+    "INSERT INTO approval_chain (id, request_id, revision, requester, snapshot, steps, notes, policy_version,"
+    " reminder_share, status, blocked_reason)"
+    " VALUES ($1, $2, $3, $4::text::jsonb, $5::text::jsonb, $6::text::jsonb, $7::text::jsonb, $8, $9, $10, $11)"
+)
+_SAVE_CHAIN_SQL = "UPDATE approval_chain SET status = $2, updated_at = $3 WHERE id = $1"
 """A chain's tasks in one statement of column arrays (``unnest``): one prepared statement whatever the
 number of tasks (a multi-row VALUES is a new statement to compile and prepare for each count).
 JSON columns travel as text and are cast, a None becoming JSON ``null`` as SQLAlchemy's JSONB stored it."""
@@ -159,15 +167,10 @@ class ChainRepository:
         return await self.get(row["chain_id"], lock=lock)
 
     async def of_request(self, request_id: str, *, lock: bool = False) -> list[Chain]:
-        """Every chain of a request, oldest revision first."""
-        query = (
-            select(approval_chain.c.id)
-            .where(approval_chain.c.request_id == request_id)
-            .order_by(approval_chain.c.revision)
-        )
-        if lock:
-            query = query.with_for_update()
-        chains = [await self.get(row.id) for row in (await self.session.execute(query)).all()]
+        """Every chain of a request, oldest revision first (raw: every submission, revision and cancellation)."""
+        conn = await driver_connection(self.session)
+        rows = await conn.fetch(_OF_REQUEST_FOR_UPDATE_SQL if lock else _OF_REQUEST_SQL, request_id)
+        chains = [await self.get(row["id"]) for row in rows]
         return [c for c in chains if c is not None]
 
     async def open_task_ids_of(self, user_id: str) -> list[str]:
@@ -177,28 +180,27 @@ class ChainRepository:
         return list((await self.session.execute(query)).scalars())
 
     async def add(self, chain: Chain, *, notes: list[str], blocked_reason: str | None) -> None:
-        await self.session.execute(
-            approval_chain.insert().values(
-                id=chain.id,
-                request_id=chain.request_id,
-                revision=chain.revision,
-                requester=chain.requester.as_dict(),
-                snapshot=chain.snapshot,
-                steps=[s.as_dict() for s in chain.steps],
-                notes=notes,
-                policy_version=chain.policy_version,
-                reminder_share=Decimal(str(chain.reminder_share)),
-                status=chain.status,
-                blocked_reason=blocked_reason,
-            )
+        conn = await driver_connection(self.session)
+        await conn.execute(
+            _ADD_CHAIN_SQL,
+            chain.id,
+            chain.request_id,
+            chain.revision,
+            json.dumps(chain.requester.as_dict()),
+            json.dumps(chain.snapshot),
+            json.dumps([s.as_dict() for s in chain.steps]),
+            json.dumps(notes),
+            chain.policy_version,
+            Decimal(str(chain.reminder_share)),
+            chain.status,
+            blocked_reason,
         )
         await self._save_tasks(chain)
         self._track(chain)
 
     async def save(self, chain: Chain, *, now: datetime) -> None:
-        await self.session.execute(
-            update(approval_chain).where(approval_chain.c.id == chain.id).values(status=chain.status, updated_at=now)
-        )
+        conn = await driver_connection(self.session)
+        await conn.execute(_SAVE_CHAIN_SQL, chain.id, chain.status, now)
         await self._save_tasks(chain)
 
     async def _save_tasks(self, chain: Chain) -> None:

@@ -1,4 +1,8 @@
-"""Policy versions: the latest is the active one."""
+"""Policy versions: the latest is the active one.
+
+A stored version never changes (a new document is a new version), so each version's document is parsed
+once per process (``_PARSED``, by version and creation time: tests run several databases in one process)
+and the active one is read raw (every chain start asks for it)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_approvals.domain.policy import PolicyDocument
 from backoffice_approvals.models import policy
+from backoffice_common.db import driver_connection
+
+_ACTIVE_SQL = "SELECT version, created_at, document FROM policy ORDER BY version DESC LIMIT 1"
+_PARSED: dict[tuple[int, datetime], PolicyDocument] = {}
+"""The parsed document of each version seen; a few per year, each a few KB."""
 
 
 class PolicyRepository:
@@ -17,10 +26,16 @@ class PolicyRepository:
         self.session = session
 
     async def active(self) -> tuple[int, PolicyDocument] | None:
-        row = (await self.session.execute(select(policy).order_by(policy.c.version.desc()).limit(1))).first()
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(_ACTIVE_SQL)
         if row is None:
             return None
-        return row.version, PolicyDocument.model_validate(row.document)
+        version: int = row["version"]
+        key = (version, row["created_at"])
+        parsed = _PARSED.get(key)
+        if parsed is None:
+            parsed = _PARSED[key] = PolicyDocument.model_validate(row["document"])
+        return version, parsed
 
     async def add(self, document: dict[str, Any], *, name: str, created_by: str) -> tuple[int, datetime]:
         """Store a new version; its number and creation time."""

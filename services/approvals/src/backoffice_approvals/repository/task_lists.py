@@ -4,10 +4,15 @@ Each list is a union of id sets, each walking its own partial index and cut at t
 tasks per assignee (the user and whoever is away and named them as delegate) along
 ``(assignee_id, due_at, id)``; decided tasks along ``(assignee_id, decided_at DESC, id DESC)`` and
 ``(decided_by->>'id', decided_at DESC, id DESC)``. Only the page's rows are joined to their chain, and
-only a few fields of its snapshot are read."""
+only a few fields of its snapshot are read.
+
+Every list runs as raw asyncpg on the session's connection (``driver_connection``): the default one as one
+prepared statement, each filtered shape as its own (``_page_sql``). ``page_rows_core``, the same pages as
+SQLAlchemy Core, stays as the reference the tests and ``bench/task_lists_cpu.py`` compare them with."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
@@ -106,12 +111,23 @@ async def task_page_rows(
     limit: int,
 ) -> list[Any]:
     """At most ``limit`` lean rows after the cursor position ``after``: open tasks by due date, decided
-    tasks newest decision first."""
-    if where == TaskFilter():  # the default list (the console's inbox): one prepared raw statement
+    tasks newest decision first (raw asyncpg: one prepared statement per shape of filter)."""
+    if where == TaskFilter():  # the default list (the console's inbox)
         return await _open_page_raw(session, [user_id, *delegating], after, limit)
-    return await page_rows_core(
-        session=session, user_id=user_id, delegating=delegating, where=where, after=after, limit=limit
+    sql = _page_sql(
+        decided=where.state != OPEN,
+        after=after is not None,
+        request_id=where.request_id is not None,
+        due_before=where.due_before is not None,
+        due_from=where.due_from is not None,
+        step=where.step is not None,
     )
+    args: list[Any] = [user_id if where.state != OPEN else [user_id, *delegating], limit]
+    if after is not None:
+        args += [after[0], after[1]]
+    args += [v for v in (where.request_id, where.due_before, where.due_from, where.step) if v is not None]
+    conn = await driver_connection(session)
+    return [SimpleNamespace(**dict(r.items())) for r in await conn.fetch(sql, *args)]
 
 
 async def page_rows_core(
@@ -176,6 +192,51 @@ def _open_page_sql(*, after: bool) -> str:
         " (SELECT o.id FROM approval_task o WHERE o.status = 'open' AND o.assignee_id = a.assignee_id"
         f"{position} ORDER BY o.due_at, o.id LIMIT $2) AS x)"
         " ORDER BY t.due_at, t.id LIMIT $2"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _page_sql(*, decided: bool, after: bool, request_id: bool, due_before: bool, due_from: bool, step: bool) -> str:
+    """A filtered page as ``page_rows_core`` asks it, in asyncpg's form: $1 the assignees (open) or the user
+    (decided), $2 the page size, then the cursor position, then the filters given, in the order of
+    ``TaskFilter``. Each id set walks its partial index cut at the page size; only the page is joined."""
+    conditions: list[str] = []
+    n = 2
+    if after:
+        if decided:
+            conditions.append("(o.decided_at, o.id) < ($3::timestamptz, $4::text)")
+        else:
+            conditions.append("(o.due_at, o.id) > ($3::timestamptz, $4::text)")
+        n = 4
+    for given, condition in (
+        (request_id, "o.request_id = ${}::text"),
+        (due_before, "o.due_at < ${}::timestamptz"),
+        (due_from, "o.due_at >= ${}::timestamptz"),
+        (step, "(oc.steps -> o.step_index ->> 'name') = ${}::text"),
+    ):
+        if given:
+            n += 1
+            conditions.append(condition.format(n))
+    extra = "".join(f" AND {c}" for c in conditions)
+    chain = " JOIN approval_chain oc ON oc.id = o.chain_id" if step else ""
+    if not decided:
+        ids = (
+            "SELECT x.id FROM unnest($1::text[]) AS a(assignee_id) CROSS JOIN LATERAL"  # noqa: S608 - fixed fragments
+            f" (SELECT o.id FROM approval_task o{chain} WHERE o.status = 'open' AND o.assignee_id = a.assignee_id"
+            f"{extra} ORDER BY o.due_at, o.id LIMIT $2) AS x"
+        )
+        order = "t.due_at, t.id"
+    else:
+        branches = [
+            f"(SELECT o.id FROM approval_task o{chain} WHERE o.decision IS NOT NULL AND {mine}{extra}"  # noqa: S608
+            " ORDER BY o.decided_at DESC, o.id DESC LIMIT $2)"
+            for mine in ("o.assignee_id = $1::text", "(o.decided_by ->> 'id') = $1::text")
+        ]
+        ids = " UNION ".join(branches)
+        order = "t.decided_at DESC, t.id DESC"
+    return (
+        f"SELECT {_PAGE_COLUMNS} FROM approval_task t JOIN approval_chain c ON c.id = t.chain_id"  # noqa: S608
+        f" WHERE t.id IN ({ids}) ORDER BY {order} LIMIT $2"
     )
 
 

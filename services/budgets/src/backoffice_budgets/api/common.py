@@ -65,7 +65,7 @@ def budget_read(row: Any) -> BudgetRead:
         period_end=row.period_end,
         currency=row.currency,
         status=row.status,
-        balances=balances_read(balances_of(row)),
+        balances=balances_read(balances_of(row._mapping)),
         created_at=row.created_at,
         closed_at=row.closed_at,
     )

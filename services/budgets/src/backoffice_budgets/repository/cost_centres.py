@@ -11,16 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_budgets.domain.cost_centres import CostCentre
 from backoffice_budgets.models import cost_centre
+from backoffice_common.db import driver_connection
+
+_GET_SQL = (
+    "SELECT id, name, owner_id, owner_name, owner_email, department, active, updated_at FROM cost_centre WHERE id = $1"
+)
 
 
 def _load(row: Any) -> CostCentre:
+    """From a row by column name (a SQLAlchemy row's ``_mapping``, an asyncpg record)."""
     return CostCentre(
-        id=row.id,
-        name=row.name,
-        owner={"id": row.owner_id, "name": row.owner_name, "email": row.owner_email},
-        department=row.department,
-        active=row.active,
-        updated_at=row.updated_at,
+        id=row["id"],
+        name=row["name"],
+        owner={"id": row["owner_id"], "name": row["owner_name"], "email": row["owner_email"]},
+        department=row["department"],
+        active=row["active"],
+        updated_at=row["updated_at"],
     )
 
 
@@ -29,9 +35,14 @@ class CostCentreRepository:
         self.session = session
 
     async def get(self, cost_centre_id: str, *, lock: bool = False) -> CostCentre | None:
+        """Raw asyncpg without ``lock`` (every priced request event reads its cost centre)."""
+        if not lock:
+            conn = await driver_connection(self.session)
+            record = await conn.fetchrow(_GET_SQL, cost_centre_id)
+            return _load(record) if record is not None else None
         stmt = select(cost_centre).where(cost_centre.c.id == cost_centre_id)
-        row = (await self.session.execute(stmt.with_for_update() if lock else stmt)).first()
-        return _load(row) if row else None
+        row = (await self.session.execute(stmt.with_for_update())).first()
+        return _load(row._mapping) if row else None
 
     async def save(self, cc: CostCentre) -> bool:
         """Insert or update; False when a new cost centre's id was taken meanwhile."""
@@ -74,4 +85,4 @@ class CostCentreRepository:
             stmt = stmt.where(cost_centre.c.department == department)
         if active is not None:
             stmt = stmt.where(cost_centre.c.active == active)
-        return [_load(r) for r in (await self.session.execute(stmt)).all()]
+        return [_load(r._mapping) for r in (await self.session.execute(stmt)).all()]

@@ -1,20 +1,49 @@
-"""Request holds: one row per request, locked while one of its events is handled; amounts from the ledger."""
+"""Request holds: one row per request, locked while one of its events is handled; amounts from the ledger.
+
+Every request event locks its hold (twice: to order it, then to apply it), so the lock, the save and the
+check's row are raw asyncpg on the session's connection and transaction (``driver_connection``): asyncpg's
+prepared statements, no SQLAlchemy compile or result layers. JSON travels as text cast to ``jsonb``."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_budgets.domain.fx import FxRate
 from backoffice_budgets.domain.holds import HoldState, RequestHold
 from backoffice_budgets.domain.ledger import DomainEvent
 from backoffice_budgets.domain.money import ZERO, quantize
-from backoffice_budgets.models import budget_check, ledger_movement, request_hold
+from backoffice_budgets.models import budget_check
+from backoffice_common.db import driver_connection
+
+_LOCK_SQL = (
+    "SELECT period_date, revision, state, budget_id::text AS budget_id, cost_centre, request_currency,"
+    " fx_from, fx_to, fx_rate, fx_rate_date, unit_prices, handled_events"
+    " FROM request_hold WHERE request_id = $1 FOR UPDATE"
+)
+_CREATE_SQL = (
+    "INSERT INTO request_hold (request_id, period_date, revision, state, cost_centre, request_currency,"
+    " unit_prices, handled_events) VALUES ($1, $2, 0, 'reserved', '', '', '{}', '[]')"
+    " ON CONFLICT (request_id) DO NOTHING"
+)
+_SUMS_SQL = (
+    "SELECT coalesce(sum(delta_reserved), 0), coalesce(sum(delta_committed), 0), coalesce(sum(delta_spent), 0)"
+    " FROM ledger_movement WHERE request_id = $1 AND budget_id = $2"
+)
+_SAVE_SQL = (
+    "UPDATE request_hold SET period_date = $2, revision = $3, state = $4, budget_id = $5, cost_centre = $6,"
+    " request_currency = $7, fx_from = $8, fx_to = $9, fx_rate = $10, fx_rate_date = $11,"
+    " unit_prices = $12::text::jsonb, handled_events = $13::text::jsonb, updated_at = now() WHERE request_id = $1"
+)
+_RECORD_CHECK_SQL = (
+    "INSERT INTO budget_check (request_id, revision, status, event_id, data) VALUES ($1, $2, $3, $4, $5::text::jsonb)"
+    " ON CONFLICT (request_id, revision) DO NOTHING"
+)
 
 
 class HoldRepository:
@@ -25,86 +54,64 @@ class HoldRepository:
         """The request's hold under a row lock, created first when the request is new.
 
         The lock serialises a request's events from the two topics they arrive on (requests and
-        approvals). Amounts are summed from the request's own movements, in the budget it sits in.
+        approvals). Amounts are summed from the request's own movements, in the budget it sits in, by a
+        statement of its own after the lock (so a writer that committed meanwhile is seen). A known hold
+        (every event but a request's first) is one locking read, not an insert attempt and a read.
         """
-        await self.session.execute(
-            insert(request_hold)
-            .values(
-                request_id=request_id,
-                period_date=period_date,
-                revision=0,
-                state=HoldState.RESERVED.value,
-                cost_centre="",
-                request_currency="",
-                unit_prices={},
-                handled_events=[],
-            )
-            .on_conflict_do_nothing(index_elements=["request_id"])
-        )
-        row = (
-            await self.session.execute(
-                select(request_hold).where(request_hold.c.request_id == request_id).with_for_update()
-            )
-        ).one()
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(_LOCK_SQL, request_id)
+        if row is None:
+            await conn.execute(_CREATE_SQL, request_id, period_date)
+            row = await conn.fetchrow(_LOCK_SQL, request_id)
+            assert row is not None
+        fx = None
+        if row["fx_rate"] is not None:
+            fx = FxRate(row["fx_from"], row["fx_to"], row["fx_rate"], row["fx_rate_date"])
         hold = RequestHold(
             request_id=request_id,
-            period_date=row.period_date,
-            revision=row.revision,
-            state=HoldState(row.state),
-            budget_id=row.budget_id,
-            cost_centre=row.cost_centre,
-            request_currency=row.request_currency,
-            fx=FxRate(row.fx_from, row.fx_to, row.fx_rate, row.fx_rate_date) if row.fx_rate is not None else None,
-            unit_prices={int(k): Decimal(v) for k, v in row.unit_prices.items()},
+            period_date=row["period_date"],
+            revision=row["revision"],
+            state=HoldState(row["state"]),
+            budget_id=row["budget_id"],
+            cost_centre=row["cost_centre"],
+            request_currency=row["request_currency"],
+            fx=fx,
+            unit_prices={int(k): Decimal(v) for k, v in row["unit_prices"].items()},
         )
-        m = ledger_movement.c
-        sums = (
-            await self.session.execute(
-                select(
-                    func.coalesce(func.sum(m.delta_reserved), 0),
-                    func.coalesce(func.sum(m.delta_committed), 0),
-                    func.coalesce(func.sum(m.delta_spent), 0),
-                ).where(m.request_id == request_id, m.budget_id == row.budget_id)
-            )
-        ).one()
-        currency = row.fx_to or "EUR"
+        currency = row["fx_to"] or "EUR"
+        if row["budget_id"] is None:  # no movement has a null budget: the sums are zero
+            sums: Any = (ZERO, ZERO, ZERO)
+        else:
+            sums = await conn.fetchrow(_SUMS_SQL, request_id, row["budget_id"])
         hold.reserved, hold.committed, hold.spent = (quantize(Decimal(v), currency) for v in sums)
-        hold.applied = set(row.handled_events)
+        hold.applied = set(row["handled_events"])
         return hold
 
     async def save(self, hold: RequestHold) -> None:
         fx = hold.fx
-        await self.session.execute(
-            update(request_hold)
-            .where(request_hold.c.request_id == hold.request_id)
-            .values(
-                period_date=hold.period_date,
-                revision=hold.revision,
-                state=hold.state.value,
-                budget_id=hold.budget_id,
-                cost_centre=hold.cost_centre,
-                request_currency=hold.request_currency,
-                fx_from=fx.from_currency if fx else None,
-                fx_to=fx.to_currency if fx else None,
-                fx_rate=fx.rate if fx else None,
-                fx_rate_date=fx.rate_date if fx else None,
-                unit_prices={str(k): format(v, "f") for k, v in hold.unit_prices.items()},
-                handled_events=sorted(hold.applied),
-                updated_at=func.now(),
-            )
+        conn = await driver_connection(self.session)
+        await conn.execute(
+            _SAVE_SQL,
+            hold.request_id,
+            hold.period_date,
+            hold.revision,
+            hold.state.value,
+            hold.budget_id,
+            hold.cost_centre,
+            hold.request_currency,
+            fx.from_currency if fx else None,
+            fx.to_currency if fx else None,
+            fx.rate if fx else None,
+            fx.rate_date if fx else None,
+            json.dumps({str(k): format(v, "f") for k, v in hold.unit_prices.items()}),
+            json.dumps(sorted(hold.applied)),
         )
 
     async def record_check(self, event: DomainEvent, event_id: str) -> None:
-        await self.session.execute(
-            insert(budget_check)
-            .values(
-                request_id=event.subject,
-                revision=event.data["revision"],
-                status=event.data["status"],
-                event_id=event_id,
-                data=event.data,
-            )
-            .on_conflict_do_nothing(index_elements=["request_id", "revision"])
+        conn = await driver_connection(self.session)
+        data = event.data
+        await conn.execute(
+            _RECORD_CHECK_SQL, event.subject, data["revision"], data["status"], event_id, json.dumps(data)
         )
 
     async def checks(self, request_id: str) -> list[dict[str, Any]]:

@@ -7,6 +7,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_checklists.models import group_member
+from backoffice_common.db import driver_connection
+
+_GROUPS_OF_SQL = 'SELECT "group" FROM group_member WHERE user_id = $1'
 
 
 class GroupRepository:
@@ -14,8 +17,9 @@ class GroupRepository:
         self.session = session
 
     async def groups_of(self, user_id: str) -> frozenset[str]:
-        query = select(group_member.c.group).where(group_member.c.user_id == user_id)
-        return frozenset((await self.session.execute(query)).scalars())
+        """Raw asyncpg (every item completed and every "my items" asks)."""
+        conn = await driver_connection(self.session)
+        return frozenset(r[0] for r in await conn.fetch(_GROUPS_OF_SQL, user_id))
 
     async def members(self, group: str) -> list[str]:
         query = select(group_member.c.user_id).where(group_member.c.group == group).order_by(group_member.c.user_id)

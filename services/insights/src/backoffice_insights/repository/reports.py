@@ -4,16 +4,23 @@
 Percentiles are ``percentile_cont`` (linear interpolation). Dimension and period names come from
 closed lists (``GROUPS``, ``PERIODS``), never from the caller's text, so the SQL below only
 interpolates fixed expressions; every value is a bound parameter.
+
+The statements are written with named parameters (``:department``) and run on raw asyncpg, on the
+session's connection and transaction (``driver_connection``): each text is turned once into asyncpg's
+positional form (``$1``) and prepared by asyncpg's statement cache; the rows are the same dicts.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice_common.db import driver_connection
 
 GROUPS: dict[str, str] = {
     "none": "'all'",
@@ -57,9 +64,25 @@ class Scope:
         return " AND ".join(clauses), params
 
 
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+"""A named parameter: a colon after neither a colon (``::text`` casts) nor a word character (``'HH24:MI'``)."""
+
+
+@functools.lru_cache(maxsize=256)
+def positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``sql`` with ``:name`` parameters as asyncpg's ``$n`` (the same name, the same number), and the names."""
+    names: dict[str, int] = {}
+
+    def number(match: re.Match[str]) -> str:
+        return f"${names.setdefault(match.group(1), len(names) + 1)}"
+
+    return _NAMED.sub(number, sql), tuple(names)
+
+
 async def _rows(session: AsyncSession, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    result = await session.execute(text(sql), params)
-    return [dict(row._mapping) for row in result]
+    statement, names = positional(sql)
+    conn = await driver_connection(session)
+    return [dict(row.items()) for row in await conn.fetch(statement, *(params[n] for n in names))]
 
 
 def group_expr(group_by: str, period: str | None, time_col: str) -> str:

@@ -1,16 +1,25 @@
-"""The write side: facts in, one request's derived rows replaced as a whole."""
+"""The write side: facts in, one request's derived rows replaced as a whole.
+
+The consumer's fact (every event of every topic) and the fold job's statements (claim, facts, the derived
+rows replaced, the queue rows removed) are raw asyncpg on the session's connection and transaction
+(``driver_connection``): prepared statements, no SQLAlchemy compile or result layers. The derived rows of
+a batch go in as one statement per table over column arrays (``unnest``), whatever the number of rows;
+JSON travels as text cast to ``jsonb`` (a None as JSON ``null``, as SQLAlchemy's JSONB stored it)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, bindparam, delete, insert, select, text
+from sqlalchemy import BigInteger, Float, Integer, Numeric, Table, delete, insert, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import DateTime
 
+from backoffice_common.db import driver_connection
 from backoffice_insights.domain.facts import Fact, Pending, VendorFact
 from backoffice_insights.domain.fold import fold_fields
 from backoffice_insights.domain.view import Person, RequestView, Stage
@@ -29,27 +38,27 @@ from backoffice_insights.models import (
 
 # One round trip for the seven deletes of a batch of requests (data-modifying CTEs).
 _CTES = ", ".join(
-    f"d{i} AS (DELETE FROM {t.name} WHERE request_id = ANY(:ids))"  # noqa: S608 - own table names
+    f"d{i} AS (DELETE FROM {t.name} WHERE request_id = ANY($1::text[]))"  # noqa: S608 - own table names
     for i, t in enumerate(DERIVED_PER_REQUEST)
 )
-_DELETE_VIEWS = text(f"WITH {_CTES} DELETE FROM request_view WHERE request_id = ANY(:ids)")  # noqa: S608
+_DELETE_VIEWS = f"WITH {_CTES} DELETE FROM request_view WHERE request_id = ANY($1::text[])"  # noqa: S608
 
 # Store the fact and mark its request for the fold job, in one round trip. A known event id inserts
 # nothing, hence marks nothing; a new fact of a request already queued bumps the queue row's version.
-_RECORD = text(
+_RECORD = (
     "WITH f AS (INSERT INTO fact (event_id, request_id, type, occurred_at, data) "
-    "VALUES (:event_id, :request_id, :type, :occurred_at, :data) "
+    "VALUES ($1, $2, $3, $4, $5::text::jsonb) "
     "ON CONFLICT (event_id) DO NOTHING RETURNING request_id) "
     "INSERT INTO dirty_request (request_id) SELECT request_id FROM f "
     "ON CONFLICT (request_id) DO UPDATE SET version = dirty_request.version + 1, error = NULL "
     "RETURNING request_id"
-).bindparams(bindparam("data", type_=JSONB), bindparam("occurred_at", type_=DateTime(timezone=True)))
+)
 
 # The oldest queued requests that no other fold (another replica) holds; the advisory lock is
 # transaction-scoped, so it is released at the fold's commit or rollback.
-_CLAIM = text(
+_CLAIM = (
     "SELECT request_id, version FROM ("
-    "SELECT request_id, version FROM dirty_request WHERE error IS NULL ORDER BY marked_at LIMIT :limit) c "
+    "SELECT request_id, version FROM dirty_request WHERE error IS NULL ORDER BY marked_at LIMIT $1) c "
     "WHERE pg_try_advisory_xact_lock(hashtextextended(c.request_id, 0))"
 )
 _CLAIM_ONE = text(
@@ -57,18 +66,45 @@ _CLAIM_ONE = text(
     "WHERE request_id = :rid AND error IS NULL AND pg_try_advisory_xact_lock(hashtextextended(request_id, 0))"
 )
 _PEEK = text("SELECT request_id FROM dirty_request WHERE error IS NULL ORDER BY marked_at LIMIT :limit")
-_FACTS_OF = text("SELECT event_id, type, occurred_at, request_id, data FROM fact WHERE request_id = ANY(:ids)").columns(
-    occurred_at=DateTime(timezone=True), data=JSONB
-)
+_FACTS_OF = "SELECT event_id, type, occurred_at, request_id, data FROM fact WHERE request_id = ANY($1::text[])"
 # Only the version folded is removed: a fact recorded meanwhile bumped it and is folded next time.
-_DONE = text(
-    "DELETE FROM dirty_request d USING unnest(CAST(:ids AS text[]), CAST(:versions AS bigint[])) AS u(rid, v) "
+_DONE = (
+    "DELETE FROM dirty_request d USING unnest($1::text[], $2::bigint[]) AS u(rid, v) "
     "WHERE d.request_id = u.rid AND d.version = u.v"
 )
 _FAILED = text("UPDATE dirty_request SET error = :error WHERE request_id = :rid AND version = :version")
 _PENDING = text(
     "SELECT count(*) FILTER (WHERE error IS NULL), count(*) FILTER (WHERE error IS NOT NULL) FROM dirty_request"
 )
+
+
+def _array_type(column: Any) -> str:
+    kind = column.type
+    if isinstance(kind, BigInteger):
+        return "bigint[]"
+    if isinstance(kind, Integer):
+        return "int[]"
+    if isinstance(kind, Float):
+        return "float8[]"
+    if isinstance(kind, Numeric):
+        return "numeric[]"
+    if isinstance(kind, DateTime):
+        return "timestamptz[]"
+    return "text[]"  # strings, and JSONB as text (cast below)
+
+
+def _insert_rows_sql(table: Table) -> tuple[str, tuple[str, ...], frozenset[str]]:
+    """``INSERT INTO table (...) SELECT ... FROM unnest(column arrays)``, its column names and JSON columns."""
+    names = tuple(c.name for c in table.c)
+    json_columns = frozenset(c.name for c in table.c if isinstance(c.type, JSONB))
+    arrays = ", ".join(f"${i}::{_array_type(c)}" for i, c in enumerate(table.c, 1))
+    values = ", ".join(f"{n}::jsonb" if n in json_columns else n for n in names)
+    listed = ", ".join(names)
+    sql = f"INSERT INTO {table.name} ({listed}) SELECT {values} FROM unnest({arrays}) AS t({listed})"  # noqa: S608
+    return sql, names, json_columns
+
+
+_INSERT_ROWS = {t.name: _insert_rows_sql(t) for t in (request_view, *DERIVED_PER_REQUEST)}
 
 
 def _person_json(p: Person) -> dict[str, str]:
@@ -83,14 +119,9 @@ class FactStore:
         """Store the fact and queue its request for folding; False if the event is known already.
 
         Only the payload's fields the fold reads are stored (``FOLD_FIELDS``): a refold gives the same view."""
-        params = {
-            "event_id": f.event_id,
-            "request_id": f.request_id,
-            "type": f.type,
-            "occurred_at": f.time,
-            "data": fold_fields(f.type, f.data),
-        }
-        return (await self.session.execute(_RECORD, params)).scalar_one_or_none() is not None
+        conn = await driver_connection(self.session)
+        data = json.dumps(fold_fields(f.type, f.data))
+        return await conn.fetchval(_RECORD, f.event_id, f.request_id, f.type, f.time, data) is not None
 
     async def vendor(self, vendor_id: str) -> VendorFact | None:
         row = (
@@ -113,8 +144,8 @@ class FoldQueue:
         self.session = session
 
     async def claim(self, limit: int) -> list[Pending]:
-        rows = await self.session.execute(_CLAIM, {"limit": limit})
-        return [Pending(r.request_id, r.version) for r in rows]
+        conn = await driver_connection(self.session)
+        return [Pending(r["request_id"], r["version"]) for r in await conn.fetch(_CLAIM, limit)]
 
     async def claim_one(self, request_id: str) -> Pending | None:
         row = (await self.session.execute(_CLAIM_ONE, {"rid": request_id})).first()
@@ -122,8 +153,10 @@ class FoldQueue:
 
     async def facts_of(self, request_ids: list[str]) -> dict[str, list[Fact]]:
         result: dict[str, list[Fact]] = {rid: [] for rid in request_ids}
-        for r in await self.session.execute(_FACTS_OF, {"ids": request_ids}):
-            result[r.request_id].append(Fact(r.event_id, r.type, r.occurred_at, r.request_id, r.data))
+        conn = await driver_connection(self.session)
+        for r in await conn.fetch(_FACTS_OF, request_ids):
+            rid = r["request_id"]
+            result[rid].append(Fact(r["event_id"], r["type"], r["occurred_at"], rid, r["data"]))
         return result
 
     async def peek(self, limit: int) -> list[str]:
@@ -132,8 +165,8 @@ class FoldQueue:
         return [r[0] for r in rows]
 
     async def done(self, pending: list[Pending]) -> None:
-        ids = [p.request_id for p in pending]
-        await self.session.execute(_DONE, {"ids": ids, "versions": [p.version for p in pending]})
+        conn = await driver_connection(self.session)
+        await conn.execute(_DONE, [p.request_id for p in pending], [p.version for p in pending])
 
     async def failed(self, pending: Pending, error: str) -> None:
         params = {"rid": pending.request_id, "version": pending.version, "error": error[:2000]}
@@ -153,7 +186,8 @@ class ViewStore:
         """Replace the derived rows of ``request_ids`` by ``views``: one delete, one insert per table."""
         if not request_ids:
             return
-        await self.session.execute(_DELETE_VIEWS, {"ids": request_ids})
+        conn = await driver_connection(self.session)
+        await conn.execute(_DELETE_VIEWS, request_ids)
         if not views:
             return
         rows: list[tuple[Any, list[dict[str, Any]]]] = [
@@ -167,7 +201,12 @@ class ViewStore:
         ]
         for table, values in rows:
             if values:
-                await self.session.execute(insert(table), values)
+                sql, names, json_columns = _INSERT_ROWS[table.name]
+                columns = [
+                    [json.dumps(v[n]) for v in values] if n in json_columns else [v.get(n) for v in values]
+                    for n in names
+                ]
+                await conn.execute(sql, *columns)
 
 
 def _summary(v: RequestView) -> dict[str, Any]:
