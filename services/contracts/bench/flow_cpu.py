@@ -25,7 +25,7 @@ from pathlib import Path
 from backoffice_cli import demo, load
 from backoffice_cli.bench import Meter, load_average, pid_listening_on
 
-DEV_SECRET = "development-only-jwt-secret-never-in-production"
+DEV_SECRET = "development-only-jwt-secret-never-in-production"  # noqa: S105 (deploy/services.sh's default)
 PORTS = (
     ("contracts", "BACKOFFICE_CONTRACTS_PORT"),
     ("notifications", "BACKOFFICE_NOTIFICATIONS_PORT"),
@@ -82,7 +82,8 @@ def main() -> None:
         process.send_signal(signal.SIGINT)
     for process in spies:
         process.wait(timeout=120)
-    print(f"{done} flows completed in {wall:.1f} s; load {before} -> {after}; driver {1000 * driver / done:.1f} ms/flow")
+    per_flow = 1000 * driver / max(done, 1)
+    print(f"{done} flows completed in {wall:.1f} s; {before} -> {after}; driver {per_flow:.1f} ms/flow")
     for name, seconds in cpu.items():
         print(f"  {name:<14} {1000 * seconds / max(done, 1):7.1f} ms/flow")
 
