@@ -138,7 +138,8 @@ async def seed(session: AsyncSession, now: datetime) -> tuple[str, str, str]:
             )
         )  # fmt: skip
     for k, party in enumerate((Party.VENDOR, Party.BUYER)):
-        await session.execute(insert(contract_signature).values(_signature_row(signed_id, a_signature(party, now + timedelta(seconds=k)))))  # fmt: skip
+        signature = a_signature(party, now + timedelta(seconds=k))
+        await session.execute(insert(contract_signature).values(_signature_row(signed_id, signature)))
     await session.execute(
         insert(signature_refusal).values(
             id=str(uuid.uuid4()), contract_id=signed_id, party="vendor", signer_name="v", signer_email="v@example.com",
@@ -171,7 +172,7 @@ async def run(n: int, rounds: int) -> None:
         now = datetime.now(UTC)
         async with factory() as session:
             pid = int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
-            request_id, signed_id, open_id = await seed(session, now)
+            request_id, _, open_id = await seed(session, now)
             await session.commit()
 
         written: dict[str, Any] = {}
