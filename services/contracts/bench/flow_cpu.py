@@ -5,8 +5,9 @@ Against a running profile (``make run``, or the test profile's ``deploy/infra.sh
 through ``backoffice_cli.load.run_load`` (the flow of ``backoffice load``); the CPU of each process tree
 (``backoffice_cli.bench.Meter``: utime + stime from ``/proc``, the typst render workers and other children
 included) over that run, divided by the completed flows, with the load average before and after. With
-``--profile DIR`` py-spy records contracts and notifications during the run (``--nonblocking``, ``--rate``
-``--spy-rate``) into ``DIR/<service>.txt`` for ``services/common/bench/profile_summary.py``.
+``--profile DIR`` py-spy records contracts and notifications during the run (``--nonblocking --gil
+--subprocesses``, ``--rate`` ``--spy-rate``: only the thread holding the GIL is sampled, not those waiting
+for it) into ``DIR/<service>.txt`` for ``services/common/bench/profile_summary.py``.
 
     BACKOFFICE_PROFILE=test source deploy/env.sh && \\
         .venv/bin/python services/contracts/bench/flow_cpu.py --flows 30 --rate 1 --profile /tmp/prof
