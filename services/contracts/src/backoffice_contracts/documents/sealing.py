@@ -3,7 +3,8 @@
 An executed contract is the draft's bytes unchanged, then one incremental update that adds the signature
 page and the seal: the draft is parsed once (by pyHanko), the signature page is imported into the update
 (no pypdf merge and re-parse of the merged file), and the room reserved for the signature container is
-estimated once per signer (pyHanko would sign a dummy container for the estimate before every seal).
+estimated once per signer (pyHanko would sign a dummy container for the estimate before every seal), and
+the signature container is assembled from DER prepared once per signer (``cms.PreparedSigner``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
+from backoffice_contracts.documents.cms import PreparedSigner
 from backoffice_contracts.documents.pki import SealingIdentity
 from backoffice_contracts.domain.errors import NotAPdf
 from backoffice_contracts.domain.verification import SealCheck
@@ -51,10 +53,22 @@ def seal(pdf: bytes, identity: SealingIdentity, *, reason: str, location: str, a
         location=location,
     )
     out = io.BytesIO()
-    signers.PdfSigner(meta, signer=identity.signer).sign_pdf(
+    signers.PdfSigner(meta, signer=prepared(identity.signer)).sign_pdf(
         writer, output=out, bytes_reserved=reserved_bytes(identity.signer)
     )
     return out.getvalue()
+
+
+_prepared: weakref.WeakKeyDictionary[signers.Signer, PreparedSigner] = weakref.WeakKeyDictionary()
+
+
+def prepared(signer: signers.Signer) -> PreparedSigner:
+    """``signer`` with its CMS structures prepared once and reused by every seal (``cms.PreparedSigner``)."""
+    with _reserved_lock:
+        found = _prepared.get(signer)
+        if found is None:
+            found = _prepared[signer] = PreparedSigner(signer)
+        return found
 
 
 def _append_pages(writer: IncrementalPdfFileWriter, source: PdfFileReader) -> None:

@@ -1,15 +1,23 @@
-"""Loading and saving the contract aggregate, its refusals, and the read queries of the API."""
+"""Loading and saving the contract aggregate, its refusals, and the read queries of the API.
+
+The aggregate's loads and saves, the PDFs' keys and the API's reads run on raw asyncpg through
+``driver_connection`` (the session's connection and transaction): no SQLAlchemy compile or result layer.
+UUID columns are read as text, as SQLAlchemy's ``UUID(as_uuid=False)`` gives them.
+"""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+import asyncpg
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice_common.db import driver_connection
 from backoffice_common.objectstore import ObjectStore, TamperedObject, sha256_hex
 from backoffice_contracts.domain.contract import OPEN_STATUSES, Contract, SigningOrder, Status
 from backoffice_contracts.domain.signature import Party, Refusal, Signature
@@ -17,9 +25,50 @@ from backoffice_contracts.models import contract, contract_signature, signature_
 
 Track = Callable[[Any], None]
 
-_AGGREGATE_COLUMNS = [c for c in contract.c if c.name not in ("document", "executed_document", "data")]
 PDF = "application/pdf"
 _OPEN = [s.value for s in OPEN_STATUSES]
+
+
+def _columns(table: Any, *, leave_out: tuple[str, ...] = ()) -> str:
+    """The table's columns as a select list, UUIDs as text."""
+    return ", ".join(
+        f"{c.name}::text AS {c.name}" if isinstance(c.type, UUID) else c.name
+        for c in table.c
+        if c.name not in leave_out
+    )
+
+
+_AGGREGATE = _columns(contract, leave_out=("document", "executed_document", "data"))
+_SELECT_CONTRACT = f"SELECT {_AGGREGATE} FROM contract"  # noqa: S608 (column names of the model)
+# The open statuses as literals: the partial index ix_contract_open_expires_at has them in its predicate.
+_IS_OPEN = "status IN (" + ", ".join(f"'{status}'" for status in _OPEN) + ")"
+_SELECT_SIGNATURES = (
+    f"SELECT {_columns(contract_signature)} FROM contract_signature"  # noqa: S608 (column names of the model)
+    " WHERE contract_id = ANY($1::uuid[]) ORDER BY signed_at"
+)
+_SELECT_REFUSALS = (
+    f"SELECT {_columns(signature_refusal)} FROM signature_refusal"  # noqa: S608 (column names of the model)
+    " WHERE contract_id = $1 ORDER BY refused_at"
+)
+_SIGNATURE_COLUMNS = [c.name for c in contract_signature.c]
+_INSERT_SIGNATURE = (
+    f"INSERT INTO contract_signature ({', '.join(_SIGNATURE_COLUMNS)})"  # noqa: S608 (column names of the model)
+    f" VALUES ({', '.join(f'${i}' for i in range(1, len(_SIGNATURE_COLUMNS) + 1))})"
+)
+_INSERT_CONTRACT = (
+    "INSERT INTO contract (id, request_id, revision, request_number, vendor_id, requester_id, language,"
+    " template_version, status, signing_order, document_key, document_sha256, data, generated_at, expires_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15)"
+)
+_UPDATE_CONTRACT = "UPDATE contract SET status = $2, closed_at = $3, closed_reason = $4 WHERE id = $1"
+_UPDATE_EXECUTED = (
+    "UPDATE contract SET status = $2, closed_at = $3, closed_reason = $4,"
+    " executed_key = $5, executed_sha256 = $6, executed_at = $7 WHERE id = $1"
+)
+_PDF_SQL = {
+    "draft": "SELECT document, document_key, document_sha256 FROM contract WHERE id = $1",
+    "executed": "SELECT executed_document, executed_key, executed_sha256 FROM contract WHERE id = $1",
+}
 
 
 def _is_uuid(value: str) -> bool:
@@ -52,58 +101,56 @@ class ContractRepository:
 
     # aggregate -----------------------------------------------------------------------------------
 
+    async def _conn(self) -> asyncpg.Connection:
+        return await driver_connection(self._session)
+
     async def get(self, contract_id: str, *, for_update: bool = False) -> Contract | None:
         """The contract (row-locked with ``for_update``), or None, also for an id that is not a UUID."""
         if not _is_uuid(contract_id):
             return None
-        found = await self._load(select(*_AGGREGATE_COLUMNS).where(contract.c.id == contract_id), for_update)
+        sql = f"{_SELECT_CONTRACT} WHERE id = $1"
+        found = await self._load(sql + " FOR UPDATE" if for_update else sql, contract_id)
         return found[0] if found else None
 
     async def open_of_request(self, request_id: str, *, before_revision: int | None = None) -> list[Contract]:
         """The open contracts of a request (of older revisions than ``before_revision``), row-locked."""
-        stmt = select(*_AGGREGATE_COLUMNS).where(contract.c.request_id == request_id, contract.c.status.in_(_OPEN))
-        if before_revision is not None:
-            stmt = stmt.where(contract.c.revision < before_revision)
-        return await self._load(stmt.order_by(contract.c.revision), for_update=True)
+        if before_revision is None:
+            sql = f"{_SELECT_CONTRACT} WHERE request_id = $1 AND {_IS_OPEN} ORDER BY revision FOR UPDATE"
+            return await self._load(sql, request_id)
+        sql = f"{_SELECT_CONTRACT} WHERE request_id = $1 AND {_IS_OPEN} AND revision < $2 ORDER BY revision FOR UPDATE"
+        return await self._load(sql, request_id, before_revision)
 
     async def due_for_expiry(self, *, now: datetime, limit: int) -> list[Contract]:
         """Open contracts whose signing period ended; concurrent callers claim disjoint rows (SKIP LOCKED)."""
-        stmt = (
-            select(*_AGGREGATE_COLUMNS)
-            .where(contract.c.status.in_(_OPEN), contract.c.expires_at <= now)
-            .order_by(contract.c.expires_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        sql = (
+            f"{_SELECT_CONTRACT} WHERE {_IS_OPEN} AND expires_at <= $1"
+            " ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED"
         )
-        return await self._load(stmt, for_update=False)
+        return await self._load(sql, now, limit)
 
     async def next_expiry_at(self) -> datetime | None:
         """When the earliest open contract expires (the partial index ``ix_contract_open_expires_at``)."""
-        due: datetime | None = await self._session.scalar(
-            select(func.min(contract.c.expires_at)).where(contract.c.status.in_(_OPEN))
+        due: datetime | None = await (await self._conn()).fetchval(
+            f"SELECT min(expires_at) FROM contract WHERE {_IS_OPEN}"  # noqa: S608 (constant statuses)
         )
         return due
 
     async def newest_revision(self, request_id: str) -> int | None:
-        return await self._session.scalar(
-            select(contract.c.revision)
-            .where(contract.c.request_id == request_id)
-            .order_by(contract.c.revision.desc())
-            .limit(1)
+        newest: int | None = await (await self._conn()).fetchval(
+            "SELECT revision FROM contract WHERE request_id = $1 ORDER BY revision DESC LIMIT 1", request_id
         )
+        return newest
 
     async def draft_document(self, contract_id: str) -> bytes:
         """The draft PDF, checked against ``document_sha256``."""
-        return await self._pdf(contract_id, contract.c.document, contract.c.document_key, contract.c.document_sha256)
+        return await self._pdf(contract_id, "draft")
 
     async def executed_document(self, contract_id: str) -> bytes:
         """The executed PDF, checked against ``executed_sha256``."""
-        return await self._pdf(
-            contract_id, contract.c.executed_document, contract.c.executed_key, contract.c.executed_sha256
-        )
+        return await self._pdf(contract_id, "executed")
 
-    async def _pdf(self, contract_id: str, inline: Any, key: Any, digest: Any) -> bytes:
-        found = (await self._session.execute(select(inline, key, digest).where(contract.c.id == contract_id))).first()
+    async def _pdf(self, contract_id: str, scope: str) -> bytes:
+        found = await (await self._conn()).fetchrow(_PDF_SQL[scope], contract_id)
         if found is None or found[2] is None or (found[0] is None and found[1] is None):
             raise LookupError(f"contract {contract_id} has no such document")
         content, object_key, sha256 = found
@@ -122,24 +169,23 @@ class ContractRepository:
             aggregate.draft.document,
             content_type=PDF,
         )
-        await self._session.execute(
-            contract.insert().values(
-                id=aggregate.id,
-                request_id=aggregate.request_id,
-                revision=aggregate.revision,
-                request_number=aggregate.request_number,
-                vendor_id=aggregate.vendor_id,
-                requester_id=aggregate.requester_id,
-                language=aggregate.language,
-                template_version=aggregate.template_version,
-                status=aggregate.status.value,
-                signing_order=aggregate.signing_order.value,
-                document_key=stored.key,
-                document_sha256=stored.sha256,
-                data=aggregate.draft.data,
-                generated_at=aggregate.generated_at,
-                expires_at=aggregate.expires_at,
-            )
+        await (await self._conn()).execute(
+            _INSERT_CONTRACT,
+            aggregate.id,
+            aggregate.request_id,
+            aggregate.revision,
+            aggregate.request_number,
+            aggregate.vendor_id,
+            aggregate.requester_id,
+            aggregate.language,
+            aggregate.template_version,
+            aggregate.status.value,
+            aggregate.signing_order.value,
+            stored.key,
+            stored.sha256,
+            json.dumps(aggregate.draft.data),
+            aggregate.generated_at,
+            aggregate.expires_at,
         )
         if self.earliest_expiry is None or aggregate.expires_at < self.earliest_expiry:
             self.earliest_expiry = aggregate.expires_at
@@ -147,26 +193,22 @@ class ContractRepository:
 
     async def save(self, aggregate: Contract) -> None:
         """Write what changed since it was loaded: status, closing, execution, new signatures."""
+        conn = await self._conn()
         for signature in aggregate.new_signatures:
-            await self._session.execute(contract_signature.insert().values(_signature_row(aggregate.id, signature)))
+            row = _signature_row(aggregate.id, signature)
+            await conn.execute(_INSERT_SIGNATURE, *(row[name] for name in _SIGNATURE_COLUMNS))
         aggregate.new_signatures = []
-        values: dict[str, Any] = {
-            "status": aggregate.status.value,
-            "closed_at": aggregate.closed_at,
-            "closed_reason": aggregate.closed_reason[:2000] if aggregate.closed_reason else None,
-        }
-        if aggregate.sealed is not None:
-            stored = await self.store.put(
-                f"contracts/{aggregate.id}/executed-{aggregate.sealed.sha256}.pdf",
-                aggregate.sealed.content,
-                content_type=PDF,
-            )
-            values |= {
-                "executed_key": stored.key,
-                "executed_sha256": aggregate.sealed.sha256,
-                "executed_at": aggregate.executed_at,
-            }
-        await self._session.execute(update(contract).where(contract.c.id == aggregate.id).values(**values))
+        closed_reason = aggregate.closed_reason[:2000] if aggregate.closed_reason else None
+        head = (aggregate.id, aggregate.status.value, aggregate.closed_at, closed_reason)
+        if aggregate.sealed is None:
+            await conn.execute(_UPDATE_CONTRACT, *head)
+            return
+        stored = await self.store.put(
+            f"contracts/{aggregate.id}/executed-{aggregate.sealed.sha256}.pdf",
+            aggregate.sealed.content,
+            content_type=PDF,
+        )
+        await conn.execute(_UPDATE_EXECUTED, *head, stored.key, aggregate.sealed.sha256, aggregate.executed_at)
 
     async def add_refusal(self, refusal: Refusal) -> None:
         await self._session.execute(
@@ -187,10 +229,8 @@ class ContractRepository:
             )
         )
 
-    async def _load(self, stmt: Select[Any], for_update: bool) -> list[Contract]:
-        if for_update:
-            stmt = stmt.with_for_update()
-        rows = [dict(r) for r in (await self._session.execute(stmt)).mappings()]
+    async def _load(self, sql: str, *args: Any) -> list[Contract]:
+        rows = [dict(r) for r in await (await self._conn()).fetch(sql, *args)]
         signatures = await self._signatures_of([r["id"] for r in rows])
         loaded = [_to_domain(row, signatures.get(row["id"], [])) for row in rows]
         for aggregate in loaded:
@@ -200,13 +240,8 @@ class ContractRepository:
     async def _signatures_of(self, contract_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         if not contract_ids:
             return {}
-        rows = await self._session.execute(
-            select(contract_signature)
-            .where(contract_signature.c.contract_id.in_(contract_ids))
-            .order_by(contract_signature.c.signed_at)
-        )
         found: dict[str, list[dict[str, Any]]] = {}
-        for row in rows.mappings():
+        for row in await (await self._conn()).fetch(_SELECT_SIGNATURES, list(contract_ids)):
             found.setdefault(row["contract_id"], []).append(dict(row))
         return found
 
@@ -214,29 +249,22 @@ class ContractRepository:
 
     async def row(self, contract_id: str) -> dict[str, Any] | None:
         """One contract's columns, without its PDFs (``draft_document``, ``executed_document``)."""
-        stmt = select(*_AGGREGATE_COLUMNS).where(contract.c.id == contract_id)
-        found = (await self._session.execute(stmt)).mappings().first()
+        found = await (await self._conn()).fetchrow(f"{_SELECT_CONTRACT} WHERE id = $1", contract_id)
         return dict(found) if found else None
 
     async def rows_of_request(self, request_id: str) -> list[dict[str, Any]]:
-        stmt = select(*_AGGREGATE_COLUMNS).where(contract.c.request_id == request_id).order_by(contract.c.revision)
-        return [dict(r) for r in (await self._session.execute(stmt)).mappings()]
+        sql = f"{_SELECT_CONTRACT} WHERE request_id = $1 ORDER BY revision"
+        return [dict(r) for r in await (await self._conn()).fetch(sql, request_id)]
 
     async def executed_with_sha256(self, digest: str) -> dict[str, Any] | None:
-        stmt = select(*_AGGREGATE_COLUMNS).where(contract.c.executed_sha256 == digest)
-        found = (await self._session.execute(stmt)).mappings().first()
+        found = await (await self._conn()).fetchrow(f"{_SELECT_CONTRACT} WHERE executed_sha256 = $1", digest)
         return dict(found) if found else None
 
     async def signature_rows(self, contract_id: str) -> list[dict[str, Any]]:
         return (await self._signatures_of([contract_id])).get(contract_id, [])
 
     async def refusal_rows(self, contract_id: str) -> list[dict[str, Any]]:
-        rows = await self._session.execute(
-            select(signature_refusal)
-            .where(signature_refusal.c.contract_id == contract_id)
-            .order_by(signature_refusal.c.refused_at)
-        )
-        return [dict(r) for r in rows.mappings()]
+        return [dict(r) for r in await (await self._conn()).fetch(_SELECT_REFUSALS, contract_id)]
 
 
 def _signature_row(contract_id: str, signature: Signature) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.message import Message
 
 import httpx
 import structlog
@@ -24,7 +23,7 @@ from backoffice_common.db import asyncpg_dsn
 from backoffice_common.uow import UnitOfWork
 from backoffice_common.wakeup import Wakeup
 from backoffice_notifications.domain.deliveries import FAILED, Delivery, DeliveryError
-from backoffice_notifications.mail.smtp import SmtpSession, build_message
+from backoffice_notifications.mail.smtp import Mail, SmtpSession, build_mail
 from backoffice_notifications.repository import DELIVERY_CHANNEL
 from backoffice_notifications.service import deliveries, notices, secrets
 from backoffice_notifications.service.uow import NotificationsUnitOfWork, notifications_uow
@@ -40,6 +39,8 @@ async def _email(row: Delivery, *, smtp: SmtpSession, settings: Settings) -> Del
         message = _message(row, settings)
     except ValueError as exc:  # e.g. a line break in the address: no later attempt can build it either
         return DeliveryError(f"the message cannot be built: {exc}", permanent=True)
+    except Exception as exc:  # as when aiosmtplib flattened the message inside the send: not a bad row's fault
+        return DeliveryError(f"unexpected: {exc!r}", permanent=False)
     try:
         await smtp.send(message)
     except DeliveryError as exc:
@@ -49,10 +50,10 @@ async def _email(row: Delivery, *, smtp: SmtpSession, settings: Settings) -> Del
     return None
 
 
-def _message(row: Delivery, settings: Settings) -> Message:
+def _message(row: Delivery, settings: Settings) -> Mail:
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in row.recipient) or "@" not in row.recipient:
         raise ValueError(f"the recipient {row.recipient!r} is not one email address")
-    return build_message(
+    return build_mail(
         settings=settings,
         delivery_id=row.id,
         recipient=row.recipient,

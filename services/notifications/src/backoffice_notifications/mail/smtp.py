@@ -6,8 +6,12 @@ and a fresh one opened (servers drop idle clients after a few minutes, RFC 5321 
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import random
+import sys
 import time
+from dataclasses import dataclass
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
@@ -64,6 +68,98 @@ def build_message(
     return message
 
 
+@dataclass(frozen=True)
+class Mail:
+    """An email ready for its SMTP transaction: the envelope and the message as ``build_message`` flattened
+    by aiosmtplib would be (LF line ends: aiosmtplib sends them as CRLF, dot-stuffed)."""
+
+    sender: str
+    recipients: list[str]
+    content: bytes
+
+
+_MAX_LINE = 78  # compat32's max_line_length, which the generator folds headers to
+_PART = 'Content-Type: text/{}; charset="utf-8"\nMIME-Version: 1.0\nContent-Transfer-Encoding: base64\n'
+
+
+def _fold(name: str, value: str) -> str:
+    """``name: value`` as the compat32 generator writes it (``Compat32._fold``): a short single-spaced ASCII
+    value as it is (what ``Header.encode`` gives for one), anything else through ``Header.encode``."""
+    if value.isascii() and len(name) + 2 + len(value) <= _MAX_LINE and value == " ".join(value.split()):
+        return f"{name}: {value}\n"
+    return f"{name}: {Header(value, header_name=name).encode(linesep=chr(10), maxlinelen=_MAX_LINE)}\n"
+
+
+def _boundary() -> str:
+    """As ``email.generator`` makes one: 15 ``=``, a random number of 19 digits, ``==`` (it cannot occur in
+    base64 lines, so the generator's check against the parts is not needed)."""
+    return "=" * 15 + f"{random.randrange(sys.maxsize):019d}" + "=="
+
+
+def build_mail(
+    *,
+    settings: Settings,
+    delivery_id: str,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    language: str,
+    boundary: str | None = None,
+    date: str | None = None,
+) -> Mail:
+    """The bytes ``build_message`` + aiosmtplib's ``flatten_message`` give (compat32: base64 parts, headers folded
+    at 78), written directly: the email package's objects, its copy, its generator and its header parsing per
+    header were most of an email's CPU. ``boundary`` and ``date`` are for comparing with that path; an email
+    outside what this writes (an empty part, an address that is not ASCII) is built by that path."""
+    sender, to = parseaddr(settings.mail_from)[1] or settings.mail_from.strip(), parseaddr(recipient)[1]
+    if not text or not (sender.isascii() and to.isascii() and to):
+        return _flattened(
+            build_message(
+                settings=settings, delivery_id=delivery_id, recipient=recipient, subject=subject, text=text,
+                html=html, language=language,
+            )
+        )  # fmt: skip
+    headers = [
+        ("From", _address(settings.mail_from)),
+        ("To", _address(recipient)),
+        ("Subject", _header("Subject", subject)),
+        ("Date", date or formatdate(localtime=False)),
+        ("Message-ID", message_id(delivery_id)),
+        ("Content-Language", language),
+        ("X-Backoffice-Delivery", delivery_id),
+    ]
+    tail = "".join(_fold(name, value) for name, value in headers)
+    plain = base64.encodebytes(text.encode("utf-8")).decode("ascii")
+    if not html:
+        content = _PART.format("plain") + tail + "\n" + plain
+    else:
+        mark = boundary or _boundary()
+        content = (
+            _fold("Content-Type", f'multipart/alternative; boundary="{mark}"')
+            + "MIME-Version: 1.0\n"
+            + tail
+            + f"\n--{mark}\n"
+            + _PART.format("plain")
+            + "\n"
+            + plain
+            + f"\n--{mark}\n"
+            + _PART.format("html")
+            + "\n"
+            + base64.encodebytes(html.encode("utf-8")).decode("ascii")
+            + f"\n--{mark}--\n"
+        )
+    return Mail(sender=sender, recipients=[to], content=content.encode("ascii"))
+
+
+def _flattened(message: Message) -> Mail:
+    from aiosmtplib.email import extract_recipients, extract_sender, flatten_message
+
+    sender = extract_sender(message)
+    assert sender is not None
+    return Mail(sender=sender, recipients=extract_recipients(message), content=flatten_message(message))
+
+
 class SmtpSession:
     """``async with SmtpSession(settings) as smtp: await smtp.send(message)``; connects lazily."""
 
@@ -110,10 +206,15 @@ class SmtpSession:
             self.connections += 1
         return self._client
 
-    async def send(self, message: Message) -> None:
+    async def send(self, message: Message | Mail) -> None:
         try:
             client = await self._connect()
-            errors, _ = await client.send_message(message)
+            if isinstance(message, Mail):
+                errors, _ = await client.sendmail(
+                    message.sender, message.recipients, message.content, mail_options=await _mail_options(client)
+                )
+            else:
+                errors, _ = await client.send_message(message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise DeliveryError(f"recipient refused: {exc}", permanent=True) from exc
         except aiosmtplib.SMTPResponseException as exc:
@@ -126,3 +227,14 @@ class SmtpSession:
             self._last_used = time.monotonic()
         if errors:
             raise DeliveryError(f"recipients refused: {errors}", permanent=True)
+
+
+async def _mail_options(client: aiosmtplib.SMTP) -> list[str]:
+    """The MAIL options ``send_message`` gives an ASCII envelope: ``BODY=8BITMIME`` where the server has it
+    (after EHLO, or HELO where EHLO is refused, as aiosmtplib greets)."""
+    if client.is_ehlo_or_helo_needed:
+        try:
+            await client.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            await client.helo()
+    return ["BODY=8BITMIME"] if client.supports_extension("8BITMIME") else []

@@ -1,37 +1,41 @@
-"""The contract read model (contract_view): what the vendor is asked to sign."""
+"""The contract read model (contract_view): what the vendor is asked to sign.
+
+On raw asyncpg through ``driver_connection`` (the session's connection and transaction): every contract
+of a flow is added, read when the vendor signs, saved and set executed.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-
+from backoffice_common.db import driver_connection
 from backoffice_notifications.domain.contracts import Contract
-from backoffice_notifications.models import contract_view
 from backoffice_notifications.repository.base import Repository
+
+_GET_SQL = (
+    "SELECT contract_id, request_id, vendor_id, document_sha256, document_url, expires_at, status, signed_at"
+    " FROM contract_view WHERE contract_id = $1"
+)
 
 
 class ContractRepository(Repository):
     async def add(self, contract: Contract) -> None:
         """A redelivered contract.generated changes nothing."""
-        await self.session.execute(
-            pg_insert(contract_view)
-            .values(
-                contract_id=contract.contract_id,
-                request_id=contract.request_id,
-                vendor_id=contract.vendor_id,
-                document_sha256=contract.document_sha256,
-                document_url=contract.document_url,
-                expires_at=contract.expires_at,
-                status=contract.status,
-            )
-            .on_conflict_do_nothing()
+        await (await driver_connection(self.session)).execute(
+            "INSERT INTO contract_view (contract_id, request_id, vendor_id, document_sha256, document_url,"
+            " expires_at, status) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            contract.contract_id,
+            contract.request_id,
+            contract.vendor_id,
+            contract.document_sha256,
+            contract.document_url,
+            contract.expires_at,
+            contract.status,
         )
 
     async def get(self, contract_id: str | None, *, lock: bool = False) -> Contract | None:
-        query = select(contract_view).where(contract_view.c.contract_id == contract_id)
-        if lock:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).mappings().first()
+        if contract_id is None:
+            return None
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(_GET_SQL + " FOR UPDATE" if lock else _GET_SQL, contract_id)
         if row is None:
             return None
         contract = Contract(
@@ -48,19 +52,16 @@ class ContractRepository(Repository):
         return contract
 
     async def save(self, contract: Contract) -> None:
-        await self.session.execute(
-            contract_view.update()
-            .where(contract_view.c.contract_id == contract.contract_id)
-            .values(status=contract.status, signed_at=contract.signed_at)
+        await (await driver_connection(self.session)).execute(
+            "UPDATE contract_view SET status = $2, signed_at = $3 WHERE contract_id = $1",
+            contract.contract_id,
+            contract.status,
+            contract.signed_at,
         )
 
     async def set_status(self, contract_id: str, status: str) -> str | None:
         """The contract's vendor id, or None when the contract is unknown here."""
-        result = await self.session.execute(
-            contract_view.update()
-            .where(contract_view.c.contract_id == contract_id)
-            .values(status=status)
-            .returning(contract_view.c.vendor_id)
+        vendor_id: str | None = await (await driver_connection(self.session)).fetchval(
+            "UPDATE contract_view SET status = $2 WHERE contract_id = $1 RETURNING vendor_id", contract_id, status
         )
-        vendor_id: str | None = result.scalar_one_or_none()
         return vendor_id

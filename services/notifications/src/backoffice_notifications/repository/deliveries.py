@@ -12,11 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from backoffice_common.db import driver_connection
 from backoffice_notifications.domain.deliveries import FAILED, PENDING, WITHDRAWN, Delivery
-from backoffice_notifications.models import delivery, vendor_notification
+from backoffice_notifications.models import delivery
 from backoffice_notifications.repository.base import Repository
 
 DELIVERY_CHANNEL = "notifications_deliveries"
@@ -122,13 +121,16 @@ class DeliveryRepository(Repository):
 
     async def first_to_reach_vendor(self, sent: Delivery) -> bool:
         """Records that the order revision reached its vendor; True only for the first delivery that did."""
-        result = await self.session.execute(
-            pg_insert(vendor_notification)
-            .values(request_id=sent.request_id, revision=sent.revision, vendor_id=sent.vendor_id, channel=sent.channel)
-            .on_conflict_do_nothing()
-            .returning(vendor_notification.c.request_id)
+        conn = await driver_connection(self.session)
+        first = await conn.fetchval(
+            "INSERT INTO vendor_notification (request_id, revision, vendor_id, channel) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT DO NOTHING RETURNING request_id",
+            sent.request_id,
+            sent.revision,
+            sent.vendor_id,
+            sent.channel,
         )
-        return result.scalar_one_or_none() is not None
+        return first is not None
 
     def _loaded(self, row: Any) -> Delivery:
         found = Delivery(**{k: row[k] for k in Delivery.__dataclass_fields__ if k != "events"})

@@ -150,9 +150,11 @@ class VendorRepository(Repository):
 
     async def active_secret_ciphertexts(self, vendor_id: str, *, now: datetime) -> list[str]:
         """Newest first."""
-        rows = await self.session.execute(
-            select(vendor_secret.c.ciphertext)
-            .where(vendor_secret.c.vendor_id == vendor_id, _unexpired(now))
-            .order_by(vendor_secret.c.created_at.desc())
+        conn = await driver_connection(self.session)  # raw asyncpg: every webhook a vendor sends
+        rows = await conn.fetch(
+            "SELECT ciphertext FROM vendor_secret WHERE vendor_id = $1 AND (expires_at IS NULL OR expires_at > $2)"
+            " ORDER BY created_at DESC",
+            vendor_id,
+            now,
         )
-        return list(rows.scalars().all())
+        return [row["ciphertext"] for row in rows]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-
+from backoffice_common.db import driver_connection
 from backoffice_notifications.models import received_webhook
 from backoffice_notifications.repository.base import Repository
 
@@ -13,13 +12,14 @@ from backoffice_notifications.repository.base import Repository
 class ReceivedWebhookRepository(Repository):
     async def remember(self, *, vendor_id: str, webhook_id: str) -> bool:
         """False when this vendor sent this webhook id before."""
-        fresh = await self.session.execute(
-            pg_insert(received_webhook)
-            .values(vendor_id=vendor_id, webhook_id=webhook_id)
-            .on_conflict_do_nothing()
-            .returning(received_webhook.c.webhook_id)
+        conn = await driver_connection(self.session)  # raw asyncpg: every webhook a vendor sends
+        fresh = await conn.fetchval(
+            "INSERT INTO received_webhook (vendor_id, webhook_id) VALUES ($1, $2)"
+            " ON CONFLICT DO NOTHING RETURNING webhook_id",
+            vendor_id,
+            webhook_id,
         )
-        return fresh.scalar_one_or_none() is not None
+        return fresh is not None
 
     async def forget_before(self, cutoff: datetime) -> None:
         await self.session.execute(received_webhook.delete().where(received_webhook.c.received_at < cutoff))
