@@ -4,6 +4,7 @@ with the signature page and the seal (typst and pyHanko for real, a development 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,3 +76,28 @@ def test_the_room_for_the_signature_is_estimated_once_per_signer_and_holds_every
     for n in range(3):
         executed = documents.seal_executed(draft, signature_page(f"c-{n}"))
         assert documents.check_seal(executed).intact
+
+
+def test_one_changed_byte_anywhere_in_an_executed_copy_is_a_broken_seal_never_an_unreadable_upload(
+    documents: Documents,
+) -> None:
+    """A flipped byte may land in the draft's streams, its cross-reference table, the signature page or
+    the seal itself; some of those leave a PDF pyHanko cannot parse. A signed PDF that no longer parses
+    was changed after it was signed, so verification reports a seal that is not intact (200), not a
+    415 'cannot be read' that would depend on where the byte fell (the e2e happy path flips the middle
+    byte, which sometimes fell where parsing failed)."""
+    draft = pdf.render(pdf.default_template("en"), service.sample_data("en"))
+    executed = documents.seal_executed(draft, signature_page("c-flip"))
+    # Past the "%PDF-1.x" header: a file that does not start with it is not a PDF at all (415).
+    positions = sorted({8 + round(i * (len(executed) - 9) / 47) for i in range(48)} | {len(executed) - 10})
+    # The signature container itself (the hex string between the two signed ranges) is the one part a
+    # signature cannot cover; its zero padding can change without effect. Every other byte is signed.
+    _, first, second, _ = (int(n) for n in re.findall(rb"/ByteRange\s*\[([^\]]*)\]", executed)[-1].split())
+    positions = [p for p in positions if not first <= p < second]
+    assert len(positions) > 40
+    for position in positions:
+        tampered = bytearray(executed)
+        tampered[position] ^= 0x01
+        check = documents.check_seal(bytes(tampered))
+        assert check.signed, position
+        assert not check.intact, position

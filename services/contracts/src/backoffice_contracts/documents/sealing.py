@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import re
 import threading
 import weakref
 from datetime import UTC, datetime
@@ -128,6 +129,9 @@ def reserved_bytes(signer: signers.Signer) -> int:
     return size
 
 
+_SIGNED_RANGE = re.compile(rb"/ByteRange\s*\[")
+
+
 def check_seal(pdf: bytes, identity: SealingIdentity) -> SealCheck:
     """Whether ``pdf`` carries a signature that is intact, chains to our roots and covers the whole file."""
     if not pdf.lstrip()[:5] == b"%PDF-":
@@ -136,6 +140,10 @@ def check_seal(pdf: bytes, identity: SealingIdentity) -> SealCheck:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         signatures = reader.embedded_signatures
     except Exception as exc:  # pyHanko raises several error types for malformed files
+        if _SIGNED_RANGE.search(pdf):
+            # A signed PDF that no longer parses was changed after it was signed (the signature covers
+            # every byte of the structure it needs): a damaged seal, not an unreadable upload.
+            return SealCheck(True, False, False, False, None)
         raise NotAPdf(f"the PDF cannot be read: {str(exc)[:300]}") from exc
     if not signatures:
         return SealCheck(False, False, False, False, None)
