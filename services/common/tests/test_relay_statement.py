@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncpg
+from common_testkit import Harness, make_relay, write_events
 
 from backoffice_common.events import CloudEvent, new_event
 from backoffice_common.outbox import BACKLOG_SQL, FETCH_SQL, MARK_SQL, RELAY_STATEMENT, _Pass
-from common_testkit import Harness, make_relay, write_events
 
 
 def _event(key: str | None, seq: int) -> CloudEvent:
