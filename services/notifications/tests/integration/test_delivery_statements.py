@@ -145,7 +145,10 @@ class StopAtSleep:
         raise asyncio.CancelledError
 
 
-async def test_a_worker_that_drained_both_channels_sleeps_after_one_pass_without_claiming_again(database) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("emails", [1, 3])
+async def test_a_worker_that_drained_both_channels_sleeps_after_one_pass_without_claiming_again(
+    database, emails
+) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine(database, pool_size=2)
     sessions = make_session_factory(engine)
     opened: list[int] = []
@@ -157,7 +160,8 @@ async def test_a_worker_that_drained_both_channels_sleeps_after_one_pass_without
     settings = make_settings(database, "unused.")
     async with uow_factory() as uow:  # nothing else due: the other tests' rows are sent, failed or later
         await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
-        assert await uow.deliveries.add(a_delivery("email"))
+        for _ in range(emails):
+            assert await uow.deliveries.add(a_delivery("email"))
         await uow.commit()
     opened.clear()
     wakeup = StopAtSleep(opened)
@@ -166,8 +170,10 @@ async def test_a_worker_that_drained_both_channels_sleeps_after_one_pass_without
         async with httpx.AsyncClient() as http, SmtpSession(settings) as smtp:
             with pytest.raises(asyncio.CancelledError):
                 await _work(app, http, wakeup, smtp)  # type: ignore[arg-type]
-        # the email claimed and sent, the claim that came back empty, the webhooks' claim, the next due time
-        assert wakeup.at_sleep == 4
+        # the email claimed (the claim says it was the last one due) and sent, the webhooks' claim, the next
+        # due time: no claim that comes back empty (4 units of work before the fifth round, 6 before the fourth)
+        # (with 3 emails: one unit of work each, the last claim saying it was the last)
+        assert wakeup.at_sleep == emails + 2
         assert smtp.connections == 1
     finally:
         await engine.dispose()
