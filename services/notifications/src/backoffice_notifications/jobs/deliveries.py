@@ -159,6 +159,10 @@ async def _work(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup, smtp: Smt
     settings: Settings = app.state.settings
     full = settings.delivery_batch_size
     while True:
+        # The pass looks at everything committed so far: the rings of those deliveries are spent (without
+        # this, a delivery the pass sent but whose ring came during it woke the worker for a pass that found
+        # nothing: three units of work). A delivery committed from now on rings again.
+        wakeup.clear()
         try:
             emails, hooks = await _pass(uow_factory=app.state.uow_factory, settings=settings, http=http, smtp=smtp)
         except asyncio.CancelledError:
