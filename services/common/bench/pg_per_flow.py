@@ -29,6 +29,19 @@ from collections import Counter
 
 import asyncpg
 
+KINDS = (
+    ("BEGIN", re.compile(r"^BEGIN", re.I)),
+    ("COMMIT", re.compile(r"^COMMIT", re.I)),
+    ("ROLLBACK", re.compile(r"^ROLLBACK", re.I)),
+    ("unit of work: audit lock + head", re.compile(r"^(LOCK TABLE audit_entry|SELECT seq, hash FROM audit_entry)")),
+    ("unit of work: audit/outbox write", re.compile(r"^WITH w0 AS", re.I)),
+    ("relay: fetch/mark/backlog", re.compile(r"outbox_message", re.I)),  # the relay's (the writes are above)
+    ("consumer: inbox claim", re.compile(r"^INSERT INTO processed_event", re.I)),
+    ("consumer: inbox outcome", re.compile(r"^UPDATE processed_event", re.I)),
+    ("notifications: delivery claim/next due", re.compile(r"FROM delivery WHERE status|min\(next_attempt_at\)")),
+)
+"""Statement kinds of the shared messaging path (the first that matches), the rest is "other"."""
+
 SERVICE_DATABASES = re.compile(r"^(requests|approvals|notifications|contracts|insights|budgets|checklists)$")
 
 
@@ -141,6 +154,15 @@ def main() -> None:
     if sa is None or sb is None:
         print("  (pg_stat_statements not loaded: no statement counts)")
         return
+    kinds: Counter[str] = Counter()
+    for (db, query), calls in (sa - sb).items():
+        if SERVICE_DATABASES.match(db):
+            text = " ".join(query.split())
+            kind = next((name for name, pattern in KINDS if pattern.search(text)), "other")
+            kinds[kind] += calls
+    print("\nstatements per flow by kind (all services)")
+    for name, _ in (*KINDS, ("other", None)):
+        print(f"  {name:<40}{kinds[name] / flows:8.1f}")
     print(f"\nthe {args.top} most frequent statements, calls per flow")
     for (db, query), calls in (sa - sb).most_common(args.top):
         if not SERVICE_DATABASES.match(db):
