@@ -54,6 +54,48 @@ def test_invalid_envelopes_are_refused_with_a_reason(raw: bytes | None) -> None:
         CloudEvent.from_json_bytes(raw)
 
 
+def _decoded_as_before(raw: bytes) -> CloudEvent | str:
+    """What ``from_json_bytes`` gave before the one-pass parse: ``json`` then ``model_validate``."""
+    try:
+        decoded = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"record value is not UTF-8 JSON: {exc}"
+    if not isinstance(decoded, dict):
+        return "record value is not a JSON object"
+    if decoded.get("specversion") != "1.0":
+        return f"unsupported specversion {decoded.get('specversion')!r}"
+    try:
+        return CloudEvent.model_validate(decoded)
+    except ValidationError as exc:
+        return f"invalid CloudEvent: {exc.errors(include_url=False)}"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"specversion": "1.0", "id": "1", "source": "s", "type": "a.b", "time": "2026-01-01T00:00:00Z", "data": {"x": "\\ud800"}}',
+        b'{"source": "s", "type": "a.b"}',  # no specversion: the model's default must not let it through
+        b'{"specversion": 1.0, "id": "1", "source": "s", "type": "a.b"}',
+        b'\xef\xbb\xbf{"specversion": "1.0", "id": "1", "source": "s", "type": "a.b"}',
+        b'{"specversion": "1.0", "id": "1", "source": "s", "type": "a.b", "data": {"x": "\xff"}}',
+        b'{"specversion": "1.0", "id": "1", "source": "s", "type": "a.b", "type": "c.d", "time": "2026-01-01T00:00:00Z",'
+        b' "data": {"n": Infinity}}',
+        b'{"specversion": "1.0", "id": "", "source": "s", "type": "a.b"}',
+        b'{"specversion": "1.0", "id": "1", "source": "s", "type": "a.b", "time": 1700000000, "ext": [1, 2.5]}',
+        new_event(
+            type="vendor.accepted", service="notifications", subject="pr-9", data={"ü": [1, {"a": None}]}
+        ).to_json_bytes(),
+    ],
+)
+def test_the_one_pass_decode_accepts_and_refuses_what_json_and_model_validate_did(raw: bytes) -> None:
+    expected = _decoded_as_before(raw)
+    try:
+        got: CloudEvent | str = CloudEvent.from_json_bytes(raw)
+    except EnvelopeError as exc:
+        got = str(exc)
+    assert got == expected
+
+
 def test_settings_refuse_a_placeholder_jwt_secret_in_production() -> None:
     with pytest.raises(ValidationError, match="placeholder"):
         ServiceSettings(environment="production", jwt_secret="changeme")

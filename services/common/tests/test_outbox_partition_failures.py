@@ -77,9 +77,9 @@ class CountingRelay(OutboxRelay):
         super().__init__(*args, **kwargs)
         self.marked: Counter[int] = Counter()
 
-    async def mark_sent(self, conn: asyncpg.Connection, ids: list[int]) -> None:
+    async def mark_sent(self, conn: asyncpg.Connection, ids: list[int], **pass_: Any) -> Any:
         self.marked.update(ids)
-        await super().mark_sent(conn, ids)
+        return await super().mark_sent(conn, ids, **pass_)
 
 
 def counting_relay(h: Harness, producer: ProducerDouble) -> CountingRelay:

@@ -56,8 +56,25 @@ class CloudEvent(BaseModel):
 
     @classmethod
     def from_json_bytes(cls, raw: bytes | None) -> CloudEvent:
+        """The event a record's value holds; ``EnvelopeError`` naming what is wrong otherwise.
+
+        pydantic parses and validates the bytes in one pass (``model_validate_json``); a value it
+        refuses, or one without ``specversion`` 1.0, goes through ``json`` and ``model_validate``
+        (``_from_json_bytes_checked``), which accept and refuse exactly what they did before and say
+        why (a JSON text that pydantic's parser refuses but ``json`` reads, such as a lone surrogate
+        escape, is still accepted there)."""
         if raw is None:
             raise EnvelopeError("record has no value")
+        try:
+            event = cls.model_validate_json(raw)
+        except ValidationError:
+            return cls._from_json_bytes_checked(raw)
+        if event.specversion != "1.0" or "specversion" not in event.model_fields_set:
+            return cls._from_json_bytes_checked(raw)
+        return event
+
+    @classmethod
+    def _from_json_bytes_checked(cls, raw: bytes) -> CloudEvent:
         try:
             decoded = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

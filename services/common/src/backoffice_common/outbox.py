@@ -67,6 +67,44 @@ BACKLOG_SQL = (
 )
 
 
+MARK_SQL = "UPDATE outbox_message SET sent_at = now() WHERE id = ANY($1::bigint[])"
+FETCH_SQL = (
+    "SELECT id, topic, key, value, headers FROM outbox_message"
+    " WHERE sent_at IS NULL AND (key IS NULL OR key <> ALL($2::text[])) AND id <> ALL($3::bigint[])"
+    " ORDER BY id LIMIT $1"
+)
+RELAY_STATEMENT = (
+    "WITH marked AS (UPDATE outbox_message SET sent_at = now() WHERE id = ANY($1::bigint[]))"
+    " SELECT NULL::bigint AS id, NULL::text AS topic, NULL::text AS key, NULL::bytea AS value,"
+    " NULL::jsonb AS headers, count(*) AS unsent,"
+    " EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest_age"
+    " FROM outbox_message WHERE sent_at IS NULL AND id <> ALL($1::bigint[]) HAVING $5::boolean"
+    " UNION ALL (SELECT id, topic, key, value, headers, NULL, NULL FROM outbox_message"
+    " WHERE sent_at IS NULL AND (key IS NULL OR key <> ALL($3::text[])) AND id <> ALL($4::bigint[])"
+    " AND id <> ALL($1::bigint[]) ORDER BY id LIMIT $2)"
+)
+"""A relay pass in one statement: mark the acknowledged ids ($1) sent; the backlog without them (as
+the rows will be once this statement commits) when $5; the next $2 unsent rows in id order, not of
+the keys in flight or parked ($3) nor the keyless ids in flight ($4) nor those just marked (the
+statement's snapshot still shows them unsent). The backlog row is the one whose ``id`` is NULL. For a
+pass with only one of the three to do, the plain statement (``MARK_SQL``, ``FETCH_SQL``,
+``BACKLOG_SQL``): the combined one costs the server more than any one of them alone."""
+
+
+@dataclass(frozen=True)
+class _Pass:
+    room: int
+    skip_keys: list[str]
+    skip_ids: list[int]
+    backlog: bool
+
+
+@dataclass(frozen=True)
+class _PassResult:
+    rows: list[asyncpg.Record]
+    backlog: Backlog | None
+
+
 @dataclass(frozen=True)
 class Backlog:
     """Unsent outbox rows: how many, and how long the oldest has waited (None when there is none)."""
@@ -150,6 +188,7 @@ class OutboxRelay:
         self._deferred = False
         self._last_ack = time.monotonic()
         self._backlog_reported = 0.0
+        self._unmarked: list[int] = []
         self._idle_polls = 0
 
     async def run(self) -> None:
@@ -203,7 +242,6 @@ class OutboxRelay:
                     self._last_ack = time.monotonic()
                 self._wake.clear()  # a notification or a finished key from now on wakes the wait below
                 await self.publish_batch(conn, producer)
-                await self._report_backlog(conn)
                 if self._producer_is_broken():
                     # No acknowledgement for a long time, or an error only a new producer clears
                     # (its sender died, the broker forgot its producer id): start over with a new one.
@@ -233,26 +271,40 @@ class OutboxRelay:
         the key and all keys side by side: a key whose partition is unavailable waits (its later
         rows are not sent before the failed one), every other key keeps flowing, and each
         acknowledged row is marked sent exactly once.
+
+        The pass's database work is **one** statement: the marking of the rows acknowledged since the
+        last pass, the next page of unsent rows when a fetch is due, and the backlog for the metrics
+        when a second has passed since the last reading (``RELAY_STATEMENT`` when more than one of
+        them is due). A pass with nothing to do sends nothing.
         """
-        marked = await self._reap(conn)
-        if not self._fetch_due:
-            return marked
-        room = self._room()
-        if room <= 0:
-            return marked
+        self._unmarked.extend(self._reap())  # kept until a statement marked them (a failed one is redone)
+        acked = list(self._unmarked)
+        fetch = self._fetch_due and self._room() > 0
+        backlog = time.monotonic() - self._backlog_reported >= 1.0
+        if not acked and not fetch and not backlog:
+            return 0
         now = time.monotonic()
+        room = self._room() if fetch else 0
         busy_keys = [key for key in self._chains if not key.startswith(_NO_KEY)]
         parked = [key for key, until in self._parked.items() if until > now]
         busy_ids = [i for key, chain in self._chains.items() if key.startswith(_NO_KEY) for i in chain.ids]
-        self._fetch_due = False
-        rows = await conn.fetch(
-            "SELECT id, topic, key, value, headers FROM outbox_message"
-            " WHERE sent_at IS NULL AND (key IS NULL OR key <> ALL($2::text[])) AND id <> ALL($3::bigint[])"
-            " ORDER BY id LIMIT $1",
-            room,
-            busy_keys + parked,
-            busy_ids,
-        )
+        if fetch:
+            self._fetch_due = False
+        pass_ = _Pass(room=room, skip_keys=busy_keys + parked, skip_ids=busy_ids, backlog=backlog)
+        if acked:
+            result = await self.mark_sent(conn, acked, pass_=pass_)
+        else:
+            result = await self._run_pass(conn, [], pass_)
+        self._unmarked = []
+        if backlog:
+            self._backlog_reported = time.monotonic()
+            report_backlog(self._service, result.backlog or Backlog(0, None))
+        if acked:
+            self.published_total += len(acked)
+            metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(acked))
+        if not fetch:
+            return len(acked)
+        rows = result.rows
         # A full page may have more behind it; rows of a busy or parked key may be waiting behind
         # that key: look again at once, or as soon as such a key is free.
         if rows:
@@ -268,7 +320,7 @@ class OutboxRelay:
             chain.task = asyncio.create_task(self._publish_in_order(producer, key_rows), name=f"outbox-key-{key}")
             chain.task.add_done_callback(self._on_chain_done)
             self._chains[key] = chain
-        return marked
+        return len(acked)
 
     async def _publish_in_order(self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> _Outcome:
         """Send one key's rows one after the other; stop at the first that is not acknowledged."""
@@ -294,11 +346,12 @@ class OutboxRelay:
     def _on_chain_done(self, _: asyncio.Task[_Outcome]) -> None:
         self._wake.set()
 
-    async def _reap(self, conn: asyncpg.Connection) -> int:
-        """Collect finished keys: mark their acknowledged rows sent, park the keys that failed."""
+    def _reap(self) -> list[int]:
+        """Collect finished keys: the ids of their acknowledged rows (for the pass to mark sent), and
+        park the keys that failed."""
         done = {key: chain for key, chain in self._chains.items() if chain.task.done()}
         if not done:
-            return 0
+            return []
         acked: list[int] = []
         now = time.monotonic()
         for key, chain in done.items():
@@ -315,9 +368,6 @@ class OutboxRelay:
                 self._fatal_error = True
             log.warning("outbox.publish_failed", key=key, error=repr(outcome.error), attempt=failures)
         if acked:
-            await self.mark_sent(conn, acked)
-            self.published_total += len(acked)
-            metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(acked))
             self._last_ack = now
             if not self._failures:
                 self.last_error = None
@@ -326,7 +376,7 @@ class OutboxRelay:
         self._parked = {key: until for key, until in self._parked.items() if until > now}
         if self._deferred:
             self._fetch_due = True
-        return len(acked)
+        return acked
 
     def _room(self) -> int:
         return self._batch_size - sum(len(chain.ids) for chain in self._chains.values())
@@ -359,21 +409,45 @@ class OutboxRelay:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         with contextlib.suppress(Exception):
-            await self._reap(conn)
+            self._unmarked.extend(self._reap())
+            acked, self._unmarked = self._unmarked, []
+            if acked:
+                await self.mark_sent(conn, acked, pass_=_Pass(room=0, skip_keys=[], skip_ids=[], backlog=False))
+                self.published_total += len(acked)
+                metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(acked))
         self._chains.clear()
         self._parked.clear()
         self._failures.clear()
         self._fatal_error = False
         self._fetch_due = True
 
-    async def mark_sent(self, conn: asyncpg.Connection, ids: list[int]) -> None:
-        await conn.execute("UPDATE outbox_message SET sent_at = now() WHERE id = ANY($1::bigint[])", ids)
+    async def mark_sent(self, conn: asyncpg.Connection, ids: list[int], *, pass_: _Pass) -> _PassResult:
+        """Mark ``ids`` sent, in the statement of the pass (``pass_``: what else it reads)."""
+        return await self._run_pass(conn, ids, pass_)
 
-    async def _report_backlog(self, conn: asyncpg.Connection) -> None:
-        if time.monotonic() - self._backlog_reported < 1.0:
-            return
-        self._backlog_reported = time.monotonic()
-        report_backlog(self._service, await read_backlog(conn))
+    async def _run_pass(self, conn: asyncpg.Connection, ids: list[int], pass_: _Pass) -> _PassResult:
+        """The pass's statement: the plain one when only one thing is due, ``RELAY_STATEMENT`` for more."""
+        due = bool(ids) + bool(pass_.room) + pass_.backlog
+        if due == 0:
+            return _PassResult([], None)
+        if due == 1 and ids:
+            await conn.execute(MARK_SQL, ids)
+            return _PassResult([], None)
+        if due == 1 and pass_.room:
+            return _PassResult(await conn.fetch(FETCH_SQL, pass_.room, pass_.skip_keys, pass_.skip_ids), None)
+        if due == 1:
+            return _PassResult([], await read_backlog(conn))
+        records = await conn.fetch(
+            RELAY_STATEMENT, ids, pass_.room, pass_.skip_keys, pass_.skip_ids if pass_.room else [], pass_.backlog
+        )
+        backlog: Backlog | None = None
+        rows: list[asyncpg.Record] = []
+        for record in records:
+            if record["id"] is None:
+                backlog = Backlog(int(record["unsent"]), record["oldest_age"])
+            else:
+                rows.append(record)
+        return _PassResult(rows, backlog)
 
 
 async def _stop_quietly(producer: AIOKafkaProducer) -> None:

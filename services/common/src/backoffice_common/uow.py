@@ -10,7 +10,7 @@ from typing import Any, Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backoffice_common import audit
-from backoffice_common.db import driver_connection
+from backoffice_common.db import driver_connection, fetchval_beginning
 from backoffice_common.events import KAFKA_HEADERS, CloudEvent, new_event
 from backoffice_common.messaging import MessagingTables, notify_channel
 from backoffice_common.tracing import current_trace_headers
@@ -46,6 +46,7 @@ class UnitOfWork:
         self._facts: list[CloudEvent] = []
         self._session: AsyncSession | None = None
         self._claimed_by: str | None = None
+        self._outcomes: dict[tuple[str, str], str] = {}
         self.seen: list[Any] = []
 
     @property
@@ -59,6 +60,7 @@ class UnitOfWork:
         self._pending = []
         self._facts = []
         self._claimed_by = None
+        self._outcomes = {}
         self.seen = []
         return self
 
@@ -77,6 +79,7 @@ class UnitOfWork:
             self._session = None
             self._pending = []
             self._facts = []
+            self._outcomes = {}
             self.seen = []
 
     def track(self, aggregate: Any) -> None:
@@ -105,9 +108,13 @@ class UnitOfWork:
         return [event for _, _, event in self._pending]
 
     async def claim(self, *, consumer: str, event: CloudEvent) -> bool:
-        """Record that ``consumer`` handles ``event`` in this transaction; False if it already did."""
-        conn = await driver_connection(self.session)
-        claimed = await conn.fetchval(
+        """Record that ``consumer`` handles ``event`` in this transaction; False if it already did.
+
+        The claim is a consumer's first statement: when the transaction has not begun yet it goes
+        through SQLAlchemy's adapter, which begins it (``fetchval_beginning``), instead of an empty
+        statement first and then asyncpg: one round trip less per consumed event."""
+        claimed = await fetchval_beginning(
+            self.session,
             f"INSERT INTO {self._tables.inbox.name} (consumer, event_id, event_type) VALUES ($1, $2, $3)"  # noqa: S608
             " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
             consumer,
@@ -136,28 +143,26 @@ class UnitOfWork:
 
     async def set_outcome(self, *, event: CloudEvent, outcome: str, consumer: str | None = None) -> None:
         """Record what handling ``event`` did, on the inbox row of ``consumer`` (default: the one that
-        claimed it in this unit of work, so a handler never needs to know the consumer's name)."""
+        claimed it in this unit of work, so a handler never needs to know the consumer's name).
+
+        Written at commit, in the statement that writes the outbox and audit rows (one round trip
+        less per handled event); the last outcome set for an event wins, as a second UPDATE would."""
         consumer = consumer or self._claimed_by
         if consumer is None:
             raise RuntimeError("set_outcome: no consumer claimed an event in this unit of work")
-        conn = await driver_connection(self.session)
-        await conn.execute(
-            f"UPDATE {self._tables.inbox.name} SET outcome = $3 WHERE consumer = $1 AND event_id = $2",  # noqa: S608
-            consumer,
-            event.id,
-            outcome[:2000],
-        )
+        self._outcomes[(consumer, event.id)] = outcome[:2000]
 
     async def flush_events(self) -> None:
         """Write queued events to the outbox now (still inside the transaction).
 
         Raw asyncpg on the session's connection and transaction (``driver_connection``): the audit
-        rows, the outbox rows and the relay's NOTIFY go in one statement (after the audit chain's
-        lock and head), each list as one array parameter."""
+        rows, the outbox rows, the inbox outcomes set since the claim and the relay's NOTIFY go in
+        one statement (after the audit chain's lock and head), each list as one array parameter."""
         audited = self._tables.audit is not None and bool(self._pending or self._facts)
         facts = [*self.pending_events, *self._facts]
         self._facts = []
-        if not self._pending and not audited:
+        outcomes, self._outcomes = self._outcomes, {}
+        if not self._pending and not audited and not outcomes:
             return
         await self.session.flush()  # the ORM's pending changes first, as autoflush did before
         conn = await driver_connection(self.session)
@@ -170,6 +175,16 @@ class UnitOfWork:
             )
             parts.append(audit_sql)
             args.extend(audit_args)
+        if outcomes:
+            n = len(args)
+            inbox = self._tables.inbox.name
+            parts.append(
+                f"UPDATE {inbox} SET outcome = o.outcome"  # noqa: S608
+                f" FROM unnest(${n + 1}::text[], ${n + 2}::text[], ${n + 3}::text[]) AS o(consumer, event_id, outcome)"
+                f" WHERE {inbox}.consumer = o.consumer AND {inbox}.event_id = o.event_id"
+            )
+            args.extend([[c for c, _ in outcomes], [e for _, e in outcomes], list(outcomes.values())])
+        final = "SELECT 1"
         if self._pending:
             # The W3C trace context of the work that caused the events; the relay continues the trace.
             headers = json.dumps({**KAFKA_HEADERS, **current_trace_headers()})
@@ -192,8 +207,6 @@ class UnitOfWork:
                 ]
             )
             final = f"SELECT pg_notify(${n + 7}, '')"
-        else:
-            final = "SELECT 1"
         ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts))
         await conn.execute(f"WITH {ctes} {final}", *args)
         self._pending = []
@@ -206,6 +219,7 @@ class UnitOfWork:
     async def rollback(self) -> None:
         self._pending = []
         self._facts = []
+        self._outcomes = {}
         self.seen = []
         await self.session.rollback()
 

@@ -66,6 +66,17 @@ class Wakeup:
             await asyncio.wait_for(self._event.wait(), timeout=timeout)
         self._event.clear()
 
+    def clear(self) -> None:
+        """Forget the rings so far: for a worker about to look at all its work. A notification reaches
+        the listener only after its transaction committed, so what rang before this call is visible to
+        every statement the worker runs after it; what commits later rings again."""
+        self._event.clear()
+
+    @property
+    def rung(self) -> bool:
+        """Whether a notification (or a reconnection) rang since the last ``wait`` or ``clear``."""
+        return self._event.is_set()
+
 
 class Bell:
     """Wakes a worker of this process early: a writer rings it after its transaction committed work

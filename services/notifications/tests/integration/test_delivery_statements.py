@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from backoffice_common.db import asyncpg_dsn, make_engine, make_session_factory
 from backoffice_common.testing import private_database
+from backoffice_common.wakeup import Wakeup
 from backoffice_notifications.domain.deliveries import Delivery, DeliveryError
 from backoffice_notifications.jobs.deliveries import _work
 from backoffice_notifications.mail.smtp import SmtpSession
@@ -144,8 +145,14 @@ class StopAtSleep:
         self.at_sleep = len(self.opened)
         raise asyncio.CancelledError
 
+    def clear(self) -> None:
+        pass
 
-async def test_a_worker_that_drained_both_channels_sleeps_after_one_pass_without_claiming_again(database) -> None:  # type: ignore[no-untyped-def]
+
+@pytest.mark.parametrize("emails", [1, 3])
+async def test_a_worker_that_drained_both_channels_sleeps_after_one_pass_without_claiming_again(
+    database, emails
+) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine(database, pool_size=2)
     sessions = make_session_factory(engine)
     opened: list[int] = []
@@ -157,7 +164,8 @@ async def test_a_worker_that_drained_both_channels_sleeps_after_one_pass_without
     settings = make_settings(database, "unused.")
     async with uow_factory() as uow:  # nothing else due: the other tests' rows are sent, failed or later
         await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
-        assert await uow.deliveries.add(a_delivery("email"))
+        for _ in range(emails):
+            assert await uow.deliveries.add(a_delivery("email"))
         await uow.commit()
     opened.clear()
     wakeup = StopAtSleep(opened)
@@ -166,8 +174,61 @@ async def test_a_worker_that_drained_both_channels_sleeps_after_one_pass_without
         async with httpx.AsyncClient() as http, SmtpSession(settings) as smtp:
             with pytest.raises(asyncio.CancelledError):
                 await _work(app, http, wakeup, smtp)  # type: ignore[arg-type]
-        # the email claimed and sent, the claim that came back empty, the webhooks' claim, the next due time
-        assert wakeup.at_sleep == 4
+        # the email claimed (the claim says it was the last one due) and sent, the webhooks' claim, the next
+        # due time: no claim that comes back empty (4 units of work before the fifth round, 6 before the fourth)
+        # (with 3 emails: one unit of work each, the last claim saying it was the last)
+        assert wakeup.at_sleep == emails + 2
         assert smtp.connections == 1
     finally:
+        await engine.dispose()
+
+
+class ListeningStopAtSleep(Wakeup):
+    """The real wakeup (LISTEN on the workers' channel); at the worker's first sleep, note whether a ring
+    was pending (it would wake the worker at once for another pass) and stop it."""
+
+    pending_at_sleep: bool | None = None
+
+    async def wait(self, timeout: float) -> None:
+        self.pending_at_sleep = self.rung
+        raise asyncio.CancelledError
+
+
+async def test_the_rings_of_deliveries_a_pass_sent_do_not_wake_the_worker_for_a_pass_that_finds_nothing(
+    database,
+) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(database, pool_size=2)
+    sessions = make_session_factory(engine)
+    opened: list[int] = []
+
+    def uow_factory() -> NotificationsUnitOfWork:
+        opened.append(1)
+        return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
+
+    settings = make_settings(database, "unused.")
+    wakeup = ListeningStopAtSleep(asyncpg_dsn(database), DELIVERY_CHANNEL)
+    listener = asyncio.create_task(wakeup.run())
+    try:
+        async with uow_factory() as uow:
+            await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
+            await uow.commit()
+        for _ in range(100):  # listening (its first ring, on connecting, is set)
+            if wakeup.rung:
+                break
+            await asyncio.sleep(0.05)
+        async with uow_factory() as uow:  # committed before the pass: its ring is pending when the pass starts
+            assert await uow.deliveries.add(a_delivery("email"))
+            await uow.commit()
+        await asyncio.sleep(0.3)
+        assert wakeup.rung
+        opened.clear()
+        app = SimpleNamespace(state=SimpleNamespace(settings=settings, uow_factory=uow_factory))
+        async with httpx.AsyncClient() as http, SmtpSession(settings) as smtp:
+            with pytest.raises(asyncio.CancelledError):
+                await _work(app, http, wakeup, smtp)  # type: ignore[arg-type]
+        assert len(opened) == 3  # the email sent, the webhooks' claim, the next due time
+        assert wakeup.pending_at_sleep is False  # the pass sent it: its ring does not call for another pass
+    finally:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
         await engine.dispose()

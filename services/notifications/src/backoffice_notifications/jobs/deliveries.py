@@ -97,10 +97,13 @@ async def send_emails(*, uow_factory: UowFactory, settings: Settings, smtp: Smtp
         async with SmtpSession(settings) as own:
             return await send_emails(uow_factory=uow_factory, settings=settings, smtp=own)
     handled = 0
-    while handled < settings.delivery_batch_size:
+    more = True
+    while more and handled < settings.delivery_batch_size:
         async with uow_factory() as opened:
             uow = notifications_uow(opened)
-            due = await uow.deliveries.claim_due(now=datetime.now(UTC), limit=1, channel="email")
+            # The claim says whether another email was due: after the last one, no claim to find nothing
+            # (a delivery committed meanwhile rings the worker's wakeup, which keeps the ring).
+            due, more = await uow.deliveries.claim_due_and_more(now=datetime.now(UTC), limit=1, channel="email")
             if not due:
                 break
             await _record(uow, due[0], await _email(due[0], smtp=smtp, settings=settings), settings)
@@ -157,6 +160,10 @@ async def _work(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup, smtp: Smt
     settings: Settings = app.state.settings
     full = settings.delivery_batch_size
     while True:
+        # The pass looks at everything committed so far: the rings of those deliveries are spent (without
+        # this, a delivery the pass sent but whose ring came during it woke the worker for a pass that found
+        # nothing: three units of work). A delivery committed from now on rings again.
+        wakeup.clear()
         try:
             emails, hooks = await _pass(uow_factory=app.state.uow_factory, settings=settings, http=http, smtp=smtp)
         except asyncio.CancelledError:
@@ -165,7 +172,8 @@ async def _work(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup, smtp: Smt
             log.warning("delivery.batch_failed", error=repr(exc))
             emails = hooks = 0
         if emails < full and hooks < full:
-            # The pass found each channel drained (the emails' last claim came back empty, fewer webhooks
+            # The pass found each channel drained (the emails' last claim took the last one due or came back
+            # empty, fewer webhooks
             # than a batch were due): sleep. Woken at once when a transaction records a delivery (also one
             # committed during the pass: the wakeup keeps it); otherwise until the next retry falls due (at
             # least the poll interval, at most the idle poll), so an idle service does not poll.

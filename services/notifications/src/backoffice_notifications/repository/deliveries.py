@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backoffice_common.db import driver_connection
+from backoffice_common.db import driver_connection, fetch_beginning
 from backoffice_notifications.domain.deliveries import FAILED, PENDING, WITHDRAWN, Delivery
 from backoffice_notifications.models import delivery
 from backoffice_notifications.repository.base import Repository
@@ -57,6 +57,14 @@ _CLAIM_SQL = (
     f" WHERE status = '{PENDING}' AND next_attempt_at <= $1 AND channel = $2"
     " ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED"
 )
+# The same claim, and whether more rows of the channel were due than it took (counted in the statement's
+# snapshot, rows other workers hold included): a worker that took the last one need not claim again.
+_CLAIM_MORE_SQL = (
+    f"SELECT {', '.join(_FIELDS)}, (SELECT count(*) FROM (SELECT 1 FROM delivery"  # noqa: S608 (as above)
+    f" WHERE status = '{PENDING}' AND next_attempt_at <= $1 AND channel = $2 LIMIT $3 + 1) AS due) > $3 AS more_due"
+    f" FROM delivery WHERE status = '{PENDING}' AND next_attempt_at <= $1 AND channel = $2"
+    " ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED"
+)
 _SAVE_SQL = "UPDATE delivery SET status = $2, attempts = $3, last_error = $4, sent_at = $5 WHERE id = $1"
 _SAVE_DUE_SQL = (
     "UPDATE delivery SET status = $2, attempts = $3, last_error = $4, sent_at = $5, next_attempt_at = $6 WHERE id = $1"
@@ -95,8 +103,14 @@ class DeliveryRepository(Repository):
 
     async def claim_due(self, *, now: datetime, limit: int, channel: str) -> list[Delivery]:
         """Due deliveries of a channel, locked until the transaction ends; rows other workers hold are skipped."""
-        conn = await driver_connection(self.session)
-        return [self._loaded(row) for row in await conn.fetch(_CLAIM_SQL, now, channel, limit)]
+        rows = await fetch_beginning(self.session, _CLAIM_SQL, now, channel, limit)
+        return [self._loaded(row) for row in rows]
+
+    async def claim_due_and_more(self, *, now: datetime, limit: int, channel: str) -> tuple[list[Delivery], bool]:
+        """``claim_due``, and whether more than ``limit`` rows of the channel were due (False when none was
+        claimed): the worker's loop stops after the last one instead of claiming once more to find nothing."""
+        rows = await fetch_beginning(self.session, _CLAIM_MORE_SQL, now, channel, limit)
+        return [self._loaded(row) for row in rows], bool(rows) and bool(rows[0]["more_due"])
 
     async def save(self, changed: Delivery) -> None:
         """The outcome of an attempt; ``next_attempt_at`` is left as it is when the delivery has none."""
