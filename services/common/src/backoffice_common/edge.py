@@ -167,7 +167,7 @@ class CorrelationMiddleware(ServiceEdge):
 def _correlation_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == _CORRELATION:
-            supplied = value.decode("latin-1")
+            supplied: str = value.decode("latin-1")
             if supplied and _VALID_CORRELATION.match(supplied):
                 return supplied
             break
