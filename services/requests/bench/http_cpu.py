@@ -218,7 +218,7 @@ async def same_answers(ops: dict[tuple[str, str], Op]) -> None:
 def group_of(filename: str) -> str:
     for name, needles in GROUPS:
         if any(needle in filename for needle in needles):
-            return name
+            return str(name)
     if "backoffice_" in filename:
         return "own code (backoffice_*)"
     return "asyncio, other"
@@ -269,9 +269,9 @@ async def measure(ops: dict[tuple[str, str], Op], n: int, rounds: int) -> None:
     for key, values in spent.items():
         median = statistics.median(values)
         print(f"  {key[0]:<6}{key[1]:<4} {median:6.3f} ms   {median / bare:4.1f}x the bare read")
-    for op in ("read", "write"):
-        old, new = statistics.median(spent[op, "old"]), statistics.median(spent[op, "new"])
-        print(f"  {op}: old -> new {old:.3f} -> {new:.3f} ms ({new / old:.2f})")
+    for name in ("read", "write"):
+        old, new = statistics.median(spent[name, "old"]), statistics.median(spent[name, "new"])
+        print(f"  {name}: old -> new {old:.3f} -> {new:.3f} ms ({new / old:.2f})")
 
 
 async def main() -> None:
