@@ -4,12 +4,14 @@ Each list is a union of id sets, each walking its own partial index and cut at t
 tasks per assignee (the user and whoever is away and named them as delegate) along
 ``(assignee_id, due_at, id)``; decided tasks along ``(assignee_id, decided_at DESC, id DESC)`` and
 ``(decided_by->>'id', decided_at DESC, id DESC)``. Only the page's rows are joined to their chain, and
-only a few fields of its snapshot are read."""
+only a few fields of its snapshot are read. Run as raw asyncpg statements, one prepared statement per
+shape of the filter; ``page_rows_core`` is the same list in SQLAlchemy Core."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -106,12 +108,25 @@ async def task_page_rows(
     limit: int,
 ) -> list[Any]:
     """At most ``limit`` lean rows after the cursor position ``after``: open tasks by due date, decided
-    tasks newest decision first."""
-    if where == TaskFilter():  # the default list (the console's inbox): one prepared raw statement
-        return await _open_page_raw(session, [user_id, *delegating], after, limit)
-    return await page_rows_core(
-        session=session, user_id=user_id, delegating=delegating, where=where, after=after, limit=limit
+    tasks newest decision first. One prepared raw statement per shape of the filter (``page_rows_core``
+    is the same list as SQLAlchemy Core, which the tests compare it with)."""
+    conn = await driver_connection(session)
+    sql = _page_sql(
+        where.state == OPEN,
+        where.request_id is not None,
+        where.due_before is not None,
+        where.due_from is not None,
+        where.step is not None,
+        after is not None,
     )
+    first: Any = [user_id, *delegating] if where.state == OPEN else user_id
+    args = [
+        first,
+        limit,
+        *(v for v in (where.request_id, where.due_before, where.due_from, where.step) if v is not None),
+    ]
+    rows = await conn.fetch(sql, *args, *(after or ()))
+    return [SimpleNamespace(**dict(r.items())) for r in rows]
 
 
 async def page_rows_core(
@@ -168,30 +183,42 @@ _PAGE_COLUMNS = (
 )
 
 
-def _open_page_sql(*, after: bool) -> str:
-    position = " AND (o.due_at, o.id) > ($3::timestamptz, $4::text)" if after else ""
+@cache
+def _page_sql(open_tasks: bool, request_id: bool, due_before: bool, due_from: bool, step: bool, after: bool) -> str:
+    """The page's statement for one shape of the filter: $1 the assignees (open) or the user (decided),
+    $2 the page size, then the filter's values in ``TaskFilter``'s order, then the cursor position.
+
+    Open tasks: each assignee's walk ``ix_approval_task_open_assignee_due`` cut at the page size (a
+    lateral join over the assignees instead of a union of one branch each). Decided tasks: the two walks
+    by assignee and by decider, newest decision first, each cut at the page size. Then only the page's
+    rows are joined to their chains."""
+    conditions, number = [], 3
+    for present, condition in (
+        (request_id, "o.request_id = ${}"),
+        (due_before, "o.due_at < ${}::timestamptz"),
+        (due_from, "o.due_at >= ${}::timestamptz"),
+        (step, "oc.steps -> o.step_index ->> 'name' = ${}"),
+    ):
+        if present:
+            conditions.append(" AND " + condition.format(number))
+            number += 1
+    filters = "".join(conditions)
+    source = "approval_task o" + (" JOIN approval_chain oc ON oc.id = o.chain_id" if step else "")
+    page = f"SELECT {_PAGE_COLUMNS} FROM approval_task t JOIN approval_chain c ON c.id = t.chain_id"  # noqa: S608
+    if open_tasks:
+        position = f" AND (o.due_at, o.id) > (${number}::timestamptz, ${number + 1}::text)" if after else ""
+        return (
+            f"{page} WHERE t.id IN (SELECT x.id FROM unnest($1::text[]) AS a(assignee_id) CROSS JOIN LATERAL"  # noqa: S608
+            f" (SELECT o.id FROM {source} WHERE o.status = 'open' AND o.assignee_id = a.assignee_id"
+            f"{filters}{position} ORDER BY o.due_at, o.id LIMIT $2) AS x)"
+            " ORDER BY t.due_at, t.id LIMIT $2"
+        )
+    position = f" AND (o.decided_at, o.id) < (${number}::timestamptz, ${number + 1}::text)" if after else ""
+    branches = [
+        f"(SELECT o.id FROM {source} WHERE o.decision IS NOT NULL AND {mine} = $1{filters}{position}"  # noqa: S608
+        " ORDER BY o.decided_at DESC, o.id DESC LIMIT $2)"
+        for mine in ("o.assignee_id", "o.decided_by ->> 'id'")
+    ]
     return (
-        f"SELECT {_PAGE_COLUMNS} FROM approval_task t JOIN approval_chain c ON c.id = t.chain_id"  # noqa: S608
-        " WHERE t.id IN (SELECT x.id FROM unnest($1::text[]) AS a(assignee_id) CROSS JOIN LATERAL"
-        " (SELECT o.id FROM approval_task o WHERE o.status = 'open' AND o.assignee_id = a.assignee_id"
-        f"{position} ORDER BY o.due_at, o.id LIMIT $2) AS x)"
-        " ORDER BY t.due_at, t.id LIMIT $2"
+        f"{page} WHERE t.id IN ({branches[0]} UNION ALL {branches[1]}) ORDER BY t.decided_at DESC, t.id DESC LIMIT $2"
     )
-
-
-_OPEN_PAGE_FIRST = _open_page_sql(after=False)
-_OPEN_PAGE_AFTER = _open_page_sql(after=True)
-
-
-async def _open_page_raw(
-    session: AsyncSession, assignees: list[str], after: tuple[datetime, str] | None, limit: int
-) -> list[Any]:
-    """``task_page_rows`` without filters, the same rows: each assignee's open tasks walk
-    ``ix_approval_task_open_assignee_due`` cut at the page size (a lateral join over the assignees
-    instead of a union of one branch each), then the page is joined to its chains."""
-    conn = await driver_connection(session)
-    if after is None:
-        rows = await conn.fetch(_OPEN_PAGE_FIRST, assignees, limit)
-    else:
-        rows = await conn.fetch(_OPEN_PAGE_AFTER, assignees, limit, after[0], after[1])
-    return [SimpleNamespace(**dict(r.items())) for r in rows]
