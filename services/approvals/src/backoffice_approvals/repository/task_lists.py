@@ -204,21 +204,24 @@ def _page_sql(open_tasks: bool, request_id: bool, due_before: bool, due_from: bo
             number += 1
     filters = "".join(conditions)
     source = "approval_task o" + (" JOIN approval_chain oc ON oc.id = o.chain_id" if step else "")
-    page = f"SELECT {_PAGE_COLUMNS} FROM approval_task t JOIN approval_chain c ON c.id = t.chain_id"  # noqa: S608
+    # The page's ids are joined to their rows (a primary-key lookup each) rather than tested with IN,
+    # which the planner, not knowing how few assignees the array holds, answered with a scan of every task.
+    page = (
+        f"SELECT {_PAGE_COLUMNS} FROM ({{ids}}) AS x JOIN approval_task t ON t.id = x.id"  # noqa: S608
+        " JOIN approval_chain c ON c.id = t.chain_id ORDER BY {order} LIMIT $2"
+    )
     if open_tasks:
         position = f" AND (o.due_at, o.id) > (${number}::timestamptz, ${number + 1}::text)" if after else ""
-        return (
-            f"{page} WHERE t.id IN (SELECT x.id FROM unnest($1::text[]) AS a(assignee_id) CROSS JOIN LATERAL"  # noqa: S608
+        ids = (
+            "SELECT o.id FROM (SELECT DISTINCT unnest($1::text[]) AS assignee_id) AS a CROSS JOIN LATERAL"  # noqa: S608
             f" (SELECT o.id FROM {source} WHERE o.status = 'open' AND o.assignee_id = a.assignee_id"
-            f"{filters}{position} ORDER BY o.due_at, o.id LIMIT $2) AS x)"
-            " ORDER BY t.due_at, t.id LIMIT $2"
+            f"{filters}{position} ORDER BY o.due_at, o.id LIMIT $2) AS o"
         )
+        return page.format(ids=ids, order="t.due_at, t.id")
     position = f" AND (o.decided_at, o.id) < (${number}::timestamptz, ${number + 1}::text)" if after else ""
     branches = [
         f"(SELECT o.id FROM {source} WHERE o.decision IS NOT NULL AND {mine} = $1{filters}{position}"  # noqa: S608
         " ORDER BY o.decided_at DESC, o.id DESC LIMIT $2)"
         for mine in ("o.assignee_id", "o.decided_by ->> 'id'")
     ]
-    return (
-        f"{page} WHERE t.id IN ({branches[0]} UNION ALL {branches[1]}) ORDER BY t.decided_at DESC, t.id DESC LIMIT $2"
-    )
+    return page.format(ids=" UNION ".join(branches), order="t.decided_at DESC, t.id DESC")
