@@ -56,6 +56,8 @@ _CHAIN_SQL = (
 _CHAIN_FOR_UPDATE_SQL = _CHAIN_SQL + " FOR UPDATE"
 _TASKS_SQL = f"SELECT {', '.join(_TASK_COLUMNS)} FROM approval_task WHERE chain_id = $1 ORDER BY created_at"  # noqa: S608
 _TASK_CHAIN_SQL = "SELECT chain_id, status FROM approval_task WHERE id = $1"
+_REQUEST_CHAINS_SQL = "SELECT id FROM approval_chain WHERE request_id = $1 ORDER BY revision"
+_REQUEST_CHAINS_FOR_UPDATE_SQL = _REQUEST_CHAINS_SQL + " FOR UPDATE"
 """A chain's tasks in one statement of column arrays (``unnest``): one prepared statement whatever the
 number of tasks (a multi-row VALUES is a new statement to compile and prepare for each count).
 JSON columns travel as text and are cast, a None becoming JSON ``null`` as SQLAlchemy's JSONB stored it."""
@@ -159,15 +161,11 @@ class ChainRepository:
         return await self.get(row["chain_id"], lock=lock)
 
     async def of_request(self, request_id: str, *, lock: bool = False) -> list[Chain]:
-        """Every chain of a request, oldest revision first."""
-        query = (
-            select(approval_chain.c.id)
-            .where(approval_chain.c.request_id == request_id)
-            .order_by(approval_chain.c.revision)
-        )
-        if lock:
-            query = query.with_for_update()
-        chains = [await self.get(row.id) for row in (await self.session.execute(query)).all()]
+        """Every chain of a request, oldest revision first (raw asyncpg: every submission, revision and
+        withdrawal asks; ``lock`` takes the chains' row locks first, in that order)."""
+        conn = await driver_connection(self.session)
+        ids = await conn.fetch(_REQUEST_CHAINS_FOR_UPDATE_SQL if lock else _REQUEST_CHAINS_SQL, request_id)
+        chains = [await self.get(row["id"]) for row in ids]
         return [c for c in chains if c is not None]
 
     async def open_task_ids_of(self, user_id: str) -> list[str]:
