@@ -12,8 +12,10 @@ with the scope uvicorn would build:
 ``--profile`` runs cProfile over ``--n`` calls of each and sums the functions' own time by group
 (the groups of ``services/common/bench/profile_summary.py``). Otherwise the client CPU per call
 (``time.process_time``; the PostgreSQL backend's share is the same whatever the HTTP stack) of the
-app as this checkout builds it (``new``) and of the same app with the HTTP stack it replaced
-(``old``, rebuilt below from the earlier code kept in ``http_stack_before.py``) is measured,
+app as this checkout builds it (``new``) and of the same app with the four middlewares the service
+edge replaced (``old``, rebuilt from the earlier code kept in ``services/common/bench/
+http_stack_before.py``; the routes and dependencies are this checkout's in both: ``http_servers.py``
+compares whole commits) is measured,
 alternated round by round, medians of ``--rounds``; both answer the same status, headers (but the
 correlation id and the date) and body, which is checked before timing.
 
