@@ -2,7 +2,9 @@
 
 The profile's next callers after the task saves and the default list: ``ChainRepository.of_task``
 (with ``get``: every decision, reminder and escalation loads a chain by a task, here with the lock
-and ``open_only`` as decisions and escalations do), ``claim_due_timers`` (the timer job, per timer
+and ``open_only`` as decisions and escalations do), ``of_request`` (locked, as a submission, a
+revision and a withdrawal take a request's chains; the ids' statement, the chains are read by ``get``
+either way), ``claim_due_timers`` (the timer job, per timer
 fired), ``AbsenceRepository.active_at`` and ``DirectoryRepository.load`` (most use cases load both),
 each in a unit of work that is rolled back, and the timers of an assigned then decided task
 (``TimerRepository.schedule`` of its reminder and escalation, ``close_for_task``; committed),
@@ -95,6 +97,18 @@ async def core_of_task(session: AsyncSession, task_id: str) -> Chain | None:
     return await core_get(session, row.chain_id, lock=True)
 
 
+async def core_of_request(session: AsyncSession, request_id: str) -> list[Chain]:
+    query = (
+        select(approval_chain.c.id)
+        .where(approval_chain.c.request_id == request_id)
+        .order_by(approval_chain.c.revision)
+        .with_for_update()
+    )
+    repository = ChainRepository(session, track=lambda _: None)
+    chains = [await repository.get(row.id) for row in (await session.execute(query)).all()]
+    return [c for c in chains if c is not None]
+
+
 async def core_claim_due(session: AsyncSession, now: datetime) -> list[Any]:
     query = (
         select(approval_timer)
@@ -148,6 +162,10 @@ async def raw_schedule(session: AsyncSession, task_id: str, at: datetime) -> Non
 
 async def raw_of_task(session: AsyncSession, task_id: str) -> Chain | None:
     return await ChainRepository(session, track=lambda _: None).of_task(task_id, lock=True, open_only=True)
+
+
+async def raw_of_request(session: AsyncSession, request_id: str) -> list[Chain]:
+    return await ChainRepository(session, track=lambda _: None).of_request(request_id, lock=True)
 
 
 async def raw_claim_due(session: AsyncSession, now: datetime) -> list[Any]:
@@ -232,6 +250,13 @@ async def run(n: int, rounds: int) -> None:
 
         async with factory() as session:  # both paths answer the same
             assert stripped(await core_of_task(session, task_id)) == stripped(await raw_of_task(session, task_id))
+            request_id = (await session.execute(text("SELECT request_id FROM approval_chain"))).scalar_one()
+            core_chains, raw_chains = (
+                await core_of_request(session, request_id),
+                await raw_of_request(session, request_id),
+            )
+            assert [stripped(c) for c in core_chains] == [stripped(c) for c in raw_chains]
+            assert len(raw_chains) == 1
             await session.rollback()
         async with factory() as session:
             core_timers = [(t.id, t.kind, t.ref_id, t.fire_at, t.attempts) for t in await core_claim_due(session, now)]
@@ -287,6 +312,8 @@ async def run(n: int, rounds: int) -> None:
         ops = {
             ("of_task", "core"): reading(lambda s: core_of_task(s, task_id)),
             ("of_task", "raw"): reading(lambda s: raw_of_task(s, task_id)),
+            ("of_request", "core"): reading(lambda s: core_of_request(s, request_id)),
+            ("of_request", "raw"): reading(lambda s: raw_of_request(s, request_id)),
             ("claim_due", "core"): reading(lambda s: core_claim_due(s, now)),
             ("claim_due", "raw"): reading(lambda s: raw_claim_due(s, now)),
             ("active_at", "core"): reading(lambda s: core_active_at(s, now)),
@@ -316,7 +343,7 @@ async def run(n: int, rounds: int) -> None:
     print(f"{'':22}{'client ms':>10}{'backend ms':>11}")
     for (what, how), (client, server) in results.items():
         print(f"  {what:10} {how:9}{statistics.median(client):10.3f}{statistics.median(server):11.3f}")
-    for what in ("of_task", "claim_due", "active_at", "load", "timers"):
+    for what in ("of_task", "of_request", "claim_due", "active_at", "load", "timers"):
         core, raw = results[(what, "core")], results[(what, "raw")]
         c = statistics.median(raw[0]) / statistics.median(core[0])
         s = statistics.median(raw[1]) / statistics.median(core[1]) if statistics.median(core[1]) else float("nan")

@@ -1,7 +1,8 @@
 """CPU of saving a chain's tasks, SQLAlchemy Core multi-row VALUES against one raw asyncpg ``unnest`` (not a test).
 
-Also the default task list (``GET /tasks``: the delegators and a first page of 50 open tasks of a user
-with a few thousand), the raw statement against the Core one (``page_rows_core``).
+Also the task lists (``GET /tasks``: the delegators and a first page of 50 open tasks of a user with a
+few thousand; the same filtered by one request, as the flow polls it; the decided tasks), the raw
+statements against the Core ones (``page_rows_core``), after checking that both answer the same rows.
 
 A chain of ``--tasks`` tasks is added (insert) and then saved with one task decided (upsert), in one
 committed transaction, against a private, migrated database of the current profile's PostgreSQL:
@@ -147,19 +148,32 @@ async def run(n: int, rounds: int, tasks: int) -> None:
                 results[how][0].append((time.process_time() - c0) / n * 1000)
                 results[how][1].append((backend_cpu(pid) - s0) / n * 1000)
 
-        def listing(rows: Any) -> Callable[[], Awaitable[str]]:
+        def listing(rows: Any, where: TaskFilter = TaskFilter()) -> Callable[[], Awaitable[str]]:
             async def first_page() -> str:
                 async with factory() as session:
                     delegating = await delegators(session=session, user_id="anna", now=datetime.now(UTC))
                     page = await rows(
-                        session=session, user_id="anna", delegating=delegating, where=TaskFilter(), after=None, limit=51
+                        session=session, user_id="anna", delegating=delegating, where=where, after=None, limit=51
                     )
                     await session.rollback()
-                return str(len(page))
+                return repr([vars(r) if isinstance(r, SimpleNamespace) else r._asdict() for r in page])
 
             return first_page
 
-        lists = {"list core": listing(page_rows_core), "list raw": listing(task_page_rows)}
+        async with factory() as session:
+            request_id = (await session.execute(text("SELECT max(request_id) FROM approval_task"))).scalar_one()
+        one_request, history = TaskFilter(request_id=request_id), TaskFilter(state="decided")
+        lists = {
+            "list core": listing(page_rows_core),
+            "list raw": listing(task_page_rows),
+            "of request core": listing(page_rows_core, one_request),
+            "of request raw": listing(task_page_rows, one_request),
+            "decided core": listing(page_rows_core, history),
+            "decided raw": listing(task_page_rows, history),
+        }
+        for core, raw in (("list core", "list raw"), ("of request core", "of request raw")):
+            assert await lists[core]() == await lists[raw](), (core, raw)
+        assert await lists["decided core"]() == await lists["decided raw"]()
         for how, op in lists.items():
             results[how] = ([], [])
             for _ in range(30):
@@ -174,11 +188,15 @@ async def run(n: int, rounds: int, tasks: int) -> None:
         await engine.dispose()
     load = os.getloadavg()
     print(f"a chain of {tasks} tasks added and one decided (2 saves, 1 commit), {rounds} x {n}, load {load[0]:.2f}")
-    print("and GET /tasks' queries (delegators + the first page of 50 open tasks), read-only:")
+    print(
+        "and GET /tasks' queries (delegators + the first page of 50: open tasks; of one request, as the flow"
+        " polls; decided tasks), read-only:"
+    )
     for how, (client, server) in results.items():
         c, b = statistics.median(client), statistics.median(server)
         print(f"  {how:9} client CPU {c:6.3f} ms   backend CPU {b:6.3f} ms")
-    for core, raw in (("core", "raw"), ("list core", "list raw")):
+    pairs = [("core", "raw"), *((f"{list_} core", f"{list_} raw") for list_ in ("list", "of request", "decided"))]
+    for core, raw in pairs:
         c = statistics.median(results[raw][0]) / statistics.median(results[core][0])
         print(f"  {raw}/{core} client {c:.2f}")
 

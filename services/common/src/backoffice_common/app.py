@@ -22,14 +22,14 @@ from backoffice_common.deps import SettingsDep, UowDep, settings_dep, settings_o
 from backoffice_common.dlq import DeadLetterDesk
 from backoffice_common.dlq_api import router as dead_letter_router
 from backoffice_common.docs_ui import install_offline_docs
+from backoffice_common.edge import ServiceEdge
 from backoffice_common.errors import GENERIC_ERRORS, ErrorMap
-from backoffice_common.hardening import OperationalAccess, SecurityHeaders
 from backoffice_common.health import KafkaProbe
 from backoffice_common.health import router as health_router
 from backoffice_common.kafka import TopicSpec, dlq_topic, ensure_topics, make_producer
 from backoffice_common.limits import BodySizeLimit
 from backoffice_common.messaging import MessagingTables
-from backoffice_common.observability import CorrelationMiddleware, configure_logging
+from backoffice_common.observability import configure_logging
 from backoffice_common.openapi import document_problems
 from backoffice_common.outbox import OutboxRelay
 from backoffice_common.problems import install_error_map, install_problem_handlers
@@ -215,15 +215,17 @@ def _install_http(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings) ->
     document_problems(app)
     install_problem_handlers(app)
     install_error_map(app, {**GENERIC_ERRORS, **spec.problems})
-    # Added last runs first: every answer gets the security headers, the correlation id is bound,
-    # the operational pages are refused to other networks, then oversized bodies are refused before
-    # any route, dependency (authentication included) or body parser reads them.
+    # Added last runs first: one layer binds the correlation id, counts the request, refuses the
+    # operational pages to other networks and adds the security headers to every answer; then
+    # oversized bodies are refused before any route, dependency (authentication included) or body
+    # parser reads them.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, per_path=spec.body_limits)
     app.add_middleware(
-        OperationalAccess, metrics_allow_from=settings.metrics_allow_from, docs_allow_from=settings.docs_allow_from
+        ServiceEdge,
+        service=spec.name,
+        metrics_allow_from=settings.metrics_allow_from,
+        docs_allow_from=settings.docs_allow_from,
     )
-    app.add_middleware(CorrelationMiddleware, service=spec.name)
-    app.add_middleware(SecurityHeaders)
     app.include_router(health_router)
     app.state.dead_letters = DeadLetterDesk(
         bootstrap_servers=settings.kafka_bootstrap_servers,

@@ -1,10 +1,13 @@
 """Refuse request bodies above a size before anything reads them whole (413 problem).
 
 A declared ``Content-Length`` is checked first, so an oversized body is refused without reading a
-byte of it. A body without one (chunked) is counted while the application streams it; once it
-passes the limit, reading stops and the answer is a 413, whatever the application was about to
-say about the truncated body. The limit is per path prefix where a route needs more or less than
-the service's default (the longest matching prefix wins).
+byte of it; within the limit nothing more is done, since the server frames the body by that length
+(it never hands the application more). A body without one (chunked) is counted while the
+application streams it; once it passes the limit, reading stops and the answer is a 413, whatever
+the application was about to say about the truncated body. A request with neither a length nor
+``Transfer-Encoding`` has no body (RFC 9112, 6.3) and passes as it is. The limit is per path
+prefix where a route needs more or less than the service's default (the longest matching prefix
+wins).
 """
 
 from __future__ import annotations
@@ -42,9 +45,22 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope.get("path", ""))
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _refuse(scope, receive, send, limit)
+        declared: bytes | None = None
+        chunked = False
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                declared = value  # the last one, as a dict of the headers would have it
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > limit:
+                await _refuse(scope, receive, send, limit)
+                return
+            if not chunked:
+                await self.app(scope, receive, send)
+                return
+        elif not chunked:
+            await self.app(scope, receive, send)
             return
         seen = 0
         exceeded = False

@@ -1,25 +1,18 @@
-"""JSON logs that carry the correlation id and trace ids, and the HTTP middleware that binds it and counts requests."""
+"""JSON logs that carry the correlation id and trace ids (the id is bound per request by ``backoffice_common.edge``)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable
 
 import structlog
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.typing import Processor
 
-from backoffice_common import metrics
+from backoffice_common.edge import CORRELATION_HEADER, CorrelationMiddleware
 from backoffice_common.tracing import add_trace_ids
-
-CORRELATION_HEADER = "x-correlation-id"
-_VALID_CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
 class RepeatedLogFilter(logging.Filter):
@@ -99,78 +92,4 @@ def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 
 
-class CorrelationMiddleware:
-    """Binds the request's correlation id (from ``X-Correlation-ID`` or new) and records metrics."""
-
-    def __init__(self, app: ASGIApp, *, service: str) -> None:
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        supplied = None
-        for name, value in scope.get("headers", []):
-            if name == CORRELATION_HEADER.encode():
-                supplied = value.decode("latin-1")
-                break
-        correlation_id = supplied if supplied and _VALID_CORRELATION.match(supplied) else str(uuid.uuid4())
-        if _has_nul(scope):
-            # PostgreSQL refuses NUL in text; refuse it here, once, for every path and query parameter.
-            await _refuse_nul(send, correlation_id)
-            return
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
-        scope.setdefault("state", {})["correlation_id"] = correlation_id
-        status = 500
-        started = time.perf_counter()
-
-        async def send_with_header(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((CORRELATION_HEADER.encode(), correlation_id.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_header)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            method = scope.get("method", "GET")
-            metrics.HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
-            metrics.HTTP_LATENCY.labels(self.service, method, template).observe(time.perf_counter() - started)
-            structlog.contextvars.clear_contextvars()
-
-
-def _has_nul(scope: Scope) -> bool:
-    raw_path = scope.get("raw_path") or scope.get("path", "").encode()
-    query = scope.get("query_string", b"")
-    return b"%00" in raw_path or b"\x00" in raw_path or b"%00" in query or b"\x00" in query
-
-
-async def _refuse_nul(send: Send, correlation_id: str) -> None:
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "Bad Request",
-            "status": 400,
-            "detail": "the URL contains a NUL byte",
-            "correlation_id": correlation_id,
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 400,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(body)).encode()),
-                (CORRELATION_HEADER.encode(), correlation_id.encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+__all__ = ["CORRELATION_HEADER", "CorrelationMiddleware", "RepeatedLogFilter", "configure_logging"]
