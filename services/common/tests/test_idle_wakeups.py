@@ -1,7 +1,7 @@
 """An idle service wakes up rarely, and loses no latency for it (docs/performance.md, fourth round).
 
 The HTTP server's housekeeping tick is once a second (uvicorn: ten times) and a signal still stops
-it at once; an idle consumer long-polls (the broker holds an empty fetch 5 s, aiokafka's fetcher
+it at once; an idle consumer long-polls (the broker holds an empty fetch 20 s, aiokafka's fetcher
 and the poll loop wait seconds), yet an event that arrives in the middle of those waits is handled
 at once, not at the end of the wait.
 """
@@ -99,7 +99,7 @@ async def test_an_idle_consumer_handles_an_event_as_soon_as_it_arrives(harness: 
             await producer.send_and_wait(h.topic, warm.to_json_bytes(), key=b"k")
             while consumer.handled < 1:
                 await asyncio.sleep(0.05)
-            # Arrivals spread over the broker's 5-s long poll: had a fetch answered only when its wait
+            # Arrivals spread over the broker's 20-s long poll: had a fetch answered only when its wait
             # ran out, several of these would wait seconds.
             for seq, idle in enumerate((1.3, 2.1, 2.9, 3.7, 4.5), start=1):
                 await asyncio.sleep(idle)
@@ -143,7 +143,6 @@ async def test_an_idle_consumer_asks_the_coordinator_once_per_partition_not_at_e
             return lag
 
         consumer._committed_lag = counting_probes  # type: ignore[method-assign]
-        # a probe may wait behind the fetch the broker holds on the same connection (up to 5 s)
         deadline = time.monotonic() + 60
         while probes < 3:
             assert time.monotonic() < deadline, probes
@@ -160,7 +159,7 @@ async def test_an_idle_consumer_asks_the_coordinator_once_per_partition_not_at_e
             await producer.send_and_wait(h.topic, e.to_json_bytes(), key=b"k")
         finally:
             await producer.stop()
-        # a probe may wait behind the held fetch on its connection: the lag is known within seconds
+        # the probe has a connection of its own (not behind the held fetch): the lag is known within seconds
         deadline = time.monotonic() + 15
         while consumer.handled < 1 or consumer.health().lag != 0:
             assert time.monotonic() < deadline, consumer.health()

@@ -200,6 +200,8 @@ def _start_messaging(
             client_options=settings.kafka_client_options,
             tracer=tracer,
             batch_transactions=spec.consume_in_batches,
+            commit_interval=settings.consumer_commit_interval_seconds,
+            fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         )
         app.state.consumer = consumer
         tasks.append(asyncio.create_task(_after(topics_ready, consumer.run), name="consumer"))

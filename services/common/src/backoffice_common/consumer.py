@@ -2,11 +2,16 @@
 
 The partitions of one poll are handled side by side, each in order (one request's events share a
 key, hence a partition). Offsets are committed only after the handlers' transactions committed,
-so a crash redelivers and the inbox absorbs the repeat. A handler that keeps failing is retried with backoff, then its
-record goes to ``<topic>.dlq`` with the error and the consumer moves on; an undecodable record
-goes to the DLQ at once. A watchdog restarts the Kafka consumer when it has lag but makes no
-progress (aiokafka can stay stuck after a broker restart) and reports it through ``health()``, as
-it reports a consumer that cannot even measure its lag (the cluster is unreachable).
+so a crash redelivers and the inbox absorbs the repeat. The offset commits are coalesced: at most
+one every ``commit_interval`` seconds (or sooner after ``COMMIT_MAX_RECORDS`` records or a dead
+letter), and always before partitions are given up in a rebalance and before the consumer stops;
+so a crash redelivers at most that tail, which the inbox absorbs as before.
+
+A handler that keeps failing is retried with backoff, then its record goes to ``<topic>.dlq`` with
+the error and the consumer moves on; an undecodable record goes to the DLQ at once. A watchdog
+restarts the Kafka consumer when it has lag but makes no progress (aiokafka can stay stuck after a
+broker restart) and reports it through ``health()``, as it reports a consumer that cannot even
+measure its lag (the cluster is unreachable).
 
 With ``batch_transactions`` (for a read model that replays whole topics, such as insights), the
 records of one partition's poll are handled in **one** transaction: each is claimed in the inbox and
@@ -25,7 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from opentelemetry.trace import Tracer
 
 from backoffice_common import metrics
@@ -58,22 +64,41 @@ class ConsumerHealth:
 
 
 class EventConsumer:
-    FETCH_MAX_WAIT_MS = 5000
+    FETCH_MAX_WAIT_MS = 20000
     """How long the broker may hold an empty fetch: a fetch returns at the first record
-    (fetch_min_bytes=1), so this only sets how often an idle consumer asks. Not longer: the broker
-    answers one request per connection at a time, so a held fetch also holds the watchdog's
-    ListOffsets and the metadata requests sent on that connection (at 20 s the probes timed out)."""
+    (fetch_min_bytes=1), so this only sets how often an idle consumer asks. The broker answers one
+    request per connection at a time, so a held fetch also holds what else is sent on that
+    connection: the watchdog's lag probe has a client of its own (``_probe``) for that reason, but
+    the metadata requests and the first fetch after a rebalance still wait behind it: a partition
+    that a rebalance moves to this consumer (another member left) may wait up to this long before
+    its first fetch (measured: in one trial of six at 20 s, three of five at 5 s; nothing otherwise).
+    ``CONSUMER_FETCH_MAX_WAIT_MS`` sets it per service (5000 for the faster failover)."""
     FETCHER_FALLBACK_MS = 5000
     """How often aiokafka's background fetcher looks again without a reason (``consumer_timeout_ms``,
     aiokafka: 0.2 s). Everything that lets it send a fetch wakes it at once (a fetch answered, records
     consumed, a seek, a new assignment, a metadata update, a resumed partition), so this is a
     fallback only; at five looks a second it was the second-largest part of an idle service's CPU."""
+    METADATA_MAX_AGE_MS = 300000
     POLL_TIMEOUT_MS = 10000
     """How long one ``getmany`` waits for records before the poll loop asks again: it returns at the
     first record, so this only sets how often an idle loop wakes up (and how soon an error of the
     group coordinator that ``getmany`` raises is seen)."""
-    HEARTBEAT_INTERVAL_MS = 3000
-    """A third of the 10-s session (Kafka's default ratio); a rebalance reaches a member at its next heartbeat."""
+    SESSION_TIMEOUT_MS = 15000
+    """A member that stopped heartbeating (killed, cut off) leaves the group after this long, and its
+    partitions move to the others then; a member that stops cleanly leaves at once (LeaveGroup). Also
+    aiokafka's rebalance timeout: how long a rebalance waits for the members to rejoin."""
+    HEARTBEAT_INTERVAL_MS = 5000
+    """A third of the session (Kafka's ratio); a rebalance reaches a member at its next heartbeat, so
+    a joining instance gets its partitions within about this long."""
+    COMMIT_INTERVAL_SECONDS = 2.0
+    """Offsets handled are committed at most this long after the first of them (one OffsetCommit, a
+    write to ``__consumer_offsets``, for every partition handled since): at a few events a second a
+    commit after every poll was one request per event. A crash redelivers at most this tail."""
+    COMMIT_MAX_RECORDS = 1000
+    """...or as soon as this many records wait for their commit (a replay redelivers at most that many)."""
+    REVOKE_WAIT_SECONDS = 10.0
+    """How long a rebalance waits for the batch in hand before the handled offsets are committed
+    (less than the rebalance timeout, ``SESSION_TIMEOUT_MS``, or the member would be dropped)."""
 
     def __init__(
         self,
@@ -94,8 +119,12 @@ class EventConsumer:
         client_options: Mapping[str, Any] | None = None,
         tracer: Tracer | None = None,
         batch_transactions: bool = False,
+        commit_interval: float | None = None,
+        fetch_max_wait_ms: int | None = None,
     ) -> None:
         self._service = service
+        self._commit_interval = self.COMMIT_INTERVAL_SECONDS if commit_interval is None else commit_interval
+        self._fetch_max_wait_ms = self.FETCH_MAX_WAIT_MS if fetch_max_wait_ms is None else fetch_max_wait_ms
         self._batch_transactions = batch_transactions
         self._tracer = tracer or tracer_of(None)
         self._client_options = dict(client_options or {})
@@ -114,6 +143,9 @@ class EventConsumer:
         # stall is still reported within stall_seconds + one interval.
         self._watchdog_interval = watchdog_interval if watchdog_interval is not None else max(1.0, stall_seconds / 3)
         self._consumer: AIOKafkaConsumer | None = None
+        self._probe: AIOKafkaConsumer | None = None
+        """The watchdog's client for the end offsets: a connection of its own, so a probe never waits
+        behind the fetch the broker holds on the consumer's connection."""
         self._dlq_producer: AIOKafkaProducer | None = None
         self._dlq_lock = asyncio.Lock()
         self._last_progress = time.monotonic()
@@ -123,6 +155,17 @@ class EventConsumer:
         self._stalled = False
         self._running = False
         self._committed: dict[TopicPartition, int] = {}
+        """Where this consumer's handling reached, per partition (committed, or to be at the next commit)."""
+        self._pending: dict[TopicPartition, int] = {}
+        """Offsets handled but not yet committed."""
+        self._pending_records = 0
+        self._commit_due = 0.0
+        self._handling = asyncio.Lock()
+        """Held while a poll's records are handled and while offsets are committed, so a rebalance
+        commits what was handled before giving the partitions up."""
+        self._dead_letters = 0
+        self.offset_commits = 0
+        """OffsetCommit requests sent (successful ones), by this process."""
         self._lag_confirmed = False
         self.last_error: str | None = None
         self.restarts = 0
@@ -171,7 +214,6 @@ class EventConsumer:
 
     async def _run_consumer(self) -> None:
         consumer = AIOKafkaConsumer(
-            *self._topics,
             **self._client_options,
             bootstrap_servers=self._bootstrap,
             group_id=self._group_id,
@@ -179,20 +221,27 @@ class EventConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
-            session_timeout_ms=10000,
+            session_timeout_ms=self.SESSION_TIMEOUT_MS,
             heartbeat_interval_ms=self.HEARTBEAT_INTERVAL_MS,
             max_poll_interval_ms=300000,
-            metadata_max_age_ms=30000,
+            # refreshed at once when a leader moved or a partition is unknown; the periodic refresh
+            # only finds partitions added to a subscribed topic
+            metadata_max_age_ms=self.METADATA_MAX_AGE_MS,
             # A fetch returns as soon as a record arrives (fetch_min_bytes=1); how long the broker may
             # hold an empty one only sets how often an idle consumer asks again (aiokafka: 0.5 s).
-            fetch_max_wait_ms=self.FETCH_MAX_WAIT_MS,
+            fetch_max_wait_ms=self._fetch_max_wait_ms,
             consumer_timeout_ms=self.FETCHER_FALLBACK_MS,
         )
         self._consumer = consumer
         self._committed = {}
+        self._pending = {}
+        self._pending_records = 0
         self._lag_confirmed = False
         tasks: list[asyncio.Task[None]] = []
         try:
+            # with the listener: the partitions handled are committed before a rebalance gives them
+            # up (the coordinator awaits the listener before it rejoins)
+            consumer.subscribe(self._topics, listener=_CommitBeforeRevoke(self, consumer))
             await consumer.start()
             self._running = True
             self._stalled = False
@@ -212,6 +261,14 @@ class EventConsumer:
             await asyncio.gather(*tasks, return_exceptions=True)
             self._running = False
             self._consumer = None
+            if self._pending:
+                # what was handled is committed before leaving the group (a stop, a restart), not
+                # redelivered to the next owner
+                try:
+                    async with asyncio.timeout(5):
+                        await self._commit_pending(consumer)
+                except Exception as exc:
+                    log.info("consumer.final_commit_failed", consumer=self._name, error=repr(exc))
             try:
                 await asyncio.wait_for(consumer.stop(), timeout=15)
             except Exception as exc:
@@ -222,17 +279,69 @@ class EventConsumer:
                 except Exception as exc:
                     log.debug("consumer.dlq_producer_stop_failed", error=repr(exc))
                 self._dlq_producer = None
+            if self._probe is not None:
+                try:
+                    await asyncio.wait_for(self._probe.stop(), timeout=10)
+                except Exception as exc:
+                    log.debug("consumer.probe_stop_failed", error=repr(exc))
+                self._probe = None
 
     async def _poll_loop(self, consumer: AIOKafkaConsumer) -> None:
-        """Partitions are handled side by side, each in order; offsets are committed once all are done."""
+        """Partitions are handled side by side, each in order; their offsets are committed once all are
+        done, coalesced with the next polls' for up to ``commit_interval`` seconds."""
         while True:
-            batches = await consumer.getmany(timeout_ms=self.POLL_TIMEOUT_MS, max_records=200)
-            if not batches:
-                continue
-            await asyncio.gather(*(self._handle_partition(records) for records in batches.values()))
-            offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
-            await consumer.commit(offsets)
-            self._committed.update(offsets)
+            timeout_ms = self.POLL_TIMEOUT_MS
+            if self._pending:
+                timeout_ms = max(0, min(timeout_ms, round((self._commit_due - time.monotonic()) * 1000)))
+            batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=200)
+            dead_letters = self._dead_letters
+            if batches:
+                async with self._handling:
+                    await asyncio.gather(*(self._handle_partition(records) for records in batches.values()))
+                    if not self._pending:
+                        self._commit_due = time.monotonic() + self._commit_interval
+                    for tp, records in batches.items():
+                        self._pending[tp] = self._committed[tp] = records[-1].offset + 1
+                        self._pending_records += len(records)
+            if self._pending and (
+                time.monotonic() >= self._commit_due
+                or self._pending_records >= self.COMMIT_MAX_RECORDS
+                or self._dead_letters != dead_letters  # not dead-lettered twice after a crash
+            ):
+                async with self._handling:
+                    await self._commit_pending(consumer)
+
+    async def _commit_pending(self, consumer: AIOKafkaConsumer, only: set[TopicPartition] | None = None) -> None:
+        """Commits the handled offsets (of the partitions ``only``, else all) that are still assigned.
+
+        A commit the group refuses because it rebalanced (the partitions belong to another member
+        now) is not an error of this consumer: those offsets are dropped, the next owner starts from
+        the group's last commit and the inbox absorbs what it sees again."""
+        assigned = consumer.assignment()
+        offsets = {tp: o for tp, o in self._pending.items() if tp in assigned and (only is None or tp in only)}
+        for tp in [tp for tp in self._pending if tp not in assigned]:
+            del self._pending[tp]
+        if offsets:
+            try:
+                await consumer.commit(offsets)
+                self.offset_commits += 1
+            except (CommitFailedError, IllegalStateError) as exc:
+                log.info("consumer.commit_refused", consumer=self._name, error=repr(exc))
+        for tp, offset in offsets.items():
+            if self._pending.get(tp) == offset:
+                del self._pending[tp]
+        if not self._pending:
+            self._pending_records = 0
+
+    async def _before_revoke(self, consumer: AIOKafkaConsumer, revoked: set[TopicPartition]) -> None:
+        """Called by the group coordinator before it gives ``revoked`` up: waits (a while) for the batch
+        in hand, then commits what was handled of them."""
+        try:
+            async with asyncio.timeout(self.REVOKE_WAIT_SECONDS):
+                async with self._handling:
+                    await self._commit_pending(consumer, only=revoked)
+        except Exception as exc:
+            log.info("consumer.revoke_commit_failed", consumer=self._name, error=repr(exc))
 
     async def _handle_partition(self, records: list[ConsumerRecord[Any, Any]]) -> None:
         if self._batch_transactions and len(records) > 1 and await self._handle_batch(records):
@@ -294,7 +403,8 @@ class EventConsumer:
         for tp in list(known):
             if tp not in consumer.assignment():
                 del known[tp]  # another consumer of the group may commit it now
-        ends = await consumer.end_offsets(assigned)
+        probe = await self._lag_probe()
+        ends = await probe.end_offsets(assigned)
         unknown: list[TopicPartition] = []
         for tp in assigned:
             if tp not in known:
@@ -307,8 +417,30 @@ class EventConsumer:
             # Never committed by the group: the lag counts from the beginning, and is remembered as the
             # committed offset until this consumer commits the partition (an idle consumer asked the
             # coordinator and the beginnings again at every probe: eight requests instead of one).
-            known.update(await consumer.beginning_offsets(unknown))
+            known.update(await probe.beginning_offsets(unknown))
         return sum(max(0, ends.get(tp, 0) - known.get(tp, 0)) for tp in assigned)
+
+    async def _lag_probe(self) -> AIOKafkaConsumer:
+        """The watchdog's own client (no group, no subscription: no fetches, no heartbeats; its
+        metadata, about every topic, refreshed every five minutes or when a leader moved)."""
+        if self._probe is None:
+            probe = AIOKafkaConsumer(
+                **self._client_options,
+                bootstrap_servers=self._bootstrap,
+                client_id=f"{self._service}-lag-probe",
+                group_id=None,
+                enable_auto_commit=False,
+                isolation_level="read_committed",
+                metadata_max_age_ms=300000,
+                request_timeout_ms=10000,
+            )
+            try:
+                await probe.start()
+            except BaseException:
+                await probe.stop()
+                raise
+            self._probe = probe
+        return self._probe
 
     async def _process(self, record: ConsumerRecord[Any, Any]) -> None:
         try:
@@ -433,7 +565,20 @@ class EventConsumer:
         await self._dlq_producer.send_and_wait(
             dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
         )
+        self._dead_letters += 1
         metrics.EVENTS_DEAD_LETTERED.labels(self._service, record.topic).inc()
+
+
+class _CommitBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: EventConsumer, consumer: AIOKafkaConsumer) -> None:
+        self._owner = owner
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._owner._before_revoke(self._consumer, set(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        return None
 
 
 __all__ = ["ConsumerHealth", "EventConsumer", "Handler", "PermanentEventError", "TopicPartition"]

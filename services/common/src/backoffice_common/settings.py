@@ -95,6 +95,12 @@ class ServiceSettings(BaseSettings):
     consumer_retry_initial_seconds: float = Field(default=0.2, gt=0)
     consumer_retry_max_seconds: float = Field(default=5.0, gt=0)
     consumer_stall_seconds: float = Field(default=30.0, gt=0)
+    consumer_fetch_max_wait_ms: int = Field(default=20000, ge=100, le=30000)
+    """How long the broker may hold an empty fetch (``EventConsumer.FETCH_MAX_WAIT_MS``): an idle
+    consumer asks again this often; a partition a rebalance moves to this consumer may wait up to this
+    long for its first fetch (docs/performance.md, fifth round)."""
+    consumer_commit_interval_seconds: float = Field(default=2.0, ge=0, le=60)
+    """Offsets handled are committed at most this long after the first of them (0: after every poll)."""
 
     jwt_secret: str = DEV_JWT_SECRET
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
