@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from backoffice_common.auth import CurrentUser, User, require_roles
-from backoffice_common.deps import settings_of
+from backoffice_common.deps import ReadConnection, settings_of
 from backoffice_common.openapi import problem_responses
 from backoffice_common.strings import NUL_FREE
 from backoffice_requests.api.deps import UowDep
@@ -166,8 +166,9 @@ async def list_requests(
 
 
 @router.get("/{request_id}", response_model=RequestRead, summary="Read one request")
-async def get_request(request_id: RequestId, uow: UowDep, user: CurrentUser) -> Response:
-    read = await queries.request_read(uow, user=user, request_id=str(request_id))
+async def get_request(request_id: RequestId, user: CurrentUser, conn: ReadConnection) -> Response:
+    # No unit of work: one statement on a pooled connection without a transaction (read_connection).
+    read = await queries.request_read_now(conn, user=user, request_id=str(request_id))
     # Serialised once, by pydantic: the same bytes as JSONResponse(read.model_dump(mode="json")) (the
     # model has no float, the one type the two encoders write differently), without the dict between.
     return Response(read.model_dump_json(), media_type="application/json", headers={"ETag": f'"{read.version}"'})
