@@ -47,6 +47,23 @@ async def test_a_failed_statement_leaves_the_connection_usable_and_nothing_open(
             await engine.dispose()
 
 
+async def test_connections_beyond_the_pool_size_are_closed_when_given_back() -> None:
+    """The pool keeps ``pool_size`` connections; an overflow one is closed at its return (an await, which
+    must run in SQLAlchemy's greenlet)."""
+    async with private_database() as url:
+        engine = make_engine(url, pool_size=1)
+        try:
+            async with read_connection(engine) as first, read_connection(engine) as second:
+                assert first is not second
+                assert await first.fetchval("SELECT 1") == await second.fetchval("SELECT 1") == 1
+                assert engine.pool.checkedout() == 2  # type: ignore[attr-defined]
+            assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+            assert engine.pool.checkedin() == 1  # type: ignore[attr-defined]
+            assert second.is_closed() != first.is_closed()  # one kept, the overflow one closed
+        finally:
+            await engine.dispose()
+
+
 async def test_the_dependency_reads_through_the_apps_engine() -> None:
     async with private_database() as url:
         engine = make_engine(url, pool_size=1)
