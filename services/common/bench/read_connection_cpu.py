@@ -8,7 +8,7 @@ alternated round by round, client CPU per read (``time.process_time``), medians 
   checkout, the empty statement that makes SQLAlchemy send BEGIN), the statement on asyncpg, the
   rollback and the close;
 - ``read_connection``: ``backoffice_common.db.read_connection``: the engine's pooled connection checked
-  out without a transaction (SQLAlchemy's ``AsyncConnection``), the statement on asyncpg, returned to
+  out without a transaction (``AsyncEngine.raw_connection()``), the statement on asyncpg, returned to
   the pool (no rollback sent: nothing was begun);
 - ``asyncpg_pool``: an ``asyncpg`` pool of its own (its release's reset replaced by nothing, else it
   sends ``RESET ALL`` and more at each release), the statement;
