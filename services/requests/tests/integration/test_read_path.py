@@ -1,17 +1,20 @@
-"""``GET /requests/{id}`` reads in one statement on a pooled connection without a unit of work: the same
+"""``GET /requests/{id}`` and its timeline read in one statement on a pooled connection without a unit of work: the same
 answers, byte for byte, as the unit of work's read (``queries.request_read``, which a command's answer
 still uses), for every kind of reader."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 from requests_testkit import Service, assert_problem, auth, person, unique_user
 
 from backoffice_common.auth import User
 from backoffice_common.errors import NotFound
 from backoffice_common.testing import eventually
+from backoffice_requests.schemas import TimelineEntryRead
 from backoffice_requests.service import queries
 from backoffice_requests.service.uow import RequestsUnitOfWork
 
@@ -63,6 +66,21 @@ async def test_the_one_statement_read_answers_byte_for_byte_as_the_unit_of_works
     missing = "00000000-0000-4000-8000-000000000000"
     assert_problem(await service.client.get(f"/requests/{missing}", headers=auth(buyer, "procurement")), 404)
 
+    # the timeline, the same way: the same entries as the unit of work's timeline_of, in each language
+    for (sub, roles), language in zip(readers, ("en", "de", "en"), strict=True):
+        headers = {**auth(sub, *roles), "Accept-Language": language}
+        response = await service.client.get(f"/requests/{rid}/timeline", headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.headers["timeline-source"] == "live"
+        async with service.app.state.uow_factory() as uow:
+            timeline = await queries.timeline_of(
+                uow, user=User(sub=sub, roles=frozenset(roles)), request_id=rid, language=language
+            )
+        expected_entries = TypeAdapter(list[TimelineEntryRead]).dump_json(timeline.entries)
+        assert response.json() == json.loads(expected_entries)
+        assert {e["type"] for e in response.json()} >= {"purchase_request.submitted", "approval.task_assigned"}
+    assert_problem(await service.client.get(f"/requests/{rid}/timeline", headers=auth(carol, "approver")), 404)
+
 
 async def test_the_read_opens_no_unit_of_work(service: Service) -> None:
     alice = unique_user("alice")
@@ -75,7 +93,10 @@ async def test_the_read_opens_no_unit_of_work(service: Service) -> None:
     service.app.state.uow_factory = refused
     try:
         response = await service.client.get(f"/requests/{rid}", headers=auth(alice))
+        timeline = await service.client.get(f"/requests/{rid}/timeline", headers=auth(alice))
     finally:
         service.app.state.uow_factory = factory
     assert response.status_code == 200, response.text
     assert response.json()["id"] == rid
+    assert timeline.status_code == 200, timeline.text
+    assert [e["type"] for e in timeline.json()] == ["purchase_request.drafted"]

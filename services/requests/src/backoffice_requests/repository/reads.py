@@ -109,6 +109,40 @@ async def request_snapshot(conn: asyncpg.Connection, request_id: str, reader: st
     return RequestSnapshot(row, content, assigned, [dict(zip(_ENTRY_COLUMNS, e, strict=True)) for e in entries])
 
 
+_TIMELINE_SQL = (  # noqa: S608 (column names only)
+    "SELECT r.requester_id, r.timeline_archive_id, s.object_key, s.sha256,"
+    " EXISTS (SELECT 1 FROM approver_assignment a WHERE a.request_id = r.id AND a.user_id = $2) AS read_assigned,"
+    " ARRAY (SELECT ROW ({}) FROM timeline_entry t WHERE t.request_id = r.id ORDER BY t.id) AS read_entries"
+    " FROM purchase_request r LEFT JOIN timeline_archive s ON s.id = r.timeline_archive_id WHERE r.id = $1::uuid"
+).format(", ".join(f"t.{c}::text" if c == "request_id" else f"t.{c}" for c in _ENTRY_COLUMNS))
+
+
+@dataclass(frozen=True)
+class TimelineSnapshot:
+    """What ``GET /requests/{id}/timeline`` answers from, read in one statement (one snapshot)."""
+
+    requester_id: str
+    assigned: bool
+    segment: dict[str, str] | None
+    """The archived segment's ``object_key`` and ``sha256`` (``RequestReads.timeline_segment``), None when
+    the timeline was not archived."""
+    entries: list[dict[str, Any]]
+    """The live entries, as ``TimelineRepository.entries`` gives them."""
+
+
+async def timeline_snapshot(conn: asyncpg.Connection, request_id: str, reader: str) -> TimelineSnapshot | None:
+    """Who may see the request's timeline, where its archived part is and its live entries, in ONE
+    statement (``request_snapshot``'s way), for ``GET /requests/{id}/timeline``."""
+    record = await conn.fetchrow(_TIMELINE_SQL, request_id, reader)
+    if record is None:
+        return None
+    segment = None
+    if record["timeline_archive_id"] is not None:
+        segment = {"object_key": record["object_key"], "sha256": record["sha256"]}
+    entries = [dict(zip(_ENTRY_COLUMNS, e, strict=True)) for e in record["read_entries"]]
+    return TimelineSnapshot(record["requester_id"], record["read_assigned"], segment, entries)
+
+
 class RequestReads:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

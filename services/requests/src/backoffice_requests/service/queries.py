@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,13 +15,14 @@ import asyncpg
 
 from backoffice_common.auth import User
 from backoffice_common.errors import NotFound
-from backoffice_common.objectstore import ObjectMissing
+from backoffice_common.objectstore import ObjectMissing, ObjectStore
 from backoffice_requests.domain.diff import diff_contents
 from backoffice_requests.domain.lifecycle import Status, allowed_actions
 from backoffice_requests.domain.money import quantize
 from backoffice_requests.domain.notes import note_of, render_note
 from backoffice_requests.domain.waiting import waiting_on
-from backoffice_requests.repository.reads import RequestFilter, request_snapshot
+from backoffice_requests.repository.reads import RequestFilter, request_snapshot, timeline_snapshot
+from backoffice_requests.repository.timeline_archive import ArchivedTimelineRepository
 from backoffice_requests.schemas import (
     RequestPageRead,
     RequestRead,
@@ -41,6 +43,7 @@ __all__ = [
     "request_read_now",
     "revision_diff",
     "revisions",
+    "timeline_now",
     "timeline_of",
 ]
 
@@ -180,6 +183,31 @@ async def timeline_of(uow: RequestsUnitOfWork, *, user: User, request_id: str, l
     # an event that still came after the archiving (a late contract expiry) has a live entry: it follows
     later = await uow.timeline.entries(request_id=request_id)
     return Timeline([_entry_read(e, language) for e in [*archived, *later]], True)
+
+
+async def timeline_now(
+    conn: asyncpg.Connection,
+    store: Callable[[], ObjectStore | None],
+    *,
+    user: User,
+    request_id: str,
+    language: str = "en",
+) -> Timeline:
+    """``timeline_of`` from one statement on a connection without a transaction (``GET .../timeline``); an
+    archived timeline is read back from the object store ``store()`` gives, as ``timeline_of`` reads it."""
+    snapshot = await timeline_snapshot(conn, request_id, user.sub)
+    if snapshot is None or not (user.sees_everything or snapshot.requester_id == user.sub or snapshot.assigned):
+        raise not_found(request_id)
+    if snapshot.segment is None:
+        return Timeline([_entry_read(e, language) for e in snapshot.entries], False)
+    try:
+        archived = await ArchivedTimelineRepository(store()).entries(request_id=request_id, **snapshot.segment)
+    except ObjectMissing:
+        raise TimelineArchived(
+            f"the timeline of request {request_id} was archived to the object store, which no longer has it",
+            **snapshot.segment,
+        ) from None
+    return Timeline([_entry_read(e, language) for e in [*archived, *snapshot.entries]], True)
 
 
 def _entry_read(entry: dict[str, Any], language: str) -> TimelineEntryRead:
