@@ -2,7 +2,9 @@
 
 Also the task lists (``GET /tasks``: the delegators and a first page of 50 open tasks of a user with a
 few thousand; the same filtered by one request, as the flow polls it; the decided tasks), the raw
-statements against the Core ones (``page_rows_core``), after checking that both answer the same rows.
+statements against the Core ones (``page_rows_core``), after checking that both answer the same rows;
+and what ``GET /tasks`` runs now ("now": no session, the delegators and the page in one statement on a
+``read_connection``, ``task_page_rows_now``) against the session's two statements ("raw").
 
 A chain of ``--tasks`` tasks is added (insert) and then saved with one task decided (upsert), in one
 committed transaction, against a private, migrated database of the current profile's PostgreSQL:
@@ -39,8 +41,14 @@ from backoffice_approvals.domain.chain import Task
 from backoffice_approvals.domain.people import Person
 from backoffice_approvals.models import approval_task
 from backoffice_approvals.repository.chains import MUTABLE_TASK_COLUMNS, ChainRepository, _task_values
-from backoffice_approvals.repository.task_lists import TaskFilter, delegators, page_rows_core, task_page_rows
-from backoffice_common.db import make_session_factory
+from backoffice_approvals.repository.task_lists import (
+    TaskFilter,
+    delegators,
+    page_rows_core,
+    task_page_rows,
+    task_page_rows_now,
+)
+from backoffice_common.db import make_session_factory, read_connection
 from backoffice_common.testing import private_database
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -160,6 +168,17 @@ async def run(n: int, rounds: int, tasks: int) -> None:
 
             return first_page
 
+        def listing_now(where: TaskFilter = TaskFilter()) -> Callable[[], Awaitable[str]]:
+            """What ``GET /tasks`` does now: no session, one statement on a read connection."""
+
+            async def first_page() -> str:
+                async with read_connection(engine) as conn:
+                    now = datetime.now(UTC)
+                    page = await task_page_rows_now(conn, user_id="anna", now=now, where=where, after=None, limit=51)
+                return repr([vars(r) for r in page])
+
+            return first_page
+
         async with factory() as session:
             request_id = (await session.execute(text("SELECT max(request_id) FROM approval_task"))).scalar_one()
         one_request, history = TaskFilter(request_id=request_id), TaskFilter(state="decided")
@@ -170,10 +189,14 @@ async def run(n: int, rounds: int, tasks: int) -> None:
             "of request raw": listing(task_page_rows, one_request),
             "decided core": listing(page_rows_core, history),
             "decided raw": listing(task_page_rows, history),
+            "list now": listing_now(),
+            "of request now": listing_now(one_request),
         }
         for core, raw in (("list core", "list raw"), ("of request core", "of request raw")):
             assert await lists[core]() == await lists[raw](), (core, raw)
         assert await lists["decided core"]() == await lists["decided raw"]()
+        assert await lists["list now"]() == await lists["list raw"]()
+        assert await lists["of request now"]() == await lists["of request raw"]()
         for how, op in lists.items():
             results[how] = ([], [])
             for _ in range(30):
@@ -190,12 +213,13 @@ async def run(n: int, rounds: int, tasks: int) -> None:
     print(f"a chain of {tasks} tasks added and one decided (2 saves, 1 commit), {rounds} x {n}, load {load[0]:.2f}")
     print(
         "and GET /tasks' queries (delegators + the first page of 50: open tasks; of one request, as the flow"
-        " polls; decided tasks), read-only:"
+        " polls; decided tasks), read-only; 'now': without a session, one statement on a read connection:"
     )
     for how, (client, server) in results.items():
         c, b = statistics.median(client), statistics.median(server)
         print(f"  {how:9} client CPU {c:6.3f} ms   backend CPU {b:6.3f} ms")
     pairs = [("core", "raw"), *((f"{list_} core", f"{list_} raw") for list_ in ("list", "of request", "decided"))]
+    pairs += [("list raw", "list now"), ("of request raw", "of request now")]
     for core, raw in pairs:
         c = statistics.median(results[raw][0]) / statistics.median(results[core][0])
         print(f"  {raw}/{core} client {c:.2f}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,8 +10,14 @@ from approvals_testkit import snapshot, submitted
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from backoffice_approvals.repository.task_lists import TaskFilter, page_rows_core, task_page_rows
-from backoffice_common.db import make_session_factory
+from backoffice_approvals.repository.task_lists import (
+    TaskFilter,
+    delegators,
+    page_rows_core,
+    task_page_rows,
+    task_page_rows_now,
+)
+from backoffice_common.db import make_session_factory, read_connection
 
 LEAN_KEYS = {
     "id",
@@ -220,3 +227,80 @@ async def test_every_filtered_and_decided_list_raw_statement_answers_row_for_row
     finally:
         await engine.dispose()
     assert compared >= 8
+
+
+async def test_the_one_statement_list_answers_as_the_delegators_and_the_page_read_apart(service):
+    """``GET /tasks`` reads who the user stands in for and the page in ONE statement on a connection
+    without a transaction (``task_page_rows_now``): the same rows as ``delegators`` then
+    ``task_page_rows``, for a delegate (an absence of mike's, now, names them; a cancelled one and one
+    not begun yet do not count), for mike himself, every filter shape, after a cursor, and decided."""
+    made = await three_tasks_for_mike(service)
+    first_snap, decided_task = made[0][0], made[1][1]
+    r = await service.client.post(
+        f"/tasks/{decided_task}/decision", json={"decision": "approved"}, headers=service.headers("mike")
+    )
+    assert r.status_code == 200, r.text
+    now = datetime.now(UTC)
+    delegate = f"deputy-{uuid.uuid4().hex[:8]}"
+    engine = create_async_engine(service.settings.database_url)
+    try:
+        async with engine.begin() as conn:
+            for user, starts, cancelled in (
+                ("mike", now - timedelta(hours=1), None),
+                ("dave", now - timedelta(hours=1), now - timedelta(minutes=1)),
+                ("max", now + timedelta(hours=1), None),
+            ):
+                await conn.execute(
+                    text(
+                        "INSERT INTO absence (id, user_id, delegate_id, starts_at, ends_at, created_by, cancelled_at)"
+                        " VALUES (:id, :u, :d, :s, :e, 'test', :c)"
+                    ),
+                    {
+                        "id": str(uuid.uuid4()),
+                        "u": user,
+                        "d": delegate,
+                        "s": starts,
+                        "e": now + timedelta(hours=2),
+                        "c": cancelled,
+                    },
+                )
+        filters = [
+            TaskFilter(),
+            TaskFilter(request_id=first_snap["request_id"]),
+            TaskFilter(due_before=now + timedelta(days=60)),
+            TaskFilter(step="manager"),
+            TaskFilter(state="decided"),
+        ]
+        compared = 0
+        async with make_session_factory(engine)() as session, read_connection(engine) as raw:
+            for user_id in (delegate, "mike"):
+                assert (await delegators(session=session, user_id=user_id, now=now)) == (
+                    ["mike"] if user_id == delegate else []
+                )
+                for where in filters:
+                    after = None
+                    for _ in range(3):
+                        delegating = await delegators(session=session, user_id=user_id, now=now)
+                        apart = await task_page_rows(
+                            session=session,
+                            user_id=user_id,
+                            delegating=delegating if where.state == "open" else [],
+                            where=where,
+                            after=after,
+                            limit=1,
+                        )
+                        one = await task_page_rows_now(raw, user_id=user_id, now=now, where=where, after=after, limit=1)
+                        assert [vars(x) for x in one] == [vars(x) for x in apart], (user_id, where)
+                        if not one:
+                            break
+                        compared += 1
+                        last = one[-1]
+                        after = (last.decided_at if where.state == "decided" else last.due_at, last.id)
+            await session.rollback()
+        assert compared >= 10
+        # the delegate sees mike's open tasks through the endpoint too
+        listed = await every_page(service, delegate, limit=1)
+        assert made[0][1] in [t["id"] for t in listed]
+        assert decided_task not in [t["id"] for t in listed]
+    finally:
+        await engine.dispose()

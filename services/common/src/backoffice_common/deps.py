@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, TypeVar
 
+import asyncpg
 from fastapi import Depends, Request
 
+from backoffice_common.db import read_connection
 from backoffice_common.settings import ServiceSettings
 from backoffice_common.uow import UnitOfWork
 
@@ -21,6 +23,17 @@ async def _uow(request: Request) -> AsyncIterator[UnitOfWork]:
 
 UowDep = Annotated[UnitOfWork, Depends(_uow)]
 """A unit of work opened for the request; the use case commits it."""
+
+
+async def _read_connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    async with read_connection(request.app.state.engine) as connection:
+        yield connection
+
+
+ReadConnection = Annotated[asyncpg.Connection, Depends(_read_connection)]
+"""A pooled asyncpg connection without a transaction or unit of work, for a ``GET`` that reads what it
+answers in ONE statement (``db.read_connection``: why one). Put it after the route's authentication
+dependency, so a refused caller checks out no connection."""
 
 
 def uow_of(cls: type[U]) -> Callable[[Request], AsyncIterator[U]]:
@@ -67,4 +80,4 @@ def settings_of(cls: type[S]) -> Callable[[Request], S]:
     return dependency
 
 
-__all__ = ["SettingsDep", "UowDep", "settings_dep", "settings_of", "uow_of"]
+__all__ = ["ReadConnection", "SettingsDep", "UowDep", "settings_dep", "settings_of", "uow_of"]

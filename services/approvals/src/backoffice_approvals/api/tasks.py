@@ -15,6 +15,7 @@ from backoffice_approvals.service.decisions import decide
 from backoffice_approvals.service.task_lists import task_page
 from backoffice_approvals.service.tasks import visible_chains, visible_task
 from backoffice_common.auth import CurrentUser
+from backoffice_common.deps import ReadConnection
 from backoffice_common.openapi import problem_responses
 from backoffice_common.strings import NUL_FREE_NONEMPTY
 
@@ -62,8 +63,8 @@ def task_read(
     summary="My open tasks (including those delegated to me) by due date, or the tasks I decided",
 )
 async def inbox(
-    uow: UowDep,
     user: CurrentUser,
+    conn: ReadConnection,
     state: Annotated[
         Literal["open", "decided"],
         Query(
@@ -78,7 +79,8 @@ async def inbox(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> TaskPageRead:
     where = TaskFilter(state=state, step=step, request_id=request_id, due_before=due_before)
-    return await task_page(uow=uow, user=user, where=where, overdue=overdue, cursor=cursor, limit=limit)
+    # No unit of work: one statement on a pooled connection without a transaction (read_connection).
+    return await task_page(conn=conn, user=user, where=where, overdue=overdue, cursor=cursor, limit=limit)
 
 
 @router.get("/tasks/{task_id}", response_model=TaskRead, summary="One task with the request snapshot")

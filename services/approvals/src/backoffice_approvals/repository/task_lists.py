@@ -18,6 +18,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Select, literal, literal_column, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -114,6 +115,42 @@ async def task_page_rows(
     tasks newest decision first (raw asyncpg: one prepared statement per shape of filter)."""
     if where == TaskFilter():  # the default list (the console's inbox)
         return await _open_page_raw(session, [user_id, *delegating], after, limit)
+    sql, args = _statement(where, after, limit, user_id if where.state != OPEN else [user_id, *delegating])
+    conn = await driver_connection(session)
+    return [SimpleNamespace(**dict(r.items())) for r in await conn.fetch(sql, *args)]
+
+
+async def task_page_rows_now(
+    conn: asyncpg.Connection,
+    *,
+    user_id: str,
+    now: datetime,
+    where: TaskFilter,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Any]:
+    """``task_page_rows`` with ``delegators`` (who stands in for whom at ``now``) read in the same ONE
+    statement, for a connection without a transaction (``backoffice_common.db.read_connection``): the
+    same rows, seen in one snapshot. The open lists' assignees become the user followed by their
+    delegators, sorted, as ``delegators`` lists them; the decided list has none."""
+    if where.state != OPEN:
+        sql, args = _statement(where, after, limit, user_id)
+    else:
+        sql, args = _statement(where, after, limit, [user_id])
+        args.append(now)
+        sql = _with_delegators(sql, len(args))
+    return [SimpleNamespace(**dict(r.items())) for r in await conn.fetch(sql, *args)]
+
+
+def _statement(
+    where: TaskFilter, after: tuple[datetime, str] | None, limit: int, first: list[str] | str
+) -> tuple[str, list[Any]]:
+    """The page's statement and its arguments: ``first`` ($1) the assignees (open) or the user (decided)."""
+    args: list[Any] = [first, limit]
+    if after is not None:
+        args += [after[0], after[1]]
+    if where == TaskFilter():
+        return (_OPEN_PAGE_FIRST if after is None else _OPEN_PAGE_AFTER), args
     sql = _page_sql(
         decided=where.state != OPEN,
         after=after is not None,
@@ -122,12 +159,24 @@ async def task_page_rows(
         due_from=where.due_from is not None,
         step=where.step is not None,
     )
-    args: list[Any] = [user_id if where.state != OPEN else [user_id, *delegating], limit]
-    if after is not None:
-        args += [after[0], after[1]]
     args += [v for v in (where.request_id, where.due_before, where.due_from, where.step) if v is not None]
-    conn = await driver_connection(session)
-    return [SimpleNamespace(**dict(r.items())) for r in await conn.fetch(sql, *args)]
+    return sql, args
+
+
+_ASSIGNEES = "unnest($1::text[])"
+
+
+@functools.lru_cache(maxsize=64)
+def _with_delegators(sql: str, now: int) -> str:
+    """An open list's statement with its assignees ($1: the user alone) extended by ``delegators``' query
+    (``$now`` the time)."""
+    assert sql.count(_ASSIGNEES) == 1, sql
+    return sql.replace(
+        _ASSIGNEES,
+        f"unnest($1::text[] || ARRAY (SELECT DISTINCT user_id FROM {absence.name}"  # noqa: S608 - fixed fragments
+        f" WHERE delegate_id = ($1::text[])[1] AND cancelled_at IS NULL AND starts_at <= ${now}::timestamptz"
+        f" AND ends_at > ${now}::timestamptz ORDER BY user_id))",
+    )
 
 
 async def page_rows_core(

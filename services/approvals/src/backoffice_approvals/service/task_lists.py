@@ -10,10 +10,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from backoffice_approvals.repository.task_lists import OPEN, TaskFilter, delegators, task_page_rows
+import asyncpg
+
+from backoffice_approvals.repository.task_lists import OPEN, TaskFilter, task_page_rows_now
 from backoffice_approvals.schemas import TaskPageRead, TaskRequestBrief, TaskSummaryRead
 from backoffice_approvals.service.planning import now_utc
-from backoffice_approvals.service.uow import ApprovalsUnitOfWork
 from backoffice_common.auth import User
 from backoffice_common.errors import AppError
 
@@ -40,18 +41,17 @@ def decode_cursor(cursor: str, state: str) -> tuple[datetime, str]:
 
 
 async def task_page(
-    *, uow: ApprovalsUnitOfWork, user: User, where: TaskFilter, overdue: bool | None, cursor: str | None, limit: int
+    *, conn: asyncpg.Connection, user: User, where: TaskFilter, overdue: bool | None, cursor: str | None, limit: int
 ) -> TaskPageRead:
+    """On a connection without a transaction (``backoffice_common.db.read_connection``): the page and who
+    the user stands in for are one statement (``task_page_rows_now``), so they see one state."""
     now = now_utc()
     if overdue is True:
         where = replace(where, due_before=min(where.due_before or now, now))
     elif overdue is False:
         where = replace(where, due_from=max(where.due_from or now, now))
     after = decode_cursor(cursor, where.state) if cursor is not None else None
-    delegating = await delegators(session=uow.session, user_id=user.sub, now=now) if where.state == OPEN else []
-    rows = await task_page_rows(
-        session=uow.session, user_id=user.sub, delegating=delegating, where=where, after=after, limit=limit + 1
-    )
+    rows = await task_page_rows_now(conn, user_id=user.sub, now=now, where=where, after=after, limit=limit + 1)
     page, more = rows[:limit], len(rows) > limit
     items = [_summary(r, now) for r in page]
     if not (more and page):

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from backoffice_common.auth import CurrentUser
+from backoffice_common.deps import ReadConnection
 from backoffice_common.openapi import problem_responses
 from backoffice_contracts import service
 from backoffice_contracts.api.deps import ContractsUow, DocumentsDep, SettingsDep
@@ -31,17 +32,19 @@ def _read(view: queries.ContractView) -> ContractRead:
 
 @router.get("/contracts", response_model=list[ContractRead])
 async def list_contracts(
-    uow: ContractsUow, settings: SettingsDep, user: CurrentUser, request_id: Annotated[uuid.UUID, Query()]
+    settings: SettingsDep, user: CurrentUser, conn: ReadConnection, request_id: Annotated[uuid.UUID, Query()]
 ) -> list[ContractRead]:
-    views = await queries.contracts_of_request(uow=uow, settings=settings, user=user, request_id=str(request_id))
+    # No unit of work: one statement on a pooled connection without a transaction (read_connection).
+    views = await queries.contracts_of_request_now(conn=conn, settings=settings, user=user, request_id=str(request_id))
     return [_read(view) for view in views]
 
 
 @router.get("/contracts/{contract_id}", response_model=ContractRead)
 async def get_contract(
-    uow: ContractsUow, settings: SettingsDep, user: CurrentUser, contract_id: uuid.UUID
+    settings: SettingsDep, user: CurrentUser, conn: ReadConnection, contract_id: uuid.UUID
 ) -> ContractRead:
-    return _read(await queries.contract_view(uow=uow, settings=settings, user=user, contract_id=str(contract_id)))
+    view = await queries.contract_view_now(conn=conn, settings=settings, user=user, contract_id=str(contract_id))
+    return _read(view)
 
 
 @router.post(

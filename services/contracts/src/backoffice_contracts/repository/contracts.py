@@ -267,6 +267,49 @@ class ContractRepository:
         return [dict(r) for r in await (await self._conn()).fetch(_SELECT_REFUSALS, contract_id)]
 
 
+def _row_of(table: Any, alias: str) -> str:
+    """The table's columns as one anonymous row (``ROW (...)``), UUIDs as text, as ``_columns`` lists them."""
+    return (
+        "ROW ("
+        + ", ".join(f"{alias}.{c.name}::text" if isinstance(c.type, UUID) else f"{alias}.{c.name}" for c in table.c)
+        + ")"
+    )
+
+
+_SIGNATURE_NAMES = tuple(c.name for c in contract_signature.c)
+_REFUSAL_NAMES = tuple(c.name for c in signature_refusal.c)
+_SELECT_VIEWS = (
+    f"SELECT {_AGGREGATE},"  # noqa: S608 (column names of the model)
+    f" ARRAY (SELECT {_row_of(contract_signature, 's')} FROM contract_signature s WHERE s.contract_id = contract.id"
+    " ORDER BY s.signed_at) AS read_signatures,"
+    f" ARRAY (SELECT {_row_of(signature_refusal, 'f')} FROM signature_refusal f WHERE f.contract_id = contract.id::text"
+    " ORDER BY f.refused_at) AS read_refusals"
+    " FROM contract"
+)
+_VIEW_OF_CONTRACT = f"{_SELECT_VIEWS} WHERE id = $1"
+_VIEWS_OF_REQUEST = f"{_SELECT_VIEWS} WHERE request_id = $1 ORDER BY revision"
+
+
+async def contract_views(
+    conn: asyncpg.Connection, *, contract_id: str | None = None, request_id: str | None = None
+) -> list[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]]:
+    """The contract ``contract_id`` (or those of ``request_id``, by revision), each with its signatures and
+    refusals: what ``row`` (``rows_of_request``), ``signature_rows`` and ``refusal_rows`` read in a
+    statement each, in ONE, for a connection without a transaction (``backoffice_common.db.read_connection``)
+    on one snapshot. The same values: the rows in the column order of their tables, UUIDs as text."""
+    if contract_id is not None:
+        records = await conn.fetch(_VIEW_OF_CONTRACT, contract_id)
+    else:
+        records = await conn.fetch(_VIEWS_OF_REQUEST, request_id)
+    views = []
+    for record in records:
+        row = dict(record.items())
+        signatures = [dict(zip(_SIGNATURE_NAMES, r, strict=True)) for r in row.pop("read_signatures")]
+        refusals = [dict(zip(_REFUSAL_NAMES, r, strict=True)) for r in row.pop("read_refusals")]
+        views.append((row, signatures, refusals))
+    return views
+
+
 def _signature_row(contract_id: str, signature: Signature) -> dict[str, Any]:
     return {
         "id": str(uuid.uuid4()),

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from backoffice_common.auth import User
 from backoffice_contracts.domain import links
 from backoffice_contracts.domain.document import sha256
 from backoffice_contracts.domain.errors import ContractNotFound, NotExecuted
 from backoffice_contracts.domain.verification import Verification
+from backoffice_contracts.repository.contracts import contract_views
 from backoffice_contracts.service.access import may_read
 from backoffice_contracts.service.ports import DocumentPort
 from backoffice_contracts.service.uow import ContractsUnitOfWork
@@ -46,6 +49,24 @@ async def contracts_of_request(
     """The contracts of a request (one per revision) that the user may see."""
     rows = await uow.contracts.rows_of_request(request_id)
     return [await _view(uow, row) for row in rows if may_read(user, row, settings)]
+
+
+async def contract_view_now(
+    *, conn: asyncpg.Connection, settings: Settings, user: User, contract_id: str
+) -> ContractView:
+    """``contract_view`` in one statement on a connection without a transaction (``GET /contracts/{id}``)."""
+    views = await contract_views(conn, contract_id=contract_id)
+    if not views or not may_read(user, views[0][0], settings):
+        raise ContractNotFound(contract_id)
+    return ContractView(*views[0])
+
+
+async def contracts_of_request_now(
+    *, conn: asyncpg.Connection, settings: Settings, user: User, request_id: str
+) -> list[ContractView]:
+    """``contracts_of_request`` in one statement on a connection without a transaction (``GET /contracts``)."""
+    views = await contract_views(conn, request_id=request_id)
+    return [ContractView(*view) for view in views if may_read(user, view[0], settings)]
 
 
 async def _view(uow: ContractsUnitOfWork, row: dict[str, Any]) -> ContractView:

@@ -13,7 +13,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from backoffice_common.auth import CurrentUser, User, require_roles
-from backoffice_common.deps import settings_of
+from backoffice_common.deps import ReadConnection, settings_of
+from backoffice_common.objectstore import ObjectStore
 from backoffice_common.openapi import problem_responses
 from backoffice_common.strings import NUL_FREE
 from backoffice_requests.api.deps import UowDep
@@ -166,8 +167,9 @@ async def list_requests(
 
 
 @router.get("/{request_id}", response_model=RequestRead, summary="Read one request")
-async def get_request(request_id: RequestId, uow: UowDep, user: CurrentUser) -> Response:
-    read = await queries.request_read(uow, user=user, request_id=str(request_id))
+async def get_request(request_id: RequestId, user: CurrentUser, conn: ReadConnection) -> Response:
+    # No unit of work: one statement on a pooled connection without a transaction (read_connection).
+    read = await queries.request_read_now(conn, user=user, request_id=str(request_id))
     # Serialised once, by pydantic: the same bytes as JSONResponse(read.model_dump(mode="json")) (the
     # model has no float, the one type the two encoders write differently), without the dict between.
     return Response(read.model_dump_json(), media_type="application/json", headers={"ETag": f'"{read.version}"'})
@@ -297,6 +299,13 @@ TIMELINE_ANSWERS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _archive_store(http: Request) -> ObjectStore | None:
+    """The archived timelines' object store: the unit of work's class holds it (``with_archive``), so the
+    reads and the unit of work never disagree on it. Asked only for an archived timeline."""
+    uow = http.app.state.uow_factory()
+    return uow.archive_store if isinstance(uow, RequestsUnitOfWork) else None
+
+
 @router.get(
     "/{request_id}/timeline",
     response_model=list[TimelineEntryRead],
@@ -304,7 +313,12 @@ TIMELINE_ANSWERS: dict[int | str, dict[str, Any]] = {
     responses=TIMELINE_ANSWERS,
 )
 async def request_timeline(
-    request_id: RequestId, uow: UowDep, user: CurrentUser, response: Response, accept_language: AcceptLanguage = None
+    request_id: RequestId,
+    user: CurrentUser,
+    conn: ReadConnection,
+    http: Request,
+    response: Response,
+    accept_language: AcceptLanguage = None,
 ) -> list[TimelineEntryRead]:
     """Each entry's ``note`` is written for people in the first language of ``Accept-Language`` this service
     speaks (``en``, ``de``; English otherwise; the answer's ``Content-Language`` names it), next to its machine
@@ -312,7 +326,10 @@ async def request_timeline(
     long ago may have its timeline in the object store: it is read back from there, reads the same and is
     marked ``Timeline-Source: archive``."""
     language = language_of(accept_language)
-    timeline = await queries.timeline_of(uow, user=user, request_id=str(request_id), language=language)
+    # No unit of work: one statement on a pooled connection without a transaction (read_connection).
+    timeline = await queries.timeline_now(
+        conn, lambda: _archive_store(http), user=user, request_id=str(request_id), language=language
+    )
     response.headers["Content-Language"] = language
     response.headers["Vary"] = "Accept-Language"
     response.headers["Timeline-Source"] = "archive" if timeline.archived else "live"

@@ -6,13 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import and_, literal, or_, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_common.db import driver_connection
 from backoffice_requests.domain.content import Content
 from backoffice_requests.domain.lifecycle import Status
-from backoffice_requests.models import approver_assignment, purchase_request, request_revision, timeline_archive
+from backoffice_requests.models import (
+    approver_assignment,
+    purchase_request,
+    request_revision,
+    timeline_archive,
+    timeline_entry,
+)
 from backoffice_requests.repository.serialization import content_from_json
 
 
@@ -58,6 +65,82 @@ def _conditions(where: RequestFilter, after: tuple[datetime, str] | None) -> lis
 _ROW_SQL = "SELECT {} FROM purchase_request WHERE id = $1::uuid".format(  # noqa: S608 (column names only)
     ", ".join(f"{c.name}::text AS {c.name}" if c.name == "id" else c.name for c in purchase_request.c)
 )
+
+
+_ENTRY_COLUMNS = tuple(c.name for c in timeline_entry.c)
+_READ_SQL = (  # noqa: S608 (column names only)
+    "SELECT {}, (SELECT v.content FROM request_revision v WHERE v.request_id = r.id AND v.revision = r.revision)"
+    " AS read_content,"
+    " EXISTS (SELECT 1 FROM approver_assignment a WHERE a.request_id = r.id AND a.user_id = $2) AS read_assigned,"
+    " ARRAY (SELECT ROW ({}) FROM timeline_entry t WHERE t.request_id = r.id ORDER BY t.id) AS read_entries"
+    " FROM purchase_request r WHERE r.id = $1::uuid"
+).format(
+    ", ".join(f"r.{c.name}::text AS {c.name}" if c.name == "id" else f"r.{c.name}" for c in purchase_request.c),
+    ", ".join(f"t.{c}::text" if c == "request_id" else f"t.{c}" for c in _ENTRY_COLUMNS),
+)
+
+
+@dataclass(frozen=True)
+class RequestSnapshot:
+    """What ``GET /requests/{id}`` answers from, read in one statement (one snapshot)."""
+
+    row: dict[str, Any]
+    """As ``RequestReads.row`` gives it."""
+    content: dict[str, Any] | None
+    """The current revision's stored content, as ``RequestReads.content`` gives it (None: no such row)."""
+    assigned: bool
+    """Whether the reader is one of the request's approvers (``ApproverRepository.is_assigned``)."""
+    entries: list[dict[str, Any]]
+    """The live timeline, as ``TimelineRepository.entries`` gives it."""
+
+
+async def request_snapshot(conn: asyncpg.Connection, request_id: str, reader: str) -> RequestSnapshot | None:
+    """The request's row, its current revision's content, whether ``reader`` is assigned to approve it,
+    and its timeline entries: what the unit of work's ``row``, ``is_assigned``, ``content`` and
+    ``entries`` read in four statements, in ONE, so that it needs no transaction to see one state
+    (``backoffice_common.db.read_connection``). The same values, column for column: the entries come
+    as an array of rows in the column order of ``timeline_entry`` (jsonb decoded by the connection's
+    codecs, the request id as text)."""
+    record = await conn.fetchrow(_READ_SQL, request_id, reader)
+    if record is None:
+        return None
+    row = dict(record.items())
+    content, assigned, entries = row.pop("read_content"), row.pop("read_assigned"), row.pop("read_entries")
+    return RequestSnapshot(row, content, assigned, [dict(zip(_ENTRY_COLUMNS, e, strict=True)) for e in entries])
+
+
+_TIMELINE_SQL = (  # noqa: S608 (column names only)
+    "SELECT r.requester_id, r.timeline_archive_id, s.object_key, s.sha256,"
+    " EXISTS (SELECT 1 FROM approver_assignment a WHERE a.request_id = r.id AND a.user_id = $2) AS read_assigned,"
+    " ARRAY (SELECT ROW ({}) FROM timeline_entry t WHERE t.request_id = r.id ORDER BY t.id) AS read_entries"
+    " FROM purchase_request r LEFT JOIN timeline_archive s ON s.id = r.timeline_archive_id WHERE r.id = $1::uuid"
+).format(", ".join(f"t.{c}::text" if c == "request_id" else f"t.{c}" for c in _ENTRY_COLUMNS))
+
+
+@dataclass(frozen=True)
+class TimelineSnapshot:
+    """What ``GET /requests/{id}/timeline`` answers from, read in one statement (one snapshot)."""
+
+    requester_id: str
+    assigned: bool
+    segment: dict[str, str] | None
+    """The archived segment's ``object_key`` and ``sha256`` (``RequestReads.timeline_segment``), None when
+    the timeline was not archived."""
+    entries: list[dict[str, Any]]
+    """The live entries, as ``TimelineRepository.entries`` gives them."""
+
+
+async def timeline_snapshot(conn: asyncpg.Connection, request_id: str, reader: str) -> TimelineSnapshot | None:
+    """Who may see the request's timeline, where its archived part is and its live entries, in ONE
+    statement (``request_snapshot``'s way), for ``GET /requests/{id}/timeline``."""
+    record = await conn.fetchrow(_TIMELINE_SQL, request_id, reader)
+    if record is None:
+        return None
+    segment = None
+    if record["timeline_archive_id"] is not None:
+        segment = {"object_key": record["object_key"], "sha256": record["sha256"]}
+    entries = [dict(zip(_ENTRY_COLUMNS, e, strict=True)) for e in record["read_entries"]]
+    return TimelineSnapshot(record["requester_id"], record["read_assigned"], segment, entries)
 
 
 class RequestReads:

@@ -6,19 +6,23 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from backoffice_common.auth import User
 from backoffice_common.errors import NotFound
-from backoffice_common.objectstore import ObjectMissing
+from backoffice_common.objectstore import ObjectMissing, ObjectStore
 from backoffice_requests.domain.diff import diff_contents
 from backoffice_requests.domain.lifecycle import Status, allowed_actions
 from backoffice_requests.domain.money import quantize
 from backoffice_requests.domain.notes import note_of, render_note
 from backoffice_requests.domain.waiting import waiting_on
-from backoffice_requests.repository.reads import RequestFilter
+from backoffice_requests.repository.reads import RequestFilter, request_snapshot, timeline_snapshot
+from backoffice_requests.repository.timeline_archive import ArchivedTimelineRepository
 from backoffice_requests.schemas import (
     RequestPageRead,
     RequestRead,
@@ -31,7 +35,17 @@ from backoffice_requests.service.access import can_see, not_found
 from backoffice_requests.service.errors import BadCursor, TimelineArchived
 from backoffice_requests.service.uow import RequestsUnitOfWork
 
-__all__ = ["RequestFilter", "Timeline", "list_requests", "request_read", "revision_diff", "revisions", "timeline_of"]
+__all__ = [
+    "RequestFilter",
+    "Timeline",
+    "list_requests",
+    "request_read",
+    "request_read_now",
+    "revision_diff",
+    "revisions",
+    "timeline_now",
+    "timeline_of",
+]
 
 
 async def _visible_row(uow: RequestsUnitOfWork, *, user: User, request_id: str) -> dict[str, Any]:
@@ -44,8 +58,27 @@ async def _visible_row(uow: RequestsUnitOfWork, *, user: User, request_id: str) 
 
 
 async def request_read(uow: RequestsUnitOfWork, *, user: User, request_id: str) -> RequestRead:
+    """In a unit of work (a command's answer, in its transaction)."""
     row = await _visible_row(uow, user=user, request_id=request_id)
     content = await uow.reads.content(request_id, row["revision"])
+    return _request_model(row, content, await uow.timeline.entries(request_id=request_id))
+
+
+async def request_read_now(conn: asyncpg.Connection, *, user: User, request_id: str) -> RequestRead:
+    """``GET /requests/{id}``: the same model as ``request_read``, from one statement on a connection
+    without a transaction (``backoffice_common.db.read_connection``)."""
+    snapshot = await request_snapshot(conn, request_id, user.sub)
+    if snapshot is None:
+        raise not_found(request_id)
+    row = snapshot.row
+    if not (user.sees_everything or row["requester_id"] == user.sub or snapshot.assigned):
+        raise not_found(request_id)
+    if snapshot.content is None:
+        raise LookupError(f"no revision {row['revision']} of request {request_id}")
+    return _request_model(row, snapshot.content, snapshot.entries)
+
+
+def _request_model(row: dict[str, Any], content: dict[str, Any], entries: list[dict[str, Any]]) -> RequestRead:
     received: dict[str, str] = row["received"]
     lines = [{**line, "quantity_received": received.get(str(line["line_no"]), "0")} for line in content["lines"]]
     requester = {"id": row["requester_id"], "name": row["requester_name"]}
@@ -54,7 +87,7 @@ async def request_read(uow: RequestsUnitOfWork, *, user: User, request_id: str) 
         requester=requester,
         vendor_id=str(content.get("vendor_id", "")),
         updated_at=row["updated_at"],
-        entries=await uow.timeline.entries(request_id=request_id),
+        entries=entries,
     )
     return RequestRead.model_validate(
         {
@@ -150,6 +183,31 @@ async def timeline_of(uow: RequestsUnitOfWork, *, user: User, request_id: str, l
     # an event that still came after the archiving (a late contract expiry) has a live entry: it follows
     later = await uow.timeline.entries(request_id=request_id)
     return Timeline([_entry_read(e, language) for e in [*archived, *later]], True)
+
+
+async def timeline_now(
+    conn: asyncpg.Connection,
+    store: Callable[[], ObjectStore | None],
+    *,
+    user: User,
+    request_id: str,
+    language: str = "en",
+) -> Timeline:
+    """``timeline_of`` from one statement on a connection without a transaction (``GET .../timeline``); an
+    archived timeline is read back from the object store ``store()`` gives, as ``timeline_of`` reads it."""
+    snapshot = await timeline_snapshot(conn, request_id, user.sub)
+    if snapshot is None or not (user.sees_everything or snapshot.requester_id == user.sub or snapshot.assigned):
+        raise not_found(request_id)
+    if snapshot.segment is None:
+        return Timeline([_entry_read(e, language) for e in snapshot.entries], False)
+    try:
+        archived = await ArchivedTimelineRepository(store()).entries(request_id=request_id, **snapshot.segment)
+    except ObjectMissing:
+        raise TimelineArchived(
+            f"the timeline of request {request_id} was archived to the object store, which no longer has it",
+            **snapshot.segment,
+        ) from None
+    return Timeline([_entry_read(e, language) for e in [*archived, *snapshot.entries]], True)
 
 
 def _entry_read(entry: dict[str, Any], language: str) -> TimelineEntryRead:
