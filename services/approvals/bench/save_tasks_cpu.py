@@ -24,6 +24,7 @@ import asyncio
 import dataclasses
 import os
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -41,15 +42,12 @@ from backoffice_approvals.domain.chain import Task
 from backoffice_approvals.domain.people import Person
 from backoffice_approvals.models import approval_task
 from backoffice_approvals.repository.chains import MUTABLE_TASK_COLUMNS, ChainRepository, _task_values
-from backoffice_approvals.repository.task_lists import (
-    TaskFilter,
-    delegators,
-    page_rows_core,
-    task_page_rows,
-    task_page_rows_now,
-)
+from backoffice_approvals.repository.task_lists import TaskFilter, task_page_rows_now
 from backoffice_common.db import make_session_factory, read_connection
 from backoffice_common.testing import private_database
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from task_lists_reference import delegators, page_rows_core, task_page_rows
 
 TICKS = os.sysconf("SC_CLK_TCK")
 MIGRATIONS = Path(backoffice_approvals.__file__).parent / "migrations"

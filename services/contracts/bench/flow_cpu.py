@@ -30,6 +30,10 @@ DEV_SECRET = "development-only-jwt-secret-never-in-production"  # noqa: S105 (de
 PORTS = (
     ("contracts", "BACKOFFICE_CONTRACTS_PORT"),
     ("notifications", "BACKOFFICE_NOTIFICATIONS_PORT"),
+    ("approvals", "BACKOFFICE_APPROVALS_PORT"),
+    ("budgets", "BACKOFFICE_BUDGETS_PORT"),
+    ("insights", "BACKOFFICE_INSIGHTS_PORT"),
+    ("requests", "BACKOFFICE_REQUESTS_PORT"),
     ("mail sink", "BACKOFFICE_SMTP_PORT"),
     ("s3proxy", "BACKOFFICE_S3_PORT"),
     ("postgresql", "BACKOFFICE_PG_PORT"),
@@ -60,6 +64,7 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=3)
     parser.add_argument("--profile", type=Path, default=None, help="a directory for py-spy's raw profiles")
     parser.add_argument("--spy-rate", type=int, default=50)
+    parser.add_argument("--spy", default=",".join(PROFILED), help="the services py-spy records, comma-separated")
     args = parser.parse_args()
     pids = roots()
     if args.warm:
@@ -68,7 +73,7 @@ def main() -> None:
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
         spy = shutil.which("py-spy") or str(Path(os.environ.get("VIRTUAL_ENV", ".venv")) / "bin" / "py-spy")
-        for name in PROFILED:
+        for name in args.spy.split(","):
             out = args.profile / f"{name}.txt"
             command = [spy, "record", "--pid", str(pids[name]), "--rate", str(args.spy_rate), "--nonblocking", "--gil"]
             command += ["--format", "raw", "--output", str(out), "--subprocesses"]

@@ -9,14 +9,9 @@ from typing import Any
 from approvals_testkit import snapshot, submitted
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from task_lists_reference import delegators, page_rows_core, task_page_rows
 
-from backoffice_approvals.repository.task_lists import (
-    TaskFilter,
-    delegators,
-    page_rows_core,
-    task_page_rows,
-    task_page_rows_now,
-)
+from backoffice_approvals.repository.task_lists import TaskFilter, task_page_rows_now
 from backoffice_common.db import make_session_factory, read_connection
 
 LEAN_KEYS = {

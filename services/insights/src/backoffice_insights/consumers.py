@@ -9,11 +9,12 @@ from typing import Any, cast
 from pydantic import BaseModel, ConfigDict, Field
 
 from backoffice_common.consumer import Handler
-from backoffice_common.events import CloudEvent, PermanentEventError, parse_payload
+from backoffice_common.events import CloudEvent, parse_payload
 from backoffice_common.uow import UnitOfWork
-from backoffice_insights.domain.facts import REQUEST_EVENT_TYPES, VENDOR_UPDATED, Fact, VendorFact
+from backoffice_insights.domain.facts import REQUEST_EVENT_TYPES, VENDOR_UPDATED, VendorFact
 from backoffice_insights.repository import checklist_leads
-from backoffice_insights.service.ingest import IngestUow, record_fact, record_vendor
+from backoffice_insights.service.ingest import IngestUow, record_fact, record_vendor, request_fact
+from backoffice_insights.service.uow import InsightsUnitOfWork
 
 
 class VendorUpdated(BaseModel):
@@ -22,20 +23,6 @@ class VendorUpdated(BaseModel):
     vendor_id: str = Field(min_length=1, max_length=200)
     legal_name: str = Field(max_length=1000)
     status: str = Field(max_length=40)
-
-
-def _request_id(event: CloudEvent) -> str:
-    data = event.data
-    snapshot = data.get("request")
-    candidates = [
-        event.subject,
-        data.get("request_id"),
-        snapshot.get("request_id") if isinstance(snapshot, dict) else None,
-    ]
-    for candidate in candidates:
-        if isinstance(candidate, str) and 0 < len(candidate) <= 200:
-            return candidate
-    raise PermanentEventError(f"{event.type} {event.id}: names no purchase request (no subject, no request_id)")
 
 
 class ChecklistEvent(BaseModel):
@@ -79,8 +66,9 @@ async def on_checklist_event(event: CloudEvent, uow: UnitOfWork) -> str:
 
 def handlers() -> dict[str, Handler]:
     async def on_request_event(event: CloudEvent, uow: UnitOfWork) -> str | None:
-        fact = Fact(event.id, event.type, event.time, _request_id(event), event.data)
-        return await record_fact(uow=cast(IngestUow, uow), fact=fact)
+        if isinstance(uow, InsightsUnitOfWork) and uow.recorded(event.id):
+            return None  # the claim stored the fact (``InsightsUnitOfWork.claim``)
+        return await record_fact(uow=cast(IngestUow, uow), fact=request_fact(event))
 
     async def on_vendor_updated(event: CloudEvent, uow: UnitOfWork) -> str:
         payload = parse_payload(VendorUpdated, event)

@@ -6,9 +6,12 @@ tasks per assignee (the user and whoever is away and named them as delegate) alo
 ``(decided_by->>'id', decided_at DESC, id DESC)``. Only the page's rows are joined to their chain, and
 only a few fields of its snapshot are read.
 
-Every list runs as raw asyncpg on the session's connection (``driver_connection``): the default one as one
-prepared statement, each filtered shape as its own (``_page_sql``). ``page_rows_core``, the same pages as
-SQLAlchemy Core, stays as the reference the tests and ``bench/task_lists_cpu.py`` compare them with."""
+Every list runs as ONE raw asyncpg statement on a connection without a transaction
+(``task_page_rows_now``, on ``backoffice_common.db.read_connection``): the default one as one prepared
+statement, each filtered shape as its own (``_page_sql``), who the user stands in for read in the same
+statement. The references the tests and ``bench/save_tasks_cpu.py`` compare it with (the same pages as
+SQLAlchemy Core, ``page_rows_core``, and as these statements after the delegators read apart,
+``task_page_rows``) live in ``tests/task_lists_reference.py``."""
 
 from __future__ import annotations
 
@@ -19,11 +22,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Select, literal, literal_column, select, tuple_, union
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice_approvals.models import absence, approval_chain, approval_task
-from backoffice_common.db import driver_connection
+from backoffice_approvals.models import absence
 
 OPEN = "open"
 
@@ -35,89 +35,6 @@ class TaskFilter:
     request_id: str | None = None
     due_before: datetime | None = None
     due_from: datetime | None = None
-
-
-# Written as literals, not bound parameters, so that a generic plan still matches the partial and
-# expression indexes.
-IS_OPEN = approval_task.c.status == literal_column("'open'")
-
-
-def _decider_id() -> Any:
-    return approval_task.c.decided_by.op("->>")(literal_column("'id'"))
-
-
-def _step_name() -> Any:
-    return approval_chain.c.steps[approval_task.c.step_index]["name"].astext
-
-
-def _snapshot(key: str) -> Any:
-    return approval_chain.c.snapshot[key].astext.label(f"request_{key}")
-
-
-async def delegators(*, session: AsyncSession, user_id: str, now: datetime) -> list[str]:
-    """Who is away right now and named the user as their delegate (raw asyncpg: every task list asks)."""
-    conn = await driver_connection(session)
-    rows = await conn.fetch(
-        f"SELECT DISTINCT user_id FROM {absence.name} WHERE delegate_id = $1 AND cancelled_at IS NULL"  # noqa: S608
-        " AND starts_at <= $2 AND ends_at > $2",
-        user_id,
-        now,
-    )
-    return sorted(r["user_id"] for r in rows)
-
-
-def _filtered(query: Select[Any], where: TaskFilter) -> Select[Any]:
-    t = approval_task
-    if where.request_id is not None:
-        query = query.where(t.c.request_id == where.request_id)
-    if where.due_before is not None:
-        query = query.where(t.c.due_at < where.due_before)
-    if where.due_from is not None:
-        query = query.where(t.c.due_at >= where.due_from)
-    if where.step is not None:
-        query = query.join(approval_chain, approval_chain.c.id == t.c.chain_id).where(_step_name() == where.step)
-    return query
-
-
-def _open_ids(assignees: list[str], where: TaskFilter, after: tuple[datetime, str] | None, limit: int) -> Any:
-    t = approval_task
-    branches = []
-    for assignee in assignees:
-        query = select(t.c.id).where(IS_OPEN, t.c.assignee_id == assignee)
-        if after is not None:
-            query = query.where(tuple_(t.c.due_at, t.c.id) > tuple_(literal(after[0]), literal(after[1])))
-        branches.append(_filtered(query, where).order_by(t.c.due_at, t.c.id).limit(limit).subquery().select())
-    return union(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
-
-
-def _decided_ids(user_id: str, where: TaskFilter, after: tuple[datetime, str] | None, limit: int) -> Any:
-    t = approval_task
-    branches = []
-    for mine in (t.c.assignee_id == user_id, _decider_id() == user_id):
-        query = select(t.c.id).where(t.c.decision.is_not(None), mine)
-        if after is not None:
-            query = query.where(tuple_(t.c.decided_at, t.c.id) < tuple_(literal(after[0]), literal(after[1])))
-        ordered = _filtered(query, where).order_by(t.c.decided_at.desc(), t.c.id.desc()).limit(limit)
-        branches.append(ordered.subquery().select())
-    return union(*branches).subquery()
-
-
-async def task_page_rows(
-    *,
-    session: AsyncSession,
-    user_id: str,
-    delegating: list[str],
-    where: TaskFilter,
-    after: tuple[datetime, str] | None,
-    limit: int,
-) -> list[Any]:
-    """At most ``limit`` lean rows after the cursor position ``after``: open tasks by due date, decided
-    tasks newest decision first (raw asyncpg: one prepared statement per shape of filter)."""
-    if where == TaskFilter():  # the default list (the console's inbox)
-        return await _open_page_raw(session, [user_id, *delegating], after, limit)
-    sql, args = _statement(where, after, limit, user_id if where.state != OPEN else [user_id, *delegating])
-    conn = await driver_connection(session)
-    return [SimpleNamespace(**dict(r.items())) for r in await conn.fetch(sql, *args)]
 
 
 async def task_page_rows_now(
@@ -179,51 +96,6 @@ def _with_delegators(sql: str, now: int) -> str:
     )
 
 
-async def page_rows_core(
-    *,
-    session: AsyncSession,
-    user_id: str,
-    delegating: list[str],
-    where: TaskFilter,
-    after: tuple[datetime, str] | None,
-    limit: int,
-) -> list[Any]:
-    """``task_page_rows`` as a SQLAlchemy Core statement, for every filter."""
-    t = approval_task
-    if where.state == OPEN:
-        ids = _open_ids([user_id, *delegating], where, after, limit)
-        order: tuple[Any, ...] = (t.c.due_at, t.c.id)
-    else:
-        ids = _decided_ids(user_id, where, after, limit)
-        order = (t.c.decided_at.desc(), t.c.id.desc())
-    query = (
-        select(
-            t.c.id,
-            t.c.chain_id,
-            t.c.request_id,
-            _step_name().label("step"),
-            t.c.status,
-            t.c.assignee,
-            t.c.on_behalf_of,
-            t.c.decision,
-            t.c.decided_by,
-            t.c.decided_at,
-            t.c.due_at,
-            t.c.created_at,
-            _snapshot("number"),
-            _snapshot("title"),
-            _snapshot("total"),
-            _snapshot("currency"),
-            approval_chain.c.snapshot["requester"]["name"].astext.label("request_requester_name"),
-        )
-        .join(approval_chain, approval_chain.c.id == t.c.chain_id)
-        .where(t.c.id.in_(select(ids.c.id)))
-        .order_by(*order)
-        .limit(limit)
-    )
-    return list((await session.execute(query)).all())
-
-
 _PAGE_COLUMNS = (
     "t.id, t.chain_id, t.request_id, c.steps -> t.step_index ->> 'name' AS step, t.status, t.assignee,"
     " t.on_behalf_of, t.decision, t.decided_by, t.decided_at, t.due_at, t.created_at,"
@@ -246,9 +118,10 @@ def _open_page_sql(*, after: bool) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _page_sql(*, decided: bool, after: bool, request_id: bool, due_before: bool, due_from: bool, step: bool) -> str:
-    """A filtered page as ``page_rows_core`` asks it, in asyncpg's form: $1 the assignees (open) or the user
-    (decided), $2 the page size, then the cursor position, then the filters given, in the order of
-    ``TaskFilter``. Each id set walks its partial index cut at the page size; only the page is joined."""
+    """A filtered page as ``page_rows_core`` (the tests' reference) asks it, in asyncpg's form: $1 the
+    assignees (open) or the user (decided), $2 the page size, then the cursor position, then the filters
+    given, in the order of ``TaskFilter``. Each id set walks its partial index cut at the page size; only
+    the page is joined."""
     conditions: list[str] = []
     n = 2
     if after:
@@ -291,17 +164,3 @@ def _page_sql(*, decided: bool, after: bool, request_id: bool, due_before: bool,
 
 _OPEN_PAGE_FIRST = _open_page_sql(after=False)
 _OPEN_PAGE_AFTER = _open_page_sql(after=True)
-
-
-async def _open_page_raw(
-    session: AsyncSession, assignees: list[str], after: tuple[datetime, str] | None, limit: int
-) -> list[Any]:
-    """``task_page_rows`` without filters, the same rows: each assignee's open tasks walk
-    ``ix_approval_task_open_assignee_due`` cut at the page size (a lateral join over the assignees
-    instead of a union of one branch each), then the page is joined to its chains."""
-    conn = await driver_connection(session)
-    if after is None:
-        rows = await conn.fetch(_OPEN_PAGE_FIRST, assignees, limit)
-    else:
-        rows = await conn.fetch(_OPEN_PAGE_AFTER, assignees, limit, after[0], after[1])
-    return [SimpleNamespace(**dict(r.items())) for r in rows]

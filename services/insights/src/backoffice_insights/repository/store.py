@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import DateTime
 
-from backoffice_common.db import driver_connection
+from backoffice_common.db import driver_connection, fetchval_beginning
 from backoffice_insights.domain.facts import Fact, Pending, VendorFact
 from backoffice_insights.domain.fold import fold_fields
 from backoffice_insights.domain.view import Person, RequestView, Stage
@@ -52,6 +52,17 @@ _RECORD = (
     "INSERT INTO dirty_request (request_id) SELECT request_id FROM f "
     "ON CONFLICT (request_id) DO UPDATE SET version = dirty_request.version + 1, error = NULL "
     "RETURNING request_id"
+)
+
+# ``_RECORD`` for a batch of facts (a polled batch of a partition): the facts not known yet, and each
+# of their requests marked once.
+_RECORD_MANY = (
+    "WITH f AS (INSERT INTO fact (event_id, request_id, type, occurred_at, data) "
+    "SELECT e, r, t, o, d::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) "
+    "AS u(e, r, t, o, d) ON CONFLICT (event_id) DO NOTHING RETURNING event_id, request_id), "
+    "q AS (INSERT INTO dirty_request (request_id) SELECT DISTINCT request_id FROM f "
+    "ON CONFLICT (request_id) DO UPDATE SET version = dirty_request.version + 1, error = NULL) "
+    "SELECT event_id FROM f"
 )
 
 # The oldest queued requests that no other fold (another replica) holds; the advisory lock is
@@ -122,6 +133,29 @@ class FactStore:
         conn = await driver_connection(self.session)
         data = json.dumps(fold_fields(f.type, f.data))
         return await conn.fetchval(_RECORD, f.event_id, f.request_id, f.type, f.time, data) is not None
+
+    async def record_first(self, f: Fact) -> bool:
+        """``record`` as the transaction's first statement: when the transaction has not begun, the
+        statement begins it (``fetchval_beginning``: BEGIN and the statement, no empty statement first)."""
+        data = json.dumps(fold_fields(f.type, f.data))
+        args = (f.event_id, f.request_id, f.type, f.time, data)
+        return await fetchval_beginning(self.session, _RECORD, *args) is not None
+
+    async def record_many(self, facts: list[Fact]) -> set[str]:
+        """``record`` for several facts in one statement: the event ids of those not known before."""
+        if not facts:
+            return set()
+        unique = {f.event_id: f for f in reversed(facts)}.values()
+        conn = await driver_connection(self.session)
+        rows = await conn.fetch(
+            _RECORD_MANY,
+            [f.event_id for f in unique],
+            [f.request_id for f in unique],
+            [f.type for f in unique],
+            [f.time for f in unique],
+            [json.dumps(fold_fields(f.type, f.data)) for f in unique],
+        )
+        return {r["event_id"] for r in rows}
 
     async def vendor(self, vendor_id: str) -> VendorFact | None:
         row = (

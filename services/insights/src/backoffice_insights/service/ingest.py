@@ -1,8 +1,8 @@
 """Events into the read model, idempotently and independently of arrival order.
 
 Two steps. The consumer only *records* each event as a fact of its request (the event id is the
-fact's primary key, besides the consumer's inbox, so a redelivered event, or the same event arriving
-through a redrive, adds nothing) and queues the request for folding, in the consumer's transaction.
+fact's primary key, so a redelivered event, or the same event arriving through a redrive, adds
+nothing; the fact is the event's claim, in place of an inbox row: ``service.uow.InsightsUnitOfWork``) and queues the request for folding, in the consumer's transaction.
 The fold job then *refolds* each queued request once from all its facts, a batch of requests per
 transaction, under the request's advisory lock. The view stays a function of the set of facts.
 """
@@ -15,11 +15,32 @@ from typing import Protocol
 
 import structlog
 
+from backoffice_common.events import CloudEvent, PermanentEventError
 from backoffice_insights.domain.facts import Fact, Pending, VendorFact
 from backoffice_insights.domain.fold import fold
 from backoffice_insights.domain.view import RequestView
 
 log = structlog.get_logger(__name__)
+
+
+def request_id_of(event: CloudEvent) -> str:
+    """The purchase request an event is about: its subject, else its ``request_id``, else its snapshot's."""
+    data = event.data
+    snapshot = data.get("request")
+    candidates = [
+        event.subject,
+        data.get("request_id"),
+        snapshot.get("request_id") if isinstance(snapshot, dict) else None,
+    ]
+    for candidate in candidates:
+        if isinstance(candidate, str) and 0 < len(candidate) <= 200:
+            return candidate
+    raise PermanentEventError(f"{event.type} {event.id}: names no purchase request (no subject, no request_id)")
+
+
+def request_fact(event: CloudEvent) -> Fact:
+    """A request event as the fact the read model keeps."""
+    return Fact(event.id, event.type, event.time, request_id_of(event), event.data)
 
 
 class FactsPort(Protocol):
