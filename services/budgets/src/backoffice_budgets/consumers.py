@@ -17,7 +17,7 @@ from typing import Annotated, Any, cast
 from pydantic import BaseModel, Field
 
 from backoffice_budgets.domain import ordering
-from backoffice_budgets.domain.holds import Snapshot
+from backoffice_budgets.domain.holds import RequestHold, Snapshot
 from backoffice_budgets.domain.ledger import Cause
 from backoffice_budgets.repository.uow import BudgetsUnitOfWork
 from backoffice_budgets.service import requests as service
@@ -146,24 +146,24 @@ def decode(event: CloudEvent, *, fx_max_age_days: int) -> service.Step:
     raise PermanentEventError(f"budgets does not handle {event.type}")
 
 
-async def _submitted(uow: BudgetsUnitOfWork, **kw: Any) -> str:
-    return await service.submitted(uow=uow, **kw)
+async def _submitted(uow: BudgetsUnitOfWork, hold: RequestHold, **kw: Any) -> str:
+    return await service.submitted(uow=uow, hold=hold, **kw)
 
 
-async def _approved(uow: BudgetsUnitOfWork, **kw: Any) -> str:
-    return await service.approved(uow=uow, **kw)
+async def _approved(uow: BudgetsUnitOfWork, hold: RequestHold, **kw: Any) -> str:
+    return await service.approved(uow=uow, hold=hold, **kw)
 
 
-async def _released(uow: BudgetsUnitOfWork, **kw: Any) -> str:
-    return await service.released(uow=uow, **kw)
+async def _released(uow: BudgetsUnitOfWork, hold: RequestHold, **kw: Any) -> str:
+    return await service.released(uow=uow, hold=hold, **kw)
 
 
-async def _received(uow: BudgetsUnitOfWork, **kw: Any) -> str:
-    return await service.received(uow=uow, **kw)
+async def _received(uow: BudgetsUnitOfWork, hold: RequestHold, **kw: Any) -> str:
+    return await service.received(uow=uow, hold=hold, **kw)
 
 
-async def _closed(uow: BudgetsUnitOfWork, **kw: Any) -> str:
-    return await service.closed(uow=uow, **kw)
+async def _closed(uow: BudgetsUnitOfWork, hold: RequestHold, **kw: Any) -> str:
+    return await service.closed(uow=uow, hold=hold, **kw)
 
 
 async def on_request_event(event: CloudEvent, uow: UnitOfWork, *, fx_max_age_days: int) -> str:

@@ -1,8 +1,9 @@
 """Request holds: one row per request, locked while one of its events is handled; amounts from the ledger.
 
-Every request event locks its hold (twice: to order it, then to apply it), so the lock, the save and the
-check's row are raw asyncpg on the session's connection and transaction (``driver_connection``): asyncpg's
-prepared statements, no SQLAlchemy compile or result layers. JSON travels as text cast to ``jsonb``."""
+Every request event locks its hold (once: the hold read to order the event is the one its rule applies to),
+so the lock, the save and the check's row are raw asyncpg on the session's connection and transaction
+(``driver_connection``): asyncpg's prepared statements, no SQLAlchemy compile or result layers.
+JSON travels as text cast to ``jsonb``."""
 
 from __future__ import annotations
 

@@ -2,7 +2,9 @@
 
 ``handle`` is the entry of every request event: it applies the event, or holds it back when it was
 read before the event it depends on (domain/ordering.py), and then applies every held-back event
-that became ready, all in the consumer's transaction, which it commits.
+that became ready, all in the consumer's transaction, which it commits. The hold it locked and read to
+order an event is the one the event's rule applies to (``Step.apply``): one locking read and one sum of
+the ledger per event, not two. A use case called without a hold locks and reads it itself.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class Step:
     request_id: str
     day: date
     arrival: ordering.Arrival
-    apply: Callable[[BudgetsUnitOfWork], Awaitable[str]]
+    apply: Callable[[BudgetsUnitOfWork, RequestHold], Awaitable[str]]
 
 
 Decode = Callable[[CloudEvent], Step]
@@ -53,14 +55,15 @@ async def handle(*, uow: BudgetsUnitOfWork, event: CloudEvent, decode: Decode) -
         await uow.commit()
         log.info("budgets.event_held_back", request_id=step.request_id, type=event.type, waiting_for=why)
         return f"held back: waiting for {why}"
-    outcome = await step.apply(uow)
+    outcome = await step.apply(uow, hold)  # nothing changed the locked hold since it was read
     applied = await _drain(uow, step, held, steps)
     await uow.commit()
     return f"{outcome}; then {applied} held-back event(s) applied" if applied else outcome
 
 
 async def _drain(uow: BudgetsUnitOfWork, step: Step, held: list[Held], steps: dict[int, Step]) -> int:
-    """Apply the held-back events that are ready, one at a time, each on the hold as the previous left it."""
+    """Apply the held-back events that are ready, one at a time, each on the hold as the previous left it
+    (read again after each: the rule that applied the previous one saved it and moved the ledger)."""
     remaining = list(held)
     applied = 0
     while remaining:
@@ -69,7 +72,7 @@ async def _drain(uow: BudgetsUnitOfWork, step: Step, held: list[Held], steps: di
         if ready is None:
             break
         h = next(h for h in remaining if steps[h.seq].arrival is ready)
-        outcome = await steps[h.seq].apply(uow)
+        outcome = await steps[h.seq].apply(uow, hold)
         await uow.pending.remove(h.seq)
         remaining.remove(h)
         applied += 1
@@ -122,9 +125,16 @@ async def _finish(uow: BudgetsUnitOfWork, hold: RequestHold, accounts: dict[str,
 
 
 async def submitted(
-    *, uow: BudgetsUnitOfWork, snapshot: Snapshot, cause: Cause, submitted_on: date, fx_max_age_days: int
+    *,
+    uow: BudgetsUnitOfWork,
+    snapshot: Snapshot,
+    cause: Cause,
+    submitted_on: date,
+    fx_max_age_days: int,
+    hold: RequestHold | None = None,
 ) -> str:
-    hold = await uow.holds.lock(snapshot.request_id, period_date=submitted_on)
+    if hold is None:
+        hold = await uow.holds.lock(snapshot.request_id, period_date=submitted_on)
     if reason := rules.ignored(hold, cause, snapshot.revision):
         return reason
     if hold.revision == 0:
@@ -137,9 +147,16 @@ async def submitted(
 
 
 async def approved(
-    *, uow: BudgetsUnitOfWork, snapshot: Snapshot, cause: Cause, approved_on: date, fx_max_age_days: int
+    *,
+    uow: BudgetsUnitOfWork,
+    snapshot: Snapshot,
+    cause: Cause,
+    approved_on: date,
+    fx_max_age_days: int,
+    hold: RequestHold | None = None,
 ) -> str:
-    hold = await uow.holds.lock(snapshot.request_id, period_date=approved_on)
+    if hold is None:
+        hold = await uow.holds.lock(snapshot.request_id, period_date=approved_on)
     pricing = rules.needs_pricing(hold, snapshot.revision)
     current, target, accounts = await _accounts(uow, hold, snapshot if pricing else None, fx_max_age_days, approved_on)
     outcome = rules.on_approved(hold, snapshot, cause, target, current)
@@ -147,24 +164,44 @@ async def approved(
     return outcome
 
 
-async def released(*, uow: BudgetsUnitOfWork, request_id: str, revision: int | None, reason: str, cause: Cause) -> str:
-    hold = await uow.holds.lock(request_id, period_date=cause.occurred_at.date())
+async def released(
+    *,
+    uow: BudgetsUnitOfWork,
+    request_id: str,
+    revision: int | None,
+    reason: str,
+    cause: Cause,
+    hold: RequestHold | None = None,
+) -> str:
+    if hold is None:
+        hold = await uow.holds.lock(request_id, period_date=cause.occurred_at.date())
     current, _, accounts = await _accounts(uow, hold, None)
     outcome = rules.on_released(hold, cause, revision=revision, reason=reason, current=current)
     await _finish(uow, hold, accounts)
     return outcome
 
 
-async def received(*, uow: BudgetsUnitOfWork, request_id: str, quantities: dict[int, Decimal], cause: Cause) -> str:
-    hold = await uow.holds.lock(request_id, period_date=cause.occurred_at.date())
+async def received(
+    *,
+    uow: BudgetsUnitOfWork,
+    request_id: str,
+    quantities: dict[int, Decimal],
+    cause: Cause,
+    hold: RequestHold | None = None,
+) -> str:
+    if hold is None:
+        hold = await uow.holds.lock(request_id, period_date=cause.occurred_at.date())
     current, _, accounts = await _accounts(uow, hold, None)
     outcome = rules.on_receipt(hold, cause, quantities, current)
     await _finish(uow, hold, accounts)
     return outcome
 
 
-async def closed(*, uow: BudgetsUnitOfWork, request_id: str, short: bool, cause: Cause) -> str:
-    hold = await uow.holds.lock(request_id, period_date=cause.occurred_at.date())
+async def closed(
+    *, uow: BudgetsUnitOfWork, request_id: str, short: bool, cause: Cause, hold: RequestHold | None = None
+) -> str:
+    if hold is None:
+        hold = await uow.holds.lock(request_id, period_date=cause.occurred_at.date())
     current, _, accounts = await _accounts(uow, hold, None)
     outcome = rules.on_closed(hold, cause, short=short, current=current)
     await _finish(uow, hold, accounts)
