@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import partial
 
+import pytest
 from budgets_testkit import FINANCE, Service, assert_problem, auth, snapshot, unique
 from event_catalog_kit import validate
 from sqlalchemy import select
 
 from backoffice_budgets.consumers import cause_of, decode
-from backoffice_budgets.domain.holds import Snapshot
+from backoffice_budgets.domain.holds import RequestHold, Snapshot
 from backoffice_budgets.models import ledger_movement, pending_event
+from backoffice_budgets.repository.holds import HoldRepository
 from backoffice_budgets.service import requests as use_cases
-from backoffice_common.events import new_event
+from backoffice_common.events import CloudEvent, new_event
 from backoffice_common.testing import eventually
 
 
@@ -243,3 +245,43 @@ async def test_a_held_back_approval_is_kept_once_applied_once_after_its_submissi
     await balances(service, budget["id"], reserved="0.00", committed="100.00", available="900.00")
     after = await service.client.get("/held-back-events", params={"request_id": rid}, headers=FINANCE)
     assert after.json() == {"items": [], "next_cursor": None}
+
+
+async def test_an_event_locks_and_reads_its_hold_once_and_each_drained_event_once_more(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hold read to order an event is the one its rule applies to: no second ``SELECT ... FOR UPDATE``."""
+    cc, budget = await service.funded("1000.00")
+    rid = unique("req")
+    locks: list[str] = []
+    original = HoldRepository.lock
+
+    async def counting(self: HoldRepository, request_id: str, *, period_date: date) -> RequestHold:
+        if request_id == rid:
+            locks.append(request_id)
+        return await original(self, request_id, period_date=period_date)
+
+    monkeypatch.setattr(HoldRepository, "lock", counting)
+    request = snapshot(rid, 1, "100.00", cost_center=cc)
+    approval = new_event(
+        type="purchase_request.approved", service="approvals", subject=rid,
+        data={"schema_version": 1, "request": request, "chain_id": "c", "approvers": []},
+    )  # fmt: skip
+    submission = new_event(
+        type="purchase_request.submitted", service="requests", subject=rid,
+        data={"schema_version": 1, "request": request, "submitted_at": datetime.now(UTC).isoformat()},
+    )  # fmt: skip
+
+    async def handle(event: CloudEvent) -> str:
+        async with service.app.state.uow_factory() as uow:
+            return await use_cases.handle(uow=uow, event=event, decode=partial(decode, fx_max_age_days=7))
+
+    assert (await handle(approval)).startswith("held back")
+    assert len(locks) == 1
+    assert (await handle(submission)).endswith("then 1 held-back event(s) applied")
+    assert len(locks) == 3  # the submission's one, then one for the drained approval (each read twice before)
+    ledger = await service.ledger(budget["id"], request_id=rid)
+    assert [(m["kind"], m["caused_by"]["event_id"]) for m in ledger] == [
+        ("reserved", submission.id), ("committed", approval.id)
+    ]  # fmt: skip
+    await balances(service, budget["id"], reserved="0.00", committed="100.00", available="900.00")

@@ -84,14 +84,15 @@ async def inbox(
 
 
 @router.get("/tasks/{task_id}", response_model=TaskRead, summary="One task with the request snapshot")
-async def get_task(task_id: PathId, uow: UowDep, user: CurrentUser) -> TaskRead:
-    row, chain = await visible_task(uow=uow, user=user, task_id=task_id)
+async def get_task(task_id: PathId, user: CurrentUser, conn: ReadConnection) -> TaskRead:
+    # No unit of work: the task and its chain in one statement on a pooled connection (read_connection).
+    row, chain = await visible_task(conn=conn, user=user, task_id=task_id)
     return task_read(row, steps=chain.steps, request=chain.snapshot)
 
 
 @router.get("/requests/{request_id}/chain", response_model=list[ChainRead], summary="Every chain of a request")
-async def request_chain(request_id: PathId, uow: UowDep, user: CurrentUser) -> list[ChainRead]:
-    chains, tasks = await visible_chains(uow=uow, user=user, request_id=request_id)
+async def request_chain(request_id: PathId, user: CurrentUser, conn: ReadConnection) -> list[ChainRead]:
+    chains, tasks = await visible_chains(conn=conn, user=user, request_id=request_id)
     return [
         ChainRead(
             id=c.id,

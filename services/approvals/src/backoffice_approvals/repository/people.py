@@ -42,14 +42,26 @@ def _approver(row: Any) -> Approver:
     )
 
 
+async def directory_on(conn: Any) -> Directory:
+    """Every approver, on an asyncpg connection (``DirectoryRepository.load``'s statement)."""
+    return Directory.of(_approver(r) for r in await conn.fetch(_APPROVERS_SQL))
+
+
+async def absences_active_on(conn: Any, at: datetime) -> list[Absence]:
+    """The absences running at ``at``, on an asyncpg connection (``AbsenceRepository.active_at``'s statement)."""
+    return [
+        Absence(r["user_id"], r["starts_at"], r["ends_at"], r["delegate_id"], id=r["id"], cancelled_at=None)
+        for r in await conn.fetch(_ACTIVE_ABSENCES_SQL, at)
+    ]
+
+
 class DirectoryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def load(self) -> Directory:
         """Every approver (raw asyncpg on the session's connection and transaction: most use cases load it)."""
-        conn = await driver_connection(self.session)
-        return Directory.of(_approver(r) for r in await conn.fetch(_APPROVERS_SQL))
+        return await directory_on(await driver_connection(self.session))
 
     async def upsert(self, approvers: Sequence[Approver]) -> None:
         for start in range(0, len(approvers), UPSERT_CHUNK):
@@ -80,11 +92,7 @@ class AbsenceRepository:
     async def active_at(self, at: datetime) -> list[Absence]:
         """The absences running at ``at`` (raw asyncpg on the session's connection and transaction: every
         assignment asks it)."""
-        conn = await driver_connection(self.session)
-        return [
-            Absence(r["user_id"], r["starts_at"], r["ends_at"], r["delegate_id"], id=r["id"], cancelled_at=None)
-            for r in await conn.fetch(_ACTIVE_ABSENCES_SQL, at)
-        ]
+        return await absences_active_on(await driver_connection(self.session), at)
 
     async def get(self, absence_id: str) -> Absence | None:
         row = (await self.session.execute(select(absence).where(absence.c.id == absence_id))).first()

@@ -1,28 +1,60 @@
-"""Read queries of the API: tasks with their chain, a request's chains (``task_lists`` pages ``GET /tasks``)."""
+"""Read queries of the API: tasks with their chain, a request's chains (``task_lists`` pages ``GET /tasks``).
+
+``GET /tasks/{id}`` and ``GET /requests/{id}/chain`` read on a connection without a transaction
+(``backoffice_common.db.read_connection``), as raw asyncpg: the task and its chain in ONE statement; a
+request's chains, then their tasks (two statements, as in the unit of work they replaced: READ COMMITTED,
+where each statement saw its own snapshot too). Rows come back with the columns as attributes, the
+values as SQLAlchemy's rows gave them (the same connection codecs). ``task_row`` (the decision's answer,
+in the decision's unit of work) stays on the session."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
+import asyncpg
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_approvals.models import approval_chain, approval_task
+
+_TASK_COLUMNS = tuple(c.name for c in approval_task.c)
+_CHAIN_COLUMNS = tuple(c.name for c in approval_chain.c)
+_CHAIN_OF_TASK = ("steps", "snapshot", "requester")
+
+_TASK_WITH_CHAIN_SQL = (
+    "SELECT "  # noqa: S608 - the tables' own column names
+    + ", ".join(f"t.{c}" for c in _TASK_COLUMNS)
+    + ", "
+    + ", ".join(f"c.{c} AS chain_{c}" for c in _CHAIN_OF_TASK)
+    + " FROM approval_task t JOIN approval_chain c ON c.id = t.chain_id WHERE t.id = $1"
+)
+_CHAINS_OF_REQUEST_SQL = (
+    f"SELECT {', '.join(_CHAIN_COLUMNS)} FROM approval_chain WHERE request_id = $1 ORDER BY revision"  # noqa: S608
+)
+_TASKS_OF_CHAINS_SQL = (
+    f"SELECT {', '.join(_TASK_COLUMNS)} FROM approval_task"  # noqa: S608
+    " WHERE chain_id = ANY($1::text[]) ORDER BY created_at"
+)
 
 
 async def task_row(*, session: AsyncSession, task_id: str) -> Any:
     return (await session.execute(select(approval_task).where(approval_task.c.id == task_id))).first()
 
 
-async def chain_row(*, session: AsyncSession, chain_id: str) -> Any:
-    return (await session.execute(select(approval_chain).where(approval_chain.c.id == chain_id))).one()
+async def task_with_chain(conn: asyncpg.Connection, task_id: str) -> tuple[Any, Any] | None:
+    """The task's row and its chain's steps, snapshot and requester, in one statement; None if no such task."""
+    row = await conn.fetchrow(_TASK_WITH_CHAIN_SQL, task_id)
+    if row is None:
+        return None
+    task = SimpleNamespace(**{c: row[c] for c in _TASK_COLUMNS})
+    chain = SimpleNamespace(**{c: row[f"chain_{c}"] for c in _CHAIN_OF_TASK})
+    return task, chain
 
 
-async def chain_rows_of_request(*, session: AsyncSession, request_id: str) -> list[Any]:
-    query = select(approval_chain).where(approval_chain.c.request_id == request_id).order_by(approval_chain.c.revision)
-    return list((await session.execute(query)).all())
+async def chain_rows_of_request(conn: asyncpg.Connection, request_id: str) -> list[Any]:
+    return [SimpleNamespace(**dict(r.items())) for r in await conn.fetch(_CHAINS_OF_REQUEST_SQL, request_id)]
 
 
-async def task_rows_of_chains(*, session: AsyncSession, chain_ids: list[str]) -> list[Any]:
-    query = select(approval_task).where(approval_task.c.chain_id.in_(chain_ids)).order_by(approval_task.c.created_at)
-    return list((await session.execute(query)).all())
+async def task_rows_of_chains(conn: asyncpg.Connection, chain_ids: list[str]) -> list[Any]:
+    return [SimpleNamespace(**dict(r.items())) for r in await conn.fetch(_TASKS_OF_CHAINS_SQL, chain_ids)]
