@@ -186,3 +186,31 @@ async def test_the_events_name_each_person_with_their_language_from_the_director
     [rejected] = await service.reader.wait_for("purchase_request.rejected", subject=snap["request_id"])
     assert rejected.data["requester"]["language"] == "de"
     assert "language" not in snap["requester"]
+
+
+async def test_a_task_and_a_requests_chain_are_read_by_those_named_on_them_and_by_nobody_else(service):
+    """``GET /tasks/{id}`` and ``/requests/{id}/chain`` on a read connection: the task with its step's name
+    and the request's snapshot; the same task in the chain; a stranger and an unknown id get the same 404."""
+    snap = snapshot(requester="bob", total="100.00")
+    await service.publish(submitted(snap))
+    [assigned] = await service.assigned(snap["request_id"])
+    task_id, assignee = assigned.data["task_id"], assigned.data["assignee"]["id"]
+    seen = []
+    for who in (assignee, "bob"):
+        r = await service.client.get(f"/tasks/{task_id}", headers=service.headers(who))
+        assert r.status_code == 200, r.text
+        seen.append(r.json())
+    assert seen[0] == seen[1]
+    task = seen[0]
+    assert (task["id"], task["request_id"], task["status"]) == (task_id, snap["request_id"], "open")
+    assert task["step"]
+    assert task["request"]["request_id"] == snap["request_id"]
+    r = await service.client.get(f"/requests/{snap['request_id']}/chain", headers=service.headers(assignee))
+    assert r.status_code == 200, r.text
+    [chain] = r.json()
+    assert [t["id"] for t in chain["tasks"]] == [task_id]
+    assert chain["tasks"][0] == {**task, "request": None}
+    for path in (f"/tasks/{task_id}", f"/requests/{snap['request_id']}/chain", "/tasks/no-such-task"):
+        r = await service.client.get(path, headers=service.headers("zoe"))
+        assert r.status_code == 404, (path, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
