@@ -2,7 +2,8 @@
 
 Two steps. The consumer only *records* each event as a fact of its request (the event id is the
 fact's primary key, so a redelivered event, or the same event arriving through a redrive, adds
-nothing; the fact is the event's claim, in place of an inbox row: ``service.uow.InsightsUnitOfWork``) and queues the request for folding, in the consumer's transaction.
+nothing; the fact is the event's claim, in place of an inbox row: ``service.uow.InsightsUnitOfWork``)
+and queues the request for folding, in the consumer's transaction.
 The fold job then *refolds* each queued request once from all its facts, a batch of requests per
 transaction, under the request's advisory lock. The view stays a function of the set of facts.
 """
