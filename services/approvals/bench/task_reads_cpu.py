@@ -5,8 +5,11 @@ The routes' bodies, called as functions: "uow" is the previous path (copied belo
 and closed as ``UowDep`` did, the task, its chain, a request's chains and their tasks read by Core
 statements, the absences and the directory through the unit of work's repositories), "conn" this
 checkout's (``read_connection``, ``api.tasks.get_task`` and ``request_chain``: the task and its chain in
-one statement). Each for a user named on the tasks (no further read) and for a delegate of the assignee
-(the absences and the directory read too). Seeded as ``reads_cpu.seed`` (60 approvers, 20 absences, a
+one statement). Also a decision's answer: after the decision's commit, the task re-read by the session in
+a new transaction (before) against one statement on a read connection (``task_row_now``, now; the pool
+has one connection, so the unit of work must have given its own back). The reads each for a user named
+on the tasks (no further read) and for a delegate of the assignee (the absences and the directory read
+too). Seeded as ``reads_cpu.seed`` (60 approvers, 20 absences, a
 chain of 3 tasks). Before timing, both answer the same JSON, byte for byte, for every case (and the same
 404 for a stranger). Reported: client CPU (this process) and backend CPU (``/proc`` of PostgreSQL's
 process) per read, medians of ``--rounds`` rounds, alternated.
@@ -37,6 +40,7 @@ from backoffice_approvals.api.tasks import get_task, request_chain, task_read
 from backoffice_approvals.domain.delegation import resolve_delegate
 from backoffice_approvals.domain.people import Person
 from backoffice_approvals.models import approval_chain, approval_task, messaging
+from backoffice_approvals.repository.reads import task_row_now
 from backoffice_approvals.schemas import ChainRead
 from backoffice_approvals.service.planning import now_utc
 from backoffice_approvals.service.tasks import people_on
@@ -152,7 +156,36 @@ async def run(n: int, rounds: int) -> None:
 
             return read
 
+        def old_answer() -> Callable[[], Awaitable[str]]:
+            """A decision's answer before: the task re-read by the session after the commit (a new transaction)."""
+
+            async def read() -> str:
+                async with uow() as u:
+                    await u.session.execute(text("SELECT 1"))  # stands for the decision, committed
+                    await u.commit()
+                    row = await core_task_row(u.session, task_id)
+                    return task_read(row, steps=chain_steps).model_dump_json()
+
+            return read
+
+        def new_answer() -> Callable[[], Awaitable[str]]:
+            """Now: once committed (the session gave its connection back), one statement on a read connection."""
+
+            async def read() -> str:
+                async with uow() as u:
+                    await u.session.execute(text("SELECT 1"))
+                    await u.commit()
+                    async with read_connection(engine) as conn:  # the pool's only connection: it was given back
+                        row = await task_row_now(conn, task_id)
+                    return task_read(row, steps=chain_steps).model_dump_json()
+
+            return read
+
+        async with factory() as session:
+            of_task = "SELECT steps FROM approval_chain WHERE id = (SELECT chain_id FROM approval_task WHERE id = :t)"
+            chain_steps = (await session.execute(text(of_task), {"t": task_id})).scalar_one()
         cases = {
+            "decision's answer": (old_answer(), new_answer()),
             "task, named": (old_task(named), new_task(named)),
             "task, delegate": (old_task(delegate), new_task(delegate)),
             "chain, named": (old_chain(named), new_chain(named)),

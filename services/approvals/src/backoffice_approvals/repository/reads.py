@@ -4,8 +4,8 @@
 (``backoffice_common.db.read_connection``), as raw asyncpg: the task and its chain in ONE statement; a
 request's chains, then their tasks (two statements, as in the unit of work they replaced: READ COMMITTED,
 where each statement saw its own snapshot too). Rows come back with the columns as attributes, the
-values as SQLAlchemy's rows gave them (the same connection codecs). ``task_row`` (the decision's answer,
-in the decision's unit of work) stays on the session."""
+values as SQLAlchemy's rows gave them (the same connection codecs). A decision's answer reads its task the
+same way once the decision is committed (``task_row_now``)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_approvals.models import approval_chain, approval_task
 
@@ -29,6 +27,7 @@ _TASK_WITH_CHAIN_SQL = (
     + ", ".join(f"c.{c} AS chain_{c}" for c in _CHAIN_OF_TASK)
     + " FROM approval_task t JOIN approval_chain c ON c.id = t.chain_id WHERE t.id = $1"
 )
+_TASK_SQL = f"SELECT {', '.join(_TASK_COLUMNS)} FROM approval_task WHERE id = $1"  # noqa: S608
 _CHAINS_OF_REQUEST_SQL = (
     f"SELECT {', '.join(_CHAIN_COLUMNS)} FROM approval_chain WHERE request_id = $1 ORDER BY revision"  # noqa: S608
 )
@@ -38,8 +37,10 @@ _TASKS_OF_CHAINS_SQL = (
 )
 
 
-async def task_row(*, session: AsyncSession, task_id: str) -> Any:
-    return (await session.execute(select(approval_task).where(approval_task.c.id == task_id))).first()
+async def task_row_now(conn: asyncpg.Connection, task_id: str) -> Any:
+    """A task's row on a connection without a transaction (the decision's answer, read after its commit)."""
+    row = await conn.fetchrow(_TASK_SQL, task_id)
+    return SimpleNamespace(**dict(row.items())) if row is not None else None
 
 
 async def task_with_chain(conn: asyncpg.Connection, task_id: str) -> tuple[Any, Any] | None:
