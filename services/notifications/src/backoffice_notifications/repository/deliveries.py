@@ -8,12 +8,14 @@ service's database work per order, and SQLAlchemy's compile and result layers co
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backoffice_common.db import driver_connection, fetch_beginning
+from backoffice_common.db import driver_connection, fetch_beginning, read_connection
 from backoffice_notifications.domain.deliveries import FAILED, PENDING, WITHDRAWN, Delivery
 from backoffice_notifications.models import delivery
 from backoffice_notifications.repository.base import Repository
@@ -70,6 +72,38 @@ _SAVE_DUE_SQL = (
     "UPDATE delivery SET status = $2, attempts = $3, last_error = $4, sent_at = $5, next_attempt_at = $6 WHERE id = $1"
 )
 _NEXT_DUE_SQL = f"SELECT min(next_attempt_at) FROM delivery WHERE status = '{PENDING}'"  # noqa: S608 (a constant)
+# The earliest pending delivery of each channel, each through ``ix_delivery_due`` in order (the first row of the
+# channel ends its scan): what the worker looks at before a pass and before it sleeps.
+_DUE_TIMES_SQL = (
+    f"SELECT (SELECT next_attempt_at FROM delivery WHERE status = '{PENDING}' AND channel = 'email'"  # noqa: S608
+    " ORDER BY next_attempt_at LIMIT 1) AS email,"
+    f" (SELECT next_attempt_at FROM delivery WHERE status = '{PENDING}' AND channel = 'webhook'"
+    " ORDER BY next_attempt_at LIMIT 1) AS webhook"
+)
+
+
+@dataclass(frozen=True)
+class DueTimes:
+    """When the earliest pending email and webhook fall due (None: none pending)."""
+
+    email: datetime | None
+    webhook: datetime | None
+
+    def due(self, now: datetime) -> tuple[bool, bool]:
+        """Whether an email and whether a webhook is due at ``now``."""
+        return (self.email is not None and self.email <= now, self.webhook is not None and self.webhook <= now)
+
+    @property
+    def earliest(self) -> datetime | None:
+        return min((t for t in (self.email, self.webhook) if t is not None), default=None)
+
+
+async def due_times(engine: AsyncEngine) -> DueTimes:
+    """One statement on a pooled connection outside any transaction (no BEGIN, no ROLLBACK, no session): it
+    reads, locks nothing, and each of its two subqueries sees what was committed when the statement began."""
+    async with read_connection(engine) as conn:
+        email, webhook = await conn.fetchrow(_DUE_TIMES_SQL) or (None, None)  # one row, always
+    return DueTimes(email=email, webhook=webhook)
 
 
 class DeliveryRepository(Repository):
