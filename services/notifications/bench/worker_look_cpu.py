@@ -150,9 +150,9 @@ class Variant:
             self.opened += 1
             return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
 
-        async def look() -> Any:
+        async def look(now: datetime) -> Any:
             self.looks += 1
-            return await due_times(engine)
+            return await due_times(engine, now=now, cap=60)
 
         self.settings = Settings(
             environment="test",

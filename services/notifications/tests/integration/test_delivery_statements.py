@@ -135,11 +135,11 @@ async def test_a_claimed_email_is_locked_from_other_workers_and_its_outcome_is_r
     assert due <= after.next_attempt_at
 
 
-def counted_look(engine: AsyncEngine, looks: list[DueTimes]) -> Callable[[], Awaitable[DueTimes]]:
+def counted_look(engine: AsyncEngine, looks: list[DueTimes]) -> Callable[[datetime], Awaitable[DueTimes]]:
     """The worker's look (``due_times``), each answer kept in ``looks``."""
 
-    async def look() -> DueTimes:
-        looks.append(await due_times(engine))
+    async def look(now: datetime) -> DueTimes:
+        looks.append(await due_times(engine, now=now, cap=60))
         return looks[-1]
 
     return look
@@ -196,6 +196,7 @@ async def test_a_worker_that_drained_both_channels_sleeps_after_one_pass_without
         assert wakeup.at_sleep == emails
         assert len(looks) == 2
         assert looks[0].email is not None
+        assert looks[0].emails_due == emails
         assert looks[0].webhook is None
         assert looks[1] == DueTimes(email=None, webhook=None)
         assert wakeup.timeout == settings.delivery_idle_poll_seconds  # nothing pending: the longest sleep
@@ -288,5 +289,45 @@ async def test_an_email_due_that_another_worker_holds_costs_one_empty_claim_then
         assert len(looks) == 1
         assert wakeup.timeout == settings.delivery_poll_interval_seconds
         assert smtp.connections == 0
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(("emails", "sent"), [(1, 0), (2, 2)])
+async def test_the_second_worker_claims_an_email_only_when_more_than_one_is_due(database, emails, sent) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(database, pool_size=2)
+    sessions = make_session_factory(engine)
+    opened: list[int] = []
+
+    def uow_factory() -> NotificationsUnitOfWork:
+        opened.append(1)
+        return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
+
+    settings = make_settings(database, "unused.")
+    async with uow_factory() as uow:
+        await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
+        for _ in range(emails):
+            assert await uow.deliveries.add(a_delivery("email"))
+        await uow.commit()
+    opened.clear()
+    wakeup = StopAtSleep(opened)
+    looks: list[DueTimes] = []
+    app = SimpleNamespace(state=SimpleNamespace(settings=settings, uow_factory=uow_factory))
+    try:
+        async with httpx.AsyncClient() as http, SmtpSession(settings) as smtp:
+            with pytest.raises(asyncio.CancelledError):
+                await _work(app, http, wakeup, smtp, counted_look(engine, looks), index=1)  # type: ignore[arg-type]
+        # One email due: the first worker, woken by the same ring, takes it; this one opens nothing and looks
+        # again after the short poll (the email is still due). Two: it claims, and with no other worker here
+        # goes on to the second (its claim said another was due), then sleeps the idle poll.
+        assert looks[0].emails_due == emails
+        assert wakeup.at_sleep == sent
+        assert smtp.connections == min(sent, 1)
+        assert wakeup.timeout == (
+            settings.delivery_poll_interval_seconds if sent == 0 else settings.delivery_idle_poll_seconds
+        )
+        async with uow_factory() as uow:
+            pending = await uow.session.scalar(text("SELECT count(*) FROM delivery WHERE status = 'pending'"))
+        assert pending == emails - sent
     finally:
         await engine.dispose()

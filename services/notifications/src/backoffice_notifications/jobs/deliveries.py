@@ -8,9 +8,9 @@ the stable Message-ID lets receivers drop the repeat). Webhooks are posted concu
 transaction per batch (each may take up to the timeout); a crash before its commit re-posts the batch
 with the same ``webhook-id`` on each, which the vendor deduplicates.
 
-A worker looks before each pass and before it sleeps (``due_times``: the earliest pending email and webhook,
-one autocommitted statement): a pass opens a unit of work only for a channel with work due, and the look after
-it says how long to sleep.
+A worker looks before each pass and before it sleeps (``due_times``: per channel the earliest pending delivery
+and how many are due, one autocommitted statement): a pass opens a unit of work only for a channel with work due
+for that worker, and the look after it says how long to sleep.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from functools import partial
 
 import httpx
 import structlog
@@ -167,41 +166,59 @@ async def _none() -> int:
     return 0
 
 
-Look = Callable[[], Awaitable[DueTimes]]
+Look = Callable[[datetime], Awaitable[DueTimes]]
+"""The worker's look at ``now``: ``due_times`` on the service's engine."""
 
 
-async def _worker(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup) -> None:
+async def _worker(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup, index: int) -> None:
     settings: Settings = app.state.settings
     async with SmtpSession(settings) as smtp:
-        await _work(app, http, wakeup, smtp)
+        await _work(app, http, wakeup, smtp, index=index)
 
 
 async def _work(
-    app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup, smtp: SmtpSession, look: Look | None = None
+    app: FastAPI,
+    http: httpx.AsyncClient,
+    wakeup: Wakeup,
+    smtp: SmtpSession,
+    look: Look | None = None,
+    *,
+    index: int = 0,
 ) -> None:
-    """Look, work, look again, sleep. The look (``due_times``: one autocommitted statement) says which channel
-    has work due and, when none has, until when to sleep: a pass claims only a channel with work due, and no
-    unit of work opens to find nothing."""
+    """Look, work, look again, sleep. The look (``due_times``: one autocommitted statement) says, per channel,
+    when the earliest delivery falls due and how many are due now: a pass opens a unit of work only for a
+    channel with work due for this worker, and no unit of work opens to find nothing.
+
+    The process's workers wake together at a ring; worker ``index`` claims emails only when more than
+    ``index`` are due, webhooks only when more than ``index`` batches are, so one email does not cost every
+    other worker a claim that finds it taken. A delivery it leaves is claimed by a lower worker, which looks
+    again after every pass that handled something; should that one be busy, this worker looks again after the
+    poll interval (due rows held by another worker count as due)."""
     settings: Settings = app.state.settings
+    batch = settings.delivery_batch_size
     if look is None:
         engine: AsyncEngine = app.state.engine
-        look = partial(due_times, engine)
+        cap = (settings.delivery_workers + 1) * batch
+
+        async def look(now: datetime) -> DueTimes:
+            return await due_times(engine, now=now, cap=cap)
+
     while True:
         # The look sees everything committed so far: the rings of those deliveries are spent (without this, a
         # delivery a pass sent but whose ring came during it woke the worker for a look that finds nothing).
         # A delivery committed from now on rings again.
         wakeup.clear()
+        now = datetime.now(UTC)
         try:
-            due = await look()
+            due = await look(now)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.warning("delivery.look_failed", error=repr(exc))
             await wakeup.wait(settings.delivery_poll_interval_seconds)
             continue
-        now = datetime.now(UTC)
-        email_due, webhook_due = due.due(now)
-        if email_due or webhook_due:
+        emails, webhooks = due.emails_due > index, due.webhooks_due > index * batch
+        if emails or webhooks:
             try:
                 handled = sum(
                     await _pass(
@@ -209,8 +226,8 @@ async def _work(
                         settings=settings,
                         http=http,
                         smtp=smtp,
-                        emails=email_due,
-                        webhooks=webhook_due,
+                        emails=emails,
+                        webhooks=webhooks,
                     )
                 )
             except asyncio.CancelledError:
@@ -223,7 +240,8 @@ async def _work(
             # Due but nothing claimed: another worker holds those rows (or the pass failed): the short poll.
         # Sleep: woken at once when a transaction records a delivery (also one committed since the look: the
         # wakeup keeps it); otherwise until the next retry falls due (at least the poll interval, at most the
-        # idle poll), so an idle service does not poll.
+        # idle poll; the poll interval when work is due that a lower worker is to take), so an idle service does
+        # not poll.
         await wakeup.wait(wait_until_due(due.earliest, now=now, settings=settings))
 
 
@@ -241,7 +259,7 @@ async def delivery_job(app: FastAPI) -> None:
     listener = asyncio.create_task(wakeup.run())
     try:
         async with webhook_client() as http:
-            await asyncio.gather(*(_worker(app, http, wakeup) for _ in range(settings.delivery_workers)))
+            await asyncio.gather(*(_worker(app, http, wakeup, i) for i in range(settings.delivery_workers)))
     finally:
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)

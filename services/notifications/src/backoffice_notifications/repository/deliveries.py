@@ -72,38 +72,41 @@ _SAVE_DUE_SQL = (
     "UPDATE delivery SET status = $2, attempts = $3, last_error = $4, sent_at = $5, next_attempt_at = $6 WHERE id = $1"
 )
 _NEXT_DUE_SQL = f"SELECT min(next_attempt_at) FROM delivery WHERE status = '{PENDING}'"  # noqa: S608 (a constant)
-# The earliest pending delivery of each channel, each through ``ix_delivery_due`` in order (the first row of the
-# channel ends its scan): what the worker looks at before a pass and before it sleeps.
-_DUE_TIMES_SQL = (
-    f"SELECT (SELECT next_attempt_at FROM delivery WHERE status = '{PENDING}' AND channel = 'email'"  # noqa: S608
-    " ORDER BY next_attempt_at LIMIT 1) AS email,"
-    f" (SELECT next_attempt_at FROM delivery WHERE status = '{PENDING}' AND channel = 'webhook'"
-    " ORDER BY next_attempt_at LIMIT 1) AS webhook"
+# Per channel: the earliest pending delivery (through ``ix_delivery_due`` in order: the channel's first row ends
+# the scan) and how many are due at $1, counted up to $2: what the worker looks at before a pass and before it
+# sleeps. Rows other workers hold count as due (the look locks nothing).
+_DUE_OF_CHANNEL = (
+    "(SELECT next_attempt_at FROM delivery WHERE status = '{status}' AND channel = '{channel}'"
+    " ORDER BY next_attempt_at LIMIT 1) AS {channel}_at,"
+    " (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE status = '{status}' AND channel = '{channel}'"
+    " AND next_attempt_at <= $1 LIMIT $2) AS due) AS {channel}_due"
 )
+_DUE_TIMES_SQL = "SELECT " + ", ".join(_DUE_OF_CHANNEL.format(status=PENDING, channel=c) for c in ("email", "webhook"))
 
 
 @dataclass(frozen=True)
 class DueTimes:
-    """When the earliest pending email and webhook fall due (None: none pending)."""
+    """Per channel, when the earliest pending delivery falls due (None: none pending) and how many are due now
+    (counted up to the look's cap)."""
 
     email: datetime | None
     webhook: datetime | None
-
-    def due(self, now: datetime) -> tuple[bool, bool]:
-        """Whether an email and whether a webhook is due at ``now``."""
-        return (self.email is not None and self.email <= now, self.webhook is not None and self.webhook <= now)
+    emails_due: int = 0
+    webhooks_due: int = 0
 
     @property
     def earliest(self) -> datetime | None:
         return min((t for t in (self.email, self.webhook) if t is not None), default=None)
 
 
-async def due_times(engine: AsyncEngine) -> DueTimes:
+async def due_times(engine: AsyncEngine, *, now: datetime, cap: int) -> DueTimes:
     """One statement on a pooled connection outside any transaction (no BEGIN, no ROLLBACK, no session): it
-    reads, locks nothing, and each of its two subqueries sees what was committed when the statement began."""
+    reads, locks nothing, and sees what was committed when it began."""
     async with read_connection(engine) as conn:
-        email, webhook = await conn.fetchrow(_DUE_TIMES_SQL) or (None, None)  # one row, always
-    return DueTimes(email=email, webhook=webhook)
+        row = await conn.fetchrow(_DUE_TIMES_SQL, now, cap)
+    if row is None:  # one row, always
+        return DueTimes(email=None, webhook=None)
+    return DueTimes(email=row[0], webhook=row[2], emails_due=row[1], webhooks_due=row[3])
 
 
 class DeliveryRepository(Repository):
