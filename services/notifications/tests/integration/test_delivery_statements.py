@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -15,6 +15,7 @@ import httpx
 import pytest
 from notifications_testkit import MIGRATIONS, make_settings
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice_common.db import asyncpg_dsn, make_engine, make_session_factory
 from backoffice_common.testing import private_database
@@ -24,6 +25,7 @@ from backoffice_notifications.jobs.deliveries import _work
 from backoffice_notifications.mail.smtp import SmtpSession
 from backoffice_notifications.models import messaging
 from backoffice_notifications.repository import DELIVERY_CHANNEL
+from backoffice_notifications.repository.deliveries import DueTimes, due_times
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
 
 
@@ -133,16 +135,28 @@ async def test_a_claimed_email_is_locked_from_other_workers_and_its_outcome_is_r
     assert due <= after.next_attempt_at
 
 
+def counted_look(engine: AsyncEngine, looks: list[DueTimes]) -> Callable[[datetime], Awaitable[DueTimes]]:
+    """The worker's look (``due_times``), each answer kept in ``looks``."""
+
+    async def look(now: datetime) -> DueTimes:
+        looks.append(await due_times(engine, now=now, cap=60))
+        return looks[-1]
+
+    return look
+
+
 class StopAtSleep:
     """The worker's wakeup: the first time the worker goes to sleep, note how many units of work it had
-    opened by then and stop it."""
+    opened by then and for how long it would sleep, and stop it."""
 
     def __init__(self, opened: list[int]) -> None:
         self.opened = opened
         self.at_sleep: int | None = None
+        self.timeout: float | None = None
 
     async def wait(self, timeout: float) -> None:
         self.at_sleep = len(self.opened)
+        self.timeout = timeout
         raise asyncio.CancelledError
 
     def clear(self) -> None:
@@ -169,15 +183,23 @@ async def test_a_worker_that_drained_both_channels_sleeps_after_one_pass_without
         await uow.commit()
     opened.clear()
     wakeup = StopAtSleep(opened)
+    looks: list[DueTimes] = []
     app = SimpleNamespace(state=SimpleNamespace(settings=settings, uow_factory=uow_factory))
     try:
         async with httpx.AsyncClient() as http, SmtpSession(settings) as smtp:
             with pytest.raises(asyncio.CancelledError):
-                await _work(app, http, wakeup, smtp)  # type: ignore[arg-type]
-        # the email claimed (the claim says it was the last one due) and sent, the webhooks' claim, the next
-        # due time: no claim that comes back empty (4 units of work before the fifth round, 6 before the fourth)
-        # (with 3 emails: one unit of work each, the last claim saying it was the last)
-        assert wakeup.at_sleep == emails + 2
+                await _work(app, http, wakeup, smtp, counted_look(engine, looks))  # type: ignore[arg-type]
+        # One unit of work per email (the claim says whether it was the last one due), none for the webhooks (the
+        # look found none due) nor for the next due time (the look after the pass says it): the look before the
+        # pass and the one after it are one autocommitted statement each. Before the sixth round: emails + 2 units
+        # of work (the webhooks' empty claim, the next due time), before the fifth emails + 3, the fourth 6.
+        assert wakeup.at_sleep == emails
+        assert len(looks) == 2
+        assert looks[0].email is not None
+        assert looks[0].emails_due == emails
+        assert looks[0].webhook is None
+        assert looks[1] == DueTimes(email=None, webhook=None)
+        assert wakeup.timeout == settings.delivery_idle_poll_seconds  # nothing pending: the longest sleep
         assert smtp.connections == 1
     finally:
         await engine.dispose()
@@ -225,10 +247,87 @@ async def test_the_rings_of_deliveries_a_pass_sent_do_not_wake_the_worker_for_a_
         app = SimpleNamespace(state=SimpleNamespace(settings=settings, uow_factory=uow_factory))
         async with httpx.AsyncClient() as http, SmtpSession(settings) as smtp:
             with pytest.raises(asyncio.CancelledError):
-                await _work(app, http, wakeup, smtp)  # type: ignore[arg-type]
-        assert len(opened) == 3  # the email sent, the webhooks' claim, the next due time
+                await _work(app, http, wakeup, smtp, counted_look(engine, []))  # type: ignore[arg-type]
+        assert len(opened) == 1  # the email sent (three before the sixth round: the webhooks' claim, the next due time)
         assert wakeup.pending_at_sleep is False  # the pass sent it: its ring does not call for another pass
     finally:
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)
+        await engine.dispose()
+
+
+async def test_an_email_due_that_another_worker_holds_costs_one_empty_claim_then_the_short_poll_not_a_spin(
+    database,
+) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(database, pool_size=3)
+    sessions = make_session_factory(engine)
+    opened: list[int] = []
+
+    def uow_factory() -> NotificationsUnitOfWork:
+        opened.append(1)
+        return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
+
+    settings = make_settings(database, "unused.")
+    email = a_delivery("email")
+    async with uow_factory() as uow:
+        await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
+        assert await uow.deliveries.add(email)
+        await uow.commit()
+    looks: list[DueTimes] = []
+    try:
+        async with uow_factory() as other:  # another worker is sending it: the row is locked
+            held = await other.deliveries.claim_due(now=datetime.now(UTC), limit=1, channel="email")
+            assert [d.id for d in held] == [email.id]
+            opened.clear()
+            wakeup = StopAtSleep(opened)
+            app = SimpleNamespace(state=SimpleNamespace(settings=settings, uow_factory=uow_factory))
+            async with httpx.AsyncClient() as http, SmtpSession(settings) as smtp:
+                with pytest.raises(asyncio.CancelledError):
+                    await _work(app, http, wakeup, smtp, counted_look(engine, looks))  # type: ignore[arg-type]
+            await other.rollback()
+        assert wakeup.at_sleep == 1  # the email claim that skipped the held row; no webhook claim
+        assert len(looks) == 1
+        assert wakeup.timeout == settings.delivery_poll_interval_seconds
+        assert smtp.connections == 0
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(("emails", "sent"), [(1, 0), (2, 2)])
+async def test_the_second_worker_claims_an_email_only_when_more_than_one_is_due(database, emails, sent) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(database, pool_size=2)
+    sessions = make_session_factory(engine)
+    opened: list[int] = []
+
+    def uow_factory() -> NotificationsUnitOfWork:
+        opened.append(1)
+        return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
+
+    settings = make_settings(database, "unused.")
+    async with uow_factory() as uow:
+        await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
+        for _ in range(emails):
+            assert await uow.deliveries.add(a_delivery("email"))
+        await uow.commit()
+    opened.clear()
+    wakeup = StopAtSleep(opened)
+    looks: list[DueTimes] = []
+    app = SimpleNamespace(state=SimpleNamespace(settings=settings, uow_factory=uow_factory))
+    try:
+        async with httpx.AsyncClient() as http, SmtpSession(settings) as smtp:
+            with pytest.raises(asyncio.CancelledError):
+                await _work(app, http, wakeup, smtp, counted_look(engine, looks), index=1)  # type: ignore[arg-type]
+        # One email due: the first worker, woken by the same ring, takes it; this one opens nothing and looks
+        # again after the short poll (the email is still due). Two: it claims, and with no other worker here
+        # goes on to the second (its claim said another was due), then sleeps the idle poll.
+        assert looks[0].emails_due == emails
+        assert wakeup.at_sleep == sent
+        assert smtp.connections == min(sent, 1)
+        assert wakeup.timeout == (
+            settings.delivery_poll_interval_seconds if sent == 0 else settings.delivery_idle_poll_seconds
+        )
+        async with uow_factory() as uow:
+            pending = await uow.session.scalar(text("SELECT count(*) FROM delivery WHERE status = 'pending'"))
+        assert pending == emails - sent
+    finally:
         await engine.dispose()

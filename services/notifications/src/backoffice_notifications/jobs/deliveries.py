@@ -7,17 +7,22 @@ accepting a message and that commit re-sends that one message, never more (SMTP 
 the stable Message-ID lets receivers drop the repeat). Webhooks are posted concurrently within one
 transaction per batch (each may take up to the timeout); a crash before its commit re-posts the batch
 with the same ``webhook-id`` on each, which the vendor deduplicates.
+
+A worker looks before each pass and before it sleeps (``due_times``: per channel the earliest pending delivery
+and how many are due, one autocommitted statement): a pass opens a unit of work only for a channel with work due
+for that worker, and the look after it says how long to sleep.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import httpx
 import structlog
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice_common.db import asyncpg_dsn
 from backoffice_common.uow import UnitOfWork
@@ -25,6 +30,7 @@ from backoffice_common.wakeup import Wakeup
 from backoffice_notifications.domain.deliveries import FAILED, Delivery, DeliveryError
 from backoffice_notifications.mail.smtp import Mail, SmtpSession, build_mail
 from backoffice_notifications.repository import DELIVERY_CHANNEL
+from backoffice_notifications.repository.deliveries import DueTimes, due_times
 from backoffice_notifications.service import deliveries, notices, secrets
 from backoffice_notifications.service.uow import NotificationsUnitOfWork, notifications_uow
 from backoffice_notifications.settings import Settings
@@ -140,57 +146,103 @@ async def run_batch(
 
 
 async def _pass(
-    *, uow_factory: UowFactory, settings: Settings, http: httpx.AsyncClient, smtp: SmtpSession | None = None
+    *,
+    uow_factory: UowFactory,
+    settings: Settings,
+    http: httpx.AsyncClient,
+    smtp: SmtpSession | None = None,
+    emails: bool = True,
+    webhooks: bool = True,
 ) -> tuple[int, int]:
-    """One pass: the emails and the webhooks handled."""
-    emails, hooks = await asyncio.gather(
-        send_emails(uow_factory=uow_factory, settings=settings, smtp=smtp),
-        send_webhooks(uow_factory=uow_factory, settings=settings, http=http),
+    """One pass over the channels asked for: the emails and the webhooks handled."""
+    sent, posted = await asyncio.gather(
+        send_emails(uow_factory=uow_factory, settings=settings, smtp=smtp) if emails else _none(),
+        send_webhooks(uow_factory=uow_factory, settings=settings, http=http) if webhooks else _none(),
     )
-    return emails, hooks
+    return sent, posted
 
 
-async def _worker(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup) -> None:
+async def _none() -> int:
+    return 0
+
+
+Look = Callable[[datetime], Awaitable[DueTimes]]
+"""The worker's look at ``now``: ``due_times`` on the service's engine."""
+
+
+async def _worker(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup, index: int) -> None:
     settings: Settings = app.state.settings
     async with SmtpSession(settings) as smtp:
-        await _work(app, http, wakeup, smtp)
+        await _work(app, http, wakeup, smtp, index=index)
 
 
-async def _work(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup, smtp: SmtpSession) -> None:
+async def _work(
+    app: FastAPI,
+    http: httpx.AsyncClient,
+    wakeup: Wakeup,
+    smtp: SmtpSession,
+    look: Look | None = None,
+    *,
+    index: int = 0,
+) -> None:
+    """Look, work, look again, sleep. The look (``due_times``: one autocommitted statement) says, per channel,
+    when the earliest delivery falls due and how many are due now: a pass opens a unit of work only for a
+    channel with work due for this worker, and no unit of work opens to find nothing.
+
+    The process's workers wake together at a ring; worker ``index`` claims emails only when more than
+    ``index`` are due, webhooks only when more than ``index`` batches are, so one email does not cost every
+    other worker a claim that finds it taken. A delivery it leaves is claimed by a lower worker, which looks
+    again after every pass that handled something; should that one be busy, this worker looks again after the
+    poll interval (due rows held by another worker count as due)."""
     settings: Settings = app.state.settings
-    full = settings.delivery_batch_size
+    batch = settings.delivery_batch_size
+    if look is None:
+        engine: AsyncEngine = app.state.engine
+        cap = (settings.delivery_workers + 1) * batch
+
+        async def look(now: datetime) -> DueTimes:
+            return await due_times(engine, now=now, cap=cap)
+
     while True:
-        # The pass looks at everything committed so far: the rings of those deliveries are spent (without
-        # this, a delivery the pass sent but whose ring came during it woke the worker for a pass that found
-        # nothing: three units of work). A delivery committed from now on rings again.
+        # The look sees everything committed so far: the rings of those deliveries are spent (without this, a
+        # delivery a pass sent but whose ring came during it woke the worker for a look that finds nothing).
+        # A delivery committed from now on rings again.
         wakeup.clear()
+        now = datetime.now(UTC)
         try:
-            emails, hooks = await _pass(uow_factory=app.state.uow_factory, settings=settings, http=http, smtp=smtp)
+            due = await look(now)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("delivery.batch_failed", error=repr(exc))
-            emails = hooks = 0
-        if emails < full and hooks < full:
-            # The pass found each channel drained (the emails' last claim took the last one due or came back
-            # empty, fewer webhooks
-            # than a batch were due): sleep. Woken at once when a transaction records a delivery (also one
-            # committed during the pass: the wakeup keeps it); otherwise until the next retry falls due (at
-            # least the poll interval, at most the idle poll), so an idle service does not poll.
-            await wakeup.wait(await idle_wait(uow_factory=app.state.uow_factory, settings=settings))
-
-
-async def idle_wait(*, uow_factory: UowFactory, settings: Settings) -> float:
-    """Seconds until the earliest pending delivery falls due, within [poll interval, idle poll]."""
-    try:
-        async with uow_factory() as opened:
-            due = await notifications_uow(opened).deliveries.next_due()
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        log.warning("delivery.next_due_failed", error=repr(exc))
-        return settings.delivery_poll_interval_seconds
-    return wait_until_due(due, now=datetime.now(UTC), settings=settings)
+            log.warning("delivery.look_failed", error=repr(exc))
+            await wakeup.wait(settings.delivery_poll_interval_seconds)
+            continue
+        emails, webhooks = due.emails_due > index, due.webhooks_due > index * batch
+        if emails or webhooks:
+            try:
+                handled = sum(
+                    await _pass(
+                        uow_factory=app.state.uow_factory,
+                        settings=settings,
+                        http=http,
+                        smtp=smtp,
+                        emails=emails,
+                        webhooks=webhooks,
+                    )
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("delivery.batch_failed", error=repr(exc))
+                handled = 0
+            if handled:
+                continue  # look again: what is still due, or until when to sleep
+            # Due but nothing claimed: another worker holds those rows (or the pass failed): the short poll.
+        # Sleep: woken at once when a transaction records a delivery (also one committed since the look: the
+        # wakeup keeps it); otherwise until the next retry falls due (at least the poll interval, at most the
+        # idle poll; the poll interval when work is due that a lower worker is to take), so an idle service does
+        # not poll.
+        await wakeup.wait(wait_until_due(due.earliest, now=now, settings=settings))
 
 
 def wait_until_due(due: datetime | None, *, now: datetime, settings: Settings) -> float:
@@ -207,7 +259,7 @@ async def delivery_job(app: FastAPI) -> None:
     listener = asyncio.create_task(wakeup.run())
     try:
         async with webhook_client() as http:
-            await asyncio.gather(*(_worker(app, http, wakeup) for _ in range(settings.delivery_workers)))
+            await asyncio.gather(*(_worker(app, http, wakeup, i) for i in range(settings.delivery_workers)))
     finally:
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)

@@ -324,18 +324,18 @@ STAFF_DE: dict[str, tuple[str, str]] = {
     ),
     "request_approved": (
         "Freigegeben: {{ number }} {{ title }}",
-        "Hallo {{ requester.name }},\n\nIhre Bestellanforderung {{ number }} wurde freigegeben; wir senden die "
+        "Hallo {{ requester.name }},\n\nIhr Antrag {{ number }} wurde freigegeben; wir senden die "
         "Bestellung an den Lieferanten.",
     ),
     "request_rejected": (
         "Abgelehnt: {{ number }}",
-        "Hallo {{ requester.name }},\n\nIhre Bestellanforderung {{ number }} wurde von {{ decided_by.name }} "
+        "Hallo {{ requester.name }},\n\nIhr Antrag {{ number }} wurde von {{ decided_by.name }} "
         "abgelehnt.\n\nKommentar: {{ comment }}",
     ),
     "changes_requested": (
-        "Änderungen erbeten: {{ number }}",
-        "Hallo {{ requester.name }},\n\n{{ decided_by.name }} bittet um Änderungen an Ihrer Bestellanforderung "
-        "{{ number }}.\n\nKommentar: {{ comment }}\n\nHier überarbeiten: {{ request_url }}",
+        "Änderungen angefordert: {{ number }}",
+        "Hallo {{ requester.name }},\n\n{{ decided_by.name }} hat Änderungen an Ihrem Antrag {{ number }} "
+        "angefordert.\n\nKommentar: {{ comment }}\n\nAntrag überarbeiten: {{ request_url }}",
     ),
     "vendor_accepted": (
         "Lieferant hat angenommen: {{ number }}",
@@ -364,9 +364,9 @@ STAFF_DE: dict[str, tuple[str, str]] = {
     ),
     "chain_blocked": (
         "Freigabe blockiert: {{ number }} {{ request_title }}",
-        "Hallo,\n\ndie Bestellanforderung {{ number }} von {{ requester.name }} kann nicht zur Freigabe geleitet "
+        "Hallo,\n\nder Antrag {{ number }} von {{ requester.name }} kann nicht zur Freigabe geleitet "
         "werden: {{ reason }}\n\nDer Einkauf muss das Verzeichnis der Freigebenden oder die Richtlinie korrigieren; "
-        "bis dahin wartet die Anforderung.\n\n{{ request_url }}",
+        "bis dahin wartet der Antrag.\n\n{{ request_url }}",
     ),
     "contract_voided": (
         "Vertrag storniert: {{ number }}",
@@ -374,7 +374,7 @@ STAFF_DE: dict[str, tuple[str, str]] = {
         "unterschrieben werden.{% if reason %}\n\nGrund: {{ reason }}{% endif %}",
     ),
     "contract_expired": (
-        "Vertrag unsigniert abgelaufen: {{ number }}",
+        "Vertrag abgelaufen: {{ number }}",
         "Hallo {{ requester.name }},\n\nder Vertrag zu {{ number }} ist abgelaufen, bevor beide Parteien ihn "
         "unterschrieben haben; der Einkauf muss einen neuen erstellen oder die Bestellung stornieren.",
     ),

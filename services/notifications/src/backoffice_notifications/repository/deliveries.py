@@ -8,12 +8,14 @@ service's database work per order, and SQLAlchemy's compile and result layers co
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backoffice_common.db import driver_connection, fetch_beginning
+from backoffice_common.db import driver_connection, fetch_beginning, read_connection
 from backoffice_notifications.domain.deliveries import FAILED, PENDING, WITHDRAWN, Delivery
 from backoffice_notifications.models import delivery
 from backoffice_notifications.repository.base import Repository
@@ -70,6 +72,41 @@ _SAVE_DUE_SQL = (
     "UPDATE delivery SET status = $2, attempts = $3, last_error = $4, sent_at = $5, next_attempt_at = $6 WHERE id = $1"
 )
 _NEXT_DUE_SQL = f"SELECT min(next_attempt_at) FROM delivery WHERE status = '{PENDING}'"  # noqa: S608 (a constant)
+# Per channel: the earliest pending delivery (through ``ix_delivery_due`` in order: the channel's first row ends
+# the scan) and how many are due at $1, counted up to $2: what the worker looks at before a pass and before it
+# sleeps. Rows other workers hold count as due (the look locks nothing).
+_DUE_OF_CHANNEL = (
+    "(SELECT next_attempt_at FROM delivery WHERE status = '{status}' AND channel = '{channel}'"
+    " ORDER BY next_attempt_at LIMIT 1) AS {channel}_at,"
+    " (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE status = '{status}' AND channel = '{channel}'"
+    " AND next_attempt_at <= $1 LIMIT $2) AS due) AS {channel}_due"
+)
+_DUE_TIMES_SQL = "SELECT " + ", ".join(_DUE_OF_CHANNEL.format(status=PENDING, channel=c) for c in ("email", "webhook"))
+
+
+@dataclass(frozen=True)
+class DueTimes:
+    """Per channel, when the earliest pending delivery falls due (None: none pending) and how many are due now
+    (counted up to the look's cap)."""
+
+    email: datetime | None
+    webhook: datetime | None
+    emails_due: int = 0
+    webhooks_due: int = 0
+
+    @property
+    def earliest(self) -> datetime | None:
+        return min((t for t in (self.email, self.webhook) if t is not None), default=None)
+
+
+async def due_times(engine: AsyncEngine, *, now: datetime, cap: int) -> DueTimes:
+    """One statement on a pooled connection outside any transaction (no BEGIN, no ROLLBACK, no session): it
+    reads, locks nothing, and sees what was committed when it began."""
+    async with read_connection(engine) as conn:
+        row = await conn.fetchrow(_DUE_TIMES_SQL, now, cap)
+    if row is None:  # one row, always
+        return DueTimes(email=None, webhook=None)
+    return DueTimes(email=row[0], webhook=row[2], emails_due=row[1], webhooks_due=row[3])
 
 
 class DeliveryRepository(Repository):
