@@ -72,7 +72,8 @@ _READ_SQL = (  # noqa: S608 (column names only)
     "SELECT {}, (SELECT v.content FROM request_revision v WHERE v.request_id = r.id AND v.revision = r.revision)"
     " AS read_content,"
     " EXISTS (SELECT 1 FROM approver_assignment a WHERE a.request_id = r.id AND a.user_id = $2) AS read_assigned,"
-    " ARRAY (SELECT ROW ({}) FROM timeline_entry t WHERE t.request_id = r.id ORDER BY t.id) AS read_entries"
+    " ARRAY (SELECT ROW ({}) FROM timeline_entry t WHERE t.request_id = r.id ORDER BY t.occurred_at, t.id)"
+    " AS read_entries"
     " FROM purchase_request r WHERE r.id = $1::uuid"
 ).format(
     ", ".join(f"r.{c.name}::text AS {c.name}" if c.name == "id" else f"r.{c.name}" for c in purchase_request.c),
@@ -112,7 +113,8 @@ async def request_snapshot(conn: asyncpg.Connection, request_id: str, reader: st
 _TIMELINE_SQL = (  # noqa: S608 (column names only)
     "SELECT r.requester_id, r.timeline_archive_id, s.object_key, s.sha256,"
     " EXISTS (SELECT 1 FROM approver_assignment a WHERE a.request_id = r.id AND a.user_id = $2) AS read_assigned,"
-    " ARRAY (SELECT ROW ({}) FROM timeline_entry t WHERE t.request_id = r.id ORDER BY t.id) AS read_entries"
+    " ARRAY (SELECT ROW ({}) FROM timeline_entry t WHERE t.request_id = r.id ORDER BY t.occurred_at, t.id)"
+    " AS read_entries"
     " FROM purchase_request r LEFT JOIN timeline_archive s ON s.id = r.timeline_archive_id WHERE r.id = $1::uuid"
 ).format(", ".join(f"t.{c}::text" if c == "request_id" else f"t.{c}" for c in _ENTRY_COLUMNS))
 
