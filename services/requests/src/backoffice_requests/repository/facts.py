@@ -9,7 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice_common.db import driver_connection
 from backoffice_common.events import CloudEvent
 from backoffice_common.strings import strip_nul
-from backoffice_requests.models import approver_assignment, buyer_signer, deferred_event, purchase_request
+from backoffice_requests.models import buyer_signer, deferred_event
+
+_REMEMBER_SQL = (
+    "INSERT INTO approver_assignment (request_id, user_id, task_id, request_created_at)"
+    " VALUES ($1::uuid, $2, $3, (SELECT created_at FROM purchase_request WHERE id = $1::uuid))"
+    " ON CONFLICT (request_id, user_id) DO NOTHING"
+)
+_DEFERRED_SQL = "SELECT envelope FROM deferred_event WHERE request_id = $1::uuid ORDER BY occurred_at"
 
 
 class ApproverRepository:
@@ -19,18 +26,10 @@ class ApproverRepository:
         self.session = session
 
     async def remember(self, *, request_id: str, user_id: str, task_id: str) -> None:
-        await self.session.execute(
-            pg_insert(approver_assignment)
-            .values(
-                request_id=request_id,
-                user_id=strip_nul(user_id)[:200],
-                task_id=strip_nul(task_id),
-                request_created_at=select(purchase_request.c.created_at)
-                .where(purchase_request.c.id == request_id)
-                .scalar_subquery(),
-            )
-            .on_conflict_do_nothing(index_elements=["request_id", "user_id"])
-        )
+        """Raw asyncpg on the session's connection and transaction (every ``approval.task_assigned``): the
+        statement the Core insert compiled to (``bench/consume_cpu.py`` compares the rows)."""
+        conn = await driver_connection(self.session)
+        await conn.execute(_REMEMBER_SQL, request_id, strip_nul(user_id)[:200], strip_nul(task_id))
 
     async def is_assigned(self, *, request_id: str, user_id: str) -> bool:
         # Raw asyncpg on the session's connection and transaction: every approver's GET asks it.
@@ -80,13 +79,11 @@ class DeferredEventRepository:
         )
 
     async def of_request(self, request_id: str) -> list[CloudEvent]:
-        """The request's deferred facts in the order they happened."""
-        rows = await self.session.execute(
-            select(deferred_event.c.envelope)
-            .where(deferred_event.c.request_id == request_id)
-            .order_by(deferred_event.c.occurred_at)
-        )
-        return [CloudEvent.model_validate(envelope) for envelope in rows.scalars()]
+        """The request's deferred facts in the order they happened. Raw asyncpg (every applied fact asks,
+        and there are almost never any)."""
+        conn = await driver_connection(self.session)
+        rows = await conn.fetch(_DEFERRED_SQL, request_id)
+        return [CloudEvent.model_validate(row[0]) for row in rows]
 
     async def remove(self, event_id: str) -> None:
         await self.session.execute(delete(deferred_event).where(deferred_event.c.event_id == event_id))
