@@ -27,35 +27,48 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 
-# (class, regular expression over the whole stack); the first that matches wins
+# (class, regular expression over a stack from the event loop's callback on); the first that matches wins
 CLASSES: tuple[tuple[str, str], ...] = (
-    ("HTTP read: GET /requests/{id}", r"(get_request|_get_request_fast) \("),
-    ("HTTP read: GET /requests/{id}/timeline", r"request_timeline \("),
-    ("HTTP read: list, revisions, diff", r"(list_requests|list_revisions|diff_revisions) \("),
-    ("HTTP command", r"backoffice_requests/api/"),
-    ("consumption: lifecycle facts (handler)", r"on_lifecycle_event \("),
+    ("HTTP read: GET /requests/{id}, in the route", r"(get_request|_get_request_fast) \("),
+    ("HTTP read: GET /requests/{id}/timeline, in the route", r"request_timeline \("),
+    ("HTTP read: list, revisions, diff, in the route", r"(list_requests|list_revisions|diff_revisions) \("),
+    ("HTTP command, in the route (use case, answer, idempotency)", r"backoffice_requests/api/"),
+    ("HTTP: around the routes (FastAPI, dependencies, auth, edge, response)", r"RequestResponseCycle\.run_asgi"),
+    ("HTTP: parsing and connections (uvicorn)", r"HttpToolsProtocol|uvicorn/"),
+    ("consumption: lifecycle facts, the handler", r"on_lifecycle_event \("),
     (
-        "consumption: vendor/cost centre/equipment (handler)",
-        r"(on_vendor_updated|on_cost_centre_updated|on_purchase_requested) \(",
+        "consumption: vendor, cost centre, equipment, the handler",
+        r"on_(vendor_updated|cost_centre_updated|purchase_requested) \(",
     ),
-    ("consumption: shared consumer (inbox, uow, commit, batch)", r"backoffice_common/consumer\.py"),
-    ("outbox relay (incl. its producer)", r"backoffice_common/outbox\.py"),
-    ("timers, jobs, wake-ups", r"backoffice_common/(wakeup|retention|audit_archive)\.py|archive_timeline|checks?\.py"),
+    ("consumption: the shared consumer (inbox, unit of work, commit)", r"EventConsumer\._(handle|process)"),
+    ("outbox relay", r"OutboxRelay"),
+    ("timers, jobs, wake-ups", r"backoffice_common/(wakeup|retention|audit_archive)\.py|archive_timeline|Bell|Timer"),
     (
-        "HTTP stack (uvicorn, FastAPI/Starlette, edge) outside a route",
-        r"uvicorn/|starlette/|fastapi/|backoffice_common/edge\.py",
+        "SQLAlchemy in its greenlet (any caller: sessions, commits)",
+        r"^(Session|AsyncSession|Connection|Engine|_Connection|PGDialect)",
     ),
-    ("Kafka client (fetch, heartbeat, produce)", r"aiokafka/|kafka/"),
+    ("asyncpg codecs (any caller)", r"asyncpg|_jsonb_decoder|_json_decoder"),
+    (
+        "Kafka client (fetch, heartbeat, offsets, produce)",
+        r"aiokafka/|Fetcher|Sender|GroupCoordinator|AIOKafka|EventConsumer",
+    ),
 )
+IDLE = ("Condition.wait", "Queue.get", "Event.wait (threading")
+"""Innermost frames of worker threads waiting for work: not CPU (py-spy cannot always tell)."""
 
 
 def classify(stack: str) -> str:
+    frames = stack.split(";")
+    if frames[-1].startswith(IDLE):
+        return "-idle threads"
+    loop = [i for i, frame in enumerate(frames) if frame.startswith("Runner.run (")]
+    if loop and loop[-1] == len(frames) - 1:
+        return "-event loop alone (uvloop's C code: I/O, scheduling, and waiting, which py-spy cannot tell apart)"
+    rest = ";".join(frames[loop[-1] + 1 :] if loop else frames)
     for name, pattern in CLASSES:
-        if re.search(pattern, stack):
+        if re.search(pattern, rest):
             return name
-    if stack.rstrip().endswith("run (asyncio/runners.py") or "Runner.run" in stack.split(";")[-1]:
-        return "event loop (uvloop C code: I/O, scheduling)"
-    return "other (event loop, idle polls, threads)"
+    return "other"
 
 
 def read_raw(path: Path) -> Counter[str]:
@@ -69,11 +82,18 @@ def read_raw(path: Path) -> Counter[str]:
 
 
 def report(classes: Counter[str], flows: int, cpu_ms: float) -> None:
-    total = sum(classes.values())
-    print(f"{total} samples; {cpu_ms:.0f} ms of CPU (/proc) over {flows} flows = {cpu_ms / flows:.1f} ms per flow")
+    """The CPU measured, split by the shares of the samples that are work (the idle threads and the event
+    loop alone apart: listed, not counted)."""
+    total = sum(n for name, n in classes.items() if not name.startswith("-"))
+    print(
+        f"{total} samples of work; {cpu_ms:.0f} ms of CPU (/proc) over {flows} flows = {cpu_ms / flows:.1f} ms a flow"
+    )
     for name, n in classes.most_common():
+        if name.startswith("-"):
+            print(f"  ({name[1:]}: {n} samples, not counted)")
+            continue
         share = n / total
-        print(f"  {name:<64} {100 * share:5.1f} %  {share * cpu_ms / flows:6.1f} ms/flow")
+        print(f"  {name:<72} {100 * share:5.1f} %  {share * cpu_ms / flows:6.1f} ms/flow")
 
 
 def cpu_seconds(pid: int) -> float:

@@ -11,7 +11,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_common.db import driver_connection
@@ -29,6 +28,11 @@ _ADD_SQL = (
     "INSERT INTO timeline_entry (request_id, event_id, event_type, source, actor, outcome, note, status_after,"
     " data, occurred_at) VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6, $7, $8, $9::jsonb, $10)"
     " ON CONFLICT (event_id) DO NOTHING"
+)
+
+
+_UPDATE_SQL = (
+    "UPDATE timeline_entry SET outcome = $2, note = $3, status_after = COALESCE($4, status_after) WHERE event_id = $1"
 )
 
 
@@ -65,11 +69,10 @@ class TimelineRepository:
         )
 
     async def update(self, *, event_id: str, outcome: str, note: str, status_after: str | None = None) -> None:
-        """A deferred fact's entry keeps its place in the timeline and says what finally became of it."""
-        values: dict[str, Any] = {"outcome": outcome, "note": strip_nul(note)[:NOTE_LENGTH]}
-        if status_after is not None:
-            values["status_after"] = status_after
-        await self.session.execute(update(timeline_entry).where(timeline_entry.c.event_id == event_id).values(**values))
+        """A deferred fact's entry keeps its place in the timeline and says what finally became of it (raw
+        asyncpg; ``status_after`` None keeps the entry's)."""
+        conn = await driver_connection(self.session)
+        await conn.execute(_UPDATE_SQL, event_id, outcome, strip_nul(note)[:NOTE_LENGTH], status_after)
 
     async def entries(self, *, request_id: str) -> list[dict[str, Any]]:
         """The request's entries in the timeline's order, as ``select(timeline_entry)`` maps them (raw asyncpg)."""
