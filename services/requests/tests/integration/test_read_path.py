@@ -17,7 +17,7 @@ from backoffice_common.errors import NotFound
 from backoffice_common.testing import eventually
 from backoffice_requests.api.fast import FAST_PATHS
 from backoffice_requests.api.requests import get_request
-from backoffice_requests.schemas import TimelineEntryRead
+from backoffice_requests.schemas import RevisionRead, TimelineEntryRead
 from backoffice_requests.service import queries
 from backoffice_requests.service.uow import RequestsUnitOfWork
 
@@ -208,3 +208,43 @@ async def test_a_commands_answer_in_one_statement_is_the_unit_of_works_read(serv
         stranger = User(sub=unique_user("carol"), roles=frozenset({"approver"}))
         with pytest.raises(NotFound):
             await queries.command_answer(uow, user=stranger, request_id=rid)
+
+
+async def test_the_revisions_in_one_statement_are_the_unit_of_works_and_open_no_unit_of_work(service: Service) -> None:
+    alice, bob, carol = unique_user("alice"), unique_user("bob"), unique_user("carol")
+    rid = (await service.create(alice))["id"]
+    edited = await service.client.patch(
+        f"/requests/{rid}", json={"title": "Laptops, edited"}, headers={**auth(alice), "If-Match": '"1"'}
+    )
+    assert edited.status_code == 200, edited.text
+    async with service.app.state.uow_factory() as uow:
+        assert isinstance(uow, RequestsUnitOfWork)
+        await uow.approvers.remember(request_id=rid, user_id=bob, task_id="t-revisions")
+        await uow.commit()
+    factory = service.app.state.uow_factory
+    for sub, roles in ((alice, ()), (bob, ("approver",)), (carol, ("procurement",))):
+        user = User(sub=sub, roles=frozenset(roles))
+        async with factory() as uow:
+            expected = TypeAdapter(list[RevisionRead]).dump_json(
+                await queries.revisions(uow, user=user, request_id=rid)
+            )
+
+        def refused() -> RequestsUnitOfWork:
+            raise AssertionError("GET /requests/{id}/revisions opened a unit of work")
+
+        service.app.state.uow_factory = refused
+        try:
+            response = await service.client.get(f"/requests/{rid}/revisions", headers=auth(sub, *roles))
+        finally:
+            service.app.state.uow_factory = factory
+        assert response.status_code == 200, response.text
+        assert response.content == expected
+        assert [r["content"]["title"] for r in response.json()] == ["Laptops, edited"]
+    # a stranger and a missing id: the same 404 as the unit of work's read
+    stranger = unique_user("dave")
+    assert_problem(await service.client.get(f"/requests/{rid}/revisions", headers=auth(stranger, "approver")), 404)
+    async with factory() as uow:
+        with pytest.raises(NotFound):
+            await queries.revisions(uow, user=User(sub=stranger, roles=frozenset({"approver"})), request_id=rid)
+    missing = "00000000-0000-4000-8000-000000000000"
+    assert_problem(await service.client.get(f"/requests/{missing}/revisions", headers=auth(carol, "procurement")), 404)

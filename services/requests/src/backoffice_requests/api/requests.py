@@ -271,8 +271,9 @@ async def close_request(request_id: RequestId, data: CloseCreate, command: Comma
 
 
 @router.get("/{request_id}/revisions", response_model=list[RevisionRead], summary="Every revision")
-async def list_revisions(request_id: RequestId, uow: UowDep, user: CurrentUser) -> list[RevisionRead]:
-    return await queries.revisions(uow, user=user, request_id=str(request_id))
+async def list_revisions(request_id: RequestId, user: CurrentUser, conn: ReadConnection) -> list[RevisionRead]:
+    # No unit of work: one statement on a pooled connection without a transaction (read_connection).
+    return await queries.revisions_now(conn, user=user, request_id=str(request_id))
 
 
 @router.get("/{request_id}/revisions/diff", response_model=RevisionDiffRead, summary="What changed between two")

@@ -145,6 +145,36 @@ async def timeline_snapshot(conn: asyncpg.Connection, request_id: str, reader: s
     return TimelineSnapshot(record["requester_id"], record["read_assigned"], segment, entries)
 
 
+_REVISIONS_SQL = (
+    "SELECT r.requester_id,"
+    " EXISTS (SELECT 1 FROM approver_assignment a WHERE a.request_id = r.id AND a.user_id = $2) AS read_assigned,"
+    " ARRAY (SELECT ROW (v.revision, v.created_at, v.created_by, v.content) FROM request_revision v"
+    " WHERE v.request_id = r.id ORDER BY v.revision) AS read_revisions"
+    " FROM purchase_request r WHERE r.id = $1::uuid"
+)
+_REVISION_COLUMNS = ("revision", "created_at", "created_by", "content")
+
+
+@dataclass(frozen=True)
+class RevisionsSnapshot:
+    """What ``GET /requests/{id}/revisions`` answers from, read in one statement (one snapshot)."""
+
+    requester_id: str
+    assigned: bool
+    revisions: list[dict[str, Any]]
+    """Every revision, oldest first: ``revision``, ``created_at``, ``created_by``, ``content``."""
+
+
+async def revisions_snapshot(conn: asyncpg.Connection, request_id: str, reader: str) -> RevisionsSnapshot | None:
+    """Who may see the request and its revisions, in ONE statement (``request_snapshot``'s way), for ``GET
+    /requests/{id}/revisions`` on a read connection: what ``row``, ``is_assigned`` and ``revisions`` read."""
+    record = await conn.fetchrow(_REVISIONS_SQL, request_id, reader)
+    if record is None:
+        return None
+    revisions = [dict(zip(_REVISION_COLUMNS, v, strict=True)) for v in record["read_revisions"]]
+    return RevisionsSnapshot(record["requester_id"], record["read_assigned"], revisions)
+
+
 class RequestReads:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

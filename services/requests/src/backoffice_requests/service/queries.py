@@ -22,7 +22,12 @@ from backoffice_requests.domain.lifecycle import Status, allowed_actions
 from backoffice_requests.domain.money import quantize
 from backoffice_requests.domain.notes import note_of, render_note
 from backoffice_requests.domain.waiting import waiting_on
-from backoffice_requests.repository.reads import RequestFilter, request_snapshot, timeline_snapshot
+from backoffice_requests.repository.reads import (
+    RequestFilter,
+    request_snapshot,
+    revisions_snapshot,
+    timeline_snapshot,
+)
 from backoffice_requests.repository.timeline import timeline_key
 from backoffice_requests.repository.timeline_archive import ArchivedTimelineRepository
 from backoffice_requests.schemas import (
@@ -46,6 +51,7 @@ __all__ = [
     "request_read_now",
     "revision_diff",
     "revisions",
+    "revisions_now",
     "timeline_now",
     "timeline_of",
 ]
@@ -155,6 +161,14 @@ def _money(value: Any, currency: str) -> str:
 async def revisions(uow: RequestsUnitOfWork, *, user: User, request_id: str) -> list[RevisionRead]:
     await _visible_row(uow, user=user, request_id=request_id)
     return [RevisionRead.model_validate(r) for r in await uow.reads.revisions(request_id)]
+
+
+async def revisions_now(conn: asyncpg.Connection, *, user: User, request_id: str) -> list[RevisionRead]:
+    """``revisions`` from one statement on a connection without a transaction (``GET .../revisions``)."""
+    snapshot = await revisions_snapshot(conn, request_id, user.sub)
+    if snapshot is None or not (user.sees_everything or snapshot.requester_id == user.sub or snapshot.assigned):
+        raise not_found(request_id)
+    return [RevisionRead.model_validate(r) for r in snapshot.revisions]
 
 
 async def revision_diff(
