@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -96,6 +97,25 @@ def report(classes: Counter[str], flows: int, cpu_ms: float) -> None:
         print(f"  {name:<72} {100 * share:5.1f} %  {share * cpu_ms / flows:6.1f} ms/flow")
 
 
+CONSUMED = r'backoffice_events_consumed_total\{outcome="(\w+)",service="\w+",type="([^"]+)"\} ([\d.e+]+)$'
+
+
+def counts(port: int) -> Counter[str]:
+    """The service's HTTP calls by route and its consumed events by type, from its ``/metrics``."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    found: Counter[str] = Counter()
+    for line in text.splitlines():
+        http = re.match(r'backoffice_http_requests_total\{method="(\w+)",route="([^"]+)".*\} ([\d.e+]+)$', line)
+        if http and not http.group(2).startswith(("/healthz", "/readyz", "/metrics")):
+            found[f"HTTP {http.group(1)} {http.group(2)}"] += int(float(http.group(3)))
+        event = re.match(
+            r'backoffice_events_consumed_total\{outcome="(\w+)",service="\w+",type="([^"]+)"\} ([\d.e+]+)$', line
+        )
+        if event:
+            found[f"consumed {event.group(2)} ({event.group(1)})"] += int(float(event.group(3)))
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -106,6 +126,7 @@ def main() -> None:
     parser.add_argument("--flows", type=int, default=30)
     parser.add_argument("--rate", type=float, default=1.0)
     parser.add_argument("--output", default="requests-profile.txt")
+    parser.add_argument("--port", type=int, default=0, help="the requests service's port (else from the env)")
     parser.add_argument("--summarise", help="only summarise this raw profile")
     parser.add_argument("--cpu-ms", type=float, default=0.0, help="with --summarise: the CPU measured")
     args = parser.parse_args()
@@ -121,13 +142,18 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
     )
     time.sleep(2)
+    port = int(os.environ.get("BACKOFFICE_REQUESTS_PORT", "0")) or args.port
+    calls_before = counts(port)
     load_before, before = os.getloadavg()[0], cpu_seconds(pid)
     driver = [sys.executable, "-m", "backoffice_cli", "load", "--flows", str(args.flows), "--rate", str(args.rate)]
     subprocess.run(driver, check=True)
     used = cpu_seconds(pid) - before
+    calls = counts(port)
+    calls.subtract(calls_before)
     spy.send_signal(signal.SIGINT)
     spy.wait(timeout=60)
     print(f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
+    print("per flow:", ", ".join(f"{name} {n / args.flows:.1f}" for name, n in sorted(calls.items()) if n))
     report(read_raw(Path(args.output)), args.flows, used * 1000)
 
 
