@@ -11,6 +11,7 @@ import httpx
 import pytest
 from pydantic import TypeAdapter
 from requests_testkit import Service, assert_problem, auth, draft_body, person, unique_user
+from sqlalchemy import text
 
 from backoffice_common.auth import User
 from backoffice_common.errors import NotFound
@@ -248,3 +249,37 @@ async def test_the_revisions_in_one_statement_are_the_unit_of_works_and_open_no_
             await queries.revisions(uow, user=User(sub=stranger, roles=frozenset({"approver"})), request_id=rid)
     missing = "00000000-0000-4000-8000-000000000000"
     assert_problem(await service.client.get(f"/requests/{missing}/revisions", headers=auth(carol, "procurement")), 404)
+
+
+async def test_the_diff_in_one_statement_is_the_unit_of_works(service: Service) -> None:
+    alice, carol = unique_user("alice"), unique_user("carol")
+    rid = (await service.create(alice))["id"]
+    async with service.app.state.uow_factory() as uow:  # a second revision, another title and total
+        await uow.session.execute(
+            text(
+                "INSERT INTO request_revision (request_id, revision, content, created_by)"
+                " SELECT request_id, 2, jsonb_set(jsonb_set(content, '{title}', '\"Other\"'), '{total}', '\"1.00\"'),"
+                " created_by FROM request_revision WHERE request_id = :rid AND revision = 1"
+            ),
+            {"rid": rid},
+        )
+        await uow.session.commit()
+    for sub, roles, span in ((alice, (), (1, 2)), (carol, ("procurement",), (2, 1)), (alice, (), (2, 2))):
+        user = User(sub=sub, roles=frozenset(roles))
+        async with service.app.state.uow_factory() as uow:
+            assert isinstance(uow, RequestsUnitOfWork)
+            expected = await queries.revision_diff(
+                uow, user=user, request_id=rid, from_revision=span[0], to_revision=span[1]
+            )
+        response = await service.client.get(
+            f"/requests/{rid}/revisions/diff?from={span[0]}&to={span[1]}", headers=auth(sub, *roles)
+        )
+        assert response.status_code == 200, response.text
+        assert response.content == expected.model_dump_json().encode()
+        if span[0] != span[1]:
+            assert {f["field"] for f in response.json()["fields"]} >= {"title"}
+    # a missing revision, a stranger: the same 404s as the unit of work's
+    missing = await service.client.get(f"/requests/{rid}/revisions/diff?from=1&to=3", headers=auth(alice))
+    assert "no revision 3" in assert_problem(missing, 404)["detail"]
+    stranger = await service.client.get(f"/requests/{rid}/revisions/diff?from=1&to=2", headers=auth(unique_user("x")))
+    assert "that you can see" in assert_problem(stranger, 404)["detail"]

@@ -279,13 +279,14 @@ async def list_revisions(request_id: RequestId, user: CurrentUser, conn: ReadCon
 @router.get("/{request_id}/revisions/diff", response_model=RevisionDiffRead, summary="What changed between two")
 async def diff_revisions(
     request_id: RequestId,
-    uow: UowDep,
     user: CurrentUser,
+    conn: ReadConnection,
     from_revision: Annotated[int, Query(alias="from", ge=1, le=2_147_483_647)],
     to_revision: Annotated[int, Query(alias="to", ge=1, le=2_147_483_647)],
 ) -> RevisionDiffRead:
-    return await queries.revision_diff(
-        uow, user=user, request_id=str(request_id), from_revision=from_revision, to_revision=to_revision
+    # No unit of work: one statement on a pooled connection without a transaction (read_connection).
+    return await queries.revision_diff_now(
+        conn, user=user, request_id=str(request_id), from_revision=from_revision, to_revision=to_revision
     )
 
 

@@ -28,6 +28,7 @@ from backoffice_requests.repository.reads import (
     revisions_snapshot,
     timeline_snapshot,
 )
+from backoffice_requests.repository.serialization import content_from_json
 from backoffice_requests.repository.timeline import timeline_key
 from backoffice_requests.repository.timeline_archive import ArchivedTimelineRepository
 from backoffice_requests.schemas import (
@@ -50,6 +51,7 @@ __all__ = [
     "request_read",
     "request_read_now",
     "revision_diff",
+    "revision_diff_now",
     "revisions",
     "revisions_now",
     "timeline_now",
@@ -169,6 +171,23 @@ async def revisions_now(conn: asyncpg.Connection, *, user: User, request_id: str
     if snapshot is None or not (user.sees_everything or snapshot.requester_id == user.sub or snapshot.assigned):
         raise not_found(request_id)
     return [RevisionRead.model_validate(r) for r in snapshot.revisions]
+
+
+async def revision_diff_now(
+    conn: asyncpg.Connection, *, user: User, request_id: str, from_revision: int, to_revision: int
+) -> RevisionDiffRead:
+    """``revision_diff`` from one statement on a connection without a transaction (``GET .../revisions/diff``):
+    the revisions of ``revisions_snapshot`` (a request has a handful), the two asked for compared."""
+    snapshot = await revisions_snapshot(conn, request_id, user.sub)
+    if snapshot is None or not (user.sees_everything or snapshot.requester_id == user.sub or snapshot.assigned):
+        raise not_found(request_id)
+    wanted = (from_revision, to_revision)
+    contents = {r["revision"]: content_from_json(r["content"]) for r in snapshot.revisions if r["revision"] in wanted}
+    missing = [n for n in wanted if n not in contents]
+    if missing:
+        raise NotFound(f"request {request_id} has no revision {missing[0]}")
+    diff = diff_contents(contents[from_revision], contents[to_revision])
+    return RevisionDiffRead(from_revision=from_revision, to_revision=to_revision, **diff)
 
 
 async def revision_diff(
