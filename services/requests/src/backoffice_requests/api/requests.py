@@ -12,12 +12,14 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from backoffice_common.auth import CurrentUser, User, require_roles
+from backoffice_common.auth import CurrentUser, User, current_user, require_roles
+from backoffice_common.db import read_connection
 from backoffice_common.deps import ReadConnection, settings_of
 from backoffice_common.objectstore import ObjectStore
 from backoffice_common.openapi import problem_responses
 from backoffice_common.strings import NUL_FREE
 from backoffice_requests.api.deps import UowDep
+from backoffice_requests.api.fast import CANONICAL_UUID, FastRoute, fast_path
 from backoffice_requests.api.idempotency import IdempotencyKey, Reply, respond
 from backoffice_requests.domain.closure import ClosurePolicy
 from backoffice_requests.domain.lifecycle import Status
@@ -42,7 +44,7 @@ from backoffice_requests.service import requests as service
 from backoffice_requests.service.uow import RequestsUnitOfWork
 from backoffice_requests.settings import Settings
 
-router = APIRouter(prefix="/requests", tags=["purchase requests"])
+router = APIRouter(prefix="/requests", tags=["purchase requests"], route_class=FastRoute)
 
 # A command is refused in the wrong state (409) or when If-Match names an older version (412).
 COMMAND_PROBLEMS = problem_responses(409, 412)
@@ -77,7 +79,7 @@ class Command:
         uow, user = self.uow, self.user
 
         async def answer(request: PurchaseRequest) -> Reply:
-            read = await queries.request_read(uow, user=user, request_id=request.id)
+            read = await queries.command_answer(uow, user=user, request_id=request.id)
             headers = {"ETag": f'"{read.version}"'}
             if status == 201:
                 headers["Location"] = f"/requests/{read.id}"
@@ -175,6 +177,17 @@ async def get_request(request_id: RequestId, user: CurrentUser, conn: ReadConnec
     return Response(read.model_dump_json(), media_type="application/json", headers={"ETag": f'"{read.version}"'})
 
 
+@fast_path(get_request)
+async def _get_request_fast(http: Request) -> Response | None:
+    """``get_request`` with its arguments resolved as its dependencies resolve them (``api.fast``)."""
+    raw = http.path_params.get("request_id")
+    if not isinstance(raw, str) or CANONICAL_UUID.fullmatch(raw) is None:
+        return None
+    user = await current_user(http)
+    async with read_connection(http.app.state.engine) as conn:
+        return await get_request(uuid.UUID(raw), user, conn)
+
+
 @router.patch(
     "/{request_id}",
     response_model=RequestRead,
@@ -258,20 +271,22 @@ async def close_request(request_id: RequestId, data: CloseCreate, command: Comma
 
 
 @router.get("/{request_id}/revisions", response_model=list[RevisionRead], summary="Every revision")
-async def list_revisions(request_id: RequestId, uow: UowDep, user: CurrentUser) -> list[RevisionRead]:
-    return await queries.revisions(uow, user=user, request_id=str(request_id))
+async def list_revisions(request_id: RequestId, user: CurrentUser, conn: ReadConnection) -> list[RevisionRead]:
+    # No unit of work: one statement on a pooled connection without a transaction (read_connection).
+    return await queries.revisions_now(conn, user=user, request_id=str(request_id))
 
 
 @router.get("/{request_id}/revisions/diff", response_model=RevisionDiffRead, summary="What changed between two")
 async def diff_revisions(
     request_id: RequestId,
-    uow: UowDep,
     user: CurrentUser,
+    conn: ReadConnection,
     from_revision: Annotated[int, Query(alias="from", ge=1, le=2_147_483_647)],
     to_revision: Annotated[int, Query(alias="to", ge=1, le=2_147_483_647)],
 ) -> RevisionDiffRead:
-    return await queries.revision_diff(
-        uow, user=user, request_id=str(request_id), from_revision=from_revision, to_revision=to_revision
+    # No unit of work: one statement on a pooled connection without a transaction (read_connection).
+    return await queries.revision_diff_now(
+        conn, user=user, request_id=str(request_id), from_revision=from_revision, to_revision=to_revision
     )
 
 

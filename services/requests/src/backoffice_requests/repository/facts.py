@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+import json
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_common.db import driver_connection
 from backoffice_common.events import CloudEvent
 from backoffice_common.strings import strip_nul
-from backoffice_requests.models import approver_assignment, buyer_signer, deferred_event, purchase_request
+
+_REMEMBER_SQL = (
+    "INSERT INTO approver_assignment (request_id, user_id, task_id, request_created_at)"
+    " VALUES ($1::uuid, $2, $3, (SELECT created_at FROM purchase_request WHERE id = $1::uuid))"
+    " ON CONFLICT (request_id, user_id) DO NOTHING"
+)
+_DEFERRED_SQL = "SELECT envelope FROM deferred_event WHERE request_id = $1::uuid ORDER BY occurred_at"
+_DEFER_SQL = (
+    "INSERT INTO deferred_event (event_id, request_id, envelope, occurred_at) VALUES ($1, $2::uuid, $3::jsonb, $4)"
+    " ON CONFLICT (event_id) DO NOTHING"
+)
+_SIGNER_SQL = (
+    "INSERT INTO buyer_signer (request_id, user_id) VALUES ($1::uuid, $2) ON CONFLICT (request_id, user_id) DO NOTHING"
+)
+_SIGNERS_SQL = "SELECT user_id FROM buyer_signer WHERE request_id = $1::uuid"
 
 
 class ApproverRepository:
@@ -19,18 +33,10 @@ class ApproverRepository:
         self.session = session
 
     async def remember(self, *, request_id: str, user_id: str, task_id: str) -> None:
-        await self.session.execute(
-            pg_insert(approver_assignment)
-            .values(
-                request_id=request_id,
-                user_id=strip_nul(user_id)[:200],
-                task_id=strip_nul(task_id),
-                request_created_at=select(purchase_request.c.created_at)
-                .where(purchase_request.c.id == request_id)
-                .scalar_subquery(),
-            )
-            .on_conflict_do_nothing(index_elements=["request_id", "user_id"])
-        )
+        """Raw asyncpg on the session's connection and transaction (every ``approval.task_assigned``): the
+        statement the Core insert compiled to (``bench/consume_cpu.py`` compares the rows)."""
+        conn = await driver_connection(self.session)
+        await conn.execute(_REMEMBER_SQL, request_id, strip_nul(user_id)[:200], strip_nul(task_id))
 
     async def is_assigned(self, *, request_id: str, user_id: str) -> bool:
         # Raw asyncpg on the session's connection and transaction: every approver's GET asks it.
@@ -50,15 +56,13 @@ class BuyerSignerRepository:
         self.session = session
 
     async def remember(self, *, request_id: str, user_id: str) -> None:
-        await self.session.execute(
-            pg_insert(buyer_signer)
-            .values(request_id=request_id, user_id=strip_nul(user_id)[:200])
-            .on_conflict_do_nothing(index_elements=["request_id", "user_id"])
-        )
+        conn = await driver_connection(self.session)
+        await conn.execute(_SIGNER_SQL, request_id, strip_nul(user_id)[:200])
 
     async def of_request(self, request_id: str) -> frozenset[str]:
-        rows = await self.session.execute(select(buyer_signer.c.user_id).where(buyer_signer.c.request_id == request_id))
-        return frozenset(rows.scalars())
+        """Raw asyncpg (every receipt and closure asks)."""
+        conn = await driver_connection(self.session)
+        return frozenset(row[0] for row in await conn.fetch(_SIGNERS_SQL, request_id))
 
 
 class DeferredEventRepository:
@@ -68,25 +72,19 @@ class DeferredEventRepository:
         self.session = session
 
     async def add(self, *, request_id: str, event: CloudEvent) -> None:
-        await self.session.execute(
-            pg_insert(deferred_event)
-            .values(
-                event_id=event.id,
-                request_id=request_id,
-                envelope=strip_nul(event.model_dump(mode="json")),
-                occurred_at=event.time,
-            )
-            .on_conflict_do_nothing(index_elements=["event_id"])
-        )
+        """Raw asyncpg, as the whole fact path (the envelope serialised by ``json.dumps`` as SQLAlchemy's
+        JSONB type did)."""
+        conn = await driver_connection(self.session)
+        envelope = json.dumps(strip_nul(event.model_dump(mode="json")))
+        await conn.execute(_DEFER_SQL, event.id, request_id, envelope, event.time)
 
     async def of_request(self, request_id: str) -> list[CloudEvent]:
-        """The request's deferred facts in the order they happened."""
-        rows = await self.session.execute(
-            select(deferred_event.c.envelope)
-            .where(deferred_event.c.request_id == request_id)
-            .order_by(deferred_event.c.occurred_at)
-        )
-        return [CloudEvent.model_validate(envelope) for envelope in rows.scalars()]
+        """The request's deferred facts in the order they happened. Raw asyncpg (every applied fact asks,
+        and there are almost never any)."""
+        conn = await driver_connection(self.session)
+        rows = await conn.fetch(_DEFERRED_SQL, request_id)
+        return [CloudEvent.model_validate(row[0]) for row in rows]
 
     async def remove(self, event_id: str) -> None:
-        await self.session.execute(delete(deferred_event).where(deferred_event.c.event_id == event_id))
+        conn = await driver_connection(self.session)
+        await conn.execute("DELETE FROM deferred_event WHERE event_id = $1", event_id)

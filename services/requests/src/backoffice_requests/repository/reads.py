@@ -72,7 +72,8 @@ _READ_SQL = (  # noqa: S608 (column names only)
     "SELECT {}, (SELECT v.content FROM request_revision v WHERE v.request_id = r.id AND v.revision = r.revision)"
     " AS read_content,"
     " EXISTS (SELECT 1 FROM approver_assignment a WHERE a.request_id = r.id AND a.user_id = $2) AS read_assigned,"
-    " ARRAY (SELECT ROW ({}) FROM timeline_entry t WHERE t.request_id = r.id ORDER BY t.id) AS read_entries"
+    " ARRAY (SELECT ROW ({}) FROM timeline_entry t WHERE t.request_id = r.id ORDER BY t.occurred_at, t.id)"
+    " AS read_entries"
     " FROM purchase_request r WHERE r.id = $1::uuid"
 ).format(
     ", ".join(f"r.{c.name}::text AS {c.name}" if c.name == "id" else f"r.{c.name}" for c in purchase_request.c),
@@ -112,7 +113,8 @@ async def request_snapshot(conn: asyncpg.Connection, request_id: str, reader: st
 _TIMELINE_SQL = (  # noqa: S608 (column names only)
     "SELECT r.requester_id, r.timeline_archive_id, s.object_key, s.sha256,"
     " EXISTS (SELECT 1 FROM approver_assignment a WHERE a.request_id = r.id AND a.user_id = $2) AS read_assigned,"
-    " ARRAY (SELECT ROW ({}) FROM timeline_entry t WHERE t.request_id = r.id ORDER BY t.id) AS read_entries"
+    " ARRAY (SELECT ROW ({}) FROM timeline_entry t WHERE t.request_id = r.id ORDER BY t.occurred_at, t.id)"
+    " AS read_entries"
     " FROM purchase_request r LEFT JOIN timeline_archive s ON s.id = r.timeline_archive_id WHERE r.id = $1::uuid"
 ).format(", ".join(f"t.{c}::text" if c == "request_id" else f"t.{c}" for c in _ENTRY_COLUMNS))
 
@@ -141,6 +143,36 @@ async def timeline_snapshot(conn: asyncpg.Connection, request_id: str, reader: s
         segment = {"object_key": record["object_key"], "sha256": record["sha256"]}
     entries = [dict(zip(_ENTRY_COLUMNS, e, strict=True)) for e in record["read_entries"]]
     return TimelineSnapshot(record["requester_id"], record["read_assigned"], segment, entries)
+
+
+_REVISIONS_SQL = (
+    "SELECT r.requester_id,"
+    " EXISTS (SELECT 1 FROM approver_assignment a WHERE a.request_id = r.id AND a.user_id = $2) AS read_assigned,"
+    " ARRAY (SELECT ROW (v.revision, v.created_at, v.created_by, v.content) FROM request_revision v"
+    " WHERE v.request_id = r.id ORDER BY v.revision) AS read_revisions"
+    " FROM purchase_request r WHERE r.id = $1::uuid"
+)
+_REVISION_COLUMNS = ("revision", "created_at", "created_by", "content")
+
+
+@dataclass(frozen=True)
+class RevisionsSnapshot:
+    """What ``GET /requests/{id}/revisions`` answers from, read in one statement (one snapshot)."""
+
+    requester_id: str
+    assigned: bool
+    revisions: list[dict[str, Any]]
+    """Every revision, oldest first: ``revision``, ``created_at``, ``created_by``, ``content``."""
+
+
+async def revisions_snapshot(conn: asyncpg.Connection, request_id: str, reader: str) -> RevisionsSnapshot | None:
+    """Who may see the request and its revisions, in ONE statement (``request_snapshot``'s way), for ``GET
+    /requests/{id}/revisions`` on a read connection: what ``row``, ``is_assigned`` and ``revisions`` read."""
+    record = await conn.fetchrow(_REVISIONS_SQL, request_id, reader)
+    if record is None:
+        return None
+    revisions = [dict(zip(_REVISION_COLUMNS, v, strict=True)) for v in record["read_revisions"]]
+    return RevisionsSnapshot(record["requester_id"], record["read_assigned"], revisions)
 
 
 class RequestReads:

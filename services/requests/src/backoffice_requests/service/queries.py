@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from backoffice_common.auth import User
+from backoffice_common.db import driver_connection
 from backoffice_common.errors import NotFound
 from backoffice_common.objectstore import ObjectMissing, ObjectStore
 from backoffice_requests.domain.diff import diff_contents
@@ -21,7 +22,14 @@ from backoffice_requests.domain.lifecycle import Status, allowed_actions
 from backoffice_requests.domain.money import quantize
 from backoffice_requests.domain.notes import note_of, render_note
 from backoffice_requests.domain.waiting import waiting_on
-from backoffice_requests.repository.reads import RequestFilter, request_snapshot, timeline_snapshot
+from backoffice_requests.repository.reads import (
+    RequestFilter,
+    request_snapshot,
+    revisions_snapshot,
+    timeline_snapshot,
+)
+from backoffice_requests.repository.serialization import content_from_json
+from backoffice_requests.repository.timeline import timeline_key
 from backoffice_requests.repository.timeline_archive import ArchivedTimelineRepository
 from backoffice_requests.schemas import (
     RequestPageRead,
@@ -38,11 +46,14 @@ from backoffice_requests.service.uow import RequestsUnitOfWork
 __all__ = [
     "RequestFilter",
     "Timeline",
+    "command_answer",
     "list_requests",
     "request_read",
     "request_read_now",
     "revision_diff",
+    "revision_diff_now",
     "revisions",
+    "revisions_now",
     "timeline_now",
     "timeline_of",
 ]
@@ -64,9 +75,16 @@ async def request_read(uow: RequestsUnitOfWork, *, user: User, request_id: str) 
     return _request_model(row, content, await uow.timeline.entries(request_id=request_id))
 
 
+async def command_answer(uow: RequestsUnitOfWork, *, user: User, request_id: str) -> RequestRead:
+    """A command's answer, in its transaction: ``request_read``'s model from ONE statement (``request_snapshot``
+    on the unit of work's own connection, which sees the command's changes) where ``request_read`` runs
+    three or four."""
+    return await request_read_now(await driver_connection(uow.session), user=user, request_id=request_id)
+
+
 async def request_read_now(conn: asyncpg.Connection, *, user: User, request_id: str) -> RequestRead:
     """``GET /requests/{id}``: the same model as ``request_read``, from one statement on a connection
-    without a transaction (``backoffice_common.db.read_connection``)."""
+    without a transaction (``backoffice_common.db.read_connection``), or in a transaction (``command_answer``)."""
     snapshot = await request_snapshot(conn, request_id, user.sub)
     if snapshot is None:
         raise not_found(request_id)
@@ -147,6 +165,31 @@ async def revisions(uow: RequestsUnitOfWork, *, user: User, request_id: str) -> 
     return [RevisionRead.model_validate(r) for r in await uow.reads.revisions(request_id)]
 
 
+async def revisions_now(conn: asyncpg.Connection, *, user: User, request_id: str) -> list[RevisionRead]:
+    """``revisions`` from one statement on a connection without a transaction (``GET .../revisions``)."""
+    snapshot = await revisions_snapshot(conn, request_id, user.sub)
+    if snapshot is None or not (user.sees_everything or snapshot.requester_id == user.sub or snapshot.assigned):
+        raise not_found(request_id)
+    return [RevisionRead.model_validate(r) for r in snapshot.revisions]
+
+
+async def revision_diff_now(
+    conn: asyncpg.Connection, *, user: User, request_id: str, from_revision: int, to_revision: int
+) -> RevisionDiffRead:
+    """``revision_diff`` from one statement on a connection without a transaction (``GET .../revisions/diff``):
+    the revisions of ``revisions_snapshot`` (a request has a handful), the two asked for compared."""
+    snapshot = await revisions_snapshot(conn, request_id, user.sub)
+    if snapshot is None or not (user.sees_everything or snapshot.requester_id == user.sub or snapshot.assigned):
+        raise not_found(request_id)
+    wanted = (from_revision, to_revision)
+    contents = {r["revision"]: content_from_json(r["content"]) for r in snapshot.revisions if r["revision"] in wanted}
+    missing = [n for n in wanted if n not in contents]
+    if missing:
+        raise NotFound(f"request {request_id} has no revision {missing[0]}")
+    diff = diff_contents(contents[from_revision], contents[to_revision])
+    return RevisionDiffRead(from_revision=from_revision, to_revision=to_revision, **diff)
+
+
 async def revision_diff(
     uow: RequestsUnitOfWork, *, user: User, request_id: str, from_revision: int, to_revision: int
 ) -> RevisionDiffRead:
@@ -180,9 +223,10 @@ async def timeline_of(uow: RequestsUnitOfWork, *, user: User, request_id: str, l
             f"the timeline of request {request_id} was archived to the object store, which no longer has it",
             **segment,
         ) from None
-    # an event that still came after the archiving (a late contract expiry) has a live entry: it follows
+    # an event that still came after the archiving (a late contract expiry) has a live entry: it takes its
+    # place by when it happened (it follows, unless it happened earlier)
     later = await uow.timeline.entries(request_id=request_id)
-    return Timeline([_entry_read(e, language) for e in [*archived, *later]], True)
+    return Timeline([_entry_read(e, language) for e in sorted([*archived, *later], key=timeline_key)], True)
 
 
 async def timeline_now(
@@ -207,7 +251,7 @@ async def timeline_now(
             f"the timeline of request {request_id} was archived to the object store, which no longer has it",
             **snapshot.segment,
         ) from None
-    return Timeline([_entry_read(e, language) for e in [*archived, *snapshot.entries]], True)
+    return Timeline([_entry_read(e, language) for e in sorted([*archived, *snapshot.entries], key=timeline_key)], True)
 
 
 def _entry_read(entry: dict[str, Any], language: str) -> TimelineEntryRead:
