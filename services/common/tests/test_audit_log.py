@@ -21,9 +21,16 @@ from fastapi import FastAPI
 
 from backoffice_cli import audit as audit_cli
 from backoffice_common.app import ServiceSpec, create_service_app
-from backoffice_common.audit import GENESIS, create_audit_table, hash_of, verify_chain
+from backoffice_common.audit import (
+    GENESIS,
+    HEAD_SQL,
+    create_audit_head,
+    create_audit_table,
+    hash_of,
+    verify_chain,
+)
 from backoffice_common.auth import mint_token
-from backoffice_common.db import make_engine, make_session_factory, new_metadata
+from backoffice_common.db import driver_connection, make_engine, make_session_factory, new_metadata
 from backoffice_common.events import new_event
 from backoffice_common.messaging import MessagingTables, messaging_tables
 from backoffice_common.settings import DEV_JWT_SECRET, ServiceSettings
@@ -50,6 +57,7 @@ async def ledger() -> AsyncIterator[Ledger]:
             await conn.run_sync(tables.outbox.create)
             await conn.run_sync(tables.inbox.create)
             await conn.run_sync(create_audit_table)
+            await conn.run_sync(create_audit_head)
         spec = ServiceSpec(name="demo", title="Demo", description="Demo", version="0", tables=tables)
         app = create_service_app(spec, ServiceSettings(jwt_secret=DEV_JWT_SECRET))
         app.state.session_factory = make_session_factory(engine)
@@ -212,3 +220,140 @@ def test_verification_continues_page_by_page_from_the_last_verified_row() -> Non
     broken = verify_chain(rows[2:], after=(2, "f" * 64))
     assert broken is not None
     assert broken.seq == 3
+
+
+async def head_and_last(conn: asyncpg.Connection) -> tuple[tuple[int, str], tuple[int, str]]:
+    head = await conn.fetchrow("SELECT seq, hash FROM audit_head")
+    last = await conn.fetchrow("SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1")
+    return (head["seq"], head["hash"]), (last["seq"], last["hash"])
+
+
+async def test_an_audited_unit_of_work_locks_and_reads_the_chain_head_in_one_round_trip() -> None:
+    async with ledger() as lg:
+        await record(lg, fact(str(uuid.uuid4())))
+        sent: list[str] = []
+        async with lg.uow() as uow:
+            conn = await driver_connection(uow.session)  # the transaction begun, as a handler's first read does
+
+            def log(query: asyncpg.connection.LoggedQuery) -> None:
+                sent.append(query.query)
+
+            conn.add_query_logger(log)
+            try:
+                uow.publish(fact(str(uuid.uuid4())), topic="demo.facts")  # type: ignore[arg-type]
+                await uow.commit()
+            finally:
+                conn.remove_query_logger(log)
+        # The statements sent on the driver connection (COMMIT goes through SQLAlchemy's adapter): the head,
+        # locked and read, then the commit statement (entries, head, outbox, notify). No LOCK TABLE and no
+        # second read of the head, which were two round trips before the head table.
+        assert len(sent) == 2, sent
+        assert sent[0] == HEAD_SQL
+        assert sent[1].startswith("WITH w0 AS (INSERT INTO audit_entry")
+        assert "UPDATE audit_head" in sent[1]
+
+
+async def test_concurrent_appenders_keep_one_chain_and_the_head_moves_with_the_last_committed_entry() -> None:
+    async with ledger() as lg:
+
+        async def several(n: int, *, keep: bool) -> None:
+            async with lg.uow() as uow:
+                for _ in range(n):
+                    uow.publish(fact(str(uuid.uuid4())), topic="demo.facts")  # type: ignore[arg-type]
+                await uow.flush_events()
+                await asyncio.sleep(0.01)  # hold the head while the others queue behind it
+                if keep:
+                    await uow.commit()  # else rolled back: the head it moved is not kept either
+
+        await asyncio.gather(*(several(1 + i % 3, keep=i % 4 != 3) for i in range(24)))
+        kept = sum(1 + i % 3 for i in range(24) if i % 4 != 3)
+        conn = await asyncpg.connect(lg.dsn)
+        try:
+            rows = [dict(r) for r in await conn.fetch("SELECT * FROM audit_entry ORDER BY seq")]
+            head, last = await head_and_last(conn)
+        finally:
+            await conn.close()
+        assert [r["seq"] for r in rows] == list(range(1, kept + 1))
+        assert verify_chain(rows) is None
+        assert head == last == (kept, rows[-1]["hash"])
+
+
+async def test_an_entry_appended_without_moving_the_head_is_continued_from_not_forked() -> None:
+    """The code before the head table (a pod not yet replaced in a rolling update) locks the table, reads
+    the last entry and appends after it without moving the head: the next append continues from that entry."""
+    async with ledger() as lg:
+        await record(lg, fact(str(uuid.uuid4())))
+        conn = await asyncpg.connect(lg.dsn)
+        try:
+            async with conn.transaction():
+                await conn.execute("LOCK TABLE audit_entry IN EXCLUSIVE MODE")
+                last = await conn.fetchrow("SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1")
+                content = json.dumps({"request_id": None, "type": "old.code"}, separators=(",", ":"))
+                seq = last["seq"] + 1
+                await conn.execute(
+                    "INSERT INTO audit_entry (seq, recorded_at, request_id, content, prev_hash, hash)"
+                    " VALUES ($1, now(), NULL, $2, $3, $4)",
+                    seq,
+                    content,
+                    last["hash"],
+                    hash_of(seq, last["hash"], content),
+                )
+            assert (await head_and_last(conn))[0][0] == 1  # the head row was left behind
+            await record(lg, fact(str(uuid.uuid4())), fact(str(uuid.uuid4())))
+            rows = [dict(r) for r in await conn.fetch("SELECT * FROM audit_entry ORDER BY seq")]
+            head, last_row = await head_and_last(conn)
+        finally:
+            await conn.close()
+        assert [r["seq"] for r in rows] == [1, 2, 3, 4]
+        assert verify_chain(rows) is None
+        assert head == last_row == (4, rows[-1]["hash"])
+
+
+class _Undo(Exception):
+    pass
+
+
+async def empty_chain_head(conn: asyncpg.Connection, migration: list[str]) -> None:
+    """The head migration over an empty chain gives the genesis (in a transaction undone at the end)."""
+    async with conn.transaction():
+        await conn.execute("DROP TABLE audit_head")
+        await conn.execute("ALTER TABLE audit_entry RENAME TO full_chain")
+        await conn.execute("CREATE TABLE audit_entry (LIKE full_chain)")
+        for statement in migration:
+            await conn.execute(statement)
+        assert tuple(await conn.fetchrow("SELECT seq, hash FROM audit_head")) == (0, GENESIS)
+        raise _Undo
+
+
+class _Statements(list[str]):
+    """Takes a migration helper's statements, to run them on an asyncpg connection."""
+
+    def exec_driver_sql(self, statement: str) -> None:
+        self.append(statement)
+
+
+async def test_the_head_migration_fills_the_head_from_the_chain_as_it_is() -> None:
+    async with ledger() as lg:
+        await record(lg, *(fact(str(uuid.uuid4())) for _ in range(3)))
+        conn = await asyncpg.connect(lg.dsn)
+        try:
+            await conn.execute("DROP TABLE audit_head")  # the database as it was before the migration
+            migration = _Statements()
+            create_audit_head(migration)
+            async with conn.transaction():
+                for statement in migration:
+                    await conn.execute(statement)
+            head, last = await head_and_last(conn)
+            assert head == last
+            assert head[0] == 3
+            await record(lg, fact(str(uuid.uuid4())))
+            rows = [dict(r) for r in await conn.fetch("SELECT * FROM audit_entry ORDER BY seq")]
+            assert [r["seq"] for r in rows] == [1, 2, 3, 4]
+            assert verify_chain(rows) is None
+            with pytest.raises(asyncpg.CheckViolationError):
+                await conn.execute("INSERT INTO audit_head (id, seq, hash) VALUES (2, 0, $1)", GENESIS)
+            # An empty chain starts from the genesis (tried in a transaction rolled back at the end).
+            with pytest.raises(_Undo):
+                await empty_chain_head(conn, migration)
+        finally:
+            await conn.close()
