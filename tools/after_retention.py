@@ -110,8 +110,6 @@ async def relink_audit(conn: asyncpg.Connection) -> int:
         )
         await conn.execute("UPDATE audit_entry SET seq = -seq WHERE seq < 0")
         await conn.execute("ALTER TABLE audit_entry ENABLE TRIGGER USER")
-        if await conn.fetchval("SELECT to_regclass('public.audit_head') IS NOT NULL"):
-            await conn.execute("UPDATE audit_head SET seq = $1, hash = $2", seq, prev)  # the next append follows
     return seq
 
 

@@ -27,6 +27,7 @@ from backoffice_common.audit import (
     create_audit_head,
     create_audit_table,
     hash_of,
+    lock_head,
     verify_chain,
 )
 from backoffice_common.auth import mint_token
@@ -222,10 +223,12 @@ def test_verification_continues_page_by_page_from_the_last_verified_row() -> Non
     assert broken.seq == 3
 
 
-async def head_and_last(conn: asyncpg.Connection) -> tuple[tuple[int, str], tuple[int, str]]:
-    head = await conn.fetchrow("SELECT seq, hash FROM audit_head")
-    last = await conn.fetchrow("SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1")
-    return (head["seq"], head["hash"]), (last["seq"], last["hash"])
+async def chain_rows(dsn: str) -> list[dict[str, object]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return [dict(r) for r in await conn.fetch("SELECT * FROM audit_entry ORDER BY seq")]
+    finally:
+        await conn.close()
 
 
 async def test_an_audited_unit_of_work_locks_and_reads_the_chain_head_in_one_round_trip() -> None:
@@ -245,15 +248,49 @@ async def test_an_audited_unit_of_work_locks_and_reads_the_chain_head_in_one_rou
             finally:
                 conn.remove_query_logger(log)
         # The statements sent on the driver connection (COMMIT goes through SQLAlchemy's adapter): the head,
-        # locked and read, then the commit statement (entries, head, outbox, notify). No LOCK TABLE and no
-        # second read of the head, which were two round trips before the head table.
-        assert len(sent) == 2, sent
-        assert sent[0] == HEAD_SQL
+        # locked and read by the database's function, then the commit statement (entries, outbox, notify).
+        # No LOCK TABLE of its own and no second read of the head: two round trips before the function.
+        assert sent == [HEAD_SQL, sent[1]]
         assert sent[1].startswith("WITH w0 AS (INSERT INTO audit_entry")
-        assert "UPDATE audit_head" in sent[1]
+        assert len(await chain_rows(lg.dsn)) == 2
 
 
-async def test_concurrent_appenders_keep_one_chain_and_the_head_moves_with_the_last_committed_entry() -> None:
+async def test_the_head_function_holds_the_chain_until_commit_and_reads_after_its_lock() -> None:
+    async with ledger() as lg:
+        first = await asyncpg.connect(lg.dsn)
+        second = await asyncpg.connect(lg.dsn)
+        try:
+            async with first.transaction():
+                assert await lock_head(first) == (0, GENESIS)  # an empty chain starts at the genesis
+                held = await second.fetchval(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                    " WHERE c.relname = 'audit_entry' AND l.mode = 'ExclusiveLock' AND l.granted AND l.pid = $1",
+                    first.get_server_pid(),
+                )
+                assert held == 1
+                waiting = asyncio.create_task(record(lg, fact(str(uuid.uuid4()))))
+                await asyncio.sleep(0.3)
+                assert not waiting.done()  # the unit of work waits for the chain
+                content = json.dumps({"request_id": None, "n": 1}, separators=(",", ":"))
+                await first.execute(
+                    "INSERT INTO audit_entry (seq, recorded_at, request_id, content, prev_hash, hash)"
+                    " VALUES (1, now(), NULL, $1, $2, $3)",
+                    content,
+                    GENESIS,
+                    hash_of(1, GENESIS, content),
+                )
+            await waiting  # continues from the row committed while it waited: its read came after the lock
+        finally:
+            await first.close()
+            await second.close()
+        rows = await chain_rows(lg.dsn)
+        assert [r["seq"] for r in rows] == [1, 2]
+        assert verify_chain(rows) is None
+
+
+async def test_concurrent_appenders_new_and_old_keep_one_chain() -> None:
+    """Units of work (some rolled back, several entries each) and appenders of the code before the head
+    function (LOCK TABLE, then the last entry: a pod not yet replaced in a rolling update), all at once."""
     async with ledger() as lg:
 
         async def several(n: int, *, keep: bool) -> None:
@@ -261,68 +298,37 @@ async def test_concurrent_appenders_keep_one_chain_and_the_head_moves_with_the_l
                 for _ in range(n):
                     uow.publish(fact(str(uuid.uuid4())), topic="demo.facts")  # type: ignore[arg-type]
                 await uow.flush_events()
-                await asyncio.sleep(0.01)  # hold the head while the others queue behind it
+                await asyncio.sleep(0.01)  # hold the chain while the others queue behind it
                 if keep:
-                    await uow.commit()  # else rolled back: the head it moved is not kept either
+                    await uow.commit()
 
-        await asyncio.gather(*(several(1 + i % 3, keep=i % 4 != 3) for i in range(24)))
-        kept = sum(1 + i % 3 for i in range(24) if i % 4 != 3)
-        conn = await asyncpg.connect(lg.dsn)
-        try:
-            rows = [dict(r) for r in await conn.fetch("SELECT * FROM audit_entry ORDER BY seq")]
-            head, last = await head_and_last(conn)
-        finally:
-            await conn.close()
+        async def old_code() -> None:
+            conn = await asyncpg.connect(lg.dsn)
+            try:
+                async with conn.transaction():
+                    await conn.execute("LOCK TABLE audit_entry IN EXCLUSIVE MODE")
+                    last = await conn.fetchrow("SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1")
+                    seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
+                    content = json.dumps({"request_id": None, "type": "old.code"}, separators=(",", ":"))
+                    await conn.execute(
+                        "INSERT INTO audit_entry (seq, recorded_at, request_id, content, prev_hash, hash)"
+                        " VALUES ($1, now(), NULL, $2, $3, $4)",
+                        seq + 1,
+                        content,
+                        prev,
+                        hash_of(seq + 1, prev, content),
+                    )
+            finally:
+                await conn.close()
+
+        await asyncio.gather(
+            *(several(1 + i % 3, keep=i % 4 != 3) for i in range(24)),
+            *(old_code() for _ in range(6)),
+        )
+        kept = sum(1 + i % 3 for i in range(24) if i % 4 != 3) + 6
+        rows = await chain_rows(lg.dsn)
         assert [r["seq"] for r in rows] == list(range(1, kept + 1))
         assert verify_chain(rows) is None
-        assert head == last == (kept, rows[-1]["hash"])
-
-
-async def test_an_entry_appended_without_moving_the_head_is_continued_from_not_forked() -> None:
-    """The code before the head table (a pod not yet replaced in a rolling update) locks the table, reads
-    the last entry and appends after it without moving the head: the next append continues from that entry."""
-    async with ledger() as lg:
-        await record(lg, fact(str(uuid.uuid4())))
-        conn = await asyncpg.connect(lg.dsn)
-        try:
-            async with conn.transaction():
-                await conn.execute("LOCK TABLE audit_entry IN EXCLUSIVE MODE")
-                last = await conn.fetchrow("SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1")
-                content = json.dumps({"request_id": None, "type": "old.code"}, separators=(",", ":"))
-                seq = last["seq"] + 1
-                await conn.execute(
-                    "INSERT INTO audit_entry (seq, recorded_at, request_id, content, prev_hash, hash)"
-                    " VALUES ($1, now(), NULL, $2, $3, $4)",
-                    seq,
-                    content,
-                    last["hash"],
-                    hash_of(seq, last["hash"], content),
-                )
-            assert (await head_and_last(conn))[0][0] == 1  # the head row was left behind
-            await record(lg, fact(str(uuid.uuid4())), fact(str(uuid.uuid4())))
-            rows = [dict(r) for r in await conn.fetch("SELECT * FROM audit_entry ORDER BY seq")]
-            head, last_row = await head_and_last(conn)
-        finally:
-            await conn.close()
-        assert [r["seq"] for r in rows] == [1, 2, 3, 4]
-        assert verify_chain(rows) is None
-        assert head == last_row == (4, rows[-1]["hash"])
-
-
-class _Undo(Exception):
-    pass
-
-
-async def empty_chain_head(conn: asyncpg.Connection, migration: list[str]) -> None:
-    """The head migration over an empty chain gives the genesis (in a transaction undone at the end)."""
-    async with conn.transaction():
-        await conn.execute("DROP TABLE audit_head")
-        await conn.execute("ALTER TABLE audit_entry RENAME TO full_chain")
-        await conn.execute("CREATE TABLE audit_entry (LIKE full_chain)")
-        for statement in migration:
-            await conn.execute(statement)
-        assert tuple(await conn.fetchrow("SELECT seq, hash FROM audit_head")) == (0, GENESIS)
-        raise _Undo
 
 
 class _Statements(list[str]):
@@ -332,28 +338,26 @@ class _Statements(list[str]):
         self.append(statement)
 
 
-async def test_the_head_migration_fills_the_head_from_the_chain_as_it_is() -> None:
+async def test_the_head_migration_on_a_chain_that_has_entries_continues_it() -> None:
     async with ledger() as lg:
-        await record(lg, *(fact(str(uuid.uuid4())) for _ in range(3)))
         conn = await asyncpg.connect(lg.dsn)
         try:
-            await conn.execute("DROP TABLE audit_head")  # the database as it was before the migration
+            await conn.execute("DROP FUNCTION audit_entry_head()")  # the database before the migration
+            content = json.dumps({"request_id": None, "n": 1}, separators=(",", ":"))
+            await conn.execute(
+                "INSERT INTO audit_entry (seq, recorded_at, request_id, content, prev_hash, hash)"
+                " VALUES (1, now(), NULL, $1, $2, $3)",
+                content,
+                GENESIS,
+                hash_of(1, GENESIS, content),
+            )
             migration = _Statements()
             create_audit_head(migration)
-            async with conn.transaction():
-                for statement in migration:
-                    await conn.execute(statement)
-            head, last = await head_and_last(conn)
-            assert head == last
-            assert head[0] == 3
-            await record(lg, fact(str(uuid.uuid4())))
-            rows = [dict(r) for r in await conn.fetch("SELECT * FROM audit_entry ORDER BY seq")]
-            assert [r["seq"] for r in rows] == [1, 2, 3, 4]
-            assert verify_chain(rows) is None
-            with pytest.raises(asyncpg.CheckViolationError):
-                await conn.execute("INSERT INTO audit_head (id, seq, hash) VALUES (2, 0, $1)", GENESIS)
-            # An empty chain starts from the genesis (tried in a transaction rolled back at the end).
-            with pytest.raises(_Undo):
-                await empty_chain_head(conn, migration)
+            for statement in migration:
+                await conn.execute(statement)
         finally:
             await conn.close()
+        await record(lg, fact(str(uuid.uuid4())), fact(str(uuid.uuid4())))
+        rows = await chain_rows(lg.dsn)
+        assert [r["seq"] for r in rows] == [1, 2, 3]
+        assert verify_chain(rows) is None

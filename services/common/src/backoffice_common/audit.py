@@ -8,9 +8,9 @@ was rolled back. Outbox rows are deleted after the relay's retention; audit rows
 Each row carries ``prev_hash``, the hash of the row before it, and its own ``hash`` =
 SHA-256(``seq`` newline ``prev_hash`` newline ``content``), where ``content`` is the entry as
 canonical JSON (sorted keys, no spaces), stored as text so the bytes hashed are the bytes kept.
-Appending locks the chain's head, the one row of ``audit_head`` (``seq`` and ``hash`` of the last
-entry), until commit, and moves it in the statement that inserts the entries, so the chain has one
-order; readers are not blocked. A trigger refuses UPDATE, DELETE and TRUNCATE of ``audit_entry``;
+Appending takes the table in EXCLUSIVE mode until commit (readers are not blocked), so the chain
+has one order: ``audit_entry_head()``, a function of the database, takes the lock and reads the last
+entry in one round trip. A trigger refuses UPDATE, DELETE and TRUNCATE of ``audit_entry``;
 only someone who can switch triggers off (the database superuser) can change a row, and
 ``verify_chain`` then names the first row whose hash or link does not hold.
 """
@@ -33,7 +33,7 @@ from backoffice_common.events import CloudEvent
 
 GENESIS = "0" * 64
 TABLE = "audit_entry"
-HEAD_TABLE = "audit_head"
+HEAD_FUNCTION = f"{TABLE}_head"
 
 
 def audit_table(metadata: MetaData) -> Table:
@@ -70,34 +70,31 @@ def create_audit_table(bind: Any) -> None:
 
 
 def drop_audit_table(bind: Any) -> None:
-    bind.exec_driver_sql(f"DROP TABLE IF EXISTS {HEAD_TABLE}")
+    bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS {HEAD_FUNCTION}()")
     bind.exec_driver_sql(f"DROP TABLE {TABLE}")
     bind.exec_driver_sql(f"DROP FUNCTION {TABLE}_append_only()")
 
 
-_HEAD = (
-    f"""CREATE TABLE {HEAD_TABLE} (
-        id smallint NOT NULL DEFAULT 1 PRIMARY KEY CONSTRAINT ck_{HEAD_TABLE}_one_row CHECK (id = 1),
-        seq bigint NOT NULL,
-        hash varchar(64) NOT NULL
-    )""",
-    # the head of the chain as it is (under the appenders' lock of the code before: none slips in)
-    f"LOCK TABLE {TABLE} IN EXCLUSIVE MODE",
-    f"""INSERT INTO {HEAD_TABLE} (id, seq, hash)
-    SELECT 1, coalesce(max(seq), 0), coalesce((SELECT hash FROM {TABLE} ORDER BY seq DESC LIMIT 1), '{GENESIS}')
-    FROM {TABLE}""",  # noqa: S608 - constants only
-)
+# constants only, no input
+_HEAD = f"""CREATE FUNCTION {HEAD_FUNCTION}(OUT seq bigint, OUT hash text) VOLATILE LANGUAGE plpgsql AS $$
+    BEGIN
+        LOCK TABLE {TABLE} IN EXCLUSIVE MODE;
+        SELECT e.seq, e.hash INTO seq, hash FROM {TABLE} e ORDER BY e.seq DESC LIMIT 1;
+        IF NOT FOUND THEN
+            seq := 0;
+            hash := '{GENESIS}';
+        END IF;
+    END $$"""  # noqa: S608
 
 
 def create_audit_head(bind: Any) -> None:
-    """For a service's migration, after ``create_audit_table``: the one-row head the appenders lock,
-    filled from the chain as it is (the genesis when it is empty)."""
-    for statement in _HEAD:
-        bind.exec_driver_sql(statement)
+    """For a service's migration, after ``create_audit_table``: ``audit_entry_head()``, which locks the chain
+    and reads its last entry (``lock_head``)."""
+    bind.exec_driver_sql(_HEAD)
 
 
 def drop_audit_head(bind: Any) -> None:
-    bind.exec_driver_sql(f"DROP TABLE {HEAD_TABLE}")
+    bind.exec_driver_sql(f"DROP FUNCTION {HEAD_FUNCTION}()")
 
 
 def request_of(event: CloudEvent) -> str | None:
@@ -143,40 +140,32 @@ async def append(session: AsyncSession, table: Table, events: Sequence[CloudEven
     await conn.execute(sql, *args)
 
 
-HEAD_SQL = (
-    f"SELECT h.seq, h.hash, e.seq AS entry_seq, e.hash AS entry_hash FROM {HEAD_TABLE} h"  # noqa: S608
-    f" LEFT JOIN LATERAL (SELECT seq, hash FROM {TABLE} ORDER BY seq DESC LIMIT 1) e ON true"
-    " WHERE h.id = 1 FOR UPDATE OF h"
-)
+HEAD_SQL = f"SELECT seq, hash FROM {HEAD_FUNCTION}()"  # noqa: S608
 """The chain's head, locked until commit, in one round trip.
 
-``FOR UPDATE`` of the head row: a second appender waits for the first to commit, and READ COMMITTED then
-re-reads the row it waited for (its newest version: the head the first one moved), not the version in
-the statement's snapshot, so each appender continues from the one before. The last entry read beside it
-(in the statement's snapshot) is used when it is further on than the head row: entries appended without
-moving the head (by the code before the head table, during a rolling update, or by a tool writing
-``audit_entry`` itself) are continued from, not forked; the primary key on ``seq`` refuses an entry whose
-number was taken meanwhile (the transaction fails, nothing is written)."""
+The function takes the table in EXCLUSIVE mode (as the code before it did with a statement of its own:
+appenders of both kinds exclude each other, during a rolling update too), then reads the last entry.
+One statement could not do both: a statement's snapshot is taken before its lock is granted, so in READ
+COMMITTED it would not see an entry committed by the appender it waited for. A VOLATILE function's
+statements each take a snapshot of their own when they start (PostgreSQL, "Function Volatility
+Categories"), so the read runs on one taken after the lock."""
 
 
 async def lock_head(conn: asyncpg.Connection) -> tuple[int, str]:
-    """Lock the chain's head until the end of the caller's transaction; its (seq, hash)."""
+    """Lock the chain until the end of the caller's transaction; its head (seq, hash), (0, GENESIS) empty."""
     row = await conn.fetchrow(HEAD_SQL)
-    if row is None:
-        raise RuntimeError(f"{HEAD_TABLE} has no row: the audit head's migration has not run")
-    seq, digest = int(row["seq"]), str(row["hash"])
-    if row["entry_seq"] is not None and int(row["entry_seq"]) > seq:
-        seq, digest = int(row["entry_seq"]), str(row["entry_hash"])
-    return seq, digest
+    assert row is not None  # the function always returns its row
+    return int(row["seq"]), str(row["hash"])
 
 
-async def append_parts(
+async def insert_statement(
     conn: asyncpg.Connection, table: str, events: Sequence[CloudEvent], *, service: str, first_param: int = 1
-) -> tuple[list[str], list[Any]]:
-    """Lock the chain's head (``lock_head``: one round trip, inside the caller's transaction) and return
-    the two statements that append ``events`` after it and move the head, with their arguments (numbered
-    from ``first_param``), for the caller to run as parts of one statement (``WITH a AS (...), b AS (...)``:
-    the unit of work adds its outbox rows to it)."""
+) -> tuple[str, list[Any]]:
+    """Lock the chain and read its head (inside the caller's transaction, one round trip: ``lock_head``), and
+    return the INSERT of ``events`` after it with its arguments (numbered from ``first_param``), for the
+    caller to run, alone or as a part of a larger statement (the unit of work adds its outbox rows to it)."""
+    if table != TABLE:
+        raise ValueError(f"the audit chain's head function is for {TABLE}, not {table}")
     seq, prev = await lock_head(conn)
     first_seq = seq + 1
     contents: list[str] = []
@@ -193,23 +182,13 @@ async def append_parts(
         hashes.append(digest)
         prev = digest
     p = first_param
-    insert = (
+    sql = (
         f"INSERT INTO {table} (seq, recorded_at, request_id, content, prev_hash, hash)"  # noqa: S608
         f" SELECT ${p} + n - 1, ${p + 1}::timestamptz, r, c, ph, h"
         f" FROM unnest(${p + 2}::text[], ${p + 3}::text[], ${p + 4}::text[], ${p + 5}::text[])"
         " WITH ORDINALITY AS a(r, c, ph, h, n)"
     )
-    move = f"UPDATE {HEAD_TABLE} SET seq = ${p + 6}, hash = ${p + 7} WHERE id = 1"  # noqa: S608
-    return [insert, move], [first_seq, datetime.now(UTC), requests, contents, prevs, hashes, seq, prev]
-
-
-async def insert_statement(
-    conn: asyncpg.Connection, table: str, events: Sequence[CloudEvent], *, service: str, first_param: int = 1
-) -> tuple[str, list[Any]]:
-    """``append_parts`` as one statement to run alone: the head locked, then the INSERT of ``events``
-    and the head's move in one statement."""
-    (insert, move), args = await append_parts(conn, table, events, service=service, first_param=first_param)
-    return f"WITH appended AS ({insert}) {move}", args
+    return sql, [first_seq, datetime.now(UTC), requests, contents, prevs, hashes]
 
 
 @dataclass(frozen=True)
@@ -240,11 +219,10 @@ def verify_chain(rows: Iterable[Mapping[str, Any]], *, after: tuple[int, str] = 
 
 __all__ = [
     "GENESIS",
+    "HEAD_FUNCTION",
     "HEAD_SQL",
-    "HEAD_TABLE",
     "BrokenLink",
     "append",
-    "append_parts",
     "audit_table",
     "content_of",
     "create_audit_head",

@@ -36,7 +36,7 @@ from typing import Any
 
 import asyncpg
 
-from backoffice_common.audit import GENESIS, TABLE, BrokenLink, insert_statement, lock_head, verify_chain
+from backoffice_common.audit import GENESIS, TABLE, BrokenLink, insert_statement, verify_chain
 from backoffice_common.events import new_event
 from backoffice_common.objectstore import ObjectMissing, ObjectStore, ObjectStoreError, TamperedObject, sha256_hex
 
@@ -171,10 +171,7 @@ async def _archive_batch(
     """Archive the oldest stretch of up to ``batch`` rows recorded before ``before`` (and at most ``upto``);
     False when none is left."""
     async with conn.transaction():
-        # The chain's head first, as the appenders take it (then the table: no deadlock with an appender
-        # holding the head and waiting to insert): appends wait; the chain keeps one order.
-        await lock_head(conn)
-        await conn.execute(f"LOCK TABLE {TABLE} IN EXCLUSIVE MODE")
+        await conn.execute(f"LOCK TABLE {TABLE} IN EXCLUSIVE MODE")  # appends wait; the chain keeps one order
         after = await _last_anchor(conn)
         head = await conn.fetchval(f"SELECT max(seq) FROM {TABLE}")  # noqa: S608
         found = await conn.fetch(

@@ -156,9 +156,8 @@ class UnitOfWork:
         """Write queued events to the outbox now (still inside the transaction).
 
         Raw asyncpg on the session's connection and transaction (``driver_connection``): the audit
-        rows and the chain head's move, the outbox rows, the inbox outcomes set since the claim and the
-        relay's NOTIFY go in one statement (after the audit chain's head, locked and read in one
-        round trip: ``audit.lock_head``), each list as one array parameter."""
+        rows, the outbox rows, the inbox outcomes set since the claim and the relay's NOTIFY go in
+        one statement (after the audit chain's lock and head), each list as one array parameter."""
         audited = self._tables.audit is not None and bool(self._pending or self._facts)
         facts = [*self.pending_events, *self._facts]
         self._facts = []
@@ -171,10 +170,10 @@ class UnitOfWork:
         args: list[Any] = []
         if audited:
             assert self._tables.audit is not None
-            audit_parts, audit_args = await audit.append_parts(
+            audit_sql, audit_args = await audit.insert_statement(
                 conn, self._tables.audit.name, facts, service=self._service, first_param=1
             )
-            parts.extend(audit_parts)
+            parts.append(audit_sql)
             args.extend(audit_args)
         if outcomes:
             n = len(args)

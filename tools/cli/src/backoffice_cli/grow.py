@@ -25,7 +25,7 @@ import asyncpg
 
 SERVICE_DATABASES = ("requests", "approvals", "notifications", "contracts", "insights", "budgets")
 
-SKIPPED_TABLES = {"alembic_version", "dirty_request", "deferred_event", "audit_head"}
+SKIPPED_TABLES = {"alembic_version", "dirty_request", "deferred_event"}
 ONLY_DONE = {"outbox_message": "sent_at IS NOT NULL", "delivery": "status <> 'pending'"}
 MARKED_DONE = {("approval_timer", "fired_at")}
 SHIFTED = {("audit_entry", "seq"): 1_000_000_000}

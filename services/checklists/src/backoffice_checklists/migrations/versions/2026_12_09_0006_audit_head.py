@@ -1,6 +1,6 @@
-"""The audit chain's head in a one-row table (`backoffice_common.audit.create_audit_head`), filled from the
-chain as it is: an append locks and reads it in one statement instead of locking the table and reading
-the last entry (two round trips).
+"""The audit chain's head as a function of the database (`backoffice_common.audit.create_audit_head`):
+an append locks the chain and reads its last entry in one round trip instead of two (a LOCK TABLE,
+then the read).
 
 Revision ID: 0006_audit_head
 Revises: 0005_audit_anchors
