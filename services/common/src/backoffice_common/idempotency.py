@@ -24,7 +24,7 @@ from sqlalchemy import Column, DateTime, Index, Integer, MetaData, PrimaryKeyCon
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice_common.db import driver_connection, fetchval_beginning
+from backoffice_common.db import driver_connection
 from backoffice_common.errors import AppError, ErrorMap, ProblemType
 from backoffice_common.retention import Retention
 
@@ -100,13 +100,9 @@ class IdempotencyStore:
 
     async def claim(self, *, user_id: str, key: str, fingerprint: str) -> bool:
         """Insert the key; False when it exists. A concurrent claim of the same key waits on this insert
-        until the first transaction ends.
-
-        A command's first statement: when the transaction has not begun it goes through SQLAlchemy's adapter,
-        which begins it (``fetchval_beginning``), instead of an empty statement first and then asyncpg: one
-        round trip less per command with the header."""
-        claimed = await fetchval_beginning(
-            self.session,
+        until the first transaction ends."""
+        conn = await driver_connection(self.session)
+        claimed = await conn.fetchval(
             f"INSERT INTO {TABLE} (user_id, key, fingerprint) VALUES ($1, $2, $3)"  # noqa: S608
             " ON CONFLICT (user_id, key) DO NOTHING RETURNING key",
             user_id,
