@@ -6,8 +6,9 @@ SQLAlchemy's adapter to begin the transaction), then the INSERT on asyncpg. "new
 round and measured costlier, so not kept: the claim through ``fetchval_beginning`` (the adapter sends
 BEGIN, then the INSERT, and SQLAlchemy builds its result): one round trip less, more Python.
 Per command: open a session, claim, store the answer, commit. Each variant on its own private database
-of the current profile's PostgreSQL; before and after timing both hold the same rows (compared). Client CPU (this process), backend CPU (``/proc`` of the connection's
-PostgreSQL process), wall, per command; medians of rounds.
+of the current profile's PostgreSQL; before and after timing both hold the same rows (compared).
+Client CPU (this process), backend CPU (``/proc`` of the connection's PostgreSQL process), wall, per
+command; medians of rounds.
 
     source deploy/env.sh && .venv/bin/python services/common/bench/idempotency_claim_cpu.py --n 300 --rounds 6
 """
