@@ -27,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from backoffice_common import audit
-from backoffice_common.audit import create_audit_table
+from backoffice_common.audit import create_audit_head, create_audit_table
 from backoffice_common.db import driver_connection, make_session_factory, new_metadata
 from backoffice_common.events import KAFKA_HEADERS, CloudEvent, new_event
 from backoffice_common.messaging import MessagingTables, messaging_tables
@@ -160,6 +160,7 @@ async def run(n: int, rounds: int, with_audit: bool) -> None:
                 await conn.run_sync(tables.inbox.create)
                 if with_audit:
                     await conn.run_sync(create_audit_table)
+                    await conn.run_sync(create_audit_head)
             variant = Variant(name, cls, engine, tables)
             async with engine.connect() as conn:
                 variant.pid = int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())

@@ -21,9 +21,17 @@ from fastapi import FastAPI
 
 from backoffice_cli import audit as audit_cli
 from backoffice_common.app import ServiceSpec, create_service_app
-from backoffice_common.audit import GENESIS, create_audit_table, hash_of, verify_chain
+from backoffice_common.audit import (
+    GENESIS,
+    HEAD_SQL,
+    create_audit_head,
+    create_audit_table,
+    hash_of,
+    lock_head,
+    verify_chain,
+)
 from backoffice_common.auth import mint_token
-from backoffice_common.db import make_engine, make_session_factory, new_metadata
+from backoffice_common.db import driver_connection, make_engine, make_session_factory, new_metadata
 from backoffice_common.events import new_event
 from backoffice_common.messaging import MessagingTables, messaging_tables
 from backoffice_common.settings import DEV_JWT_SECRET, ServiceSettings
@@ -50,6 +58,7 @@ async def ledger() -> AsyncIterator[Ledger]:
             await conn.run_sync(tables.outbox.create)
             await conn.run_sync(tables.inbox.create)
             await conn.run_sync(create_audit_table)
+            await conn.run_sync(create_audit_head)
         spec = ServiceSpec(name="demo", title="Demo", description="Demo", version="0", tables=tables)
         app = create_service_app(spec, ServiceSettings(jwt_secret=DEV_JWT_SECRET))
         app.state.session_factory = make_session_factory(engine)
@@ -212,3 +221,143 @@ def test_verification_continues_page_by_page_from_the_last_verified_row() -> Non
     broken = verify_chain(rows[2:], after=(2, "f" * 64))
     assert broken is not None
     assert broken.seq == 3
+
+
+async def chain_rows(dsn: str) -> list[dict[str, object]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return [dict(r) for r in await conn.fetch("SELECT * FROM audit_entry ORDER BY seq")]
+    finally:
+        await conn.close()
+
+
+async def test_an_audited_unit_of_work_locks_and_reads_the_chain_head_in_one_round_trip() -> None:
+    async with ledger() as lg:
+        await record(lg, fact(str(uuid.uuid4())))
+        sent: list[str] = []
+        async with lg.uow() as uow:
+            conn = await driver_connection(uow.session)  # the transaction begun, as a handler's first read does
+
+            def log(query: asyncpg.connection.LoggedQuery) -> None:
+                sent.append(query.query)
+
+            conn.add_query_logger(log)
+            try:
+                uow.publish(fact(str(uuid.uuid4())), topic="demo.facts")  # type: ignore[arg-type]
+                await uow.commit()
+            finally:
+                conn.remove_query_logger(log)
+        # The statements sent on the driver connection (COMMIT goes through SQLAlchemy's adapter): the head,
+        # locked and read by the database's function, then the commit statement (entries, outbox, notify).
+        # No LOCK TABLE of its own and no second read of the head: two round trips before the function.
+        assert sent == [HEAD_SQL, sent[1]]
+        assert sent[1].startswith("WITH w0 AS (INSERT INTO audit_entry")
+        assert len(await chain_rows(lg.dsn)) == 2
+
+
+async def test_the_head_function_holds_the_chain_until_commit_and_reads_after_its_lock() -> None:
+    async with ledger() as lg:
+        first = await asyncpg.connect(lg.dsn)
+        second = await asyncpg.connect(lg.dsn)
+        try:
+            async with first.transaction():
+                assert await lock_head(first) == (0, GENESIS)  # an empty chain starts at the genesis
+                held = await second.fetchval(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                    " WHERE c.relname = 'audit_entry' AND l.mode = 'ExclusiveLock' AND l.granted AND l.pid = $1",
+                    first.get_server_pid(),
+                )
+                assert held == 1
+                waiting = asyncio.create_task(record(lg, fact(str(uuid.uuid4()))))
+                await asyncio.sleep(0.3)
+                assert not waiting.done()  # the unit of work waits for the chain
+                content = json.dumps({"request_id": None, "n": 1}, separators=(",", ":"))
+                await first.execute(
+                    "INSERT INTO audit_entry (seq, recorded_at, request_id, content, prev_hash, hash)"
+                    " VALUES (1, now(), NULL, $1, $2, $3)",
+                    content,
+                    GENESIS,
+                    hash_of(1, GENESIS, content),
+                )
+            await waiting  # continues from the row committed while it waited: its read came after the lock
+        finally:
+            await first.close()
+            await second.close()
+        rows = await chain_rows(lg.dsn)
+        assert [r["seq"] for r in rows] == [1, 2]
+        assert verify_chain(rows) is None
+
+
+async def test_concurrent_appenders_new_and_old_keep_one_chain() -> None:
+    """Units of work (some rolled back, several entries each) and appenders of the code before the head
+    function (LOCK TABLE, then the last entry: a pod not yet replaced in a rolling update), all at once."""
+    async with ledger() as lg:
+
+        async def several(n: int, *, keep: bool) -> None:
+            async with lg.uow() as uow:
+                for _ in range(n):
+                    uow.publish(fact(str(uuid.uuid4())), topic="demo.facts")  # type: ignore[arg-type]
+                await uow.flush_events()
+                await asyncio.sleep(0.01)  # hold the chain while the others queue behind it
+                if keep:
+                    await uow.commit()
+
+        async def old_code() -> None:
+            conn = await asyncpg.connect(lg.dsn)
+            try:
+                async with conn.transaction():
+                    await conn.execute("LOCK TABLE audit_entry IN EXCLUSIVE MODE")
+                    last = await conn.fetchrow("SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1")
+                    seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
+                    content = json.dumps({"request_id": None, "type": "old.code"}, separators=(",", ":"))
+                    await conn.execute(
+                        "INSERT INTO audit_entry (seq, recorded_at, request_id, content, prev_hash, hash)"
+                        " VALUES ($1, now(), NULL, $2, $3, $4)",
+                        seq + 1,
+                        content,
+                        prev,
+                        hash_of(seq + 1, prev, content),
+                    )
+            finally:
+                await conn.close()
+
+        await asyncio.gather(
+            *(several(1 + i % 3, keep=i % 4 != 3) for i in range(24)),
+            *(old_code() for _ in range(6)),
+        )
+        kept = sum(1 + i % 3 for i in range(24) if i % 4 != 3) + 6
+        rows = await chain_rows(lg.dsn)
+        assert [r["seq"] for r in rows] == list(range(1, kept + 1))
+        assert verify_chain(rows) is None
+
+
+class _Statements(list[str]):
+    """Takes a migration helper's statements, to run them on an asyncpg connection."""
+
+    def exec_driver_sql(self, statement: str) -> None:
+        self.append(statement)
+
+
+async def test_the_head_migration_on_a_chain_that_has_entries_continues_it() -> None:
+    async with ledger() as lg:
+        conn = await asyncpg.connect(lg.dsn)
+        try:
+            await conn.execute("DROP FUNCTION audit_entry_head()")  # the database before the migration
+            content = json.dumps({"request_id": None, "n": 1}, separators=(",", ":"))
+            await conn.execute(
+                "INSERT INTO audit_entry (seq, recorded_at, request_id, content, prev_hash, hash)"
+                " VALUES (1, now(), NULL, $1, $2, $3)",
+                content,
+                GENESIS,
+                hash_of(1, GENESIS, content),
+            )
+            migration = _Statements()
+            create_audit_head(migration)
+            for statement in migration:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+        await record(lg, fact(str(uuid.uuid4())), fact(str(uuid.uuid4())))
+        rows = await chain_rows(lg.dsn)
+        assert [r["seq"] for r in rows] == [1, 2, 3]
+        assert verify_chain(rows) is None

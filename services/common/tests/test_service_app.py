@@ -199,3 +199,41 @@ async def test_readyz_keeps_one_kafka_admin_client_across_calls() -> None:
             for _ in range(3):
                 assert (await client.get("/readyz")).json()["checks"]["kafka"]["ok"]
             assert app.state.kafka_probe._admin is admin
+
+
+async def test_readyz_checks_the_database_without_opening_a_transaction() -> None:
+    """The database, schema and outbox checks run on ``read_connection``: one statement each, where a
+    connection of SQLAlchemy's sent BEGIN, the statement and ROLLBACK (three round trips a check)."""
+    from sqlalchemy import event
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async with private_database() as url:
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            await conn.run_sync(create_messaging_tables)
+        await engine.dispose()
+        settings = DemoSettings(
+            database_url=url,
+            kafka_bootstrap_servers=os.environ["BACKOFFICE_KAFKA_BOOTSTRAP"],
+            kafka_topic_prefix=unique_prefix(),
+            jwt_secret="s" * 40,
+        )
+        app = build(settings, [])
+        async with app_client(app) as client:
+            begun: list[object] = []
+
+            def on_begin(connection: object) -> None:
+                begun.append(connection)
+
+            sync_engine = app.state.engine.sync_engine
+            event.listen(sync_engine, "begin", on_begin)
+            try:
+                for _ in range(3):
+                    ready = await client.get("/readyz", params={"probe": "db"})
+                    assert ready.status_code == 200, ready.text
+                    checks = (await client.get("/readyz")).json()["checks"]
+                    assert checks["database"]["ok"], checks
+                    assert checks["outbox_relay"]["unsent"] == 0, checks
+            finally:
+                event.remove(sync_engine, "begin", on_begin)
+            assert begun == []

@@ -9,9 +9,10 @@ Each row carries ``prev_hash``, the hash of the row before it, and its own ``has
 SHA-256(``seq`` newline ``prev_hash`` newline ``content``), where ``content`` is the entry as
 canonical JSON (sorted keys, no spaces), stored as text so the bytes hashed are the bytes kept.
 Appending takes the table in EXCLUSIVE mode until commit (readers are not blocked), so the chain
-has one order. A trigger refuses UPDATE, DELETE and TRUNCATE; only someone who can switch
-triggers off (the database superuser) can change a row, and ``verify_chain`` then names the first
-row whose hash or link does not hold.
+has one order: ``audit_entry_head()``, a function of the database, takes the lock and reads the last
+entry in one round trip. A trigger refuses UPDATE, DELETE and TRUNCATE of ``audit_entry``;
+only someone who can switch triggers off (the database superuser) can change a row, and
+``verify_chain`` then names the first row whose hash or link does not hold.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from backoffice_common.events import CloudEvent
 
 GENESIS = "0" * 64
 TABLE = "audit_entry"
+HEAD_FUNCTION = f"{TABLE}_head"
 
 
 def audit_table(metadata: MetaData) -> Table:
@@ -68,8 +70,31 @@ def create_audit_table(bind: Any) -> None:
 
 
 def drop_audit_table(bind: Any) -> None:
+    bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS {HEAD_FUNCTION}()")
     bind.exec_driver_sql(f"DROP TABLE {TABLE}")
     bind.exec_driver_sql(f"DROP FUNCTION {TABLE}_append_only()")
+
+
+# constants only, no input
+_HEAD = f"""CREATE FUNCTION {HEAD_FUNCTION}(OUT seq bigint, OUT hash text) VOLATILE LANGUAGE plpgsql AS $$
+    BEGIN
+        LOCK TABLE {TABLE} IN EXCLUSIVE MODE;
+        SELECT e.seq, e.hash INTO seq, hash FROM {TABLE} e ORDER BY e.seq DESC LIMIT 1;
+        IF NOT FOUND THEN
+            seq := 0;
+            hash := '{GENESIS}';
+        END IF;
+    END $$"""  # noqa: S608
+
+
+def create_audit_head(bind: Any) -> None:
+    """For a service's migration, after ``create_audit_table``: ``audit_entry_head()``, which locks the chain
+    and reads its last entry (``lock_head``)."""
+    bind.exec_driver_sql(_HEAD)
+
+
+def drop_audit_head(bind: Any) -> None:
+    bind.exec_driver_sql(f"DROP FUNCTION {HEAD_FUNCTION}()")
 
 
 def request_of(event: CloudEvent) -> str | None:
@@ -115,18 +140,33 @@ async def append(session: AsyncSession, table: Table, events: Sequence[CloudEven
     await conn.execute(sql, *args)
 
 
+HEAD_SQL = f"SELECT seq, hash FROM {HEAD_FUNCTION}()"  # noqa: S608
+"""The chain's head, locked until commit, in one round trip.
+
+The function takes the table in EXCLUSIVE mode (as the code before it did with a statement of its own:
+appenders of both kinds exclude each other, during a rolling update too), then reads the last entry.
+One statement could not do both: a statement's snapshot is taken before its lock is granted, so in READ
+COMMITTED it would not see an entry committed by the appender it waited for. A VOLATILE function's
+statements each take a snapshot of their own when they start (PostgreSQL, "Function Volatility
+Categories"), so the read runs on one taken after the lock."""
+
+
+async def lock_head(conn: asyncpg.Connection) -> tuple[int, str]:
+    """Lock the chain until the end of the caller's transaction; its head (seq, hash), (0, GENESIS) empty."""
+    row = await conn.fetchrow(HEAD_SQL)
+    assert row is not None  # the function always returns its row
+    return int(row["seq"]), str(row["hash"])
+
+
 async def insert_statement(
     conn: asyncpg.Connection, table: str, events: Sequence[CloudEvent], *, service: str, first_param: int = 1
 ) -> tuple[str, list[Any]]:
-    """Lock the chain and read its head (inside the caller's transaction), and return the INSERT of
-    ``events`` after it with its arguments (numbered from ``first_param``), for the caller to run,
-    alone or as a part of a larger statement (the unit of work adds its outbox rows to it).
-
-    Two round trips before the insert: the lock, then the head read in a snapshot taken after the
-    lock was granted (in one statement, the snapshot would predate the lock in READ COMMITTED)."""
-    await conn.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
-    last = await conn.fetchrow(f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1")  # noqa: S608
-    seq, prev = (int(last["seq"]), str(last["hash"])) if last else (0, GENESIS)
+    """Lock the chain and read its head (inside the caller's transaction, one round trip: ``lock_head``), and
+    return the INSERT of ``events`` after it with its arguments (numbered from ``first_param``), for the
+    caller to run, alone or as a part of a larger statement (the unit of work adds its outbox rows to it)."""
+    if table != TABLE:
+        raise ValueError(f"the audit chain's head function is for {TABLE}, not {table}")
+    seq, prev = await lock_head(conn)
     first_seq = seq + 1
     contents: list[str] = []
     requests: list[str | None] = []
@@ -179,14 +219,19 @@ def verify_chain(rows: Iterable[Mapping[str, Any]], *, after: tuple[int, str] = 
 
 __all__ = [
     "GENESIS",
+    "HEAD_FUNCTION",
+    "HEAD_SQL",
     "BrokenLink",
     "append",
     "audit_table",
     "content_of",
+    "create_audit_head",
     "create_audit_table",
+    "drop_audit_head",
     "drop_audit_table",
     "hash_of",
     "insert_statement",
+    "lock_head",
     "request_of",
     "verify_chain",
 ]

@@ -5,6 +5,9 @@ its schema at the revision this code expects, nothing else. A Kafka outage must 
 REST API and the vendor webhook out of service, since the outbox holds their events until
 Kafka is back; the full ``/readyz`` still reports Kafka, the outbox and the consumer for people
 and alerts.
+
+The database checks run on ``read_connection``: one statement each, no transaction (a connection
+of SQLAlchemy's began one: BEGIN, the statement, ROLLBACK).
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
+from backoffice_common.db import read_connection
 from backoffice_common.outbox import BACKLOG_SQL, Backlog, report_backlog
 
 router = APIRouter(tags=["operations"])
@@ -35,8 +38,8 @@ async def healthz() -> dict[str, str]:
 
 async def _check_database(request: Request) -> dict[str, Any]:
     try:
-        async with request.app.state.engine.connect() as conn:
-            await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=3)
+        async with read_connection(request.app.state.engine) as conn:
+            await asyncio.wait_for(conn.fetchval("SELECT 1"), timeout=3)
         return {"ok": True}
     except Exception as exc:
         return {"ok": False, "error": repr(exc)[:300]}
@@ -64,9 +67,9 @@ async def _check_schema(request: Request) -> dict[str, Any]:
     if expected is None:
         return {"ok": True, "expected": None}
     try:
-        async with request.app.state.engine.connect() as conn:
-            result = await asyncio.wait_for(conn.execute(text("SELECT version_num FROM alembic_version")), timeout=3)
-            current = frozenset(row[0] for row in result)
+        async with read_connection(request.app.state.engine) as conn:
+            rows = await asyncio.wait_for(conn.fetch("SELECT version_num FROM alembic_version"), timeout=3)
+            current = frozenset(row[0] for row in rows)
     except Exception as exc:
         return {"ok": False, "expected": sorted(expected), "error": repr(exc)[:300]}
     return {"ok": current == expected, "expected": sorted(expected), "current": sorted(current)}
@@ -136,11 +139,13 @@ async def _check_outbox(request: Request) -> dict[str, Any]:
     relay = request.app.state.relay
     state: dict[str, Any] = {"leader": relay.is_leader, "last_error": relay.last_error}
     try:
-        async with request.app.state.engine.connect() as conn:
-            row = (await asyncio.wait_for(conn.execute(text(BACKLOG_SQL)), timeout=3)).one()
+        async with read_connection(request.app.state.engine) as conn:
+            row = await asyncio.wait_for(conn.fetchrow(BACKLOG_SQL), timeout=3)
+        if row is None:  # an aggregate answers one row
+            raise LookupError("the outbox backlog statement answered no row")
     except Exception as exc:
         return {"ok": False, **state, "error": repr(exc)[:300]}
-    backlog = Backlog(int(row.unsent), row.oldest_age)
+    backlog = Backlog(int(row["unsent"]), row["oldest_age"])
     report_backlog(settings.service_name, backlog)
     age = backlog.oldest_age_seconds
     return {
