@@ -359,6 +359,11 @@ num.network.threads=1
 num.io.threads=1
 metadata.max.idle.interval.ms=5000
 replica.fetch.wait.max.ms=2000
+# idle wake-ups (docs/performance.md, sixth round): one group coordinator thread instead of four (each
+# idle one polls its queue every 300 ms), and its writes (offset commits, joins) appended at once
+# instead of after a 5-ms linger timer (the services commit every 2 s at most: nothing to batch)
+group.coordinator.threads=1
+group.coordinator.append.linger.ms=0
 log.retention.hours=168
 log.segment.bytes=67108864
 PROPS
@@ -398,10 +403,12 @@ PROPS
 # (docs/performance.md, fourth round): the C1 compiler only (TieredStopAtLevel=1: compiles once and
 # cheaply, where C2 kept recompiling for tens of minutes after a start) in one compiler thread, the
 # serial collector (no concurrent GC threads; a young collection of this heap is a few ms), and no
-# hsperfdata sampling every 50 ms (UsePerfData: only jstat/jps read it).
+# hsperfdata sampling every 50 ms (UsePerfData: only jstat/jps read it). Sixth round: idle monitors
+# deflated by the guaranteed pass once a minute instead of looked at every 250 ms (AsyncDeflationInterval).
 kafka_jvm_opts() {
     echo "-Xmx${BACKOFFICE_KAFKA_HEAP_MAX:-512m} -Xms${BACKOFFICE_KAFKA_HEAP_MIN:-256m}" \
          "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:-UsePerfData" \
+         "-XX:+UnlockDiagnosticVMOptions -XX:AsyncDeflationInterval=0" \
          "-XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true" \
          "-Dkafka.logs.dir=$K_NODE_DIR -Dlog4j2.configurationFile=$K_NODE_DIR/log4j2.properties" \
          "${BACKOFFICE_KAFKA_JAVA_OPTS:-}"
@@ -443,11 +450,13 @@ kafka_start_node() {
         echo "===== $(date -u +%FT%TZ) start"
     } >>"$K_NODE_DIR/stdout.log"
     cd "$K_NODE_DIR"
-    # shellcheck disable=SC2046
+    # Timer slack (docs/performance.md, sixth round: idle): the kernel may fire the broker's timeouts up
+    # to this late (BACKOFFICE_KAFKA_TIMER_SLACK_NS, 100 ms; 0: the kernel's 50 us), so the many periodic ones (twelve purgatory reapers every 200 ms, a metrics meter
+    # tick every 5 s per meter, pollers every 300 ms) fall together into fewer wake-ups. Work that
+    # arrives (a request, a record, a reply) wakes a thread as before: only timeouts are later.
     (
-        if [ -n "${BACKOFFICE_KAFKA_TIMER_SLACK_NS:-}" ]; then
-            echo "$BACKOFFICE_KAFKA_TIMER_SLACK_NS" >/proc/self/timerslack_ns 2>/dev/null || true
-        fi
+        echo "${BACKOFFICE_KAFKA_TIMER_SLACK_NS:-100000000}" >/proc/self/timerslack_ns 2>/dev/null || true
+        # shellcheck disable=SC2046
         exec setsid nohup "$(kafka_java_bin)" $(kafka_jvm_opts) -cp "$KAFKA_LIBS/*" kafka.Kafka "$K_NODE_DIR/server.properties" \
             >>"$K_NODE_DIR/stdout.log" 2>&1 </dev/null
     ) &
