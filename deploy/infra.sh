@@ -450,10 +450,11 @@ kafka_start_node() {
         echo "===== $(date -u +%FT%TZ) start"
     } >>"$K_NODE_DIR/stdout.log"
     cd "$K_NODE_DIR"
-    # Timer slack (docs/performance.md, sixth round: idle): the kernel may fire the broker's timeouts up
-    # to this late (BACKOFFICE_KAFKA_TIMER_SLACK_NS, 100 ms; 0: the kernel's 50 us), so the many periodic ones (twelve purgatory reapers every 200 ms, a metrics meter
-    # tick every 5 s per meter, pollers every 300 ms) fall together into fewer wake-ups. Work that
-    # arrives (a request, a record, a reply) wakes a thread as before: only timeouts are later.
+    # Timer slack (docs/performance.md, sixth round: idle): the kernel may fire the broker's timeouts
+    # up to BACKOFFICE_KAFKA_TIMER_SLACK_NS late (100 ms; 0: the kernel's 50 us), so its many periodic
+    # ones (twelve purgatory reapers every 200 ms, a metrics meter tick every 5 s per meter, pollers
+    # every 300 ms) fall together into fewer wake-ups. Work that arrives (a request, a record, a reply)
+    # wakes a thread as before: only timeouts come later (docs/deployment.md, the local broker).
     (
         echo "${BACKOFFICE_KAFKA_TIMER_SLACK_NS:-100000000}" >/proc/self/timerslack_ns 2>/dev/null || true
         # shellcheck disable=SC2046
