@@ -162,6 +162,33 @@ async def start_clients(side: Side, groups: int) -> tuple[bytes, list[list[int]]
     return seen, assignments
 
 
+async def latencies(side: Side, n: int) -> tuple[list[float], list[float]]:
+    """``n`` records produced (acks=all) every 0.5-1.5 s to a partition a reader long-polls (20 s):
+    the seconds until the produce was acknowledged, and until the reader had the record."""
+    from aiokafka import TopicPartition  # type: ignore[import-untyped]
+
+    producer = side.clients[0]
+    assert isinstance(producer, AIOKafkaProducer)
+    reader = AIOKafkaConsumer(bootstrap_servers=side.bootstrap, fetch_max_wait_ms=EventConsumer.FETCH_MAX_WAIT_MS)
+    await reader.start()
+    partition = TopicPartition("idle-ab-1", 0)
+    reader.assign([partition])
+    await reader.seek_to_end(partition)
+    acked, delivered = [], []
+    try:
+        for i in range(n):
+            await asyncio.sleep(0.5 + (i % 3) * 0.5)
+            started = time.monotonic()
+            await producer.send_and_wait("idle-ab-1", f"{i}".encode(), partition=0)
+            acked.append(time.monotonic() - started)
+            record = await reader.getone()
+            delivered.append(time.monotonic() - started)
+            assert record.value == f"{i}".encode()
+    finally:
+        await reader.stop()
+    return acked, delivered
+
+
 async def idle_poll(consumer: AIOKafkaConsumer) -> None:
     while True:
         await consumer.getmany(timeout_ms=EventConsumer.POLL_TIMEOUT_MS)
@@ -212,6 +239,16 @@ async def run(args: argparse.Namespace) -> None:
                     f"   B {rb[0] / TICK / wall * 1000:5.1f} ms/s {rb[1] / wall:6.1f}/s"
                 )
             sys.stdout.flush()
+        if args.latency:
+            results = await asyncio.gather(*(latencies(side, args.latency) for side in (a, b)))
+            for side, (acked, delivered) in zip((a, b), results, strict=True):
+                acked.sort()
+                delivered.sort()
+                print(
+                    f"  {side.name}: {args.latency} records, acknowledged median {acked[len(acked) // 2] * 1000:.1f} ms"
+                    f" max {acked[-1] * 1000:.1f} ms; read median {delivered[len(delivered) // 2] * 1000:.1f} ms"
+                    f" max {delivered[-1] * 1000:.1f} ms"
+                )
         for task in polls:
             task.cancel()
         await asyncio.gather(*polls, return_exceptions=True)
@@ -238,6 +275,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--windows", type=int, default=3)
     parser.add_argument("--top", type=int, default=8, help="threads shown, by difference of wake-ups")
+    parser.add_argument("--latency", type=int, default=0, help="then time this many records on each side")
     parser.add_argument("--swap", action="store_true", help="start side B first")
     parser.add_argument("--port-base", type=int, help="side A's port base (default: the run profile's + 100)")
     parser.add_argument("--b-port-base", type=int, help="side B's (default: side A's + 20)")
