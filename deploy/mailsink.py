@@ -232,6 +232,10 @@ def make_http_handler(store: Store):
     return Handler
 
 
+class _Stopped(Exception):
+    """Raised by the SIGTERM/SIGINT handler out of the HTTP loop's wait."""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1")
@@ -262,9 +266,12 @@ def main() -> None:
     )
     smtp.start()
 
+    # The HTTP loop waits for requests without a timeout to look at a stop flag (serve_forever's poll
+    # every 0.2 s was five wake-ups a second, idle: docs/performance.md, sixth round): a signal ends it by
+    # raising out of the wait instead (its handler runs in this, the main, thread).
     def _stop(signum, frame):
         log.info("signal %s, shutting down", signum)
-        threading.Thread(target=httpd.shutdown, daemon=True).start()
+        raise _Stopped
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
@@ -277,7 +284,9 @@ def main() -> None:
         store.dir,
     )
     try:
-        httpd.serve_forever(poll_interval=0.2)
+        httpd.serve_forever(poll_interval=3600)
+    except _Stopped:
+        pass
     finally:
         smtp.stop()
         httpd.server_close()

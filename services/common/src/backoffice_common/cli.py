@@ -8,7 +8,9 @@ import contextlib
 import importlib
 import os
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from email.utils import formatdate
 from pathlib import Path
 from types import FrameType
 from typing import Any, NamedTuple, TypedDict
@@ -33,12 +35,41 @@ def proxy_options(settings: ServiceSettings) -> ProxyOptions:
     return {"proxy_headers": True, "forwarded_allow_ips": ",".join(settings.trusted_proxies)}
 
 
-class QuietServer(uvicorn.Server):
-    """uvicorn's server with its housekeeping tick (the ``Date`` header, the exit flag) once a second
-    instead of ten times: ten wake-ups a second were a third of an idle service's CPU
-    (docs/performance.md, fourth round). A signal still ends the wait at once, so a stop is as quick."""
+class LiveDateHeaders(list[tuple[bytes, bytes]]):
+    """uvicorn's default response headers (``server_state.default_headers``) whose ``Date`` is rendered
+    when a response takes them, at most once a second, instead of by the server's housekeeping tick.
 
-    TICK_SECONDS = 1.0
+    uvicorn's protocols read the list once per response (``default_headers + headers``, or iterate it):
+    both go through here, so the header is as fresh as uvicorn's once-a-second refresh made it."""
+
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        super().__init__(headers)
+        self._second = -1
+        self._date_at = next((i for i, (name, _) in enumerate(headers) if name == b"date"), None)
+
+    def _fresh(self) -> None:
+        now = int(time.time())
+        if self._date_at is not None and now != self._second:
+            self._second = now
+            self[self._date_at] = (b"date", formatdate(now, usegmt=True).encode())
+
+    def __add__(self, other: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:  # type: ignore[override]
+        self._fresh()
+        return list.__add__(self, other)
+
+    def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
+        self._fresh()
+        return list.__iter__(self)
+
+
+class QuietServer(uvicorn.Server):
+    """uvicorn's server with its housekeeping tick (the exit flag, ``limit_max_requests``) once a minute
+    instead of ten times a second, and the ``Date`` header rendered per response (``LiveDateHeaders``)
+    instead of by the tick. Ten wake-ups a second were a third of an idle service's CPU (fourth round),
+    the one a second left then half of it (docs/performance.md, sixth round: idle). A signal still ends
+    the wait at once, so a stop is as quick."""
+
+    TICK_SECONDS = 60.0
 
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
@@ -53,11 +84,18 @@ class QuietServer(uvicorn.Server):
         counter = 0
         should_exit = await self.on_tick(counter)
         while not should_exit:
-            # on_tick refreshes the Date header when counter % 10 == 0, as once a second before
+            # on_tick sets the default headers when counter % 10 == 0, as once a second before
             counter = (counter + 10) % 864000
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._exit_requested.wait(), self.TICK_SECONDS)
             should_exit = await self.on_tick(counter)
+
+    async def on_tick(self, counter: int) -> bool:
+        should_exit = await super().on_tick(counter)
+        headers = self.server_state.default_headers
+        if not isinstance(headers, LiveDateHeaders):
+            self.server_state.default_headers = LiveDateHeaders(headers)
+        return should_exit
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)

@@ -210,5 +210,10 @@ async def readyz(request: Request, probe: Literal["all", "db"] = "all") -> JSONR
 
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-async def metrics_endpoint() -> Response:
+async def metrics_endpoint(request: Request) -> Response:
+    # a service whose collectors read the database brings them up to date here (``app.state.before_metrics``,
+    # an async callable), so nothing polls for a scrape that may never come
+    before = getattr(request.app.state, "before_metrics", None)
+    if before is not None:
+        await before()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,16 +1,16 @@
-"""Background jobs of the insights service: the fold job and the metrics refresh."""
+"""The fold job of the insights service, and the business metrics' reading taken at a scrape."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import structlog
 from fastapi import FastAPI
 
-from backoffice_common.app import BackgroundJob
-from backoffice_insights.metrics import COLLECTOR
+from backoffice_insights.metrics import COLLECTOR, Reading
 from backoffice_insights.repository.readings import read
 from backoffice_insights.service.ingest import fold_pending
 
@@ -94,14 +94,35 @@ class FoldJob:
             log.warning("insights.fold_mark_failed", request_id=request_id, error=repr(exc))
 
 
-def refresh_metrics(interval: float) -> BackgroundJob:
-    async def refresh_metrics(app: FastAPI) -> None:
-        while True:
+class MetricsReading:
+    """The business metrics' reading, taken when ``/metrics`` is scraped (``app.state.before_metrics``)
+    rather than by a job every ``interval`` seconds whether anyone scrapes or not: a scrape finding a
+    reading older than ``interval`` reads the database again before it answers (one read at a time,
+    at most ``timeout`` seconds; after a failure or a timeout it answers with the reading it has). A
+    platform nobody scrapes reads nothing, and a scrape's figures are at most ``interval`` old."""
+
+    def __init__(self, app: FastAPI, *, interval: float, timeout: float = 5.0) -> None:
+        self.app = app
+        self.interval = interval
+        self.timeout = timeout
+        self.taken_at = -float("inf")
+        self.reads = 0
+        self._lock = asyncio.Lock()
+
+    async def __call__(self) -> None:
+        if time.monotonic() - self.taken_at < self.interval:
+            return
+        async with self._lock:
+            if time.monotonic() - self.taken_at < self.interval:
+                return  # read by the scrape this one waited for
+            started = time.monotonic()
             try:
-                async with app.state.session_factory() as session:
-                    COLLECTOR.reading = await read(session, now=datetime.now(UTC))
+                COLLECTOR.reading = await asyncio.wait_for(self._read(), self.timeout)
+                self.taken_at = started
             except Exception as exc:
                 log.warning("insights.metrics_refresh_failed", error=repr(exc))
-            await asyncio.sleep(interval)
 
-    return refresh_metrics
+    async def _read(self) -> Reading:
+        self.reads += 1
+        async with self.app.state.session_factory() as session:
+            return await read(session, now=datetime.now(UTC))

@@ -11,7 +11,7 @@ from backoffice_insights.api.checklists import router as checklists_router
 from backoffice_insights.api.problems import PROBLEMS
 from backoffice_insights.api.rates import router as rates_router
 from backoffice_insights.api.reports import router as reports_router
-from backoffice_insights.jobs import FoldJob, refresh_metrics
+from backoffice_insights.jobs import FoldJob, MetricsReading
 from backoffice_insights.models import messaging
 from backoffice_insights.service.uow import InsightsUnitOfWork
 from backoffice_insights.settings import Settings
@@ -36,6 +36,7 @@ def build_spec(settings: Settings) -> ServiceSpec:
 
     async def expose_fold_job(app: FastAPI) -> None:
         app.state.fold_job = fold_job
+        app.state.before_metrics = MetricsReading(app, interval=settings.metrics_refresh_seconds)
 
     return ServiceSpec(
         name="insights",
@@ -47,7 +48,7 @@ def build_spec(settings: Settings) -> ServiceSpec:
         consumes=CONSUMES,
         handlers=consumers.handlers(),
         compacted_topics=[topics.VENDORS],
-        background_jobs=[fold_job, refresh_metrics(settings.metrics_refresh_seconds)],
+        background_jobs=[fold_job],
         on_startup=[expose_fold_job],
         problems=PROBLEMS,
         uow_class=InsightsUnitOfWork,

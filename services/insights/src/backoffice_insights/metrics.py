@@ -1,7 +1,8 @@
 """Business metrics on /metrics, read from the read model (not counted while folding).
 
-Counting while folding would count a replay twice and differ between replicas; a job instead
-reads the figures from the database every ``metrics_refresh_seconds`` and this collector
+Counting while folding would count a replay twice and differ between replicas; a scrape of
+``/metrics`` instead reads the figures from the database when the last reading is older than
+``metrics_refresh_seconds`` (``backoffice_insights.jobs.MetricsReading``) and this collector
 exposes the latest reading. Every replica exposes the same values, so dashboards take ``max``.
 """
 
