@@ -100,7 +100,8 @@ def analyse(lines: list[dict[str, Any]]) -> tuple[dict[str, dict[str, list[float
         # the first notification of the producing process after the row was written (the flush)
         times = notifies.get(src, [])
         at = bisect.bisect_left(times, cause["t"])
-        points["notify"] = times[at] if at < len(times) and points["fetched"] and times[at] <= points["fetched"] else None
+        fetched = points["fetched"]
+        points["notify"] = times[at] if at < len(times) and fetched and times[at] <= fetched else None
         name = f"{cause['type']} -> {effect['type']} @ {dst}"
         row = links[name]
         row["total"].append(effect["time"] - cause["time"])

@@ -146,7 +146,7 @@ if os.environ.get("HOP_PROBE_DIR"):
 
         wakeup.Wakeup._on_notify = wakeup_notify  # type: ignore[method-assign]
 
-    try:
+    import contextlib
+
+    with contextlib.suppress(ImportError):  # a Python of this environment without the services (a tool, pip)
         _install()
-    except ImportError:  # a Python of this environment without the services (a tool, pip)
-        pass
