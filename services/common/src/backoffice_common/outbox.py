@@ -339,7 +339,7 @@ class OutboxRelay:
             run = 1
             while at + run < len(rows) and rows[at + run]["topic"] == rows[at]["topic"]:
                 run += 1
-            if run == 1:
+            if run == 1 or not hasattr(producer, "create_batch"):  # (a producer double sends one by one)
                 sent, error = await self._send_one(producer, rows[at])
             else:
                 sent, error = await self._send_batch(producer, rows[at : at + run])
@@ -376,23 +376,22 @@ class OutboxRelay:
         topic, key = rows[0]["topic"], rows[0]["key"]
         key_bytes = key.encode() if key is not None else None
         spans: list[Any] = []
-        batch = producer.create_batch()
-        for row in rows:
-            headers = json.loads(row["headers"]) if isinstance(row["headers"], str) else row["headers"]
-            span, headers = start_publish_span(self._tracer, headers or {}, topic=topic, key=key)
-            if (
-                batch.append(
-                    key=key_bytes, value=bytes(row["value"]), timestamp=None, headers=structured_headers(headers)
-                )
-                is None
-            ):
-                end_publish_span(span, None)  # the batch is full: this row starts the next one
-                break
-            spans.append(span)
-        if not spans:  # a row larger than a batch: on its own
-            return await self._send_one(producer, rows[0])
-        batch.close()
         try:
+            batch = producer.create_batch()
+            for row in rows:
+                headers = json.loads(row["headers"]) if isinstance(row["headers"], str) else row["headers"]
+                span, headers = start_publish_span(self._tracer, headers or {}, topic=topic, key=key)
+                value = bytes(row["value"])
+                if (
+                    batch.append(key=key_bytes, value=value, timestamp=None, headers=structured_headers(headers))
+                    is None
+                ):
+                    end_publish_span(span, None)  # the batch is full: this row starts the next one
+                    break
+                spans.append(span)
+            if not spans:  # a row larger than a batch: on its own
+                return await self._send_one(producer, rows[0])
+            batch.close()
             partitions = list(await producer.partitions_for(topic))
             partition = _PARTITIONER(key_bytes, partitions, partitions)
             delivery = await producer.send_batch(batch, topic, partition=partition)
