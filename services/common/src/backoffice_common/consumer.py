@@ -1,11 +1,12 @@
 """The idempotent consumer: event -> handler inside one unit of work, inbox check in the same transaction.
 
-The partitions of one poll are handled side by side, each in order (one request's events share a
-key, hence a partition). Offsets are committed only after the handlers' transactions committed,
-so a crash redelivers and the inbox absorbs the repeat. The offset commits are coalesced: at most
-one every ``commit_interval`` seconds (or sooner after ``COMMIT_MAX_RECORDS`` records or a dead
-letter), and always before partitions are given up in a rebalance and before the consumer stops;
-so a crash redelivers at most that tail, which the inbox absorbs as before.
+The partitions are handled side by side, each in order (one request's events share a key, hence a
+partition): the poll loop hands each partition's records to its lane and polls again at once.
+Offsets are committed only after the handlers' transactions committed, so a crash redelivers and
+the inbox absorbs the repeat. The offset commits are coalesced: at most one every
+``commit_interval`` seconds (or sooner after ``COMMIT_MAX_RECORDS`` records or a dead letter), and
+always before partitions are given up in a rebalance and before the consumer stops; so a crash
+redelivers at most that tail, which the inbox absorbs as before.
 
 A handler that keeps failing is retried with backoff, then its record goes to ``<topic>.dlq`` with
 the error and the consumer moves on; an undecodable record goes to the DLQ at once. A watchdog
