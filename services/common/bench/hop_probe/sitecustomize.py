@@ -8,8 +8,9 @@ same clock as the events' own ``time``):
 - ``ev``: an event written to the outbox (id, type, causationid, its ``time``) when its unit of work
   flushes; ``commit``: the commit of the session that wrote it returned;
 - ``notify``: the relay's LISTEN/NOTIFY callback ran; ``fetched``: the relay's pass read the row;
-- ``send``: ``producer.send`` called; ``queued``: it returned (the record is in the accumulator);
-  ``ack``: the broker's acknowledgement resolved the delivery future;
+- ``send``: ``producer.send`` called (or the relay's ``_send_batch``, for each row of the batch);
+  ``queued``: ``send`` returned (the record is in the accumulator); ``ack``: the broker's
+  acknowledgement resolved the delivery future (of the batch);
 - ``got``: ``getmany`` returned the record (with the record's create time, ms); ``handle``: the
   consumer's unit of work for it began; ``handled``: it committed;
 - ``wakeup``: a ``Wakeup`` (a background job's LISTEN) was notified, with its channel.
@@ -115,6 +116,19 @@ if os.environ.get("HOP_PROBE_DIR"):
             return future
 
         AIOKafkaProducer.send = producer_send  # type: ignore[method-assign]
+
+        send_batch = outbox.OutboxRelay._send_batch
+
+        async def relay_send_batch(self: outbox.OutboxRelay, producer: Any, rows: list[Any]) -> Any:
+            ids = [_event_id(row["value"]) for row in rows]
+            for event_id in ids:
+                _log("send", svc=service, id=event_id, batch=True)
+            sent, error = await send_batch(self, producer, rows)
+            for event_id in ids[: len(sent)]:
+                _log("ack", svc=service, id=event_id, batch=True)
+            return sent, error
+
+        outbox.OutboxRelay._send_batch = relay_send_batch  # type: ignore[method-assign]
 
         getmany = AIOKafkaConsumer.getmany
 
