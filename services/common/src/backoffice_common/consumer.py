@@ -1,11 +1,12 @@
 """The idempotent consumer: event -> handler inside one unit of work, inbox check in the same transaction.
 
-The partitions of one poll are handled side by side, each in order (one request's events share a
-key, hence a partition). Offsets are committed only after the handlers' transactions committed,
-so a crash redelivers and the inbox absorbs the repeat. The offset commits are coalesced: at most
-one every ``commit_interval`` seconds (or sooner after ``COMMIT_MAX_RECORDS`` records or a dead
-letter), and always before partitions are given up in a rebalance and before the consumer stops;
-so a crash redelivers at most that tail, which the inbox absorbs as before.
+The partitions are handled side by side, each in order (one request's events share a key, hence a
+partition): the poll loop hands each partition's records to its lane and polls again at once.
+Offsets are committed only after the handlers' transactions committed, so a crash redelivers and
+the inbox absorbs the repeat. The offset commits are coalesced: at most one every
+``commit_interval`` seconds (or sooner after ``COMMIT_MAX_RECORDS`` records or a dead letter), and
+always before partitions are given up in a rebalance and before the consumer stops; so a crash
+redelivers at most that tail, which the inbox absorbs as before.
 
 A handler that keeps failing is retried with backoff, then its record goes to ``<topic>.dlq`` with
 the error and the consumer moves on; an undecodable record goes to the DLQ at once. A watchdog
@@ -24,9 +25,10 @@ the number of commits differs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -96,6 +98,8 @@ class EventConsumer:
     commit after every poll was one request per event. A crash redelivers at most this tail."""
     COMMIT_MAX_RECORDS = 1000
     """...or as soon as this many records wait for their commit (a replay redelivers at most that many)."""
+    LANE_MAX_RECORDS = 1000
+    """A partition with this many records polled and not yet handled is paused until its lane took them."""
     REVOKE_WAIT_SECONDS = 10.0
     """How long a rebalance waits for the batch in hand before the handled offsets are committed
     (less than the rebalance timeout, ``SESSION_TIMEOUT_MS``, or the member would be dropped)."""
@@ -160,10 +164,13 @@ class EventConsumer:
         """Offsets handled but not yet committed."""
         self._pending_records = 0
         self._commit_due = 0.0
-        self._handling = asyncio.Lock()
-        """Held while a poll's records are handled and while offsets are committed, so a rebalance
-        commits what was handled before giving the partitions up."""
+        self._lanes: dict[TopicPartition, _Lane] = {}
+        """The records polled and not yet handled, per partition, and the task handling them."""
+        self._commit_lock = asyncio.Lock()
+        self._commit_wake = asyncio.Event()
+        """Set when handled offsets wait for a commit (or one is urgent): wakes ``_commit_loop``."""
         self._dead_letters = 0
+        self._dead_letters_committed = 0
         self.offset_commits = 0
         """OffsetCommit requests sent (successful ones), by this process."""
         self._lag_confirmed = False
@@ -248,7 +255,11 @@ class EventConsumer:
             self._last_progress = self._last_probe_ok = time.monotonic()
             self._failed_probes = 0
             log.info("consumer.started", consumer=self._name, topics=self._topics)
-            tasks = [asyncio.create_task(self._watchdog(consumer)), asyncio.create_task(self._poll_loop(consumer))]
+            tasks = [
+                asyncio.create_task(self._watchdog(consumer)),
+                asyncio.create_task(self._poll_loop(consumer)),
+                asyncio.create_task(self._commit_loop(consumer)),
+            ]
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if not task.cancelled() and task.exception() is not None:
@@ -287,29 +298,76 @@ class EventConsumer:
                 self._probe = None
 
     async def _poll_loop(self, consumer: AIOKafkaConsumer) -> None:
-        """Partitions are handled side by side, each in order; their offsets are committed once all are
-        done, coalesced with the next polls' for up to ``commit_interval`` seconds."""
-        while True:
-            timeout_ms = self.POLL_TIMEOUT_MS
-            if self._pending:
-                timeout_ms = max(0, min(timeout_ms, round((self._commit_due - time.monotonic()) * 1000)))
-            batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=200)
-            dead_letters = self._dead_letters
-            if batches:
-                async with self._handling:
-                    await asyncio.gather(*(self._handle_partition(records) for records in batches.values()))
-                    if not self._pending:
-                        self._commit_due = time.monotonic() + self._commit_interval
+        """Hands what each poll returns to its partition's lane and polls again at once.
+
+        A lane is one task per partition that handles that partition's records in order; partitions
+        go side by side. The loop does not wait for the handlers: a record of another partition (or
+        the next record of the one being handled) is taken off the fetcher as soon as it arrives, not
+        after the slowest handler of the previous poll (a contract's render held every other
+        partition of that poll's consumer for its whole time). Taking records promptly also keeps
+        aiokafka's fetcher from sending a fetch without a partition whose records wait unconsumed
+        (it does after 0.1 s), which then held that partition's next records until the broker
+        answered the other partitions' fetch (up to ``FETCH_MAX_WAIT_MS``).
+
+        A lane holding ``LANE_MAX_RECORDS`` pauses its partition until it has taken them."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                while True:
+                    batches = await consumer.getmany(timeout_ms=self.POLL_TIMEOUT_MS, max_records=200)
                     for tp, records in batches.items():
-                        self._pending[tp] = self._committed[tp] = records[-1].offset + 1
-                        self._pending_records += len(records)
-            if self._pending and (
-                time.monotonic() >= self._commit_due
-                or self._pending_records >= self.COMMIT_MAX_RECORDS
-                or self._dead_letters != dead_letters  # not dead-lettered twice after a crash
-            ):
-                async with self._handling:
-                    await self._commit_pending(consumer)
+                        lane = self._lanes.get(tp)
+                        if lane is None:
+                            lane = self._lanes[tp] = _Lane()
+                        lane.records.extend(records)
+                        if lane.task is None:
+                            lane.task = group.create_task(self._run_lane(consumer, tp, lane))
+                        if len(lane.records) >= self.LANE_MAX_RECORDS and not lane.paused:
+                            consumer.pause(tp)
+                            lane.paused = True
+        except* Exception as errors:  # a lane that failed (the DLQ unreachable): the consumer restarts
+            raise errors.exceptions[0] from None
+        finally:
+            self._lanes = {}
+
+    async def _run_lane(self, consumer: AIOKafkaConsumer, tp: TopicPartition, lane: _Lane) -> None:
+        """Handles a partition's records in order, up to 200 at a time (one transaction for them with
+        ``batch_transactions``), until none are left; then the lane ends (the next poll starts another)."""
+        try:
+            while lane.records:
+                records, lane.records = lane.records[:200], lane.records[200:]
+                if lane.paused and not lane.records:
+                    consumer.resume(tp)
+                    lane.paused = False
+                await self._handle_partition(records)
+                # also when the partition is being revoked: the revocation waits for this and commits it
+                if not self._pending:
+                    self._commit_due = time.monotonic() + self._commit_interval
+                    self._commit_wake.set()
+                self._pending[tp] = self._committed[tp] = records[-1].offset + 1
+                self._pending_records += len(records)
+                if self._commit_urgent():
+                    self._commit_wake.set()
+        finally:
+            lane.task = None
+            if self._lanes.get(tp) is lane and not lane.records:
+                del self._lanes[tp]
+
+    def _commit_urgent(self) -> bool:
+        return (
+            self._pending_records >= self.COMMIT_MAX_RECORDS
+            or self._dead_letters != self._dead_letters_committed  # not dead-lettered twice after a crash
+        )
+
+    async def _commit_loop(self, consumer: AIOKafkaConsumer) -> None:
+        """Commits the handled offsets ``commit_interval`` after the first of them, or at once when urgent."""
+        while True:
+            self._commit_wake.clear()
+            if self._pending and (time.monotonic() >= self._commit_due or self._commit_urgent()):
+                await self._commit_pending(consumer)
+                continue
+            timeout = max(0.0, self._commit_due - time.monotonic()) if self._pending else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._commit_wake.wait(), timeout=timeout)
 
     async def _commit_pending(self, consumer: AIOKafkaConsumer, only: set[TopicPartition] | None = None) -> None:
         """Commits the handled offsets (of the partitions ``only``, else all) that are still assigned.
@@ -317,29 +375,38 @@ class EventConsumer:
         A commit the group refuses because it rebalanced (the partitions belong to another member
         now) is not an error of this consumer: those offsets are dropped, the next owner starts from
         the group's last commit and the inbox absorbs what it sees again."""
-        assigned = consumer.assignment()
-        offsets = {tp: o for tp, o in self._pending.items() if tp in assigned and (only is None or tp in only)}
-        for tp in [tp for tp in self._pending if tp not in assigned]:
-            del self._pending[tp]
-        if offsets:
-            try:
-                await consumer.commit(offsets)
-                self.offset_commits += 1
-            except (CommitFailedError, IllegalStateError) as exc:
-                log.info("consumer.commit_refused", consumer=self._name, error=repr(exc))
-        for tp, offset in offsets.items():
-            if self._pending.get(tp) == offset:
+        async with self._commit_lock:
+            assigned = consumer.assignment()
+            offsets = {tp: o for tp, o in self._pending.items() if tp in assigned and (only is None or tp in only)}
+            for tp in [tp for tp in self._pending if tp not in assigned]:
                 del self._pending[tp]
-        if not self._pending:
-            self._pending_records = 0
+            dead_letters = self._dead_letters
+            if offsets:
+                try:
+                    await consumer.commit(offsets)
+                    self.offset_commits += 1
+                except (CommitFailedError, IllegalStateError) as exc:
+                    log.info("consumer.commit_refused", consumer=self._name, error=repr(exc))
+            self._dead_letters_committed = dead_letters
+            for tp, offset in offsets.items():
+                if self._pending.get(tp) == offset:
+                    del self._pending[tp]
+            if not self._pending:
+                self._pending_records = 0
 
     async def _before_revoke(self, consumer: AIOKafkaConsumer, revoked: set[TopicPartition]) -> None:
-        """Called by the group coordinator before it gives ``revoked`` up: waits (a while) for the batch
-        in hand, then commits what was handled of them."""
+        """Called by the group coordinator before it gives ``revoked`` up: their records not begun are
+        dropped (the next owner starts from the commit), the ones in hand are waited for (a while),
+        then what was handled of them is committed."""
+        lanes = [self._lanes.pop(tp) for tp in revoked if tp in self._lanes]
+        for lane in lanes:
+            lane.records.clear()
         try:
             async with asyncio.timeout(self.REVOKE_WAIT_SECONDS):
-                async with self._handling:
-                    await self._commit_pending(consumer, only=revoked)
+                busy = [lane.task for lane in lanes if lane.task is not None]
+                if busy:
+                    await asyncio.wait(busy)
+                await self._commit_pending(consumer, only=revoked)
         except Exception as exc:
             log.info("consumer.revoke_commit_failed", consumer=self._name, error=repr(exc))
 
@@ -567,6 +634,15 @@ class EventConsumer:
         )
         self._dead_letters += 1
         metrics.EVENTS_DEAD_LETTERED.labels(self._service, record.topic).inc()
+
+
+@dataclass
+class _Lane:
+    """A partition's records polled and not yet handled, and the task handling them (None: none runs)."""
+
+    records: list[ConsumerRecord[Any, Any]] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+    paused: bool = False
 
 
 class _CommitBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
