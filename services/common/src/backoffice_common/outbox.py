@@ -392,7 +392,7 @@ class OutboxRelay:
             if not spans:  # a row larger than a batch: on its own
                 return await self._send_one(producer, rows[0])
             batch.close()
-            partitions = list(await producer.partitions_for(topic))
+            partitions = sorted(await producer.partitions_for(topic))  # as send() lists them
             partition = _PARTITIONER(key_bytes, partitions, partitions)
             delivery = await producer.send_batch(batch, topic, partition=partition)
             await delivery
