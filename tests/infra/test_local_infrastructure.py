@@ -34,11 +34,10 @@ def test_postgres_kafka_and_the_smtp_sink_really_work_end_to_end() -> None:
 
 
 def test_each_profile_and_each_checkout_gets_its_own_ports() -> None:
-    # A fixed path keeps the test deterministic (ports derive from a hash of the checkout's path).
-    other_checkout = Path("/tmp/backoffice-second-checkout")
-    (other_checkout / "deploy").mkdir(parents=True, exist_ok=True)
-    (other_checkout / "deploy" / "env.sh").write_text((ROOT / "deploy" / "env.sh").read_text())
-
+    # Ports derive from a hash of the checkout's path into 133 slots, so two checkouts share a slot
+    # with odds of 1 in 133 (BACKOFFICE_PORT_BASE separates them then). The second checkout is the
+    # first of a few fixed paths whose slot differs from this checkout's: the test stays
+    # deterministic for a given clone path and never fails because of where CI cloned the code.
     def ports(profile: str, root: Path) -> set[str]:
         script = (
             f"export BACKOFFICE_PROFILE={profile}; source deploy/env.sh; "
@@ -51,7 +50,19 @@ def test_each_profile_and_each_checkout_gets_its_own_ports() -> None:
         )
         return set(out.stdout.split())
 
-    sets = [ports("run", ROOT), ports("test", ROOT), ports("run", other_checkout), ports("test", other_checkout)]
+    own_run = ports("run", ROOT)
+    other_checkout = None
+    for n in range(8):
+        candidate = Path(f"/tmp/backoffice-second-checkout-{n}")
+        (candidate / "deploy").mkdir(parents=True, exist_ok=True)
+        (candidate / "deploy" / "env.sh").write_text((ROOT / "deploy" / "env.sh").read_text())
+        if ports("run", candidate) != own_run:
+            other_checkout = candidate
+            break
+    # Eight paths all in this checkout's slot would mean the hash does not spread checkouts at all.
+    assert other_checkout is not None
+
+    sets = [own_run, ports("test", ROOT), ports("run", other_checkout), ports("test", other_checkout)]
     assert all(len(s) == 7 for s in sets)
     for i, a in enumerate(sets):
         for b in sets[i + 1 :]:
