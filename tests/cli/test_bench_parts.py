@@ -61,3 +61,13 @@ async def test_the_floor_commit_and_the_bare_read_cost_cpu_against_the_real_data
         assert answer.json()["body"] == bench.BODY
         server_ms, with_pg_ms = await bench.read_cost(f"{url}/rows/1", {}, pid, pg, 0.0, 300)
     assert 0 < server_ms <= with_pg_ms < 100
+
+
+def test_a_stopped_command_names_the_error_and_the_call_it_ended() -> None:
+    from backoffice_cli.__main__ import describe
+
+    # A read timeout's own message is empty: the bench used to stop with "stopped: " and nothing else.
+    timeout = httpx.ReadTimeout("", request=httpx.Request("GET", "http://127.0.0.1:9/requests/7"))
+    assert describe(timeout) == "ReadTimeout (GET http://127.0.0.1:9/requests/7)"
+    refused = httpx.ConnectError("[Errno 111] Connection refused")  # raised before a request was attached
+    assert describe(refused) == "ConnectError: [Errno 111] Connection refused"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -83,8 +84,17 @@ def main() -> None:
                 raise SystemExit(1)
     except (FlowError, httpx.HTTPError) as exc:
         raise SystemExit(
-            f"backoffice {args.command} stopped: {exc}\nIs the platform up? ('make run', 'make status')"
+            f"backoffice {args.command} stopped: {describe(exc)}\nIs the platform up? ('make run', 'make status')"
         ) from None
+
+
+def describe(exc: Exception) -> str:
+    """The error's type and, for HTTP, the call it ended: a timeout's own message is empty."""
+    what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, httpx.HTTPError):
+        with contextlib.suppress(RuntimeError):  # an error raised before a request was made has none
+            what += f" ({exc.request.method} {exc.request.url})"
+    return what
 
 
 if __name__ == "__main__":

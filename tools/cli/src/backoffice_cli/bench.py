@@ -286,8 +286,11 @@ async def wait_up(url: str) -> None:
 async def read_cost(
     url: str, headers: dict[str, str], server: int, pg: int, pg_idle_per_s: float, n: int
 ) -> tuple[float, float]:
-    """CPU of one GET (server process, and server + PostgreSQL less its idle rate), in ms, one at a time."""
-    async with httpx.AsyncClient() as http:
+    """CPU of one GET (server process, and server + PostgreSQL less its idle rate), in ms, one at a time.
+
+    The client waits as long as the flows' client does (60 s): a GET stalled behind a busy machine
+    is slow, not an error that ends the bench."""
+    async with httpx.AsyncClient(timeout=60) as http:
         for _ in range(20):
             (await http.get(url, headers=headers)).raise_for_status()
         meter = Meter({"server": server, "postgresql": pg})
