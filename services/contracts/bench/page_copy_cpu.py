@@ -36,10 +36,10 @@ from backoffice_contracts.documents.pki import SealingIdentity, load_identity
 from backoffice_contracts.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
-from test_signature_page_copy import last_page  # noqa: E402 (the test's comparison, object for object)
+from test_signature_page_copy import last_page
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from seal_cpu import signature_page  # noqa: E402
+from seal_cpu import signature_page
 
 
 def old_seal(draft: bytes, identity: SealingIdentity, page: dict[str, Any]) -> bytes:
@@ -89,7 +89,9 @@ def main() -> None:
     results = {name: fn(0) for name, fn in variants.items()}
     for name, document in results.items():
         check = sealing.check_seal(document, identity)
-        assert check.intact and check.trusted and check.covers_whole_file, (name, check)
+        assert check.intact, (name, check)
+        assert check.trusted, (name, check)
+        assert check.covers_whole_file, (name, check)
         assert document.startswith(draft), name
     old, new = results.values()
     assert last_page(old) == last_page(new), "the signature pages differ"
@@ -103,7 +105,9 @@ def main() -> None:
                 fn(1 + r * args.n + i)  # another contract id each time: typst memoises equal inputs
             cpu[name].append((time.process_time() - started) / args.n * 1000)
     load = os.getloadavg()[0]
-    print(f"executing a contract, {args.rounds} x {args.n} per variant, alternated; load {load_before:.2f} -> {load:.2f}")
+    print(
+        f"executing a contract, {args.rounds} x {args.n} per variant, alternated; load {load_before:.2f} -> {load:.2f}"
+    )
     for name in variants:
         print(f"  {name:32} CPU {statistics.median(cpu[name]):7.2f} ms   PDF {len(results[name]):6d} bytes")
     old_name, new_name = variants

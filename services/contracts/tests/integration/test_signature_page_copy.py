@@ -46,7 +46,8 @@ def page_data(language: str, *, user_agent: str = "portal/1.0") -> dict[str, Any
         "document_sha256": sha,
         "signatures": [
             # names with parentheses, backslashes and "n 0 R" in them: text the copy must not touch
-            signature | {"party_label": "Buyer", "signer_name": "Paula (12 0 R) Pröcurement \\", "signer_email": "p@b.t"},
+            signature
+            | {"party_label": "Buyer", "signer_name": "Paula (12 0 R) Pröcurement \\", "signer_email": "p@b.t"},
             signature | {"party_label": "Vendor", "signer_name": "Vera ) Vendor €", "signer_email": "v@v.t"},
         ],
     }
@@ -104,13 +105,17 @@ def test_the_copied_signature_page_is_the_imported_one_object_for_object_under_a
     ]
     assert "Paula (12 0 R) Pröcurement" in PdfReader(io.BytesIO(copy)).pages[-1].extract_text()
     check = sealing.check_seal(copy, identity)
-    assert check.intact and check.trusted and check.covers_whole_file
+    assert check.intact
+    assert check.trusted
+    assert check.covers_whole_file
     assert len(copy) < len(imported) + 4096  # nothing beyond the page's own objects is copied
 
 
 def test_a_byte_changed_in_a_copied_object_breaks_the_seal(identity: SealingIdentity) -> None:
     draft = pdf.render(pdf.default_template("en"), service.sample_data("en"))
-    executed = sealing.seal(draft, identity, reason="r", location="l", append=pdf.render_signature_page(page_data("en")))
+    executed = sealing.seal(
+        draft, identity, reason="r", location="l", append=pdf.render_signature_page(page_data("en"))
+    )
     at = executed.index(b"/FontDescriptor", len(draft))
     changed = executed[:at] + b"/FontDescriptoR" + executed[at + 15 :]
 
@@ -134,21 +139,25 @@ def test_what_the_copy_does_not_handle_goes_through_pyhankos_import_as_before(id
 
     assert last_page(executed) == last_page(seal_imported(draft, identity, page))
     check = sealing.check_seal(executed, identity)
-    assert check.intact and check.trusted and check.covers_whole_file
+    assert check.intact
+    assert check.trusted
+    assert check.covers_whole_file
 
 
 def leading_back(page: bytes) -> bytes:
     """A font's ``/ToUnicode`` pointed at the page itself, every offset kept (the same number of digits)."""
     page_number = re.search(rb"/Kids\[(\d+) 0 R\]", page).group(1)  # type: ignore[union-attr]
     to_unicode = re.search(rb"/ToUnicode (\d+) 0 R", page)
-    assert to_unicode is not None and len(to_unicode.group(1)) == len(page_number)
+    assert to_unicode is not None
+    assert len(to_unicode.group(1)) == len(page_number)
     return page[: to_unicode.start(1)] + page_number + page[to_unicode.end(1) :]
 
 
 def shorter_stream(page: bytes) -> bytes:
     """The first stream's /Length one less (the same number of digits, every offset kept)."""
     length = re.search(rb"/Length (\d+)", page)
-    assert length is not None and len(str(int(length.group(1)) - 1)) == len(length.group(1))
+    assert length is not None
+    assert len(str(int(length.group(1)) - 1)) == len(length.group(1))
     return page[: length.start(1)] + str(int(length.group(1)) - 1).encode() + page[length.end(1) :]
 
 
