@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from backoffice_common.auth import CurrentUser
+from backoffice_common.db import read_connection
 from backoffice_common.deps import ReadConnection
 from backoffice_common.openapi import problem_responses
 from backoffice_contracts import service
@@ -78,4 +79,9 @@ async def sign_contract(
         now=datetime.now(UTC),
     )
     response.headers["Location"] = f"/contracts/{contract_id}"
-    return _read(await queries.contract_view(uow=uow, settings=settings, user=user, contract_id=str(contract_id)))
+    # ``sign_as_buyer`` committed (the session gave its connection back): the answer is read as stored, in ONE
+    # statement on a pooled connection without a transaction (``GET /contracts/{id}``'s read), not in three
+    # statements of a new transaction of the session.
+    async with read_connection(request.app.state.engine) as conn:
+        view = await queries.contract_view_now(conn=conn, settings=settings, user=user, contract_id=str(contract_id))
+    return _read(view)

@@ -1,8 +1,9 @@
 """PAdES sealing of executed contracts with pyHanko, and verification of uploaded PDFs.
 
 An executed contract is the draft's bytes unchanged, then one incremental update that adds the signature
-page and the seal: the draft is parsed once (by pyHanko), the signature page is imported into the update
-(no pypdf merge and re-parse of the merged file), and the room reserved for the signature container is
+page and the seal: the draft is parsed once (by pyHanko), the signature page's objects are copied into the update
+as bytes, renumbered (``pagecopy``; pyHanko's import of them, parsed and serialised again, for a PDF it does
+not handle; no pypdf merge and re-parse of the merged file), and the room reserved for the signature container is
 estimated once per signer (pyHanko would sign a dummy container for the estimate before every seal), and
 the signature container is assembled from DER prepared once per signer (``cms.PreparedSigner``).
 """
@@ -26,6 +27,7 @@ from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
+from backoffice_contracts.documents import pagecopy
 from backoffice_contracts.documents.cms import PreparedSigner
 from backoffice_contracts.documents.pki import SealingIdentity
 from backoffice_contracts.domain.errors import NotAPdf
@@ -45,7 +47,10 @@ def seal(pdf: bytes, identity: SealingIdentity, *, reason: str, location: str, a
     """``pdf`` unchanged, then one incremental update adding ``append``'s pages (if given) and the seal."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     if append is not None:
-        _append_pages(writer, PdfFileReader(io.BytesIO(append), strict=False))
+        try:
+            pagecopy.append_pages(writer, append)  # typst's plain PDF: its objects copied as bytes
+        except pagecopy.Unsupported:
+            import_pages(writer, PdfFileReader(io.BytesIO(append), strict=False))
     meta = signers.PdfSignatureMetadata(
         field_name=SEAL_FIELD,
         subfilter=fields.SigSeedSubFilter.PADES,
@@ -72,8 +77,9 @@ def prepared(signer: signers.Signer) -> PreparedSigner:
         return found
 
 
-def _append_pages(writer: IncrementalPdfFileWriter, source: PdfFileReader) -> None:
-    """Each page of ``source`` after the last page of ``writer``'s document, its resources imported once."""
+def import_pages(writer: IncrementalPdfFileWriter, source: PdfFileReader) -> None:
+    """Each page of ``source`` after the last page of ``writer``'s document, its resources imported once by
+    pyHanko (parsed and serialised again): for a PDF ``pagecopy`` does not copy as bytes."""
     copies = generic.ArrayObject()
     for index in range(int(source.root["/Pages"]["/Count"])):
         page_ref, _ = source.find_page_for_modification(index)  # type: ignore[no-untyped-call]

@@ -35,26 +35,12 @@ class DocumentFile:
     sha256: str
 
 
-async def contract_view(*, uow: ContractsUnitOfWork, settings: Settings, user: User, contract_id: str) -> ContractView:
-    """The contract with its signatures and refusals; ``ContractNotFound`` when the user may not see it."""
-    row = await uow.contracts.row(contract_id)
-    if row is None or not may_read(user, row, settings):
-        raise ContractNotFound(contract_id)
-    return await _view(uow, row)
-
-
-async def contracts_of_request(
-    *, uow: ContractsUnitOfWork, settings: Settings, user: User, request_id: str
-) -> list[ContractView]:
-    """The contracts of a request (one per revision) that the user may see."""
-    rows = await uow.contracts.rows_of_request(request_id)
-    return [await _view(uow, row) for row in rows if may_read(user, row, settings)]
-
-
 async def contract_view_now(
     *, conn: asyncpg.Connection, settings: Settings, user: User, contract_id: str
 ) -> ContractView:
-    """``contract_view`` in one statement on a connection without a transaction (``GET /contracts/{id}``)."""
+    """The contract with its signatures and refusals, in one statement on a connection without a transaction
+    (``GET /contracts/{id}``, and a buyer signature's answer once committed); ``ContractNotFound`` when the user
+    may not see it."""
     views = await contract_views(conn, contract_id=contract_id)
     if not views or not may_read(user, views[0][0], settings):
         raise ContractNotFound(contract_id)
@@ -64,17 +50,10 @@ async def contract_view_now(
 async def contracts_of_request_now(
     *, conn: asyncpg.Connection, settings: Settings, user: User, request_id: str
 ) -> list[ContractView]:
-    """``contracts_of_request`` in one statement on a connection without a transaction (``GET /contracts``)."""
+    """The contracts of a request (one per revision) the user may see, in one statement on a connection without a
+    transaction (``GET /contracts``)."""
     views = await contract_views(conn, request_id=request_id)
     return [ContractView(*view) for view in views if may_read(user, view[0], settings)]
-
-
-async def _view(uow: ContractsUnitOfWork, row: dict[str, Any]) -> ContractView:
-    return ContractView(
-        contract=row,
-        signatures=await uow.contracts.signature_rows(row["id"]),
-        refusals=await uow.contracts.refusal_rows(row["id"]),
-    )
 
 
 async def document(
