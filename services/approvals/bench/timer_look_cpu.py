@@ -68,6 +68,7 @@ class Variant:
         self.opened = 0
         self.looks = 0
         self.wakes = 0
+        self.pids: list[int] = []
 
     async def setup(self, stack: AsyncExitStack) -> None:
         url = await stack.enter_async_context(private_database(MIGRATIONS))
@@ -104,7 +105,7 @@ class Variant:
     async def sql(self, statement: str, **params: object) -> list[tuple[object, ...]]:
         async with self.uow_factory() as uow:
             result = await uow.session.execute(text(statement), params)
-            rows = [tuple(r) for r in result] if result.returns_rows else []
+            rows = [tuple(r) for r in result] if result.returns_rows else []  # type: ignore[attr-defined]
             await uow.commit()
         self.opened -= 1
         return rows
@@ -142,7 +143,7 @@ async def run(n: int, rounds: int) -> None:
                 await v.wake(kind)
             v.pids = await v.backends()
             v.opened = v.looks = v.wakes = 0
-        counts: dict[str, dict[str, list[int]]] = {v.name: {"opened": [], "looks": []} for v in variants}
+        counts: dict[str, dict[str, list[float]]] = {v.name: {"opened": [], "looks": []} for v in variants}
         for r in range(rounds):
             for kind in ("idle", "one"):
                 for v in variants if r % 2 == 0 else list(reversed(variants)):
