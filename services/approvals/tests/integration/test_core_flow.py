@@ -214,3 +214,30 @@ async def test_a_task_and_a_requests_chain_are_read_by_those_named_on_them_and_b
         r = await service.client.get(path, headers=service.headers("zoe"))
         assert r.status_code == 404, (path, r.text)
         assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_decisions_answer_is_the_decided_task_as_stored_key_for_key(service):
+    """The answer is built from the decided task in memory; it must be what the task's stored row gives (the
+    chain's read, ``request`` left out as in the answer): the same fields, the same order, the same text of
+    every time and person, for a decision by the assignee, a rejection with a comment, and an admin's."""
+    cases = [("approved", "fine by me, ü ß", None), ("rejected", "too expensive", None), ("approved", None, "root")]
+    for decision, comment, admin in cases:
+        snap = snapshot(requester="bob", total="100.00")
+        await service.publish(submitted(snap))
+        [assigned] = await service.assigned(snap["request_id"])
+        task_id, assignee = assigned.data["task_id"], assigned.data["assignee"]["id"]
+        if admin:
+            r = await decide(service, task_id, admin, roles=["admin"], reason="the assignee is on leave")
+        else:
+            r = await decide(service, task_id, assignee, decision, comment)
+        assert r.status_code == 200, r.text
+        answer = r.json()
+        r = await service.client.get(f"/requests/{snap['request_id']}/chain", headers=service.headers(assignee))
+        assert r.status_code == 200, r.text
+        [stored] = [t for chain in r.json() for t in chain["tasks"] if t["id"] == task_id]
+        assert list(answer.items()) == list(stored.items())
+        assert answer["status"] == decision
+        assert answer["decided_at"]
+        if admin:
+            assert answer["closed_reason"] == "decided by the admin root: the assignee is on leave"
+            assert answer["decided_on_behalf_of"]["id"] == assignee

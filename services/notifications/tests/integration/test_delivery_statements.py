@@ -21,7 +21,7 @@ from backoffice_common.db import asyncpg_dsn, make_engine, make_session_factory
 from backoffice_common.testing import private_database
 from backoffice_common.wakeup import Wakeup
 from backoffice_notifications.domain.deliveries import Delivery, DeliveryError
-from backoffice_notifications.jobs.deliveries import _work
+from backoffice_notifications.jobs.deliveries import EmailClaims, _work
 from backoffice_notifications.mail.smtp import SmtpSession
 from backoffice_notifications.models import messaging
 from backoffice_notifications.repository import DELIVERY_CHANNEL
@@ -329,5 +329,73 @@ async def test_the_second_worker_claims_an_email_only_when_more_than_one_is_due(
         async with uow_factory() as uow:
             pending = await uow.session.scalar(text("SELECT count(*) FROM delivery WHERE status = 'pending'"))
         assert pending == emails - sent
+    finally:
+        await engine.dispose()
+
+
+class Asleep(Exception):
+    """A worker went to sleep."""
+
+
+class StopEachAtSleep:
+    """One wakeup for several workers: each one's first sleep ends it (raises ``Asleep``)."""
+
+    def clear(self) -> None:
+        pass
+
+    async def wait(self, timeout: float) -> None:
+        raise Asleep
+
+
+class Counted(SmtpSession):
+    """The real SMTP session; each send counted."""
+
+    sent = 0
+
+    async def send(self, message: object) -> None:  # type: ignore[override]
+        await super().send(message)  # type: ignore[arg-type]
+        Counted.sent += 1
+
+
+@pytest.mark.parametrize("emails", [2, 3, 5])
+async def test_two_workers_of_a_process_send_a_burst_without_a_claim_that_finds_the_other_ones_row(
+    database, emails
+) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(database, pool_size=4)
+    sessions = make_session_factory(engine)
+    opened: list[int] = []
+
+    def uow_factory() -> NotificationsUnitOfWork:
+        opened.append(1)
+        return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
+
+    settings = make_settings(database, "unused.")
+    async with uow_factory() as uow:
+        await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
+        for _ in range(emails):
+            assert await uow.deliveries.add(a_delivery("email"))
+        await uow.commit()
+    opened.clear()
+    Counted.sent = 0
+    claims = EmailClaims()
+    app = SimpleNamespace(state=SimpleNamespace(settings=settings, uow_factory=uow_factory))
+    wakeup = StopEachAtSleep()
+    try:
+        async with httpx.AsyncClient() as http, Counted(settings) as smtp0, Counted(settings) as smtp1:
+            ended = await asyncio.gather(
+                *(
+                    _work(app, http, wakeup, smtp, counted_look(engine, []), index=i, claims=claims)  # type: ignore[arg-type]
+                    for i, smtp in enumerate((smtp0, smtp1))
+                ),
+                return_exceptions=True,
+            )
+        assert all(isinstance(e, Asleep) for e in ended), ended
+        # Every email sent once, each in one unit of work; no unit of work opened to find a row the other held.
+        assert Counted.sent == emails
+        assert len(opened) == emails
+        assert (claims.held, claims.taken) == (0, emails)
+        async with uow_factory() as uow:
+            pending = await uow.session.scalar(text("SELECT count(*) FROM delivery WHERE status = 'pending'"))
+        assert pending == 0
     finally:
         await engine.dispose()

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -123,6 +124,12 @@ def _task_values(chain: Chain, t: Task) -> dict[str, Any]:
         "remind_at": t.remind_at,
         "created_at": t.created_at,
     }
+
+
+def stored_task(chain: Chain, task: Task) -> SimpleNamespace:
+    """The task's row as ``save`` writes it (the columns as attributes, the people as the JSON dicts stored):
+    what reading the row back after the commit gives (``api.tasks.post_decision`` answers with it)."""
+    return SimpleNamespace(**_task_values(chain, task))
 
 
 class ChainRepository:

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backoffice_approvals.models import approval_timer
-from backoffice_common.db import driver_connection
+from backoffice_common.db import driver_connection, read_connection
 
 TASK_TIMER_KINDS = ("reminder", "escalation")
 
@@ -53,6 +53,18 @@ async def next_due_at(*, session: AsyncSession) -> datetime | None:
     """When the earliest timer not yet fired falls due (the partial index ``ix_approval_timer_due``)."""
     query = select(func.min(approval_timer.c.fire_at)).where(approval_timer.c.fired_at.is_(None))
     due: datetime | None = (await session.execute(query)).scalar_one_or_none()
+    return due
+
+
+_NEXT_DUE_SQL = "SELECT min(fire_at) FROM approval_timer WHERE fired_at IS NULL"
+
+
+async def next_due_at_now(engine: AsyncEngine) -> datetime | None:
+    """``next_due_at`` as ONE statement on a pooled connection outside any transaction (no session, no BEGIN,
+    no ROLLBACK): the timer job's look before it claims and before it sleeps. It locks nothing and sees what
+    was committed when it ran."""
+    async with read_connection(engine) as conn:
+        due: datetime | None = await conn.fetchval(_NEXT_DUE_SQL)
     return due
 
 

@@ -11,12 +11,17 @@ with the same ``webhook-id`` on each, which the vendor deduplicates.
 A worker looks before each pass and before it sleeps (``due_times``: per channel the earliest pending delivery
 and how many are due, one autocommitted statement): a pass opens a unit of work only for a channel with work due
 for that worker, and the look after it says how long to sleep.
+
+The workers of a process share what they hold of the email channel (``EmailClaims``): a claim counts the emails
+due, those the others hold included, so a worker subtracts what its process's other workers hold or took since,
+and claims again (or, after a look, at all) only when an email is left for it, not to find the rows locked.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
@@ -95,26 +100,58 @@ async def _record(uow: NotificationsUnitOfWork, row: Delivery, error: DeliveryEr
         log.warning("delivery.failed", delivery_id=row.id, attempts=row.attempts, error=row.last_error)
 
 
-async def send_emails(*, uow_factory: UowFactory, settings: Settings, smtp: SmtpSession | None = None) -> int:
+@dataclass
+class EmailClaims:
+    """What the email workers of one process hold and have taken: ``held`` emails claimed and not yet committed
+    or rolled back, ``taken`` claims so far (a clock). Shared by the process's workers (one event loop: no lock).
+    Rows that workers of other processes hold are not known here: a claim may still find those locked."""
+
+    held: int = 0
+    taken: int = 0
+
+    def left(self, due: int, *, held: int, taken: int) -> int:
+        """Of ``due`` emails counted by a claim (its own one included), how many no other worker of this process
+        held or has taken: ``held`` and ``taken`` as they were before the claim's statement was sent. Never more
+        than are left (every row counted that another worker held or took since is subtracted); fewer when one
+        of those committed before the count or was not due yet, which only costs the worker a look."""
+        return due - 1 - held - (self.taken - taken - 1)
+
+
+async def send_emails(
+    *, uow_factory: UowFactory, settings: Settings, smtp: SmtpSession | None = None, claims: EmailClaims | None = None
+) -> int:
     """Up to ``delivery_batch_size`` due emails, each claimed, sent and recorded in its own transaction.
 
-    Over ``smtp``, the worker's kept-open session, or a session of this batch alone."""
+    Over ``smtp``, the worker's kept-open session, or a session of this batch alone. ``claims``: what the other
+    workers of this process hold (none when not given)."""
     if smtp is None:
         async with SmtpSession(settings) as own:
-            return await send_emails(uow_factory=uow_factory, settings=settings, smtp=own)
+            return await send_emails(uow_factory=uow_factory, settings=settings, smtp=own, claims=claims)
+    claims = claims if claims is not None else EmailClaims()
+    # Counted up to the cap: when the count reaches it, more are assumed to be due.
+    cap = (settings.delivery_workers + 1) * settings.delivery_batch_size
     handled = 0
     more = True
     while more and handled < settings.delivery_batch_size:
         async with uow_factory() as opened:
             uow = notifications_uow(opened)
-            # The claim says whether another email was due: after the last one, no claim to find nothing
+            # The claim counts the emails due: after the last one left for this worker, no claim to find nothing
             # (a delivery committed meanwhile rings the worker's wakeup, which keeps the ring).
-            due, more = await uow.deliveries.claim_due_and_more(now=datetime.now(UTC), limit=1, channel="email")
+            held, taken = claims.held, claims.taken
+            due, counted = await uow.deliveries.claim_due_counted(
+                now=datetime.now(UTC), limit=1, channel="email", cap=cap
+            )
             if not due:
                 break
-            await _record(uow, due[0], await _email(due[0], smtp=smtp, settings=settings), settings)
-            await uow.commit()
+            claims.held += 1
+            claims.taken += 1
+            try:
+                await _record(uow, due[0], await _email(due[0], smtp=smtp, settings=settings), settings)
+                await uow.commit()
+            finally:
+                claims.held -= 1
         handled += 1
+        more = counted >= cap or claims.left(counted, held=held, taken=taken) > 0
     return handled
 
 
@@ -153,10 +190,11 @@ async def _pass(
     smtp: SmtpSession | None = None,
     emails: bool = True,
     webhooks: bool = True,
+    claims: EmailClaims | None = None,
 ) -> tuple[int, int]:
     """One pass over the channels asked for: the emails and the webhooks handled."""
     sent, posted = await asyncio.gather(
-        send_emails(uow_factory=uow_factory, settings=settings, smtp=smtp) if emails else _none(),
+        send_emails(uow_factory=uow_factory, settings=settings, smtp=smtp, claims=claims) if emails else _none(),
         send_webhooks(uow_factory=uow_factory, settings=settings, http=http) if webhooks else _none(),
     )
     return sent, posted
@@ -170,10 +208,10 @@ Look = Callable[[datetime], Awaitable[DueTimes]]
 """The worker's look at ``now``: ``due_times`` on the service's engine."""
 
 
-async def _worker(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup, index: int) -> None:
+async def _worker(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup, index: int, claims: EmailClaims) -> None:
     settings: Settings = app.state.settings
     async with SmtpSession(settings) as smtp:
-        await _work(app, http, wakeup, smtp, index=index)
+        await _work(app, http, wakeup, smtp, index=index, claims=claims)
 
 
 async def _work(
@@ -184,6 +222,7 @@ async def _work(
     look: Look | None = None,
     *,
     index: int = 0,
+    claims: EmailClaims | None = None,
 ) -> None:
     """Look, work, look again, sleep. The look (``due_times``: one autocommitted statement) says, per channel,
     when the earliest delivery falls due and how many are due now: a pass opens a unit of work only for a
@@ -193,8 +232,12 @@ async def _work(
     ``index`` are due, webhooks only when more than ``index`` batches are, so one email does not cost every
     other worker a claim that finds it taken. A delivery it leaves is claimed by a lower worker, which looks
     again after every pass that handled something; should that one be busy, this worker looks again after the
-    poll interval (due rows held by another worker count as due)."""
+    poll interval (due rows held by another worker count as due).
+
+    ``claims`` (shared by the process's workers): the emails the others hold are not counted as due for this one
+    (the look counts them: they are pending until their outcome commits)."""
     settings: Settings = app.state.settings
+    claims = claims if claims is not None else EmailClaims()
     batch = settings.delivery_batch_size
     if look is None:
         engine: AsyncEngine = app.state.engine
@@ -217,7 +260,7 @@ async def _work(
             log.warning("delivery.look_failed", error=repr(exc))
             await wakeup.wait(settings.delivery_poll_interval_seconds)
             continue
-        emails, webhooks = due.emails_due > index, due.webhooks_due > index * batch
+        emails, webhooks = due.emails_due - claims.held > index, due.webhooks_due > index * batch
         if emails or webhooks:
             try:
                 handled = sum(
@@ -228,6 +271,7 @@ async def _work(
                         smtp=smtp,
                         emails=emails,
                         webhooks=webhooks,
+                        claims=claims,
                     )
                 )
             except asyncio.CancelledError:
@@ -259,7 +303,8 @@ async def delivery_job(app: FastAPI) -> None:
     listener = asyncio.create_task(wakeup.run())
     try:
         async with webhook_client() as http:
-            await asyncio.gather(*(_worker(app, http, wakeup, i) for i in range(settings.delivery_workers)))
+            claims = EmailClaims()
+            await asyncio.gather(*(_worker(app, http, wakeup, i, claims) for i in range(settings.delivery_workers)))
     finally:
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)

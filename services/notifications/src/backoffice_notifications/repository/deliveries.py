@@ -67,6 +67,15 @@ _CLAIM_MORE_SQL = (
     f" FROM delivery WHERE status = '{PENDING}' AND next_attempt_at <= $1 AND channel = $2"
     " ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED"
 )
+# The same claim, and how many rows of the channel were due (counted up to $4 in the statement's snapshot, the
+# claimed ones and those other workers hold included): the worker tells from it, and from what the other workers
+# of its process hold, whether an email is left for it.
+_CLAIM_COUNTED_SQL = (
+    f"SELECT {', '.join(_FIELDS)}, (SELECT count(*) FROM (SELECT 1 FROM delivery"  # noqa: S608 (as above)
+    f" WHERE status = '{PENDING}' AND next_attempt_at <= $1 AND channel = $2 LIMIT $4) AS due) AS due_count"
+    f" FROM delivery WHERE status = '{PENDING}' AND next_attempt_at <= $1 AND channel = $2"
+    " ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED"
+)
 _SAVE_SQL = "UPDATE delivery SET status = $2, attempts = $3, last_error = $4, sent_at = $5 WHERE id = $1"
 _SAVE_DUE_SQL = (
     "UPDATE delivery SET status = $2, attempts = $3, last_error = $4, sent_at = $5, next_attempt_at = $6 WHERE id = $1"
@@ -148,6 +157,14 @@ class DeliveryRepository(Repository):
         claimed): the worker's loop stops after the last one instead of claiming once more to find nothing."""
         rows = await fetch_beginning(self.session, _CLAIM_MORE_SQL, now, channel, limit)
         return [self._loaded(row) for row in rows], bool(rows) and bool(rows[0]["more_due"])
+
+    async def claim_due_counted(
+        self, *, now: datetime, limit: int, channel: str, cap: int
+    ) -> tuple[list[Delivery], int]:
+        """``claim_due``, and how many rows of the channel were due (up to ``cap``; 0 when none was claimed),
+        those claimed and those other workers hold included."""
+        rows = await fetch_beginning(self.session, _CLAIM_COUNTED_SQL, now, channel, limit, cap)
+        return [self._loaded(row) for row in rows], int(rows[0]["due_count"]) if rows else 0
 
     async def save(self, changed: Delivery) -> None:
         """The outcome of an attempt; ``next_attempt_at`` is left as it is when the delivery has none."""
