@@ -120,7 +120,8 @@ timeline_entry = Table(
     Column("data", JSONB, nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("ix_timeline_entry_request_id_id", "request_id", "id"),
+    # the timeline's order (every read sorts a request's entries by occurred_at, then id)
+    Index("ix_timeline_entry_request_id_occurred_at_id", "request_id", "occurred_at", "id"),
 )
 
 approver_assignment = Table(
