@@ -10,10 +10,10 @@ as the service builds it (``create_app`` + its database, no Kafka), old and new 
 - ``list``: ``GET /requests``' page (a requester with 40 requests, the first page of 50): the unit of
   work's SQLAlchemy Core union (``queries.list_requests``, the code before) against the raw statement on a
   read connection (``queries.list_requests_now``);
-- ``timeline``: a request with ``--entries`` timeline entries read by ``timeline_snapshot`` (the timeline's
-  statement, ``ORDER BY occurred_at, id``) with the index ``(request_id, id)`` alone (before) and with
-  ``(request_id, occurred_at, id)`` alone (after): one connection, each variant in a transaction that drops
-  the other index and is rolled back.
+- ``timeline``: a request with ``--entries`` timeline entries (among ``--others`` of the other requests)
+  read by ``timeline_snapshot`` (the timeline's statement, ``ORDER BY occurred_at, id``) with the index
+  ``(request_id, id)`` alone (before) and with ``(request_id, occurred_at, id)`` alone (after): one
+  connection, each variant in a transaction that drops the other index and is rolled back.
 
 Before timing: both handlers give the same answers (status, headers, body but the request's id, number and
 times; a problem the same), both lists the same model for five filter shapes, both indexes the same
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -101,7 +102,7 @@ def comparable(response: httpx.Response) -> tuple[int, list[tuple[str, str]], An
     return response.status_code, [h for h in headers if h[0] not in skip], body
 
 
-async def main(n: int, rounds: int, entries: int) -> None:
+async def main(n: int, rounds: int, entries: int, others_entries: int) -> None:
     async with private_database(MIGRATIONS) as url:
         settings = Settings(
             database_url=url,
@@ -175,20 +176,23 @@ async def main(n: int, rounds: int, entries: int) -> None:
             for limit in (50, 7):
                 assert await list_old(where, limit) == await list_new(where, limit), where
 
-        # the timeline: one request with many entries, a few of them recorded out of order
-        rid = new_draft.json()["id"]
-        await admin.execute(
+        # the timeline: one request with many entries (a few of them recorded out of order) in a table of
+        # --others entries of every other request, so that its rows are a few of the table's, as in a service
+        insert = (
             "INSERT INTO timeline_entry (request_id, event_id, event_type, source, actor, outcome, note, status_after,"
-            " data, occurred_at) SELECT $1::uuid, 'bench-' || i, 'approval.task_assigned', 'approvals', '{}'::jsonb,"
-            " 'applied', '', 'submitted', '{}'::jsonb, now() - make_interval(secs => ($2 - i + (i % 7)))"
-            " FROM generate_series(1, $2) AS i",
-            rid,
-            entries,
+            " data, occurred_at) SELECT r.id, 'bench-' || r.id || '-' || i, 'approval.task_assigned', 'approvals',"
+            " '{}'::jsonb, 'applied', '', 'submitted', '{}'::jsonb, now() - make_interval(secs => ($2 - i + (i % 7)))"
+            " FROM purchase_request r, generate_series(1, $2) AS i WHERE r.id OP $1::uuid"
         )
+        rid = new_draft.json()["id"]
+        await admin.execute(insert.replace("OP", "="), rid, entries)
+        others = await admin.fetchval("SELECT count(*) FROM purchase_request WHERE id <> $1::uuid", rid)
+        await admin.execute(insert.replace("OP", "<>"), rid, max(1, others_entries // others))
         await admin.execute(OLD_INDEX)
         await admin.execute("ANALYZE timeline_entry")
-        timeline_conn = await asyncpg.connect(dsn)
-        await timeline_conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        # a pooled connection of the app's engine: the codecs the service reads with
+        held = contextlib.AsyncExitStack()
+        timeline_conn = await held.enter_async_context(read_connection(engine))
         drops = {
             "old": "DROP INDEX ix_timeline_entry_request_id_occurred_at_id",
             "new": "DROP INDEX ix_timeline_entry_request_id_id",
@@ -283,7 +287,7 @@ async def main(n: int, rounds: int, entries: int) -> None:
                 results["timeline", variant][1].append((backends_cpu(pids) - s0) / n * 1000)
         handler(False)
         await client.aclose()
-        await timeline_conn.close()
+        await held.aclose()
         await admin.close()
         await engine.dispose()
     print(f"load average {os.getloadavg()[0]:.1f}; per operation, medians of {rounds} x {n}")
@@ -302,6 +306,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--entries", type=int, default=2000)
+    parser.add_argument("--entries", type=int, default=500)
+    parser.add_argument("--others", type=int, default=100_000)
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.rounds, args.entries))
+    asyncio.run(main(args.n, args.rounds, args.entries, args.others))
