@@ -120,8 +120,7 @@ timeline_entry = Table(
     Column("data", JSONB, nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    # the timeline's order (every read sorts a request's entries by occurred_at, then id)
-    Index("ix_timeline_entry_request_id_occurred_at_id", "request_id", "occurred_at", "id"),
+    Index("ix_timeline_entry_request_id_id", "request_id", "id"),
 )
 
 approver_assignment = Table(
