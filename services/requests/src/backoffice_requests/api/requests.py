@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -18,7 +19,8 @@ from backoffice_common.deps import ReadConnection, settings_of
 from backoffice_common.objectstore import ObjectStore
 from backoffice_common.openapi import problem_responses
 from backoffice_common.strings import NUL_FREE
-from backoffice_requests.api.deps import UowDep
+from backoffice_requests.api import fast
+from backoffice_requests.api.deps import UowDep, open_uow
 from backoffice_requests.api.fast import CANONICAL_UUID, FastRoute, fast_path
 from backoffice_requests.api.idempotency import IdempotencyKey, Reply, respond
 from backoffice_requests.domain.closure import ClosurePolicy
@@ -49,13 +51,15 @@ router = APIRouter(prefix="/requests", tags=["purchase requests"], route_class=F
 # A command is refused in the wrong state (409) or when If-Match names an older version (412).
 COMMAND_PROBLEMS = problem_responses(409, 412)
 
-Requester = Annotated[User, Depends(require_roles("requester", "admin"))]
+requester = require_roles("requester", "admin")
+Requester = Annotated[User, Depends(requester)]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=100)]
 AcceptLanguage = Annotated[
     str | None, Header(max_length=1000, description="The language of the timeline notes: `de`, `en` (the default).")
 ]
 RequestId = Annotated[uuid.UUID, "the purchase request id"]
-SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]
+settings_dependency = settings_of(Settings)
+SettingsDep = Annotated[Settings, Depends(settings_dependency)]
 
 
 @dataclass
@@ -148,12 +152,23 @@ async def create_request(
     )
 
 
+@fast_path(create_request)
+async def _create_request_fast(http: Request) -> Response:
+    """``create_request`` with its arguments resolved as FastAPI resolves them (``api.fast``): what it would
+    validate first, then its dependencies in their order (the unit of work, the user and their role, the
+    settings)."""
+    data, key = await fast.json_body(http, RequestCreate), fast.idempotency_key(http)
+    async with asynccontextmanager(open_uow)(http) as uow:
+        user = await requester(await current_user(http))
+        return await create_request(data, uow, user, http, settings_dependency(http), key)
+
+
 @router.get(
     "", response_model=RequestPageRead, summary="List the requests you can see", responses=problem_responses(400)
 )
 async def list_requests(
-    uow: UowDep,
     user: CurrentUser,
+    conn: ReadConnection,
     status: Status | None = None,
     requester: Annotated[str | None, Query(max_length=200)] = None,
     vendor_id: Annotated[str | None, Query(max_length=100)] = None,
@@ -165,7 +180,8 @@ async def list_requests(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> RequestPageRead:
     where = queries.RequestFilter(status, requester, vendor_id, department, created_from, created_to, q)
-    return await queries.list_requests(uow, user=user, where=where, cursor=cursor, limit=limit)
+    # No unit of work: one statement on a pooled connection without a transaction (read_connection).
+    return await queries.list_requests_now(conn, user=user, where=where, cursor=cursor, limit=limit)
 
 
 @router.get("/{request_id}", response_model=RequestRead, summary="Read one request")
@@ -268,6 +284,39 @@ async def confirm_receipt(request_id: RequestId, data: ReceiptCreate, command: C
 )
 async def close_request(request_id: RequestId, data: CloseCreate, command: CommandDep) -> JSONResponse:
     return await command.on(service.close, request_id, data, payload=data.model_dump(mode="json"), checks_closer=True)
+
+
+async def _fast_command(http: Request, run: Callable[[Command], Awaitable[JSONResponse]]) -> JSONResponse:
+    """A ``CommandDep`` as FastAPI resolves it (``_command``'s dependencies in their order, then ``_command``),
+    handed to ``run``; the caller checked the path id and the body first."""
+    key, match = fast.idempotency_key(http), fast.if_match(http)
+    async with asynccontextmanager(open_uow)(http) as uow:
+        user = await current_user(http)
+        return await run(await _command(uow, user, http, settings_dependency(http), key, match))
+
+
+def _fast_command_with_body(
+    endpoint: Callable[[uuid.UUID, Any, Command], Awaitable[JSONResponse]], model: type[BaseModel]
+) -> None:
+    """Registers the fast path of a command route ``(request_id, data, command)`` whose body is ``model``."""
+
+    @fast_path(endpoint)
+    async def path(http: Request) -> JSONResponse:
+        request_id, data = fast.path_id(http), await fast.json_body(http, model)
+        return await _fast_command(http, lambda command: endpoint(request_id, data, command))
+
+
+@fast_path(submit_request)
+async def _submit_request_fast(http: Request) -> JSONResponse:
+    request_id = fast.path_id(http)
+    return await _fast_command(http, lambda command: submit_request(request_id, command))
+
+
+_fast_command_with_body(cancel_request, CancelCreate)
+_fast_command_with_body(revise_request, RequestRevise)
+_fast_command_with_body(reassign_vendor, VendorReassignCreate)
+_fast_command_with_body(confirm_receipt, ReceiptCreate)
+_fast_command_with_body(close_request, CloseCreate)
 
 
 @router.get("/{request_id}/revisions", response_model=list[RevisionRead], summary="Every revision")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -175,6 +176,99 @@ async def revisions_snapshot(conn: asyncpg.Connection, request_id: str, reader: 
     return RevisionsSnapshot(record["requester_id"], record["read_assigned"], revisions)
 
 
+_PAGE_COLUMNS = ", ".join(
+    f"t.{c.name}::text AS {c.name}" if c.name == "id" else f"t.{c.name}" for c in purchase_request.c
+)
+_FILTERS = (
+    "{t}.status = ${n}::text",
+    "{t}.requester_id = ${n}::text",
+    "{t}.vendor_id = ${n}::text",
+    "{t}.department = ${n}::text",
+    "{t}.created_at >= ${n}::timestamptz",
+    "{t}.created_at < ${n}::timestamptz",
+    "({t}.title ILIKE ${n}::text OR {t}.number ILIKE ${n}::text)",
+)
+"""``_conditions``' filters, in the order of ``RequestFilter``'s fields."""
+
+
+def _filter_values(where: RequestFilter) -> list[Any]:
+    """The filters' values in ``_FILTERS``' order, None for a filter not given (``_conditions``' rules)."""
+    return [
+        None if where.status is None else where.status.value,
+        where.requester,
+        where.vendor_id,
+        where.department,
+        where.created_from,
+        where.created_to,
+        _like(where.text) if where.text else None,
+    ]
+
+
+async def page_now(
+    conn: asyncpg.Connection,
+    *,
+    visible_to: str | None,
+    where: RequestFilter,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """``RequestReads.page`` (the reference the tests compare with) as ONE raw statement on a connection
+    without a transaction (``backoffice_common.db.read_connection``): the same rows from the same plan's
+    shape (each id set cut at the page size along its own index), without a unit of work or SQLAlchemy's
+    compile and result layers. One statement text per filter shape (``_page_sql``)."""
+    values = _filter_values(where)
+    args: list[Any] = [limit] if visible_to is None else [visible_to, limit]
+    if after is not None:
+        args += [after[0], after[1]]
+    args += [v for v in values if v is not None]
+    sql = _page_sql(visible_to is not None, after is not None, tuple(v is not None for v in values))
+    return [dict(r.items()) for r in await conn.fetch(sql, *args)]
+
+
+@functools.lru_cache(maxsize=512)
+def _page_sql(visible: bool, after: bool, given: tuple[bool, ...]) -> str:
+    """The page's statement for one shape: ``$1`` the user (when the list is limited to theirs), then the
+    page size, then the cursor's ``(created_at, id)``, then the filters given, in ``_FILTERS``' order."""
+    n = 2 if visible else 1
+    limit = f"${n}"
+    n += 1
+    cursor = ""
+    if after:
+        cursor = f"(${n}::timestamptz, ${n + 1}::uuid)"
+        n += 2
+    numbers: list[int] = []
+    for g in given:
+        numbers.append(n if g else 0)
+        n += 1 if g else 0
+
+    def filters(table: str) -> list[str]:
+        return [f.format(t=table, n=k) for f, k in zip(_FILTERS, numbers, strict=True) if k]
+
+    newest_first = "ORDER BY {t}.created_at DESC, {t}.id DESC"
+    outer = f"SELECT {_PAGE_COLUMNS} FROM purchase_request t"  # noqa: S608 (column names and fixed fragments)
+    if not visible:
+        conditions = [*filters("t"), *([f"(t.created_at, t.id) < {cursor}"] if after else [])]
+        where_sql = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        return f"{outer}{where_sql} {newest_first.format(t='t')} LIMIT {limit}"
+    own = " AND ".join(
+        ["o.requester_id = $1::text", *filters("o"), *([f"(o.created_at, o.id) < {cursor}"] if after else [])]
+    )
+    assigned = " AND ".join(
+        [
+            "a.user_id = $1::text",
+            *filters("o"),
+            *([f"(a.request_created_at, a.request_id) < {cursor}"] if after else []),
+        ]
+    )
+    return (
+        f"{outer} WHERE t.id IN ("  # noqa: S608 (fixed fragments and parameters)
+        f"(SELECT o.id FROM purchase_request o WHERE {own} {newest_first.format(t='o')} LIMIT {limit})"
+        " UNION (SELECT o.id FROM purchase_request o JOIN approver_assignment a ON a.request_id = o.id"
+        f" WHERE {assigned} ORDER BY a.request_created_at DESC, a.request_id DESC LIMIT {limit}))"
+        f" {newest_first.format(t='t')} LIMIT {limit}"
+    )
+
+
 class RequestReads:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -213,7 +307,8 @@ class RequestReads:
         limit: int,
     ) -> list[dict[str, Any]]:
         """Newest first, at most ``limit`` rows after the ``(created_at, id)`` of ``after``; ``visible_to``
-        limits them to the user's own requests and those they were asked to approve (None: all).
+        limits them to the user's own requests and those they were asked to approve (None: all). The
+        reference of ``page_now``, which ``GET /requests`` runs (the tests compare the two).
 
         The user's list is the union of two id sets, each at most ``limit`` long: their own requests
         (along ``(requester_id, created_at DESC, id DESC)``) and those assigned to them (along

@@ -24,6 +24,7 @@ from backoffice_requests.domain.notes import note_of, render_note
 from backoffice_requests.domain.waiting import waiting_on
 from backoffice_requests.repository.reads import (
     RequestFilter,
+    page_now,
     request_snapshot,
     revisions_snapshot,
     timeline_snapshot,
@@ -48,6 +49,7 @@ __all__ = [
     "Timeline",
     "command_answer",
     "list_requests",
+    "list_requests_now",
     "request_read",
     "request_read_now",
     "revision_diff",
@@ -147,9 +149,24 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 async def list_requests(
     uow: RequestsUnitOfWork, *, user: User, where: RequestFilter, cursor: str | None, limit: int
 ) -> RequestPageRead:
+    """In a unit of work, on SQLAlchemy Core: the reference ``list_requests_now`` is compared with."""
     after = decode_cursor(cursor) if cursor is not None else None
     visible_to = None if user.sees_everything else user.sub
     rows = await uow.reads.page(visible_to=visible_to, where=where, after=after, limit=limit + 1)
+    return _page(rows, limit)
+
+
+async def list_requests_now(
+    conn: asyncpg.Connection, *, user: User, where: RequestFilter, cursor: str | None, limit: int
+) -> RequestPageRead:
+    """``GET /requests``: ``list_requests``' page from one raw statement on a connection without a
+    transaction (``backoffice_common.db.read_connection``)."""
+    after = decode_cursor(cursor) if cursor is not None else None
+    visible_to = None if user.sees_everything else user.sub
+    return _page(await page_now(conn, visible_to=visible_to, where=where, after=after, limit=limit + 1), limit)
+
+
+def _page(rows: list[dict[str, Any]], limit: int) -> RequestPageRead:
     page, more = rows[:limit], len(rows) > limit
     items = [RequestSummaryRead.model_validate({**r, "total": _money(r["total"], r["currency"])}) for r in page]
     next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["id"]) if more and page else None
