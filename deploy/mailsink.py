@@ -39,11 +39,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
-try:  # the services' event loop (uvicorn[standard]); the sink's SMTP loop on it costs less CPU per email
-    import uvloop
-except ImportError:  # pragma: no cover - asyncio's own loop works the same
-    uvloop = None
-
 log = logging.getLogger("mailsink")
 ID_RE = re.compile(r"^[0-9]{20}-[0-9]+$")
 
@@ -289,11 +284,8 @@ def main() -> None:
     store = Store(Path(args.dir))
     httpd = ThreadingHTTPServer((args.host, args.http_port), make_http_handler(store))
     httpd.daemon_threads = True
-    # aiosmtpd answers every SMTP command with a write of its own and reads line by line: on uvloop that is
-    # about half the CPU per email of asyncio's loop (docs/performance.md, seventh round: the mail sink).
     smtp = _Controller(
         SmtpHandler(store),
-        loop=uvloop.new_event_loop() if uvloop is not None else None,
         hostname=args.host,
         port=args.smtp_port,
         enable_SMTPUTF8=True,

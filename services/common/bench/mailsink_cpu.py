@@ -132,15 +132,19 @@ def listed(sink: Sink, query: str = "") -> list[dict[str, Any]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--old-ref", default="HEAD")
+    ap.add_argument("--old-file", type=Path, help="the old sink from this file instead of --old-ref")
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--batch", type=int, default=300)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         old_script = work / "mailsink_old.py"
-        old_script.write_bytes(
-            subprocess.check_output(["git", "-C", str(ROOT), "show", f"{args.old_ref}:deploy/mailsink.py"])
-        )
+        if args.old_file:
+            old_script.write_bytes(args.old_file.read_bytes())
+        else:
+            old_script.write_bytes(
+                subprocess.check_output(["git", "-C", str(ROOT), "show", f"{args.old_ref}:deploy/mailsink.py"])
+            )
         sinks = [Sink("old", old_script, work), Sink("new", ROOT / "deploy" / "mailsink.py", work)]
         try:
             check = mails(20, "check")
