@@ -53,8 +53,9 @@ def kind(title: str) -> str:
     return re.sub(r"\s+(process|worker)?\s*$", "", title.split(":")[0]).strip() or title
 
 
-def snapshot(postmaster: int) -> tuple[dict[int, tuple[str, int]], int, int]:
-    """({pid: (kind, ticks)} of the live children, the postmaster's own ticks, its reaped children's ticks)."""
+def snapshot(postmaster: int, field: int | None = None) -> tuple[dict[int, tuple[str, int]], int, int]:
+    """({pid: (kind, ticks)} of the live children, the postmaster's own ticks, its reaped children's ticks);
+    utime + stime, or only utime (``field`` 11) or stime (12)."""
     fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
     own, reaped = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
     children: dict[int, tuple[str, int]] = {}
@@ -66,7 +67,8 @@ def snapshot(postmaster: int) -> tuple[dict[int, tuple[str, int]], int, int]:
             title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
         except OSError:
             continue
-        children[int(pid)] = (kind(title), int(stat[11]) + int(stat[12]))
+        ticks = int(stat[field]) if field is not None else int(stat[11]) + int(stat[12])
+        children[int(pid)] = (kind(title), ticks)
     return children, own, reaped
 
 
@@ -78,6 +80,7 @@ def main() -> None:
     args = ap.parse_args()
     postmaster = postmaster_of(int(os.environ["BACKOFFICE_PG_PORT"]))
     before, own0, reaped0 = snapshot(postmaster)
+    system0 = snapshot(postmaster, 12)[0]
     t0 = time.monotonic()
     la0 = os.getloadavg()[0]
     if args.idle:
@@ -97,11 +100,15 @@ def main() -> None:
             print(load.stderr[-2000:])
             raise SystemExit("no flow completed")
     after, own1, reaped1 = snapshot(postmaster)
+    system1 = snapshot(postmaster, 12)[0]
     seconds = time.monotonic() - t0
     spent: Counter[str] = Counter()
+    system: Counter[str] = Counter()
     count: Counter[str] = Counter()
     for pid, (name, ticks) in after.items():
         spent[name] += ticks - before.get(pid, (name, 0))[1]
+        if pid in system1:
+            system[name] += system1[pid][1] - system0.get(pid, (name, 0))[1]
         count[name] += 1
     spent["postmaster"] += own1 - own0
     spent["exited (reaped: autovacuum workers, closed connections)"] += reaped1 - reaped0
@@ -109,12 +116,13 @@ def main() -> None:
     la = os.getloadavg()
     print(
         f"\nPostgreSQL CPU by process, {unit} ({per:g} {'s' if args.idle else 'flows'} in {seconds:.0f} s,"
-        f" load {la0:.1f} -> {la[0]:.1f})"
+        f" load {la0:.1f} -> {la[0]:.1f}): all, of which in the kernel (stime)"
     )
     for name, ticks in sorted(spent.items(), key=lambda kv: (-kv[1], kv[0])):
         n = f"({count[name]} live)" if count[name] else ""
-        print(f"  {name:<58}{ticks * 1000 / TICK / per:8.1f} {n}")
-    print(f"  {'all':<58}{total * 1000 / TICK / per:8.1f}")
+        kernel = f"{system[name] * 1000 / TICK / per:8.1f}" if count[name] else " " * 8
+        print(f"  {name:<58}{ticks * 1000 / TICK / per:8.1f}{kernel}  {n}")
+    print(f"  {'all':<58}{total * 1000 / TICK / per:8.1f}{sum(system.values()) * 1000 / TICK / per:8.1f}")
 
 
 if __name__ == "__main__":
