@@ -1,0 +1,99 @@
+"""The mail sink's SMTP side with its remembered address parsing and in-place envelope (docs/performance.md,
+seventh round: the mail sink): envelopes stay exact over one kept-open connection, a malformed address is
+refused every time it is given, and every stored email has its envelope and no temporary file left."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+MAILSINK = Path(__file__).resolve().parents[2] / "deploy" / "mailsink.py"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (http on loopback)
+        return json.loads(response.read())
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[tuple[int, int, Path]]:
+    smtp_port, http_port, folder = _free_port(), _free_port(), tmp_path / "mail"
+    log, dirs = tmp_path / "mailsink.log", ["--dir", str(folder)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(MAILSINK), "--smtp-port", str(smtp_port), "--http-port", str(http_port), *dirs],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                _get(f"http://127.0.0.1:{http_port}/health")
+                break
+            except OSError:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        yield smtp_port, http_port, folder
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _message(subject: str, to: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "Backoffice <noreply@backoffice.local>", to, subject
+    message.set_content("hello")
+    return message
+
+
+def test_envelopes_stay_exact_and_malformed_addresses_are_refused_each_time(sink: tuple[int, int, Path]) -> None:
+    smtp_port, http_port, folder = sink
+    sent = [
+        ("<noreply@backoffice.local>", ["<a@example.com>"]),
+        ("<noreply@backoffice.local>", ["<b@example.com>", "<a@example.com>"]),
+        ("<other@backoffice.local>", ["<a@example.com>"]),
+        ("<noreply@backoffice.local>", ["<a@example.com>"]),
+    ]
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=5) as smtp:
+        for i, (sender, recipients) in enumerate(sent):
+            smtp.sendmail(sender, recipients, _message(f"m{i}", "a@example.com").as_bytes())
+        for _ in range(2):  # the second time answered from what was remembered: refused alike
+            code, _ = smtp.mail("<a@b@c>")
+            assert code == 553
+            smtp.rset()
+            smtp.mail("<noreply@backoffice.local>")
+            code, _ = smtp.rcpt("<no@>")
+            assert code == 553
+            smtp.rset()
+    messages = _get(f"http://127.0.0.1:{http_port}/messages")
+    assert isinstance(messages, list)
+    assert [(m["subject"], m["mail_from"], m["rcpt_tos"]) for m in messages] == [
+        (f"m{i}", sender.strip("<>"), [r.strip("<>") for r in recipients])
+        for i, (sender, recipients) in enumerate(sent)
+    ]
+    assert [m["subject"] for m in _get(f"http://127.0.0.1:{http_port}/messages?to=b@example.com")] == ["m1"]  # type: ignore[union-attr]
+    names = sorted(p.name for p in folder.iterdir())
+    stems = sorted({n.rsplit(".", 1)[0] for n in names})
+    assert len(stems) == len(sent)
+    assert names == sorted([f"{s}.eml" for s in stems] + [f"{s}.json" for s in stems])  # no temporary file left
+    for stem in stems:
+        meta = json.loads((folder / f"{stem}.json").read_text())
+        assert set(meta) == {"mail_from", "rcpt_tos", "received_at"}
