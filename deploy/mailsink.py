@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import email
+import email.parser
 import email.policy
 import email.utils
 import itertools
@@ -34,6 +35,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from aiosmtpd.controller import Controller
@@ -50,6 +52,7 @@ class Store:
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
         self._parsed: dict[str, dict] = {}  # messages never change: parse each one once
+        self._summaries: dict[str, Summary] = {}  # what a filter compares, from the headers alone
 
     def save(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> str:
         with self._lock:
@@ -78,6 +81,31 @@ class Store:
         except FileNotFoundError:
             return None
 
+    def summary(self, mid: str) -> Summary | None:
+        """The addresses and subject a filtered ``GET /messages`` compares, from the envelope and the
+        headers only (no body, no attachments): a sink started on a folder of thousands of emails answers
+        its first filtered query in seconds, parsing in full only the emails that match (it parsed every
+        one in full before: 70 s for 6000, longer than a client's timeout)."""
+        cached = self._summaries.get(mid)
+        if cached is not None:
+            return cached
+        parsed = self._parsed.get(mid)
+        if parsed is not None:
+            found = Summary.of(parsed["rcpt_tos"], parsed["to"], parsed["cc"], parsed["subject"])
+        else:
+            raw = self.raw(mid)
+            if raw is None:
+                return None
+            headers = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw, headersonly=True)
+            found = Summary.of(
+                _envelope(self.dir, mid).get("rcpt_tos", []),
+                _header(headers, "to"),
+                _header(headers, "cc"),
+                _header(headers, "subject"),
+            )
+        self._summaries[mid] = found
+        return found
+
     def load(self, mid: str) -> dict | None:
         cached = self._parsed.get(mid)
         if cached is not None:
@@ -85,11 +113,7 @@ class Store:
         raw = self.raw(mid)
         if raw is None:
             return None
-        try:
-            meta = json.loads((self.dir / f"{mid}.json").read_text())
-        except (FileNotFoundError, ValueError):
-            meta = {"mail_from": None, "rcpt_tos": [], "received_at": None}
-        described = describe(mid, raw, meta)
+        described = describe(mid, raw, _envelope(self.dir, mid))
         self._parsed[mid] = described
         return described
 
@@ -99,6 +123,7 @@ class Store:
             if not ID_RE.match(mid_):
                 continue
             self._parsed.pop(mid_, None)
+            self._summaries.pop(mid_, None)
             for suffix in (".eml", ".json"):
                 try:
                     (self.dir / f"{mid_}{suffix}").unlink()
@@ -106,6 +131,35 @@ class Store:
                 except FileNotFoundError:
                     pass
         return n
+
+
+def _envelope(directory: Path, mid: str) -> dict:
+    try:
+        return json.loads((directory / f"{mid}.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return {"mail_from": None, "rcpt_tos": [], "received_at": None}
+
+
+def _header(msg, name: str) -> str | None:
+    return str(msg[name]) if msg[name] is not None else None
+
+
+class Summary(NamedTuple):
+    addresses: frozenset[str]  # the envelope's recipients and the To and Cc headers' addresses, lower case
+    subject: str | None
+
+    @classmethod
+    def of(cls, rcpt_tos: list[str], to: str | None, cc: str | None, subject: str | None) -> Summary:
+        addresses = {a.lower() for a in rcpt_tos}
+        for field in (to, cc):
+            if field:
+                addresses.update(a.lower() for _, a in email.utils.getaddresses([field]))
+        return cls(frozenset(addresses), subject)
+
+    def matches(self, to: str | None, subject_contains: str | None) -> bool:
+        if to and to.strip().lower() not in self.addresses:
+            return False
+        return not (subject_contains and subject_contains.lower() not in (self.subject or "").lower())
 
 
 def _text(part) -> str:
@@ -154,18 +208,6 @@ def describe(mid: str, raw: bytes, meta: dict) -> dict:
         "html": html,
         "attachments": attachments,
     }
-
-
-def _matches(m: dict, to: str | None, subject_contains: str | None) -> bool:
-    if to:
-        to = to.strip().lower()
-        addrs = {a.lower() for a in m["rcpt_tos"]}
-        for field in ("to", "cc"):
-            if m[field]:
-                addrs.update(a.lower() for _, a in email.utils.getaddresses([m[field]]))
-        if to not in addrs:
-            return False
-    return not (subject_contains and subject_contains.lower() not in (m["subject"] or "").lower())
 
 
 class SmtpHandler:
@@ -228,8 +270,11 @@ def make_http_handler(store: Store):
             if path == "/messages":
                 out = []
                 for mid in store.ids():
+                    found = store.summary(mid)
+                    if found is None or not found.matches(q.get("to"), q.get("subject_contains")):
+                        continue
                     m = store.load(mid)
-                    if m and _matches(m, q.get("to"), q.get("subject_contains")):
+                    if m:
                         out.append(m)
                 if q.get("limit", "").isdigit():
                     out = out[-int(q["limit"]) :] if int(q["limit"]) else []
