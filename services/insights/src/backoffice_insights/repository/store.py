@@ -8,7 +8,9 @@ JSON travels as text cast to ``jsonb`` (a None as JSON ``null``, as SQLAlchemy's
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -78,6 +80,12 @@ _CLAIM_ONE = text(
 )
 _PEEK = text("SELECT request_id FROM dirty_request WHERE error IS NULL ORDER BY marked_at LIMIT :limit")
 _FACTS_OF = "SELECT event_id, type, occurred_at, request_id, data FROM fact WHERE request_id = ANY($1::text[])"
+# The facts and, in the same snapshot (taken after the claim's advisory locks), how many facts the stored
+# view was folded from (``request_view.events``; NULL when the request has no view yet).
+_FACTS_AND_STORED = (
+    "SELECT f.event_id, f.type, f.occurred_at, f.request_id, f.data, v.events FROM fact f "
+    "LEFT JOIN request_view v ON v.request_id = f.request_id WHERE f.request_id = ANY($1::text[])"
+)
 # Only the version folded is removed: a fact recorded meanwhile bumped it and is folded next time.
 _DONE = (
     "DELETE FROM dirty_request d USING unnest($1::text[], $2::bigint[]) AS u(rid, v) "
@@ -116,6 +124,62 @@ def _insert_rows_sql(table: Table) -> tuple[str, tuple[str, ...], frozenset[str]
 
 
 _INSERT_ROWS = {t.name: _insert_rows_sql(t) for t in (request_view, *DERIVED_PER_REQUEST)}
+VIEW_TABLES: tuple[str, ...] = tuple(t.name for t in (request_view, *DERIVED_PER_REQUEST))
+"""The tables of a request's view, in the order of ``view_rows``."""
+
+Rows = tuple[tuple[Any, ...], ...]
+"""One table's rows of one request, each a tuple in the table's column order (JSON as its text)."""
+
+
+def view_rows(view: RequestView) -> dict[str, Rows]:
+    """The rows ``view`` is stored as, per table (``VIEW_TABLES``), exactly as they are inserted."""
+    rid = view.request_id
+    dicts: tuple[tuple[Table, list[dict[str, Any]]], ...] = (
+        (request_view, [_summary(view)]),
+        (stage_duration, [_stage(rid, s) for s in view.stages]),
+        (approval_task, [_task(rid, t) for t in view.tasks]),
+        (vendor_answer, [{"request_id": rid, **a.__dict__} for a in view.vendor_answers]),
+        (contract_signing, [{"request_id": rid, **s.__dict__} for s in view.signings]),
+        (spend_line, [{"request_id": rid, **s.__dict__} for s in view.spend]),
+        (failed_delivery, [{"request_id": rid, **d.__dict__} for d in view.failed_deliveries]),
+    )
+    rows: dict[str, Rows] = {}
+    for table, values in dicts:
+        _, names, json_columns = _INSERT_ROWS[table.name]
+        rows[table.name] = tuple(
+            tuple(json.dumps(v[n]) if n in json_columns else v.get(n) for n in names) for v in values
+        )
+    return rows
+
+
+@functools.lru_cache(maxsize=256)
+def _delete_sql(tables: tuple[str, ...]) -> str:
+    """One statement deleting the rows of ``tables`` (``$i``: the request ids of the i-th table)."""
+    *others, last = tables
+    ctes = ", ".join(
+        f"d{i} AS (DELETE FROM {t} WHERE request_id = ANY(${i}::text[]))"  # noqa: S608 - own table names
+        for i, t in enumerate(others, 1)
+    )
+    final = f"DELETE FROM {last} WHERE request_id = ANY(${len(tables)}::text[])"  # noqa: S608
+    return f"WITH {ctes} {final}" if ctes else final
+
+
+def _numbered(sql: str, offset: int) -> str:
+    """``sql`` with its parameters ``$1..$n`` shifted by ``offset`` (own statements: no ``$`` elsewhere)."""
+    return re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + offset}", sql)
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_done_sql(tables: tuple[str, ...]) -> str:
+    """One statement inserting the rows of ``tables`` (column arrays, as ``_INSERT_ROWS``) and removing the
+    folded versions' queue rows (``_DONE``'s two arrays last). Different tables: no order among them."""
+    ctes, offset = [], 0
+    for i, t in enumerate(tables):
+        sql, names, _ = _INSERT_ROWS[t]
+        ctes.append(f"i{i} AS ({_numbered(sql, offset)})")
+        offset += len(names)
+    done = _numbered(_DONE, offset)
+    return f"WITH {', '.join(ctes)} {done}" if ctes else done
 
 
 def _person_json(p: Person) -> dict[str, str]:
@@ -193,6 +257,18 @@ class FoldQueue:
             result[rid].append(Fact(r["event_id"], r["type"], r["occurred_at"], rid, r["data"]))
         return result
 
+    async def facts_and_stored(self, request_ids: list[str]) -> tuple[dict[str, list[Fact]], dict[str, int]]:
+        """``facts_of`` and, read with them, the number of facts each stored view was folded from."""
+        result: dict[str, list[Fact]] = {rid: [] for rid in request_ids}
+        stored: dict[str, int] = {}
+        conn = await driver_connection(self.session)
+        for r in await conn.fetch(_FACTS_AND_STORED, request_ids):
+            rid = r["request_id"]
+            result[rid].append(Fact(r["event_id"], r["type"], r["occurred_at"], rid, r["data"]))
+            if r["events"] is not None:
+                stored[rid] = r["events"]
+        return result, stored
+
     async def peek(self, limit: int) -> list[str]:
         """The oldest queued requests, without claiming them."""
         rows = await self.session.execute(_PEEK, {"limit": limit})
@@ -241,6 +317,23 @@ class ViewStore:
                     for n in names
                 ]
                 await conn.execute(sql, *columns)
+
+    async def write(
+        self, deleted: dict[str, list[str]], inserted: dict[str, list[tuple[Any, ...]]], done: list[Pending]
+    ) -> None:
+        """Only what changed: the rows of ``deleted``'s tables removed for its request ids (one statement), then
+        ``inserted``'s rows stored and the ``done`` queue rows removed (one statement); tables in neither are
+        not touched. The fold job's writes (``service.ingest.fold_pending`` with a ``FoldCache``)."""
+        conn = await driver_connection(self.session)
+        tables = tuple(t for t in VIEW_TABLES if deleted.get(t))
+        if tables:
+            await conn.execute(_delete_sql(tables), *(deleted[t] for t in tables))
+        tables = tuple(t for t in VIEW_TABLES if inserted.get(t))
+        args: list[Any] = []
+        for t in tables:
+            args.extend(list(column) for column in zip(*inserted[t], strict=True))
+        args += [[p.request_id for p in done], [p.version for p in done]]
+        await conn.execute(_insert_done_sql(tables), *args)
 
 
 def _summary(v: RequestView) -> dict[str, Any]:
