@@ -1,5 +1,6 @@
-"""CPU of the fold job per order: every pass replacing a request's rows whole, against writing only what changed
-(``fold_pending`` without and with a ``FoldCache``). Not a test.
+"""CPU of the fold job per order: every pass replacing a request's rows whole (the previous version: also its
+claim after the empty statement that begins the transaction), against writing only what changed
+(``fold_pending`` with a ``FoldCache``, the claim beginning the transaction). Not a test.
 
 One operation: a whole order's facts (``insights_testkit.full_order``, 14 events) arriving in ``--passes``
 groups as a live flow delivers them (the fold job runs between the groups), each group recorded and
@@ -33,10 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from insights_testkit import Order, full_order
 
 import backoffice_insights
-from backoffice_common.db import make_session_factory
+from backoffice_common.db import driver_connection, make_session_factory
 from backoffice_common.testing import private_database
-from backoffice_insights.domain.facts import Fact
+from backoffice_insights.domain.facts import Fact, Pending
 from backoffice_insights.models import messaging
+from backoffice_insights.repository import store
 from backoffice_insights.repository.store import VIEW_TABLES
 from backoffice_insights.service.ingest import FoldCache, fold_pending
 from backoffice_insights.service.uow import InsightsUnitOfWork
@@ -52,6 +54,20 @@ def backend_cpu(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+class OldQueue(store.FoldQueue):
+    """The claim of the previous version: the empty statement that begins the transaction, then the claim."""
+
+    async def claim(self, limit: int) -> list[Pending]:
+        conn = await driver_connection(self.session)
+        return [Pending(r["request_id"], r["version"]) for r in await conn.fetch(store._CLAIM, limit)]
+
+
+class OldUow(InsightsUnitOfWork):
+    @property
+    def fold_queue(self) -> store.FoldQueue:
+        return OldQueue(self.session)
 
 
 def an_order(i: int) -> Order:
@@ -104,33 +120,34 @@ async def run(n: int, rounds: int, passes: int) -> None:
         factory = make_session_factory(engine)
         async with factory() as session:
             pid = int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
-        uow_of = partial(InsightsUnitOfWork, factory, tables=messaging, service="insights")
+        kw: dict[str, Any] = {"tables": messaging, "service": "insights"}
+        uows = {"whole": partial(OldUow, factory, **kw), "changes": partial(InsightsUnitOfWork, factory, **kw)}
         caches: dict[str, FoldCache | None] = {"whole": None, "changes": FoldCache()}
         same = an_order(0)
         seen: dict[str, list[dict[str, list[Any]]]] = {}
         for how, cache in caches.items():
             seen[how] = []
             for step in groups(same.facts(), passes):
-                await record(uow_of, step)
-                await fold(uow_of, cache)
+                await record(uows[how], step)
+                await fold(uows[how], cache)
                 seen[how].append(await rows_of(factory, same.request_id))
             await forget(factory, same.request_id)
         assert seen["whole"] == seen["changes"], "the two variants stored different rows"
         assert all(seen["whole"][-1][t] for t in ("fact", "request_view", "stage_duration", "approval_task"))
         results: dict[str, tuple[list[float], list[float]]] = {how: ([], []) for how in caches}
-        for cache in caches.values():  # warm-up
+        for how, cache in caches.items():  # warm-up
             for i in range(5):
                 for step in groups(an_order(i).facts(), passes):
-                    await record(uow_of, step)
-                    await fold(uow_of, cache)
+                    await record(uows[how], step)
+                    await fold(uows[how], cache)
         for _ in range(rounds):
             for how, cache in caches.items():
                 client = backend = 0.0
                 for i in range(n):
                     for step in groups(an_order(i).facts(), passes):
-                        await record(uow_of, step)
+                        await record(uows[how], step)
                         c0, s0 = time.process_time(), backend_cpu(pid)
-                        await fold(uow_of, cache)
+                        await fold(uows[how], cache)
                         client += time.process_time() - c0
                         backend += backend_cpu(pid) - s0
                 results[how][0].append(client / n * 1000)

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import DateTime
 
-from backoffice_common.db import driver_connection, fetchval_beginning
+from backoffice_common.db import driver_connection, fetch_beginning, fetchval_beginning
 from backoffice_insights.domain.facts import Fact, Pending, VendorFact
 from backoffice_insights.domain.fold import fold_fields
 from backoffice_insights.domain.view import Person, RequestView, Stage
@@ -242,8 +242,8 @@ class FoldQueue:
         self.session = session
 
     async def claim(self, limit: int) -> list[Pending]:
-        conn = await driver_connection(self.session)
-        return [Pending(r["request_id"], r["version"]) for r in await conn.fetch(_CLAIM, limit)]
+        """The claim begins the fold's transaction (``fetch_beginning``: BEGIN and the claim, no empty statement)."""
+        return [Pending(r["request_id"], r["version"]) for r in await fetch_beginning(self.session, _CLAIM, limit)]
 
     async def claim_one(self, request_id: str) -> Pending | None:
         row = (await self.session.execute(_CLAIM_ONE, {"rid": request_id})).first()
