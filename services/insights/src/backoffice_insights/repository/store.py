@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Float, Integer, Numeric, Table, delete, insert, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import DateTime
 
@@ -205,12 +206,22 @@ class FactStore:
         args = (f.event_id, f.request_id, f.type, f.time, data)
         return await fetchval_beginning(self.session, _RECORD, *args) is not None
 
-    async def record_many(self, facts: list[Fact]) -> set[str]:
-        """``record`` for several facts in one statement: the event ids of those not known before."""
+    async def record_alone(self, f: Fact) -> bool:
+        """``record`` as a statement of its own, committed by PostgreSQL as its own transaction when the
+        session's has not begun (``_on_its_own``): no BEGIN, no COMMIT. For a unit of work whose only
+        change is the fact (a request event's claim): the fact and its queue mark are then the whole
+        effect of the event, durable as one, and a redelivery finds the fact known as before."""
+        data = json.dumps(fold_fields(f.type, f.data))
+        conn = await _on_its_own(self.session)
+        return await conn.fetchval(_RECORD, f.event_id, f.request_id, f.type, f.time, data) is not None
+
+    async def record_many(self, facts: list[Fact], *, alone: bool = False) -> set[str]:
+        """``record`` for several facts in one statement: the event ids of those not known before.
+        ``alone``: as ``record_alone``, the statement its own transaction when none has begun."""
         if not facts:
             return set()
         unique = {f.event_id: f for f in reversed(facts)}.values()
-        conn = await driver_connection(self.session)
+        conn = await (_on_its_own(self.session) if alone else driver_connection(self.session))
         rows = await conn.fetch(
             _RECORD_MANY,
             [f.event_id for f in unique],
@@ -233,6 +244,19 @@ class FactStore:
         values = {"legal_name": v.legal_name, "status": v.status, "updated_at": v.time, "event_id": v.event_id}
         stmt = pg_insert(vendor).values(vendor_id=v.vendor_id, **values)
         await self.session.execute(stmt.on_conflict_do_update(index_elements=["vendor_id"], set_=values))
+
+
+async def _on_its_own(session: AsyncSession) -> Any:
+    """The asyncpg connection under ``session`` as it is: outside a transaction when the session's has not
+    begun (SQLAlchemy's adapter sends BEGIN only before a statement it executes itself, and COMMIT or
+    ROLLBACK only for a transaction it began), so a statement run on it is committed on its own and the
+    unit of work's commit then sends nothing; inside the transaction when one has begun."""
+    connection = await session.connection()
+    fairy = await connection.get_raw_connection()
+    driver = fairy.driver_connection
+    if driver is None:  # invalidated since it was checked out
+        raise DisconnectionError("the session's connection was invalidated")
+    return driver
 
 
 class FoldQueue:
