@@ -1,5 +1,7 @@
-"""CPU of a consumed request event in insights: claimed in the inbox then recorded as a fact (before),
-against claimed by its fact (``InsightsUnitOfWork.claim``, after) (not a test).
+"""CPU of a consumed request event in insights: claimed in the inbox then recorded as a fact (fifth round),
+claimed by its fact in the unit of work's transaction (sixth round, "fact, begun"), and claimed by its fact
+committed on its own (``InsightsUnitOfWork.claim``, seventh round: no BEGIN, no COMMIT; "fact, alone") (not a
+test).
 
 One operation: a whole order's events (about 14; ``insights_testkit.full_order``), each consumed as the
 consumer does at a low rate, in a unit of work of its own: claim, the handler, commit. "inbox" is the
@@ -42,7 +44,9 @@ from backoffice_common.events import CloudEvent
 from backoffice_common.testing import private_database
 from backoffice_common.uow import UnitOfWork
 from backoffice_insights.consumers import handlers
+from backoffice_insights.domain.facts import REQUEST_EVENT_TYPES
 from backoffice_insights.models import messaging
+from backoffice_insights.service.ingest import request_fact
 from backoffice_insights.service.uow import InsightsUnitOfWork
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -65,6 +69,28 @@ class InboxUow(InsightsUnitOfWork):
 
     async def claim_many(self, *, consumer: str, events: Sequence[CloudEvent]) -> set[str]:
         return await UnitOfWork.claim_many(self, consumer=consumer, events=events)
+
+
+class BegunUow(InsightsUnitOfWork):
+    """The sixth round's claim: the fact's statement begins the unit of work's transaction, committed with it."""
+
+    async def claim(self, *, consumer: str, event: CloudEvent) -> bool:
+        if event.type not in REQUEST_EVENT_TYPES:
+            return await UnitOfWork.claim(self, consumer=consumer, event=event)
+        self._claimed_by = consumer
+        if not await self.facts.record_first(request_fact(event)):
+            return False
+        self._remember({event.id})
+        return True
+
+    async def claim_many(self, *, consumer: str, events: Sequence[CloudEvent]) -> set[str]:
+        facts = [request_fact(e) for e in events if e.type in REQUEST_EVENT_TYPES]
+        others = [e for e in events if e.type not in REQUEST_EVENT_TYPES]
+        new = await UnitOfWork.claim_many(self, consumer=consumer, events=others) if others else set()
+        self._claimed_by = consumer
+        recorded = await self.facts.record_many(facts)
+        self._remember(recorded)
+        return new | recorded
 
 
 async def consume_one(factory: Any, event: CloudEvent) -> str:
@@ -116,7 +142,8 @@ async def stored(sessions: Any, request_ids: list[str]) -> tuple[Any, ...]:
 async def run(n: int, rounds: int) -> None:
     async with AsyncExitStack() as stack:
         paths: dict[str, tuple[Any, Any, int]] = {}
-        for how, uow_class in (("inbox", InboxUow), ("fact", InsightsUnitOfWork)):
+        variants = (("inbox", InboxUow), ("fact, begun", BegunUow), ("fact, alone", InsightsUnitOfWork))
+        for how, uow_class in variants:
             url = await stack.enter_async_context(private_database(MIGRATIONS))
             engine = create_async_engine(url, pool_size=1, max_overflow=0)
             stack.push_async_callback(engine.dispose)
@@ -143,7 +170,7 @@ async def run(n: int, rounds: int) -> None:
             # one per batch with the fact claim (the inbox path bumped once per fact of the batch).
             queue = tuple((r, v if r == one.request_id else v > 0, error) for r, v, error in queue)
             seen.append((outcomes, facts, queue))
-        assert seen[0] == seen[1], "the two claims store or answer differently"
+        assert seen[0] == seen[1] == seen[2], "the claims store or answer differently"
         events_per_order = len(one.events)
         print(f"same facts, queue and outcomes ({len(seen[0][1])} facts); {events_per_order} events per order")
 

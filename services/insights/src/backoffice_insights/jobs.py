@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from backoffice_insights.metrics import COLLECTOR, Reading
 from backoffice_insights.repository.readings import read
-from backoffice_insights.service.ingest import fold_pending
+from backoffice_insights.service.ingest import FoldCache, fold_pending
 
 log = structlog.get_logger(__name__)
 
@@ -39,6 +39,7 @@ class FoldJob:
         self.idle_interval = max(interval, idle_interval)
         self.caught_up = 0
         self.passes = 0
+        self.cache = FoldCache()  # what this process wrote last per request: a pass writes only what changed
         self.__name__ = "fold"
 
     async def __call__(self, app: FastAPI) -> None:
@@ -65,7 +66,8 @@ class FoldJob:
 
     async def fold_batch(self, app: FastAPI) -> int:
         async with app.state.uow_factory() as uow:
-            return (await fold_pending(uow=uow, bands=self.bands, limit=self.batch_size)).claimed
+            folded = await fold_pending(uow=uow, bands=self.bands, limit=self.batch_size, cache=self.cache)
+            return folded.claimed
 
     async def fold_one_by_one(self, app: FastAPI) -> None:
         """After a failed batch: fold its requests one per transaction, so one bad request is isolated."""

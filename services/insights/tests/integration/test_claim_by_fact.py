@@ -94,3 +94,40 @@ async def test_a_batch_claims_new_facts_in_one_statement_and_vendor_events_in_th
         rows = await FoldQueue(s).facts_of([p.request_id for p in claimed])
         assert sorted(len(v) for v in rows.values()) == [1, 3]
         await s.rollback()
+
+
+async def in_transaction(uow: InsightsUnitOfWork) -> bool:
+    fairy = await (await uow.session.connection()).get_raw_connection()
+    driver = fairy.driver_connection
+    assert driver is not None
+    return bool(driver.is_in_transaction())
+
+
+async def test_a_request_events_claim_is_committed_on_its_own_and_a_mixed_batch_in_its_transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The fact is a request event's whole effect: its statement runs without BEGIN and COMMIT (no transaction
+    is open after it, another session sees it before the unit of work ends, even if it then rolls back). A
+    batch with a vendor event keeps everything in the batch's transaction: a rollback keeps nothing."""
+    order = full_order(Order())
+    (_, first), (_, second), (_, third) = order.events[:3]
+    table = handlers()
+    async with uow_of(sessions) as uow:
+        assert await uow.claim(consumer=CONSUMER, event=first)
+        assert not await in_transaction(uow)
+        assert await table[first.type](first, uow) is None
+        assert not await in_transaction(uow)  # the handler wrote nothing
+        assert (await counts(sessions))[0] == 1  # seen by another session before this one ends
+        await uow.rollback()
+    async with uow_of(sessions) as uow:
+        assert await uow.claim_many(consumer=CONSUMER, events=[first, second]) == {second.id}
+        assert not await in_transaction(uow)
+        await uow.rollback()
+    assert await counts(sessions) == (2, 0, [(order.request_id, 2)])
+
+    _, vendor = vendor_updated("v-1", "Vendor One")
+    async with uow_of(sessions) as uow:
+        assert await uow.claim_many(consumer=CONSUMER, events=[third, vendor]) == {third.id, vendor.id}
+        assert await in_transaction(uow)
+        await uow.rollback()
+    assert await counts(sessions) == (2, 0, [(order.request_id, 2)])  # neither the fact nor the inbox row kept

@@ -8,7 +8,9 @@ JSON travels as text cast to ``jsonb`` (a None as JSON ``null``, as SQLAlchemy's
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,10 +18,11 @@ from typing import Any
 from sqlalchemy import BigInteger, Float, Integer, Numeric, Table, delete, insert, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import DateTime
 
-from backoffice_common.db import driver_connection, fetchval_beginning
+from backoffice_common.db import driver_connection, fetch_beginning, fetchval_beginning
 from backoffice_insights.domain.facts import Fact, Pending, VendorFact
 from backoffice_insights.domain.fold import fold_fields
 from backoffice_insights.domain.view import Person, RequestView, Stage
@@ -78,6 +81,12 @@ _CLAIM_ONE = text(
 )
 _PEEK = text("SELECT request_id FROM dirty_request WHERE error IS NULL ORDER BY marked_at LIMIT :limit")
 _FACTS_OF = "SELECT event_id, type, occurred_at, request_id, data FROM fact WHERE request_id = ANY($1::text[])"
+# The facts and, in the same snapshot (taken after the claim's advisory locks), how many facts the stored
+# view was folded from (``request_view.events``; NULL when the request has no view yet).
+_FACTS_AND_STORED = (
+    "SELECT f.event_id, f.type, f.occurred_at, f.request_id, f.data, v.events FROM fact f "
+    "LEFT JOIN request_view v ON v.request_id = f.request_id WHERE f.request_id = ANY($1::text[])"
+)
 # Only the version folded is removed: a fact recorded meanwhile bumped it and is folded next time.
 _DONE = (
     "DELETE FROM dirty_request d USING unnest($1::text[], $2::bigint[]) AS u(rid, v) "
@@ -116,6 +125,62 @@ def _insert_rows_sql(table: Table) -> tuple[str, tuple[str, ...], frozenset[str]
 
 
 _INSERT_ROWS = {t.name: _insert_rows_sql(t) for t in (request_view, *DERIVED_PER_REQUEST)}
+VIEW_TABLES: tuple[str, ...] = tuple(t.name for t in (request_view, *DERIVED_PER_REQUEST))
+"""The tables of a request's view, in the order of ``view_rows``."""
+
+Rows = tuple[tuple[Any, ...], ...]
+"""One table's rows of one request, each a tuple in the table's column order (JSON as its text)."""
+
+
+def view_rows(view: RequestView) -> dict[str, Rows]:
+    """The rows ``view`` is stored as, per table (``VIEW_TABLES``), exactly as they are inserted."""
+    rid = view.request_id
+    dicts: tuple[tuple[Table, list[dict[str, Any]]], ...] = (
+        (request_view, [_summary(view)]),
+        (stage_duration, [_stage(rid, s) for s in view.stages]),
+        (approval_task, [_task(rid, t) for t in view.tasks]),
+        (vendor_answer, [{"request_id": rid, **a.__dict__} for a in view.vendor_answers]),
+        (contract_signing, [{"request_id": rid, **s.__dict__} for s in view.signings]),
+        (spend_line, [{"request_id": rid, **s.__dict__} for s in view.spend]),
+        (failed_delivery, [{"request_id": rid, **d.__dict__} for d in view.failed_deliveries]),
+    )
+    rows: dict[str, Rows] = {}
+    for table, values in dicts:
+        _, names, json_columns = _INSERT_ROWS[table.name]
+        rows[table.name] = tuple(
+            tuple(json.dumps(v[n]) if n in json_columns else v.get(n) for n in names) for v in values
+        )
+    return rows
+
+
+@functools.lru_cache(maxsize=256)
+def _delete_sql(tables: tuple[str, ...]) -> str:
+    """One statement deleting the rows of ``tables`` (``$i``: the request ids of the i-th table)."""
+    *others, last = tables
+    ctes = ", ".join(
+        f"d{i} AS (DELETE FROM {t} WHERE request_id = ANY(${i}::text[]))"  # noqa: S608 - own table names
+        for i, t in enumerate(others, 1)
+    )
+    final = f"DELETE FROM {last} WHERE request_id = ANY(${len(tables)}::text[])"  # noqa: S608
+    return f"WITH {ctes} {final}" if ctes else final
+
+
+def _numbered(sql: str, offset: int) -> str:
+    """``sql`` with its parameters ``$1..$n`` shifted by ``offset`` (own statements: no ``$`` elsewhere)."""
+    return re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + offset}", sql)
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_done_sql(tables: tuple[str, ...]) -> str:
+    """One statement inserting the rows of ``tables`` (column arrays, as ``_INSERT_ROWS``) and removing the
+    folded versions' queue rows (``_DONE``'s two arrays last). Different tables: no order among them."""
+    ctes, offset = [], 0
+    for i, t in enumerate(tables):
+        sql, names, _ = _INSERT_ROWS[t]
+        ctes.append(f"i{i} AS ({_numbered(sql, offset)})")
+        offset += len(names)
+    done = _numbered(_DONE, offset)
+    return f"WITH {', '.join(ctes)} {done}" if ctes else done
 
 
 def _person_json(p: Person) -> dict[str, str]:
@@ -141,12 +206,22 @@ class FactStore:
         args = (f.event_id, f.request_id, f.type, f.time, data)
         return await fetchval_beginning(self.session, _RECORD, *args) is not None
 
-    async def record_many(self, facts: list[Fact]) -> set[str]:
-        """``record`` for several facts in one statement: the event ids of those not known before."""
+    async def record_alone(self, f: Fact) -> bool:
+        """``record`` as a statement of its own, committed by PostgreSQL as its own transaction when the
+        session's has not begun (``_on_its_own``): no BEGIN, no COMMIT. For a unit of work whose only
+        change is the fact (a request event's claim): the fact and its queue mark are then the whole
+        effect of the event, durable as one, and a redelivery finds the fact known as before."""
+        data = json.dumps(fold_fields(f.type, f.data))
+        conn = await _on_its_own(self.session)
+        return await conn.fetchval(_RECORD, f.event_id, f.request_id, f.type, f.time, data) is not None
+
+    async def record_many(self, facts: list[Fact], *, alone: bool = False) -> set[str]:
+        """``record`` for several facts in one statement: the event ids of those not known before.
+        ``alone``: as ``record_alone``, the statement its own transaction when none has begun."""
         if not facts:
             return set()
         unique = {f.event_id: f for f in reversed(facts)}.values()
-        conn = await driver_connection(self.session)
+        conn = await (_on_its_own(self.session) if alone else driver_connection(self.session))
         rows = await conn.fetch(
             _RECORD_MANY,
             [f.event_id for f in unique],
@@ -171,6 +246,19 @@ class FactStore:
         await self.session.execute(stmt.on_conflict_do_update(index_elements=["vendor_id"], set_=values))
 
 
+async def _on_its_own(session: AsyncSession) -> Any:
+    """The asyncpg connection under ``session`` as it is: outside a transaction when the session's has not
+    begun (SQLAlchemy's adapter sends BEGIN only before a statement it executes itself, and COMMIT or
+    ROLLBACK only for a transaction it began), so a statement run on it is committed on its own and the
+    unit of work's commit then sends nothing; inside the transaction when one has begun."""
+    connection = await session.connection()
+    fairy = await connection.get_raw_connection()
+    driver = fairy.driver_connection
+    if driver is None:  # invalidated since it was checked out
+        raise DisconnectionError("the session's connection was invalidated")
+    return driver
+
+
 class FoldQueue:
     """The requests to refold, claimed a batch at a time under their per-request advisory locks."""
 
@@ -178,8 +266,8 @@ class FoldQueue:
         self.session = session
 
     async def claim(self, limit: int) -> list[Pending]:
-        conn = await driver_connection(self.session)
-        return [Pending(r["request_id"], r["version"]) for r in await conn.fetch(_CLAIM, limit)]
+        """The claim begins the fold's transaction (``fetch_beginning``: BEGIN and the claim, no empty statement)."""
+        return [Pending(r["request_id"], r["version"]) for r in await fetch_beginning(self.session, _CLAIM, limit)]
 
     async def claim_one(self, request_id: str) -> Pending | None:
         row = (await self.session.execute(_CLAIM_ONE, {"rid": request_id})).first()
@@ -192,6 +280,18 @@ class FoldQueue:
             rid = r["request_id"]
             result[rid].append(Fact(r["event_id"], r["type"], r["occurred_at"], rid, r["data"]))
         return result
+
+    async def facts_and_stored(self, request_ids: list[str]) -> tuple[dict[str, list[Fact]], dict[str, int]]:
+        """``facts_of`` and, read with them, the number of facts each stored view was folded from."""
+        result: dict[str, list[Fact]] = {rid: [] for rid in request_ids}
+        stored: dict[str, int] = {}
+        conn = await driver_connection(self.session)
+        for r in await conn.fetch(_FACTS_AND_STORED, request_ids):
+            rid = r["request_id"]
+            result[rid].append(Fact(r["event_id"], r["type"], r["occurred_at"], rid, r["data"]))
+            if r["events"] is not None:
+                stored[rid] = r["events"]
+        return result, stored
 
     async def peek(self, limit: int) -> list[str]:
         """The oldest queued requests, without claiming them."""
@@ -241,6 +341,23 @@ class ViewStore:
                     for n in names
                 ]
                 await conn.execute(sql, *columns)
+
+    async def write(
+        self, deleted: dict[str, list[str]], inserted: dict[str, list[tuple[Any, ...]]], done: list[Pending]
+    ) -> None:
+        """Only what changed: the rows of ``deleted``'s tables removed for its request ids (one statement), then
+        ``inserted``'s rows stored and the ``done`` queue rows removed (one statement); tables in neither are
+        not touched. The fold job's writes (``service.ingest.fold_pending`` with a ``FoldCache``)."""
+        conn = await driver_connection(self.session)
+        tables = tuple(t for t in VIEW_TABLES if deleted.get(t))
+        if tables:
+            await conn.execute(_delete_sql(tables), *(deleted[t] for t in tables))
+        tables = tuple(t for t in VIEW_TABLES if inserted.get(t))
+        args: list[Any] = []
+        for t in tables:
+            args.extend(list(column) for column in zip(*inserted[t], strict=True))
+        args += [[p.request_id for p in done], [p.version for p in done]]
+        await conn.execute(_insert_done_sql(tables), *args)
 
 
 def _summary(v: RequestView) -> dict[str, Any]:

@@ -3,9 +3,11 @@
 A request's event is claimed by its fact: the fact's primary key is the event id, so storing the fact
 (``FactStore.record``) says whether the event is new as the inbox's row would, in the same transaction.
 ``claim`` and ``claim_many`` store the facts of request events instead of inbox rows (one statement per
-event instead of two, and the fact's statement begins the transaction), and the handler
-(``consumers.handlers``) finds the fact recorded. Every other event (vendors, checklists) is claimed in
-the inbox as before."""
+event instead of two), and the handler (``consumers.handlers``) finds the fact recorded and writes nothing.
+The fact and its queue mark being the event's whole effect, that statement is committed on its own
+(``FactStore.record_alone``: no BEGIN, no COMMIT; a redelivery after a failure later in the unit of work
+finds the fact known, as it would after a commit). A batch that also holds other events keeps its facts
+in the batch's transaction. Every other event (vendors, checklists) is claimed in the inbox as before."""
 
 from __future__ import annotations
 
@@ -52,22 +54,25 @@ class InsightsUnitOfWork(UnitOfWork):
         self._recorded.update(event_ids)
 
     async def claim(self, *, consumer: str, event: CloudEvent) -> bool:
-        """A request event: its fact stored and its request queued for folding, in ONE statement that begins
-        the transaction; False if the fact is known (the event was handled before). Others: the inbox."""
+        """A request event: its fact stored and its request queued for folding, in ONE statement committed on
+        its own (no BEGIN, no COMMIT: the fact is the event's whole effect, its handler finds it recorded
+        and writes nothing); False if the fact is known (the event was handled before). Others: the inbox."""
         if event.type not in REQUEST_EVENT_TYPES:
             return await super().claim(consumer=consumer, event=event)
         self._claimed_by = consumer
-        if not await self.facts.record_first(request_fact(event)):
+        if not await self.facts.record_alone(request_fact(event)):
             return False
         self._remember({event.id})
         return True
 
     async def claim_many(self, *, consumer: str, events: Sequence[CloudEvent]) -> set[str]:
-        """``claim`` for a batch: the request events' facts in one statement, the others' inbox rows in one."""
+        """``claim`` for a batch: the request events' facts in one statement, the others' inbox rows in one. A
+        batch of request events only: the facts' statement committed on its own, as ``claim``'s; with other
+        events (whose handlers write more) in the batch's transaction as before."""
         facts = [request_fact(e) for e in events if e.type in REQUEST_EVENT_TYPES]
         others = [e for e in events if e.type not in REQUEST_EVENT_TYPES]
         new = await super().claim_many(consumer=consumer, events=others) if others else set()
         self._claimed_by = consumer
-        recorded = await self.facts.record_many(facts)
+        recorded = await self.facts.record_many(facts, alone=not others)
         self._remember(recorded)
         return new | recorded
