@@ -10,7 +10,7 @@ from typing import Any, Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backoffice_common import audit
-from backoffice_common.db import driver_connection, fetchval_beginning
+from backoffice_common.db import DRIVER_TRANSACTION, DriverSession, DriverTransaction
 from backoffice_common.events import KAFKA_HEADERS, CloudEvent, new_event
 from backoffice_common.messaging import MessagingTables, notify_channel
 from backoffice_common.tracing import current_trace_headers
@@ -27,6 +27,13 @@ class UnitOfWork:
     rows that go with them, such as a timeline), then writes them to the outbox in the same
     transaction. A service's subclass also exposes its repositories as attributes
     (``uow.requests``), so use cases can be tested with a fake unit of work.
+
+    The transaction is asyncpg's own (``db.DriverTransaction``): the connection is checked out of the
+    engine's pool and BEGIN sent at the first statement (a unit of work that runs none sends nothing),
+    COMMIT and ROLLBACK are asyncpg's. ``session`` is a SQLAlchemy session on that same connection and
+    transaction (``db.DriverSession``) for the repositories that use the ORM or Core; the raw paths
+    (``db.driver_connection``, ``db.fetch_beginning``, the inbox claim, the commit statement) never go
+    through SQLAlchemy, and a session nothing ran on costs no greenlet at the end.
     """
 
     def __init__(
@@ -45,6 +52,8 @@ class UnitOfWork:
         self._pending: list[tuple[str, str | None, CloudEvent]] = []
         self._facts: list[CloudEvent] = []
         self._session: AsyncSession | None = None
+        self._transaction: DriverTransaction | None = None
+        self._engine = session_factory.kw["bind"]
         self._claimed_by: str | None = None
         self._outcomes: dict[tuple[str, str], str] = {}
         self.seen: list[Any] = []
@@ -56,7 +65,8 @@ class UnitOfWork:
         return self._session
 
     async def __aenter__(self) -> Self:
-        self._session = self._session_factory()
+        transaction = self._transaction = DriverTransaction(self._engine)
+        self._session = self._session_factory(sync_session_class=DriverSession, info={DRIVER_TRANSACTION: transaction})
         self._pending = []
         self._facts = []
         self._claimed_by = None
@@ -71,12 +81,19 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session = self.session
+        transaction = self._transaction
         try:
-            if session.in_transaction():
-                await session.rollback()
+            if _session_used(session):
+                try:
+                    if session.in_transaction():
+                        await session.rollback()
+                finally:
+                    await session.close()
         finally:
-            await session.close()
             self._session = None
+            self._transaction = None
+            if transaction is not None:
+                await transaction.release()  # ROLLBACK if still open, the connection back to the pool
             self._pending = []
             self._facts = []
             self._outcomes = {}
@@ -113,8 +130,7 @@ class UnitOfWork:
         The claim is a consumer's first statement: when the transaction has not begun yet it goes
         through SQLAlchemy's adapter, which begins it (``fetchval_beginning``), instead of an empty
         statement first and then asyncpg: one round trip less per consumed event."""
-        claimed = await fetchval_beginning(
-            self.session,
+        claimed = await (await self._driver()).fetchval(
             f"INSERT INTO {self._tables.inbox.name} (consumer, event_id, event_type) VALUES ($1, $2, $3)"  # noqa: S608
             " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
             consumer,
@@ -129,7 +145,7 @@ class UnitOfWork:
         if not events:
             return set()
         unique = {event.id: event for event in reversed(events)}
-        conn = await driver_connection(self.session)
+        conn = await self._driver()
         rows = await conn.fetch(
             f"INSERT INTO {self._tables.inbox.name} (consumer, event_id, event_type)"  # noqa: S608
             " SELECT $1, id, type FROM unnest($2::text[], $3::text[]) AS e(id, type)"
@@ -164,8 +180,9 @@ class UnitOfWork:
         outcomes, self._outcomes = self._outcomes, {}
         if not self._pending and not audited and not outcomes:
             return
-        await self.session.flush()  # the ORM's pending changes first, as autoflush did before
-        conn = await driver_connection(self.session)
+        if _session_used(self.session):
+            await self.session.flush()  # the ORM's pending changes first, as autoflush did before
+        conn = await self._driver()
         parts: list[str] = []
         args: list[Any] = []
         if audited:
@@ -211,17 +228,38 @@ class UnitOfWork:
         await conn.execute(f"WITH {ctes} {final}", *args)
         self._pending = []
 
+    async def _driver(self) -> Any:
+        """The asyncpg connection in this unit of work's transaction (begun if it was not)."""
+        if self._transaction is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return await self._transaction.driver()
+
     async def commit(self) -> None:
         await self.collect_events()
         await self.flush_events()
-        await self.session.commit()
+        session = self.session
+        if _session_used(session):
+            await session.commit()  # flushes what is left; its COMMIT is the transaction's, below
+        assert self._transaction is not None
+        await self._transaction.commit()
 
     async def rollback(self) -> None:
         self._pending = []
         self._facts = []
         self._outcomes = {}
         self.seen = []
-        await self.session.rollback()
+        session = self.session
+        if _session_used(session):
+            await session.rollback()
+        assert self._transaction is not None
+        await self._transaction.rollback()
+
+
+def _session_used(session: AsyncSession) -> bool:
+    """Whether anything ran on or was added to ``session`` (else it has nothing to flush, commit,
+    roll back or close, and is left without a greenlet)."""
+    sync = session.sync_session
+    return sync.in_transaction() or bool(sync.identity_map) or bool(sync.new) or bool(sync.deleted)
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
