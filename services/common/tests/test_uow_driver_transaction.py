@@ -95,11 +95,15 @@ async def test_the_connection_goes_back_to_the_pool_with_no_transaction_open_eve
 ) -> None:
     pool = harness.engine.sync_engine.pool
     before = pool.checkedout()  # type: ignore[attr-defined]
-    with pytest.raises(asyncpg.DivisionByZeroError):
+
+    async def failing() -> None:
         async with harness.uow() as uow:
             conn = await driver_connection(uow.session)
             await conn.execute("INSERT INTO effect (event_id, key, seq) VALUES ('failed', 'k', 1)")
             await conn.execute("SELECT 1/0")
+
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        await failing()
     assert pool.checkedout() == before  # type: ignore[attr-defined]
     assert await _open_transactions(harness) == 0
     assert await _effects(harness) == []

@@ -143,9 +143,15 @@ class DriverTransaction:
             return
         self._fairy = self._driver = self._sync = None
         try:
-            if driver.is_in_transaction():
+            if driver.is_closed():
+                await greenlet_spawn(fairy.invalidate)
+            elif driver.is_in_transaction():
                 await driver.execute("ROLLBACK")
-        except BaseException:
+        except Exception:
+            # Lost or unusable (the server ends its transaction with it): never pooled again. Not
+            # raised: the unit of work's own error, if any, is the one its caller sees.
+            await greenlet_spawn(fairy.invalidate)
+        except BaseException:  # cancelled during the ROLLBACK: its state is unknown
             await greenlet_spawn(fairy.invalidate)
             raise
         finally:

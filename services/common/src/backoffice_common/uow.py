@@ -127,9 +127,8 @@ class UnitOfWork:
     async def claim(self, *, consumer: str, event: CloudEvent) -> bool:
         """Record that ``consumer`` handles ``event`` in this transaction; False if it already did.
 
-        The claim is a consumer's first statement: when the transaction has not begun yet it goes
-        through SQLAlchemy's adapter, which begins it (``fetchval_beginning``), instead of an empty
-        statement first and then asyncpg: one round trip less per consumed event."""
+        The claim is a consumer's first statement: BEGIN (asyncpg's, no SQLAlchemy) and then the
+        INSERT on the unit of work's connection."""
         claimed = await (await self._driver()).fetchval(
             f"INSERT INTO {self._tables.inbox.name} (consumer, event_id, event_type) VALUES ($1, $2, $3)"  # noqa: S608
             " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
@@ -171,7 +170,7 @@ class UnitOfWork:
     async def flush_events(self) -> None:
         """Write queued events to the outbox now (still inside the transaction).
 
-        Raw asyncpg on the session's connection and transaction (``driver_connection``): the audit
+        Raw asyncpg on the unit of work's connection and transaction: the audit
         rows, the outbox rows, the inbox outcomes set since the claim and the relay's NOTIFY go in
         one statement (after the audit chain's lock and head), each list as one array parameter."""
         audited = self._tables.audit is not None and bool(self._pending or self._facts)
