@@ -48,19 +48,20 @@ async def test_raw_statements_and_the_session_share_one_transaction_that_commits
         kept.append(seen.id)
         async with harness.uow() as uow:
             if first == "session":
-                await uow.session.execute(insert(effect).values(event_id=f"{first}-orm", key="k", seq=1))
+                await uow.session.execute(insert(effect).values(event_id=f"{first}-orm", key=first, seq=1))
             assert await uow.claim(consumer="c", event=seen)
             conn = await driver_connection(uow.session)
             assert conn.is_in_transaction()
-            await conn.execute("INSERT INTO effect (event_id, key, seq) VALUES ($1, 'k', 2)", f"{first}-raw")
+            await conn.execute("INSERT INTO effect (event_id, key, seq) VALUES ($1, $2, 2)", f"{first}-raw", first)
             if first == "raw":
-                await uow.session.execute(insert(effect).values(event_id=f"{first}-orm", key="k", seq=1))
+                await uow.session.execute(insert(effect).values(event_id=f"{first}-orm", key=first, seq=1))
             # the session's statements see the raw ones and the other way round: one transaction
-            orm_seen = (await uow.session.execute(select(effect.c.event_id).order_by(effect.c.seq))).scalars().all()
+            mine = select(effect.c.event_id).where(effect.c.key == first).order_by(effect.c.seq)
+            orm_seen = (await uow.session.execute(mine)).scalars().all()
             assert list(orm_seen) == [f"{first}-orm", f"{first}-raw"]
             session_pid = (await uow.session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
             assert session_pid == await conn.fetchval("SELECT pg_backend_pid()")
-            assert await fetchval_beginning(uow.session, "SELECT count(*) FROM effect WHERE key = 'k'") == 2
+            assert await fetchval_beginning(uow.session, "SELECT count(*) FROM effect WHERE key = $1", first) == 2
             await uow.commit()
             assert not conn.is_in_transaction()
 
