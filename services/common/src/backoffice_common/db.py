@@ -175,6 +175,20 @@ class DriverSession(Session):
             return super().get_bind(*args, **kwargs)
         return transaction.sync_connection()
 
+    def commit(self) -> None:
+        """The session's commit (its flush) and then the transaction's: ``uow.session.commit()`` commits
+        the raw statements too, as it did when the session owned the transaction."""
+        super().commit()
+        transaction: DriverTransaction | None = self.info.get(DRIVER_TRANSACTION)
+        if transaction is not None and transaction.in_transaction:
+            await_only(transaction.commit())
+
+    def rollback(self) -> None:
+        super().rollback()
+        transaction: DriverTransaction | None = self.info.get(DRIVER_TRANSACTION)
+        if transaction is not None and transaction.in_transaction:
+            await_only(transaction.rollback())
+
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under ``session``, inside the session's transaction (begun if it was not).

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backoffice_common import audit
 from backoffice_common.db import DRIVER_TRANSACTION, DriverSession, DriverTransaction
@@ -53,7 +53,7 @@ class UnitOfWork:
         self._facts: list[CloudEvent] = []
         self._session: AsyncSession | None = None
         self._transaction: DriverTransaction | None = None
-        self._engine = session_factory.kw["bind"]
+        self._engine: AsyncEngine | None = getattr(session_factory, "kw", {}).get("bind")  # (a fake: no factory)
         self._claimed_by: str | None = None
         self._outcomes: dict[tuple[str, str], str] = {}
         self.seen: list[Any] = []
@@ -65,6 +65,8 @@ class UnitOfWork:
         return self._session
 
     async def __aenter__(self) -> Self:
+        if self._engine is None:
+            raise RuntimeError("the unit of work's session factory has no engine bound")
         transaction = self._transaction = DriverTransaction(self._engine)
         self._session = self._session_factory(sync_session_class=DriverSession, info={DRIVER_TRANSACTION: transaction})
         self._pending = []
@@ -238,7 +240,7 @@ class UnitOfWork:
         await self.flush_events()
         session = self.session
         if _session_used(session):
-            await session.commit()  # flushes what is left; its COMMIT is the transaction's, below
+            await session.commit()  # flushes what is left, then COMMIT (DriverSession.commit)
         assert self._transaction is not None
         await self._transaction.commit()
 
