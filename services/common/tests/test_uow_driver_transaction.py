@@ -125,3 +125,19 @@ async def test_a_read_only_unit_of_work_rolls_back_and_leaves_nothing_open(harne
         assert conn.is_in_transaction()
     assert not conn.is_in_transaction()
     assert await _open_transactions(harness) == 0
+
+
+async def test_the_sessions_own_commit_and_rollback_end_the_driver_transaction(harness: Harness) -> None:
+    """Code that commits or rolls back through ``uow.session`` (as before, when the session owned the
+    transaction) commits or rolls back the raw statements with it."""
+    async with harness.uow() as uow:
+        conn = await driver_connection(uow.session)
+        await conn.execute("INSERT INTO effect (event_id, key, seq) VALUES ('raw-committed', 'k', 1)")
+        await uow.session.commit()
+        assert not conn.is_in_transaction()
+        await (await driver_connection(uow.session)).execute(
+            "INSERT INTO effect (event_id, key, seq) VALUES ('raw-rolled-back', 'k', 2)"
+        )
+        await uow.session.rollback()
+        assert not conn.is_in_transaction()
+    assert await _effects(harness) == ["raw-committed"]
