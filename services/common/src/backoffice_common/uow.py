@@ -10,7 +10,7 @@ from typing import Any, Self
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backoffice_common import audit
-from backoffice_common.db import DRIVER_TRANSACTION, DriverSession, DriverTransaction
+from backoffice_common.db import DRIVER_TRANSACTION, DriverSession, DriverTransaction, driver_connection
 from backoffice_common.events import KAFKA_HEADERS, CloudEvent, new_event
 from backoffice_common.messaging import MessagingTables, notify_channel
 from backoffice_common.tracing import current_trace_headers
@@ -66,9 +66,15 @@ class UnitOfWork:
 
     async def __aenter__(self) -> Self:
         if self._engine is None:
-            raise RuntimeError("the unit of work's session factory has no engine bound")
-        transaction = self._transaction = DriverTransaction(self._engine)
-        self._session = self._session_factory(sync_session_class=DriverSession, info={DRIVER_TRANSACTION: transaction})
+            # A session factory without an engine (a test's fake session): the session is the
+            # transaction, as before the driver transaction.
+            self._transaction = None
+            self._session = self._session_factory()
+        else:
+            transaction = self._transaction = DriverTransaction(self._engine)
+            self._session = self._session_factory(
+                sync_session_class=DriverSession, info={DRIVER_TRANSACTION: transaction}
+            )
         self._pending = []
         self._facts = []
         self._claimed_by = None
@@ -85,7 +91,7 @@ class UnitOfWork:
         session = self.session
         transaction = self._transaction
         try:
-            if _session_used(session):
+            if transaction is None or _session_used(session):
                 try:
                     if session.in_transaction():
                         await session.rollback()
@@ -181,7 +187,7 @@ class UnitOfWork:
         outcomes, self._outcomes = self._outcomes, {}
         if not self._pending and not audited and not outcomes:
             return
-        if _session_used(self.session):
+        if self._transaction is None or _session_used(self.session):
             await self.session.flush()  # the ORM's pending changes first, as autoflush did before
         conn = await self._driver()
         parts: list[str] = []
@@ -232,17 +238,17 @@ class UnitOfWork:
     async def _driver(self) -> Any:
         """The asyncpg connection in this unit of work's transaction (begun if it was not)."""
         if self._transaction is None:
-            raise RuntimeError("unit of work used outside 'async with'")
+            return await driver_connection(self.session)  # a session without an engine (see __aenter__)
         return await self._transaction.driver()
 
     async def commit(self) -> None:
         await self.collect_events()
         await self.flush_events()
         session = self.session
-        if _session_used(session):
+        if self._transaction is None or _session_used(session):
             await session.commit()  # flushes what is left, then COMMIT (DriverSession.commit)
-        assert self._transaction is not None
-        await self._transaction.commit()
+        if self._transaction is not None:
+            await self._transaction.commit()
 
     async def rollback(self) -> None:
         self._pending = []
@@ -250,10 +256,10 @@ class UnitOfWork:
         self._outcomes = {}
         self.seen = []
         session = self.session
-        if _session_used(session):
+        if self._transaction is None or _session_used(session):
             await session.rollback()
-        assert self._transaction is not None
-        await self._transaction.rollback()
+        if self._transaction is not None:
+            await self._transaction.rollback()
 
 
 def _session_used(session: AsyncSession) -> bool:
