@@ -18,11 +18,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import asyncpg
-from sqlalchemy import MetaData, event
+from sqlalchemy import Connection, Engine, MetaData, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import await_only, greenlet_spawn
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -64,6 +66,130 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
+class DriverTransaction:
+    """One pooled connection and the transaction a unit of work runs on it, begun and ended by asyncpg.
+
+    The unit of work's hot path without SQLAlchemy: the connection is checked out of the engine's pool
+    as ``read_connection`` does (``AsyncEngine.raw_connection()``: the pool's checkout event, so a
+    connection closed while idle is still discarded), BEGIN, COMMIT and ROLLBACK are asyncpg's own
+    statements, and the raw statements (``driver()``: the inbox claim, the commit statement, the
+    services' raw paths through ``driver_connection``/``fetch_beginning``) run on it directly. No
+    ``AsyncSession.connection()``, no SQLAlchemy ``Connection``, no greenlet per statement.
+
+    The connection is checked out, and the transaction begun, at first use, so a unit of work that
+    runs nothing sends nothing. While the unit of work has it, SQLAlchemy's adapter is in its
+    ``autocommit`` mode (the DBAPI attribute): it then begins, commits and rolls back nothing itself, and
+    a statement a repository runs through the session (ORM, Core: ``DriverSession``) runs in this
+    transaction, which ``sync_connection`` begins first if it has not begun. Ending: ``commit``/``rollback``
+    (asyncpg), then ``release``, which rolls back what was left open and gives the connection back to
+    the pool; a connection whose ROLLBACK failed (lost) is invalidated, never pooled with a transaction
+    open.
+    """
+
+    __slots__ = ("_driver", "_engine", "_fairy", "_sync")
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._fairy: PoolProxiedConnection | None = None
+        self._driver: asyncpg.Connection | None = None
+        self._sync: Connection | None = None
+
+    def _adopt(self, fairy: PoolProxiedConnection) -> asyncpg.Connection:
+        driver: asyncpg.Connection | None = fairy.driver_connection
+        if driver is None:
+            raise DisconnectionError("the pooled connection was invalidated")
+        fairy.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+        self._fairy, self._driver = fairy, driver
+        return driver
+
+    async def driver(self) -> asyncpg.Connection:
+        """The asyncpg connection, inside the unit of work's transaction (checked out and begun if not yet)."""
+        driver = self._driver
+        if driver is None:
+            driver = self._adopt(await self._engine.raw_connection())
+        if not driver.is_in_transaction():
+            await driver.execute("BEGIN")
+        return driver
+
+    def sync_connection(self) -> Connection:
+        """A SQLAlchemy ``Connection`` on the same pooled connection, its transaction begun (for the
+        session; called in SQLAlchemy's greenlet)."""
+        if self._driver is None:
+            self._adopt(self._engine.sync_engine.raw_connection())
+        assert self._driver is not None
+        assert self._fairy is not None
+        if self._sync is None:
+            self._sync = Connection(self._engine.sync_engine, connection=self._fairy)
+        if not self._driver.is_in_transaction():
+            await_only(self._driver.execute("BEGIN"))
+        return self._sync
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._driver is not None and self._driver.is_in_transaction()
+
+    async def commit(self) -> None:
+        if self._driver is not None and self._driver.is_in_transaction():
+            await self._driver.execute("COMMIT")
+
+    async def rollback(self) -> None:
+        if self._driver is not None and self._driver.is_in_transaction():
+            await self._driver.execute("ROLLBACK")
+
+    async def release(self) -> None:
+        """Roll back what is still open and give the connection back (invalidated if that failed)."""
+        fairy, driver = self._fairy, self._driver
+        if fairy is None or driver is None:
+            return
+        self._fairy = self._driver = self._sync = None
+        try:
+            if driver.is_closed():
+                await greenlet_spawn(fairy.invalidate)
+            elif driver.is_in_transaction():
+                await driver.execute("ROLLBACK")
+        except Exception:
+            # Lost or unusable (the server ends its transaction with it): never pooled again. Not
+            # raised: the unit of work's own error, if any, is the one its caller sees.
+            await greenlet_spawn(fairy.invalidate)
+        except BaseException:  # cancelled during the ROLLBACK: its state is unknown
+            await greenlet_spawn(fairy.invalidate)
+            raise
+        finally:
+            if fairy.dbapi_connection is not None:
+                fairy.dbapi_connection.autocommit = False
+            await greenlet_spawn(fairy.close)
+
+
+DRIVER_TRANSACTION = "backoffice.driver_transaction"
+"""The key of a session's ``info`` that holds its unit of work's ``DriverTransaction``."""
+
+
+class DriverSession(Session):
+    """The sync session of a unit of work on a ``DriverTransaction``: every statement it runs goes to
+    that transaction's connection (``get_bind``), so ORM/Core work and the raw statements share one
+    connection and one transaction."""
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Engine | Connection:
+        transaction: DriverTransaction | None = self.info.get(DRIVER_TRANSACTION)
+        if transaction is None:
+            return super().get_bind(*args, **kwargs)
+        return transaction.sync_connection()
+
+    def commit(self) -> None:
+        """The session's commit (its flush) and then the transaction's: ``uow.session.commit()`` commits
+        the raw statements too, as it did when the session owned the transaction."""
+        super().commit()
+        transaction: DriverTransaction | None = self.info.get(DRIVER_TRANSACTION)
+        if transaction is not None and transaction.in_transaction:
+            await_only(transaction.commit())
+
+    def rollback(self) -> None:
+        super().rollback()
+        transaction: DriverTransaction | None = self.info.get(DRIVER_TRANSACTION)
+        if transaction is not None and transaction.in_transaction:
+            await_only(transaction.rollback())
+
+
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under ``session``, inside the session's transaction (begun if it was not).
 
@@ -78,7 +204,13 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     (``;``) is executed through SQLAlchemy first. That costs one round trip and the adapter's execute
     once per transaction (``bench/driver_connection_cpu.py``); after it, every call is two attribute
     reads and a check.
+
+    A unit of work's session (``DriverSession``, ``DRIVER_TRANSACTION`` in its ``info``) answers with
+    its ``DriverTransaction``'s connection, begun by asyncpg: no SQLAlchemy round trip at all.
     """
+    transaction: DriverTransaction | None = session.info.get(DRIVER_TRANSACTION)
+    if transaction is not None:
+        return await transaction.driver()
     connection = await session.connection()
     fairy = await connection.get_raw_connection()
     driver: asyncpg.Connection | None = fairy.driver_connection
@@ -126,7 +258,11 @@ async def fetch_beginning(session: AsyncSession, sql: str, *args: Any) -> list[A
     transaction has not begun, the statement goes through SQLAlchemy's adapter (``exec_driver_sql``),
     which sends BEGIN and then the statement, instead of ``driver_connection``'s empty statement
     followed by the statement on asyncpg (one round trip and one execute less). Once it has begun,
-    asyncpg directly. The values are the same either way (the same connection and codecs)."""
+    asyncpg directly. The values are the same either way (the same connection and codecs). A unit of
+    work's ``DriverTransaction`` (see ``driver_connection``): BEGIN and the statement on asyncpg."""
+    transaction: DriverTransaction | None = session.info.get(DRIVER_TRANSACTION)
+    if transaction is not None:
+        return list(await (await transaction.driver()).fetch(sql, *args))
     connection = await session.connection()
     fairy = await connection.get_raw_connection()
     driver: asyncpg.Connection | None = fairy.driver_connection

@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backoffice_common import audit
-from backoffice_common.db import driver_connection, fetchval_beginning
+from backoffice_common.db import DRIVER_TRANSACTION, DriverSession, DriverTransaction, driver_connection
 from backoffice_common.events import KAFKA_HEADERS, CloudEvent, new_event
 from backoffice_common.messaging import MessagingTables, notify_channel
 from backoffice_common.tracing import current_trace_headers
@@ -27,6 +27,13 @@ class UnitOfWork:
     rows that go with them, such as a timeline), then writes them to the outbox in the same
     transaction. A service's subclass also exposes its repositories as attributes
     (``uow.requests``), so use cases can be tested with a fake unit of work.
+
+    The transaction is asyncpg's own (``db.DriverTransaction``): the connection is checked out of the
+    engine's pool and BEGIN sent at the first statement (a unit of work that runs none sends nothing),
+    COMMIT and ROLLBACK are asyncpg's. ``session`` is a SQLAlchemy session on that same connection and
+    transaction (``db.DriverSession``) for the repositories that use the ORM or Core; the raw paths
+    (``db.driver_connection``, ``db.fetch_beginning``, the inbox claim, the commit statement) never go
+    through SQLAlchemy, and a session nothing ran on costs no greenlet at the end.
     """
 
     def __init__(
@@ -45,6 +52,8 @@ class UnitOfWork:
         self._pending: list[tuple[str, str | None, CloudEvent]] = []
         self._facts: list[CloudEvent] = []
         self._session: AsyncSession | None = None
+        self._transaction: DriverTransaction | None = None
+        self._engine: AsyncEngine | None = getattr(session_factory, "kw", {}).get("bind")  # (a fake: no factory)
         self._claimed_by: str | None = None
         self._outcomes: dict[tuple[str, str], str] = {}
         self.seen: list[Any] = []
@@ -56,7 +65,16 @@ class UnitOfWork:
         return self._session
 
     async def __aenter__(self) -> Self:
-        self._session = self._session_factory()
+        if self._engine is None:
+            # A session factory without an engine (a test's fake session): the session is the
+            # transaction, as before the driver transaction.
+            self._transaction = None
+            self._session = self._session_factory()
+        else:
+            transaction = self._transaction = DriverTransaction(self._engine)
+            self._session = self._session_factory(
+                sync_session_class=DriverSession, info={DRIVER_TRANSACTION: transaction}
+            )
         self._pending = []
         self._facts = []
         self._claimed_by = None
@@ -71,12 +89,19 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session = self.session
+        transaction = self._transaction
         try:
-            if session.in_transaction():
-                await session.rollback()
+            if transaction is None or _session_used(session):
+                try:
+                    if session.in_transaction():
+                        await session.rollback()
+                finally:
+                    await session.close()
         finally:
-            await session.close()
             self._session = None
+            self._transaction = None
+            if transaction is not None:
+                await transaction.release()  # ROLLBACK if still open, the connection back to the pool
             self._pending = []
             self._facts = []
             self._outcomes = {}
@@ -110,11 +135,9 @@ class UnitOfWork:
     async def claim(self, *, consumer: str, event: CloudEvent) -> bool:
         """Record that ``consumer`` handles ``event`` in this transaction; False if it already did.
 
-        The claim is a consumer's first statement: when the transaction has not begun yet it goes
-        through SQLAlchemy's adapter, which begins it (``fetchval_beginning``), instead of an empty
-        statement first and then asyncpg: one round trip less per consumed event."""
-        claimed = await fetchval_beginning(
-            self.session,
+        The claim is a consumer's first statement: BEGIN (asyncpg's, no SQLAlchemy) and then the
+        INSERT on the unit of work's connection."""
+        claimed = await (await self._driver()).fetchval(
             f"INSERT INTO {self._tables.inbox.name} (consumer, event_id, event_type) VALUES ($1, $2, $3)"  # noqa: S608
             " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
             consumer,
@@ -129,7 +152,7 @@ class UnitOfWork:
         if not events:
             return set()
         unique = {event.id: event for event in reversed(events)}
-        conn = await driver_connection(self.session)
+        conn = await self._driver()
         rows = await conn.fetch(
             f"INSERT INTO {self._tables.inbox.name} (consumer, event_id, event_type)"  # noqa: S608
             " SELECT $1, id, type FROM unnest($2::text[], $3::text[]) AS e(id, type)"
@@ -155,7 +178,7 @@ class UnitOfWork:
     async def flush_events(self) -> None:
         """Write queued events to the outbox now (still inside the transaction).
 
-        Raw asyncpg on the session's connection and transaction (``driver_connection``): the audit
+        Raw asyncpg on the unit of work's connection and transaction: the audit
         rows, the outbox rows, the inbox outcomes set since the claim and the relay's NOTIFY go in
         one statement (after the audit chain's lock and head), each list as one array parameter."""
         audited = self._tables.audit is not None and bool(self._pending or self._facts)
@@ -164,8 +187,9 @@ class UnitOfWork:
         outcomes, self._outcomes = self._outcomes, {}
         if not self._pending and not audited and not outcomes:
             return
-        await self.session.flush()  # the ORM's pending changes first, as autoflush did before
-        conn = await driver_connection(self.session)
+        if self._transaction is None or _session_used(self.session):
+            await self.session.flush()  # the ORM's pending changes first, as autoflush did before
+        conn = await self._driver()
         parts: list[str] = []
         args: list[Any] = []
         if audited:
@@ -211,17 +235,38 @@ class UnitOfWork:
         await conn.execute(f"WITH {ctes} {final}", *args)
         self._pending = []
 
+    async def _driver(self) -> Any:
+        """The asyncpg connection in this unit of work's transaction (begun if it was not)."""
+        if self._transaction is None:
+            return await driver_connection(self.session)  # a session without an engine (see __aenter__)
+        return await self._transaction.driver()
+
     async def commit(self) -> None:
         await self.collect_events()
         await self.flush_events()
-        await self.session.commit()
+        session = self.session
+        if self._transaction is None or _session_used(session):
+            await session.commit()  # flushes what is left, then COMMIT (DriverSession.commit)
+        if self._transaction is not None:
+            await self._transaction.commit()
 
     async def rollback(self) -> None:
         self._pending = []
         self._facts = []
         self._outcomes = {}
         self.seen = []
-        await self.session.rollback()
+        session = self.session
+        if self._transaction is None or _session_used(session):
+            await session.rollback()
+        if self._transaction is not None:
+            await self._transaction.rollback()
+
+
+def _session_used(session: AsyncSession) -> bool:
+    """Whether anything ran on or was added to ``session`` (else it has nothing to flush, commit,
+    roll back or close, and is left without a greenlet)."""
+    sync = session.sync_session
+    return sync.in_transaction() or bool(sync.identity_map) or bool(sync.new) or bool(sync.deleted)
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
