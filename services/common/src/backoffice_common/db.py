@@ -102,11 +102,18 @@ class DriverTransaction:
         self._fairy, self._driver = fairy, driver
         return driver
 
-    async def driver(self) -> asyncpg.Connection:
-        """The asyncpg connection, inside the unit of work's transaction (checked out and begun if not yet)."""
+    async def connection(self) -> asyncpg.Connection:
+        """The asyncpg connection as it is (checked out if not yet), its transaction NOT begun: a statement
+        run on it before anything else is a transaction of its own, committed by PostgreSQL (insights'
+        claim, whose one statement is the event's whole effect); ``commit`` then has nothing to end."""
         driver = self._driver
         if driver is None:
             driver = self._adopt(await self._engine.raw_connection())
+        return driver
+
+    async def driver(self) -> asyncpg.Connection:
+        """The asyncpg connection, inside the unit of work's transaction (checked out and begun if not yet)."""
+        driver = await self.connection()
         if not driver.is_in_transaction():
             await driver.execute("BEGIN")
         return driver

@@ -11,7 +11,7 @@ from insights_testkit import MIGRATIONS, Order, full_order, vendor_updated
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backoffice_common.db import make_engine, make_session_factory
+from backoffice_common.db import DRIVER_TRANSACTION, DriverTransaction, make_engine, make_session_factory
 from backoffice_common.testing import private_database
 from backoffice_insights.consumers import handlers
 from backoffice_insights.models import messaging
@@ -97,9 +97,9 @@ async def test_a_batch_claims_new_facts_in_one_statement_and_vendor_events_in_th
 
 
 async def in_transaction(uow: InsightsUnitOfWork) -> bool:
-    fairy = await (await uow.session.connection()).get_raw_connection()
-    driver = fairy.driver_connection
-    assert driver is not None
+    # The unit of work's connection as it is: asking through the session would begin its transaction.
+    transaction: DriverTransaction = uow.session.info[DRIVER_TRANSACTION]
+    driver = await transaction.connection()
     return bool(driver.is_in_transaction())
 
 

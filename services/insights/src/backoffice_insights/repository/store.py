@@ -22,7 +22,13 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import DateTime
 
-from backoffice_common.db import driver_connection, fetch_beginning, fetchval_beginning
+from backoffice_common.db import (
+    DRIVER_TRANSACTION,
+    DriverTransaction,
+    driver_connection,
+    fetch_beginning,
+    fetchval_beginning,
+)
 from backoffice_insights.domain.facts import Fact, Pending, VendorFact
 from backoffice_insights.domain.fold import fold_fields
 from backoffice_insights.domain.view import Person, RequestView, Stage
@@ -250,7 +256,11 @@ async def _on_its_own(session: AsyncSession) -> Any:
     """The asyncpg connection under ``session`` as it is: outside a transaction when the session's has not
     begun (SQLAlchemy's adapter sends BEGIN only before a statement it executes itself, and COMMIT or
     ROLLBACK only for a transaction it began), so a statement run on it is committed on its own and the
-    unit of work's commit then sends nothing; inside the transaction when one has begun."""
+    unit of work's commit then sends nothing; inside the transaction when one has begun. A unit of work's
+    session (``DriverSession``): its ``DriverTransaction``'s connection, likewise not begun."""
+    transaction: DriverTransaction | None = session.info.get(DRIVER_TRANSACTION)
+    if transaction is not None:
+        return await transaction.connection()
     connection = await session.connection()
     fairy = await connection.get_raw_connection()
     driver = fairy.driver_connection
