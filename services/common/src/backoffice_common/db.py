@@ -151,20 +151,27 @@ class DriverTransaction:
         self._fairy = self._driver = self._sync = None
         try:
             if driver.is_closed():
-                await greenlet_spawn(fairy.invalidate)
+                await _invalidate(fairy)
             elif driver.is_in_transaction():
                 await driver.execute("ROLLBACK")
         except Exception:
             # Lost or unusable (the server ends its transaction with it): never pooled again. Not
             # raised: the unit of work's own error, if any, is the one its caller sees.
-            await greenlet_spawn(fairy.invalidate)
+            await _invalidate(fairy)
         except BaseException:  # cancelled during the ROLLBACK: its state is unknown
-            await greenlet_spawn(fairy.invalidate)
+            await _invalidate(fairy)
             raise
         finally:
             if fairy.dbapi_connection is not None:
                 fairy.dbapi_connection.autocommit = False
             await greenlet_spawn(fairy.close)
+
+
+async def _invalidate(fairy: PoolProxiedConnection) -> None:
+    """Invalidate the pooled connection unless SQLAlchemy already did (a disconnect a session statement met:
+    invalidating it twice only warns)."""
+    if fairy.is_valid:
+        await greenlet_spawn(fairy.invalidate)
 
 
 DRIVER_TRANSACTION = "backoffice.driver_transaction"
