@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from insights_testkit import BOB, MIGRATIONS, Order, full_order
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backoffice_common.db import make_engine, make_session_factory
@@ -101,3 +101,37 @@ async def test_a_pass_writes_only_the_tables_whose_rows_changed(sessions: async_
     assert all(after[t] for t in ("approval_task", "vendor_answer", "contract_signing", "spend_line"))
     async with sessions() as s:
         assert await rows(s, order.request_id) == await replaced_whole(sessions, order.request_id)
+
+
+async def test_a_pass_writes_in_one_statement_deleting_before_inserting_rows_of_the_same_keys() -> None:
+    """The deletes, the inserts (the summary's new row has the old row's key) and the queue rows removed go in
+    ONE statement (``ViewStore.write``), and the rows are still those of a whole replacement."""
+    order = full_order(Order(), approver=BOB)
+    facts = order.facts()
+    async with private_database(MIGRATIONS) as url:
+        engine = make_engine(url, pool_size=1)
+        queries: list[str] = []
+
+        def log_queries(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.driver_connection.add_query_logger(lambda q: queries.append(q.query))
+
+        event.listen(engine.sync_engine, "connect", log_queries)
+        sessions = make_session_factory(engine)
+        cache = FoldCache()
+        try:
+            writes = []
+            for f in facts:
+                async with sessions() as s:
+                    assert await FactStore(s).record(f)
+                    await s.commit()
+                queries.clear()
+                async with InsightsUnitOfWork(sessions, tables=messaging, service="insights") as uow:
+                    assert (await fold_pending(uow=uow, bands=BANDS, limit=10, cache=cache)).claimed == 1
+                writes.append([q for q in queries if "DELETE FROM" in q or "INSERT INTO" in q])
+                async with sessions() as s:
+                    assert await rows(s, order.request_id) == await replaced_whole(sessions, order.request_id)
+        finally:
+            await engine.dispose()
+    assert all(len(w) == 1 for w in writes), writes
+    # every pass rewrites the summary (the first replaces everything: nothing cached), deleting its row first
+    assert all("DELETE FROM request_view" in w[0] and "INSERT INTO request_view" in w[0] for w in writes), writes

@@ -189,6 +189,32 @@ def _insert_done_sql(tables: tuple[str, ...]) -> str:
     return f"WITH {', '.join(ctes)} {done}" if ctes else done
 
 
+@functools.lru_cache(maxsize=512)
+def _write_sql(deletes: tuple[str, ...], inserts: tuple[str, ...]) -> str:
+    """One statement deleting the request rows of ``deletes`` (``$i``: the request ids of the i-th), THEN inserting
+    the rows of ``inserts`` (column arrays, as ``_INSERT_ROWS``), and removing the folded versions' queue rows
+    (``_DONE``'s two arrays last): data-modifying CTEs. The sub-statements of one statement run in no set
+    order, and a table's new rows may have its old rows' keys; so every insert is filtered on ``gate``, which
+    counts every deleted row: an init plan, evaluated before the insert's first row, so no row is inserted
+    before all deletes are done (a row deleted by this transaction is no longer a key conflict). The filter
+    must use the count: a join with ``gate`` whose column is not used is planned away. No delete:
+    ``_insert_done_sql``."""
+    if not deletes:
+        return _insert_done_sql(inserts)
+    ctes = [
+        f"d{i} AS (DELETE FROM {t} WHERE request_id = ANY(${i}::text[]) RETURNING 1)"  # noqa: S608 - own table names
+        for i, t in enumerate(deletes, 1)
+    ]
+    counted = " + ".join(f"(SELECT count(*) FROM d{i})" for i in range(1, len(deletes) + 1))
+    ctes.append(f"gate AS (SELECT {counted} AS deleted)")
+    offset = len(deletes)
+    for i, t in enumerate(inserts):
+        sql, names, _ = _INSERT_ROWS[t]
+        ctes.append(f"i{i} AS ({_numbered(sql, offset)} WHERE (SELECT deleted FROM gate) >= 0)")
+        offset += len(names)
+    return f"WITH {', '.join(ctes)} {_numbered(_DONE, offset)}"
+
+
 def _person_json(p: Person) -> dict[str, str]:
     return {"id": p.id, "name": p.name}
 
@@ -355,19 +381,17 @@ class ViewStore:
     async def write(
         self, deleted: dict[str, list[str]], inserted: dict[str, list[tuple[Any, ...]]], done: list[Pending]
     ) -> None:
-        """Only what changed: the rows of ``deleted``'s tables removed for its request ids (one statement), then
-        ``inserted``'s rows stored and the ``done`` queue rows removed (one statement); tables in neither are
-        not touched. The fold job's writes (``service.ingest.fold_pending`` with a ``FoldCache``)."""
+        """Only what changed, in ONE statement: the rows of ``deleted``'s tables removed for its request ids,
+        ``inserted``'s rows stored, the ``done`` queue rows removed; tables in neither are not touched. The
+        fold job's writes (``service.ingest.fold_pending`` with a ``FoldCache``)."""
         conn = await driver_connection(self.session)
-        tables = tuple(t for t in VIEW_TABLES if deleted.get(t))
-        if tables:
-            await conn.execute(_delete_sql(tables), *(deleted[t] for t in tables))
-        tables = tuple(t for t in VIEW_TABLES if inserted.get(t))
-        args: list[Any] = []
-        for t in tables:
+        deletes = tuple(t for t in VIEW_TABLES if deleted.get(t))
+        inserts = tuple(t for t in VIEW_TABLES if inserted.get(t))
+        args: list[Any] = [deleted[t] for t in deletes]
+        for t in inserts:
             args.extend(list(column) for column in zip(*inserted[t], strict=True))
         args += [[p.request_id for p in done], [p.version for p in done]]
-        await conn.execute(_insert_done_sql(tables), *args)
+        await conn.execute(_write_sql(deletes, inserts), *args)
 
 
 def _summary(v: RequestView) -> dict[str, Any]:
