@@ -205,12 +205,12 @@ def _write_sql(deletes: tuple[str, ...], inserts: tuple[str, ...]) -> str:
         f"d{i} AS (DELETE FROM {t} WHERE request_id = ANY(${i}::text[]) RETURNING 1)"  # noqa: S608 - own table names
         for i, t in enumerate(deletes, 1)
     ]
-    counted = " + ".join(f"(SELECT count(*) FROM d{i})" for i in range(1, len(deletes) + 1))
+    counted = " + ".join(f"(SELECT count(*) FROM d{i})" for i in range(1, len(deletes) + 1))  # noqa: S608
     ctes.append(f"gate AS (SELECT {counted} AS deleted)")
     offset = len(deletes)
     for i, t in enumerate(inserts):
         sql, names, _ = _INSERT_ROWS[t]
-        ctes.append(f"i{i} AS ({_numbered(sql, offset)} WHERE (SELECT deleted FROM gate) >= 0)")
+        ctes.append(f"i{i} AS ({_numbered(sql, offset)} WHERE (SELECT deleted FROM gate) >= 0)")  # noqa: S608
         offset += len(names)
     return f"WITH {', '.join(ctes)} {_numbered(_DONE, offset)}"
 
