@@ -33,6 +33,9 @@ class FakeFacts:
     async def save_vendor(self, v: VendorFact) -> None:
         return None
 
+    async def save_vendor_if_newer(self, v: VendorFact) -> bool:
+        return True
+
 
 class FakeQueue:
     def __init__(self, facts: FakeFacts) -> None:

@@ -74,6 +74,16 @@ _RECORD_MANY = (
     "SELECT event_id FROM f"
 )
 
+# A ``vendor.updated`` kept when newer than the record kept, by (event time, event id) as
+# ``VendorFact.newer_than`` (the ids compared byte for byte, as Python compares them): one round trip.
+_SAVE_VENDOR_IF_NEWER = (
+    "INSERT INTO vendor (vendor_id, legal_name, status, updated_at, event_id) VALUES ($1, $2, $3, $4, $5) "
+    "ON CONFLICT (vendor_id) DO UPDATE SET legal_name = excluded.legal_name, status = excluded.status, "
+    "updated_at = excluded.updated_at, event_id = excluded.event_id "
+    'WHERE (vendor.updated_at, vendor.event_id COLLATE "C") < (excluded.updated_at, excluded.event_id COLLATE "C") '
+    "RETURNING 1"
+)
+
 # The oldest queued requests that no other fold (another replica) holds; the advisory lock is
 # transaction-scoped, so it is released at the fold's commit or rollback.
 _CLAIM = (
@@ -263,6 +273,13 @@ class FactStore:
             [json.dumps(fold_fields(f.type, f.data)) for f in unique],
         )
         return {r["event_id"] for r in rows}
+
+    async def save_vendor_if_newer(self, v: VendorFact) -> bool:
+        """Keep ``v`` unless the vendor's record kept is as new or newer (``VendorFact.newer_than``), in one
+        statement (raw asyncpg, the lock of the upsert in place of a locking read first); True if kept."""
+        conn = await driver_connection(self.session)
+        args = (v.vendor_id, v.legal_name, v.status, v.time, v.event_id)
+        return await conn.fetchval(_SAVE_VENDOR_IF_NEWER, *args) is not None
 
     async def vendor(self, vendor_id: str) -> VendorFact | None:
         row = (

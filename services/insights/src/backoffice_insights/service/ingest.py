@@ -50,6 +50,7 @@ class FactsPort(Protocol):
     async def record(self, f: Fact) -> bool: ...
     async def vendor(self, vendor_id: str) -> VendorFact | None: ...
     async def save_vendor(self, v: VendorFact) -> None: ...
+    async def save_vendor_if_newer(self, v: VendorFact) -> bool: ...
 
 
 class FoldQueuePort(Protocol):
@@ -89,10 +90,9 @@ async def record_fact(*, uow: IngestUow, fact: Fact) -> str | None:
 
 
 async def record_vendor(*, uow: IngestUow, vendor: VendorFact) -> str:
-    current = await uow.facts.vendor(vendor.vendor_id)
-    if not vendor.newer_than(current):
+    """The newest ``vendor.updated`` by event time wins (``VendorFact.newer_than``), in one statement."""
+    if not await uow.facts.save_vendor_if_newer(vendor):
         return "older than the vendor record kept"
-    await uow.facts.save_vendor(vendor)
     return "vendor recorded"
 
 
