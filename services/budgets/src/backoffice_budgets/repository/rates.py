@@ -13,6 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice_budgets.domain.fx import FxRate, RatesByDay
 from backoffice_budgets.models import fx_rate
+from backoffice_common.db import driver_connection
+
+# The latest rate of each currency in ``$1`` on a day in [``$3``, ``$2``]: both sides of a cross rate in one round trip.
+_PER_EUR_SQL = (
+    "SELECT DISTINCT ON (currency) currency, per_eur, rate_date FROM fx_rate"
+    " WHERE currency = ANY($1::text[]) AND rate_date <= $2 AND rate_date >= $3 ORDER BY currency, rate_date DESC"
+)
 
 
 class RateRepository:
@@ -34,18 +41,16 @@ class RateRepository:
             await self.session.execute(stmt)
         return len(rows)
 
-    async def _per_eur(self, currency: str, day: date, oldest: date) -> tuple[Decimal, date] | None:
-        if currency == "EUR":
-            return Decimal(1), day
-        row = (
-            await self.session.execute(
-                select(fx_rate.c.per_eur, fx_rate.c.rate_date)
-                .where(fx_rate.c.currency == currency, fx_rate.c.rate_date <= day, fx_rate.c.rate_date >= oldest)
-                .order_by(fx_rate.c.rate_date.desc())
-                .limit(1)
-            )
-        ).first()
-        return (row.per_eur, row.rate_date) if row else None
+    async def _per_eur(self, currencies: set[str], day: date, oldest: date) -> dict[str, tuple[Decimal, date]]:
+        """Each currency's units per euro in force on ``day`` (at most as old as ``oldest``), those that have one;
+        the euro itself at 1 on ``day``. One raw statement for all the other currencies (a priced event asks it)."""
+        found: dict[str, tuple[Decimal, date]] = {"EUR": (Decimal(1), day)} if "EUR" in currencies else {}
+        others = sorted(currencies - {"EUR"})
+        if others:
+            conn = await driver_connection(self.session)
+            for r in await conn.fetch(_PER_EUR_SQL, others, day, oldest):
+                found[r["currency"]] = (r["per_eur"], r["rate_date"])
+        return found
 
     async def rate(self, source: str, target: str, *, on: date, max_age_days: int) -> FxRate | None:
         """The rate from ``source`` into ``target`` in force on ``on`` (the latest ECB day at most
@@ -53,8 +58,8 @@ class RateRepository:
         if source == target:
             return FxRate.identity(source)
         oldest = on - timedelta(days=max_age_days)
-        a = await self._per_eur(source, on, oldest)
-        b = await self._per_eur(target, on, oldest)
+        per_eur = await self._per_eur({source, target}, on, oldest)
+        a, b = per_eur.get(source), per_eur.get(target)
         if a is None or b is None:
             return None
         rate_date = min(a[1], b[1]) if source != "EUR" and target != "EUR" else (a[1] if target == "EUR" else b[1])
