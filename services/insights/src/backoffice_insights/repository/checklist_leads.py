@@ -6,10 +6,21 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Float, cast, extract, func, literal, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice_common.db import driver_connection
 from backoffice_insights.models import checklist_lead
+
+_RECORD = (
+    "INSERT INTO checklist_lead (checklist_id, kind, template_key, department, status, started_at, ended_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (checklist_id) DO UPDATE SET kind = excluded.kind,"
+    " template_key = excluded.template_key, department = excluded.department,"
+    " started_at = coalesce(checklist_lead.started_at, excluded.started_at)"
+)
+_RECORD_RUNNING = _RECORD
+"""A start: the row made, or its start kept (an end that arrived first stays)."""
+_RECORD_ENDED = _RECORD + ", status = excluded.status, ended_at = excluded.ended_at"
+"""A completion or cancellation: also the status and the end."""
 
 LeadGroup = Literal["none", "template", "department"]
 _DAYS = cast(extract("epoch", checklist_lead.c.ended_at - checklist_lead.c.started_at), Float) / 86400.0
@@ -26,26 +37,12 @@ async def record(
     started_at: datetime | None,
     ended_at: datetime | None,
 ) -> None:
-    """Whatever arrives first makes the row; a start never undoes an end, the first start time stays."""
-    stmt = insert(checklist_lead).values(
-        checklist_id=checklist_id,
-        kind=kind,
-        template_key=template_key,
-        department=department,
-        status=status,
-        started_at=started_at,
-        ended_at=ended_at,
-    )
-    existing = checklist_lead.c
-    updates: dict[str, Any] = {
-        "kind": stmt.excluded.kind,
-        "template_key": stmt.excluded.template_key,
-        "department": stmt.excluded.department,
-        "started_at": func.coalesce(existing.started_at, stmt.excluded.started_at),
-    }
-    if status != "running":
-        updates |= {"status": stmt.excluded.status, "ended_at": stmt.excluded.ended_at}
-    await session.execute(stmt.on_conflict_do_update(index_elements=["checklist_id"], set_=updates))
+    """Whatever arrives first makes the row; a start never undoes an end, the first start time stays.
+
+    One raw asyncpg statement on the session's connection and transaction (``driver_connection``)."""
+    conn = await driver_connection(session)
+    sql = _RECORD_RUNNING if status == "running" else _RECORD_ENDED
+    await conn.execute(sql, checklist_id, kind, template_key, department, status, started_at, ended_at)
 
 
 async def lead_times(
