@@ -1,14 +1,16 @@
 """The eighth round's round trips of the unit of work, old against new, alternated in one run (not a test).
 
-``old``: ``UnitOfWork`` with the methods this round changed as they were (copied below, ``OldUnitOfWork``):
-the inbox claim as BEGIN and then the parameterised INSERT (two round trips); the commit statement and
-then COMMIT (two round trips). ``new``: this checkout's ``UnitOfWork`` (``--only claim`` or ``--only
-commit`` keeps the other method old, to measure one change at a time).
+``old``: ``UnitOfWork`` with ``commit`` as it was (``OldCommit``, copied below): the commit statement (for a
+handler's outcome alone, ``WITH w0 AS (UPDATE processed_event ... FROM unnest(...)) SELECT 1``), then COMMIT:
+two round trips. ``new``: this checkout's ``UnitOfWork``: an outcome alone is ``UPDATE ...; COMMIT`` in one
+message (``DriverTransaction.commit_with``). Commit 31aab3f of this branch also sent the claim with BEGIN
+and every commit statement with COMMIT (values as constants); measured with this script then (``--only
+claim``/``commit`` of that commit) and dropped: the server's parse and plan cost what the round trips saved.
 
 Operations, as the services run them, the audit chain on:
 
 - ``consume``: a consumer's unit of work: claim, a raw write, one event published, outcome, commit.
-- ``outcome``: claim, a raw write, an outcome and nothing published (notifications' and budgets' handlers).
+- ``outcome``: claim, a raw write, an outcome and nothing published (budgets', requests', checklists' handlers).
 - ``plain``: claim and commit, no outcome, nothing published (a handler with no effect).
 - ``duplicate``: the claim of an event already handled: False, left without commit.
 - ``command``: a command: a row under lock (``fetch_beginning``), a raw UPDATE, one event, commit.
@@ -16,9 +18,9 @@ Operations, as the services run them, the audit chain on:
 Both variants first run each operation on keys of their own, and the rows they leave (items, inbox rows
 with their outcomes, outbox rows, the audit chain verified) are compared; a unit of work left without
 commit leaves nothing; no connection is left in a transaction. Then rounds alternate old and new: client
-CPU (this process), backend CPU (``/proc`` of the pool's one backend), wall, per unit of work, medians.
+CPU (this process), backend CPU (``/proc`` of the pool's one backend), wall, per unit of work.
 
-    source deploy/env.sh && .venv/bin/python services/common/bench/uow_round_trips_cpu.py --n 300 --rounds 6
+    source deploy/env.sh && .venv/bin/python services/common/bench/uow_round_trips_cpu.py --n 500 --rounds 10
 """
 
 from __future__ import annotations
@@ -58,21 +60,6 @@ ITEM = Table(
 )
 
 
-class OldClaim(UnitOfWork):
-    """The claim as before this round: BEGIN, then the parameterised INSERT ... RETURNING."""
-
-    async def claim(self, *, consumer: str, event: CloudEvent) -> bool:
-        claimed = await (await self._driver()).fetchval(
-            f"INSERT INTO {self._tables.inbox.name} (consumer, event_id, event_type) VALUES ($1, $2, $3)"  # noqa: S608
-            " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
-            consumer,
-            event.id,
-            event.type,
-        )
-        self._claimed_by = consumer
-        return claimed is not None
-
-
 class OldCommit(UnitOfWork):
     """The commit as before this round: the commit statement (``flush_events``), then COMMIT on its own."""
 
@@ -84,10 +71,6 @@ class OldCommit(UnitOfWork):
             await session.commit()
         if self._transaction is not None:
             await self._transaction.commit()
-
-
-class OldBoth(OldClaim, OldCommit):
-    pass
 
 
 def backend_cpu(pid: int) -> float:
@@ -200,9 +183,9 @@ async def state(engine: AsyncEngine, name: str) -> dict[str, Any]:
     }
 
 
-async def run(n: int, rounds: int, only: str | None) -> None:
-    old_class: type[UnitOfWork] = {"claim": OldClaim, "commit": OldCommit, None: OldBoth}[only]
-    new_class: type[UnitOfWork] = {"claim": OldCommit, "commit": OldClaim, None: UnitOfWork}[only]
+async def run(n: int, rounds: int, timed: list[str]) -> None:
+    old_class: type[UnitOfWork] = OldCommit
+    new_class: type[UnitOfWork] = UnitOfWork
     async with private_database() as url:
         metadata = new_metadata()
         tables = messaging_tables(metadata, audit=True)
@@ -260,7 +243,7 @@ async def run(n: int, rounds: int, only: str | None) -> None:
                 for op in OPS.values():
                     await op(make, f"warm-{name}-{i}")
         results: dict[tuple[str, str], tuple[list[float], list[float], list[float]]] = {
-            (o, v): ([], [], []) for o in OPS for v in variants
+            (o, v): ([], [], []) for o in timed for v in variants
         }
         loads = [os.getloadavg()[0]]
         for r in range(rounds):
@@ -268,6 +251,10 @@ async def run(n: int, rounds: int, only: str | None) -> None:
             for name, make in order:
                 for op_name, op in OPS.items():
                     keys = [f"{name}-{r}-{i}" for i in range(n)]
+                    if op_name not in timed:  # run (the later operations need its rows), not timed
+                        for key in keys:
+                            await op(make, key)
+                        continue
                     c0, s0, w0 = time.process_time(), backend_cpu(pid), time.perf_counter()
                     for key in keys:
                         await op(make, key)
@@ -278,11 +265,11 @@ async def run(n: int, rounds: int, only: str | None) -> None:
             loads.append(os.getloadavg()[0])
         await engine.dispose()
     print(
-        f"unit of work, old against new ({only or 'claim and commit'}), {rounds} rounds x {n} per operation,"
+        f"unit of work, old against new commit, {rounds} rounds x {n} per operation,"
         f" alternated; load {min(loads):.1f}-{max(loads):.1f}"
     )
     print(f"{'':12}{'':5}{'client ms':>10}{'backend ms':>11}{'wall ms':>9}  (medians of the rounds)")
-    for op_name in OPS:
+    for op_name in timed:
         for name in variants:
             client, server, wall = results[(op_name, name)]
             print(
@@ -292,7 +279,8 @@ async def run(n: int, rounds: int, only: str | None) -> None:
         c = [statistics.mean(results[(op_name, v)][0]) for v in variants]
         s = [statistics.mean(results[(op_name, v)][1]) for v in variants]
         print(
-            f"  {op_name:10}new/old (means) client {c[1] / c[0]:.2f}, backend {s[1] / s[0] if s[0] else float('nan'):.2f},"
+            f"  {op_name:10}new/old (means) client {c[1] / c[0]:.2f},"
+            f" backend {s[1] / s[0] if s[0] else float('nan'):.2f},"
             f" both {(c[1] + s[1]) / (c[0] + s[0]):.2f} ({c[0] + s[0]:.3f} -> {c[1] + s[1]:.3f} ms)"
         )
 
@@ -301,9 +289,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--only", choices=("claim", "commit"), help="measure one change (the other stays old)")
+    parser.add_argument("--ops", default=",".join(OPS), help="the operations timed (all are checked first)")
     args = parser.parse_args()
-    asyncio.run(run(args.n, args.rounds, args.only))
+    asyncio.run(run(args.n, args.rounds, args.ops.split(",")))
 
 
 if __name__ == "__main__":

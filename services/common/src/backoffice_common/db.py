@@ -12,10 +12,8 @@ in flight while it happens (they get a 503, see ``problems``), none that arrive 
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -133,23 +131,13 @@ class DriverTransaction:
             await_only(self._driver.execute("BEGIN"))
         return self._sync
 
-    async def begin_with(self, sql: str) -> str:
-        """``BEGIN`` and ``sql`` in ONE round trip (when the transaction has not begun; else ``sql`` alone):
-        asyncpg's ``execute`` without arguments sends both in one simple-protocol message, which carries
-        no parameters, so ``sql``'s values are constants (``text_literal``). The answer is the status of
-        ``sql`` (``INSERT 0 1``): for a first statement whose rows are not needed (the inbox claim), BEGIN
-        costs no round trip of its own. ``sql`` is one statement; if it fails, the transaction it began
-        is in the failed state and ``release`` rolls it back, as after any failed statement."""
-        driver = await self.connection()
-        if driver.is_in_transaction():
-            return str(await driver.execute(sql))
-        return str(await driver.execute("BEGIN;" + sql))
-
     async def commit_with(self, sql: str) -> None:
-        """``sql`` and then ``COMMIT`` in ONE round trip (one simple-protocol message: ``sql``'s values are
-        constants, ``inline``), BEGIN first in the same message if the transaction has not begun. If ``sql``
+        """``sql`` and then ``COMMIT`` in ONE round trip: asyncpg's ``execute`` without arguments sends both
+        in one simple-protocol message, which carries no parameters, so ``sql``'s values are constants
+        (``text_literal``); BEGIN first in the same message if the transaction has not begun. If ``sql``
         fails, the server skips the COMMIT and leaves the transaction failed: the error is raised and
-        ``release`` rolls back, as when the statement and COMMIT were two round trips."""
+        ``release`` rolls back, as when the statement and COMMIT were two round trips. For a small last
+        statement only: an unprepared statement is parsed and planned on every call."""
         driver = await self.connection()
         await driver.execute(("" if driver.is_in_transaction() else "BEGIN;") + sql + ";COMMIT")
 
@@ -231,45 +219,10 @@ def text_literal(value: str) -> str:
     says: an escape string (``E'...'``) with every backslash and every quote doubled, so nothing in
     ``value`` is read as an escape or ends the constant. A NUL cannot be in a PostgreSQL text value:
     ``ValueError`` (callers look for one first and then take the parameterised path, whose error is the
-    server's, as before)."""
+    server's, as before). For ``DriverTransaction.commit_with``."""
     if "\x00" in value:
         raise ValueError("a NUL character cannot be in a PostgreSQL text value")
     return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def constant(value: Any) -> str:
-    """``value`` as a PostgreSQL constant for ``inline``: NULL, a boolean, an integer, a string
-    (``text_literal``), bytes (bytea's hex input, ``E'\\\\x...'``), an aware datetime (its ISO text; the
-    statement casts it) or a list of those (``ARRAY[...]``; the statement casts it, ``'{}'`` when empty).
-    ``ValueError`` for a NUL in a string, ``TypeError`` for any other type."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value) if value >= 0 else f"({value})"
-    if isinstance(value, str):
-        return text_literal(value)
-    if isinstance(value, bytes):
-        return "E'\\\\x" + value.hex() + "'"
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise TypeError("a naive datetime has no single constant")
-        return text_literal(value.isoformat())
-    if isinstance(value, list):
-        return "ARRAY[" + ",".join(constant(item) for item in value) + "]" if value else "'{}'"
-    raise TypeError(f"no constant for a {type(value).__name__}")
-
-
-_PARAMETER = re.compile(r"\$(\d+)")
-
-
-def inline(sql: str, args: Sequence[Any]) -> str:
-    """``sql`` with each parameter ``$n`` replaced by ``constant(args[n - 1])``, for a message that carries no
-    parameters (``DriverTransaction.begin_with``/``commit_with``). Only for the library's own statements:
-    every ``$`` in ``sql`` is a parameter (no dollar quotes), and each parameter the statement does not
-    type by its place is cast there (``$1::text[]``). One pass, so a constant's text is never scanned again."""
-    return _PARAMETER.sub(lambda m: constant(args[int(m.group(1)) - 1]), sql)
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:

@@ -15,7 +15,6 @@ from backoffice_common.db import (
     DriverSession,
     DriverTransaction,
     driver_connection,
-    inline,
     text_literal,
 )
 from backoffice_common.events import KAFKA_HEADERS, CloudEvent, new_event
@@ -142,19 +141,10 @@ class UnitOfWork:
     async def claim(self, *, consumer: str, event: CloudEvent) -> bool:
         """Record that ``consumer`` handles ``event`` in this transaction; False if it already did.
 
-        The claim is a consumer's first statement: BEGIN and the INSERT in ONE round trip
-        (``DriverTransaction.begin_with``: the values as constants, the answer the INSERT's status, ``INSERT 0
-        1`` when claimed). Values with a NUL (which PostgreSQL refuses) and a session without an engine take
-        the parameterised statement, BEGIN first, as before."""
-        transaction = self._transaction
-        if transaction is not None and "\x00" not in consumer + event.id + event.type:
-            status = await transaction.begin_with(
-                f"INSERT INTO {self._tables.inbox.name} (consumer, event_id, event_type)"  # noqa: S608
-                f" VALUES ({text_literal(consumer)}, {text_literal(event.id)}, {text_literal(event.type)})"
-                " ON CONFLICT (consumer, event_id) DO NOTHING"
-            )
-            self._claimed_by = consumer
-            return status == "INSERT 0 1"
+        The claim is a consumer's first statement: BEGIN (asyncpg's, no SQLAlchemy) and then the
+        INSERT on the unit of work's connection. (Sending the two as one message, the values as constants,
+        was measured in the eighth round: the server's parse and plan of the unprepared INSERT cost what the
+        round trip saved; not kept.)"""
         claimed = await (await self._driver()).fetchval(
             f"INSERT INTO {self._tables.inbox.name} (consumer, event_id, event_type) VALUES ($1, $2, $3)"  # noqa: S608
             " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
@@ -199,20 +189,12 @@ class UnitOfWork:
         Raw asyncpg on the unit of work's connection and transaction: the audit
         rows, the outbox rows, the inbox outcomes set since the claim and the relay's NOTIFY go in
         one statement (after the audit chain's lock and head), each list as one array parameter."""
-        statement = await self._commit_statement()
-        if statement is not None:
-            conn, sql, args = statement
-            await conn.execute(sql, *args)
-
-    async def _commit_statement(self) -> tuple[Any, str, list[Any]] | None:
-        """The commit statement (``flush_events``) and its arguments, on the unit of work's connection in its
-        transaction (the audit chain's head locked and read first), the queues emptied; None if nothing to write."""
         audited = self._tables.audit is not None and bool(self._pending or self._facts)
         facts = [*self.pending_events, *self._facts]
         self._facts = []
         outcomes, self._outcomes = self._outcomes, {}
         if not self._pending and not audited and not outcomes:
-            return None
+            return
         if self._transaction is None or _session_used(self.session):
             await self.session.flush()  # the ORM's pending changes first, as autoflush did before
         conn = await self._driver()
@@ -257,9 +239,9 @@ class UnitOfWork:
                 ]
             )
             final = f"SELECT pg_notify(${n + 7}, '')"
-        self._pending = []
         ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts))
-        return conn, f"WITH {ctes} {final}", args
+        await conn.execute(f"WITH {ctes} {final}", *args)
+        self._pending = []
 
     async def _driver(self) -> Any:
         """The asyncpg connection in this unit of work's transaction (begun if it was not)."""
@@ -268,30 +250,38 @@ class UnitOfWork:
         return await self._transaction.driver()
 
     async def commit(self) -> None:
-        """Write what is queued (``flush_events``) and commit. On the raw path (nothing ran on the session)
-        the commit statement and COMMIT go in ONE round trip (``DriverTransaction.commit_with``: the
-        statement's values as constants, ``db.inline``); a value that cannot be a constant (a NUL) sends
-        them as two, as before."""
+        """Write what is queued (``flush_events``) and commit.
+
+        A consumer's unit of work whose only write at commit is its handler's outcome (nothing published,
+        nothing audited: budgets', requests' and checklists' handlers that change their own rows), on the
+        raw path (nothing ran on the session): the outcome's ``UPDATE`` and COMMIT in ONE round trip
+        (``DriverTransaction.commit_with``, the values as constants). Everything else as before: the commit
+        statement, then COMMIT (a large statement as constants costs the server more to parse and plan
+        than the round trip saves: ``bench/uow_round_trips_cpu.py``)."""
         await self.collect_events()
         session = self.session
         transaction = self._transaction
-        if transaction is None or _session_used(session):
-            await self.flush_events()
-            await session.commit()  # flushes what is left, then COMMIT (DriverSession.commit)
-            if transaction is not None:
-                await transaction.commit()
-            return
-        statement = await self._commit_statement()
-        if statement is not None:
-            conn, sql, args = statement
-            try:
-                constant_sql = inline(sql, args)
-            except ValueError:
-                await conn.execute(sql, *args)
-            else:
-                await transaction.commit_with(constant_sql)
+        if (
+            transaction is not None
+            and len(self._outcomes) == 1
+            and not self._pending
+            and not (self._facts and self._tables.audit is not None)
+            and not _session_used(session)
+        ):
+            ((consumer, event_id), outcome), *_ = self._outcomes.items()
+            if "\x00" not in consumer + event_id + outcome:
+                self._outcomes = {}
+                self._facts = []
+                await transaction.commit_with(
+                    f"UPDATE {self._tables.inbox.name} SET outcome = {text_literal(outcome)}"  # noqa: S608
+                    f" WHERE consumer = {text_literal(consumer)} AND event_id = {text_literal(event_id)}"
+                )
                 return
-        await transaction.commit()
+        await self.flush_events()
+        if transaction is None or _session_used(session):
+            await session.commit()  # flushes what is left, then COMMIT (DriverSession.commit)
+        if transaction is not None:
+            await transaction.commit()
 
     async def rollback(self) -> None:
         self._pending = []
