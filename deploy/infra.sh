@@ -155,6 +155,12 @@ pg_write_conf() {
         echo "# once per naptime; with every service's and the tests' databases that was a fork every 3-6 s."
         echo "# Thresholds unchanged: a table that needs vacuuming waits up to 5 min instead of 1."
         echo "autovacuum_naptime = 5min"
+        if [ -n "${BACKOFFICE_PG_STAT_STATEMENTS:-}" ]; then
+            # a measurement only (services/common/bench/pg_census.py): not in the run profile by default
+            echo "shared_preload_libraries = 'pg_stat_statements'"
+            echo "pg_stat_statements.track = top"
+            echo "pg_stat_statements.track_utility = on"
+        fi
         if [ "$BACKOFFICE_PROFILE" = test ]; then
             echo "# test profile: durability traded for speed"
             echo "fsync = off"

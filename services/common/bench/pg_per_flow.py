@@ -45,7 +45,9 @@ KINDS = (
 SERVICE_DATABASES = re.compile(r"^(requests|approvals|notifications|contracts|insights|budgets|checklists)$")
 
 
-async def snapshot(dsn: str) -> tuple[dict[str, tuple[int, int]], Counter[tuple[str, str]] | None]:
+async def snapshot(
+    dsn: str,
+) -> tuple[dict[str, tuple[int, int]], Counter[tuple[str, str]] | None, Counter[tuple[str, str]]]:
     conn = await asyncpg.connect(dsn)
     try:
         xacts = {
@@ -55,15 +57,18 @@ async def snapshot(dsn: str) -> tuple[dict[str, tuple[int, int]], Counter[tuple[
             )
         }
         statements: Counter[tuple[str, str]] | None = None
+        times: Counter[tuple[str, str]] = Counter()  # total execution time, ms
         has_extension = await conn.fetchval("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'")
         if has_extension:
             statements = Counter()
             for row in await conn.fetch(
-                "SELECT d.datname, s.query, sum(s.calls)::bigint AS calls FROM pg_stat_statements s"
+                "SELECT d.datname, s.query, sum(s.calls)::bigint AS calls,"
+                " sum(s.total_exec_time + s.total_plan_time)::float8 AS ms FROM pg_stat_statements s"
                 " JOIN pg_database d ON d.oid = s.dbid GROUP BY d.datname, s.query"
             ):
                 statements[(row["datname"], row["query"])] += int(row["calls"])
-        return xacts, statements
+                times[(row["datname"], row["query"])] += float(row["ms"])
+        return xacts, statements, times
     finally:
         await conn.close()
 
@@ -109,6 +114,7 @@ def main() -> None:
     parser.add_argument("--flows", type=int, default=20)
     parser.add_argument("--rate", type=float, default=1.0)
     parser.add_argument("--top", type=int, default=40, help="how many statements to list")
+    parser.add_argument("--per-db", type=int, default=0, help="also the N most frequent statements of each database")
     args = parser.parse_args()
     base = os.environ["BACKOFFICE_PG_DSN_BASE"].replace("postgresql+asyncpg://", "postgresql://")
     dsn = f"{base}/postgres"
@@ -133,8 +139,8 @@ def main() -> None:
     la = os.getloadavg()
     print(f"\nPostgreSQL per completed flow ({flows} flows at {args.rate:g}/s, load {la[0]:.2f}/{la[1]:.2f})")
     print(f"  server CPU (postmaster tree)  {(cpu1 - cpu0) / flows * 1000:8.1f} ms")
-    xb, sb = before
-    xa, sa = after
+    xb, sb, tb = before
+    xa, sa, ta = after
     stmts_by_db: Counter[str] = Counter()
     if sa is not None and sb is not None:
         for (db, _), calls in (sa - sb).items():
@@ -163,12 +169,24 @@ def main() -> None:
     print("\nstatements per flow by kind (all services)")
     for name, _ in (*KINDS, ("other", None)):
         print(f"  {name:<40}{kinds[name] / flows:8.1f}")
-    print(f"\nthe {args.top} most frequent statements, calls per flow")
+    ms = {key: ta[key] - tb.get(key, 0.0) for key in ta}
+    print(f"\nthe {args.top} most frequent statements, calls and server execution time (ms) per flow")
     for (db, query), calls in (sa - sb).most_common(args.top):
         if not SERVICE_DATABASES.match(db):
             continue
         text = " ".join(query.split())
-        print(f"  {calls / flows:6.1f}  {db:<13} {text[:150]}")
+        print(f"  {calls / flows:6.1f} {ms.get((db, query), 0.0) / flows:7.2f}  {db:<13} {text[:150]}")
+    if args.per_db:
+        by_db: dict[str, Counter[str]] = {}
+        for (db, query), calls in (sa - sb).items():
+            if SERVICE_DATABASES.match(db):
+                by_db.setdefault(db, Counter())[query] += calls
+        for db in sorted(by_db):
+            total = sum(by_db[db].values())
+            print(f"\n{db}: {total / flows:.1f} statements a flow; the {args.per_db} most frequent (calls, ms)")
+            for query, calls in by_db[db].most_common(args.per_db):
+                text = " ".join(query.split())
+                print(f"  {calls / flows:6.1f} {ms.get((db, query), 0.0) / flows:7.2f}  {text[:200]}")
 
 
 if __name__ == "__main__":

@@ -245,12 +245,16 @@ async def test_an_audited_unit_of_work_locks_and_reads_the_chain_head_in_one_rou
             try:
                 uow.publish(fact(str(uuid.uuid4())), topic="demo.facts")  # type: ignore[arg-type]
                 await uow.commit()
+                # asyncpg calls the query loggers soon after each statement (call_soon), not in it: let them
+                # run before the logger is removed, so the list is whole whatever the scheduling (without
+                # this the last one or two were in it or not, depending on when the block's exit yielded).
+                await asyncio.sleep(0)
             finally:
                 conn.remove_query_logger(log)
-        # The statements sent on the driver connection (COMMIT goes through SQLAlchemy's adapter): the head,
-        # locked and read by the database's function, then the commit statement (entries, outbox, notify).
-        # No LOCK TABLE of its own and no second read of the head: two round trips before the function.
-        assert sent == [HEAD_SQL, sent[1]]
+        # The statements sent on the driver connection: the head, locked and read by the database's function,
+        # then the commit statement (entries, outbox, notify), then asyncpg's COMMIT. No LOCK TABLE of its own
+        # and no second read of the head: two round trips before the function.
+        assert sent == [HEAD_SQL, sent[1], "COMMIT"]
         assert sent[1].startswith("WITH w0 AS (INSERT INTO audit_entry")
         assert len(await chain_rows(lg.dsn)) == 2
 

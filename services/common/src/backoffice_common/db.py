@@ -131,6 +131,16 @@ class DriverTransaction:
             await_only(self._driver.execute("BEGIN"))
         return self._sync
 
+    async def commit_with(self, sql: str) -> None:
+        """``sql`` and then ``COMMIT`` in ONE round trip: asyncpg's ``execute`` without arguments sends both
+        in one simple-protocol message, which carries no parameters, so ``sql``'s values are constants
+        (``text_literal``); BEGIN first in the same message if the transaction has not begun. If ``sql``
+        fails, the server skips the COMMIT and leaves the transaction failed: the error is raised and
+        ``release`` rolls back, as when the statement and COMMIT were two round trips. For a small last
+        statement only: an unprepared statement is parsed and planned on every call."""
+        driver = await self.connection()
+        await driver.execute(("" if driver.is_in_transaction() else "BEGIN;") + sql + ";COMMIT")
+
     @property
     def in_transaction(self) -> bool:
         return self._driver is not None and self._driver.is_in_transaction()
@@ -202,6 +212,17 @@ class DriverSession(Session):
         transaction: DriverTransaction | None = self.info.get(DRIVER_TRANSACTION)
         if transaction is not None and transaction.in_transaction:
             await_only(transaction.rollback())
+
+
+def text_literal(value: str) -> str:
+    """``value`` as a PostgreSQL string constant, the same text whatever ``standard_conforming_strings``
+    says: an escape string (``E'...'``) with every backslash and every quote doubled, so nothing in
+    ``value`` is read as an escape or ends the constant. A NUL cannot be in a PostgreSQL text value:
+    ``ValueError`` (callers look for one first and then take the parameterised path, whose error is the
+    server's, as before). For ``DriverTransaction.commit_with``."""
+    if "\x00" in value:
+        raise ValueError("a NUL character cannot be in a PostgreSQL text value")
+    return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
