@@ -12,6 +12,11 @@ alike (every group reads back the same records: keys, values and headers), then,
 the broker's CPU (utime + stime of all its threads) per record produced, per second, and the produce's
 acknowledgement time (p50 / p99 / max), with the load average.
 
+The topic layout may differ between the sides (the brokers then run the same ``deploy/``): ``--topics``
+topics that every group reads (a service reads 2-9), each of ``--a-partitions`` / ``--b-partitions``
+partitions; a unit of work goes to one topic. aiokafka sends full fetches (no fetch sessions), so every
+fetch names every partition a group reads, and the broker reads each of them.
+
     .venv/bin/python services/common/bench/kafka_load_ab.py --a-ref HEAD --b-ref worktree \\
         --b-env BACKOFFICE_KAFKA_JAVA_OPTS=-XX:TieredStopAtLevel=4 --rate 30 --windows 4
 """
@@ -41,9 +46,11 @@ VALUE = b'{"specversion":"1.0","data":{' + b'"x":"' + b"v" * 700 + b'"}}'
 
 
 class Load:
-    def __init__(self, side: Side, groups: int) -> None:
+    def __init__(self, side: Side, groups: int, *, topics: int = 1, partitions: int = 3) -> None:
         self.side = side
         self.groups = groups
+        self.topics = [TOPIC] if topics == 1 else [f"{TOPIC}-{i}" for i in range(topics)]
+        self.partitions = partitions
         self.producer: AIOKafkaProducer | None = None
         self.consumers: list[AIOKafkaConsumer] = []
         self.seen: list[list[bytes]] = []
@@ -55,7 +62,9 @@ class Load:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.side.bootstrap)
         await admin.start()
         try:
-            await admin.create_topics([NewTopic(TOPIC, num_partitions=3, replication_factor=1)])
+            await admin.create_topics(
+                [NewTopic(t, num_partitions=self.partitions, replication_factor=1) for t in self.topics]
+            )
         finally:
             await admin.close()
         self.producer = AIOKafkaProducer(
@@ -64,7 +73,7 @@ class Load:
         await self.producer.start()
         for g in range(self.groups):
             consumer = AIOKafkaConsumer(
-                TOPIC,
+                *self.topics,
                 bootstrap_servers=self.side.bootstrap,
                 group_id=f"load-ab-{g}",
                 enable_auto_commit=False,
@@ -98,11 +107,12 @@ class Load:
                 await consumer.commit()
                 last_commit, pending = time.monotonic(), False
 
-    async def unit(self, key: bytes, n: int) -> None:
+    async def unit(self, key: bytes, n: int, topic: int = 0) -> None:
         assert self.producer is not None
         started = time.monotonic()
+        name = self.topics[topic % len(self.topics)]
         futures = [
-            await self.producer.send(TOPIC, VALUE, key=key, headers=[("ce_type", f"load.ab.{i}".encode())])
+            await self.producer.send(name, VALUE, key=key, headers=[("ce_type", f"load.ab.{i}".encode())])
             for i in range(n)
         ]
         await asyncio.gather(*futures)
@@ -125,8 +135,9 @@ async def drive(loads: list[Load], rate: float, seconds: float, rng: random.Rand
     while time.monotonic() < end:
         n = rng.choice((1, 1, 2, 3))
         key = f"request-{rng.randrange(1000)}".encode()
+        topic = rng.randrange(64)
         for load in loads:
-            task = asyncio.create_task(load.unit(key, n))
+            task = asyncio.create_task(load.unit(key, n, topic))
             pending.add(task)
             task.add_done_callback(pending.discard)
         await asyncio.sleep(rng.expovariate(rate / n * 1.0) if rate else 1)
@@ -148,7 +159,10 @@ async def run(args: argparse.Namespace) -> None:
     try:
         for side in sides:
             side.infra("start")
-        loads = [Load(a, args.groups), Load(b, args.groups)]
+        loads = [
+            Load(a, args.groups, topics=args.topics, partitions=args.a_partitions),
+            Load(b, args.groups, topics=args.topics, partitions=args.b_partitions),
+        ]
         for load in loads:
             await load.start()
         rng = random.Random(7)
@@ -207,6 +221,9 @@ def main() -> None:
     parser.add_argument("--a-env", action="append", default=[], help="KEY=VALUE for side A's infra.sh")
     parser.add_argument("--b-env", action="append", default=[], help="KEY=VALUE for side B's infra.sh")
     parser.add_argument("--groups", type=int, default=2, help="consumer groups reading the topic (a flow: ~2 a record)")
+    parser.add_argument("--topics", type=int, default=1, help="topics every group reads (notifications: 5)")
+    parser.add_argument("--a-partitions", type=int, default=3, help="partitions of each of side A's topics")
+    parser.add_argument("--b-partitions", type=int, default=3, help="partitions of each of side B's topics")
     parser.add_argument("--rate", type=float, default=30.0, help="records a second (2 flows/s: about 32)")
     parser.add_argument("--warmup", type=float, default=60.0)
     parser.add_argument("--seconds", type=float, default=30.0)

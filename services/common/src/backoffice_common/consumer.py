@@ -100,6 +100,13 @@ class EventConsumer:
     """...or as soon as this many records wait for their commit (a replay redelivers at most that many)."""
     LANE_MAX_RECORDS = 1000
     """A partition with this many records polled and not yet handled is paused until its lane took them."""
+    FETCHED_ENDS_MARGIN_MS = 5000
+    """The watchdog measures the lag from the end offsets the consumer's own fetches brought (each fetch
+    answer carries every partition's last stable offset) when every assigned partition was answered
+    within ``fetch_max_wait_ms`` plus this margin (and within the stall time): a fetcher that fetches
+    is answered at once when a record arrives, and at least every long poll at rest. Otherwise (a
+    fetcher that stopped fetching, a partition paused or not fetched yet) it asks the lag probe's
+    ListOffsets as before."""
     REVOKE_WAIT_SECONDS = 10.0
     """How long a rebalance waits for the batch in hand before the handled offsets are committed
     (less than the rebalance timeout, ``SESSION_TIMEOUT_MS``, or the member would be dropped)."""
@@ -143,8 +150,8 @@ class EventConsumer:
         self._retry_initial = retry_initial
         self._retry_max = retry_max
         self._stall_seconds = stall_seconds
-        # The watchdog's look at the lag (one ListOffsets request) a third of the stall time apart: a
-        # stall is still reported within stall_seconds + one interval.
+        # The watchdog's look at the lag (from the fetches' answers, else one ListOffsets request) a third
+        # of the stall time apart: a stall is still reported within stall_seconds + one interval.
         self._watchdog_interval = watchdog_interval if watchdog_interval is not None else max(1.0, stall_seconds / 3)
         self._consumer: AIOKafkaConsumer | None = None
         self._probe: AIOKafkaConsumer | None = None
@@ -174,6 +181,8 @@ class EventConsumer:
         self.offset_commits = 0
         """OffsetCommit requests sent (successful ones), by this process."""
         self._lag_confirmed = False
+        self._lag_as_of = time.monotonic()
+        """When the last lag measured was true (``time.monotonic()``): the fetch answer it came from."""
         self.last_error: str | None = None
         self.restarts = 0
         self.progress = Bell()
@@ -429,6 +438,7 @@ class EventConsumer:
         while True:
             await asyncio.sleep(self._watchdog_interval)
             try:
+                self._lag_as_of = time.monotonic()  # lowered by _committed_lag when it used fetched ends
                 lag = await asyncio.wait_for(self._committed_lag(consumer), timeout=15)
             except Exception as exc:
                 self._failed_probes += 1
@@ -444,7 +454,9 @@ class EventConsumer:
             self._lag = lag
             metrics.CONSUMER_LAG.labels(self._service).set(lag)
             if lag == 0:
-                self._last_progress = time.monotonic()
+                # no lag as of the fetch answer it was measured from (not as of now: a fetcher that stopped
+                # answering must not look like progress)
+                self._last_progress = max(self._last_progress, self._lag_as_of)
             elif time.monotonic() - self._last_progress > self._stall_seconds:
                 if not self._lag_confirmed:
                     # Measured against the offsets this consumer committed: before a restart, measure
@@ -460,9 +472,11 @@ class EventConsumer:
     async def _committed_lag(self, consumer: AIOKafkaConsumer) -> int:
         """Records between the committed offset and the end: what this group still has to handle.
 
-        One request for the end offsets; the committed offsets are the ones this consumer committed
-        itself, asked of the coordinator only for partitions it has not committed since they were
-        assigned (and the beginnings only for partitions the group never committed)."""
+        The end offsets are the last stable offsets the consumer's own fetches brought, when they are
+        fresh (``_fetched_ends``): no request at all; else one request for them (the lag probe). The
+        committed offsets are the ones this consumer committed itself, asked of the coordinator only
+        for partitions it has not committed since they were assigned (and the beginnings only for
+        partitions the group never committed)."""
         assigned = list(consumer.assignment())
         if not assigned:
             return 0
@@ -470,8 +484,10 @@ class EventConsumer:
         for tp in list(known):
             if tp not in consumer.assignment():
                 del known[tp]  # another consumer of the group may commit it now
-        probe = await self._lag_probe()
-        ends = await probe.end_offsets(assigned)
+        ends = self._fetched_ends(consumer, assigned)
+        if ends is None:
+            probe = await self._lag_probe()
+            ends = await probe.end_offsets(assigned)
         unknown: list[TopicPartition] = []
         for tp in assigned:
             if tp not in known:
@@ -484,8 +500,33 @@ class EventConsumer:
             # Never committed by the group: the lag counts from the beginning, and is remembered as the
             # committed offset until this consumer commits the partition (an idle consumer asked the
             # coordinator and the beginnings again at every probe: eight requests instead of one).
-            known.update(await probe.beginning_offsets(unknown))
+            known.update(await (await self._lag_probe()).beginning_offsets(unknown))
         return sum(max(0, ends.get(tp, 0) - known.get(tp, 0)) for tp in assigned)
+
+    def _fetched_ends(
+        self, consumer: AIOKafkaConsumer, assigned: list[TopicPartition]
+    ) -> dict[TopicPartition, int] | None:
+        """The last stable offset of each partition from the consumer's fetch answers, if every one was
+        answered recently enough (then ``_lag_as_of`` is set to the oldest answer); else None.
+
+        A fetcher that fetches is answered at once when a record arrives (``fetch_min_bytes`` 1), so its
+        last answer's offsets are the broker's current ones, and an idle one is answered at least every
+        ``fetch_max_wait_ms``: at rest the watchdog sends no request. A fetcher that stopped (aiokafka
+        stuck after a broker restart), a paused partition, records taken off the fetcher but not yet
+        consumed: their answers grow old, and the probe is asked instead."""
+        fresh_ms = min(self._fetch_max_wait_ms + self.FETCHED_ENDS_MARGIN_MS, self._stall_seconds * 1000)
+        now_ms = time.time() * 1000
+        oldest = now_ms
+        ends: dict[TopicPartition, int] = {}
+        for tp in assigned:
+            answered = consumer.last_poll_timestamp(tp)
+            end = consumer.last_stable_offset(tp)
+            if answered is None or end is None or end < 0 or now_ms - answered > fresh_ms:
+                return None
+            ends[tp] = end
+            oldest = min(oldest, answered)
+        self._lag_as_of = time.monotonic() - max(0.0, now_ms - oldest) / 1000
+        return ends
 
     async def _lag_probe(self) -> AIOKafkaConsumer:
         """The watchdog's own client (no group, no subscription: no fetches, no heartbeats; its
