@@ -223,6 +223,17 @@ async def update_request(
     return await command.on(service.update_draft, request_id, data, payload=None, checks_cost_centre=True)
 
 
+@fast_path(update_request)
+async def _update_request_fast(http: Request) -> JSONResponse:
+    """``update_request`` with its arguments resolved as FastAPI resolves them (``api.fast``): the path id, the
+    body and ``If-Match`` checked first, then its dependencies in their order (the unit of work, the user, the
+    settings). No ``Idempotency-Key``: the route reads none."""
+    request_id, data, match = fast.path_id(http), await fast.json_body(http, RequestUpdate), fast.if_match(http)
+    async with asynccontextmanager(open_uow)(http) as uow:
+        user = await current_user(http)
+        return await update_request(request_id, data, uow, user, http, settings_dependency(http), match)
+
+
 @router.post(
     "/{request_id}/submit",
     response_model=RequestRead,
