@@ -66,6 +66,27 @@ CROSS: tuple[tuple[str, str], ...] = (
     ("Kafka client (aiokafka)", r"aiokafka/"),
 )
 """Cross-cutting layers: the share of the samples of work whose stack holds each (they overlap)."""
+OWN: tuple[tuple[str, str], ...] = (
+    ("the service edge, the body limit", r"backoffice_common/(edge|limits)\.py"),
+    ("FastAPI/Starlette routing", r"fastapi/routing\.py|starlette/routing\.py"),
+    ("FastAPI's dependency solver", r"fastapi/dependencies/"),
+    ("FastAPI/Starlette, the rest (middlewares, requests, responses)", r"fastapi/|starlette/"),
+    ("requests' API (routes, fast path, idempotency)", r"backoffice_requests/api/"),
+    ("requests' domain, use cases, repositories", r"backoffice_requests/"),
+    ("unit of work, db helpers", r"backoffice_common/(uow|db)\.py"),
+    ("shared consumer, inbox, outbox", r"backoffice_common/(consumer|inbox|outbox|messaging)"),
+    ("auth (backoffice_common.auth, PyJWT)", r"backoffice_common/auth\.py|jwt/"),
+    ("backoffice_common, the rest", r"backoffice_common/"),
+    ("asyncpg", r"asyncpg/"),
+    ("SQLAlchemy", r"sqlalchemy/"),
+    ("aiokafka", r"aiokafka/"),
+    ("uvicorn", r"uvicorn/"),
+    ("pydantic", r"pydantic"),
+    ("json", r"json/|orjson"),
+    ("structlog, prometheus, opentelemetry", r"structlog/|prometheus_client/|opentelemetry/"),
+    ("asyncio, contextlib, anyio", r"asyncio/|contextlib|anyio/"),
+)
+"""Own time: each sample of work by its innermost Python frame's module (py-spy shows no C frames)."""
 IDLE = ("Condition.wait", "Queue.get", "Event.wait (threading")
 """Innermost frames of worker threads waiting for work: not CPU (py-spy cannot always tell)."""
 
@@ -93,6 +114,9 @@ def read_raw(path: Path) -> Counter[str]:
         kind = classify(stack)
         classes[kind] += int(count)
         if not kind.startswith("-"):
+            leaf = stack.rsplit(";", 1)[-1]
+            own = next((name for name, pattern in OWN if re.search(pattern, leaf)), "other")
+            classes[f"={own}"] += int(count)
             for name, pattern in CROSS:
                 if re.search(pattern, stack):
                     classes[f"+{name}"] += int(count)
@@ -102,7 +126,7 @@ def read_raw(path: Path) -> Counter[str]:
 def report(classes: Counter[str], flows: int, cpu_ms: float) -> None:
     """The CPU measured, split by the shares of the samples that are work (the idle threads and the event
     loop alone apart: listed, not counted)."""
-    total = sum(n for name, n in classes.items() if not name.startswith("-"))
+    total = sum(n for name, n in classes.items() if not name.startswith(("-", "+", "=")))
     print(
         f"{total} samples of work; {cpu_ms:.0f} ms of CPU (/proc) over {flows} flows = {cpu_ms / flows:.1f} ms a flow"
     )
@@ -110,10 +134,15 @@ def report(classes: Counter[str], flows: int, cpu_ms: float) -> None:
         if name.startswith("-"):
             print(f"  ({name[1:]}: {n} samples, not counted)")
             continue
-        if name.startswith("+"):
+        if name.startswith(("+", "=")):
             continue
         share = n / total
         print(f"  {name:<72} {100 * share:5.1f} %  {share * cpu_ms / flows:6.1f} ms/flow")
+    print("own time, by the innermost Python frame's module:")
+    for name, n in classes.most_common():
+        if name.startswith("="):
+            share = n / total
+            print(f"  {name[1:]:<72} {100 * share:5.1f} %  {share * cpu_ms / flows:6.1f} ms/flow")
     print("cross-cutting layers (a sample may be in several):")
     for name, n in classes.most_common():
         if name.startswith("+"):
