@@ -25,7 +25,6 @@ CPU per call (``time.process_time``), old and new alternated round by round, med
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import importlib.util
 import os
@@ -170,7 +169,8 @@ async def same_answers(apps: dict[str, FastAPI]) -> None:
     ]
     for app in apps.values():
         answer = await call(app, "GET", "/rows/1", {})
-        assert answer.status == 200 and answer.body == b'{"id":1,"body":"' + b"x" * 1024 + b'"}', answer.body[:200]
+        assert answer.status == 200, answer.body[:200]
+        assert answer.body == b'{"id":1,"body":"' + b"x" * 1024 + b'"}', answer.body[:200]
     for path, headers in cases:
         old, new = await call(apps["old"], "GET", path, headers), await call(apps["new"], "GET", path, headers)
         assert comparable(old) == comparable(new), f"{path}: the stacks differ:\n{comparable(old)}\n{comparable(new)}"

@@ -56,7 +56,10 @@ CLASSES: tuple[tuple[str, str], ...] = (
 )
 CROSS: tuple[tuple[str, str], ...] = (
     ("the service edge and the body limit (backoffice_common.edge, .limits)", r"backoffice_common/(edge|limits)\.py"),
-    ("FastAPI/Starlette routing (Router, _IncludedRouter, route matching)", r"fastapi/routing\.py|starlette/routing\.py"),
+    (
+        "FastAPI/Starlette routing (Router, _IncludedRouter, route matching)",
+        r"fastapi/routing\.py|starlette/routing\.py",
+    ),
     ("FastAPI's dependency solver (solve_dependencies)", r"solve_dependencies"),
     ("the fast path (api.fast and the routes' fast functions)", r"backoffice_requests/api/fast\.py|_fast \("),
     ("the unit of work (backoffice_common.uow: begin, flush, commit, close)", r"backoffice_common/uow\.py"),

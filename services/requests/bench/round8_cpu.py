@@ -7,6 +7,11 @@ as the service builds it (``create_app`` + its database), old and new alternated
   flow), in its own unit of work (rolled back): the two statements it was (the row locked, then its
   revision's content; copied below) against the one statement (the content joined, re-read only when the
   locked row is not the snapshot's);
+- ``timeline``: ``GET /requests/{id}/timeline`` (once a flow, and the console's) through the app (ASGI, its
+  middlewares included, as ``http_cpu.py`` calls it): FastAPI's handler (``old``: the fast path unregistered for
+  the call) against the fast path;
+- ``patch``: ``PATCH /requests/{id}`` (a draft's edit, the console's) the same way, each call with the draft's
+  current ``If-Match`` (old and new each on a draft of their own);
 - ``connect``: what a connection opened for one read costs against a pooled one: the ``GET /requests/{id}``
   statement (``queries.request_read_now``) through ``read_connection`` on an engine whose pool keeps its connection
   (``pooled``) against one whose connection is closed after every read (``fresh``: as the engine's overflow
@@ -28,19 +33,20 @@ import argparse
 import asyncio
 import os
 import statistics
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 import backoffice_requests
 from backoffice_common.app import _open_database
 from backoffice_common.auth import User
 from backoffice_common.db import driver_connection, make_engine, read_connection
 from backoffice_common.testing import private_database
+from backoffice_requests.api import requests as routes
+from backoffice_requests.api.fast import FAST_PATHS
 from backoffice_requests.domain.lifecycle import Status
 from backoffice_requests.domain.model import Person, PurchaseRequest
 from backoffice_requests.main import build_spec, create_app
@@ -53,9 +59,12 @@ from backoffice_requests.service import requests as service
 from backoffice_requests.service.uow import RequestsUnitOfWork
 from backoffice_requests.settings import Settings
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from http_cpu import bearer, call, comparable
+
 TICKS = os.sysconf("SC_CLK_TCK")
 MIGRATIONS = Path(backoffice_requests.__file__).parent / "migrations"
-SECRET = "bench-round8-secret-" + "x" * 30
+SECRET = "bench-http-secret-" + "x" * 30  # http_cpu's, for its ``bearer``
 
 
 async def old_get(uow: RequestsUnitOfWork, request_id: str) -> PurchaseRequest | None:
@@ -137,7 +146,8 @@ async def main(n: int, rounds: int) -> None:
 
         async with uow_factory() as uow:
             old, new = await old_get(uow, rid), await uow.requests.get(rid, for_update=True)
-            assert old is not None and new is not None
+            assert old is not None
+            assert new is not None
             assert (old.snapshot(), old.version, old.received) == (new.snapshot(), new.version, new.received)
         # a second engine whose one connection is closed after every read: a fresh backend each time
         fresh_engine = make_engine(url, pool_size=1)
@@ -145,7 +155,56 @@ async def main(n: int, rounds: int) -> None:
             first = await queries.request_read_now(a, user=procurement, request_id=rid)
             second = await queries.request_read_now(b, user=procurement, request_id=rid)
             assert first.model_dump_json() == second.model_dump_json()
-        print(f"load average {os.getloadavg()[0]:.1f}: old and new give the same aggregate and answer", flush=True)
+        # the HTTP calls: the timeline of the submitted request, the edits of two drafts
+        owner = bearer("requester-1", "requester")
+        drafts: dict[str, list[Any]] = {}
+        for how in ("old", "new"):
+            async with uow_factory() as uow:
+                draft = await service.create_draft(uow=uow, user=requester, data=body, require_known_cost_centre=False)
+            drafts[how] = [draft.id, 1]
+
+        async def without_fast_path(endpoint: Callable[..., Any], answer: Callable[[], Awaitable[Any]]) -> Any:
+            fast = FAST_PATHS.pop(endpoint)
+            try:
+                return await answer()
+            finally:
+                FAST_PATHS[endpoint] = fast
+
+        def timeline_call() -> Awaitable[Any]:
+            return call(app, "GET", f"/requests/{rid}/timeline", {**owner, "accept-language": "de"})
+
+        def patching(how: str) -> Callable[[], Awaitable[Any]]:
+            async def one() -> Any:
+                draft_id, version = drafts[how]
+                headers = {**owner, "content-type": "application/json", "if-match": f'"{version}"'}
+                edit = b'{"title": "Edited ' + str(version).encode() + b'"}'
+                if how == "old":
+                    answer = await without_fast_path(
+                        routes.update_request, lambda: call(app, "PATCH", f"/requests/{draft_id}", headers, edit)
+                    )
+                else:
+                    answer = await call(app, "PATCH", f"/requests/{draft_id}", headers, edit)
+                assert answer.status == 200, answer.body
+                drafts[how][1] = version + 1
+                return answer
+
+            return one
+
+        old_t, new_t = await without_fast_path(routes.request_timeline, timeline_call), await timeline_call()
+        volatile_headers = (b"x-correlation-id", b"date")
+        assert (old_t.status, old_t.body) == (new_t.status, new_t.body), "the timelines differ"
+        assert [h for h in old_t.headers if h[0] not in volatile_headers] == [
+            h for h in new_t.headers if h[0] not in volatile_headers
+        ], "the timelines' headers differ"
+        old_p, new_p = comparable(await patching("old")()), comparable(await patching("new")())
+        for answer in (old_p, new_p):  # two drafts: their ids, numbers, times (and so the length) differ
+            for volatile in ("id", "number", "created_at", "updated_at"):
+                answer[2].pop(volatile)
+            answer[2]["waiting_on"].pop("since")
+        assert old_p[0] == new_p[0] == 200
+        assert old_p[2] == new_p[2], (old_p, new_p)
+        assert [h for h in old_p[1] if h[0] != b"content-length"] == [h for h in new_p[1] if h[0] != b"content-length"]
+        print(f"load average {os.getloadavg()[0]:.1f}: old and new give the same aggregate and answers", flush=True)
 
         async def get_old() -> None:
             async with uow_factory() as uow:
@@ -167,6 +226,10 @@ async def main(n: int, rounds: int) -> None:
         ops: dict[tuple[str, str], tuple[Callable[[], Awaitable[None]], int]] = {
             ("get", "old"): (get_old, n),
             ("get", "new"): (get_new, n),
+            ("timeline", "old"): (lambda: without_fast_path(routes.request_timeline, timeline_call), n),
+            ("timeline", "new"): (timeline_call, n),
+            ("patch", "old"): (patching("old"), n),
+            ("patch", "new"): (patching("new"), n),
             ("connect", "pooled"): (read_pooled, max(1, n // 4)),
             ("connect", "fresh"): (read_fresh, max(1, n // 4)),
         }
@@ -196,7 +259,8 @@ async def main(n: int, rounds: int) -> None:
     print(f"{'':22}{'client ms':>10}{'server ms':>11}")
     for (what, how), (client, server) in results.items():
         print(f"  {what:9} {how:10}{statistics.median(client):10.3f}{statistics.median(server):11.3f}")
-    for what, (a, b) in (("get", ("old", "new")), ("connect", ("pooled", "fresh"))):
+    pairs = (("get", ("old", "new")), ("timeline", ("old", "new")), ("patch", ("old", "new")))
+    for what, (a, b) in (*pairs, ("connect", ("pooled", "fresh"))):
         old_c, new_c = (statistics.median(results[what, v][0]) for v in (a, b))
         old_s, new_s = (statistics.median(results[what, v][1]) for v in (a, b))
         print(

@@ -95,8 +95,9 @@ class RequestRepository:
         of the older snapshot: a new revision's content is then missing (NULL), and a draft's content edited
         in place would be the old one. Every write of a revision's content updates the request's row in the
         same transaction (``add``, ``save``), so a row that is not the snapshot's is the one case where the
-        content may be stale: it is then read again on its own, in a statement of its own (a newer snapshot),
-        as the two statements did before (``_GET_SQL``/``_CONTENT_SQL``, kept for that)."""
+        content may be stale: it is then read again in a statement of its own (``_CONTENT_SQL``: a newer
+        snapshot), as the second of the two statements before did (``_GET_FOR_UPDATE_SQL`` then ``_CONTENT_SQL``:
+        the reference ``tests/integration/test_locked_read.py`` and ``bench/round8_cpu.py`` compare with)."""
         conn = await driver_connection(self.session)
         row = await conn.fetchrow(
             _GET_WITH_CONTENT_FOR_UPDATE_SQL if for_update else _GET_WITH_CONTENT_SQL, request_id
