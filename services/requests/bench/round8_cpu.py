@@ -111,7 +111,7 @@ def tree_cpu(postmaster: int) -> float:
     return total
 
 
-async def main(n: int, rounds: int) -> None:
+async def main(n: int, rounds: int, only: list[str]) -> None:
     postmaster = postmaster_pid()
     async with private_database(MIGRATIONS) as url:
         settings = Settings(
@@ -233,6 +233,7 @@ async def main(n: int, rounds: int) -> None:
             ("connect", "pooled"): (read_pooled, max(1, n // 4)),
             ("connect", "fresh"): (read_fresh, max(1, n // 4)),
         }
+        ops = {key: op for key, op in ops.items() if not only or key[0] in only}
         for op, _ in ops.values():
             for _ in range(20):
                 await op()
@@ -261,6 +262,8 @@ async def main(n: int, rounds: int) -> None:
         print(f"  {what:9} {how:10}{statistics.median(client):10.3f}{statistics.median(server):11.3f}")
     pairs = (("get", ("old", "new")), ("timeline", ("old", "new")), ("patch", ("old", "new")))
     for what, (a, b) in (*pairs, ("connect", ("pooled", "fresh"))):
+        if (what, a) not in results:
+            continue
         old_c, new_c = (statistics.median(results[what, v][0]) for v in (a, b))
         old_s, new_s = (statistics.median(results[what, v][1]) for v in (a, b))
         print(
@@ -273,5 +276,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", nargs="*", default=[], choices=("get", "timeline", "patch", "connect"))
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.rounds))
+    asyncio.run(main(args.n, args.rounds, args.only))
