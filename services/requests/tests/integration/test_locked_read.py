@@ -84,7 +84,9 @@ async def test_the_unlocked_and_locked_reads_are_one_statement_and_answer_as_the
             missing = await uow.requests.get("00000000-0000-4000-8000-000000000000", for_update=True)
         await uow.rollback()
     assert len(sent) == 3, sent  # one statement each
-    assert plain is not None and locked is not None and missing is None
+    assert plain is not None
+    assert locked is not None
+    assert missing is None
     assert plain.snapshot() == locked.snapshot()
     assert (locked.id, locked.number, locked.status.value, locked.revision, locked.version) == (
         row["id"],

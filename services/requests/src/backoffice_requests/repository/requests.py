@@ -99,9 +99,7 @@ class RequestRepository:
         snapshot), as the second of the two statements before did (``_GET_FOR_UPDATE_SQL`` then ``_CONTENT_SQL``:
         the reference ``tests/integration/test_locked_read.py`` and ``bench/round8_cpu.py`` compare with)."""
         conn = await driver_connection(self.session)
-        row = await conn.fetchrow(
-            _GET_WITH_CONTENT_FOR_UPDATE_SQL if for_update else _GET_WITH_CONTENT_SQL, request_id
-        )
+        row = await conn.fetchrow(_GET_WITH_CONTENT_FOR_UPDATE_SQL if for_update else _GET_WITH_CONTENT_SQL, request_id)
         if row is None:
             return None
         content: dict[str, Any] | None = row["content"]
