@@ -54,6 +54,42 @@ CLASSES: tuple[tuple[str, str], ...] = (
         r"aiokafka/|Fetcher|Sender|GroupCoordinator|AIOKafka|EventConsumer",
     ),
 )
+CROSS: tuple[tuple[str, str], ...] = (
+    ("the service edge and the body limit (backoffice_common.edge, .limits)", r"backoffice_common/(edge|limits)\.py"),
+    (
+        "FastAPI/Starlette routing (Router, _IncludedRouter, route matching)",
+        r"fastapi/routing\.py|starlette/routing\.py",
+    ),
+    ("FastAPI's dependency solver (solve_dependencies)", r"solve_dependencies"),
+    ("the fast path (api.fast and the routes' fast functions)", r"backoffice_requests/api/fast\.py|_fast \("),
+    ("the unit of work (backoffice_common.uow: begin, flush, commit, close)", r"backoffice_common/uow\.py"),
+    ("timeline (repository.timeline)", r"repository/timeline\.py"),
+    ("audit log (backoffice_common.audit)", r"backoffice_common/audit"),
+    ("asyncpg (any caller)", r"asyncpg/"),
+    ("Kafka client (aiokafka)", r"aiokafka/"),
+)
+"""Cross-cutting layers: the share of the samples of work whose stack holds each (they overlap)."""
+OWN: tuple[tuple[str, str], ...] = (
+    ("the service edge, the body limit", r"backoffice_common/(edge|limits)\.py"),
+    ("FastAPI/Starlette routing", r"fastapi/routing\.py|starlette/routing\.py"),
+    ("FastAPI's dependency solver", r"fastapi/dependencies/"),
+    ("FastAPI/Starlette, the rest (middlewares, requests, responses)", r"fastapi/|starlette/"),
+    ("requests' API (routes, fast path, idempotency)", r"backoffice_requests/api/"),
+    ("requests' domain, use cases, repositories", r"backoffice_requests/"),
+    ("unit of work, db helpers", r"backoffice_common/(uow|db)\.py"),
+    ("shared consumer, inbox, outbox", r"backoffice_common/(consumer|inbox|outbox|messaging)"),
+    ("auth (backoffice_common.auth, PyJWT)", r"backoffice_common/auth\.py|jwt/"),
+    ("backoffice_common, the rest", r"backoffice_common/"),
+    ("asyncpg", r"asyncpg/"),
+    ("SQLAlchemy", r"sqlalchemy/"),
+    ("aiokafka", r"aiokafka/"),
+    ("uvicorn", r"uvicorn/"),
+    ("pydantic", r"pydantic"),
+    ("json", r"json/|orjson"),
+    ("structlog, prometheus, opentelemetry", r"structlog/|prometheus_client/|opentelemetry/"),
+    ("asyncio, contextlib, anyio", r"asyncio/|contextlib|anyio/"),
+)
+"""Own time: each sample of work by its innermost Python frame's module (py-spy shows no C frames)."""
 IDLE = ("Condition.wait", "Queue.get", "Event.wait (threading")
 """Innermost frames of worker threads waiting for work: not CPU (py-spy cannot always tell)."""
 
@@ -78,14 +114,22 @@ def read_raw(path: Path) -> Counter[str]:
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        classes[classify(stack)] += int(count)
+        kind = classify(stack)
+        classes[kind] += int(count)
+        if not kind.startswith("-"):
+            leaf = stack.rsplit(";", 1)[-1]
+            own = next((name for name, pattern in OWN if re.search(pattern, leaf)), "other")
+            classes[f"={own}"] += int(count)
+            for name, pattern in CROSS:
+                if re.search(pattern, stack):
+                    classes[f"+{name}"] += int(count)
     return classes
 
 
 def report(classes: Counter[str], flows: int, cpu_ms: float) -> None:
     """The CPU measured, split by the shares of the samples that are work (the idle threads and the event
     loop alone apart: listed, not counted)."""
-    total = sum(n for name, n in classes.items() if not name.startswith("-"))
+    total = sum(n for name, n in classes.items() if not name.startswith(("-", "+", "=")))
     print(
         f"{total} samples of work; {cpu_ms:.0f} ms of CPU (/proc) over {flows} flows = {cpu_ms / flows:.1f} ms a flow"
     )
@@ -93,8 +137,20 @@ def report(classes: Counter[str], flows: int, cpu_ms: float) -> None:
         if name.startswith("-"):
             print(f"  ({name[1:]}: {n} samples, not counted)")
             continue
+        if name.startswith(("+", "=")):
+            continue
         share = n / total
         print(f"  {name:<72} {100 * share:5.1f} %  {share * cpu_ms / flows:6.1f} ms/flow")
+    print("own time, by the innermost Python frame's module:")
+    for name, n in classes.most_common():
+        if name.startswith("="):
+            share = n / total
+            print(f"  {name[1:]:<72} {100 * share:5.1f} %  {share * cpu_ms / flows:6.1f} ms/flow")
+    print("cross-cutting layers (a sample may be in several):")
+    for name, n in classes.most_common():
+        if name.startswith("+"):
+            share = n / total
+            print(f"  {name[1:]:<72} {100 * share:5.1f} %  {share * cpu_ms / flows:6.1f} ms/flow")
 
 
 CONSUMED = r'backoffice_events_consumed_total\{outcome="(\w+)",service="\w+",type="([^"]+)"\} ([\d.e+]+)$'
@@ -128,6 +184,7 @@ def main() -> None:
     parser.add_argument("--output", default="requests-profile.txt")
     parser.add_argument("--port", type=int, default=0, help="the requests service's port (else from the env)")
     parser.add_argument("--summarise", help="only summarise this raw profile")
+    parser.add_argument("--gil", action="store_true", help="py-spy --gil: only the thread holding the GIL")
     parser.add_argument("--cpu-ms", type=float, default=0.0, help="with --summarise: the CPU measured")
     args = parser.parse_args()
     if args.summarise:
@@ -137,7 +194,8 @@ def main() -> None:
     pid = int((state / "pids" / "requests-1.pid").read_text().strip())
     py_spy = Path(sys.executable).parent / "py-spy"
     spy = subprocess.Popen(
-        [str(py_spy), "record", "--pid", str(pid), "--rate", "100", "--format", "raw", "--output", args.output],
+        [str(py_spy), "record", "--pid", str(pid), "--rate", "100", "--format", "raw", "--output", args.output]
+        + (["--gil"] if args.gil else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

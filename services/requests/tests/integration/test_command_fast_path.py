@@ -247,3 +247,115 @@ async def test_the_fast_path_is_taken_for_canonical_input_only(service: Service)
         ("submit_request", False),
         ("cancel_request", True),
     ]
+
+
+async def _patch_both_ways(
+    service: Service, path: str, headers: dict[str, str], content: bytes | None
+) -> tuple[httpx.Response, httpx.Response]:
+    """The same ``PATCH`` through the route (its fast path where it takes it) and through FastAPI's handler."""
+    quick = await service.client.patch(path, headers=headers, content=content)
+    return quick, await _slow(service, lambda: service.client.patch(path, headers=headers, content=content))
+
+
+async def test_a_draft_edit_answers_the_same_both_ways(service: Service) -> None:
+    alice, carol = unique_user("alice"), unique_user("carol")
+    edit = _body(
+        {
+            "title": "New title",
+            "lines": [{"description": "Desk", "quantity": "3", "unit": "pcs", "unit_price": "10.50"}],
+        }
+    )
+    a, b = (await service.create(alice))["id"], (await service.create(alice))["id"]
+    headers = {**auth(alice), **JSON, "If-Match": '"1"'}
+    quick = await service.client.patch(f"/requests/{a}", headers=headers, content=edit)
+    slow = await _slow(service, lambda: service.client.patch(f"/requests/{b}", headers=headers, content=edit))
+    assert quick.status_code == 200, quick.text
+    assert quick.json()["title"] == "New title"
+    assert quick.headers["etag"] == '"2"'
+    _same(quick, slow, ids=(a, b))
+    # the same If-Match again: stale now, the same 412 (with the current ETag) both ways
+    quick, slow = await _patch_both_ways(service, f"/requests/{a}", headers, edit)
+    assert quick.status_code == 412, quick.text
+    _same(quick, slow)
+    # an empty edit is valid input: it still needs the current version
+    current = {**auth(alice), **JSON, "If-Match": '"2"'}
+    quick, slow = await _patch_both_ways(service, f"/requests/{a}", {**auth(alice), **JSON}, b"{}")
+    assert quick.status_code == 428, quick.text
+    _same(quick, slow)
+    submitted = (await service.submitted(alice))["id"]
+    cases: list[tuple[str, dict[str, str], bytes | None, int]] = [
+        (a, {**auth(alice), **JSON}, edit, 428),  # no If-Match
+        (a, {**JSON, "If-Match": '"2"'}, edit, 401),  # no token
+        (a, {"Authorization": "Bearer not-a-token", **JSON, "If-Match": '"2"'}, edit, 401),
+        (a, {"Authorization": "Basic YWxpY2U6c2VjcmV0", **JSON, "If-Match": '"2"'}, edit, 401),
+        (a, {**auth(carol), **JSON, "If-Match": '"2"'}, edit, 404),  # not theirs
+        (MISSING, current, edit, 404),
+        ("not-a-uuid", current, edit, 422),
+        (a + "0", current, edit, 422),
+        (a, {**current, "If-Match": "x" * 101}, edit, 422),
+        (a, {**current, "If-Match": "not-a-version"}, edit, 412),
+        (a, current, b"{not json", 422),
+        (a, current, b"\xff\xfe", 422),
+        (a, current, b"null", 422),
+        (a, current, b"[]", 422),
+        (a, current, b"", 422),
+        (a, current, _body({"currency": "euro"}), 422),
+        (a, current, _body({"surprise": 1}), 422),
+        (a, current, _body({"lines": []}), 422),
+        (a, {**auth(alice), "If-Match": '"2"'}, edit, 422),  # no content type
+        (a, {**auth(alice), "Content-Type": "text/plain", "If-Match": '"2"'}, edit, 422),
+        # a bad token and a bad body: the token first; a body that is not JSON before the token
+        (a, {"Authorization": "Bearer not-a-token", **JSON, "If-Match": '"2"'}, _body({"currency": "euro"}), 401),
+        (a, {"Authorization": "Bearer not-a-token", **JSON, "If-Match": '"2"'}, b"{not json", 422),
+        (submitted, {**auth(alice), **JSON, "If-Match": '"2"'}, edit, 409),  # not a draft any more
+    ]
+    for request_id, case_headers, content, status in cases:
+        quick, slow = await _patch_both_ways(service, f"/requests/{request_id}", case_headers, content)
+        assert quick.status_code == status, (request_id, case_headers, content, quick.text)
+        _same(quick, slow)
+    # none of the refusals changed the draft; an Idempotency-Key is not read by this route (either way)
+    keyed = {**current, "Idempotency-Key": "a b"}
+    quick = await service.client.patch(f"/requests/{a}", headers=keyed, content=_body({"title": "Third"}))
+    assert quick.status_code == 200, quick.text
+    assert (quick.json()["title"], quick.headers["etag"]) == ("Third", '"3"')
+    slow = await _slow(
+        service,
+        lambda: service.client.patch(
+            f"/requests/{b}", headers={**keyed, "If-Match": '"2"'}, content=_body({"title": "Third"})
+        ),
+    )
+    _same(quick, slow, ids=(a, b))
+
+
+async def test_the_draft_edit_takes_the_fast_path_for_canonical_input_only(service: Service) -> None:
+    alice = unique_user("alice")
+    taken: list[bool] = []
+    fast = FAST_PATHS[routes.update_request]
+
+    async def counting(http: Any) -> Any:
+        try:
+            answer = await fast(http)
+        except Exception:
+            taken.append(False)
+            raise
+        taken.append(answer is not None)
+        return answer
+
+    rid = (await service.create(alice))["id"]
+    FAST_PATHS[routes.update_request] = counting
+    try:
+        answers = [
+            await service.client.patch(
+                f"/requests/{path_id}", headers={**auth(alice), **JSON, "If-Match": f'"{version}"'}, content=content
+            )
+            for path_id, version, content in (
+                (rid, 1, _body({"title": "One"})),
+                (rid.upper(), 2, _body({"title": "Two"})),  # FastAPI's handler, which accepts it as before
+                (rid, 3, b"{not json"),  # FastAPI's 422
+            )
+        ]
+    finally:
+        FAST_PATHS[routes.update_request] = fast
+    assert [answer.status_code for answer in answers] == [200, 200, 422]
+    assert taken == [True, False, False]
+    assert (await service.read(rid, alice))["title"] == "Two"

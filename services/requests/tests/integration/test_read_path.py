@@ -16,6 +16,7 @@ from sqlalchemy import text
 from backoffice_common.auth import User
 from backoffice_common.errors import NotFound
 from backoffice_common.testing import eventually
+from backoffice_requests.api import requests as routes
 from backoffice_requests.api.fast import FAST_PATHS
 from backoffice_requests.api.requests import get_request
 from backoffice_requests.schemas import RevisionRead, TimelineEntryRead
@@ -283,3 +284,70 @@ async def test_the_diff_in_one_statement_is_the_unit_of_works(service: Service) 
     assert "no revision 3" in assert_problem(missing, 404)["detail"]
     stranger = await service.client.get(f"/requests/{rid}/revisions/diff?from=1&to=2", headers=auth(unique_user("x")))
     assert "that you can see" in assert_problem(stranger, 404)["detail"]
+
+
+async def test_the_timeline_fast_path_answers_byte_for_byte_as_fastapis_handler(service: Service) -> None:
+    alice, bob, carol, buyer = unique_user("alice"), unique_user("bob"), unique_user("carol"), unique_user("buyer")
+    request = await service.submitted(alice, title='Zwölf Stühle — «ÿ» \u2028 \\ "quoted" 😀')
+    rid = request["id"]
+    async with service.app.state.uow_factory() as uow:
+        assert isinstance(uow, RequestsUnitOfWork)
+        await uow.approvers.remember(request_id=rid, user_id=bob, task_id="t-timeline")
+        await uow.commit()
+    de, long = {"Accept-Language": "de-CH, en;q=0.5"}, {"Accept-Language": "x" * 1001}
+    cases = [
+        (rid, auth(alice), 200),
+        (rid, {**auth(alice), **de}, 200),
+        (rid, {**auth(alice), "Accept-Language": "fr"}, 200),
+        (rid, auth(bob, "approver"), 200),
+        (rid, {**auth(buyer, "procurement"), **de}, 200),
+        (rid, auth(carol, "approver"), 404),
+        ("00000000-0000-4000-8000-000000000000", auth(buyer, "procurement"), 404),
+        (rid, {}, 401),
+        (rid, {"Authorization": "Bearer not-a-token"}, 401),
+        (rid, {"Authorization": "Basic YWxpY2U6c2VjcmV0"}, 401),
+        (rid, {**auth(alice), **long}, 422),  # FastAPI's handler: the header's max_length
+        (rid, {"Authorization": "Bearer not-a-token", **long}, 401),
+        (rid.upper(), auth(alice), 200),  # FastAPI's handler, the same request
+        ("not-a-uuid", auth(alice), 422),
+        (rid + "0", auth(alice), 422),
+    ]
+    for path_id, headers, status in cases:
+        quick, slow = await _both_ways(service, f"/requests/{path_id}/timeline", headers)
+        assert quick.status_code == status, (path_id, headers, quick.text)
+        _same(quick, slow)
+        if status == 200:
+            assert quick.headers["timeline-source"] == "live"
+            assert [entry["type"] for entry in quick.json()][:2] == [
+                "purchase_request.drafted",
+                "purchase_request.submitted",
+            ]
+    german = await service.client.get(f"/requests/{rid}/timeline", headers={**auth(alice), **de})
+    assert german.headers["content-language"] == "de"
+
+
+async def test_the_timeline_fast_path_is_taken_for_canonical_input_only(service: Service) -> None:
+    alice = unique_user("alice")
+    rid = (await service.create(alice))["id"]
+    taken: list[bool] = []
+    fast = FAST_PATHS[routes.request_timeline]
+
+    async def counting(http: Any) -> Any:
+        try:
+            answer = await fast(http)
+        except Exception:
+            taken.append(False)
+            raise
+        taken.append(answer is not None)
+        return answer
+
+    FAST_PATHS[routes.request_timeline] = counting
+    try:
+        answers = [
+            await service.client.get(f"/requests/{path_id}/timeline", headers={**auth(alice), **extra})
+            for path_id, extra in ((rid, {}), (rid.upper(), {}), (rid, {"Accept-Language": "x" * 1001}))
+        ]
+    finally:
+        FAST_PATHS[routes.request_timeline] = fast
+    assert [answer.status_code for answer in answers] == [200, 200, 422]
+    assert taken == [True, False, False]

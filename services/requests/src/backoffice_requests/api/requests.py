@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from backoffice_common.auth import CurrentUser, User, current_user, require_roles
 from backoffice_common.db import read_connection
@@ -223,6 +223,17 @@ async def update_request(
     return await command.on(service.update_draft, request_id, data, payload=None, checks_cost_centre=True)
 
 
+@fast_path(update_request)
+async def _update_request_fast(http: Request) -> JSONResponse:
+    """``update_request`` with its arguments resolved as FastAPI resolves them (``api.fast``): the path id, the
+    body and ``If-Match`` checked first, then its dependencies in their order (the unit of work, the user, the
+    settings). No ``Idempotency-Key``: the route reads none."""
+    request_id, data, match = fast.path_id(http), await fast.json_body(http, RequestUpdate), fast.if_match(http)
+    async with asynccontextmanager(open_uow)(http) as uow:
+        user = await current_user(http)
+        return await update_request(request_id, data, uow, user, http, settings_dependency(http), match)
+
+
 @router.post(
     "/{request_id}/submit",
     response_model=RequestRead,
@@ -398,3 +409,30 @@ async def request_timeline(
     response.headers["Vary"] = "Accept-Language"
     response.headers["Timeline-Source"] = "archive" if timeline.archived else "live"
     return timeline.entries
+
+
+_TIMELINE_ANSWER = TypeAdapter(list[TimelineEntryRead])
+"""The route's response model, as FastAPI serialises it (``serialize_json``: validated, dumped by pydantic)."""
+ACCEPT_LANGUAGE_MAX = 1000
+"""``AcceptLanguage``'s ``max_length``."""
+
+
+@fast_path(request_timeline)
+async def _request_timeline_fast(http: Request) -> Response:
+    """``request_timeline`` with its arguments resolved as FastAPI resolves them (``api.fast``): the path id and
+    ``Accept-Language`` checked first, then the user and the read connection; the answer serialised and its
+    headers put together as FastAPI's handler does (the body by the response model, then the headers the
+    endpoint set on its ``Response``)."""
+    request_id = fast.path_id(http)
+    accept_language = http.headers.get("accept-language")
+    if accept_language is not None and len(accept_language) > ACCEPT_LANGUAGE_MAX:
+        raise fast.StepAside
+    user = await current_user(http)
+    async with read_connection(http.app.state.engine) as conn:
+        sub_response = Response()
+        del sub_response.headers["content-length"]
+        entries = await request_timeline(request_id, user, conn, http, sub_response, accept_language)
+    body = _TIMELINE_ANSWER.dump_json(_TIMELINE_ANSWER.validate_python(entries), by_alias=True)
+    answer = Response(body, media_type="application/json")
+    answer.headers.raw.extend(sub_response.headers.raw)
+    return answer

@@ -53,6 +53,14 @@ _GET_SQL = (
 )
 _GET_FOR_UPDATE_SQL = _GET_SQL + " FOR UPDATE"
 _CONTENT_SQL = "SELECT content FROM request_revision WHERE request_id = $1::uuid AND revision = $2"
+_GET_WITH_CONTENT_SQL = (
+    "SELECT p.id::text AS id, p.number, p.requester_id, p.requester_name, p.requester_email,"
+    " p.requester_department, p.status, p.revision, p.version, p.received, r.content,"
+    " p.xmin = (SELECT q.xmin FROM purchase_request q WHERE q.id = $1::uuid) AS unchanged"
+    " FROM purchase_request p LEFT JOIN request_revision r ON r.request_id = p.id AND r.revision = p.revision"
+    " WHERE p.id = $1::uuid"
+)
+_GET_WITH_CONTENT_FOR_UPDATE_SQL = _GET_WITH_CONTENT_SQL + " FOR UPDATE OF p"
 _INSERT_SQL = f"INSERT INTO purchase_request (id, {', '.join(_ROW_COLUMNS)}) VALUES ($1::uuid, {_PARAMS})"  # noqa: S608
 _UPDATE_SQL = "UPDATE purchase_request SET {}, updated_at = now() WHERE id = $1::uuid".format(  # noqa: S608
     ", ".join(f"{c} = ${i}::jsonb" if c == "received" else f"{c} = ${i}" for i, c in enumerate(_ROW_COLUMNS, 2))
@@ -80,14 +88,23 @@ class RequestRepository:
     async def get(self, request_id: str, *, for_update: bool = False) -> PurchaseRequest | None:
         """The request at its current revision; ``for_update`` serialises writers of one request.
 
-        Two statements, as before: the row (locked), then its revision's content. One join would not do
-        under a lock: a writer that committed a new revision while this one waited for the lock makes
-        PostgreSQL re-check the locked row against the join's rows of the older snapshot, and drop it."""
+        One statement: the row (locked) joined to its revision's content, and whether the row returned is the
+        version of the statement's snapshot (``unchanged``: its ``xmin`` against the snapshot's, read by an
+        uncorrelated subquery, evaluated once with the snapshot). A writer that committed while this one
+        waited for the lock makes PostgreSQL re-check the locked row's newest version against the join's row
+        of the older snapshot: a new revision's content is then missing (NULL), and a draft's content edited
+        in place would be the old one. Every write of a revision's content updates the request's row in the
+        same transaction (``add``, ``save``), so a row that is not the snapshot's is the one case where the
+        content may be stale: it is then read again in a statement of its own (``_CONTENT_SQL``: a newer
+        snapshot), as the second of the two statements before did (``_GET_FOR_UPDATE_SQL`` then ``_CONTENT_SQL``:
+        the reference ``tests/integration/test_locked_read.py`` and ``bench/round8_cpu.py`` compare with)."""
         conn = await driver_connection(self.session)
-        row = await conn.fetchrow(_GET_FOR_UPDATE_SQL if for_update else _GET_SQL, request_id)
+        row = await conn.fetchrow(_GET_WITH_CONTENT_FOR_UPDATE_SQL if for_update else _GET_WITH_CONTENT_SQL, request_id)
         if row is None:
             return None
-        content: dict[str, Any] = await conn.fetchval(_CONTENT_SQL, request_id, row["revision"])
+        content: dict[str, Any] | None = row["content"]
+        if content is None or not row["unchanged"]:
+            content = await conn.fetchval(_CONTENT_SQL, request_id, row["revision"])
         request = PurchaseRequest(
             id=row["id"],
             number=row["number"],
