@@ -1,7 +1,6 @@
 """Loading and saving the contract aggregate, its refusals, and the read queries of the API.
 
-The aggregate's loads and saves (a new signature with its contract's update in ONE statement), the refusals,
-the PDFs' keys and the API's reads run on raw asyncpg through
+The aggregate's loads and saves, the refusals, the PDFs' keys and the API's reads run on raw asyncpg through
 ``driver_connection`` (the session's connection and transaction): no SQLAlchemy compile or result layer.
 UUID columns are read as text, as SQLAlchemy's ``UUID(as_uuid=False)`` gives them.
 """
@@ -71,20 +70,6 @@ _UPDATE_EXECUTED = (
     "UPDATE contract SET status = $2, closed_at = $3, closed_reason = $4,"
     " executed_key = $5, executed_sha256 = $6, executed_at = $7 WHERE id = $1"
 )
-
-
-def _after_signature(update: str, first: int) -> str:
-    """``update`` with the insert of one signature in front (a data-modifying ``WITH``): ONE statement, its
-    parameters numbered from ``first``."""
-    values = ", ".join(f"${i}" for i in range(first, first + len(_SIGNATURE_COLUMNS)))
-    return (
-        f"WITH signed AS (INSERT INTO contract_signature ({', '.join(_SIGNATURE_COLUMNS)})"  # noqa: S608 (the model's columns)
-        f" VALUES ({values})) {update}"
-    )
-
-
-_SIGN_AND_UPDATE = _after_signature(_UPDATE_CONTRACT, 5)
-_SIGN_AND_EXECUTE = _after_signature(_UPDATE_EXECUTED, 8)
 _PDF_SQL = {
     "draft": "SELECT document, document_key, document_sha256 FROM contract WHERE id = $1",
     "executed": "SELECT executed_document, executed_key, executed_sha256 FROM contract WHERE id = $1",
@@ -214,25 +199,21 @@ class ContractRepository:
     async def save(self, aggregate: Contract) -> None:
         """Write what changed since it was loaded: status, closing, execution, new signatures."""
         conn = await self._conn()
-        signatures = [_signature_row(aggregate.id, signature) for signature in aggregate.new_signatures]
-        # A signature (one a save, as every path signs once) goes with the contract's update in ONE statement.
-        last = signatures.pop() if signatures else None
-        for row in signatures:
+        for signature in aggregate.new_signatures:
+            row = _signature_row(aggregate.id, signature)
             await conn.execute(_INSERT_SIGNATURE, *(row[name] for name in _SIGNATURE_COLUMNS))
-        signed = () if last is None else tuple(last[name] for name in _SIGNATURE_COLUMNS)
         aggregate.new_signatures = []
         closed_reason = aggregate.closed_reason[:2000] if aggregate.closed_reason else None
         head = (aggregate.id, aggregate.status.value, aggregate.closed_at, closed_reason)
         if aggregate.sealed is None:
-            await conn.execute(_UPDATE_CONTRACT if last is None else _SIGN_AND_UPDATE, *head, *signed)
+            await conn.execute(_UPDATE_CONTRACT, *head)
             return
         stored = await self.store.put(
             f"contracts/{aggregate.id}/executed-{aggregate.sealed.sha256}.pdf",
             aggregate.sealed.content,
             content_type=PDF,
         )
-        executed = (*head, stored.key, aggregate.sealed.sha256, aggregate.executed_at)
-        await conn.execute(_UPDATE_EXECUTED if last is None else _SIGN_AND_EXECUTE, *executed, *signed)
+        await conn.execute(_UPDATE_EXECUTED, *head, stored.key, aggregate.sealed.sha256, aggregate.executed_at)
 
     async def add_refusal(self, refusal: Refusal) -> None:
         row = {
