@@ -151,11 +151,15 @@ async def test_a_store_that_does_not_answer_is_unavailable_after_the_retries() -
 
 async def test_a_503_is_retried_signed_again_and_then_answered() -> None:
     """A real HTTP proxy in front of S3Proxy answers the first request of every method 503 (``SlowDown``), then
-    forwards each request as it came (the Host header too, which the signature covers)."""
+    forwards each request as it came (the Host header too, which the signature covers). Every request it sees
+    carries its body's SHA-256 in ``x-amz-content-sha256``, the value the signature covers."""
     upstream = object_store_settings()["object_store_endpoint"]
     seen: list[tuple[str, int]] = []
+    payload_hashes: list[tuple[str, str, str]] = []
 
     async def forward(request: web.Request) -> web.Response:
+        body = await request.read()
+        payload_hashes.append((request.method, request.headers["x-amz-content-sha256"], sha256_hex(body)))
         if request.method not in {m for m, _ in seen}:
             seen.append((request.method, 503))
             return web.Response(status=503, body=b"<Error><Code>SlowDown</Code></Error>")
@@ -165,7 +169,7 @@ async def test_a_503_is_retried_signed_again_and_then_answered() -> None:
                 request.method,
                 URL(upstream + request.raw_path, encoded=True),
                 headers=request.headers,
-                data=await request.read(),
+                data=body,
             ) as answer,
         ):
             seen.append((request.method, answer.status))
@@ -190,3 +194,11 @@ async def test_a_503_is_retried_signed_again_and_then_answered() -> None:
         await store.close()
         await runner.cleanup()
     assert seen == [("PUT", 503), ("PUT", 200), ("GET", 503), ("GET", 200)]
+    # every request signs its payload's SHA-256 (the put's body, the get's empty one), never UNSIGNED-PAYLOAD
+    assert [(method, signed == actual) for method, signed, actual in payload_hashes] == [
+        ("PUT", True),
+        ("PUT", True),
+        ("GET", True),
+        ("GET", True),
+    ]
+    assert payload_hashes[1][1] == stored.sha256
