@@ -252,7 +252,11 @@ class ObjectStore:
             except BotoCoreError as exc:
                 raise ObjectStoreError(f"the document store's credentials: {exc}", retry_after=30) from exc
             try:
-                async with http.request(method, target, data=body, headers=dict(request.headers.items())) as response:
+                # No redirects followed: the signature covers this host (S3 redirects a wrong region's request).
+                sent = http.request(
+                    method, target, data=body, headers=dict(request.headers.items()), allow_redirects=False
+                )
+                async with sent as response:
                     answer = _Answer(response.status, await response.read())
             except (aiohttp.ClientError, TimeoutError) as exc:
                 if attempt == _ATTEMPTS:
