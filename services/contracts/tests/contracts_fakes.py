@@ -150,6 +150,8 @@ class FakeTemplates:
 class FakeVendors:
     def __init__(self, store: Store) -> None:
         self._store = store
+        self.reads: list[str] = []
+        """The vendor ids read, one entry a read (a statement in the real repository)."""
 
     async def upsert(self, values: dict[str, Any]) -> None:
         current = self._store.vendors.get(values["vendor_id"])
@@ -157,6 +159,7 @@ class FakeVendors:
             self._store.vendors[values["vendor_id"]] = dict(values)
 
     async def get(self, vendor_id: str) -> dict[str, Any] | None:
+        self.reads.append(vendor_id)
         return self._store.vendors.get(vendor_id)
 
 

@@ -63,6 +63,7 @@ async def test_the_vendor_signature_is_recorded_with_its_evidence_and_the_event_
         "actor": {"id": f"vendor:{generated.data['vendor_id']}", "name": "Acme Supplies Ltd", "role": "vendor"},
     }
     assert event.data["actor"] == signed_event.data["actor"], "the vendor is the same actor on every topic"
+    assert uow.vendors.reads == [generated.data["vendor_id"]], "the vendor is read once: its name and its status"
 
 
 async def test_procurement_countersigns_and_the_contract_is_executed_into_a_sealed_document() -> None:

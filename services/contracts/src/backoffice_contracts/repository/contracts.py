@@ -1,6 +1,6 @@
 """Loading and saving the contract aggregate, its refusals, and the read queries of the API.
 
-The aggregate's loads and saves, the PDFs' keys and the API's reads run on raw asyncpg through
+The aggregate's loads and saves, the refusals, the PDFs' keys and the API's reads run on raw asyncpg through
 ``driver_connection`` (the session's connection and transaction): no SQLAlchemy compile or result layer.
 UUID columns are read as text, as SQLAlchemy's ``UUID(as_uuid=False)`` gives them.
 """
@@ -54,6 +54,11 @@ _SIGNATURE_COLUMNS = [c.name for c in contract_signature.c]
 _INSERT_SIGNATURE = (
     f"INSERT INTO contract_signature ({', '.join(_SIGNATURE_COLUMNS)})"  # noqa: S608 (column names of the model)
     f" VALUES ({', '.join(f'${i}' for i in range(1, len(_SIGNATURE_COLUMNS) + 1))})"
+)
+_REFUSAL_COLUMNS = [c.name for c in signature_refusal.c]
+_INSERT_REFUSAL = (
+    f"INSERT INTO signature_refusal ({', '.join(_REFUSAL_COLUMNS)})"  # noqa: S608 (column names of the model)
+    f" VALUES ({', '.join(f'${i}' for i in range(1, len(_REFUSAL_COLUMNS) + 1))})"
 )
 _INSERT_CONTRACT = (
     "INSERT INTO contract (id, request_id, revision, request_number, vendor_id, requester_id, language,"
@@ -211,23 +216,22 @@ class ContractRepository:
         await conn.execute(_UPDATE_EXECUTED, *head, stored.key, aggregate.sealed.sha256, aggregate.executed_at)
 
     async def add_refusal(self, refusal: Refusal) -> None:
-        await self._session.execute(
-            signature_refusal.insert().values(
-                id=str(uuid.uuid4()),
-                contract_id=refusal.contract_id,
-                party=refusal.party.value,
-                signer_name=refusal.signer_name,
-                signer_email=refusal.signer_email,
-                document_sha256=refusal.document_sha256,
-                reason=refusal.reason,
-                detail=refusal.detail,
-                client_ip=refusal.client_ip,
-                user_agent=refusal.user_agent,
-                channel=refusal.channel,
-                event_id=refusal.event_id,
-                refused_at=refusal.refused_at,
-            )
-        )
+        row = {
+            "id": str(uuid.uuid4()),
+            "contract_id": refusal.contract_id,
+            "party": refusal.party.value,
+            "signer_name": refusal.signer_name,
+            "signer_email": refusal.signer_email,
+            "document_sha256": refusal.document_sha256,
+            "reason": refusal.reason,
+            "detail": refusal.detail,
+            "client_ip": refusal.client_ip,
+            "user_agent": refusal.user_agent,
+            "channel": refusal.channel,
+            "event_id": refusal.event_id,
+            "refused_at": refusal.refused_at,
+        }
+        await (await self._conn()).execute(_INSERT_REFUSAL, *(row[name] for name in _REFUSAL_COLUMNS))
 
     async def _load(self, sql: str, *args: Any) -> list[Contract]:
         rows = [dict(r) for r in await (await self._conn()).fetch(sql, *args)]

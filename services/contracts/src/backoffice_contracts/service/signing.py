@@ -99,7 +99,7 @@ async def record_vendor_signature(
             raise WrongVendor("no such contract")
         if contract.vendor_id != signed.vendor_id or contract.request_id != signed.request_id:
             raise WrongVendor("the contract belongs to another vendor or request")
-        vendor = await uow.vendors.get(contract.vendor_id)
+        # ``vendor`` is the contract's vendor (checked just above): read once, for the actor and this check.
         if vendor is not None and vendor.get("status") == "blocked":
             raise VendorBlocked("the vendor is blocked: its signature is not recorded")
         contract.sign(signature, now=now)
