@@ -4,6 +4,7 @@ refused every time it is given, and every stored email has its envelope and no t
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import smtplib
@@ -162,3 +163,82 @@ def test_a_filtered_query_on_a_full_folder_parses_in_full_only_the_matches(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _answers(sock: socket.socket, last: bytes) -> list[bytes]:
+    """The answer lines read until one that begins with ``last`` (the last of a group)."""
+    data = b""
+    while not any(line.startswith(last) for line in data.split(b"\r\n")):
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    return [line for line in data.split(b"\r\n") if line]
+
+
+def test_a_pipelined_group_is_answered_in_order_in_one_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # RFC 2920: MAIL, RCPT and DATA sent at once are answered in order; the sink writes the answers of such a
+    # group at once (each answer was a write, a send system call, of its own).
+    sink: Any = _load_mailsink()
+    store = sink.Store(tmp_path / "mail")
+    port = _free_port()
+    controller = sink._Controller(sink.SmtpHandler(store), hostname="127.0.0.1", port=port, decode_data=False)
+    writes: list[bytes] = []
+    write = asyncio.StreamWriter.write
+    monkeypatch.setattr(asyncio.StreamWriter, "write", lambda self, data: writes.append(data) or write(self, data))
+    controller.start()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            assert _answers(sock, b"220")[0].startswith(b"220")
+            sock.sendall(b"EHLO client.local\r\n")
+            ehlo = _answers(sock, b"250 ")
+            assert b"250-PIPELINING" in ehlo
+            assert ehlo[-1] == b"250 HELP"
+            writes.clear()
+            sock.sendall(b"MAIL FROM:<noreply@backoffice.local>\r\nRCPT TO:<a@example.com>\r\nDATA\r\n")
+            assert [a[:3] for a in _answers(sock, b"354")] == [b"250", b"250", b"354"]
+            assert len(writes) == 1
+            sock.sendall(b"Subject: one\r\n\r\nhello\r\n.\r\n")
+            assert [a[:3] for a in _answers(sock, b"250")] == [b"250"]
+            assert len(writes) == 2
+            writes.clear()
+            sock.sendall(b"MAIL FROM:<noreply@backoffice.local>\r\nRCPT TO:<no@>\r\nDATA\r\n")
+            assert [a[:3] for a in _answers(sock, b"503")] == [b"250", b"553", b"503"]  # nobody to send to
+            assert len(writes) == 1
+            sock.sendall(b"RSET\r\nNOOP\r\nQUIT\r\n")
+            assert [a[:3] for a in _answers(sock, b"221")] == [b"250", b"250", b"221"]
+    finally:
+        controller.stop()
+    assert [(m["subject"], m["rcpt_tos"]) for m in (store.load(mid) for mid in store.ids())] == [
+        ("one", ["a@example.com"])
+    ]
+
+
+def test_notifications_pipelined_emails_are_stored_as_sent(sink: tuple[int, int, Path]) -> None:
+    from backoffice_notifications.mail.smtp import SmtpSession, build_mail
+    from backoffice_notifications.settings import Settings
+
+    smtp_port, http_port, _ = sink
+    settings = Settings(environment="development", smtp_port=smtp_port)
+    mails = [
+        build_mail(
+            settings=settings, delivery_id=f"d-{i}", recipient=f"v{i}@example.com", subject=f"Order {i}",
+            text="Hello\n.dot\n", html="<p>Hello</p>", language="en",
+        )
+        for i in range(3)
+    ]  # fmt: skip
+
+    async def send() -> int:
+        async with SmtpSession(settings) as smtp:
+            for m in mails:
+                await smtp.send(m)
+            client = smtp._client
+            assert client is not None
+            assert client.supports_extension("pipelining")
+            return smtp.connections
+
+    assert asyncio.run(send()) == 1
+    stored = _get(f"http://127.0.0.1:{http_port}/messages")
+    assert isinstance(stored, list)
+    assert [(m["subject"], m["rcpt_tos"], m["text"]) for m in stored] == [
+        (f"Order {i}", [f"v{i}@example.com"], "Hello\n.dot\n") for i in range(3)
+    ]
