@@ -242,3 +242,66 @@ def test_notifications_pipelined_emails_are_stored_as_sent(sink: tuple[int, int,
     assert [(m["subject"], m["rcpt_tos"], m["text"]) for m in stored] == [
         (f"Order {i}", [f"v{i}@example.com"], "Hello\n.dot\n") for i in range(3)
     ]
+
+
+def test_a_restarted_sink_answers_a_query_from_its_index_parsing_only_the_matches_and_new_arrivals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The index is rebuilt at start (the folder listed once, every email's headers summarised once); a query
+    # ?to= then reads the matches only, and an email that arrives later is summarised once, by the next query.
+    sink: Any = _load_mailsink()
+    folder = tmp_path / "mail"
+    first = sink.Store(folder)
+    for i in range(30):
+        to = "Vendor <Vendor@Example.com>" if i % 10 == 4 else f"other{i}@example.com"
+        first.save(_message(f"Order {i}", to).as_bytes(), "noreply@backoffice.local", [f"rcpt{i}@example.com"])
+
+    store = sink.Store(folder)  # a restart
+    store.rebuild()
+    assert store.ids() == first.ids()
+    listed, summarised, described = [], [], []
+    glob, summary, full_parse = Path.glob, store.summary, sink.describe
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: listed.append(pattern) or glob(self, pattern))
+    monkeypatch.setattr(store, "summary", lambda mid: summarised.append(mid) or summary(mid))
+    monkeypatch.setattr(sink, "describe", lambda mid, raw, meta: described.append(mid) or full_parse(mid, raw, meta))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), sink.make_http_handler(store))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        found = _get(f"{base}/messages?to=vendor@example.com")
+        assert [m["subject"] for m in found] == ["Order 4", "Order 14", "Order 24"]  # type: ignore[union-attr]
+        assert [m["subject"] for m in _get(f"{base}/messages?to=rcpt14@example.com")] == ["Order 14"]  # type: ignore[union-attr]
+        assert (listed, summarised, len(described)) == ([], [], 3)  # no listing, no summary: the index
+        assert _get(f"{base}/messages?to=nobody@example.com") == []
+        assert [m["subject"] for m in _get(f"{base}/messages?to=VENDOR@example.com&limit=2")] == [
+            "Order 14",
+            "Order 24",
+        ]  # type: ignore[union-attr]
+
+        late = store.save(
+            _message("Order 30", "vendor@example.com").as_bytes(), "noreply@backoffice.local", ["x@example.com"]
+        )
+        assert [m["subject"] for m in _get(f"{base}/messages?to=vendor@example.com")] == [
+            "Order 4",
+            "Order 14",
+            "Order 24",
+            "Order 30",
+        ]  # type: ignore[union-attr]
+        assert summarised == [late]
+        assert _get(f"{base}/messages?to=x@example.com&subject_contains=order%2031") == []
+        assert [m["subject"] for m in _get(f"{base}/messages?to=x@example.com&subject_contains=ORDER%2030")] == [
+            "Order 30"
+        ]  # type: ignore[union-attr]
+
+        with urllib.request.urlopen(urllib.request.Request(f"{base}/messages/{found[1]['id']}", method="DELETE")) as r:  # type: ignore[index]  # noqa: S310
+            assert json.loads(r.read()) == {"deleted": 1}
+        assert [m["subject"] for m in _get(f"{base}/messages?to=vendor@example.com")] == [
+            "Order 4",
+            "Order 24",
+            "Order 30",
+        ]  # type: ignore[union-attr]
+        assert _get(f"{base}/health") == {"ok": True, "count": 30}
+        assert listed == []
+    finally:
+        server.shutdown()
+        server.server_close()
