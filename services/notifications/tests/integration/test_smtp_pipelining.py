@@ -206,3 +206,32 @@ async def test_a_server_that_does_not_answer_the_group_is_a_transient_error_and_
         silent["on"] = False
         await smtp.send(mail(2))
         assert smtp.connections == 2
+
+
+def test_the_services_event_loop_uvloop_pipelines_as_asyncio_does() -> None:
+    # The services run on uvloop, whose transports are not asyncio.Transport subclasses: the pipelined send
+    # must take the connection's input there as well (it refused every email as "Connection lost" at first).
+    import threading
+
+    import uvloop
+
+    handler, port = Sink(pipelining=True), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False)
+    controller.start()
+    outcome: list[object] = []
+
+    async def send() -> None:
+        async with SmtpSession(Settings(environment="development", smtp_port=port, smtp_timeout_seconds=2.0)) as smtp:
+            for i in range(3):
+                await smtp.send(mail(i))
+            outcome.append(smtp.connections)
+
+    try:
+        thread = threading.Thread(target=lambda: uvloop.run(send()))  # a loop of its own, beside pytest's
+        thread.start()
+        thread.join(30)
+    finally:
+        controller.stop()
+    assert outcome == [1]
+    assert handler.grouped == [True] * 3
+    assert len(handler.received) == 3

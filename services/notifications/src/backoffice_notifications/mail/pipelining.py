@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import Sequence
+from typing import cast
 
 import aiosmtplib
 from aiosmtplib import (
@@ -124,8 +125,9 @@ class _Replies(asyncio.Protocol):
 async def _exchange(client: aiosmtplib.SMTP, data: bytes, expected: int, timeout: float | None) -> list[SMTPResponse]:
     """Writes ``data`` and reads ``expected`` answers; no answers in time or a lost connection closes it."""
     protocol = client.protocol
-    transport = protocol.transport if protocol is not None else None
-    if protocol is None or not isinstance(transport, asyncio.Transport) or transport.is_closing():
+    # A transport of asyncio or of uvloop (whose classes are not asyncio.Transport's subclasses)
+    transport = cast(asyncio.Transport | None, protocol.transport if protocol is not None else None)
+    if protocol is None or transport is None or transport.is_closing():
         raise SMTPServerDisconnected("Connection lost")
     replies = _Replies(protocol, expected)
     transport.set_protocol(replies)
