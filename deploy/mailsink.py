@@ -5,7 +5,7 @@
   received_at). <id> = <arrival time in ns, 20 digits>-<seq>, so names sort by arrival.
 * HTTP JSON API on 127.0.0.1:$BACKOFFICE_MAILBOX_PORT:
     GET    /health                     -> {"ok": true, "count": N}
-    GET    /messages[?to=a@b&subject_contains=x&limit=N]
+    GET    /messages[?to=a@b&subject_contains=x&limit=N]   (``to`` from an index kept in memory: O(matches))
                                        -> [{id, received_at, mail_from, rcpt_tos, subject, to, cc,
                                             from, headers, text, html, attachments}], oldest first
          `to` matches (case-insensitively) an envelope recipient or an address in To/Cc;
@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import argparse
+import bisect
 import email
 import email.parser
 import email.policy
@@ -46,13 +47,23 @@ ID_RE = re.compile(r"^[0-9]{20}-[0-9]+$")
 
 
 class Store:
+    """The folder, with an index kept in memory: the ids in arrival order (the folder is listed once, at start;
+    ``save`` and ``delete`` keep the list), and per address (the envelope's recipients, To and Cc, lower case)
+    the ids that name it. An email is summarised (its envelope and headers only) once, by the first query after
+    it arrived or by ``rebuild`` after a start, so a query ``?to=`` costs the emails that match, not the folder
+    (a ``glob`` and a summary per email before: 7.5 s for the first query on 9231 emails, then O(emails))."""
+
     def __init__(self, directory: Path) -> None:
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
         self._seq = itertools.count(1)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the ids; held briefly (the SMTP thread saves under it)
+        self._index_lock = threading.Lock()  # the summaries and the address index; held while summarising
+        self._ids = sorted(p.stem for p in self.dir.glob("*.eml") if ID_RE.match(p.stem))
+        self._unsummarised = list(self._ids)
         self._parsed: dict[str, dict] = {}  # messages never change: parse each one once
         self._summaries: dict[str, Summary] = {}  # what a filter compares, from the headers alone
+        self._by_address: dict[str, list[str]] = {}
 
     def save(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> str:
         with self._lock:
@@ -68,10 +79,39 @@ class Store:
         with open(tmp, "wb") as f:
             f.write(raw)
         os.replace(tmp, f"{base}.eml")
+        with self._lock:
+            _insert(self._ids, mid)
+            self._unsummarised.append(mid)
         return mid
 
     def ids(self) -> list[str]:
-        return sorted(p.stem for p in self.dir.glob("*.eml") if ID_RE.match(p.stem))
+        with self._lock:
+            return list(self._ids)
+
+    def count(self) -> int:
+        return len(self._ids)
+
+    def rebuild(self) -> None:
+        """Summarises what is not yet (after a start: the whole folder, headers only), as a query would first."""
+        with self._index_lock:
+            self._catch_up()
+
+    def _catch_up(self) -> None:  # under _index_lock
+        with self._lock:
+            fresh, self._unsummarised = self._unsummarised, []
+        for mid in fresh:
+            found = self.summary(mid)
+            if found is not None:
+                for address in found.addresses:
+                    _insert(self._by_address.setdefault(address, []), mid)
+
+    def matching(self, to: str | None, subject_contains: str | None) -> list[str]:
+        """The ids of the emails that match, in arrival order: with ``to``, from the address index."""
+        with self._index_lock:
+            self._catch_up()
+            addressed = to.strip().lower() if to else ""
+            candidates = list(self._by_address.get(addressed, ())) if addressed else self.ids()
+            return [mid for mid in candidates if (s := self._summaries.get(mid)) and s.matches(to, subject_contains)]
 
     def raw(self, mid: str) -> bytes | None:
         if not ID_RE.match(mid):
@@ -119,18 +159,37 @@ class Store:
 
     def delete(self, mid: str | None = None) -> int:
         n = 0
-        for mid_ in [mid] if mid else self.ids():
-            if not ID_RE.match(mid_):
-                continue
-            self._parsed.pop(mid_, None)
-            self._summaries.pop(mid_, None)
-            for suffix in (".eml", ".json"):
-                try:
-                    (self.dir / f"{mid_}{suffix}").unlink()
-                    n += suffix == ".eml"
-                except FileNotFoundError:
-                    pass
+        with self._index_lock:
+            for mid_ in [mid] if mid else self.ids():
+                if not ID_RE.match(mid_):
+                    continue
+                self._parsed.pop(mid_, None)
+                found = self._summaries.pop(mid_, None)
+                for address in found.addresses if found else ():
+                    _remove(self._by_address.get(address, []), mid_)
+                with self._lock:
+                    _remove(self._ids, mid_)  # one still unsummarised is skipped when summarised: no file
+                for suffix in (".eml", ".json"):
+                    try:
+                        (self.dir / f"{mid_}{suffix}").unlink()
+                        n += suffix == ".eml"
+                    except FileNotFoundError:
+                        pass
         return n
+
+
+def _insert(ids: list[str], mid: str) -> None:
+    """``mid`` into the sorted ``ids``: at the end as a rule (ids grow with the arrival time)."""
+    if not ids or ids[-1] < mid:
+        ids.append(mid)
+    else:
+        bisect.insort(ids, mid)
+
+
+def _remove(ids: list[str], mid: str) -> None:
+    i = bisect.bisect_left(ids, mid)
+    if i < len(ids) and ids[i] == mid:
+        del ids[i]
 
 
 def _envelope(directory: Path, mid: str) -> dict:
@@ -214,6 +273,12 @@ class SmtpHandler:
     def __init__(self, store: Store) -> None:
         self.store = store
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        """EHLO's extensions with PIPELINING (RFC 2920): a client may send MAIL, its RCPTs and DATA at once, and
+        the server answers them in order (``_Smtp.push`` sends the answers of such a group in one write)."""
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_DATA(self, server, session, envelope):
         mid = self.store.save(envelope.original_content or envelope.content, envelope.mail_from, envelope.rcpt_tos)
         log.debug("stored %s from=%s to=%s", mid, envelope.mail_from, envelope.rcpt_tos)
@@ -224,9 +289,30 @@ class _Smtp(SMTP):
     """aiosmtpd's server with its MAIL/RCPT address parsing remembered per argument: ``_getaddr`` is a pure
     function of the argument (and the local-part limit), and it runs the ``email`` header parser and
     declares a class on every call (about 15 % of the sink's CPU per email); a flow's emails repeat a
-    handful of addresses."""
+    handful of addresses.
+
+    And the answers of a pipelined group in one write: an answer is held while a whole command line is
+    already waiting in the input (the next command of the group), and written with the ones held before it
+    as soon as the input holds no whole line, as RFC 2920 (3.2) asks of a server: never hold an answer while
+    waiting for input. Each answer was a write (a send system call) of its own, half the sink's CPU."""
 
     _addresses: dict[tuple[str, int], tuple[str | None, str | None]] = {}
+    _held: list[bytes] | None = None
+
+    async def push(self, status: str | bytes) -> None:
+        response = status.encode("utf-8" if self.enable_SMTPUTF8 else "ascii") if isinstance(status, str) else status
+        waiting = getattr(self._reader, "_buffer", b"")  # asyncio.StreamReader's input not read yet
+        if b"\n" in waiting:
+            if self._held is None:
+                self._held = []
+            self._held.append(response + b"\r\n")
+            return
+        if self._held:
+            held, self._held = self._held, None
+            self._writer.write(b"".join(held) + response + b"\r\n")
+        else:
+            self._writer.write(response + b"\r\n")
+        await self._writer.drain()
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         key = (arg, self.local_part_limit)
@@ -266,19 +352,12 @@ def make_http_handler(store: Store):
             path = unquote(url.path).rstrip("/")
             q = {k: v[-1] for k, v in parse_qs(url.query).items()}
             if path in ("", "/health"):
-                return self._json({"ok": True, "count": len(store.ids())})
+                return self._json({"ok": True, "count": store.count()})
             if path == "/messages":
-                out = []
-                for mid in store.ids():
-                    found = store.summary(mid)
-                    if found is None or not found.matches(q.get("to"), q.get("subject_contains")):
-                        continue
-                    m = store.load(mid)
-                    if m:
-                        out.append(m)
-                if q.get("limit", "").isdigit():
-                    out = out[-int(q["limit"]) :] if int(q["limit"]) else []
-                return self._json(out)
+                mids = store.matching(q.get("to"), q.get("subject_contains"))
+                if q.get("limit", "").isdigit():  # the last N matches, the others not parsed
+                    mids = mids[-int(q["limit"]) :] if int(q["limit"]) else []
+                return self._json([m for m in map(store.load, mids) if m])
             if path.startswith("/messages/"):
                 mid = path[len("/messages/") :]
                 if mid.endswith(".eml"):
@@ -339,6 +418,8 @@ def main() -> None:
         server_hostname="mailsink.local",
     )
     smtp.start()
+    # The index of what the folder held at start, built beside the SMTP and HTTP loops (a query waits for it).
+    threading.Thread(target=store.rebuild, name="mailsink-index", daemon=True).start()
 
     # The HTTP loop waits for requests without a timeout to look at a stop flag (serve_forever's poll
     # every 0.2 s was five wake-ups a second, idle: docs/performance.md, sixth round): a signal ends it by

@@ -4,6 +4,7 @@ refused every time it is given, and every stored email has its envelope and no t
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import smtplib
@@ -159,6 +160,148 @@ def test_a_filtered_query_on_a_full_folder_parses_in_full_only_the_matches(
         assert isinstance(everything, list)
         assert len(everything) == 40
         assert all(m["attachments"][0]["content_type"] == "application/pdf" for m in everything)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _answers(sock: socket.socket, last: bytes) -> list[bytes]:
+    """The answer lines read until one that begins with ``last`` (the last of a group)."""
+    data = b""
+    while not any(line.startswith(last) for line in data.split(b"\r\n")):
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    return [line for line in data.split(b"\r\n") if line]
+
+
+def test_a_pipelined_group_is_answered_in_order_in_one_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # RFC 2920: MAIL, RCPT and DATA sent at once are answered in order; the sink writes the answers of such a
+    # group at once (each answer was a write, a send system call, of its own).
+    sink: Any = _load_mailsink()
+    store = sink.Store(tmp_path / "mail")
+    port = _free_port()
+    controller = sink._Controller(sink.SmtpHandler(store), hostname="127.0.0.1", port=port, decode_data=False)
+    writes: list[bytes] = []
+    write = asyncio.StreamWriter.write
+    monkeypatch.setattr(asyncio.StreamWriter, "write", lambda self, data: writes.append(data) or write(self, data))
+    controller.start()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            assert _answers(sock, b"220")[0].startswith(b"220")
+            sock.sendall(b"EHLO client.local\r\n")
+            ehlo = _answers(sock, b"250 ")
+            assert b"250-PIPELINING" in ehlo
+            assert ehlo[-1] == b"250 HELP"
+            writes.clear()
+            sock.sendall(b"MAIL FROM:<noreply@backoffice.local>\r\nRCPT TO:<a@example.com>\r\nDATA\r\n")
+            assert [a[:3] for a in _answers(sock, b"354")] == [b"250", b"250", b"354"]
+            assert len(writes) == 1
+            sock.sendall(b"Subject: one\r\n\r\nhello\r\n.\r\n")
+            assert [a[:3] for a in _answers(sock, b"250")] == [b"250"]
+            assert len(writes) == 2
+            writes.clear()
+            sock.sendall(b"MAIL FROM:<noreply@backoffice.local>\r\nRCPT TO:<no@>\r\nDATA\r\n")
+            assert [a[:3] for a in _answers(sock, b"503")] == [b"250", b"553", b"503"]  # nobody to send to
+            assert len(writes) == 1
+            sock.sendall(b"RSET\r\nNOOP\r\nQUIT\r\n")
+            assert [a[:3] for a in _answers(sock, b"221")] == [b"250", b"250", b"221"]
+    finally:
+        controller.stop()
+    assert [(m["subject"], m["rcpt_tos"]) for m in (store.load(mid) for mid in store.ids())] == [
+        ("one", ["a@example.com"])
+    ]
+
+
+def test_notifications_pipelined_emails_are_stored_as_sent(sink: tuple[int, int, Path]) -> None:
+    from backoffice_notifications.mail.smtp import SmtpSession, build_mail
+    from backoffice_notifications.settings import Settings
+
+    smtp_port, http_port, _ = sink
+    settings = Settings(environment="development", smtp_port=smtp_port)
+    mails = [
+        build_mail(
+            settings=settings, delivery_id=f"d-{i}", recipient=f"v{i}@example.com", subject=f"Order {i}",
+            text="Hello\n.dot\n", html="<p>Hello</p>", language="en",
+        )
+        for i in range(3)
+    ]  # fmt: skip
+
+    async def send() -> int:
+        async with SmtpSession(settings) as smtp:
+            for m in mails:
+                await smtp.send(m)
+            client = smtp._client
+            assert client is not None
+            assert client.supports_extension("pipelining")
+            return smtp.connections
+
+    assert asyncio.run(send()) == 1
+    stored = _get(f"http://127.0.0.1:{http_port}/messages")
+    assert isinstance(stored, list)
+    assert [(m["subject"], m["rcpt_tos"], m["text"]) for m in stored] == [
+        (f"Order {i}", [f"v{i}@example.com"], "Hello\n.dot\n") for i in range(3)
+    ]
+
+
+def test_a_restarted_sink_answers_a_query_from_its_index_parsing_only_the_matches_and_new_arrivals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The index is rebuilt at start (the folder listed once, every email's headers summarised once); a query
+    # ?to= then reads the matches only, and an email that arrives later is summarised once, by the next query.
+    sink: Any = _load_mailsink()
+    folder = tmp_path / "mail"
+    first = sink.Store(folder)
+    for i in range(30):
+        to = "Vendor <Vendor@Example.com>" if i % 10 == 4 else f"other{i}@example.com"
+        first.save(_message(f"Order {i}", to).as_bytes(), "noreply@backoffice.local", [f"rcpt{i}@example.com"])
+
+    store = sink.Store(folder)  # a restart
+    store.rebuild()
+    assert store.ids() == first.ids()
+    listed, summarised, described = [], [], []
+    glob, summary, full_parse = Path.glob, store.summary, sink.describe
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: listed.append(pattern) or glob(self, pattern))
+    monkeypatch.setattr(store, "summary", lambda mid: summarised.append(mid) or summary(mid))
+    monkeypatch.setattr(sink, "describe", lambda mid, raw, meta: described.append(mid) or full_parse(mid, raw, meta))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), sink.make_http_handler(store))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        found = _get(f"{base}/messages?to=vendor@example.com")
+        assert [m["subject"] for m in found] == ["Order 4", "Order 14", "Order 24"]  # type: ignore[union-attr]
+        assert [m["subject"] for m in _get(f"{base}/messages?to=rcpt14@example.com")] == ["Order 14"]  # type: ignore[union-attr]
+        assert (listed, summarised, len(described)) == ([], [], 3)  # no listing, no summary: the index
+        assert _get(f"{base}/messages?to=nobody@example.com") == []
+        assert [m["subject"] for m in _get(f"{base}/messages?to=VENDOR@example.com&limit=2")] == [
+            "Order 14",
+            "Order 24",
+        ]  # type: ignore[union-attr]
+
+        late = store.save(
+            _message("Order 30", "vendor@example.com").as_bytes(), "noreply@backoffice.local", ["x@example.com"]
+        )
+        assert [m["subject"] for m in _get(f"{base}/messages?to=vendor@example.com")] == [
+            "Order 4",
+            "Order 14",
+            "Order 24",
+            "Order 30",
+        ]  # type: ignore[union-attr]
+        assert summarised == [late]
+        assert _get(f"{base}/messages?to=x@example.com&subject_contains=order%2031") == []
+        assert [m["subject"] for m in _get(f"{base}/messages?to=x@example.com&subject_contains=ORDER%2030")] == [
+            "Order 30"
+        ]  # type: ignore[union-attr]
+
+        with urllib.request.urlopen(urllib.request.Request(f"{base}/messages/{found[1]['id']}", method="DELETE")) as r:  # type: ignore[index]  # noqa: S310
+            assert json.loads(r.read()) == {"deleted": 1}
+        assert [m["subject"] for m in _get(f"{base}/messages?to=vendor@example.com")] == [
+            "Order 4",
+            "Order 24",
+            "Order 30",
+        ]  # type: ignore[union-attr]
+        assert _get(f"{base}/health") == {"ok": True, "count": 30}
+        assert listed == []
     finally:
         server.shutdown()
         server.server_close()

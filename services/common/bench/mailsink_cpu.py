@@ -2,8 +2,10 @@
 
 Two mail sinks in processes of their own: "old" is ``deploy/mailsink.py`` of ``--old-ref`` (taken with
 ``git show``, default ``HEAD``), "new" the working tree's. Each gets the same emails as notifications
-sends them: its ``build_mail`` bytes (multipart text + HTML, base64), over one aiosmtplib connection
-kept open, ``--batch`` emails in a round. First both must store the same bytes and answer the mailbox
+sends them: its ``build_mail`` bytes (multipart text + HTML, base64), by its ``SmtpSession`` over one
+connection kept open (pipelined where the sink advertises PIPELINING; ``--sendmail``: aiosmtplib's
+``sendmail`` to both), ``--batch`` emails in a round; the client's CPU (this process) is reported per sink
+too. First both must store the same bytes and answer the mailbox
 API alike (the JSON of ``GET /messages`` but the ids and arrival times); then ``--rounds`` rounds
 alternate old and new, and the CPU of each sink (utime + stime of its process from ``/proc``) is
 divided by the emails it took, with the load average.
@@ -30,10 +32,12 @@ from typing import Any
 
 import aiosmtplib
 
-from backoffice_notifications.mail.smtp import build_mail
+from backoffice_notifications.mail.smtp import SmtpSession, build_mail
+from backoffice_notifications.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
 TICK = os.sysconf("SC_CLK_TCK")
+PLAIN = False
 
 
 def free_port() -> int:
@@ -114,11 +118,20 @@ def mails(n: int, tag: str) -> list[Any]:
 
 
 async def send(sink: Sink, batch: list[Any]) -> None:
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=sink.smtp_port, timeout=30, start_tls=False)
-    await client.connect()
-    for mail in batch:
-        await client.sendmail(mail.sender, mail.recipients, mail.content)
-    await client.quit()
+    """Over one connection kept open, as notifications sends: ``SmtpSession`` (MAIL, RCPT and DATA pipelined
+    where the sink advertises PIPELINING; aiosmtplib's ``sendmail`` where it does not), or with ``--sendmail``
+    aiosmtplib's ``sendmail`` alone."""
+    if PLAIN:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=sink.smtp_port, timeout=30, start_tls=False)
+        await client.connect()
+        for mail in batch:
+            await client.sendmail(mail.sender, mail.recipients, mail.content)
+        await client.quit()
+        return
+    settings = Settings(environment="development", smtp_port=sink.smtp_port, smtp_timeout_seconds=30)
+    async with SmtpSession(settings) as smtp:
+        for mail in batch:
+            await smtp.send(mail)
 
 
 def stored(sink: Sink) -> list[bytes]:
@@ -135,7 +148,10 @@ def main() -> None:
     ap.add_argument("--old-file", type=Path, help="the old sink from this file instead of --old-ref")
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--batch", type=int, default=300)
+    ap.add_argument("--sendmail", action="store_true", help="send with aiosmtplib's sendmail, not SmtpSession")
     args = ap.parse_args()
+    global PLAIN
+    PLAIN = args.sendmail
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         old_script = work / "mailsink_old.py"
@@ -155,21 +171,28 @@ def main() -> None:
                 assert listed(sinks[0], query) == listed(sinks[1], query), f"GET /messages{query} differs"
             print(f"same stored bytes and API answers ({len(stored(sinks[0]))} emails); load {os.getloadavg()}")
             spent: dict[str, list[float]] = {"old": [], "new": []}
+            client: dict[str, list[float]] = {"old": [], "new": []}
             for r in range(args.rounds):
                 order = sinks if r % 2 == 0 else sinks[::-1]
                 for sink in order:
                     batch = mails(args.batch, f"r{r}")
-                    before = cpu_ticks(sink.proc.pid)
+                    before, mine = cpu_ticks(sink.proc.pid), time.process_time()
                     asyncio.run(send(sink, batch))
+                    client[sink.name].append((time.process_time() - mine) * 1000 / args.batch)
                     time.sleep(0.3)  # the last email's file writes
                     spent[sink.name].append((cpu_ticks(sink.proc.pid) - before) * 1000 / TICK / args.batch)
                 print(
-                    f"round {r}: old {spent['old'][-1]:.3f} ms/email, new {spent['new'][-1]:.3f} ms/email,"
+                    f"round {r}: sink old {spent['old'][-1]:.3f}, new {spent['new'][-1]:.3f} ms/email;"
+                    f" client to old {client['old'][-1]:.3f}, to new {client['new'][-1]:.3f} ms/email;"
                     f" load {os.getloadavg()[0]:.1f}"
                 )
             for name in ("old", "new"):
-                values = sorted(spent[name])
-                print(f"{name}: median {values[len(values) // 2]:.3f} ms/email, range {values[0]:.3f}-{values[-1]:.3f}")
+                values, mine = sorted(spent[name]), sorted(client[name])
+                print(
+                    f"{name}: sink median {values[len(values) // 2]:.3f} ms/email"
+                    f" (range {values[0]:.3f}-{values[-1]:.3f});"
+                    f" client median {mine[len(mine) // 2]:.3f} ms/email (range {mine[0]:.3f}-{mine[-1]:.3f})"
+                )
         finally:
             for sink in sinks:
                 sink.stop()

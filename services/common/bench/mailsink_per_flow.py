@@ -11,6 +11,11 @@ at the end (``deploy/infra.sh start smtp``). A restarted sink drops the notifica
 SMTP connection: its next email reconnects; one flow is run first, not counted.
 
     source deploy/env.sh && .venv/bin/python services/common/bench/mailsink_per_flow.py --rounds 3
+
+With ``--notifications``, the notifications service is restarted too before each window (``deploy/services.sh
+restart notifications``), "old" on ``--old-ref``'s sources (``git archive`` first on ``PYTHONPATH``), "new" on the
+working tree's, then left to rest ``--rest`` seconds; its CPU per flow and per email is reported beside the sink's,
+and contracts' (unchanged) as the window's control. The working tree's notifications is running again at the end.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from backoffice_cli.bench import pid_listening_on
 
 ROOT = Path(__file__).resolve().parents[3]
 TICK = os.sysconf("SC_CLK_TCK")
@@ -62,17 +69,43 @@ def start(script: Path, log: Path, mail: Path) -> subprocess.Popen[bytes]:
             time.sleep(0.2)
 
 
+def listening(variable: str) -> int:
+    pid = pid_listening_on(int(os.environ[variable]))
+    assert pid is not None, f"nothing listens on ${variable}"
+    return pid
+
+
+def restart_notifications(sources: Path | None) -> None:
+    env = {**os.environ, "PYTHONPATH": str(sources)} if sources else dict(os.environ)
+    subprocess.run(
+        ["bash", str(ROOT / "deploy" / "services.sh"), "restart", "notifications"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--old-ref", default="HEAD")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--flows", type=int, default=20)
     ap.add_argument("--rate", type=float, default=2.0)
+    ap.add_argument("--notifications", action="store_true", help="notifications' old and new sources too")
+    ap.add_argument("--rest", type=float, default=20.0)
     args = ap.parse_args()
     load_args = ["--flows", str(args.flows), "--rate", str(args.rate)]
     infra = ["bash", str(ROOT / "deploy" / "infra.sh")]
     results: dict[str, list[tuple[float, float]]] = {"old": [], "new": []}
+    services: dict[str, list[tuple[float, float, float]]] = {"old": [], "new": []}
     with tempfile.TemporaryDirectory() as tmp:
+        old_src = Path(tmp, "old-src")
+        if args.notifications:
+            old_src.mkdir()
+            archive = subprocess.check_output(
+                ["git", "-C", str(ROOT), "archive", args.old_ref, "services/notifications/src"]
+            )
+            subprocess.run(["tar", "-x", "-C", str(old_src)], input=archive, check=True)
         old = Path(tmp, "mailsink_old.py")
         old.write_bytes(subprocess.check_output(["git", "-C", str(ROOT), "show", f"{args.old_ref}:deploy/mailsink.py"]))
         scripts = {"old": old, "new": ROOT / "deploy" / "mailsink.py"}
@@ -81,6 +114,9 @@ def main() -> None:
             for r in range(args.rounds):
                 for side in ("old", "new") if r % 2 == 0 else ("new", "old"):
                     mail = Path(tmp, f"mail-{side}-{r}")
+                    if args.notifications:
+                        restart_notifications(old_src / "services" / "notifications" / "src" if side == "old" else None)
+                        time.sleep(args.rest)
                     proc = start(scripts[side], Path(tmp, f"{side}.log"), mail)
                     try:
                         # a warm-up flow, not counted: notifications' kept-open connection to the previous sink
@@ -91,6 +127,8 @@ def main() -> None:
                             timeout=300,
                         )
                         emails0, cpu0, la0 = len(list(mail.glob("*.eml"))), ticks(proc.pid), os.getloadavg()[0]
+                        pids = [listening(v) for v in ("BACKOFFICE_NOTIFICATIONS_PORT", "BACKOFFICE_CONTRACTS_PORT")]
+                        others0 = [ticks(pid) for pid in pids]
                         load = subprocess.run(
                             [sys.executable, "-m", "backoffice_cli", "load", *load_args],
                             capture_output=True,
@@ -99,6 +137,9 @@ def main() -> None:
                         )
                         time.sleep(2)  # the last flows' emails
                         ms = (ticks(proc.pid) - cpu0) * 1000 / TICK
+                        notifications_ms, contracts_ms = (
+                            (ticks(p) - t) * 1000 / TICK for p, t in zip(pids, others0, strict=True)
+                        )
                         emails = len(list(mail.glob("*.eml"))) - emails0
                     finally:
                         proc.terminate()
@@ -109,19 +150,31 @@ def main() -> None:
                         print(load.stdout[-1500:], load.stderr[-1500:])
                         raise SystemExit("no flow completed or no email")
                     results[side].append((ms / flows, ms / emails))
+                    services[side].append((notifications_ms / flows, notifications_ms / emails, contracts_ms / flows))
                     print(
-                        f"{side}: {ms / flows:5.1f} ms/flow, {ms / emails:5.2f} ms/email ({flows} flows,"
+                        f"{side}: sink {ms / flows:5.1f} ms/flow, {ms / emails:5.2f} ms/email; notifications"
+                        f" {notifications_ms / flows:5.1f} ms/flow, {notifications_ms / emails:5.2f} ms/email;"
+                        f" contracts {contracts_ms / flows:5.1f} ms/flow ({flows} flows,"
                         f" {emails} emails, load {la0:.1f} -> {os.getloadavg()[0]:.1f})",
                         flush=True,
                     )
         finally:
             subprocess.run([*infra, "start", "smtp"], check=True, capture_output=True)
+            if args.notifications:
+                restart_notifications(None)
     for side, values in results.items():
         per_flow = sorted(v[0] for v in values)
         per_email = sorted(v[1] for v in values)
         print(
-            f"{side}: median {per_flow[len(per_flow) // 2]:.1f} ms/flow, {per_email[len(per_email) // 2]:.2f} ms/email"
+            f"{side}: sink median {per_flow[len(per_flow) // 2]:.1f} ms/flow,"
+            f" {per_email[len(per_email) // 2]:.2f} ms/email"
         )
+        if args.notifications:
+            mean = [sum(v[i] for v in services[side]) / len(services[side]) for i in range(3)]
+            print(
+                f"{side}: notifications mean {mean[0]:.1f} ms/flow, {mean[1]:.2f} ms/email; contracts {mean[2]:.1f}"
+                f" ms/flow; notifications / contracts {mean[0] / mean[2]:.3f}"
+            )
 
 
 if __name__ == "__main__":

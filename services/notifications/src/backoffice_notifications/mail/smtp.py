@@ -2,7 +2,9 @@
 
 A delivery worker keeps one ``SmtpSession`` for its lifetime: the connection is opened on the first
 email and reused while emails keep coming; one left idle for longer than ``IDLE_SECONDS`` is closed
-and a fresh one opened (servers drop idle clients after a few minutes, RFC 5321 4.5.3.2.7)."""
+and a fresh one opened (servers drop idle clients after a few minutes, RFC 5321 4.5.3.2.7). Where the server
+advertises PIPELINING, an email's MAIL, RCPT and DATA go in one write (``mail.pipelining``): two round trips an
+email instead of four, its errors classified as before."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from types import TracebackType
 import aiosmtplib
 
 from backoffice_notifications.domain.deliveries import DeliveryError
+from backoffice_notifications.mail.pipelining import send_pipelined, supports_pipelining
 from backoffice_notifications.settings import Settings
 
 
@@ -164,6 +167,7 @@ class SmtpSession:
     """``async with SmtpSession(settings) as smtp: await smtp.send(message)``; connects lazily."""
 
     IDLE_SECONDS = 30.0
+    pipelining = True  # MAIL, RCPT and DATA in one write where the server advertises PIPELINING (mail.pipelining)
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -210,9 +214,15 @@ class SmtpSession:
         try:
             client = await self._connect()
             if isinstance(message, Mail):
-                errors, _ = await client.sendmail(
-                    message.sender, message.recipients, message.content, mail_options=await _mail_options(client)
-                )
+                options = await _mail_options(client)
+                if self.pipelining and supports_pipelining(client):
+                    errors, _ = await send_pipelined(
+                        client, message.sender, message.recipients, message.content, mail_options=options
+                    )
+                else:
+                    errors, _ = await client.sendmail(
+                        message.sender, message.recipients, message.content, mail_options=options
+                    )
             else:
                 errors, _ = await client.send_message(message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
