@@ -28,6 +28,9 @@ class Settings(ServiceSettings, AuditArchiveSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = Field(default=15.0, gt=0)
+    smtp_pipelining: bool = True
+    """MAIL, RCPT and DATA in one write where the server advertises PIPELINING (RFC 2920); false: one
+    command a round trip, as aiosmtplib sends them, whatever the server advertises."""
     mail_from: str = Field(default="Procurement <procurement@backoffice.example>", max_length=320)
     buyer_signatory_email: str = Field(default="procurement-signatory@backoffice.example", max_length=320)
     default_language: str = Field(default="en", pattern=LANGUAGE)

@@ -101,6 +101,17 @@ async def test_a_pipelining_server_gets_each_email_in_two_round_trips_and_the_sa
     assert b"\r\n..a line that begins with a dot" not in delivered[True][0][2]  # stuffed on the wire, not stored
 
 
+async def test_the_setting_switched_off_sends_one_command_a_round_trip_to_a_pipelining_server() -> None:
+    async with sink(pipelining=True) as (handler, settings):
+        async with SmtpSession(settings.model_copy(update={"smtp_pipelining": False})) as smtp:
+            await smtp.send(mail(0))
+        async with SmtpSession(settings) as smtp:
+            await smtp.send(mail(1))
+    assert handler.grouped == [False, True]
+    assert handler.received[0][2] != handler.received[1][2]
+    assert [sender for sender, _, _ in handler.received] == [mail(0).sender, mail(1).sender]
+
+
 REFUSALS = [
     ("MAIL", "451 4.3.0 Try again later", False),
     ("MAIL", "550 5.7.1 Sender rejected", True),

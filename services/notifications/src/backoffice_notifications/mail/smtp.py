@@ -167,7 +167,6 @@ class SmtpSession:
     """``async with SmtpSession(settings) as smtp: await smtp.send(message)``; connects lazily."""
 
     IDLE_SECONDS = 30.0
-    pipelining = True  # MAIL, RCPT and DATA in one write where the server advertises PIPELINING (mail.pipelining)
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -215,7 +214,7 @@ class SmtpSession:
             client = await self._connect()
             if isinstance(message, Mail):
                 options = await _mail_options(client)
-                if self.pipelining and supports_pipelining(client):
+                if self._settings.smtp_pipelining and supports_pipelining(client):
                     errors, _ = await send_pipelined(
                         client, message.sender, message.recipients, message.content, mail_options=options
                     )
