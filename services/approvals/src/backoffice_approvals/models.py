@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -19,7 +20,7 @@ from sqlalchemy import (
     literal_column,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase
 
 from backoffice_common.db import new_metadata
@@ -47,6 +48,14 @@ approver = Table(
     Column("active", Boolean, nullable=False, server_default=text("true")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("language", String(35), nullable=False, server_default="en"),
+)
+
+# One row: a random version that a trigger on ``approver`` replaces with every change of it (migration 0008).
+directory_version = Table(
+    "directory_version",
+    Base.metadata,
+    Column("id", SmallInteger, primary_key=True, server_default=text("1")),
+    Column("version", UUID(as_uuid=True), nullable=False, server_default=text("gen_random_uuid()")),
 )
 
 policy = Table(

@@ -106,13 +106,48 @@ class Absence:
         return self.starts_at <= moment < self.ends_at
 
 
+@dataclass(frozen=True)
+class _Index:
+    """What ``Directory`` otherwise finds by scanning every approver: built once for a directory that is read
+    many times (the one ``DirectoryRepository.load`` keeps)."""
+
+    heads: dict[str, Approver]
+    members: dict[str, list[Approver]]
+    groups: frozenset[str]
+
+    @classmethod
+    def of(cls, approvers: Iterable[Approver]) -> _Index:
+        heads: dict[str, Approver] = {}
+        members: dict[str, list[Approver]] = {}
+        groups: set[str] = set()
+        for approver in approvers:
+            groups.update(approver.groups)
+            if not approver.active:
+                continue
+            for department in approver.head_of:
+                heads.setdefault(department, approver)  # the first, as the scan finds it
+            for group in approver.groups:
+                members.setdefault(group, []).append(approver)
+        for listed in members.values():
+            listed.sort(key=lambda a: a.id)
+        return cls(heads, members, frozenset(groups))
+
+
 @dataclass
 class Directory:
     approvers: dict[str, Approver] = field(default_factory=dict)
+    index: _Index | None = field(default=None, repr=False, compare=False)
+    """Set by ``indexed``: the directory is then read-only (heads, groups and members are not scanned again)."""
 
     @classmethod
     def of(cls, approvers: Iterable[Approver]) -> Directory:
         return cls({a.id: a for a in approvers})
+
+    @classmethod
+    def indexed(cls, approvers: Iterable[Approver]) -> Directory:
+        """A directory to be read many times and never changed: shared by concurrent use cases."""
+        by_id = {a.id: a for a in approvers}
+        return cls(by_id, _Index.of(by_id.values()))
 
     def get(self, user_id: str | None) -> Approver | None:
         return self.approvers.get(user_id) if user_id else None
@@ -122,16 +157,22 @@ class Directory:
         return self.get(me.manager_id) if me else None
 
     def head_of(self, department: str) -> Approver | None:
+        if self.index is not None:
+            return self.index.heads.get(department)
         for approver in self.approvers.values():
             if department in approver.head_of and approver.active:
                 return approver
         return None
 
     def members_of(self, group: str) -> list[Approver]:
+        if self.index is not None:
+            return list(self.index.members.get(group, ()))
         return sorted((a for a in self.approvers.values() if group in a.groups and a.active), key=lambda a: a.id)
 
     @property
     def groups(self) -> set[str]:
+        if self.index is not None:
+            return set(self.index.groups)
         return {g for a in self.approvers.values() for g in a.groups}
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -19,10 +21,23 @@ from backoffice_common.db import driver_connection
 # columns a row, one INSERT holds at most 2,978 approvers, so a large import is sent in chunks.
 UPSERT_CHUNK = 1000
 
-_APPROVERS_SQL = (
-    "SELECT id, name, email, manager_id, department, head_of, groups, limit_amount, limit_currency, active, language"
-    " FROM approver"
+_DIRECTORY_SQL = (
+    "SELECT v.version, a.id, a.name, a.email, a.manager_id, a.department, a.head_of, a.groups, a.limit_amount,"
+    " a.limit_currency, a.active, a.language"
+    " FROM (SELECT (SELECT version FROM directory_version WHERE id = 1) AS version) v LEFT JOIN approver a ON true"
 )
+"""Every approver and the directory's version, in one statement and so one snapshot: a row with the version
+and no approver when there is none."""
+
+_VERSION_SQL = "SELECT version FROM directory_version WHERE id = 1"
+
+KEPT_DIRECTORIES = 4
+"""How many directories (of as many databases or versions) a process keeps, the last used first."""
+
+_kept: OrderedDict[UUID, Directory] = OrderedDict()
+"""The directories read, under their version (migration 0008: a random UUID every change of ``approver``
+replaces in the same transaction, never reused): equal versions are equal directories, whichever database or
+transaction read them. Shared by concurrent use cases, so read-only (``Directory.indexed``)."""
 
 
 def _approver(row: Any) -> Approver:
@@ -43,8 +58,24 @@ def _approver(row: Any) -> Approver:
 
 
 async def directory_on(conn: Any) -> Directory:
-    """Every approver, on an asyncpg connection (``DirectoryRepository.load``'s statement)."""
-    return Directory.of(_approver(r) for r in await conn.fetch(_APPROVERS_SQL))
+    """The approver directory, on an asyncpg connection (``DirectoryRepository.load``'s statements): one small
+    statement reads its version and a directory read before under that version is reused; else every approver is
+    read with the version (one statement) and kept. Read-only: shared with every other use case of the process."""
+    if _kept:
+        version = await conn.fetchval(_VERSION_SQL)
+        kept = _kept.get(version) if version is not None else None
+        if kept is not None:
+            _kept.move_to_end(version)
+            return kept
+    rows = await conn.fetch(_DIRECTORY_SQL)
+    directory = Directory.indexed(_approver(r) for r in rows if r["id"] is not None)
+    version = rows[0]["version"] if rows else None
+    if version is not None:  # None: no version row (an operator removed it): read every time, keep nothing
+        _kept[version] = directory
+        _kept.move_to_end(version)
+        while len(_kept) > KEPT_DIRECTORIES:
+            _kept.popitem(last=False)
+    return directory
 
 
 async def absences_active_on(conn: Any, at: datetime) -> list[Absence]:
@@ -60,7 +91,8 @@ class DirectoryRepository:
         self.session = session
 
     async def load(self) -> Directory:
-        """Every approver (raw asyncpg on the session's connection and transaction: most use cases load it)."""
+        """The approver directory (raw asyncpg on the session's connection and transaction: most use cases load
+        it), read-only: see ``directory_on``."""
         return await directory_on(await driver_connection(self.session))
 
     async def upsert(self, approvers: Sequence[Approver]) -> None:
