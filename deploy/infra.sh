@@ -471,6 +471,30 @@ kafka_start_node() {
     cd "$ROOT"
 }
 
+# A longer timer slack for the broker's pure housekeeping threads (docs/performance.md, ninth round: idle),
+# set once the broker answers (they all exist by then): the purgatories' expiration reapers (each polls
+# every 200 ms; a delayed request is completed by the event that satisfies it, in the request handler, and
+# only its timeout, e.g. an idle consumer's 20-s long poll, is the reaper's), the metrics meters' tick
+# threads (every meter every 5 s), the throttled-channel reapers (no quotas here), and the share-group and
+# client-metrics threads (neither is used). They may then wake up to BACKOFFICE_KAFKA_HOUSEKEEPING_TIMER_SLACK_NS
+# (1 s) late, so their periodic polls fall together; the threads on a record's path (network, request
+# handler, group coordinator, KRaft: raft-expiration-reaper holds the controllers' fetches in 3-node mode)
+# keep the process's slack (BACKOFFICE_KAFKA_TIMER_SLACK_NS). 0 leaves them at the process's. Writing another
+# thread's slack needs CAP_SYS_NICE: without it, nothing changes (the broker runs as before).
+kafka_slack_housekeeping() {
+    local pid=$1 slack=${BACKOFFICE_KAFKA_HOUSEKEEPING_TIMER_SLACK_NS:-1000000000} task comm n=0
+    [ "$slack" = 0 ] && return 0
+    for task in /proc/"$pid"/task/*; do
+        comm=$(cat "$task/comm" 2>/dev/null) || continue
+        case "$comm" in
+            ExpirationReape*|metrics-meter-t*|broker-*-Thrott*|controller-*-Th|client-metrics-*|share-*|persister-state*|PersisterStateM*)
+                echo "$slack" >"/proc/${task##*/}/timerslack_ns" 2>/dev/null && n=$((n + 1)) ;;
+        esac
+    done
+    [ "$n" -gt 0 ] && say "kafka: timer slack $((slack / 1000000)) ms on $n housekeeping threads of pid $pid"
+    return 0
+}
+
 kafka_start() {
     need_python
     command -v java >/dev/null || die "kafka: java not found (Java 17+ needed)"
@@ -508,6 +532,10 @@ while True:
         done
         die_log "${logs[0]}" "kafka: broker not ready on $BACKOFFICE_KAFKA_BOOTSTRAP (wait_kafka rc=$rc)"
     fi
+    for n in $(kafka_nodes); do
+        kafka_node_vars "$n"
+        kafka_slack_housekeeping "$(read_pid "$K_NODE_DIR/kafka.pid")"
+    done
     if kafka_secured; then
         kafka_security_py provision >"$STATE/kafka-security.log" 2>&1 \
             || die_log "$STATE/kafka-security.log" "kafka: could not create the SCRAM users and ACLs"
