@@ -344,3 +344,59 @@ async def test_blocking_a_vendor_withdraws_its_unused_links_and_its_secret_retri
     [fact] = [e for e in uow._facts if e.type == "vendor.links_withdrawn"]  # recorded for the audit log
     assert fact.data["links_withdrawn"] == 1
     assert fact.data["blocked_by"]["id"] == "pat"
+
+
+@pytest.mark.parametrize(
+    ("signing_order", "templates"),
+    [
+        ("any", {"contract_ready_vendor", "contract_ready_buyer", "contract_ready_requester"}),
+        ("vendor_first", {"contract_ready_vendor", "contract_ready_requester"}),
+        ("buyer_first", {"contract_ready_buyer", "contract_ready_requester"}),
+    ],
+)
+async def test_a_generated_contract_reads_its_order_once_for_all_its_emails(signing_order, templates) -> None:  # type: ignore[no-untyped-def]
+    v = vendor()
+    uow = await uow_with(v)
+    order = awaiting(uow, v, status=ACCEPTED)
+    contract = Contract(str(uuid.uuid4()), order.request_id, v.id, "ab" * 32, "https://docs.example/c", None)
+    cause = new_event(type="contract.generated", service="contracts", subject=order.request_id, data={})
+    reads: list[str] = []
+    get = uow.orders.get
+
+    async def counted(request_id: str, *, lock: bool = False) -> Order | None:
+        reads.append(request_id)
+        return await get(request_id, lock=lock)
+
+    uow.orders.get = counted  # type: ignore[method-assign]
+    await contracts.generated(
+        uow,
+        cause=Cause.of(cause),
+        contract=contract,
+        revision=1,
+        language="en",
+        signing_order=signing_order,
+        settings=SETTINGS,
+    )
+    assert reads == [order.request_id]  # once (three times before the ninth round)
+    sent = [d for d in uow.deliveries.rows.values() if d.channel == "email"]
+    assert {d.template for d in sent} == templates
+    assert all("PR-1" in (d.subject or "") + (d.body_text or "") for d in sent), [d.subject for d in sent]
+
+    # The other party's turn after the first signature of an ordered signing reads the order once too.
+    reads.clear()
+    party = "vendor" if signing_order == "vendor_first" else "buyer"
+    await contracts.signed(
+        uow,
+        cause=Cause.of(new_event(type="contract.signed", service="contracts", subject=order.request_id, data={})),
+        contract_id=contract.contract_id,
+        party=party,
+        signing_order=signing_order,
+        awaiting=["buyer" if party == "vendor" else "vendor"],
+        settings=SETTINGS,
+    )
+    assert reads == ([] if signing_order == "any" else [order.request_id])
+    now_sent = {d.template for d in uow.deliveries.rows.values() if d.channel == "email"}
+    if signing_order == "vendor_first":
+        assert "contract_ready_buyer" in now_sent
+    if signing_order == "buyer_first":
+        assert "contract_ready_vendor" in now_sent
