@@ -400,3 +400,58 @@ async def test_a_generated_contract_reads_its_order_once_for_all_its_emails(sign
         assert "contract_ready_buyer" in now_sent
     if signing_order == "buyer_first":
         assert "contract_ready_vendor" in now_sent
+
+
+@pytest.mark.parametrize("action", ["accept", "sign_contract", "blocked"])
+async def test_the_webhooks_answer_uses_the_vendor_its_authentication_read(action: str) -> None:
+    v = vendor()
+    uow = await uow_with(v)
+    order = awaiting(uow, v, status=ACCEPTED if action == "sign_contract" else AWAITING_VENDOR)
+    contract = contract_for(uow, v, order) if action == "sign_contract" else None
+    rotated = await secrets.rotate(uow, vendor_id=v.id, settings=SETTINGS)
+    _, secret = await secrets.retrieve(
+        uow, settings=SETTINGS, token=rotated.retrieval_url.rsplit("/vendor-secrets/", 1)[1]
+    )
+    body, ts = b"{}", int(time.time())
+    headers = {"webhook-id": "msg_9", "webhook-timestamp": str(ts)}
+    headers["webhook-signature"] = sign(secret=secret, msg_id="msg_9", timestamp=ts, body=body)
+    reads: list[str | None] = []
+    get = uow.vendors.get
+
+    async def counted(vendor_id: str | None, *, lock: bool = False) -> Vendor | None:
+        reads.append(vendor_id)
+        return await get(vendor_id, lock=lock)
+
+    uow.vendors.get = counted  # type: ignore[method-assign]
+    known = await webhook.authenticate(
+        uow, settings=SETTINGS, vendor_id=v.id, headers=parse_headers(headers), body=body
+    )
+    assert known is v
+    command: OrderAnswer | ContractSignature = (
+        ContractSignature(contract.contract_id, "ab" * 32, SIGNER)
+        if contract is not None
+        else OrderAnswer(order.request_id, Answer(accept=True))
+    )
+    if action == "blocked":  # what the answer decides on is the vendor as read: blocked, refused
+        v.status = "blocked"
+        with pytest.raises(ResponseRefused, match="blocked"):
+            await webhook.answer(uow, vendor_id=v.id, command=command, settings=SETTINGS, vendor=known)
+        assert reads == [v.id]
+        return
+    event = await webhook.answer(uow, vendor_id=v.id, command=command, settings=SETTINGS, vendor=known)
+    assert reads == [v.id]  # once: the answer does not read it again (twice before the ninth round)
+    assert event.type == ("vendor.contract_signed" if contract is not None else "vendor.accepted")
+    assert uow.committed
+    # Another vendor's id than the one read: that one is read (no mix-up).
+    reads.clear()
+    other = vendor()
+    uow.vendors.rows[other.id] = other
+    second = awaiting(uow, other)
+    await webhook.answer(
+        uow,
+        vendor_id=other.id,
+        command=OrderAnswer(second.request_id, Answer(accept=True)),
+        settings=SETTINGS,
+        vendor=known,
+    )
+    assert reads == [other.id]
