@@ -10,8 +10,6 @@ request, medians of the rounds.
     .venv/bin/python services/notifications/bench/settings_dep_cpu.py --n 3000 --rounds 6
 """
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 import os
@@ -71,6 +69,7 @@ async def run(n: int, rounds: int) -> None:
         settings_dependency, settings)}  # fmt: skip
     answers = {name: await call(app) for name, app in apps.items()}
     assert len(set(answers.values())) == 1, answers
+    assert answers[next(iter(apps))][0] == 200, answers
     for app in apps.values():
         for _ in range(200):
             await call(app)
