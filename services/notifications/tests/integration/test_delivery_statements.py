@@ -21,7 +21,7 @@ from backoffice_common.db import asyncpg_dsn, make_engine, make_session_factory
 from backoffice_common.testing import private_database
 from backoffice_common.wakeup import Wakeup
 from backoffice_notifications.domain.deliveries import Delivery, DeliveryError
-from backoffice_notifications.jobs.deliveries import EmailClaims, _work
+from backoffice_notifications.jobs.deliveries import EmailClaims, SharedLook, _work
 from backoffice_notifications.mail.smtp import SmtpSession
 from backoffice_notifications.models import messaging
 from backoffice_notifications.repository import DELIVERY_CHANNEL
@@ -394,6 +394,57 @@ async def test_two_workers_of_a_process_send_a_burst_without_a_claim_that_finds_
         assert Counted.sent == emails
         assert len(opened) == emails
         assert (claims.held, claims.taken) == (0, emails)
+        async with uow_factory() as uow:
+            pending = await uow.session.scalar(text("SELECT count(*) FROM delivery WHERE status = 'pending'"))
+        assert pending == 0
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(("emails", "shared_look"), [(1, True), (1, False), (3, True)])
+async def test_two_workers_woken_together_send_one_look_between_them(database, emails, shared_look) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(database, pool_size=4)
+    sessions = make_session_factory(engine)
+    opened: list[int] = []
+
+    def uow_factory() -> NotificationsUnitOfWork:
+        opened.append(1)
+        return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
+
+    settings = make_settings(database, "unused.")
+    async with uow_factory() as uow:
+        await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
+        for _ in range(emails):
+            assert await uow.deliveries.add(a_delivery("email"))
+        await uow.commit()
+    opened.clear()
+    Counted.sent = 0
+    claims = EmailClaims()
+    looks: list[DueTimes] = []
+    statement = counted_look(engine, looks)
+    look = SharedLook(statement, lambda: 0) if shared_look else statement  # no ring during the test
+    app = SimpleNamespace(state=SimpleNamespace(settings=settings, uow_factory=uow_factory))
+    try:
+        async with httpx.AsyncClient() as http, Counted(settings) as smtp0, Counted(settings) as smtp1:
+            ended = await asyncio.gather(
+                *(
+                    _work(app, http, StopEachAtSleep(), smtp, look, index=i, claims=claims)  # type: ignore[arg-type]
+                    for i, smtp in enumerate((smtp0, smtp1))
+                ),
+                return_exceptions=True,
+            )
+        assert all(isinstance(e, Asleep) for e in ended), ended
+        assert Counted.sent == emails
+        assert len(opened) == emails
+        if emails == 1:
+            # The second worker, woken by the same ring, takes the first one's look: one statement for both
+            # (with a look each, as before the ninth round: 3), then the first worker's look after its pass.
+            assert len(looks) == (2 if shared_look else 3)
+            assert looks[0].emails_due == 1
+            assert looks[-1] == DueTimes(email=None, webhook=None)
+        if shared_look:
+            assert isinstance(look, SharedLook)
+            assert look.shared >= 1
         async with uow_factory() as uow:
             pending = await uow.session.scalar(text("SELECT count(*) FROM delivery WHERE status = 'pending'"))
         assert pending == 0

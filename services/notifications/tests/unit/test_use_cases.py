@@ -344,3 +344,114 @@ async def test_blocking_a_vendor_withdraws_its_unused_links_and_its_secret_retri
     [fact] = [e for e in uow._facts if e.type == "vendor.links_withdrawn"]  # recorded for the audit log
     assert fact.data["links_withdrawn"] == 1
     assert fact.data["blocked_by"]["id"] == "pat"
+
+
+@pytest.mark.parametrize(
+    ("signing_order", "templates"),
+    [
+        ("any", {"contract_ready_vendor", "contract_ready_buyer", "contract_ready_requester"}),
+        ("vendor_first", {"contract_ready_vendor", "contract_ready_requester"}),
+        ("buyer_first", {"contract_ready_buyer", "contract_ready_requester"}),
+    ],
+)
+async def test_a_generated_contract_reads_its_order_once_for_all_its_emails(signing_order, templates) -> None:  # type: ignore[no-untyped-def]
+    v = vendor()
+    uow = await uow_with(v)
+    order = awaiting(uow, v, status=ACCEPTED)
+    contract = Contract(str(uuid.uuid4()), order.request_id, v.id, "ab" * 32, "https://docs.example/c", None)
+    cause = new_event(type="contract.generated", service="contracts", subject=order.request_id, data={})
+    reads: list[str] = []
+    get = uow.orders.get
+
+    async def counted(request_id: str, *, lock: bool = False) -> Order | None:
+        reads.append(request_id)
+        return await get(request_id, lock=lock)
+
+    uow.orders.get = counted  # type: ignore[method-assign]
+    await contracts.generated(
+        uow,
+        cause=Cause.of(cause),
+        contract=contract,
+        revision=1,
+        language="en",
+        signing_order=signing_order,
+        settings=SETTINGS,
+    )
+    assert reads == [order.request_id]  # once (three times before the ninth round)
+    sent = [d for d in uow.deliveries.rows.values() if d.channel == "email"]
+    assert {d.template for d in sent} == templates
+    assert all("PR-1" in (d.subject or "") + (d.body_text or "") for d in sent), [d.subject for d in sent]
+
+    # The other party's turn after the first signature of an ordered signing reads the order once too.
+    reads.clear()
+    party = "vendor" if signing_order == "vendor_first" else "buyer"
+    await contracts.signed(
+        uow,
+        cause=Cause.of(new_event(type="contract.signed", service="contracts", subject=order.request_id, data={})),
+        contract_id=contract.contract_id,
+        party=party,
+        signing_order=signing_order,
+        awaiting=["buyer" if party == "vendor" else "vendor"],
+        settings=SETTINGS,
+    )
+    assert reads == ([] if signing_order == "any" else [order.request_id])
+    now_sent = {d.template for d in uow.deliveries.rows.values() if d.channel == "email"}
+    if signing_order == "vendor_first":
+        assert "contract_ready_buyer" in now_sent
+    if signing_order == "buyer_first":
+        assert "contract_ready_vendor" in now_sent
+
+
+@pytest.mark.parametrize("action", ["accept", "sign_contract", "blocked"])
+async def test_the_webhooks_answer_uses_the_vendor_its_authentication_read(action: str) -> None:
+    v = vendor()
+    uow = await uow_with(v)
+    order = awaiting(uow, v, status=ACCEPTED if action == "sign_contract" else AWAITING_VENDOR)
+    contract = contract_for(uow, v, order) if action == "sign_contract" else None
+    rotated = await secrets.rotate(uow, vendor_id=v.id, settings=SETTINGS)
+    _, secret = await secrets.retrieve(
+        uow, settings=SETTINGS, token=rotated.retrieval_url.rsplit("/vendor-secrets/", 1)[1]
+    )
+    body, ts = b"{}", int(time.time())
+    headers = {"webhook-id": "msg_9", "webhook-timestamp": str(ts)}
+    headers["webhook-signature"] = sign(secret=secret, msg_id="msg_9", timestamp=ts, body=body)
+    reads: list[str | None] = []
+    get = uow.vendors.get
+
+    async def counted(vendor_id: str | None, *, lock: bool = False) -> Vendor | None:
+        reads.append(vendor_id)
+        return await get(vendor_id, lock=lock)
+
+    uow.vendors.get = counted  # type: ignore[method-assign]
+    known = await webhook.authenticate(
+        uow, settings=SETTINGS, vendor_id=v.id, headers=parse_headers(headers), body=body
+    )
+    assert known is v
+    command: OrderAnswer | ContractSignature = (
+        ContractSignature(contract.contract_id, "ab" * 32, SIGNER)
+        if contract is not None
+        else OrderAnswer(order.request_id, Answer(accept=True))
+    )
+    if action == "blocked":  # what the answer decides on is the vendor as read: blocked, refused
+        v.status = "blocked"
+        with pytest.raises(ResponseRefused, match="blocked"):
+            await webhook.answer(uow, vendor_id=v.id, command=command, settings=SETTINGS, vendor=known)
+        assert reads == [v.id]
+        return
+    event = await webhook.answer(uow, vendor_id=v.id, command=command, settings=SETTINGS, vendor=known)
+    assert reads == [v.id]  # once: the answer does not read it again (twice before the ninth round)
+    assert event.type == ("vendor.contract_signed" if contract is not None else "vendor.accepted")
+    assert uow.committed
+    # Another vendor's id than the one read: that one is read (no mix-up).
+    reads.clear()
+    other = vendor()
+    uow.vendors.rows[other.id] = other
+    second = awaiting(uow, other)
+    await webhook.answer(
+        uow,
+        vendor_id=other.id,
+        command=OrderAnswer(second.request_id, Answer(accept=True)),
+        settings=SETTINGS,
+        vendor=known,
+    )
+    assert reads == [other.id]

@@ -77,6 +77,7 @@ async def vendor_webhook(request: Request, uow: Uow, settings: SettingsDep) -> d
     headers = parse_headers({k.lower(): v for k, v in request.headers.items()})
     decoded = _json(raw)
     vendor_id = _vendor_id(decoded)
-    await webhook.authenticate(uow, settings=settings, vendor_id=vendor_id, headers=headers, body=raw)
-    event = await webhook.answer(uow, vendor_id=vendor_id, command=_command(decoded, request), settings=settings)
+    vendor = await webhook.authenticate(uow, settings=settings, vendor_id=vendor_id, headers=headers, body=raw)
+    command = _command(decoded, request)
+    event = await webhook.answer(uow, vendor_id=vendor_id, command=command, settings=settings, vendor=vendor)
     return {"status": "accepted", "event_type": event.type, "event_id": event.id}

@@ -208,10 +208,96 @@ Look = Callable[[datetime], Awaitable[DueTimes]]
 """The worker's look at ``now``: ``due_times`` on the service's engine."""
 
 
-async def _worker(app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup, index: int, claims: EmailClaims) -> None:
+class _CountingEvent(asyncio.Event):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sets = 0
+
+    def set(self) -> None:
+        self.sets += 1
+        super().set()
+
+
+class CountingWakeup(Wakeup):
+    """``Wakeup`` that counts its rings (every notification, and the ring after each (re)connection), for
+    ``SharedLook``."""
+
+    def __init__(self, dsn: str, channel: str) -> None:
+        super().__init__(dsn, channel)
+        self._event = self._counted = _CountingEvent()
+
+    @property
+    def rings(self) -> int:
+        return self._counted.sets
+
+
+class SharedLook:
+    """The look of a process's workers, shared while one is in flight: the workers all wake at a ring, and the
+    second one awaits the first one's look instead of sending the same statement again.
+
+    A worker joins a look in flight only when no ring came since that look began (``rings``: the count of the
+    process's wakeup): every delivery whose ring woke it committed before that look's statement, which therefore
+    sees it, as the worker's own look would. Otherwise (a ring since), or with nothing in flight, the worker
+    clears its wakeup and looks itself, as before. A joining worker does not clear the wakeup: a ring that
+    came after the shared look began stays set and wakes the workers for another look."""
+
+    def __init__(self, look: Look, rings: Callable[[], int]) -> None:
+        self._look = look
+        self._rings = rings
+        self._flight: asyncio.Future[DueTimes] | None = None
+        self._flight_rings = 0
+        self.shared = 0
+        """How many looks were answered by another worker's (for tests and benches)."""
+
+    def joinable(self) -> bool:
+        return self._flight is not None and not self._flight.done() and self._flight_rings == self._rings()
+
+    async def join(self) -> DueTimes | None:
+        """The result of the look in flight, if it may be joined (``joinable``); None otherwise (or if that
+        look was cancelled: the caller looks itself)."""
+        flight = self._flight
+        if flight is None or not self.joinable():
+            return None
+        try:
+            result = await asyncio.shield(flight)
+        except asyncio.CancelledError:
+            if flight.cancelled() and not _cancelling():
+                return None  # the looking worker was stopped, not this one
+            raise
+        self.shared += 1
+        return result
+
+    async def __call__(self, now: datetime) -> DueTimes:
+        """This worker's own look; others may join it while it is in flight."""
+        flight: asyncio.Future[DueTimes] = asyncio.get_running_loop().create_future()
+        self._flight, self._flight_rings = flight, self._rings()
+        try:
+            result = await self._look(now)
+        except asyncio.CancelledError:
+            flight.cancel()
+            raise
+        except BaseException as exc:
+            flight.set_exception(exc)
+            flight.exception()  # retrieved: no "never retrieved" warning when nobody joined
+            raise
+        finally:
+            if self._flight is flight:
+                self._flight = None
+        flight.set_result(result)
+        return result
+
+
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def _worker(
+    app: FastAPI, http: httpx.AsyncClient, wakeup: Wakeup, index: int, claims: EmailClaims, look: Look | None = None
+) -> None:
     settings: Settings = app.state.settings
     async with SmtpSession(settings) as smtp:
-        await _work(app, http, wakeup, smtp, index=index, claims=claims)
+        await _work(app, http, wakeup, smtp, look, index=index, claims=claims)
 
 
 async def _work(
@@ -246,14 +332,20 @@ async def _work(
         async def look(now: datetime) -> DueTimes:
             return await due_times(engine, now=now, cap=cap)
 
+    shared = look if isinstance(look, SharedLook) else None
     while True:
-        # The look sees everything committed so far: the rings of those deliveries are spent (without this, a
-        # delivery a pass sent but whose ring came during it woke the worker for a look that finds nothing).
-        # A delivery committed from now on rings again.
-        wakeup.clear()
         now = datetime.now(UTC)
         try:
-            due = await look(now)
+            # Another worker's look in flight that began after every ring so far sees what this one would.
+            joined = await shared.join() if shared is not None else None
+            if joined is not None:
+                due = joined
+            else:
+                # The look sees everything committed so far: the rings of those deliveries are spent (without
+                # this, a delivery a pass sent but whose ring came during it woke the worker for a look that
+                # finds nothing). A delivery committed from now on rings again.
+                wakeup.clear()
+                due = await look(now)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -299,12 +391,21 @@ def wait_until_due(due: datetime | None, *, now: datetime, settings: Settings) -
 
 async def delivery_job(app: FastAPI) -> None:
     settings: Settings = app.state.settings
-    wakeup = Wakeup(asyncpg_dsn(settings.database_url), DELIVERY_CHANNEL)
+    wakeup = CountingWakeup(asyncpg_dsn(settings.database_url), DELIVERY_CHANNEL)
     listener = asyncio.create_task(wakeup.run())
+    engine: AsyncEngine = app.state.engine
+    cap = (settings.delivery_workers + 1) * settings.delivery_batch_size
+
+    async def look(now: datetime) -> DueTimes:
+        return await due_times(engine, now=now, cap=cap)
+
+    shared = SharedLook(look, lambda: wakeup.rings)
     try:
         async with webhook_client() as http:
             claims = EmailClaims()
-            await asyncio.gather(*(_worker(app, http, wakeup, i, claims) for i in range(settings.delivery_workers)))
+            await asyncio.gather(
+                *(_worker(app, http, wakeup, i, claims, shared) for i in range(settings.delivery_workers))
+            )
     finally:
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from backoffice_notifications.domain.contracts import Contract
+from backoffice_notifications.domain.orders import Order
 from backoffice_notifications.domain.vendors import Vendor
 from backoffice_notifications.service import deliveries, links
 from backoffice_notifications.service.deliveries import Cause, Target, VendorMessage
@@ -28,10 +29,13 @@ async def generated(
     hears the contract is being signed."""
     await uow.contracts.add(contract)
     order = await uow.orders.get(contract.request_id)
+    # The order is read once for the three emails (it was read by each turn again: two statements a contract).
     if signing_order != "buyer_first":
-        await _vendor_turn(uow, cause=cause, contract=contract, revision=revision, language=language, settings=settings)
+        await _vendor_turn(
+            uow, cause=cause, contract=contract, order=order, revision=revision, language=language, settings=settings
+        )
     if signing_order != "vendor_first":
-        await _buyer_turn(uow, cause=cause, contract=contract, settings=settings)
+        await _buyer_turn(uow, cause=cause, contract=contract, order=order, settings=settings)
     if order is not None:
         await deliveries.staff_email(
             uow,
@@ -60,9 +64,13 @@ async def signed(
     if contract is None or contract.status in ("voided", "expired", "executed"):
         return
     if signing_order == "vendor_first" and party == "vendor" and "buyer" in awaiting:
-        await _buyer_turn(uow, cause=cause, contract=contract, settings=settings)
+        order = await uow.orders.get(contract.request_id)
+        await _buyer_turn(uow, cause=cause, contract=contract, order=order, settings=settings)
     if signing_order == "buyer_first" and party == "buyer" and "vendor" in awaiting:
-        await _vendor_turn(uow, cause=cause, contract=contract, revision=None, language=None, settings=settings)
+        order = await uow.orders.get(contract.request_id)
+        await _vendor_turn(
+            uow, cause=cause, contract=contract, order=order, revision=None, language=None, settings=settings
+        )
 
 
 def _common(contract: Contract, order: Any) -> dict[str, Any]:
@@ -74,8 +82,9 @@ def _common(contract: Contract, order: Any) -> dict[str, Any]:
     }
 
 
-async def _buyer_turn(uow: NotificationsUnitOfWork, *, cause: Cause, contract: Contract, settings: Settings) -> None:
-    order = await uow.orders.get(contract.request_id)
+async def _buyer_turn(
+    uow: NotificationsUnitOfWork, *, cause: Cause, contract: Contract, order: Order | None, settings: Settings
+) -> None:
     await deliveries.staff_email(
         uow,
         cause=cause,
@@ -93,6 +102,7 @@ async def _vendor_turn(
     *,
     cause: Cause,
     contract: Contract,
+    order: Order | None,
     revision: int | None,
     language: str | None,
     settings: Settings,
@@ -100,7 +110,6 @@ async def _vendor_turn(
     vendor = await uow.vendors.get(contract.vendor_id)
     if vendor is None:
         return
-    order = await uow.orders.get(contract.request_id)
     link = await links.create_link(
         uow,
         settings=settings,

@@ -9,6 +9,7 @@ from backoffice_notifications.domain.contracts import Signer
 from backoffice_notifications.domain.errors import ContractNotFound, ResponseRefused
 from backoffice_notifications.domain.events import DomainEvent
 from backoffice_notifications.domain.orders import CANCELLED, Answer, check_vendor_may_answer
+from backoffice_notifications.domain.vendors import Vendor
 from backoffice_notifications.service import deliveries
 from backoffice_notifications.service.deliveries import Cause
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
@@ -23,13 +24,15 @@ async def answer_order(
     answer: Answer,
     settings: Settings,
     revision: int | None = None,
+    known: Vendor | None = None,
 ) -> DomainEvent:
-    """vendor.accepted or vendor.declined, and the requester's email about it; the caller commits."""
+    """vendor.accepted or vendor.declined, and the requester's email about it; the caller commits. ``known``: the
+    vendor as this unit of work already read it (the webhook's authentication), not read again."""
     order = await uow.orders.get(request_id, lock=True)
     if order is None:
         raise ResponseRefused("no order was sent for this request")
     check_vendor_may_answer(order.view, vendor_id=vendor_id, revision=revision)
-    vendor = await uow.vendors.get(vendor_id)
+    vendor = await _vendor(uow, vendor_id, known)
     if vendor is None:
         raise ResponseRefused("unknown vendor")
     if not vendor.is_active:
@@ -64,13 +67,14 @@ async def sign_contract(
     document_sha256: str,
     signer: Signer,
     channel: str,
+    known: Vendor | None = None,
 ) -> DomainEvent:
-    """vendor.contract_signed; the caller commits."""
+    """vendor.contract_signed; the caller commits. ``known``: as ``answer_order``'s."""
     contract = await uow.contracts.get(contract_id, lock=True)
     if contract is None:
         raise ContractNotFound(f"no contract {contract_id} awaits a signature")
     order = await uow.orders.get(contract.request_id)
-    vendor = await uow.vendors.get(vendor_id) if contract.vendor_id == vendor_id else None
+    vendor = await _vendor(uow, vendor_id, known) if contract.vendor_id == vendor_id else None
     if vendor is not None and not vendor.is_active:
         raise ResponseRefused("the vendor is blocked: it can no longer sign contracts")
     event = contract.sign(
@@ -84,6 +88,10 @@ async def sign_contract(
     )
     await uow.contracts.save(contract)
     return event
+
+
+async def _vendor(uow: NotificationsUnitOfWork, vendor_id: str, known: Vendor | None) -> Vendor | None:
+    return known if known is not None and known.id == vendor_id else await uow.vendors.get(vendor_id)
 
 
 @dataclass(frozen=True)
@@ -105,9 +113,16 @@ VendorCommand = OrderAnswer | ContractSignature
 
 
 async def act(
-    uow: NotificationsUnitOfWork, *, vendor_id: str, command: VendorCommand, channel: str, settings: Settings
+    uow: NotificationsUnitOfWork,
+    *,
+    vendor_id: str,
+    command: VendorCommand,
+    channel: str,
+    settings: Settings,
+    known: Vendor | None = None,
 ) -> DomainEvent:
-    """Carries out what the vendor sent; the caller commits (with the link or the webhook id it came with)."""
+    """Carries out what the vendor sent; the caller commits (with the link or the webhook id it came with).
+    ``known``: the vendor as this unit of work already read it (not read again)."""
     if isinstance(command, ContractSignature):
         return await sign_contract(
             uow,
@@ -116,6 +131,7 @@ async def act(
             document_sha256=command.document_sha256,
             signer=command.signer,
             channel=channel,
+            known=known,
         )
     return await answer_order(
         uow,
@@ -124,4 +140,5 @@ async def act(
         answer=command.answer,
         revision=command.revision,
         settings=settings,
+        known=known,
     )
