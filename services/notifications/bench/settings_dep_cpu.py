@@ -1,8 +1,9 @@
 """A request's settings dependency: the plain ``def`` (FastAPI's thread pool) against the coroutine (not a test).
 
 Two FastAPI apps with the same route (``POST /vendor-webhook``-shaped: the request, the settings, an answer),
-one depending on ``backoffice_common.deps.settings_of(Settings)`` (a plain ``def``: FastAPI calls it through
-``run_in_threadpool``), the other on ``api.deps.settings_dependency`` (a coroutine). Each request is sent
+one depending on a plain ``def`` as ``backoffice_common.deps.settings_of(Settings)`` was until the ninth round
+(FastAPI calls it through ``run_in_threadpool``; copied below), the other on ``settings_of(Settings)`` now (a
+coroutine). Each request is sent
 in-process through the ASGI interface (no socket), the apps alternated round by round; the same status and body
 from both are checked first. Reported: CPU of this process (all its threads: the pool's worker included) per
 request, medians of the rounds.
@@ -21,8 +22,15 @@ from cryptography.fernet import Fernet
 from fastapi import Depends, FastAPI, Request
 
 from backoffice_common.deps import settings_of
-from backoffice_notifications.api.deps import settings_dependency
 from backoffice_notifications.settings import Settings
+
+
+def old_settings_of(request: Request) -> Settings:
+    """``settings_of(Settings)``'s dependency before the ninth round: a plain ``def``."""
+    settings = request.app.state.settings
+    if not isinstance(settings, Settings):
+        raise RuntimeError("app.state.settings is not set")
+    return settings
 
 
 def app_with(dependency: Any, settings: Settings) -> FastAPI:
@@ -65,8 +73,8 @@ async def run(n: int, rounds: int) -> None:
         link_signing_key="l" * 40,
         log_json=False,
     )
-    apps = {"old (def, thread pool)": app_with(settings_of(Settings), settings), "new (coroutine)": app_with(
-        settings_dependency, settings)}  # fmt: skip
+    apps = {"old (def, thread pool)": app_with(old_settings_of, settings), "new (coroutine)": app_with(
+        settings_of(Settings), settings)}  # fmt: skip
     answers = {name: await call(app) for name, app in apps.items()}
     assert len(set(answers.values())) == 1, answers
     assert answers[next(iter(apps))][0] == 200, answers

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated, TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from fastapi import Depends, Request
@@ -52,32 +52,55 @@ def uow_of(cls: type[U]) -> Callable[[Request], AsyncIterator[U]]:
     return dependency
 
 
-def settings_dep(request: Request) -> ServiceSettings:
-    """The settings the app was created with (``create_service_app`` keeps them on ``app.state``)."""
+def app_settings(request: Request) -> ServiceSettings:
+    """The settings the app was created with (``create_service_app`` keeps them on ``app.state``): for code that
+    is not a dependency; a route takes ``SettingsDep`` or ``settings_of``."""
     settings = request.app.state.settings
     if not isinstance(settings, ServiceSettings):
         raise RuntimeError("app.state.settings is not set: build the app with create_service_app")
     return settings
 
 
+def settings_from(request: Request, cls: type[S]) -> S:
+    """``app_settings`` typed as the service's own class."""
+    settings = app_settings(request)
+    if not isinstance(settings, cls):
+        raise RuntimeError(f"app.state.settings is a {type(settings).__name__}, not a {cls.__name__}")
+    return settings
+
+
+async def settings_dep(request: Request) -> ServiceSettings:
+    """``app_settings`` as a dependency. A coroutine, as every dependency here: FastAPI runs a plain ``def``
+    dependency in its thread pool, a hand-off to a worker thread and back on every request (about 0.23 ms,
+    ``services/notifications/bench/settings_dep_cpu.py``)."""
+    return app_settings(request)
+
+
 SettingsDep = Annotated[ServiceSettings, Depends(settings_dep)]
 """The shared settings; a service wanting its own class uses ``settings_of``."""
 
 
-def settings_of(cls: type[S]) -> Callable[[Request], S]:
-    """A dependency returning the app's settings typed as the service's own class:
+def settings_of(cls: type[S]) -> Callable[[Request], Coroutine[Any, Any, S]]:
+    """A dependency returning the app's settings typed as the service's own class (a coroutine, see
+    ``settings_dep``):
 
     ``SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]``
     """
 
-    def dependency(request: Request) -> S:
-        settings = settings_dep(request)
-        if not isinstance(settings, cls):
-            raise RuntimeError(f"app.state.settings is a {type(settings).__name__}, not a {cls.__name__}")
-        return settings
+    async def dependency(request: Request) -> S:
+        return settings_from(request, cls)
 
     dependency.__name__ = f"settings_of_{cls.__name__}"
     return dependency
 
 
-__all__ = ["ReadConnection", "SettingsDep", "UowDep", "settings_dep", "settings_of", "uow_of"]
+__all__ = [
+    "ReadConnection",
+    "SettingsDep",
+    "UowDep",
+    "app_settings",
+    "settings_dep",
+    "settings_from",
+    "settings_of",
+    "uow_of",
+]

@@ -40,4 +40,4 @@ def test_every_dependency_of_every_route_runs_on_the_event_loop() -> None:
     assert checked > 0
     assert threaded == []
     hook = next(r for r in routes if r.path == "/vendor-webhook")
-    assert {d.call.__name__ for d in _dependencies(hook.dependant) if d.call is not None} >= {"settings_dependency"}
+    assert {d.call.__name__ for d in _dependencies(hook.dependant) if d.call is not None} >= {"settings_of_Settings"}

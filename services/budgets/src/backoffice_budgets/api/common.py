@@ -22,7 +22,7 @@ from backoffice_common.deps import UowDep
 from backoffice_common.errors import Invalid
 
 
-def _ours(uow: UowDep) -> BudgetsUnitOfWork:
+async def _ours(uow: UowDep) -> BudgetsUnitOfWork:
     return cast(BudgetsUnitOfWork, uow)
 
 

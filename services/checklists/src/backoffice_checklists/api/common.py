@@ -16,7 +16,7 @@ from backoffice_common.deps import UowDep, settings_of
 from backoffice_common.strings import NUL_FREE_NONEMPTY
 
 
-def _ours(uow: UowDep) -> ChecklistsUnitOfWork:
+async def _ours(uow: UowDep) -> ChecklistsUnitOfWork:
     return cast(ChecklistsUnitOfWork, uow)
 
 

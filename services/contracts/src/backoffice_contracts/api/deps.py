@@ -12,7 +12,7 @@ from backoffice_contracts.service.uow import ContractsUnitOfWork
 from backoffice_contracts.settings import Settings
 
 
-def _documents(request: Request) -> Documents:
+async def _documents(request: Request) -> Documents:
     documents: Documents = request.app.state.documents
     return documents
 

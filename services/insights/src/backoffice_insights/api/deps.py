@@ -31,7 +31,7 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
     return value
 
 
-def scope(
+async def scope(
     start: Annotated[datetime | None, Query(alias="from", description="figures at or after (RFC 3339)")] = None,
     end: Annotated[datetime | None, Query(alias="to", description="figures before (RFC 3339)")] = None,
     department: Name = None,
@@ -45,7 +45,7 @@ def scope(
     return Scope(start, end, department, cost_center, category, vendor_id)
 
 
-def as_of(
+async def as_of(
     value: Annotated[
         datetime | None, Query(alias="as_of", description="the instant ages are measured at; now by default")
     ] = None,

@@ -15,7 +15,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from backoffice_common.auth import CurrentUser, User, current_user, require_roles
 from backoffice_common.db import read_connection
-from backoffice_common.deps import ReadConnection, settings_of
+from backoffice_common.deps import ReadConnection, settings_from, settings_of
 from backoffice_common.objectstore import ObjectStore
 from backoffice_common.openapi import problem_responses
 from backoffice_common.strings import NUL_FREE
@@ -58,8 +58,7 @@ AcceptLanguage = Annotated[
     str | None, Header(max_length=1000, description="The language of the timeline notes: `de`, `en` (the default).")
 ]
 RequestId = Annotated[uuid.UUID, "the purchase request id"]
-settings_dependency = settings_of(Settings)
-SettingsDep = Annotated[Settings, Depends(settings_dependency)]
+SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]
 
 
 @dataclass
@@ -160,7 +159,7 @@ async def _create_request_fast(http: Request) -> Response:
     data, key = await fast.json_body(http, RequestCreate), fast.idempotency_key(http)
     async with asynccontextmanager(open_uow)(http) as uow:
         user = await requester(await current_user(http))
-        return await create_request(data, uow, user, http, settings_dependency(http), key)
+        return await create_request(data, uow, user, http, settings_from(http, Settings), key)
 
 
 @router.get(
@@ -231,7 +230,7 @@ async def _update_request_fast(http: Request) -> JSONResponse:
     request_id, data, match = fast.path_id(http), await fast.json_body(http, RequestUpdate), fast.if_match(http)
     async with asynccontextmanager(open_uow)(http) as uow:
         user = await current_user(http)
-        return await update_request(request_id, data, uow, user, http, settings_dependency(http), match)
+        return await update_request(request_id, data, uow, user, http, settings_from(http, Settings), match)
 
 
 @router.post(
@@ -303,7 +302,7 @@ async def _fast_command(http: Request, run: Callable[[Command], Awaitable[JSONRe
     key, match = fast.idempotency_key(http), fast.if_match(http)
     async with asynccontextmanager(open_uow)(http) as uow:
         user = await current_user(http)
-        return await run(await _command(uow, user, http, settings_dependency(http), key, match))
+        return await run(await _command(uow, user, http, settings_from(http, Settings), key, match))
 
 
 def _fast_command_with_body(
