@@ -101,7 +101,7 @@ def flow_events(request_id: str, vendor_id: str, start: datetime) -> list[CloudE
     ]
 
 
-async def main(n: int, rounds: int) -> None:
+async def main(n: int, rounds: int, profile: str | None) -> None:
     postmaster = postmaster_pid()
     async with private_database(MIGRATIONS) as url:
         settings = Settings(
@@ -119,7 +119,7 @@ async def main(n: int, rounds: int) -> None:
             )
         recorded = json.loads((HERE / "flow_events.json").read_text())
         requester = User(sub="requester-1", roles=frozenset({"requester"}), name="R", department="ENG")
-        body = RequestCreate.model_validate({**recorded["draft"], "vendor_id": vendor_id})
+        body = RequestCreate.model_validate({**recorded["draft"], "vendor_id": vendor_id, "department": "ENG"})
         ids: dict[str, str] = {}
         for stage, last_type in STAGES.items():
             async with uow_factory() as uow:
@@ -173,6 +173,22 @@ async def main(n: int, rounds: int) -> None:
                 assert (a.status, a.body) == (b.status, b.body) or (a.status == b.status == 404), (a, b)
         print(f"load average {os.getloadavg()[0]:.1f}: old and new give the same answers", flush=True)
 
+        if profile:
+            import cProfile
+            import pstats
+
+            one = reading("new", profile)
+            for _ in range(50):
+                await one()
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(n):
+                await one()
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+            await engine.dispose()
+            return
         ops = {(stage, how): reading(how, stage) for stage in ids for how in ("old", "new")}
         for op in ops.values():
             for _ in range(20):
@@ -210,5 +226,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--profile", choices=tuple(STAGES), help="only cProfile the new read of this stage's request")
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.rounds))
+    asyncio.run(main(args.n, args.rounds, args.profile))
