@@ -408,7 +408,14 @@ async def test_the_read_answers_as_the_unit_of_works_read_in_every_state_of_a_fl
         assert response.status_code == 200, response.text
         assert response.content == await _uow_read(service, requester, rid), type_
         seen.add(response.json()["status"])
-    assert seen == {"submitted", "approved", "vendor_notified", "vendor_accepted", "contract_pending", "contract_executed"}
+    assert seen == {
+        "submitted",
+        "approved",
+        "vendor_notified",
+        "vendor_accepted",
+        "contract_pending",
+        "contract_executed",
+    }
     receipt = await service.client.post(
         f"/requests/{rid}/receipts", json={"lines": [{"line_no": 1, "quantity": "1"}]}, headers=auth(alice)
     )
