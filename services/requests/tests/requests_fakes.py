@@ -34,6 +34,10 @@ class FakeRequests:
         self._track(request)
         return request
 
+    async def status_for_update(self, request_id: str) -> str | None:
+        stored = self.store.requests.get(request_id)
+        return None if stored is None else stored.status.value
+
     async def ids_of_vendor(self, vendor_id: str, *, statuses: Any) -> list[str]:
         wanted = {str(s) for s in statuses}
         return [

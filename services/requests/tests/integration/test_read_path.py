@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import TypeAdapter
-from requests_testkit import Service, assert_problem, auth, draft_body, person, unique_user
+from requests_testkit import VENDOR, Service, assert_problem, auth, draft_body, person, unique_user
 from sqlalchemy import text
 
 from backoffice_common.auth import User
@@ -351,3 +351,76 @@ async def test_the_timeline_fast_path_is_taken_for_canonical_input_only(service:
         FAST_PATHS[routes.request_timeline] = fast
     assert [answer.status_code for answer in answers] == [200, 200, 422]
     assert taken == [True, False, False]
+
+
+async def test_the_read_answers_as_the_unit_of_works_read_in_every_state_of_a_flow(service: Service) -> None:
+    """The read carries only the timeline entries ``waiting_on`` reads in the request's status
+    (``repository.reads.request_view``): at each step of a whole flow (an open task, a failed delivery, the
+    vendor's answer, the contract, its signatures, a receipt), the answer is byte for byte the unit of work's read
+    over the whole timeline."""
+    alice, bob = unique_user("alice"), unique_user("bob")
+    requester = User(sub=alice, roles=frozenset({"requester"}))
+    request = await service.submitted(alice)
+    rid = request["id"]
+    steps: list[tuple[str, str, dict[str, Any]]] = [
+        (
+            "backoffice.approvals",
+            "approval.task_assigned",
+            {"task_id": "t1", "request_id": rid, "revision": 1, "step": 1, "assignee": person(bob), "due_at": None},
+        ),
+        ("backoffice.approvals", "approval.reminder_due", {"task_id": "t1", "request_id": rid}),
+        ("backoffice.approvals", "approval.task_decided", {"task_id": "t1", "request_id": rid, "decision": "approved"}),
+        (
+            "backoffice.approvals",
+            "purchase_request.approved",
+            {"request": {"request_id": rid, "revision": 1}, "approvers": [person(bob)]},
+        ),
+        (
+            "backoffice.notifications",
+            "notification.failed",
+            {"request_id": rid, "template": "order", "recipient": "v@example.com", "error": "refused"},
+        ),
+        ("backoffice.notifications", "vendor.notified", {"request_id": rid, "revision": 1, "vendor_id": VENDOR}),
+        (
+            "backoffice.notifications",
+            "vendor.accepted",
+            {"request": {"request_id": rid, "revision": 1}, "vendor": {"vendor_id": VENDOR}},
+        ),
+        ("backoffice.approvals", "approval.reminder_due", {"task_id": "t9", "request_id": rid}),
+        (
+            "backoffice.contracts",
+            "contract.generated",
+            {"contract_id": "k", "request_id": rid, "revision": 1, "vendor_id": VENDOR, "signing_order": "buyer_first"},
+        ),
+        (
+            "backoffice.contracts",
+            "contract.signed",
+            {"contract_id": "k", "request_id": rid, "party": "buyer", "awaiting": ["vendor"]},
+        ),
+        ("backoffice.notifications", "vendor.contract_signed", {"request_id": rid, "vendor_id": VENDOR}),
+        ("backoffice.contracts", "contract.executed", {"contract_id": "k", "request_id": rid}),
+    ]
+    seen: set[str] = set()
+    for count, (topic, type_, data) in enumerate(steps, 1):
+        await service.emit(topic, type_, rid, **data)
+        await service.wait_timeline(rid, alice, type_, sum(1 for s in steps[:count] if s[1] == type_))
+        response = await service.client.get(f"/requests/{rid}", headers=auth(alice))
+        assert response.status_code == 200, response.text
+        assert response.content == await _uow_read(service, requester, rid), type_
+        seen.add(response.json()["status"])
+    assert seen == {
+        "submitted",
+        "approved",
+        "vendor_notified",
+        "vendor_accepted",
+        "contract_pending",
+        "contract_executed",
+    }
+    receipt = await service.client.post(
+        f"/requests/{rid}/receipts", json={"lines": [{"line_no": 1, "quantity": "1"}]}, headers=auth(alice)
+    )
+    assert receipt.status_code == 200, receipt.text
+    assert receipt.json()["status"] == "partially_received"
+    for _ in range(2):  # the read right after the command, and again
+        response = await service.client.get(f"/requests/{rid}", headers=auth(alice))
+        assert response.content == await _uow_read(service, requester, rid)

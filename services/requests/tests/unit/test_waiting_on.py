@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from backoffice_requests.domain.waiting import waiting_on
+from backoffice_requests.domain.lifecycle import Status
+from backoffice_requests.domain.waiting import READS, waiting_on
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 ALICE = {"id": "alice", "name": "Alice"}
@@ -106,3 +107,49 @@ def test_after_the_contract_the_requester_confirms_receipt_and_closes_and_a_clos
     assert received["what"] == "close the order"
     for status in ("closed", "cancelled", "rejected"):
         assert waits(status) is None
+
+
+def test_the_entries_reads_names_for_a_status_give_the_same_answer_as_the_whole_timeline() -> None:
+    """``READS``: a reader hands ``waiting_on`` only the entries of the types it reads in the status, with the whole
+    timeline's last time (``repository.reads.request_view``); every status, after every prefix of a timeline that
+    holds every type it reads (and others), answers as the whole timeline does."""
+    due = (T0 + timedelta(days=2)).isoformat()
+    timeline = [
+        entry(0, "purchase_request.submitted", revision=1),
+        entry(1, "approval.task_assigned", task_id="t1", step="manager", assignee=BOB, due_at=due),
+        entry(2, "approval.reminder_due", task_id="t1"),
+        entry(3, "approval.escalated", task_id="t1", to={"id": "erin", "name": "Erin"}, reason="late"),
+        entry(3, "approval.task_assigned", task_id="t2", step="manager", assignee={"id": "erin", "name": "Erin"}),
+        entry(4, "approval.task_withdrawn", task_id="t2"),
+        entry(5, "approval.chain_blocked", reason="step head: nobody may approve"),
+        entry(6, "approval.task_assigned", task_id="t3", step="head", assignee={"id": "dave", "name": "Dave"}),
+        entry(7, "approval.task_decided", task_id="t3", decision="approved"),
+        entry(8, "purchase_request.approved", revision=1),
+        entry(9, "approval.task_decided", task_id="t4", decision="approved"),
+        entry(9, "notification.failed", template="order", recipient="v@example.com", error="refused"),
+        entry(10, "vendor.notified", vendor_id="v1"),
+        entry(11, "notification.failed", template="reminder", recipient="v@example.com", error="timeout"),
+        entry(12, "vendor.accepted", vendor_id="v1"),
+        entry(13, "approval.reminder_due", task_id="t3"),
+        entry(14, "contract.generated", vendor_id="v1", signing_order="buyer_first", expires_at=due),
+        entry(15, "contract.signed", party="buyer", awaiting=["vendor"]),
+        entry(16, "vendor.contract_signed", vendor_id="v1"),
+        entry(17, "contract.signed", party="vendor", awaiting=[]),
+        entry(18, "contract.executed", vendor_id="v1"),
+        entry(19, "purchase_request.received", lines=[]),
+    ]
+    statuses = [s.value for s in Status]
+    assert set(READS) <= set(statuses)
+    compared = 0
+    for end in range(len(timeline) + 1):
+        whole = timeline[:end]
+        for status in statuses:
+            read = [e for e in whole if e["event_type"] in READS.get(status, ())]
+            latest = whole[-1]["occurred_at"] if whole else None
+            expected = waiting_on(status=status, requester=ALICE, vendor_id="v1", updated_at=T0, entries=whole)
+            found = waiting_on(
+                status=status, requester=ALICE, vendor_id="v1", updated_at=T0, entries=read, latest=latest
+            )
+            assert found == expected, (status, end)
+            compared += 1
+    assert compared == (len(timeline) + 1) * len(statuses)

@@ -100,6 +100,27 @@ def _signing(entries: Sequence[Mapping[str, Any]], vendor_id: str, since: dateti
     return Waiting(BUYER_SIGNATORY, "sign the contract", start, due)
 
 
+_DELIVERY = ("notification.failed",)
+_ASKED = ("purchase_request.approved", "vendor.notified", *_DELIVERY)
+_SIGNING = ("vendor.accepted", *_DELIVERY, "contract.generated", "contract.signed")
+READS: Mapping[str, tuple[str, ...]] = {
+    "submitted": (
+        "approval.task_assigned",
+        "approval.task_decided",
+        "approval.task_withdrawn",
+        "approval.escalated",
+        "approval.chain_blocked",
+    ),
+    "approved": _ASKED,
+    "vendor_notified": _ASKED,
+    "vendor_accepted": _SIGNING,
+    "contract_pending": _SIGNING,
+}
+"""The entries' types ``waiting_on`` reads in each status (any other status reads none but the last entry's time):
+a reader may hand it only those entries, oldest first, with the whole timeline's ``latest`` time
+(``repository.reads.request_view``)."""
+
+
 def waiting_on(
     *,
     status: str,
@@ -107,11 +128,15 @@ def waiting_on(
     vendor_id: str,
     updated_at: datetime,
     entries: Sequence[Mapping[str, Any]],
+    latest: datetime | None = None,
 ) -> Waiting | None:
     """Who the request waits for now. ``entries`` is its timeline, oldest first (``event_type``, ``data``,
-    ``occurred_at``)."""
+    ``occurred_at``), or only its entries of the types ``READS`` names for ``status``; then ``latest`` is the
+    ``occurred_at`` of the whole timeline's last entry (None: no entry)."""
     me = {**requester, "role": "requester"}
-    since = entries[-1]["occurred_at"] if entries else updated_at
+    if latest is None:
+        latest = entries[-1]["occurred_at"] if entries else None
+    since = latest if latest is not None else updated_at
     if status in ("closed", "cancelled", "rejected"):
         return None
     if status == "draft":

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice_common.db import driver_connection
 from backoffice_requests.domain.content import Content
 from backoffice_requests.domain.lifecycle import Status
+from backoffice_requests.domain.waiting import READS
 from backoffice_requests.models import (
     approver_assignment,
     purchase_request,
@@ -109,6 +110,58 @@ async def request_snapshot(conn: asyncpg.Connection, request_id: str, reader: st
     row = dict(record.items())
     content, assigned, entries = row.pop("read_content"), row.pop("read_assigned"), row.pop("read_entries")
     return RequestSnapshot(row, content, assigned, [dict(zip(_ENTRY_COLUMNS, e, strict=True)) for e in entries])
+
+
+def _reads_by_status() -> str:
+    """``READS`` as SQL: the array of the event types ``waiting_on`` reads in the request's status (literals of
+    this module's constants, not input)."""
+    arms = " ".join(
+        "WHEN '{}' THEN ARRAY[{}]".format(status, ", ".join(f"'{t}'" for t in types)) for status, types in READS.items()
+    )
+    return f"CASE r.status {arms} ELSE ARRAY[]::text[] END"
+
+
+_VIEW_ENTRY_COLUMNS = ("event_type", "occurred_at", "data")
+_VIEW_SQL = (  # noqa: S608 (column names and this module's constants only)
+    "SELECT {}, (SELECT v.content FROM request_revision v WHERE v.request_id = r.id AND v.revision = r.revision)"
+    " AS read_content,"
+    " EXISTS (SELECT 1 FROM approver_assignment a WHERE a.request_id = r.id AND a.user_id = $2) AS read_assigned,"
+    " (SELECT max(t.occurred_at) FROM timeline_entry t WHERE t.request_id = r.id) AS read_latest,"
+    " ARRAY (SELECT ROW (t.event_type, t.occurred_at, t.data) FROM timeline_entry t WHERE t.request_id = r.id"
+    " AND t.event_type = ANY ({}) ORDER BY t.occurred_at, t.id) AS read_entries"
+    " FROM purchase_request r WHERE r.id = $1::uuid"
+).format(
+    ", ".join(f"r.{c.name}::text AS {c.name}" if c.name == "id" else f"r.{c.name}" for c in purchase_request.c),
+    _reads_by_status(),
+)
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """What ``GET /requests/{id}`` and a command's answer need, read in one statement: ``RequestSnapshot`` with only
+    the timeline entries ``waiting_on`` reads in the request's status (``READS``)."""
+
+    row: dict[str, Any]
+    content: dict[str, Any] | None
+    assigned: bool
+    entries: list[dict[str, Any]]
+    """The live entries of the types ``READS`` names for the row's status, oldest first: ``event_type``,
+    ``occurred_at``, ``data``."""
+    latest: datetime | None
+    """The ``occurred_at`` of the live timeline's last entry (None: no entry)."""
+
+
+async def request_view(conn: asyncpg.Connection, request_id: str, reader: str) -> RequestView | None:
+    """``request_snapshot`` less what the answer does not read: the timeline's other entries and columns (every
+    entry's ``data`` and ``actor`` decoded on every poll). The row, content and ``assigned`` are the same columns;
+    ``entries`` filtered by ``READS`` in the statement's own snapshot of the row's status."""
+    record = await conn.fetchrow(_VIEW_SQL, request_id, reader)
+    if record is None:
+        return None
+    row = dict(record.items())
+    content, assigned, latest = row.pop("read_content"), row.pop("read_assigned"), row.pop("read_latest")
+    entries = [dict(zip(_VIEW_ENTRY_COLUMNS, e, strict=True)) for e in row.pop("read_entries")]
+    return RequestView(row, content, assigned, entries, latest)
 
 
 _TIMELINE_SQL = (  # noqa: S608 (column names only)

@@ -61,6 +61,7 @@ _GET_WITH_CONTENT_SQL = (
     " WHERE p.id = $1::uuid"
 )
 _GET_WITH_CONTENT_FOR_UPDATE_SQL = _GET_WITH_CONTENT_SQL + " FOR UPDATE OF p"
+_STATUS_FOR_UPDATE_SQL = "SELECT status FROM purchase_request WHERE id = $1::uuid FOR UPDATE"
 _INSERT_SQL = f"INSERT INTO purchase_request (id, {', '.join(_ROW_COLUMNS)}) VALUES ($1::uuid, {_PARAMS})"  # noqa: S608
 _UPDATE_SQL = "UPDATE purchase_request SET {}, updated_at = now() WHERE id = $1::uuid".format(  # noqa: S608
     ", ".join(f"{c} = ${i}::jsonb" if c == "received" else f"{c} = ${i}" for i, c in enumerate(_ROW_COLUMNS, 2))
@@ -119,6 +120,16 @@ class RequestRepository:
         )
         self._track(request)
         return request
+
+    async def status_for_update(self, request_id: str) -> str | None:
+        """The request's status under the row lock ``get(for_update=True)`` takes (None: no such request), for a
+        consumed event that only writes the timeline (``service.facts.record_report``): the status the entry records,
+        in the same order among the request's writers, without the revision's content or the aggregate. A writer
+        that committed while this one waited for the lock: PostgreSQL returns the locked row's newest status, as
+        ``get`` does."""
+        conn = await driver_connection(self.session)
+        status: str | None = await conn.fetchval(_STATUS_FOR_UPDATE_SQL, request_id)
+        return status
 
     async def ids_of_vendor(self, vendor_id: str, *, statuses: Iterable[str]) -> list[str]:
         """The ids of ``vendor_id``'s requests in one of ``statuses``, oldest first."""

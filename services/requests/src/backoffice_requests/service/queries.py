@@ -25,7 +25,7 @@ from backoffice_requests.domain.waiting import waiting_on
 from backoffice_requests.repository.reads import (
     RequestFilter,
     page_now,
-    request_snapshot,
+    request_view,
     revisions_snapshot,
     timeline_snapshot,
 )
@@ -87,18 +87,21 @@ async def command_answer(uow: RequestsUnitOfWork, *, user: User, request_id: str
 async def request_read_now(conn: asyncpg.Connection, *, user: User, request_id: str) -> RequestRead:
     """``GET /requests/{id}``: the same model as ``request_read``, from one statement on a connection
     without a transaction (``backoffice_common.db.read_connection``), or in a transaction (``command_answer``)."""
-    snapshot = await request_snapshot(conn, request_id, user.sub)
-    if snapshot is None:
+    view = await request_view(conn, request_id, user.sub)
+    if view is None:
         raise not_found(request_id)
-    row = snapshot.row
-    if not (user.sees_everything or row["requester_id"] == user.sub or snapshot.assigned):
+    row = view.row
+    if not (user.sees_everything or row["requester_id"] == user.sub or view.assigned):
         raise not_found(request_id)
-    if snapshot.content is None:
+    if view.content is None:
         raise LookupError(f"no revision {row['revision']} of request {request_id}")
-    return _request_model(row, snapshot.content, snapshot.entries)
+    return _request_model(row, view.content, view.entries, view.latest)
 
 
-def _request_model(row: dict[str, Any], content: dict[str, Any], entries: list[dict[str, Any]]) -> RequestRead:
+def _request_model(
+    row: dict[str, Any], content: dict[str, Any], entries: list[dict[str, Any]], latest: datetime | None = None
+) -> RequestRead:
+    """``latest``: None when ``entries`` is the whole live timeline, else its last entry's time (``waiting_on``)."""
     received: dict[str, str] = row["received"]
     lines = [{**line, "quantity_received": received.get(str(line["line_no"]), "0")} for line in content["lines"]]
     requester = {"id": row["requester_id"], "name": row["requester_name"]}
@@ -108,6 +111,7 @@ def _request_model(row: dict[str, Any], content: dict[str, Any], entries: list[d
         vendor_id=str(content.get("vendor_id", "")),
         updated_at=row["updated_at"],
         entries=entries,
+        latest=latest,
     )
     return RequestRead.model_validate(
         {
