@@ -195,6 +195,10 @@ class OutboxRelay:
         self._unmarked: list[int] = []
         self._idle_polls = 0
 
+    BACKLOG_INTERVAL = 1.0
+    """Seconds between two readings of the backlog (for the metrics) while the relay works; acknowledged rows
+    wait at most this long for their mark when no fetch comes first (a crash in between re-sends them)."""
+
     async def run(self) -> None:
         """Run until cancelled: wait for leadership, then publish; reconnect on database errors."""
         backoff = 0.5
@@ -258,12 +262,16 @@ class OutboxRelay:
                 backoff = 0.5
                 if self._fetch_due and self._room() > 0:
                     continue
+                poll = self._next_wait()
+                marks = self._marks_wait()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._next_wait())
+                    await asyncio.wait_for(self._wake.wait(), timeout=poll if marks is None else min(poll, marks))
                     self._idle_polls = 0
                 except TimeoutError:
-                    self._fetch_due = True  # the slow poll: look again even without a notification
-                    self._idle_polls += 1
+                    if marks is None or poll <= marks:
+                        self._fetch_due = True  # the slow poll: look again even without a notification
+                        self._idle_polls += 1
+                    # else the wake-up for the marks: the pass marks them with the backlog reading, no fetch
         finally:
             if producer is not None:
                 await self._drain(conn, producer)
@@ -284,8 +292,10 @@ class OutboxRelay:
         self._unmarked.extend(self._reap())  # kept until a statement marked them (a failed one is redone)
         acked = list(self._unmarked)
         fetch = self._fetch_due and self._room() > 0
-        backlog = time.monotonic() - self._backlog_reported >= 1.0
-        if not acked and not fetch and not backlog:
+        backlog = time.monotonic() - self._backlog_reported >= self.BACKLOG_INTERVAL
+        if not fetch and not backlog:
+            # Acknowledged rows alone do not make a statement: they are marked with the next fetch or the
+            # next backlog reading (at most BACKLOG_INTERVAL later; ``_next_wait`` wakes the relay for it).
             return 0
         now = time.monotonic()
         room = self._room() if fetch else 0
@@ -459,6 +469,13 @@ class OutboxRelay:
         if not self._parked:
             return interval
         return max(0.05, min(interval, min(self._parked.values()) - time.monotonic()))
+
+    def _marks_wait(self) -> float | None:
+        """Until the acknowledged rows still unmarked are due their mark (the next backlog reading); None
+        when there are none."""
+        if not self._unmarked:
+            return None
+        return max(0.0, self._backlog_reported + self.BACKLOG_INTERVAL - time.monotonic())
 
     async def _drain(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> None:
         """Stop the producer (which settles every pending send) and mark what was acknowledged."""
