@@ -212,9 +212,10 @@ async def test_acknowledged_rows_are_marked_with_the_next_reading_not_by_a_state
         # The first pass fetched the rows (and read the backlog); once the broker acknowledged them, their
         # mark waited for the next backlog reading and went with it: no MARK_SQL alone, one statement a pass.
         # (two passes, or three if one key's acknowledgement came more than a reading after the other's)
-        assert MARK_SQL not in relay.sent
-        assert set(relay.sent) == {RELAY_STATEMENT}
-        assert 2 <= len(relay.sent) <= 3
+        ours = [query for query in relay.sent if "outbox_message" in query]  # (not asyncpg's type introspection)
+        assert MARK_SQL not in ours
+        assert set(ours) == {RELAY_STATEMENT}
+        assert 2 <= len(ours) <= 3
         more = [event(i, "key-0") for i in range(4, 7)]
         await write_events(h, more)  # the notification: a fetch, then the mark with the next reading
         await eventually(lambda: _unsent_is(h, 0), timeout=20)

@@ -319,9 +319,6 @@ class OutboxRelay:
         if backlog:
             self._backlog_reported = time.monotonic()
             report_backlog(self._service, result.backlog or Backlog(0, None))
-        if acked:
-            self.published_total += len(acked)
-            metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(acked))
         if not fetch:
             return len(acked)
         rows = result.rows
@@ -421,10 +418,16 @@ class OutboxRelay:
         return [row["id"] for row in rows[: len(spans)]], None
 
     def _collect_acknowledged(self) -> None:
+        """The rows the broker acknowledged since the last call, to be marked; counted published now (the
+        mark may wait for a fetch to carry it: ``MARK_WAIT``)."""
         acked = self._reap()
-        if acked and not self._unmarked:
+        if not acked:
+            return
+        if not self._unmarked:
             self._unmarked_since = time.monotonic()
         self._unmarked.extend(acked)
+        self.published_total += len(acked)
+        metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(acked))
 
     def _on_chain_done(self, _: asyncio.Task[_Outcome]) -> None:
         self._wake.set()
@@ -503,8 +506,6 @@ class OutboxRelay:
             acked, self._unmarked = self._unmarked, []
             if acked:
                 await self.mark_sent(conn, acked, pass_=_Pass(room=0, skip_keys=[], skip_ids=[], backlog=False))
-                self.published_total += len(acked)
-                metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(acked))
         self._chains.clear()
         self._parked.clear()
         self._failures.clear()
