@@ -9,8 +9,10 @@ Each row carries ``prev_hash``, the hash of the row before it, and its own ``has
 SHA-256(``seq`` newline ``prev_hash`` newline ``content``), where ``content`` is the entry as
 canonical JSON (sorted keys, no spaces), stored as text so the bytes hashed are the bytes kept.
 Appending takes the table in EXCLUSIVE mode until commit (readers are not blocked), so the chain
-has one order: ``audit_entry_head()``, a function of the database, takes the lock and reads the last
-entry in one round trip. A trigger refuses UPDATE, DELETE and TRUNCATE of ``audit_entry``;
+has one order: ``audit_entry_append(...)``, a function of the database the unit of work's commit statement
+calls, takes the lock, reads the last entry and appends the entries hashed after it (no round trip of its
+own); ``audit_entry_head()`` takes the lock and reads the last entry in one round trip (the archive).
+A trigger refuses UPDATE, DELETE and TRUNCATE of ``audit_entry``;
 only someone who can switch triggers off (the database superuser) can change a row, and
 ``verify_chain`` then names the first row whose hash or link does not hold.
 """
@@ -135,7 +137,7 @@ def drop_audit_head(bind: Any) -> None:
 def create_audit_append(bind: Any) -> None:
     """For a service's migration (and ``create_audit_head``): ``audit_entry_append(recorded_at, requests,
     contents)``, which locks the chain, reads its head and appends the entries hashed after it, all in the
-    database: the unit of work calls it in its commit statement (``APPEND_SQL``), no round trip of its own.
+    database: the unit of work calls it in its commit statement (``append_call``), no round trip of its own.
     ``CREATE OR REPLACE``: a database whose head migration already made it keeps one."""
     bind.exec_driver_sql(_APPEND)
 
