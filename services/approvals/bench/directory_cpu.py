@@ -1,5 +1,5 @@
 """A directory load and the routing questions on it, by directory size: every approver read per use case (as
-before migration 0008) against the directory kept under its version (``repository.people.directory_on``).
+before migration 0009) against the directory kept under its version (``repository.people.directory_on``).
 Not a test.
 
 ``old`` (copied below): every approver in one statement, decoded (the jsonb columns by SQLAlchemy's codec, as in

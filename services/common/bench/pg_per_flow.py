@@ -34,7 +34,7 @@ KINDS = (
     ("COMMIT", re.compile(r"^COMMIT", re.I)),
     ("ROLLBACK", re.compile(r"^ROLLBACK", re.I)),
     ("unit of work: audit lock + head", re.compile(r"^(LOCK TABLE audit_entry|SELECT seq, hash FROM audit_entry)")),
-    ("unit of work: audit/outbox write", re.compile(r"^WITH w0 AS", re.I)),
+    ("unit of work: audit/outbox write", re.compile(r"^(WITH w0 AS|SELECT audit_entry_append)", re.I)),
     ("relay: fetch/mark/backlog", re.compile(r"outbox_message", re.I)),  # the relay's (the writes are above)
     ("consumer: inbox claim", re.compile(r"^INSERT INTO processed_event", re.I)),
     ("consumer: inbox outcome", re.compile(r"^UPDATE processed_event", re.I)),

@@ -84,7 +84,7 @@ async def run(n: int, rounds: int) -> None:
             async with engine.begin() as conn:
                 await conn.run_sync(create_messaging_tables)
                 await conn.execute(text("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)"))
-                await conn.execute(text("INSERT INTO alembic_version VALUES ('0106_audit_head')"))
+                await conn.execute(text("INSERT INTO alembic_version VALUES ('0107_audit_append')"))
                 pid = int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
             settings = ServiceSettings(service_name="requests", jwt_secret="s" * 40)
             relay = SimpleNamespace(is_leader=True, last_error=None)

@@ -24,9 +24,12 @@ from backoffice_common.app import ServiceSpec, create_service_app
 from backoffice_common.audit import (
     GENESIS,
     HEAD_SQL,
+    create_audit_append,
     create_audit_head,
     create_audit_table,
+    drop_audit_append,
     hash_of,
+    insert_statement,
     lock_head,
     verify_chain,
 )
@@ -251,11 +254,14 @@ async def test_an_audited_unit_of_work_locks_and_reads_the_chain_head_in_one_rou
                 await asyncio.sleep(0)
             finally:
                 conn.remove_query_logger(log)
-        # The statements sent on the driver connection: the head, locked and read by the database's function,
-        # then the commit statement (entries, outbox, notify), then asyncpg's COMMIT. No LOCK TABLE of its own
-        # and no second read of the head: two round trips before the function.
-        assert sent == [HEAD_SQL, sent[1], "COMMIT"]
-        assert sent[1].startswith("WITH w0 AS (INSERT INTO audit_entry")
+        # The statements sent on the driver connection: the commit statement (outbox, notify, and the entries
+        # through the database's function, which locks the chain and reads its head), then asyncpg's COMMIT.
+        # No LOCK TABLE and no head read of its own: two round trips before the head function (the seventh
+        # round), one with it (the eighth: [HEAD_SQL, commit statement, COMMIT]), none since the ninth.
+        assert sent == [sent[0], "COMMIT"]
+        assert sent[0].startswith("WITH w0 AS (INSERT INTO outbox_message")
+        assert "SELECT audit_entry_append($1::timestamptz, $2::text[], $3::text[]), pg_notify(" in sent[0]
+        assert HEAD_SQL not in sent
         assert len(await chain_rows(lg.dsn)) == 2
 
 
@@ -364,4 +370,93 @@ async def test_the_head_migration_on_a_chain_that_has_entries_continues_it() -> 
         await record(lg, fact(str(uuid.uuid4())), fact(str(uuid.uuid4())))
         rows = await chain_rows(lg.dsn)
         assert [r["seq"] for r in rows] == [1, 2, 3]
+        assert verify_chain(rows) is None
+
+
+async def test_the_database_hashes_each_entry_as_verify_chain_does_whatever_the_content() -> None:
+    """The entries the commit statement appends are hashed in the database (``audit_entry_append``): the same
+    SHA-256 over seq, prev_hash and the content's UTF-8 as ``hash_of``, for text that is not ASCII, has
+    newlines, backslashes, quotes or characters outside the BMP; several entries in one unit of work and a
+    fact recorded without an event continue one chain; a rolled-back append leaves no gap."""
+    awkward = [
+        'Grüße, "quoted" \\ back\\slash',
+        "line\nbreak\r\ttab",
+        "emoji \U0001f9fe and \u00e9\u0301 and \u4e2d\u6587",
+        "$1 ' E'x' -- ;COMMIT; \\x00",
+        "",
+    ]
+    async with ledger() as lg:
+        request_id = str(uuid.uuid4())
+        await record(lg, *(fact(request_id, note=text) for text in awkward))
+        async with lg.uow() as uow:  # rolled back: its entries never exist, the next continues from seq 5
+            uow.publish(fact(request_id, note="rolled back"), topic="demo.facts")  # type: ignore[arg-type]
+            await uow.flush_events()
+        async with lg.uow() as uow:
+            uow.record_fact(type="policy.changed", subject="p-1", data={"text": awkward[2]})
+            await uow.commit()
+        await record(lg, fact(request_id, note=awkward[0]))
+        rows = await chain_rows(lg.dsn)
+    assert [r["seq"] for r in rows] == list(range(1, 8))
+    assert verify_chain(rows) is None
+    for row in rows:
+        assert row["hash"] == hash_of(int(row["seq"]), str(row["prev_hash"]), str(row["content"]))
+    assert [json.loads(str(r["content"]))["data"].get("note") for r in rows[:5]] == awkward
+    assert json.loads(str(rows[5]["content"]))["type"] == "policy.changed"
+    assert [r["request_id"] for r in rows] == [request_id] * 5 + [None, request_id]
+
+
+async def test_the_append_migration_continues_a_chain_written_before_it_and_its_downgrade_removes_it() -> None:
+    async with ledger() as lg:
+        conn = await asyncpg.connect(lg.dsn)
+        try:
+            downgrade = _Statements()
+            drop_audit_append(downgrade)  # the database of the head migration (0006 and the like): no append
+            for statement in downgrade:
+                await conn.execute(statement)
+            assert await conn.fetchval("SELECT to_regproc('audit_entry_append')") is None
+            async with conn.transaction():  # the code of the previous release: the head function
+                seq, prev = await lock_head(conn)
+                content = json.dumps({"request_id": None, "n": 1}, separators=(",", ":"))
+                await conn.execute(
+                    "INSERT INTO audit_entry (seq, recorded_at, request_id, content, prev_hash, hash)"
+                    " VALUES ($1, now(), NULL, $2, $3, $4)",
+                    seq + 1,
+                    content,
+                    prev,
+                    hash_of(seq + 1, prev, content),
+                )
+            upgrade = _Statements()
+            create_audit_append(upgrade)
+            for statement in [*upgrade, *upgrade]:  # CREATE OR REPLACE: a second run changes nothing
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+        await record(lg, fact(str(uuid.uuid4())), fact(str(uuid.uuid4())))
+        rows = await chain_rows(lg.dsn)
+        assert [r["seq"] for r in rows] == [1, 2, 3]
+        assert verify_chain(rows) is None
+
+
+async def test_appenders_through_the_head_function_and_through_the_append_function_keep_one_chain() -> None:
+    """The archive and the previous release append with ``insert_statement`` (``audit_entry_head()``, the hash
+    in Python); the unit of work with ``audit_entry_append``: both take the same lock, one chain."""
+    async with ledger() as lg:
+
+        async def by_head() -> None:
+            conn = await asyncpg.connect(lg.dsn)
+            try:
+                async with conn.transaction():
+                    sql, args = await insert_statement(conn, "audit_entry", [fact(str(uuid.uuid4()))], service="demo")
+                    await asyncio.sleep(0.01)
+                    await conn.execute(sql, *args)
+            finally:
+                await conn.close()
+
+        await asyncio.gather(
+            *(record(lg, *(fact(str(uuid.uuid4())) for _ in range(1 + i % 3))) for i in range(16)),
+            *(by_head() for _ in range(8)),
+        )
+        rows = await chain_rows(lg.dsn)
+        kept = sum(1 + i % 3 for i in range(16)) + 8
+        assert [r["seq"] for r in rows] == list(range(1, kept + 1))
         assert verify_chain(rows) is None

@@ -24,6 +24,7 @@ from common_testkit import (
 from backoffice_common.consumer import PermanentEventError
 from backoffice_common.events import CloudEvent
 from backoffice_common.kafka import dlq_topic, make_producer
+from backoffice_common.outbox import MARK_SQL, RELAY_STATEMENT, OutboxRelay
 from backoffice_common.uow import UnitOfWork
 
 
@@ -181,6 +182,49 @@ async def test_a_malformed_record_goes_to_the_dlq_and_the_consumer_keeps_running
         assert consumer.health().running
     assert len(dead) == 3
     assert all(b"undecodable" in headers["dlq-error"] for _, _, headers in dead)
+
+
+class _StatementLog(OutboxRelay):
+    """The relay, keeping the statements it sends on its connection once it leads."""
+
+    sent: list[str]
+
+    async def _publish_while_leader(self, conn: asyncpg.Connection) -> None:
+        self.sent = []
+        conn.add_query_logger(lambda query: self.sent.append(query.query))
+        await super()._publish_while_leader(conn)
+
+
+async def test_acknowledged_rows_are_marked_with_the_next_reading_not_by_a_statement_of_their_own(
+    harness: Harness,
+) -> None:
+    h = harness
+    events = [event(i, f"key-{i % 2}") for i in range(4)]
+    await write_events(h, events)
+    relay = _StatementLog(
+        dsn=h.dsn, service=h.service, producer_factory=h.producer_factory(), batch_size=100, poll_interval=30.0
+    )
+    consumer = make_consumer(h, {"thing.happened": recording_handler(h)})
+    async with running(relay.run, consumer.run):
+        await eventually(lambda: _unsent_is(h, 0), timeout=20)  # marked without a poll (30 s) or a notification
+        await eventually(lambda: _count_is(h, 4))
+        assert relay.published_total == 4
+        # The first pass fetched the rows (and read the backlog); once the broker acknowledged them, their
+        # mark waited for the next backlog reading and went with it: no MARK_SQL alone, one statement a pass.
+        # (two passes, or three if one key's acknowledgement came more than a reading after the other's)
+        ours = [query for query in relay.sent if "outbox_message" in query]  # (not asyncpg's type introspection)
+        assert MARK_SQL not in ours
+        assert set(ours) == {RELAY_STATEMENT}
+        assert 2 <= len(ours) <= 3
+        more = [event(i, "key-0") for i in range(4, 7)]
+        await write_events(h, more)  # the notification: a fetch, then the mark with the next reading
+        await eventually(lambda: _unsent_is(h, 0), timeout=20)
+        await eventually(lambda: _count_is(h, 7))
+        assert relay.published_total == 7
+        assert MARK_SQL not in relay.sent
+    effects = await h.effects()
+    assert [seq for _, k, seq in effects if k == "key-0"] == [0, 2, 4, 5, 6]
+    assert len(await read_topic(h.bootstrap, h.topic, expected=7)) == 7  # each row sent once
 
 
 async def test_a_redelivered_event_changes_nothing(harness: Harness) -> None:

@@ -213,3 +213,17 @@ def test_the_relay_fallback_poll_backs_off_while_idle_and_never_beyond_a_parked_
     assert waits == [2.0, 4.0, 8.0, 16.0, 16.0, 16.0]  # doubled per empty poll, at most 8 x the interval
     relay._parked = {"k": time.monotonic() + 3.0}
     assert 2.5 < relay._next_wait() <= 3.0  # a parked key's retry is never waited past
+
+
+def test_acknowledged_rows_wait_for_a_fetch_to_carry_their_mark_for_mark_wait_at_most() -> None:
+    import time
+
+    from backoffice_common.outbox import OutboxRelay
+
+    relay = OutboxRelay(dsn="postgresql://unused", service="units", producer_factory=lambda: None, poll_interval=5.0)  # type: ignore[arg-type,return-value]
+    assert relay._marks_wait() is None  # nothing acknowledged: the poll alone
+    relay._unmarked = [7, 8]
+    relay._unmarked_since = time.monotonic()
+    assert relay.MARK_WAIT - 0.1 < relay._marks_wait() <= relay.MARK_WAIT  # type: ignore[operator]
+    relay._unmarked_since = time.monotonic() - 3 * relay.MARK_WAIT
+    assert relay._marks_wait() == 0.0  # overdue: at once

@@ -50,7 +50,7 @@ approver = Table(
     Column("language", String(35), nullable=False, server_default="en"),
 )
 
-# One row: a random version that a trigger on ``approver`` replaces with every change of it (migration 0008).
+# One row: a random version that a trigger on ``approver`` replaces with every change of it (migration 0009).
 directory_version = Table(
     "directory_version",
     Base.metadata,

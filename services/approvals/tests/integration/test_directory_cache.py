@@ -1,4 +1,4 @@
-"""The approver directory is read whole once per change, not once per use case (migration 0008)."""
+"""The approver directory is read whole once per change, not once per use case (migration 0009)."""
 
 from __future__ import annotations
 

@@ -193,7 +193,15 @@ class OutboxRelay:
         self._last_ack = time.monotonic()
         self._backlog_reported = 0.0
         self._unmarked: list[int] = []
+        self._unmarked_since = 0.0  # when the oldest of _unmarked was acknowledged
         self._idle_polls = 0
+
+    BACKLOG_INTERVAL = 1.0
+    """Seconds between two readings of the backlog (for the metrics) while the relay works."""
+    MARK_WAIT = 2.0
+    """Seconds acknowledged rows wait at most for a fetch to carry their mark (``RELAY_STATEMENT``) before they
+    get a statement of their own (with the backlog reading). A crash in between publishes them again, as a
+    crash between the acknowledgement and the mark always did; consumers absorb the repeat (their inbox)."""
 
     async def run(self) -> None:
         """Run until cancelled: wait for leadership, then publish; reconnect on database errors."""
@@ -258,12 +266,16 @@ class OutboxRelay:
                 backoff = 0.5
                 if self._fetch_due and self._room() > 0:
                     continue
+                poll = self._next_wait()
+                marks = self._marks_wait()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._next_wait())
+                    await asyncio.wait_for(self._wake.wait(), timeout=poll if marks is None else min(poll, marks))
                     self._idle_polls = 0
                 except TimeoutError:
-                    self._fetch_due = True  # the slow poll: look again even without a notification
-                    self._idle_polls += 1
+                    if marks is None or poll <= marks:
+                        self._fetch_due = True  # the slow poll: look again even without a notification
+                        self._idle_polls += 1
+                    # else the wake-up for the marks: the pass marks them (and reads the backlog), no fetch
         finally:
             if producer is not None:
                 await self._drain(conn, producer)
@@ -279,13 +291,17 @@ class OutboxRelay:
         The pass's database work is **one** statement: the marking of the rows acknowledged since the
         last pass, the next page of unsent rows when a fetch is due, and the backlog for the metrics
         when a second has passed since the last reading (``RELAY_STATEMENT`` when more than one of
-        them is due). A pass with nothing to do sends nothing.
+        them is due). A pass with nothing to do sends nothing, and neither does one with only acknowledged
+        rows to mark, until ``MARK_WAIT`` passed without a fetch to carry them.
         """
-        self._unmarked.extend(self._reap())  # kept until a statement marked them (a failed one is redone)
+        self._collect_acknowledged()  # kept until a statement marked them (a failed one is redone)
         acked = list(self._unmarked)
         fetch = self._fetch_due and self._room() > 0
-        backlog = time.monotonic() - self._backlog_reported >= 1.0
-        if not acked and not fetch and not backlog:
+        now = time.monotonic()
+        backlog = now - self._backlog_reported >= self.BACKLOG_INTERVAL
+        if not fetch and (now - self._unmarked_since < self.MARK_WAIT if acked else not backlog):
+            # Acknowledged rows wait (MARK_WAIT at most; ``_marks_wait`` wakes the relay) for a fetch to carry
+            # their mark, and the backlog reading waits with them (it would count them unsent).
             return 0
         now = time.monotonic()
         room = self._room() if fetch else 0
@@ -303,9 +319,6 @@ class OutboxRelay:
         if backlog:
             self._backlog_reported = time.monotonic()
             report_backlog(self._service, result.backlog or Backlog(0, None))
-        if acked:
-            self.published_total += len(acked)
-            metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(acked))
         if not fetch:
             return len(acked)
         rows = result.rows
@@ -404,6 +417,18 @@ class OutboxRelay:
             end_publish_span(span, None)
         return [row["id"] for row in rows[: len(spans)]], None
 
+    def _collect_acknowledged(self) -> None:
+        """The rows the broker acknowledged since the last call, to be marked; counted published now (the
+        mark may wait for a fetch to carry it: ``MARK_WAIT``)."""
+        acked = self._reap()
+        if not acked:
+            return
+        if not self._unmarked:
+            self._unmarked_since = time.monotonic()
+        self._unmarked.extend(acked)
+        self.published_total += len(acked)
+        metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(acked))
+
     def _on_chain_done(self, _: asyncio.Task[_Outcome]) -> None:
         self._wake.set()
 
@@ -460,6 +485,13 @@ class OutboxRelay:
             return interval
         return max(0.05, min(interval, min(self._parked.values()) - time.monotonic()))
 
+    def _marks_wait(self) -> float | None:
+        """Until the acknowledged rows still unmarked are due a statement of their own (``MARK_WAIT`` after the
+        oldest one's acknowledgement); None when there are none."""
+        if not self._unmarked:
+            return None
+        return max(0.0, self._unmarked_since + self.MARK_WAIT - time.monotonic())
+
     async def _drain(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> None:
         """Stop the producer (which settles every pending send) and mark what was acknowledged."""
         await _stop_quietly(producer)
@@ -470,12 +502,10 @@ class OutboxRelay:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         with contextlib.suppress(Exception):
-            self._unmarked.extend(self._reap())
+            self._collect_acknowledged()
             acked, self._unmarked = self._unmarked, []
             if acked:
                 await self.mark_sent(conn, acked, pass_=_Pass(room=0, skip_keys=[], skip_ids=[], backlog=False))
-                self.published_total += len(acked)
-                metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(acked))
         self._chains.clear()
         self._parked.clear()
         self._failures.clear()

@@ -188,7 +188,8 @@ class UnitOfWork:
 
         Raw asyncpg on the unit of work's connection and transaction: the audit
         rows, the outbox rows, the inbox outcomes set since the claim and the relay's NOTIFY go in
-        one statement (after the audit chain's lock and head), each list as one array parameter."""
+        one statement, each list as one array parameter; the audit rows through the database's
+        ``audit_entry_append`` (it locks the chain and reads its head: no round trip of its own)."""
         audited = self._tables.audit is not None and bool(self._pending or self._facts)
         facts = [*self.pending_events, *self._facts]
         self._facts = []
@@ -200,12 +201,14 @@ class UnitOfWork:
         conn = await self._driver()
         parts: list[str] = []
         args: list[Any] = []
+        selected: list[str] = []
         if audited:
             assert self._tables.audit is not None
-            audit_sql, audit_args = await audit.insert_statement(
-                conn, self._tables.audit.name, facts, service=self._service, first_param=1
-            )
-            parts.append(audit_sql)
+            if self._tables.audit.name != audit.TABLE:
+                raise ValueError(f"the audit chain's functions are for {audit.TABLE}, not {self._tables.audit.name}")
+            # The chain's lock, head and entries in the database's function, called by this statement.
+            call, audit_args = audit.append_call(facts, service=self._service, first_param=1)
+            selected.append(call)
             args.extend(audit_args)
         if outcomes:
             n = len(args)
@@ -216,7 +219,6 @@ class UnitOfWork:
                 f" WHERE {inbox}.consumer = o.consumer AND {inbox}.event_id = o.event_id"
             )
             args.extend([[c for c, _ in outcomes], [e for _, e in outcomes], list(outcomes.values())])
-        final = "SELECT 1"
         if self._pending:
             # The W3C trace context of the work that caused the events; the relay continues the trace.
             headers = json.dumps({**KAFKA_HEADERS, **current_trace_headers()})
@@ -238,9 +240,10 @@ class UnitOfWork:
                     self._channel,
                 ]
             )
-            final = f"SELECT pg_notify(${n + 7}, '')"
+            selected.append(f"pg_notify(${n + 7}, '')")
+        final = f"SELECT {', '.join(selected or ['1'])}"
         ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts))
-        await conn.execute(f"WITH {ctes} {final}", *args)
+        await conn.execute(f"WITH {ctes} {final}" if ctes else final, *args)
         self._pending = []
 
     async def _driver(self) -> Any:

@@ -35,7 +35,7 @@ KEPT_DIRECTORIES = 4
 """How many directories (of as many databases or versions) a process keeps, the last used first."""
 
 _kept: OrderedDict[UUID, Directory] = OrderedDict()
-"""The directories read, under their version (migration 0008: a random UUID every change of ``approver``
+"""The directories read, under their version (migration 0009: a random UUID every change of ``approver``
 replaces in the same transaction, never reused): equal versions are equal directories, whichever database or
 transaction read them. Shared by concurrent use cases, so read-only (``Directory.indexed``)."""
 

@@ -7,15 +7,15 @@ snapshot), and reads only the version when it needs the directory again (``Direc
 CPU no longer grows with the directory. A version is never reused, and one a rolled-back transaction wrote is
 never seen by anyone else, so equal versions mean equal directories.
 
-Revision ID: 0008_directory_version
-Revises: 0007_audit_head
-Create Date: 2026-12-10
+Revision ID: 0009_directory_version
+Revises: 0008_audit_append
+Create Date: 2026-12-11
 """
 
 from alembic import op
 
-revision = "0008_directory_version"
-down_revision = "0007_audit_head"
+revision = "0009_directory_version"
+down_revision = "0008_audit_append"
 branch_labels = None
 depends_on = None
 
