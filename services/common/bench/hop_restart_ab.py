@@ -62,7 +62,9 @@ async def flows(count: int, rate: float) -> tuple[dict[str, list[float]], int]:
     return hops, len(report.failed)
 
 
-def probe_window(probe_dir: Path, since: float, until: float) -> dict[str, dict[str, Any]]:
+def probe_window(probe_dir: Path, started: float, since: float, until: float) -> dict[str, dict[str, Any]]:
+    """Per service: full collections and stalls in [since, until), objects frozen by the processes started
+    at ``started``."""
     out: dict[str, dict[str, Any]] = defaultdict(lambda: {"gen2": [], "stalls": [], "frozen": 0})
     for path in probe_dir.glob("*.jsonl"):
         for line in path.read_text().splitlines():
@@ -70,15 +72,17 @@ def probe_window(probe_dir: Path, since: float, until: float) -> dict[str, dict[
                 row = json.loads(line)
             except ValueError:
                 continue
-            if row["svc"] == "?" or not since <= row["t"] < until:
+            if row["svc"] == "?":
                 continue
             svc = out[row["svc"]]
+            if row["k"] == "frozen" and started <= row["t"] < until:
+                svc["frozen"] = row["frozen"]
+            if not since <= row["t"] < until:
+                continue
             if row["k"] == "gc" and row["gen"] == 2:
                 svc["gen2"].append(row["ms"])
             elif row["k"] == "stall":
                 svc["stalls"].append(row["ms"])
-            if "frozen" in row:
-                svc["frozen"] = max(svc["frozen"], row["frozen"])
     return out
 
 
@@ -95,6 +99,7 @@ def main() -> None:
 
     pooled: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for variant in args.order.split(","):
+        started = time.time()
         restart(variant, args.old_src, args.probe_dir)
         time.sleep(args.settle)
         asyncio.run(flows(args.warmup, args.rate))
@@ -105,7 +110,7 @@ def main() -> None:
         load_after = os.getloadavg()[0]
         if failed:
             raise SystemExit(f"{variant}: {failed} flows failed")
-        window = probe_window(args.probe_dir, since, until)
+        window = probe_window(args.probe_dir, started, since, until)
         print(f"== {variant} ({time.strftime('%H:%M:%S')}, load {load_before:.1f}-{load_after:.1f})", flush=True)
         for hop in HOPS:
             values = hops.get(hop, [])

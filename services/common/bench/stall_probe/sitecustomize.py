@@ -12,9 +12,9 @@ JSON lines to ``$STALL_PROBE_DIR/<pid>.jsonl``:
   loop was late (a watchdog thread samples its stack every half period: the innermost frame and the
   innermost one of the platform's code, the three most frequent);
 - ``gc``: a collection of generation 2, or any collection longer than 2 ms: generation, ms, objects
-  collected, and the tracked objects of the heap after it (``len(gc.get_objects())`` is too dear: the
-  count of generation 2 from ``gc.get_count``/``gc.get_stats`` is logged instead);
-- ``gcsum``: every 30 s and at exit, per generation: collections, total and longest ms.
+  collected;
+- ``gcsum``: every 30 s and at exit, per generation: collections, total and longest ms;
+- ``frozen``: once the server has started, the objects of the permanent generation (``gc.freeze``).
 
     STALL_PROBE_DIR=/tmp/stalls PYTHONPATH=$PWD/services/common/bench/stall_probe make run
 """
@@ -63,7 +63,6 @@ if os.environ.get("STALL_PROBE_DIR"):
                 for g, s in _gc_stats.items()
             },
             threshold=gc.get_threshold(),
-            frozen=gc.get_freeze_count(),
         )
 
     def _on_gc(phase: str, info: dict[str, int]) -> None:
@@ -78,7 +77,7 @@ if os.environ.get("STALL_PROBE_DIR"):
         stats[1] += took
         stats[2] = max(stats[2], took)
         if gen == 2 or took > 0.002:
-            _log("gc", gen=gen, ms=round(took * 1000, 2), collected=info["collected"], frozen=gc.get_freeze_count())
+            _log("gc", gen=gen, ms=round(took * 1000, 2), collected=info["collected"])
 
     gc.callbacks.append(_on_gc)
 
@@ -108,6 +107,9 @@ if os.environ.get("STALL_PROBE_DIR"):
                     _samples.append(_where(frame))
 
     async def _heartbeat() -> None:
+        # gc.get_freeze_count() walks the whole permanent generation (tens of ms of cache misses in a
+        # service's heap): logged once, after start-up, never in the collector's callback
+        _log("frozen", frozen=gc.get_freeze_count())
         while True:
             started, cpu, gc_before = time.perf_counter(), time.thread_time(), _gc_total[0]
             _beat[0] = started
