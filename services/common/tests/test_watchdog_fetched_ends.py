@@ -98,7 +98,9 @@ async def test_a_fetcher_that_stops_fetching_is_still_found_stalled_by_the_probe
             assert kafka_consumer is not None
             # the fetcher stops fetching every partition: its answers grow old, nothing is handled
             kafka_consumer.pause(*kafka_consumer.assignment())
-            await asyncio.sleep(1.0)  # the fetch in flight answered
+            # the fetch in flight answered: a 0.5-s long poll, which the broker's expiration reaper may answer up
+            # to 1 s late (its timer slack, deploy/infra.sh); records sent before that would come back in its answer
+            await asyncio.sleep(2.5)
             await _send(h, range(1, 3))
             await _until(lambda: consumer.restarts >= 1, timeout=60)  # found stalled: a new consumer
             assert asked  # the probe was asked once the fetch answers were old
