@@ -34,6 +34,8 @@ def cloud_event(event: DomainEvent) -> CloudEvent:
 
 
 class BudgetsUnitOfWork(UnitOfWork):
+    _holds: HoldRepository | None = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
 
@@ -47,7 +49,11 @@ class BudgetsUnitOfWork(UnitOfWork):
 
     @property
     def holds(self) -> HoldRepository:
-        return HoldRepository(self.session)
+        """One per session: it remembers what the holds it locked said (``HoldRepository.may_have_held``)."""
+        holds = self._holds
+        if holds is None or holds.session is not self.session:
+            holds = self._holds = HoldRepository(self.session)
+        return holds
 
     @property
     def pending(self) -> PendingRepository:
