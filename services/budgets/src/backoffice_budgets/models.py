@@ -18,7 +18,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -119,8 +118,6 @@ request_hold = Table(
     Column("unit_prices", JSONB, nullable=False),
     Column("handled_events", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    # set by a trigger on ``pending_event`` (migration 0008); cleared once none is left (``HoldRepository``)
-    Column("held_events", Boolean, nullable=False, server_default=false()),
 )
 
 pending_event = Table(

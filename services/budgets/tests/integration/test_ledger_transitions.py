@@ -10,13 +10,12 @@ from functools import partial
 import pytest
 from budgets_testkit import FINANCE, Service, assert_problem, auth, snapshot, unique
 from event_catalog_kit import validate
-from sqlalchemy import insert, select, text
+from sqlalchemy import select
 
 from backoffice_budgets.consumers import cause_of, decode
 from backoffice_budgets.domain.holds import RequestHold, Snapshot
-from backoffice_budgets.models import ledger_movement, pending_event, request_hold
+from backoffice_budgets.models import ledger_movement, pending_event
 from backoffice_budgets.repository.holds import HoldRepository
-from backoffice_budgets.repository.pending import Held, PendingRepository
 from backoffice_budgets.service import requests as use_cases
 from backoffice_common.events import CloudEvent, new_event
 from backoffice_common.testing import eventually
@@ -285,95 +284,4 @@ async def test_an_event_locks_and_reads_its_hold_once_and_each_drained_event_onc
     assert [(m["kind"], m["caused_by"]["event_id"]) for m in ledger] == [
         ("reserved", submission.id), ("committed", approval.id)
     ]  # fmt: skip
-    await balances(service, budget["id"], reserved="0.00", committed="100.00", available="900.00")
-
-
-async def held_events_flag(service: Service, request_id: str) -> bool:
-    async with service.app.state.session_factory() as session:
-        flag = await session.scalar(select(request_hold.c.held_events).where(request_hold.c.request_id == request_id))
-    assert flag is not None
-    return bool(flag)
-
-
-def approval_and_submission(rid: str, cc: str) -> tuple[CloudEvent, CloudEvent]:
-    request = snapshot(rid, 1, "100.00", cost_center=cc)
-    approval = new_event(
-        type="purchase_request.approved", service="approvals", subject=rid,
-        data={"schema_version": 1, "request": request, "chain_id": "c", "approvers": []},
-    )  # fmt: skip
-    submission = new_event(
-        type="purchase_request.submitted", service="requests", subject=rid,
-        data={"schema_version": 1, "request": request, "submitted_at": datetime.now(UTC).isoformat()},
-    )  # fmt: skip
-    return approval, submission
-
-
-async def test_a_hold_says_whether_its_request_has_held_back_events_and_only_then_are_they_read(
-    service: Service, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cc, budget = await service.funded("1000.00")
-    rid = unique("req")
-    reads: list[str] = []
-    original = PendingRepository.of
-
-    async def counting(self: PendingRepository, request_id: str) -> list[Held]:
-        if request_id == rid:
-            reads.append(request_id)
-        return await original(self, request_id)
-
-    monkeypatch.setattr(PendingRepository, "of", counting)
-    approval, submission = approval_and_submission(rid, cc)
-    closed = new_event(
-        type="purchase_request.closed", service="requests", subject=rid,
-        data={"schema_version": 1, "request_id": rid, "short_closed": True},
-    )  # fmt: skip
-
-    async def handle(event: CloudEvent) -> str:
-        async with service.app.state.uow_factory() as uow:
-            return await use_cases.handle(uow=uow, event=event, decode=partial(decode, fx_max_age_days=7))
-
-    assert (await handle(approval)).startswith("held back")
-    assert reads == []  # a new hold: nothing held back yet, nothing read
-    assert await held_events_flag(service, rid)  # the trigger on pending_event
-    assert (await handle(submission)).endswith("then 1 held-back event(s) applied")
-    assert reads == [rid]
-    assert not await held_events_flag(service, rid)  # none left: cleared with the drain
-    await handle(closed)
-    assert reads == [rid]  # the flag is off: the closure reads no held-back events
-    ledger = await service.ledger(budget["id"], request_id=rid)
-    assert [(m["kind"], m["caused_by"]["event_id"]) for m in ledger][:2] == [
-        ("reserved", submission.id), ("committed", approval.id)
-    ]  # fmt: skip
-
-
-async def test_an_event_held_back_by_another_writer_is_found_and_applied(service: Service) -> None:
-    """A row the previous release's code (during a rolling upgrade) or an operator inserts sets the flag too."""
-    cc, budget = await service.funded("1000.00")
-    rid = unique("req")
-    approval, submission = approval_and_submission(rid, cc)
-    async with service.app.state.session_factory() as session, session.begin():
-        await session.execute(
-            text(
-                "INSERT INTO request_hold (request_id, period_date, revision, state, cost_centre, request_currency,"
-                " unit_prices, handled_events) VALUES (:rid, current_date, 0, 'reserved', '', '', '{}', '[]')"
-            ),
-            {"rid": rid},
-        )
-        assert not await session.scalar(select(request_hold.c.held_events).where(request_hold.c.request_id == rid))
-        await session.execute(
-            insert(pending_event).values(
-                request_id=rid,
-                revision=1,
-                event_id=approval.id,
-                event_type=approval.type,
-                waiting_for="the submission of revision 1",
-                event=approval.model_dump(mode="json", exclude_none=True),
-            )
-        )
-    assert await held_events_flag(service, rid)
-
-    async with service.app.state.uow_factory() as uow:
-        outcome = await use_cases.handle(uow=uow, event=submission, decode=partial(decode, fx_max_age_days=7))
-    assert outcome.endswith("then 1 held-back event(s) applied")
-    assert not await held_events_flag(service, rid)
     await balances(service, budget["id"], reserved="0.00", committed="100.00", available="900.00")

@@ -24,10 +24,9 @@ from backoffice_common.db import driver_connection
 
 _LOCK_SQL = (
     "SELECT period_date, revision, state, budget_id::text AS budget_id, cost_centre, request_currency,"
-    " fx_from, fx_to, fx_rate, fx_rate_date, unit_prices, handled_events, held_events"
+    " fx_from, fx_to, fx_rate, fx_rate_date, unit_prices, handled_events"
     " FROM request_hold WHERE request_id = $1 FOR UPDATE"
 )
-_CLEAR_HELD_SQL = "UPDATE request_hold SET held_events = false WHERE request_id = $1"
 _CREATE_SQL = (
     "INSERT INTO request_hold (request_id, period_date, revision, state, cost_centre, request_currency,"
     " unit_prices, handled_events) VALUES ($1, $2, 0, 'reserved', '', '', '{}', '[]')"
@@ -51,7 +50,6 @@ _RECORD_CHECK_SQL = (
 class HoldRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._held_events: dict[str, bool] = {}
 
     async def lock(self, request_id: str, *, period_date: date) -> RequestHold:
         """The request's hold under a row lock, created first when the request is new.
@@ -60,10 +58,6 @@ class HoldRepository:
         approvals). Amounts are summed from the request's own movements, in the budget it sits in, by a
         statement of its own after the lock (so a writer that committed meanwhile is seen). A known hold
         (every event but a request's first) is one locking read, not an insert attempt and a read.
-
-        The row also says whether the request may have held-back events (``held_events``: set by a trigger
-        on ``pending_event`` whoever inserts, cleared by ``clear_held`` only): ``may_have_held`` answers
-        from it while the lock is held.
         """
         conn = await driver_connection(self.session)
         row = await conn.fetchrow(_LOCK_SQL, request_id)
@@ -92,19 +86,7 @@ class HoldRepository:
             sums = await conn.fetchrow(_SUMS_SQL, request_id, row["budget_id"])
         hold.reserved, hold.committed, hold.spent = (quantize(Decimal(v), currency) for v in sums)
         hold.applied = set(row["handled_events"])
-        self._held_events[request_id] = row["held_events"]
         return hold
-
-    def may_have_held(self, request_id: str) -> bool:
-        """False when the hold this repository locked says the request has no held-back event (then its event
-        need not read them); True when it may have some, or when this repository did not lock it."""
-        return self._held_events.get(request_id, True)
-
-    async def clear_held(self, request_id: str) -> None:
-        """The request has no held-back event left (seen under the hold's lock): its events skip the read."""
-        conn = await driver_connection(self.session)
-        await conn.execute(_CLEAR_HELD_SQL, request_id)
-        self._held_events[request_id] = False
 
     async def save(self, hold: RequestHold) -> None:
         fx = hold.fx

@@ -34,8 +34,6 @@ def cloud_event(event: DomainEvent) -> CloudEvent:
 
 
 class BudgetsUnitOfWork(UnitOfWork):
-    _holds: HoldRepository | None = None
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
 
@@ -49,11 +47,7 @@ class BudgetsUnitOfWork(UnitOfWork):
 
     @property
     def holds(self) -> HoldRepository:
-        """One per session: it remembers what the holds it locked said (``HoldRepository.may_have_held``)."""
-        holds = self._holds
-        if holds is None or holds.session is not self.session:
-            holds = self._holds = HoldRepository(self.session)
-        return holds
+        return HoldRepository(self.session)
 
     @property
     def pending(self) -> PendingRepository:

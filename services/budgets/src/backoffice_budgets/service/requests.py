@@ -4,9 +4,7 @@
 read before the event it depends on (domain/ordering.py), and then applies every held-back event
 that became ready, all in the consumer's transaction, which it commits. The hold it locked and read to
 order an event is the one the event's rule applies to (``Step.apply``): one locking read and one sum of
-the ledger per event, not two. The held-back events are read only when the hold says there may be some
-(``HoldRepository.may_have_held``: nearly every event has none, and skips that statement). A use case
-called without a hold locks and reads it itself.
+the ledger per event, not two. A use case called without a hold locks and reads it itself.
 """
 
 from __future__ import annotations
@@ -47,10 +45,7 @@ async def handle(*, uow: BudgetsUnitOfWork, event: CloudEvent, decode: Decode) -
     """Apply ``event`` now or hold it back; then apply the held-back events it made ready; commit."""
     step = decode(event)
     hold = await uow.holds.lock(step.request_id, period_date=step.day)
-    may_have_held = uow.holds.may_have_held(step.request_id)
-    held = await uow.pending.of(step.request_id) if may_have_held else []
-    if may_have_held and not held:
-        await uow.holds.clear_held(step.request_id)
+    held = await uow.pending.of(step.request_id)
     if any(h.event.id == event.id for h in held):
         await uow.commit()
         return "ignored: held back already"
@@ -62,8 +57,6 @@ async def handle(*, uow: BudgetsUnitOfWork, event: CloudEvent, decode: Decode) -
         return f"held back: waiting for {why}"
     outcome = await step.apply(uow, hold)  # nothing changed the locked hold since it was read
     applied = await _drain(uow, step, held, steps)
-    if held and applied == len(held):
-        await uow.holds.clear_held(step.request_id)
     await uow.commit()
     return f"{outcome}; then {applied} held-back event(s) applied" if applied else outcome
 
