@@ -7,8 +7,8 @@ import copy
 from approvals_testkit import OWNER, POLICY, budget_checked, snapshot, submitted
 from sqlalchemy import select
 
-from backoffice_approvals.models import budget_check, pending_route
-from backoffice_approvals.service.chains import start_chain
+from backoffice_approvals.models import approval_timer, budget_check, pending_route
+from backoffice_approvals.service.chains import start_chain, withdraw_request
 
 BUDGETED = {"category": "budgeted"}
 
@@ -62,6 +62,70 @@ async def test_a_waiting_submission_is_routed_when_its_check_arrives_through_the
     # no_budget names no owner: that step falls to the fallback approver.
     assert steps_of(assigned) == [("cfo", "carol"), ("cost_centre_owner", service.settings.fallback_approver_id)]
     assert await rows(service, pending_route, snap["request_id"]) == []
+
+
+async def budget_wait_timer(service, pending_id):
+    async with service.app.state.session_factory() as session:
+        query = select(approval_timer).where(
+            approval_timer.c.kind == "budget_wait", approval_timer.c.ref_id == pending_id
+        )
+        return (await session.execute(query)).one()
+
+
+async def wait_for_check(service, snap):
+    waiting = service.settings.model_copy(update={"budget_check_wait_seconds": 60})
+    async with service.app.state.uow_factory() as uow:
+        outcome = await start_chain(uow=uow, snapshot=snap, settings=waiting, cause=submitted(snap))
+        await uow.commit()
+    assert outcome.startswith("waiting up to 60 s")
+    [pending] = await rows(service, pending_route, snap["request_id"])
+    assert (await budget_wait_timer(service, pending.id)).fired_at is None
+    return pending
+
+
+async def test_the_check_that_ends_a_wait_closes_its_budget_wait_timer(service):
+    snap = snapshot(**BUDGETED)
+    pending = await wait_for_check(service, snap)
+
+    await service.publish_budget(budget_checked(snap["request_id"], status="no_budget"))
+    await service.assigned(snap["request_id"], count=2)
+    # closed with the wait: the timer job has nothing to fire for it when its time comes
+    assert (await budget_wait_timer(service, pending.id)).fired_at is not None
+
+
+async def test_a_cancellation_or_a_newer_revision_closes_the_budget_wait_timer_of_the_wait_it_ends(service):
+    snap = snapshot(**BUDGETED)
+    pending = await wait_for_check(service, snap)
+    async with service.app.state.uow_factory() as uow:
+        await withdraw_request(
+            uow=uow, request_id=snap["request_id"], up_to_revision=1, reason="cancelled", cause=submitted(snap)
+        )
+        await uow.commit()
+    assert await rows(service, pending_route, snap["request_id"]) == []
+    assert (await budget_wait_timer(service, pending.id)).fired_at is not None
+
+    revised = snapshot(**BUDGETED)
+    first = await wait_for_check(service, revised)
+    second = await wait_for_check(service, {**revised, "revision": 2})
+    assert (await budget_wait_timer(service, first.id)).fired_at is not None
+    assert (await budget_wait_timer(service, second.id)).fired_at is None
+
+
+async def test_a_budget_wait_timer_the_timer_job_holds_is_skipped_not_waited_for(service):
+    snap = snapshot(**BUDGETED)
+    pending = await wait_for_check(service, snap)
+    async with service.app.state.session_factory() as holder:
+        # as the timer job's claim holds a timer that fell due (FOR UPDATE), until it commits
+        query = select(approval_timer.c.id).where(approval_timer.c.ref_id == pending.id).with_for_update()
+        await holder.execute(query)
+        async with service.app.state.uow_factory() as uow:
+            taken = await asyncio.wait_for(uow.pending.take(request_id=snap["request_id"], revision=1), timeout=5)
+            await uow.commit()
+        assert taken is not None
+        assert taken.id == pending.id
+        await holder.rollback()
+    # left to the job, which then finds nothing waiting
+    assert (await budget_wait_timer(service, pending.id)).fired_at is None
 
 
 async def test_a_submission_whose_check_never_comes_is_routed_by_the_durable_timer(service):

@@ -31,10 +31,26 @@ _ADD_SQL = (
     "INSERT INTO pending_route (id, request_id, revision, snapshot, submitted_event)"
     " VALUES ($1, $2, $3, $4::text::jsonb, $5::text::jsonb) ON CONFLICT (request_id, revision) DO NOTHING"
 )
-_TAKE_SQL = f"DELETE FROM pending_route WHERE request_id = $1 AND revision = $2 RETURNING {_PENDING_COLUMNS}"  # noqa: S608
+# A submission that stops waiting (its check arrived, a newer revision or a cancellation) closes its
+# ``budget_wait`` timer in the same statement: the timer job then has nothing to fire 60 s later (a
+# claim, a peek that finds nothing waiting, the mark: a unit of work per flow for nothing). A timer the
+# job holds at that moment (it fell due just now) is skipped, not waited for: that job waits for the
+# request's lock this transaction holds, then finds nothing waiting, as before.
+_CLOSE_WAIT = (
+    "closed AS (UPDATE approval_timer SET fired_at = now() WHERE id IN ("
+    "SELECT a.id FROM approval_timer a JOIN gone ON a.ref_id = gone.id"
+    " WHERE a.kind = 'budget_wait' AND a.fired_at IS NULL FOR UPDATE OF a SKIP LOCKED))"
+)
+_TAKE_SQL = (
+    f"WITH gone AS (DELETE FROM pending_route WHERE request_id = $1 AND revision = $2 RETURNING {_PENDING_COLUMNS}),"  # noqa: S608
+    f" {_CLOSE_WAIT} SELECT {_PENDING_COLUMNS} FROM gone"
+)
 _PEEK_SQL = f"SELECT {_PENDING_COLUMNS} FROM pending_route WHERE id = $1"  # noqa: S608
 _TAKE_BY_ID_SQL = f"DELETE FROM pending_route WHERE id = $1 RETURNING {_PENDING_COLUMNS}"  # noqa: S608
-_DROP_SQL = "DELETE FROM pending_route WHERE request_id = $1 AND revision <= $2 RETURNING id"
+_DROP_SQL = (
+    "WITH gone AS (DELETE FROM pending_route WHERE request_id = $1 AND revision <= $2 RETURNING id),"  # noqa: S608
+    f" {_CLOSE_WAIT} SELECT id FROM gone"
+)
 
 
 @dataclass(frozen=True)
@@ -99,7 +115,8 @@ class PendingRouteRepository:
         await conn.execute(_ADD_SQL, id, request_id, revision, json.dumps(snapshot), json.dumps(submitted_event))
 
     async def take(self, *, request_id: str, revision: int) -> Waiting | None:
-        """The waiting submission of this revision, removed (locked until commit); None if none waits."""
+        """The waiting submission of this revision, removed (locked until commit), and its ``budget_wait`` timer
+        closed; None if none waits."""
         conn = await driver_connection(self.session)
         return Waiting.of(await conn.fetchrow(_TAKE_SQL, request_id, revision))
 
@@ -112,6 +129,7 @@ class PendingRouteRepository:
         return Waiting.of(await conn.fetchrow(_TAKE_BY_ID_SQL, pending_id))
 
     async def drop(self, *, request_id: str, up_to_revision: int) -> int:
-        """Forget the waiting submissions of a request up to a revision (revised or cancelled)."""
+        """Forget the waiting submissions of a request up to a revision (revised or cancelled), their
+        ``budget_wait`` timers closed."""
         conn = await driver_connection(self.session)
         return len(await conn.fetch(_DROP_SQL, request_id, up_to_revision))
