@@ -4,15 +4,17 @@ A flow's requests consumes 12 events: 7 only write the timeline, 5 are facts app
 round a timeline-only event was BEGIN, the inbox claim, the row lock and status (``status_for_update``), one
 ``remember`` per approver or buyer's signer it names (``approval.task_assigned``: one or two), the entry, COMMIT; now
 the lock, the people and the entry are ONE statement (``facts.record_entry``, ``TimelineRepository.record_under_lock``).
-An applied fact wrote its entry, then read the request's deferred facts (``deferred.of_request``, almost always none);
-now one statement does both (``TimelineRepository.add_reading_deferred``).
+An applied fact wrote its entry, read the request's deferred facts (``deferred.of_request``, almost always none) and
+saved the request (its ``UPDATE``); now one statement does all three (``TimelineRepository.add_reading_deferred``
+with ``saving``).
 
 Against a private, migrated database of the current profile's PostgreSQL, in one process, the requests app's unit of
 work as the service builds it; the consumer's unit of work per event as ``Consumer._handle_once`` runs it (the inbox
 claim, the handler, the commit). ``old`` is the code of before (``facts.record_report``'s timeline-only path; for a
-fact, ``add`` then ``of_request``), ``new`` the code of now (``consumers.on_lifecycle_event``), alternated round by
-round, each on a request of its own in the same state. Before timing, old and new write the same rows (entries,
-approvers, signers) and give the same outcome. The facts' units of work are rolled back (an applied fact changes the
+fact, ``add``, ``of_request``, then ``save``), ``new`` the code of now (``consumers.on_lifecycle_event``), alternated
+round by round, each on a request of its own in the same state. Before timing, old and new write the same rows
+(entries, approvers, signers) and give the same outcome (a fact's rows: ``tests/integration/
+test_consumed_in_one_statement.py``). The facts' units of work are rolled back (an applied fact changes the
 request: the next round needs it in the same state), both ways. Client CPU of this process and the CPU of the whole
 PostgreSQL process tree (``round8_cpu.tree_cpu``) less its idle rate; per event, medians of ``--rounds``.
 
@@ -79,11 +81,13 @@ async def old_handler(event: CloudEvent, uow: RequestsUnitOfWork) -> str | None:
     entry), and an applied fact's entry then its deferred facts in two statements."""
     timeline = uow.timeline
 
-    async def add_then_read(**entry: Any) -> list[CloudEvent]:
+    async def add_then_read(*, saving: Any = None, **entry: Any) -> list[CloudEvent]:
+        assert saving is None
         await timeline.add(**entry)
         return await uow.deferred.of_request(entry["request_id"])
 
     timeline.add_reading_deferred = add_then_read  # type: ignore[method-assign]
+    uow.requests.plain_update = lambda _request: None  # type: ignore[method-assign]  # then save: its UPDATE
     return await facts.record_report(uow=uow, report=report_of(event))
 
 

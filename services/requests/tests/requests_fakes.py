@@ -38,6 +38,10 @@ class FakeRequests:
         stored = self.store.requests.get(request_id)
         return None if stored is None else stored.status.value
 
+    @staticmethod
+    def plain_update(request: PurchaseRequest) -> tuple[Any, ...] | None:
+        return None  # the fake saves the aggregate itself (``save``)
+
     async def ids_of_vendor(self, vendor_id: str, *, statuses: Any) -> list[str]:
         wanted = {str(s) for s in statuses}
         return [
@@ -83,7 +87,15 @@ class FakeTimeline:
         )
 
     async def add_reading_deferred(
-        self, *, request_id: str, event: CloudEvent, actor: dict[str, Any], outcome: str, note: str, status_after: str
+        self,
+        *,
+        request_id: str,
+        event: CloudEvent,
+        actor: dict[str, Any],
+        outcome: str,
+        note: str,
+        status_after: str,
+        saving: tuple[Any, ...] | None = None,
     ) -> list[CloudEvent]:
         await self.add(
             request_id=request_id, event=event, actor=actor, outcome=outcome, note=note, status_after=status_after

@@ -19,7 +19,8 @@ from backoffice_requests.domain.facts import TIMELINE_ONLY
 from backoffice_requests.domain.lifecycle import Action
 from backoffice_requests.domain.model import Actor
 from backoffice_requests.repository.facts import _DEFERRED_SQL
-from backoffice_requests.repository.timeline import _ADD_READING_DEFERRED_SQL, _RECORD_UNDER_LOCK_SQL
+from backoffice_requests.repository.requests import _UPDATE_SQL
+from backoffice_requests.repository.timeline import _ADD_SAVING_READING_DEFERRED_SQL, _RECORD_UNDER_LOCK_SQL
 from backoffice_requests.service.facts import Report, record_entry, record_report
 
 ACTOR = Actor(id="editor", name="Editor", role="requester")
@@ -189,8 +190,8 @@ async def test_record_entry_refuses_a_fact(service: Service) -> None:
 
 
 async def test_an_applied_fact_reads_the_deferred_facts_with_its_entry(service: Service) -> None:
-    """An applied fact's entry and the request's deferred facts are one statement (no separate read of
-    ``deferred_event`` when none was applied), and a fact deferred before is still applied after it, in order: the
+    """An applied fact's entry, the request's row and its deferred facts are one statement (no separate read of
+    ``deferred_event`` nor ``UPDATE`` when none was applied), and a fact deferred before is still applied after it, in order: the
     notification that arrived before the approval, then the contract's generation that arrived before both."""
     alice = unique_user("alice")
     rid = (await service.submitted(alice))["id"]
@@ -212,11 +213,13 @@ async def test_an_applied_fact_reads_the_deferred_facts_with_its_entry(service: 
         return sent
 
     sent = await consumed(approved)  # applies the notification (deferred), then reads again: the generation waits
-    assert sent.count(_ADD_READING_DEFERRED_SQL) == 1, sent
+    assert sent.count(_ADD_SAVING_READING_DEFERRED_SQL) == 1, sent
     assert sent.count(_DEFERRED_SQL) == 1, sent
+    assert sent.count(_UPDATE_SQL) == 1, sent  # saved again after the deferred fact
     sent = await consumed(accepted)  # applies the generation; nothing left
-    assert sent.count(_ADD_READING_DEFERRED_SQL) == 1, sent
+    assert sent.count(_ADD_SAVING_READING_DEFERRED_SQL) == 1, sent
     assert sent.count(_DEFERRED_SQL) == 1, sent
+    assert sent.count(_UPDATE_SQL) == 1, sent
     async with factory() as uow:
         assert await uow.deferred.of_request(rid) == []
         request = await uow.requests.get(rid)
@@ -226,9 +229,10 @@ async def test_an_applied_fact_reads_the_deferred_facts_with_its_entry(service: 
     assert [entries[e.id]["outcome"] for e in (generated, notified, approved, accepted)] == ["applied"] * 4
 
     again = _event(rid, "contract.executed", {"contract_id": "k1"})
-    sent = await consumed(again)  # nothing deferred: the one statement, no second read
-    assert sent.count(_ADD_READING_DEFERRED_SQL) == 1, sent
+    sent = await consumed(again)  # nothing deferred: the one statement (entry, row, deferred), nothing else
+    assert sent.count(_ADD_SAVING_READING_DEFERRED_SQL) == 1, sent
     assert _DEFERRED_SQL not in sent, sent
+    assert _UPDATE_SQL not in sent, sent
 
 
 async def _vendor_of(service: Service, rid: str) -> str:
@@ -238,3 +242,46 @@ async def _vendor_of(service: Service, rid: str) -> str:
         )
         await uow.rollback()
     return vendor
+
+
+async def test_an_applied_fact_saved_with_its_entry_writes_the_row_a_save_wrote(service: Service) -> None:
+    """The row the one statement writes is the row ``save`` wrote after the entry (two requests in the same state,
+    the same facts; the old way forced by ``plain_update`` answering None): every column but the ids, number and
+    times, and the same entries."""
+    alice = unique_user("alice")
+    old_rid, new_rid = (await service.submitted(alice))["id"], (await service.submitted(alice))["id"]
+    vendor = await _vendor_of(service, old_rid)
+    factory = service.app.state.uow_factory
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("purchase_request.approved", {"request": {"revision": 1}}),
+        ("vendor.notified", {"revision": 1, "vendor_id": vendor, "channel": "email"}),
+        ("vendor.accepted", {"request": {"revision": 1, "vendor_id": vendor}, "vendor": {"vendor_id": vendor}}),
+    ]
+    for type_, data in steps:
+        old = _event(old_rid, type_, data)
+        new = _event(new_rid, type_, data, when=old)
+        async with factory() as uow:
+            uow.requests.plain_update = lambda _request: None  # type: ignore[method-assign]
+            assert await record_report(uow=uow, report=_report(old)) == "applied"
+            await uow.commit()
+        async with factory() as uow:
+            assert await consumers.on_lifecycle_event(new, uow) == "applied"
+            await uow.commit()
+    async with factory() as uow:
+        conn = await driver_connection(uow.session)
+        rows = {
+            rid: dict(
+                await conn.fetchrow(
+                    "SELECT requester_id, status, revision, version, title, vendor_id, department, currency, total,"
+                    " received, updated_at > created_at AS touched FROM purchase_request WHERE id = $1::uuid",
+                    rid,
+                )
+            )
+            for rid in (old_rid, new_rid)
+        }
+        await uow.rollback()
+    assert rows[old_rid]["status"] == "vendor_accepted"
+    assert rows[old_rid] == rows[new_rid]
+    old_rows, new_rows = await _rows(service, old_rid), await _rows(service, new_rid)
+    assert len(new_rows["entries"]) == len(steps)
+    assert old_rows == new_rows

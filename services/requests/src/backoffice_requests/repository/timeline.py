@@ -18,6 +18,7 @@ from backoffice_common.db import driver_connection
 from backoffice_common.events import CloudEvent
 from backoffice_common.strings import strip_nul
 from backoffice_requests.models import timeline_entry
+from backoffice_requests.repository.requests import update_sql
 
 NOTE_LENGTH = 2000
 
@@ -37,6 +38,11 @@ _ADD_READING_DEFERRED_SQL = (
 )
 """An applied fact's entry, and the request's deferred facts (``DeferredEventRepository.of_request``'s statement) in
 the same statement: one round trip instead of two."""
+_ADD_SAVING_READING_DEFERRED_SQL = (
+    f"WITH e AS ({_ADD_SQL}), u AS ({update_sql(11)})"  # noqa: S608
+    " SELECT envelope FROM deferred_event WHERE request_id = $1::uuid ORDER BY occurred_at"
+)
+"""The same, and the request's row saved (``RequestRepository.save``'s ``UPDATE``, its values from ``$11`` on)."""
 
 _RECORD_UNDER_LOCK_SQL = (
     "WITH s AS (SELECT status, created_at FROM purchase_request WHERE id = $1::uuid FOR UPDATE),"
@@ -103,14 +109,17 @@ class TimelineRepository:
         outcome: str,
         note: str,
         status_after: str,
+        saving: tuple[Any, ...] | None = None,
     ) -> list[CloudEvent]:
         """``add``, and the request's deferred facts in the order they happened (what ``DeferredEventRepository.
         of_request`` then read), in one statement: for a fact that was applied under the request's row lock. The
         statement's snapshot is taken with the lock held, and every fact is deferred under that lock
-        (``service.facts.record_report``), so it sees every deferred fact the separate read after it would."""
+        (``service.facts.record_report``), so it sees every deferred fact the separate read after it would.
+        ``saving``: the request's row as ``RequestRepository.plain_update`` gives it, written by the same statement
+        (its ``UPDATE`` does not change what the read of ``deferred_event`` sees)."""
         conn = await driver_connection(self.session)
         rows = await conn.fetch(
-            _ADD_READING_DEFERRED_SQL,
+            _ADD_READING_DEFERRED_SQL if saving is None else _ADD_SAVING_READING_DEFERRED_SQL,
             request_id,
             event.id,
             event.type,
@@ -121,6 +130,7 @@ class TimelineRepository:
             status_after,
             json.dumps(strip_nul(event.data)),
             event.time,
+            *(saving or ()),
         )
         return [CloudEvent.model_validate(row[0]) for row in rows]
 

@@ -64,12 +64,22 @@ async def record_report(*, uow: RequestsUnitOfWork, report: Report) -> str | Non
         result = f"{outcome}: {detail}" if detail else outcome
     after = status if request is None else request.status.value
     if request is not None and outcome == "applied":
-        # The entry and the request's deferred facts in one statement (the lock is held: see add_reading_deferred).
+        # The entry, the request's row and its deferred facts in one statement (the lock is held: see
+        # add_reading_deferred); saved again only if a deferred fact was handled (almost never) or the save writes
+        # a revision too (a fact never does).
+        saving = uow.requests.plain_update(request)
         deferred = await uow.timeline.add_reading_deferred(
-            request_id=request_id, event=event, actor=report.actor, outcome=outcome, note=note, status_after=after
+            request_id=request_id,
+            event=event,
+            actor=report.actor,
+            outcome=outcome,
+            note=note,
+            status_after=after,
+            saving=saving,
         )
         await _apply_deferred(uow, request, deferred)
-        await uow.requests.save(request, actor=_system(event))
+        if saving is None or deferred:
+            await uow.requests.save(request, actor=_system(event))
     else:
         await uow.timeline.add(
             request_id=request_id, event=event, actor=report.actor, outcome=outcome, note=note, status_after=after
