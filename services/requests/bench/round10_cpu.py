@@ -32,6 +32,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -196,6 +197,32 @@ async def main(n: int, rounds: int) -> None:
                 detail = "rolled back"
             print(f"  {kind}: outcome {new_outcome!r}, the same rows both ways ({detail})", flush=True)
         print(f"load average {os.getloadavg()[0]:.1f}: old and new write the same", flush=True)
+
+        # a whole flow's 12 consumed events, each in the consumer's unit of work, on a request of its own each way:
+        # the statements they send (asyncpg's query logger on the pooled connection, installed after the BEGIN: COMMIT
+        # counted, the 12 BEGINs not)
+        for how, handler in HANDLERS.items():
+            rid = await submitted()
+            sent: list[str] = []
+            outcomes = []
+            for event in flow_events(rid, vendor_id, datetime.now(UTC) + timedelta(milliseconds=10)):
+                async with uow_factory() as uow:
+                    conn = await uow._driver()
+                    with conn.query_logger(lambda record, sent=sent: sent.append(record.query)):
+                        assert await uow.claim(consumer=CONSUMER, event=event)
+                        outcome = await handler(event, uow)
+                        if outcome is not None:
+                            await uow.set_outcome(consumer=CONSUMER, event=event, outcome=outcome)
+                        await uow.commit()
+                        await asyncio.sleep(0)
+                outcomes.append(outcome)
+            async with uow_factory() as uow:
+                status = (await uow.requests.get(rid)).status.value  # type: ignore[union-attr]
+            print(
+                f"  a flow's 12 consumed events, {how}: {len(sent)} statements (and 12 BEGIN),"
+                f" {status}, outcomes {sorted(Counter(map(str, outcomes)).items())}",
+                flush=True,
+            )
 
         ops = {(kind, how): consuming(how, kind) for kind in kinds for how in HANDLERS}
         for op in ops.values():
