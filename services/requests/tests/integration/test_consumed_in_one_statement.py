@@ -44,6 +44,10 @@ PAYLOADS: list[tuple[str, dict[str, Any]]] = [
         {"task_id": "t2", "new_task_id": "t3", "to": {"id": "dave\x00x", "name": "Dave"}, "reason": "late"},
     ),
     ("approval.task_assigned", {"task_id": "t4", "assignee": {"id": "e" * 250}, "on_behalf_of": {"id": "e" * 250}}),
+    (  # two ids the same once cut to 200 characters
+        "approval.escalated",
+        {"task_id": "t5", "to": {"id": "h" * 200 + "1"}, "assignee": {"id": "h" * 200 + "2"}},
+    ),
     ("approval.task_decided", {"task_id": "t1", "decision": "approve", "comment": "fine\x00 by me"}),
     ("contract.signed", {"party": "buyer", "signer": {"id": "frank", "name": "Frank"}, "note": "n\x00"}),
     ("contract.signed", {"party": "vendor", "signer": {"id": "vera"}}),
@@ -104,7 +108,7 @@ async def test_an_event_that_only_writes_the_timeline_is_one_statement_with_the_
             await uow.commit()
     old_rows, new_rows = await _rows(service, old_rid), await _rows(service, new_rid)
     assert len(old_rows["entries"]) == len(PAYLOADS)  # the consumed ones (the request's own differ by their ids)
-    assert [r[0] for r in old_rows["approvers"]] == ["bob", "carol", "davex", "e" * 200]
+    assert [r[0] for r in old_rows["approvers"]] == ["bob", "carol", "davex", "e" * 200, "h" * 200]
     assert old_rows["signers"] == [("frank",)]
     assert new_rows == old_rows
 

@@ -161,9 +161,9 @@ class TimelineRepository:
             strip_nul(note)[:NOTE_LENGTH],
             json.dumps(strip_nul(event.data)),
             event.time,
-            [strip_nul(user_id)[:200] for user_id in approvers],
+            _people(approvers),
             strip_nul(task_id),
-            [strip_nul(user_id)[:200] for user_id in buyer_signers],
+            _people(buyer_signers),
         )
         return status
 
@@ -177,6 +177,12 @@ class TimelineRepository:
         """The request's entries in the timeline's order, as ``select(timeline_entry)`` maps them (raw asyncpg)."""
         conn = await driver_connection(self.session)
         return [dict(r.items()) for r in await conn.fetch(_ENTRIES_SQL, request_id)]
+
+
+def _people(user_ids: Sequence[str]) -> list[str]:
+    """The ids as ``remember`` stores them (NUL removed, 200 characters), each once, in order (the same person twice
+    in one statement's ``INSERT``: the first wins, as the second ``remember`` did nothing)."""
+    return list(dict.fromkeys(strip_nul(user_id)[:200] for user_id in user_ids))
 
 
 def timeline_key(entry: dict[str, Any]) -> tuple[datetime, int]:

@@ -101,9 +101,9 @@ async def record_entry(*, uow: RequestsUnitOfWork, report: Report) -> str | None
         event=event,
         actor=report.actor,
         note=report.note,
-        approvers=list(dict.fromkeys(report.approvers)),
+        approvers=report.approvers,
         task_id=report.task_id,
-        buyer_signers=list(dict.fromkeys(report.buyer_signers)),
+        buyer_signers=report.buyer_signers,
     )
     return f"ignored: unknown request {request_id}" if status is None else None
 
