@@ -38,6 +38,10 @@ class FakeRequests:
         stored = self.store.requests.get(request_id)
         return None if stored is None else stored.status.value
 
+    @staticmethod
+    def plain_update(request: PurchaseRequest) -> tuple[Any, ...] | None:
+        return None  # the fake saves the aggregate itself (``save``)
+
     async def ids_of_vendor(self, vendor_id: str, *, statuses: Any) -> list[str]:
         wanted = {str(s) for s in statuses}
         return [
@@ -81,6 +85,45 @@ class FakeTimeline:
                 "status_after": status_after,
             }
         )
+
+    async def add_reading_deferred(
+        self,
+        *,
+        request_id: str,
+        event: CloudEvent,
+        actor: dict[str, Any],
+        outcome: str,
+        note: str,
+        status_after: str,
+        saving: tuple[Any, ...] | None = None,
+    ) -> list[CloudEvent]:
+        await self.add(
+            request_id=request_id, event=event, actor=actor, outcome=outcome, note=note, status_after=status_after
+        )
+        events = [deferred for rid, deferred in self.store.deferred.values() if rid == request_id]
+        return sorted(events, key=lambda e: e.time)
+
+    async def record_under_lock(
+        self,
+        *,
+        request_id: str,
+        event: CloudEvent,
+        actor: dict[str, Any],
+        note: str,
+        approvers: Any = (),
+        task_id: str = "",
+        buyer_signers: Any = (),
+    ) -> str | None:
+        stored = self.store.requests.get(request_id)
+        if stored is None:
+            return None
+        self.store.assignments.update((request_id, user_id) for user_id in approvers)
+        self.store.buyer_signers.update((request_id, user_id) for user_id in buyer_signers)
+        status: str = stored.status.value
+        await self.add(
+            request_id=request_id, event=event, actor=actor, outcome="recorded", note=note, status_after=status
+        )
+        return status
 
     async def update(self, *, event_id: str, outcome: str, note: str, status_after: str | None = None) -> None:
         for entry in self.store.timeline:

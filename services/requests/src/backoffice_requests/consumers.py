@@ -2,7 +2,8 @@
 
 Lifecycle events of the approvals, notifications and contracts topics become a ``Report`` for
 ``service.facts.record_report`` (a fact applied, deferred or ignored, and a timeline entry either
-way); ``vendor.updated`` on the compacted vendors topic feeds the vendor read model and
+way), or for ``record_entry`` if they report no fact (the same rows in one statement);
+``vendor.updated`` on the compacted vendors topic feeds the vendor read model and
 ``cost_centre.updated`` on the compacted cost-centres topic the cost-centre read model. An event that
 names no request, or a vendor record that does not fit, is permanent: it is dead-lettered at once.
 """
@@ -148,7 +149,9 @@ async def on_lifecycle_event(event: CloudEvent, uow: UnitOfWork) -> str | None:
         buyer_signers=_buyer_signers(event),
         task_id=str(payload.new_task_id or payload.task_id or event.id)[:200],
     )
-    return await facts.record_report(uow=_requests_uow(uow), report=report)
+    if event.type in FACTS:
+        return await facts.record_report(uow=_requests_uow(uow), report=report)
+    return await facts.record_entry(uow=_requests_uow(uow), report=report)  # only the timeline: one statement
 
 
 async def on_vendor_updated(event: CloudEvent, uow: UnitOfWork) -> None:

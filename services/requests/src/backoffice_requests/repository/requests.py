@@ -63,9 +63,17 @@ _GET_WITH_CONTENT_SQL = (
 _GET_WITH_CONTENT_FOR_UPDATE_SQL = _GET_WITH_CONTENT_SQL + " FOR UPDATE OF p"
 _STATUS_FOR_UPDATE_SQL = "SELECT status FROM purchase_request WHERE id = $1::uuid FOR UPDATE"
 _INSERT_SQL = f"INSERT INTO purchase_request (id, {', '.join(_ROW_COLUMNS)}) VALUES ($1::uuid, {_PARAMS})"  # noqa: S608
-_UPDATE_SQL = "UPDATE purchase_request SET {}, updated_at = now() WHERE id = $1::uuid".format(  # noqa: S608
-    ", ".join(f"{c} = ${i}::jsonb" if c == "received" else f"{c} = ${i}" for i, c in enumerate(_ROW_COLUMNS, 2))
-)
+
+
+def update_sql(first: int) -> str:
+    """The request's ``UPDATE`` (``save``), the row's values numbered from ``$first`` on (``$1`` is the id): to be
+    a part of another statement, after that statement's own parameters."""
+    return "UPDATE purchase_request SET {}, updated_at = now() WHERE id = $1::uuid".format(  # noqa: S608
+        ", ".join(f"{c} = ${i}::jsonb" if c == "received" else f"{c} = ${i}" for i, c in enumerate(_ROW_COLUMNS, first))
+    )
+
+
+_UPDATE_SQL = update_sql(2)
 _UPDATE_REVISION_SQL = (
     "UPDATE request_revision SET content = $3::jsonb, created_by = $4::jsonb WHERE request_id = $1::uuid"
     " AND revision = $2"
@@ -150,6 +158,14 @@ class RequestRepository:
         conn = await driver_connection(self.session)
         await conn.execute(_UPDATE_SQL, request.id, *self._row(request))
         await self._insert_revisions(request, actor)
+
+    @staticmethod
+    def plain_update(request: PurchaseRequest) -> tuple[Any, ...] | None:
+        """The values of ``update_sql`` that save ``request`` if saving it writes nothing else (no revision's
+        content: a fact applied), else None (``save`` it)."""
+        if request.draft_edited or request.new_revisions:
+            return None
+        return RequestRepository._row(request)
 
     async def _insert_revisions(self, request: PurchaseRequest, actor: Actor) -> None:
         if not (request.draft_edited or request.new_revisions):
