@@ -7,9 +7,10 @@ signer (a development CA in a temporary directory); each operation seals the dra
 beforehand (typst, outside the timing: the render is the same in both). Before timing, the results are checked:
 both seals are intact, trusted and cover the whole file; the executed copies are the same bytes once the
 signature container (``/Contents``), the signing time (``/M``), the modification dates (``/ModDate``, XMP
-``ModifyDate``) and the update's random file identifier are blanked; the same container comes out of both packagings for the same signed attributes and
-signature. Then old and new alternate round by round (A/B/B/A) in this process, its heap frozen after the warm-up
-as a service's is (``gc.freeze``); reported: this thread's CPU per seal (median of ``--rounds``), the load.
+``ModifyDate``) and the update's random file identifier are blanked; the same container comes out of both
+packagings for the same signed attributes and signature. Then old and new alternate round by round (A/B/B/A)
+in this process, its heap frozen after the warm-up as a service's is (``gc.freeze``); reported: this thread's
+CPU per seal (median of ``--rounds``), the load.
 
     .venv/bin/python services/contracts/bench/seal_round10_cpu.py --n 30 --rounds 6
 """
@@ -70,9 +71,9 @@ def sealer(*, old: bool, identity: SealingIdentity) -> Callable[[bytes, bytes, s
 
 _VARYING = [
     re.compile(rb"/Contents <[0-9a-fA-F]+>"),
-    re.compile(rb"/M \(D:[^)]*\)"),
-    re.compile(rb"/ModDate \(D:[^)]*\)"),
-    re.compile(rb"<xmp:ModifyDate>[^<]*</xmp:ModifyDate>"),
+    re.compile(rb"/M \(D[^)]*\)"),
+    re.compile(rb"/ModDate \(D[^)]*\)"),
+    re.compile(rb'xmp:ModifyDate="[^"]*"'),
     re.compile(rb"(?<=> )<[0-9a-f]{32}> \]"),  # the update's own file identifier (random, pyHanko's)
 ]
 
@@ -91,11 +92,14 @@ def xmp_of(document: bytes) -> bytes:
 def check_alike(identity: SealingIdentity, draft: bytes, page: bytes, old: bytes, new: bytes) -> None:
     for name, document in (("old", old), ("new", new)):
         check = sealing.check_seal(document, identity)
-        assert check.intact and check.trusted and check.covers_whole_file, (name, check)
+        assert check.intact, (name, check)
+        assert check.trusted, (name, check)
+        assert check.covers_whole_file, (name, check)
         assert document.startswith(draft), name
     assert len(old) == len(new), (len(old), len(new))
     assert blanked(old) == blanked(new), "the executed copies differ beyond the container and the dates"
-    assert b"ModifyDate" in xmp_of(new) and b"pyHanko" in xmp_of(new), "the XMP update is missing"
+    assert b"ModifyDate" in xmp_of(new), "the XMP update is missing"
+    assert b"pyHanko" in xmp_of(new), "the XMP update is missing"
     # The containers: the new packaging gives pyHanko's bytes for the same attributes and signature.
     reader = PdfFileReader(io.BytesIO(new), strict=False)
     container = reader.embedded_signatures[-1].signed_data
