@@ -1,6 +1,7 @@
 """CPU of a seal before and after the tenth round: the signature container packaged by pyHanko (before: pyHanko
-0.38 passes the PDF's content type as a dict, which ``cms.PreparedSigner`` took for content of its own) and the
-metadata prepared twice per write (before) against the container from the prepared DER and one preparation.
+0.38 passes the PDF's content type as a dict, which ``cms.PreparedSigner`` took for content of its own), the
+metadata prepared twice per write and the signature page's objects scanned one number at a time (before) against
+the container from the prepared DER, one preparation and runs of numbers scanned as one token (``pagecopy``).
 
 Not a test. Both start from the same draft (the default English template with the sample order) and the same
 signer (a development CA in a temporary directory); each operation seals the draft with a signature page rendered
@@ -35,7 +36,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from backoffice_contracts import service
-from backoffice_contracts.documents import cms, pdf, sealing
+from backoffice_contracts.documents import cms, pagecopy, pdf, sealing
 from backoffice_contracts.documents.pki import SealingIdentity, load_identity
 from backoffice_contracts.settings import Settings
 
@@ -53,18 +54,23 @@ class OldPreparedSigner(cms.PreparedSigner):
         return super()._package_signature(**kwargs)
 
 
+_NEVER = re.compile(rb"(?!)")
+
+
 def sealer(*, old: bool, identity: SealingIdentity) -> Callable[[bytes, bytes, str], bytes]:
     signer = OldPreparedSigner(identity.signer) if old else sealing.prepared(identity.signer)
     writer = IncrementalPdfFileWriter if old else sealing._UpdateWriter
+    numbers = _NEVER if old else pagecopy._NUMBERS  # before: no runs, every number and space a token of its own
 
     def seal(draft: bytes, page: bytes, reason: str) -> bytes:
-        saved = sealing.prepared, sealing._UpdateWriter
+        saved = sealing.prepared, sealing._UpdateWriter, pagecopy._NUMBERS
         sealing.prepared = lambda _signer: signer  # type: ignore[assignment]
         sealing._UpdateWriter = writer  # type: ignore[misc]
+        pagecopy._NUMBERS = numbers
         try:
             return sealing.seal(draft, identity, reason=reason, location="bench", append=page)
         finally:
-            sealing.prepared, sealing._UpdateWriter = saved  # type: ignore[misc]
+            sealing.prepared, sealing._UpdateWriter, pagecopy._NUMBERS = saved  # type: ignore[misc]
 
     return seal
 
