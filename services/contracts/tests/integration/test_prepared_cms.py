@@ -96,3 +96,26 @@ def test_what_is_not_prepared_goes_through_pyhanko(identity: SealingIdentity) ->
     kwargs |= {"signed_attrs": cms.CMSAttributes.load(ours), "unsigned_attrs": unsigned, "encap_content_info": None}
     assert prepared._package_signature(**kwargs).dump() == identity.signer._package_signature(**kwargs).dump()
     assert prepared._packages == {}
+
+
+def test_a_seal_packages_its_container_from_the_prepared_der_after_the_first(
+    identity: SealingIdentity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    draft = pdf.render(pdf.default_template("en"), service.sample_data("en"))
+    packaged: list[object] = []
+    original = signers.Signer._package_signature
+
+    def counted(self: signers.Signer, **kwargs: Any) -> Any:
+        packaged.append(kwargs["encap_content_info"])
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(signers.Signer, "_package_signature", counted)
+    sealing.seal(draft, identity, reason="warm", location="test")  # prepares the package if it was not yet
+    packaged.clear()
+    for n in range(3):
+        executed = sealing.seal(draft, identity, reason=f"seal {n}", location="test")
+        check = sealing.check_seal(executed, identity)
+        assert check.intact, check
+        assert check.trusted, check
+        assert check.covers_whole_file, check
+    assert packaged == []  # pyHanko packaged none of the three (it passes {"content_type": "data"} since 0.38)

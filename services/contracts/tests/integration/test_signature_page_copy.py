@@ -179,3 +179,21 @@ def test_a_page_that_is_not_plain_is_refused_before_anything_is_added(alter: Cal
     with pytest.raises(pagecopy.Unsupported):
         pagecopy.append_pages(writer, altered)
     assert not writer.objects
+
+
+@pytest.mark.parametrize(
+    ("source", "refs"),
+    [
+        (b"[1 2 0 R 3 4.5 -6 7 0 R]", [2, 7]),  # a run of numbers stops before a reference
+        (b"[0 0 595.28 841.89]", []),
+        (b"<< /W [1 [500 600] 3 4 5 0 R] /Length 12 0 R >>", [5, 12]),
+        (b"[1 2/N 3 4<ab>5 6(x 7 0 R)8 0 R]", [8]),  # numbers ended by a delimiter; a string's text is no reference
+        (b"[10 0 R 11 0 R 12 0 R]", [10, 11, 12]),
+    ],
+)
+def test_the_scanner_finds_every_reference_among_runs_of_numbers(source: bytes, refs: list[int]) -> None:
+    value = pagecopy._scan(source + b" endobj", 0)
+    assert [number for _, _, number in value.refs] == refs
+    assert value.end == len(source)
+    for start, end, number in value.refs:
+        assert source[start:end].split()[0] == b"%d" % number

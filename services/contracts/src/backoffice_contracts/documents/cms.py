@@ -30,6 +30,7 @@ from pyhanko_certvalidator.registry import CertificateStore
 __all__ = ["PreparedSigner"]
 
 _MESSAGE_DIGEST = "message_digest"
+_PDF_CONTENT = {"content_type": "data"}
 
 
 def der(tag: int, content: bytes) -> bytes:
@@ -199,7 +200,11 @@ class PreparedSigner(signers.Signer):
             )
             return packaged
 
-        if unsigned_attrs is not None or encap_content_info is not None or not isinstance(cms_version, str):
+        # pyHanko (0.38) passes the PDF signature's content as ``{"content_type": "data"}``, older versions None
+        plain_content = encap_content_info is None or (
+            isinstance(encap_content_info, dict) and encap_content_info == _PDF_CONTENT
+        )
+        if unsigned_attrs is not None or not plain_content or not isinstance(cms_version, str):
             return pyhanko()
         key = (digest_algorithm, cms_version)
         with self._lock:

@@ -47,6 +47,12 @@ _TOKEN = re.compile(
     rb"|(?P<lit>\()"
     rb"|(?P<other>" + _REGULAR + rb"+)"
 )
+# Two or more numbers in a row, none of them the start of a reference: inside an array (font widths, boxes,
+# matrices) one token for the run instead of one per number and one per space.
+_NUMBERS = re.compile(
+    rb"(?:(?![0-9]+[" + _WS + rb"]+[0-9]+[" + _WS + rb"]+R(?!" + _REGULAR + rb"))"
+    rb"[+\-]?[0-9.]+(?!" + _REGULAR + rb")[" + _WS + rb"]*){2,}"
+)
 _HEADER = re.compile(rb"[" + _WS + rb"]*(\d+)[" + _WS + rb"]+(\d+)[" + _WS + rb"]+obj")
 _SKIP_WS = re.compile(rb"[" + _WS + rb"]*")
 _XREF_SECTION = re.compile(rb"[" + _WS + rb"]*(\d+)[" + _WS + rb"]+(\d+)[" + _WS + rb"]*(?:\r\n|\r|\n)")
@@ -101,6 +107,11 @@ def _scan(pdf: bytes, pos: int) -> _Value:
     key: bytes | None = None  # the current top-level key awaiting its value
     started = 0  # reference index where the current top-level value began
     while True:
+        if depth > 1 or (depth == 1 and not is_dict):  # inside an array, or a value nested in the dictionary
+            run = _NUMBERS.match(pdf, pos)
+            if run is not None:
+                pos = run.end()
+                continue
         m = _TOKEN.match(pdf, pos)
         if m is None:
             raise Unsupported(f"unexpected byte at {pos}")

@@ -45,7 +45,7 @@ _LEFT_OUT = ("/Parent", "/StructParents")
 
 def seal(pdf: bytes, identity: SealingIdentity, *, reason: str, location: str, append: bytes | None = None) -> bytes:
     """``pdf`` unchanged, then one incremental update adding ``append``'s pages (if given) and the seal."""
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    writer = _UpdateWriter(io.BytesIO(pdf), strict=False)
     if append is not None:
         try:
             pagecopy.append_pages(writer, append)  # typst's plain PDF: its objects copied as bytes
@@ -63,6 +63,34 @@ def seal(pdf: bytes, identity: SealingIdentity, *, reason: str, location: str, a
         writer, output=out, bytes_reserved=reserved_bytes(identity.signer)
     )
     return out.getvalue()
+
+
+class _UpdateWriter(IncrementalPdfFileWriter):
+    """pyHanko's incremental writer, preparing the update's objects once per write.
+
+    ``IncrementalPdfFileWriter.write`` prepares them, then calls the base class's ``write``, which prepares them
+    again: the document's metadata (the ``/Info`` dictionary and the XMP packet, parsed, given the modification
+    date and producer, serialised) written twice with the same values, about 0.5 ms of a seal's 6.
+    """
+
+    _preparing_done = False
+
+    def write(self, stream: Any) -> None:
+        try:
+            super().write(stream)  # type: ignore[no-untyped-call]
+        finally:
+            self._preparing_done = False
+
+    def write_in_place(self) -> None:
+        try:
+            super().write_in_place()  # type: ignore[no-untyped-call]
+        finally:
+            self._preparing_done = False
+
+    def _prep_dom_for_writing(self) -> None:
+        if not self._preparing_done:
+            self._preparing_done = True
+            super()._prep_dom_for_writing()  # type: ignore[no-untyped-call]
 
 
 _prepared: weakref.WeakKeyDictionary[signers.Signer, PreparedSigner] = weakref.WeakKeyDictionary()
