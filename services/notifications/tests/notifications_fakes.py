@@ -37,6 +37,10 @@ class FakeVendors(_Repo):
             self.track(found)
         return found
 
+    async def get_with_secrets(self, vendor_id: str, *, now: datetime) -> tuple[Vendor | None, list[str]]:
+        found = await self.get(vendor_id)
+        return found, (await self.active_secret_ciphertexts(vendor_id, now=now) if found else [])
+
     async def add(self, new: Vendor) -> None:
         self.rows[new.id] = new
         self.track(new)
@@ -119,6 +123,13 @@ class FakeOrders(_Repo):
             held.sent_to_vendor_id if held else None,
         )  # fmt: skip
         return True
+
+    async def upsert(self, snapshot: dict[str, Any], *, status: str) -> Order | None:
+        if not await self.save_snapshot(snapshot, status=status):
+            return None
+        stored = self.rows[snapshot["request_id"]]
+        self.track(stored)
+        return stored
 
     async def get(self, request_id: str, *, lock: bool = False) -> Order | None:
         found = self.rows.get(request_id)

@@ -25,9 +25,20 @@ _UPSERT_HEAD = (
 )
 _UPSERT_NEWER_SQL = _UPSERT_HEAD + "< excluded.revision RETURNING request_id"
 _UPSERT_SAME_OR_NEWER_SQL = _UPSERT_HEAD + "<= excluded.revision RETURNING request_id"
-_GET_SQL = (
-    "SELECT request_id, revision, vendor_id, status, snapshot, sent_to_vendor_id FROM order_view WHERE request_id = $1"
-)
+_COLUMNS = "request_id, revision, vendor_id, status, snapshot, sent_to_vendor_id"
+_UPSERT_RETURNING_SQL = _UPSERT_HEAD + "<= excluded.revision RETURNING " + _COLUMNS
+_GET_SQL = "SELECT " + _COLUMNS + " FROM order_view WHERE request_id = $1"  # noqa: S608 (column names only)
+
+
+def _order(row: Any) -> Order:
+    return Order(
+        request_id=row["request_id"],
+        revision=row["revision"],
+        vendor_id=row["vendor_id"],
+        status=row["status"],
+        snapshot=dict(row["snapshot"]),
+        sent_to_vendor_id=row["sent_to_vendor_id"],
+    )
 
 
 class OrderRepository(Repository):
@@ -49,19 +60,31 @@ class OrderRepository(Repository):
         )
         return stored is not None
 
+    async def upsert(self, snapshot: dict[str, Any], *, status: str) -> Order | None:
+        """``save_snapshot`` (the same revision or a newer one kept) returning the order as stored, as ``get``
+        would read it right after in this transaction (the jsonb snapshot as stored, ``sent_to_vendor_id`` as
+        held); None when the incoming revision is older or the order cancelled. One statement instead of two."""
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(
+            _UPSERT_RETURNING_SQL,
+            snapshot["request_id"],
+            snapshot["revision"],
+            snapshot.get("vendor_id"),
+            status,
+            json.dumps(snapshot),
+        )
+        if row is None:
+            return None
+        order = _order(row)
+        self.track(order)
+        return order
+
     async def get(self, request_id: str, *, lock: bool = False) -> Order | None:
         conn = await driver_connection(self.session)
         row = await conn.fetchrow(_GET_SQL + " FOR UPDATE" if lock else _GET_SQL, request_id)
         if row is None:
             return None
-        order = Order(
-            request_id=row["request_id"],
-            revision=row["revision"],
-            vendor_id=row["vendor_id"],
-            status=row["status"],
-            snapshot=dict(row["snapshot"]),
-            sent_to_vendor_id=row["sent_to_vendor_id"],
-        )
+        order = _order(row)
         self.track(order)
         return order
 

@@ -42,6 +42,14 @@ def _vendor(row: Any) -> Vendor:
 
 _GET_SQL = "SELECT {} FROM vendor WHERE id = $1".format(", ".join(c.name for c in vendor.c))  # noqa: S608 (column names only)
 _GET_FOR_UPDATE_SQL = _GET_SQL + " FOR UPDATE"
+# The vendor and its unexpired secrets' ciphertexts (newest first) in one statement: every webhook a vendor sends.
+_SECRETS_OF_VENDOR = (
+    "ARRAY(SELECT s.ciphertext FROM vendor_secret s WHERE s.vendor_id = vendor.id"
+    " AND (s.expires_at IS NULL OR s.expires_at > $2) ORDER BY s.created_at DESC) AS secret_ciphertexts"
+)
+_GET_WITH_SECRETS_SQL = "SELECT {}, {} FROM vendor WHERE id = $1".format(  # noqa: S608 (column names only)
+    ", ".join(c.name for c in vendor.c), _SECRETS_OF_VENDOR
+)
 
 
 def _unexpired(now: datetime) -> Any:
@@ -61,6 +69,17 @@ class VendorRepository(Repository):
         found = _vendor(row)
         self.track(found)
         return found
+
+    async def get_with_secrets(self, vendor_id: str, *, now: datetime) -> tuple[Vendor | None, list[str]]:
+        """The vendor (as ``get``) and the ciphertexts of its secrets unexpired at ``now``, newest first (as
+        ``active_secret_ciphertexts``), in one statement; ``(None, [])`` for an unknown vendor."""
+        conn = await driver_connection(self.session)  # raw asyncpg: every webhook a vendor sends
+        row = await conn.fetchrow(_GET_WITH_SECRETS_SQL, vendor_id, now)
+        if row is None:
+            return None, []
+        found = _vendor(row)
+        self.track(found)
+        return found, list(row["secret_ciphertexts"])
 
     async def add(self, new: Vendor) -> None:
         values = {k: getattr(new, k) for k in CHANGEABLE}

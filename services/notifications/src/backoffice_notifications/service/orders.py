@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backoffice_notifications.domain.orders import AWAITING_VENDOR, IN_APPROVAL
+from backoffice_notifications.domain.orders import AWAITING_VENDOR, IN_APPROVAL, Order
 from backoffice_notifications.service import deliveries, links
 from backoffice_notifications.service.deliveries import Cause, Target, VendorMessage
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
@@ -19,9 +19,10 @@ async def submitted(uow: NotificationsUnitOfWork, *, snapshot: dict[str, Any]) -
 
 async def approved(uow: NotificationsUnitOfWork, *, cause: Cause, snapshot: dict[str, Any], settings: Settings) -> None:
     """The order goes to the vendor, and the requester hears it was approved."""
-    if not await uow.orders.save_snapshot(snapshot, status=AWAITING_VENDOR):
+    order = await uow.orders.upsert(snapshot, status=AWAITING_VENDOR)
+    if order is None:
         return
-    await send_order(uow, cause=cause, request_id=snapshot["request_id"], settings=settings)
+    await send_order(uow, cause=cause, request_id=snapshot["request_id"], settings=settings, order=order)
     requester = snapshot.get("requester") or {}
     await deliveries.staff_email(
         uow,
@@ -39,9 +40,10 @@ async def reassigned(
     uow: NotificationsUnitOfWork, *, cause: Cause, snapshot: dict[str, Any], settings: Settings
 ) -> None:
     """Unsent deliveries of the old revision are withdrawn; the order goes to the new vendor."""
-    if await uow.orders.save_snapshot(snapshot, status=AWAITING_VENDOR):
+    order = await uow.orders.upsert(snapshot, status=AWAITING_VENDOR)
+    if order is not None:
         await uow.deliveries.withdraw_orders(request_id=snapshot["request_id"])
-        await send_order(uow, cause=cause, request_id=snapshot["request_id"], settings=settings)
+        await send_order(uow, cause=cause, request_id=snapshot["request_id"], settings=settings, order=order)
 
 
 async def cancelled(uow: NotificationsUnitOfWork, *, cause: Cause, request_id: str, reason: str) -> None:
@@ -73,11 +75,12 @@ async def cancelled(uow: NotificationsUnitOfWork, *, cause: Cause, request_id: s
     )
 
 
-async def send_order(uow: NotificationsUnitOfWork, *, cause: Cause, request_id: str, settings: Settings) -> None:
-    """Emails the order to every vendor contact with a signed answer link, and posts it to the vendor's webhook."""
-    order = await uow.orders.get(request_id)
-    if order is None:
-        return
+async def send_order(
+    uow: NotificationsUnitOfWork, *, cause: Cause, request_id: str, settings: Settings, order: Order
+) -> None:
+    """Emails the order to every vendor contact with a signed answer link, and posts it to the vendor's webhook.
+
+    ``order``: as this unit of work's upsert returned it (``orders.upsert``: the stored row, not read again)."""
     vendor = await uow.vendors.get(order.vendor_id)
     if vendor is None or not vendor.is_active:
         error = "unknown vendor" if vendor is None else "the vendor is blocked"
