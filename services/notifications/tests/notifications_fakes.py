@@ -110,6 +110,7 @@ class FakeOrders(_Repo):
         super().__init__(track)
         self.rows: dict[str, Order] = {}
         self.reached: set[tuple[str, str]] = set()
+        self.vendors = FakeVendors(track)  # the unit of work's (set by FakeUnitOfWork): the joined reads
 
     async def save_snapshot(self, snapshot: dict[str, Any], *, status: str, strictly_newer: bool = False) -> bool:
         held = self.rows.get(snapshot["request_id"])
@@ -124,12 +125,15 @@ class FakeOrders(_Repo):
         )  # fmt: skip
         return True
 
-    async def upsert(self, snapshot: dict[str, Any], *, status: str) -> Order | None:
+    async def upsert(self, snapshot: dict[str, Any], *, status: str) -> tuple[Order, Vendor | None] | None:
         if not await self.save_snapshot(snapshot, status=status):
             return None
         stored = self.rows[snapshot["request_id"]]
         self.track(stored)
-        return stored
+        return stored, await self.vendors.get(stored.vendor_id)
+
+    async def get_with_vendor(self, request_id: str, vendor_id: str | None) -> tuple[Order | None, Vendor | None]:
+        return await self.get(request_id), await self.vendors.get(vendor_id)
 
     async def get(self, request_id: str, *, lock: bool = False) -> Order | None:
         found = self.rows.get(request_id)
@@ -246,6 +250,7 @@ class FakeUnitOfWork(NotificationsUnitOfWork):
         super().__init__(None, tables=messaging, service="notifications")  # type: ignore[arg-type]
         self.vendors = FakeVendors(self.track)  # type: ignore[assignment]
         self.orders = FakeOrders(self.track)  # type: ignore[assignment]
+        self.orders.vendors = self.vendors  # type: ignore[attr-defined]
         self.contracts = FakeContracts(self.track)  # type: ignore[assignment]
         self.deliveries = FakeDeliveries(self.track)  # type: ignore[assignment]
         self.links = FakeLinks(self.track)  # type: ignore[assignment]

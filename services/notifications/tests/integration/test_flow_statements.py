@@ -19,11 +19,12 @@ from notifications_testkit import MIGRATIONS, make_settings, snapshot, unique_em
 
 from backoffice_common.db import driver_connection, make_engine, make_session_factory
 from backoffice_common.testing import private_database
+from backoffice_notifications.domain.contracts import Contract
 from backoffice_notifications.domain.orders import AWAITING_VENDOR, CANCELLED, IN_APPROVAL
 from backoffice_notifications.domain.vendors import Vendor
 from backoffice_notifications.domain.webhook_signature import SignatureError, parse_headers, sign
 from backoffice_notifications.models import messaging
-from backoffice_notifications.service import orders, secrets, webhook
+from backoffice_notifications.service import contracts, orders, secrets, webhook
 from backoffice_notifications.service.deliveries import Cause
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
 from backoffice_notifications.settings import Settings
@@ -101,11 +102,13 @@ async def test_the_upsert_returns_the_order_as_a_read_right_after_gives_it(facto
     changed = {**snap, "title": "Laptops and docks"}
     async with factory() as uow:
         sent = await _logged(uow)
-        upserted = await uow.orders.upsert(changed, status=AWAITING_VENDOR)
+        returned = await uow.orders.upsert(changed, status=AWAITING_VENDOR)
         assert len(await _settled(sent)) == 1
-        assert sent[0].startswith("INSERT INTO order_view")
+        assert "INSERT INTO order_view" in sent[0]
         read = await uow.orders.get(snap["request_id"])
-        assert upserted is not None
+        assert returned is not None
+        upserted, its_vendor = returned
+        assert its_vendor is None  # the vendor is not in this database
         assert read is not None
         assert vars(upserted) == vars(read)
         assert list(upserted.snapshot) == list(read.snapshot)  # the stored jsonb's key order, not the event's
@@ -138,9 +141,10 @@ async def test_an_approved_order_is_not_read_back_after_its_upsert(factory, sett
         sent = await _logged(uow)
         await orders.approved(uow, cause=Cause(f"ev-{uuid.uuid4()}", "corr"), snapshot=snap, settings=settings)
         await uow.commit()
-    on_orders = [q for q in await _settled(sent) if "order_view" in q]
-    # the upsert and the save of where it went (three before the tenth round: a read between them)
-    assert [q.split()[0] for q in on_orders] == ["INSERT", "UPDATE"]
+    on_orders_or_vendors = [q for q in await _settled(sent) if "order_view" in q or "FROM vendor " in q]
+    # The upsert with the vendor joined, then the save of where it went (four before the tenth round: the order
+    # read back after the upsert, then its vendor read).
+    assert [q.split()[0] for q in on_orders_or_vendors] == ["WITH", "UPDATE"]
     async with factory() as uow:
         stored = await uow.orders.get(snap["request_id"])
         assert stored is not None
@@ -223,3 +227,76 @@ async def test_a_webhooks_authentication_reads_vendor_and_secrets_in_one_stateme
             await webhook.authenticate(
                 uow, settings=settings, vendor_id=str(uuid.uuid4()), headers=parse_headers(headers), body=body
             )
+
+
+async def test_the_upsert_and_the_order_read_return_the_vendor_as_its_read_gives_it(factory) -> None:  # type: ignore[no-untyped-def]
+    v, other = _vendor(), _vendor(legal_name="Other SE", webhook_url="https://other.example/hook")
+    async with factory() as uow:
+        await uow.vendors.add(v)
+        await uow.vendors.add(other)
+        await uow.commit()
+    snap = _snapshot(v.id)
+    async with factory() as uow:
+        returned = await uow.orders.upsert(snap, status=AWAITING_VENDOR)
+        assert returned is not None
+        order, its_vendor = returned
+        assert its_vendor == await uow.vendors.get(v.id)
+        assert vars(order) == vars(await uow.orders.get(snap["request_id"]))
+        await uow.commit()
+    async with factory() as uow:
+        for request_id, vendor_id in [
+            (snap["request_id"], v.id),
+            (snap["request_id"], other.id),  # a contract's vendor need not be the order's
+            (snap["request_id"], None),
+            (snap["request_id"], str(uuid.uuid4())),
+            (str(uuid.uuid4()), v.id),
+            (str(uuid.uuid4()), None),
+        ]:
+            sent = await _logged(uow)
+            found, found_vendor = await uow.orders.get_with_vendor(request_id, vendor_id)
+            assert len(await _settled(sent)) == 1
+            expected = await uow.orders.get(request_id)
+            assert (vars(found) if found else None) == (vars(expected) if expected else None)
+            assert found_vendor == await uow.vendors.get(vendor_id)
+
+
+async def test_a_generated_and_an_executed_contract_read_order_and_vendor_in_one_statement(  # type: ignore[no-untyped-def]
+    factory, settings
+) -> None:
+    v = _vendor()
+    async with factory() as uow:
+        await uow.vendors.add(v)
+        await uow.commit()
+    snap = _snapshot(v.id)
+    async with factory() as uow:
+        await orders.approved(uow, cause=Cause(f"ev-{uuid.uuid4()}", "corr"), snapshot=snap, settings=settings)
+        await uow.commit()
+    contract = Contract(str(uuid.uuid4()), snap["request_id"], v.id, "ab" * 32, "https://docs.example/c", None)
+    async with factory() as uow:
+        sent = await _logged(uow)
+        await contracts.generated(
+            uow, cause=Cause(f"ev-{uuid.uuid4()}", "corr"), contract=contract, revision=1, language="en",
+            settings=settings,
+        )  # fmt: skip
+        await uow.commit()
+    reads = [q for q in await _settled(sent) if q.startswith("SELECT") and ("order_view" in q or "vendor " in q)]
+    assert len(reads) == 1  # two before the tenth round: the order, then the vendor
+    async with factory() as uow:
+        sent = await _logged(uow)
+        await contracts.executed(
+            uow, cause=Cause(f"ev-{uuid.uuid4()}", "corr"), contract_id=contract.contract_id,
+            request_id=snap["request_id"], executed_sha256="cd" * 32, document_url="https://docs.example/x",
+            settings=settings,
+        )  # fmt: skip
+        await uow.commit()
+    reads = [q for q in await _settled(sent) if q.startswith("SELECT") and ("order_view" in q or "vendor " in q)]
+    assert len(reads) == 1
+    async with factory() as uow:
+        rows = await (await driver_connection(uow.session)).fetch(
+            "SELECT recipient, template FROM delivery WHERE request_id = $1", snap["request_id"]
+        )
+    templates = sorted((r["template"], r["recipient"]) for r in rows)
+    for template in ("contract_ready_vendor", "contract_executed_vendor"):
+        assert [r for t, r in templates if t == template] == ["ops@acme.example", "sales@acme.example"]
+    assert [t for t, _ in templates].count("contract_ready_buyer") == 1
+    assert [t for t, _ in templates].count("contract_executed") == 1

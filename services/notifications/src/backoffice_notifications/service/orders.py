@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from backoffice_notifications.domain.orders import AWAITING_VENDOR, IN_APPROVAL, Order
+from backoffice_notifications.domain.vendors import Vendor
 from backoffice_notifications.service import deliveries, links
 from backoffice_notifications.service.deliveries import Cause, Target, VendorMessage
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
@@ -19,10 +20,10 @@ async def submitted(uow: NotificationsUnitOfWork, *, snapshot: dict[str, Any]) -
 
 async def approved(uow: NotificationsUnitOfWork, *, cause: Cause, snapshot: dict[str, Any], settings: Settings) -> None:
     """The order goes to the vendor, and the requester hears it was approved."""
-    order = await uow.orders.upsert(snapshot, status=AWAITING_VENDOR)
-    if order is None:
+    upserted = await uow.orders.upsert(snapshot, status=AWAITING_VENDOR)
+    if upserted is None:
         return
-    await send_order(uow, cause=cause, request_id=snapshot["request_id"], settings=settings, order=order)
+    await send_order(uow, cause=cause, settings=settings, order=upserted[0], vendor=upserted[1])
     requester = snapshot.get("requester") or {}
     await deliveries.staff_email(
         uow,
@@ -40,10 +41,10 @@ async def reassigned(
     uow: NotificationsUnitOfWork, *, cause: Cause, snapshot: dict[str, Any], settings: Settings
 ) -> None:
     """Unsent deliveries of the old revision are withdrawn; the order goes to the new vendor."""
-    order = await uow.orders.upsert(snapshot, status=AWAITING_VENDOR)
-    if order is not None:
+    upserted = await uow.orders.upsert(snapshot, status=AWAITING_VENDOR)
+    if upserted is not None:
         await uow.deliveries.withdraw_orders(request_id=snapshot["request_id"])
-        await send_order(uow, cause=cause, request_id=snapshot["request_id"], settings=settings, order=order)
+        await send_order(uow, cause=cause, settings=settings, order=upserted[0], vendor=upserted[1])
 
 
 async def cancelled(uow: NotificationsUnitOfWork, *, cause: Cause, request_id: str, reason: str) -> None:
@@ -76,12 +77,13 @@ async def cancelled(uow: NotificationsUnitOfWork, *, cause: Cause, request_id: s
 
 
 async def send_order(
-    uow: NotificationsUnitOfWork, *, cause: Cause, request_id: str, settings: Settings, order: Order
+    uow: NotificationsUnitOfWork, *, cause: Cause, settings: Settings, order: Order, vendor: Vendor | None
 ) -> None:
     """Emails the order to every vendor contact with a signed answer link, and posts it to the vendor's webhook.
 
-    ``order``: as this unit of work's upsert returned it (``orders.upsert``: the stored row, not read again)."""
-    vendor = await uow.vendors.get(order.vendor_id)
+    ``order`` and its vendor (``order.vendor_id``'s, None: unknown) as this unit of work's upsert returned them
+    (``orders.upsert``: the stored row and the vendor's, not read again)."""
+    request_id = order.request_id
     if vendor is None or not vendor.is_active:
         error = "unknown vendor" if vendor is None else "the vendor is blocked"
         order.undeliverable(
