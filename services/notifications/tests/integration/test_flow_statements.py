@@ -300,3 +300,50 @@ async def test_a_generated_and_an_executed_contract_read_order_and_vendor_in_one
         assert [r for t, r in templates if t == template] == ["ops@acme.example", "sales@acme.example"]
     assert [t for t, _ in templates].count("contract_ready_buyer") == 1
     assert [t for t, _ in templates].count("contract_executed") == 1
+
+
+@pytest.mark.parametrize(
+    ("signing_order", "party", "awaiting", "told"),
+    [
+        ("any", "vendor", ["buyer"], None),
+        ("any", "buyer", [], None),
+        ("vendor_first", "vendor", ["buyer"], "contract_ready_buyer"),
+        ("vendor_first", "buyer", [], None),
+        ("buyer_first", "buyer", ["vendor"], "contract_ready_vendor"),
+        ("buyer_first", "vendor", [], None),
+    ],
+)
+async def test_a_signature_with_nobody_to_tell_reads_nothing(  # type: ignore[no-untyped-def]
+    factory, settings, signing_order, party, awaiting, told
+) -> None:
+    v = _vendor()
+    async with factory() as uow:
+        await uow.vendors.add(v)
+        await uow.commit()
+    snap = _snapshot(v.id)
+    async with factory() as uow:
+        await orders.approved(uow, cause=Cause(f"ev-{uuid.uuid4()}", "corr"), snapshot=snap, settings=settings)
+        await uow.contracts.add(
+            Contract(str(uuid.uuid4()), snap["request_id"], v.id, "ab" * 32, "https://docs.example/c", None)
+        )
+        await uow.commit()
+    async with factory() as uow:
+        contract_id = await (await driver_connection(uow.session)).fetchval(
+            "SELECT contract_id FROM contract_view WHERE request_id = $1", snap["request_id"]
+        )
+    async with factory() as uow:
+        sent = await _logged(uow)
+        await contracts.signed(
+            uow, cause=Cause(f"ev-{uuid.uuid4()}", "corr"), contract_id=contract_id, party=party,
+            signing_order=signing_order, awaiting=awaiting, settings=settings,
+        )  # fmt: skip
+        # Nobody to tell: not one statement (the contract was read before the tenth round).
+        assert (await _settled(sent) == []) == (told is None)
+        await uow.commit()
+        templates = [
+            r["template"]
+            for r in await (await driver_connection(uow.session)).fetch(
+                "SELECT template FROM delivery WHERE request_id = $1 AND template LIKE 'contract%'", snap["request_id"]
+            )
+        ]
+    assert sorted(set(templates)) == ([told] if told else [])

@@ -68,13 +68,17 @@ async def signed(
     settings: Settings,
 ) -> None:
     """After the first signature of an ordered signing, the other party's turn has come: tell them."""
+    buyer_next = signing_order == "vendor_first" and party == "vendor" and "buyer" in awaiting
+    vendor_next = signing_order == "buyer_first" and party == "buyer" and "vendor" in awaiting
+    if not (buyer_next or vendor_next):
+        return  # nobody to tell (any order of signing, or the second signature): the contract is not read
     contract = await uow.contracts.get(contract_id)
     if contract is None or contract.status in ("voided", "expired", "executed"):
         return
-    if signing_order == "vendor_first" and party == "vendor" and "buyer" in awaiting:
+    if buyer_next:
         order = await uow.orders.get(contract.request_id)
         await _buyer_turn(uow, cause=cause, contract=contract, order=order, settings=settings)
-    if signing_order == "buyer_first" and party == "buyer" and "vendor" in awaiting:
+    if vendor_next:
         order, vendor = await uow.orders.get_with_vendor(contract.request_id, contract.vendor_id)
         await _vendor_turn(
             uow,
