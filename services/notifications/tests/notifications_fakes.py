@@ -37,6 +37,10 @@ class FakeVendors(_Repo):
             self.track(found)
         return found
 
+    async def get_with_secrets(self, vendor_id: str, *, now: datetime) -> tuple[Vendor | None, list[str]]:
+        found = await self.get(vendor_id)
+        return found, (await self.active_secret_ciphertexts(vendor_id, now=now) if found else [])
+
     async def add(self, new: Vendor) -> None:
         self.rows[new.id] = new
         self.track(new)
@@ -106,6 +110,7 @@ class FakeOrders(_Repo):
         super().__init__(track)
         self.rows: dict[str, Order] = {}
         self.reached: set[tuple[str, str]] = set()
+        self.vendors = FakeVendors(track)  # the unit of work's (set by FakeUnitOfWork): the joined reads
 
     async def save_snapshot(self, snapshot: dict[str, Any], *, status: str, strictly_newer: bool = False) -> bool:
         held = self.rows.get(snapshot["request_id"])
@@ -119,6 +124,16 @@ class FakeOrders(_Repo):
             held.sent_to_vendor_id if held else None,
         )  # fmt: skip
         return True
+
+    async def upsert(self, snapshot: dict[str, Any], *, status: str) -> tuple[Order, Vendor | None] | None:
+        if not await self.save_snapshot(snapshot, status=status):
+            return None
+        stored = self.rows[snapshot["request_id"]]
+        self.track(stored)
+        return stored, await self.vendors.get(stored.vendor_id)
+
+    async def get_with_vendor(self, request_id: str, vendor_id: str | None) -> tuple[Order | None, Vendor | None]:
+        return await self.get(request_id), await self.vendors.get(vendor_id)
 
     async def get(self, request_id: str, *, lock: bool = False) -> Order | None:
         found = self.rows.get(request_id)
@@ -235,6 +250,7 @@ class FakeUnitOfWork(NotificationsUnitOfWork):
         super().__init__(None, tables=messaging, service="notifications")  # type: ignore[arg-type]
         self.vendors = FakeVendors(self.track)  # type: ignore[assignment]
         self.orders = FakeOrders(self.track)  # type: ignore[assignment]
+        self.orders.vendors = self.vendors  # type: ignore[attr-defined]
         self.contracts = FakeContracts(self.track)  # type: ignore[assignment]
         self.deliveries = FakeDeliveries(self.track)  # type: ignore[assignment]
         self.links = FakeLinks(self.track)  # type: ignore[assignment]

@@ -25,23 +25,45 @@ class StoredSecret:
     retrieved_at: datetime | None
 
 
-def _vendor(row: Any) -> Vendor:
+def _vendor(row: Any, prefix: str = "") -> Vendor:
     return Vendor(
-        id=row["id"],
-        legal_name=row["legal_name"],
-        address=row["address"],
-        contact_emails=list(row["contact_emails"]),
-        language=row["language"],
-        webhook_url=row["webhook_url"],
-        status=row["status"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        credential_administrators=list(row["credential_administrators"]),
+        id=row[prefix + "id"],
+        legal_name=row[prefix + "legal_name"],
+        address=row[prefix + "address"],
+        contact_emails=list(row[prefix + "contact_emails"]),
+        language=row[prefix + "language"],
+        webhook_url=row[prefix + "webhook_url"],
+        status=row[prefix + "status"],
+        created_at=row[prefix + "created_at"],
+        updated_at=row[prefix + "updated_at"],
+        credential_administrators=list(row[prefix + "credential_administrators"]),
     )
+
+
+JOINED_PREFIX = "joined_vendor__"
+"""The prefix of the vendor's columns in a statement of another repository that joins ``vendor`` (``joined``)."""
+
+
+def joined_columns(alias: str) -> str:
+    """The vendor's columns of the table aliased ``alias``, each named with ``JOINED_PREFIX``."""
+    return ", ".join(f"{alias}.{c.name} AS {JOINED_PREFIX}{c.name}" for c in vendor.c)
+
+
+def joined(row: Any) -> Vendor | None:
+    """The vendor of a row with ``joined_columns`` (None when the join found none)."""
+    return None if row[JOINED_PREFIX + "id"] is None else _vendor(row, JOINED_PREFIX)
 
 
 _GET_SQL = "SELECT {} FROM vendor WHERE id = $1".format(", ".join(c.name for c in vendor.c))  # noqa: S608 (column names only)
 _GET_FOR_UPDATE_SQL = _GET_SQL + " FOR UPDATE"
+# The vendor and its unexpired secrets' ciphertexts (newest first) in one statement: every webhook a vendor sends.
+_SECRETS_OF_VENDOR = (
+    "ARRAY(SELECT s.ciphertext FROM vendor_secret s WHERE s.vendor_id = vendor.id"
+    " AND (s.expires_at IS NULL OR s.expires_at > $2) ORDER BY s.created_at DESC) AS secret_ciphertexts"
+)
+_GET_WITH_SECRETS_SQL = "SELECT {}, {} FROM vendor WHERE id = $1".format(  # noqa: S608 (column names only)
+    ", ".join(c.name for c in vendor.c), _SECRETS_OF_VENDOR
+)
 
 
 def _unexpired(now: datetime) -> Any:
@@ -61,6 +83,17 @@ class VendorRepository(Repository):
         found = _vendor(row)
         self.track(found)
         return found
+
+    async def get_with_secrets(self, vendor_id: str, *, now: datetime) -> tuple[Vendor | None, list[str]]:
+        """The vendor (as ``get``) and the ciphertexts of its secrets unexpired at ``now``, newest first (as
+        ``active_secret_ciphertexts``), in one statement; ``(None, [])`` for an unknown vendor."""
+        conn = await driver_connection(self.session)  # raw asyncpg: every webhook a vendor sends
+        row = await conn.fetchrow(_GET_WITH_SECRETS_SQL, vendor_id, now)
+        if row is None:
+            return None, []
+        found = _vendor(row)
+        self.track(found)
+        return found, list(row["secret_ciphertexts"])
 
     async def add(self, new: Vendor) -> None:
         values = {k: getattr(new, k) for k in CHANGEABLE}

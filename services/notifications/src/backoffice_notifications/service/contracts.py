@@ -28,11 +28,19 @@ async def generated(
     the vendor gets a single-use signing link (email and webhook), the buyer signatory an email. The requester
     hears the contract is being signed."""
     await uow.contracts.add(contract)
-    order = await uow.orders.get(contract.request_id)
-    # The order is read once for the three emails (it was read by each turn again: two statements a contract).
+    # The order is read once for the three emails (it was read by each turn again: two statements a contract),
+    # with the vendor in the same statement (a statement of its own before the tenth round).
+    order, vendor = await uow.orders.get_with_vendor(contract.request_id, contract.vendor_id)
     if signing_order != "buyer_first":
         await _vendor_turn(
-            uow, cause=cause, contract=contract, order=order, revision=revision, language=language, settings=settings
+            uow,
+            cause=cause,
+            contract=contract,
+            order=order,
+            vendor=vendor,
+            revision=revision,
+            language=language,
+            settings=settings,
         )
     if signing_order != "vendor_first":
         await _buyer_turn(uow, cause=cause, contract=contract, order=order, settings=settings)
@@ -60,16 +68,27 @@ async def signed(
     settings: Settings,
 ) -> None:
     """After the first signature of an ordered signing, the other party's turn has come: tell them."""
+    buyer_next = signing_order == "vendor_first" and party == "vendor" and "buyer" in awaiting
+    vendor_next = signing_order == "buyer_first" and party == "buyer" and "vendor" in awaiting
+    if not (buyer_next or vendor_next):
+        return  # nobody to tell (any order of signing, or the second signature): the contract is not read
     contract = await uow.contracts.get(contract_id)
     if contract is None or contract.status in ("voided", "expired", "executed"):
         return
-    if signing_order == "vendor_first" and party == "vendor" and "buyer" in awaiting:
+    if buyer_next:
         order = await uow.orders.get(contract.request_id)
         await _buyer_turn(uow, cause=cause, contract=contract, order=order, settings=settings)
-    if signing_order == "buyer_first" and party == "buyer" and "vendor" in awaiting:
-        order = await uow.orders.get(contract.request_id)
+    if vendor_next:
+        order, vendor = await uow.orders.get_with_vendor(contract.request_id, contract.vendor_id)
         await _vendor_turn(
-            uow, cause=cause, contract=contract, order=order, revision=None, language=None, settings=settings
+            uow,
+            cause=cause,
+            contract=contract,
+            order=order,
+            vendor=vendor,
+            revision=None,
+            language=None,
+            settings=settings,
         )
 
 
@@ -103,11 +122,12 @@ async def _vendor_turn(
     cause: Cause,
     contract: Contract,
     order: Order | None,
+    vendor: Vendor | None,
     revision: int | None,
     language: str | None,
     settings: Settings,
 ) -> None:
-    vendor = await uow.vendors.get(contract.vendor_id)
+    """``vendor``: the contract's, as read with the order (None: unknown)."""
     if vendor is None:
         return
     link = await links.create_link(
@@ -156,7 +176,7 @@ async def executed(
 ) -> None:
     """The requester hears the contract is executed; the vendor gets the executed document when there is one."""
     vendor_id = await uow.contracts.set_status(contract_id, "executed")
-    order = await uow.orders.get(request_id)
+    order, vendor = await uow.orders.get_with_vendor(request_id, vendor_id)  # one statement (two before)
     number = order.number if order else request_id
     if order is not None:
         await deliveries.staff_email(
@@ -169,7 +189,6 @@ async def executed(
             request_id=request_id,
             settings=settings,
         )
-    vendor = await uow.vendors.get(vendor_id)
     if vendor is not None and document_url:
         context = {
             "vendor_name": vendor.legal_name,

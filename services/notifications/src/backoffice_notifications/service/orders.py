@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from backoffice_notifications.domain.orders import AWAITING_VENDOR, IN_APPROVAL
+from backoffice_notifications.domain.orders import AWAITING_VENDOR, IN_APPROVAL, Order
+from backoffice_notifications.domain.vendors import Vendor
 from backoffice_notifications.service import deliveries, links
 from backoffice_notifications.service.deliveries import Cause, Target, VendorMessage
 from backoffice_notifications.service.uow import NotificationsUnitOfWork
@@ -19,9 +20,10 @@ async def submitted(uow: NotificationsUnitOfWork, *, snapshot: dict[str, Any]) -
 
 async def approved(uow: NotificationsUnitOfWork, *, cause: Cause, snapshot: dict[str, Any], settings: Settings) -> None:
     """The order goes to the vendor, and the requester hears it was approved."""
-    if not await uow.orders.save_snapshot(snapshot, status=AWAITING_VENDOR):
+    upserted = await uow.orders.upsert(snapshot, status=AWAITING_VENDOR)
+    if upserted is None:
         return
-    await send_order(uow, cause=cause, request_id=snapshot["request_id"], settings=settings)
+    await send_order(uow, cause=cause, settings=settings, order=upserted[0], vendor=upserted[1])
     requester = snapshot.get("requester") or {}
     await deliveries.staff_email(
         uow,
@@ -39,9 +41,10 @@ async def reassigned(
     uow: NotificationsUnitOfWork, *, cause: Cause, snapshot: dict[str, Any], settings: Settings
 ) -> None:
     """Unsent deliveries of the old revision are withdrawn; the order goes to the new vendor."""
-    if await uow.orders.save_snapshot(snapshot, status=AWAITING_VENDOR):
+    upserted = await uow.orders.upsert(snapshot, status=AWAITING_VENDOR)
+    if upserted is not None:
         await uow.deliveries.withdraw_orders(request_id=snapshot["request_id"])
-        await send_order(uow, cause=cause, request_id=snapshot["request_id"], settings=settings)
+        await send_order(uow, cause=cause, settings=settings, order=upserted[0], vendor=upserted[1])
 
 
 async def cancelled(uow: NotificationsUnitOfWork, *, cause: Cause, request_id: str, reason: str) -> None:
@@ -73,12 +76,14 @@ async def cancelled(uow: NotificationsUnitOfWork, *, cause: Cause, request_id: s
     )
 
 
-async def send_order(uow: NotificationsUnitOfWork, *, cause: Cause, request_id: str, settings: Settings) -> None:
-    """Emails the order to every vendor contact with a signed answer link, and posts it to the vendor's webhook."""
-    order = await uow.orders.get(request_id)
-    if order is None:
-        return
-    vendor = await uow.vendors.get(order.vendor_id)
+async def send_order(
+    uow: NotificationsUnitOfWork, *, cause: Cause, settings: Settings, order: Order, vendor: Vendor | None
+) -> None:
+    """Emails the order to every vendor contact with a signed answer link, and posts it to the vendor's webhook.
+
+    ``order`` and its vendor (``order.vendor_id``'s, None: unknown) as this unit of work's upsert returned them
+    (``orders.upsert``: the stored row and the vendor's, not read again)."""
+    request_id = order.request_id
     if vendor is None or not vendor.is_active:
         error = "unknown vendor" if vendor is None else "the vendor is blocked"
         order.undeliverable(

@@ -136,6 +136,11 @@ async def retrieve(uow: NotificationsUnitOfWork, *, settings: Settings, token: s
 async def valid_secrets(uow: NotificationsUnitOfWork, *, vendor_id: str, settings: Settings) -> list[str]:
     """The vendor's unexpired secrets in plaintext, newest first."""
     ciphertexts = await uow.vendors.active_secret_ciphertexts(vendor_id, now=datetime.now(UTC))
+    return decrypt_all(ciphertexts, settings=settings)
+
+
+def decrypt_all(ciphertexts: list[str], *, settings: Settings) -> list[str]:
+    """Stored secrets in plaintext, in their order."""
     fernet = encryption(settings)
     return [fernet.decrypt(c.encode()).decode() for c in ciphertexts]
 

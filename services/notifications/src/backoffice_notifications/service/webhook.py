@@ -24,8 +24,9 @@ async def authenticate(
     The webhook id is stored in this transaction, so it counts only if what it asked for commits. Returns the
     vendor as read (for ``answer``: not read a second time in the same unit of work).
     """
-    vendor = await uow.vendors.get(vendor_id)
-    valid = await secrets.valid_secrets(uow, vendor_id=vendor_id, settings=settings) if vendor else []
+    # The vendor and its unexpired secrets in one statement (one snapshot: both as of the same moment).
+    vendor, ciphertexts = await uow.vendors.get_with_secrets(vendor_id, now=datetime.now(UTC))
+    valid = secrets.decrypt_all(ciphertexts, settings=settings)
     verify(secrets_=valid, headers=headers, body=body, now=time.time(), tolerance=settings.webhook_tolerance_seconds)
     if not await uow.received_webhooks.remember(vendor_id=vendor_id, webhook_id=headers.msg_id):
         raise WebhookReplayed(f"webhook-id {headers.msg_id} was already received")
