@@ -87,3 +87,53 @@ async def test_the_start_up_heap_is_frozen_after_start_and_its_garbage_collected
             signal.signal(signal.SIGTERM, previous)
     finally:
         gc.enable()
+
+
+@pytest.fixture
+def threshold() -> Iterator[None]:
+    before = gc.get_threshold()
+    yield
+    gc.set_threshold(*before)  # leave the test process's collector as it was
+
+
+async def test_after_start_the_young_collections_are_spaced_and_still_free_cycles(
+    unfrozen: None, threshold: None
+) -> None:
+    """Young collections every YOUNG_COLLECTION_THRESHOLD net allocations (not Python's 700), the older
+    generations' thresholds as they were, and the collector still on: a cycle dropped after start is freed
+    by the young collections alone once that many objects were allocated (docs/performance.md, tenth round)."""
+    from backoffice_common.cli import YOUNG_COLLECTION_THRESHOLD
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await receive()
+            await send({"type": "lifespan.startup.complete"})
+            await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    gc.set_threshold(700, 10, 10)  # Python's defaults
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    port = _free_port()
+    server = QuietServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.05)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            assert (await client.get("/")).status_code == 200  # main_loop has run its first lines
+        assert YOUNG_COLLECTION_THRESHOLD > 700
+        assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, 10, 10)
+        assert gc.isenabled()
+        cycle = _Node()
+        gone = weakref.ref(cycle)
+        del cycle
+        kept = [[] for _ in range(12 * YOUNG_COLLECTION_THRESHOLD)]  # net allocations: past a gen-1 collection too
+        assert gone() is None, "no young collection freed the cycle"
+        del kept
+    finally:
+        server.handle_exit(signal.SIGTERM, None)
+        await asyncio.wait_for(task, timeout=5)
+        signal.signal(signal.SIGTERM, previous)
