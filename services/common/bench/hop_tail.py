@@ -5,7 +5,8 @@ Runs against ``make run`` started with ``stall_probe`` (``STALL_PROBE_DIR`` and 
 ``PYTHONPATH``). With ``--variants`` it restarts every service before each round
 (``deploy/services.sh restart all``) with a variant's environment, alternated: ``old`` puts
 ``--old-src`` (an older ``backoffice_common`` from ``git archive``) first on ``PYTHONPATH``, ``new`` runs the
-checkout as it is, and any ``NAME=VAR=VALUE`` variant sets an environment variable for the services.
+checkout as it is, ``bare`` the checkout without the probe (its hops and the scheduler's figures only), and
+any ``NAME=VAR=VALUE`` variant sets an environment variable for the services.
 
     rm -rf /tmp/stalls; STALL_PROBE_DIR=/tmp/stalls PYTHONPATH=$PWD/services/common/bench/stall_probe make run
     source deploy/env.sh
@@ -59,6 +60,16 @@ CAUSES = ("gc", "own work", "core", "gil", "waiting")
 def restart(variant: str, old_src: Path | None, probe_dir: Path) -> None:
     env = dict(os.environ)
     path = [str(PROBE)]
+    if variant.startswith("bare"):  # the checkout as it is, without the probe (what the probe itself costs)
+        env.pop("STALL_PROBE_DIR", None)
+        env.pop("PYTHONPATH", None)
+        subprocess.run(
+            ["bash", str(ROOT / "deploy" / "services.sh"), "restart", "all"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        return
     if variant == "old":
         assert old_src is not None, "--old-src is needed for the variant old"
         path.insert(0, str(old_src))
@@ -140,8 +151,8 @@ def _group(cmdline: str) -> str | None:
 
 def scheduler() -> dict[str, list[float]]:
     """Per process group of this checkout's platform (its processes and their children, e.g. PostgreSQL's
-    backends): seconds on a core and seconds runnable on a run queue without one, summed over every
-    thread (the kernel's ``/proc/<pid>/task/<tid>/schedstat``)."""
+    backends): seconds on a core, seconds runnable on a run queue without one, and times put on a core
+    (about one per wake-up), summed over every thread (the kernel's ``/proc/<pid>/task/<tid>/schedstat``)."""
     procs: dict[int, tuple[int, str]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -161,7 +172,7 @@ def scheduler() -> dict[str, list[float]]:
     for pid, (ppid, _) in procs.items():
         if pid not in groups and ppid in groups and groups[ppid] == "postgresql":
             groups[pid] = "postgresql"
-    out: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    out: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     for pid, group in groups.items():
         try:
             tasks = list(Path(f"/proc/{pid}/task").iterdir())
@@ -169,11 +180,12 @@ def scheduler() -> dict[str, list[float]]:
             continue
         for task in tasks:
             try:
-                on_cpu, queued = (task / "schedstat").read_text().split()[:2]
+                on_cpu, queued, slices = (task / "schedstat").read_text().split()[:3]
             except (OSError, ValueError):
                 continue
             out[group][0] += int(on_cpu) / 1e9
             out[group][1] += int(queued) / 1e9
+            out[group][2] += int(slices)
     return out
 
 
@@ -293,16 +305,22 @@ def main() -> None:
         n = max(len(results), 1)
         rows = []
         for group in sorted(sched1):
-            on_cpu = sched1[group][0] - sched0.get(group, [0.0, 0.0])[0]
-            queued = sched1[group][1] - sched0.get(group, [0.0, 0.0])[1]
-            rows.append((group, on_cpu, queued))
+            before = sched0.get(group, [0.0, 0.0, 0.0])
+            on_cpu, queued, slices = (sched1[group][i] - before[i] for i in range(3))
+            rows.append((group, on_cpu, queued, slices))
         cpu_all, queued_all = sum(r[1] for r in rows), sum(r[2] for r in rows)
+        slices_all = sum(r[3] for r in rows)
         print(
             "  on a core / waiting for one, ms per flow (every thread; waiting per ms on a core): "
             + ", ".join(
                 f"{g} {c * 1000 / n:.0f}/{q * 1000 / n:.0f} ({q / c if c else 0:.1f})" for g, c, q in rows if c > 0.001
             )
             + f"; platform {cpu_all * 1000 / n:.0f}/{queued_all * 1000 / n:.0f} ({queued_all / max(cpu_all, 1e-9):.1f})"
+        )
+        print(
+            f"  times put on a core per flow: platform {slices_all / n:.0f}, waiting"
+            f" {queued_all * 1000 / max(slices_all, 1):.2f} ms on a run queue each: "
+            + ", ".join(f"{g} {sl / n:.0f}" for g, c, q, sl in rows if c > 0.001)
         )
         for hop, values in hops.items():
             pooled[variant][hop].extend(values)

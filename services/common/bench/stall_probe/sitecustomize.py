@@ -109,13 +109,18 @@ if os.environ.get("STALL_PROBE_DIR"):
         return inner, own
 
     def _watchdog() -> None:
+        # sleeps until the loop's next beat is overdue (about one wake-up a period while the loop keeps time),
+        # then samples every half period until it beats again
         main = threading.main_thread().ident
         while True:
+            overdue = _beat[0] + _period + _threshold / 2 - time.perf_counter()
+            if overdue > 0:
+                time.sleep(overdue)
+                continue
+            frame = sys._current_frames().get(main)
+            if frame is not None:
+                _samples.append(_where(frame))
             time.sleep(_period / 2)
-            if time.perf_counter() - _beat[0] > _period + _threshold / 2:
-                frame = sys._current_frames().get(main)
-                if frame is not None:
-                    _samples.append(_where(frame))
 
     def _run_delay(path: str) -> float:
         """Seconds the thread has waited on a run queue (runnable, no core), from the kernel's schedstat."""

@@ -75,29 +75,13 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-YOUNG_COLLECTION_THRESHOLD = 10_000
-"""Net allocations of container objects between two young (generation-0) collections, once a server has
-started (Python's default is 700). A request or a handled event allocates thousands of objects that live
-for its length: at 700 the young collections ran several times a request, each walking what was in flight
-and promoting it to the older generations, to be walked again there (docs/performance.md, tenth round)."""
-
-
-def raise_young_threshold() -> None:
-    """Young collections every ``YOUNG_COLLECTION_THRESHOLD`` net allocations instead of every 700: fewer
-    collections, fewer objects promoted to the older generations (most of what a request allocates is freed
-    before the next one), so fewer older collections too. Each walks at most that many young objects (about
-    a millisecond). The older generations' thresholds are kept."""
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)
-
-
 class QuietServer(uvicorn.Server):
     """uvicorn's server with its housekeeping tick (the exit flag, ``limit_max_requests``) once a minute
     instead of ten times a second, and the ``Date`` header rendered per response (``LiveDateHeaders``)
     instead of by the tick. Ten wake-ups a second were a third of an idle service's CPU (fourth round),
     the one a second left then half of it (docs/performance.md, sixth round: idle). A signal still ends
     the wait at once, so a stop is as quick. Once started (the app's lifespan has run), it freezes the
-    start-up heap (``freeze_startup_heap``) and spaces the young collections (``raise_young_threshold``)."""
+    start-up heap (``freeze_startup_heap``)."""
 
     TICK_SECONDS = 60.0
 
@@ -108,7 +92,6 @@ class QuietServer(uvicorn.Server):
 
     async def main_loop(self) -> None:
         freeze_startup_heap()
-        raise_young_threshold()
         self._loop = asyncio.get_running_loop()
         self._exit_requested = asyncio.Event()
         if self.should_exit:
