@@ -313,7 +313,9 @@ def main() -> None:
         print(
             "  on a core / waiting for one, ms per flow (every thread; waiting per ms on a core): "
             + ", ".join(
-                f"{g} {c * 1000 / n:.0f}/{q * 1000 / n:.0f} ({q / c if c else 0:.1f})" for g, c, q in rows if c > 0.001
+                f"{g} {c * 1000 / n:.0f}/{q * 1000 / n:.0f} ({q / c if c else 0:.1f})"
+                for g, c, q, _ in rows
+                if c > 0.001
             )
             + f"; platform {cpu_all * 1000 / n:.0f}/{queued_all * 1000 / n:.0f} ({queued_all / max(cpu_all, 1e-9):.1f})"
         )
