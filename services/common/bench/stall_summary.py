@@ -7,8 +7,9 @@
 A stall is a 10-ms timer of the loop that ran more than 10 ms late. Each is put under one cause: ``gc``
 (the collector ran for at least half of it), ``own work`` (the main thread's CPU over the period was at
 least 60 % of it: the loop ran something that long; the frame of the platform's code the watchdog saw
-most is the place), or ``waiting`` (neither: the thread waited for a core or for the GIL of another
-thread of the process, e.g. contracts' render). Per service: stalls over 10 / 20 / 50 ms, by cause,
+most is the place), ``core`` (the loop's thread waited on the kernel's run queue for at least half of it:
+no core free), ``gil`` (another thread of the process, e.g. contracts' render, ran for at least half of
+it), or ``waiting`` (none of these). Per service: stalls over 10 / 20 / 50 ms, by cause,
 the five longest, the places of the own-work ones, and the collector's generation-2 collections.
 """
 
@@ -22,10 +23,19 @@ from typing import Any
 
 
 def cause(stall: dict[str, Any]) -> str:
+    """gc, own work, then - for the probe's lines that carry the kernel's run-queue wait (``queued``) and
+    the other threads' CPU (``others``) - core (the loop's thread waited on a run queue for at least
+    half of the stall), gil (another thread of the process ran for at least half of it), else waiting
+    (older lines, or a stall neither explains: e.g. the other thread itself waiting for a core)."""
     if stall["gc"] >= stall["ms"] / 2:
         return "gc"
     if stall["cpu"] >= 0.6 * stall["ms"]:
         return "own work"
+    if "queued" in stall:
+        if stall["queued"] >= stall["ms"] / 2:
+            return "core"
+        if stall["others"] >= stall["ms"] / 2:
+            return "gil"
     return "waiting"
 
 
@@ -80,7 +90,10 @@ def main() -> None:
                 f" max {max(g['ms'] for g in gen2):.1f}; collections > 10 ms (any gen): {len(long_gc)}"
             )
         for s in sorted(rows, key=lambda s: -s["ms"])[: args.top]:
-            print(f"  {s['ms']:7.1f} ms  cpu {s['cpu']:6.1f}  gc {s['gc']:6.1f}  {cause(s):<8}  {place(s)}")
+            print(
+                f"  {s['ms']:7.1f} ms  cpu {s['cpu']:6.1f}  queued {s.get('queued', 0):6.1f}"
+                f"  others {s.get('others', 0):6.1f}  gc {s['gc']:6.1f}  {cause(s):<8}  {place(s)}"
+            )
         places = Counter(place(s) for s in rows if s["ms"] > 20 and cause(s) == "own work")
         for where, n in places.most_common(args.top):
             print(f"    own work x{n}: {where}")
