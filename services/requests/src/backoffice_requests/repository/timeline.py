@@ -63,6 +63,24 @@ _RECORD_UNDER_LOCK_SQL = (
 row instead of a subquery), and its entry (``add``, outcome ``recorded``, ``status_after`` the locked status)."""
 
 
+def _entry_values(
+    request_id: str, event: CloudEvent, actor: dict[str, Any], outcome: str, note: str, status_after: str
+) -> tuple[Any, ...]:
+    """``_ADD_SQL``'s values ``$1``-``$10``, NUL characters removed and the note cut to ``NOTE_LENGTH``."""
+    return (
+        request_id,
+        event.id,
+        event.type,
+        event.source,
+        json.dumps(strip_nul(actor)),
+        outcome,
+        strip_nul(note)[:NOTE_LENGTH],
+        status_after,
+        json.dumps(strip_nul(event.data)),
+        event.time,
+    )
+
+
 _UPDATE_SQL = (
     "UPDATE timeline_entry SET outcome = $2, note = $3, status_after = COALESCE($4, status_after) WHERE event_id = $1"
 )
@@ -86,19 +104,7 @@ class TimelineRepository:
         carry NUL characters, which PostgreSQL cannot store: they are removed. Raw asyncpg on the
         session's connection and transaction (every recorded and consumed event appends one)."""
         conn = await driver_connection(self.session)
-        await conn.execute(
-            _ADD_SQL,
-            request_id,
-            event.id,
-            event.type,
-            event.source,
-            json.dumps(strip_nul(actor)),
-            outcome,
-            strip_nul(note)[:NOTE_LENGTH],
-            status_after,
-            json.dumps(strip_nul(event.data)),
-            event.time,
-        )
+        await conn.execute(_ADD_SQL, *_entry_values(request_id, event, actor, outcome, note, status_after))
 
     async def add_reading_deferred(
         self,
@@ -120,16 +126,7 @@ class TimelineRepository:
         conn = await driver_connection(self.session)
         rows = await conn.fetch(
             _ADD_READING_DEFERRED_SQL if saving is None else _ADD_SAVING_READING_DEFERRED_SQL,
-            request_id,
-            event.id,
-            event.type,
-            event.source,
-            json.dumps(strip_nul(actor)),
-            outcome,
-            strip_nul(note)[:NOTE_LENGTH],
-            status_after,
-            json.dumps(strip_nul(event.data)),
-            event.time,
+            *_entry_values(request_id, event, actor, outcome, note, status_after),
             *(saving or ()),
         )
         return [CloudEvent.model_validate(row[0]) for row in rows]
