@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 import statistics
@@ -40,7 +41,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 from backoffice_cli.client import Cast, Endpoints, Platform
-from backoffice_cli.flow import HOPS
+from backoffice_cli.flow import BENCH_HOPS
 from backoffice_cli.load import LoadReport, drive
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -108,8 +109,20 @@ def _stat(pid: int) -> tuple[int, int, int] | None:
     return int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
 
 
+def cpu_clock_ns(pid: int) -> int | None:
+    """CPU time of a whole live process (all its threads, exited ones too) in nanoseconds, or None if it is gone.
+
+    The process's CPU-time clock (``clock_getcpuclockid``, ``MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)``): the
+    scheduler's own run time, where ``/proc/<pid>/stat`` gives whole clock ticks (10 ms)."""
+    try:
+        return time.clock_gettime_ns((~pid << 3) | 2)
+    except OSError:
+        return None
+
+
 def tree_seconds(roots: dict[str, int]) -> dict[str, float]:
-    """CPU seconds used so far by each root and its descendants (live ones, and reaped ones through cutime)."""
+    """CPU seconds used so far by each root and its descendants: live ones to the nanosecond (their CPU-time
+    clock; clock ticks if it cannot be read), reaped ones through cutime (clock ticks, as the kernel gives them)."""
     stats: dict[int, tuple[int, int, int]] = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -124,16 +137,21 @@ def tree_seconds(roots: dict[str, int]) -> dict[str, float]:
         if root not in stats:
             out[name] = 0.0
             continue
-        total, stack = stats[root][2], [root]
+        reaped, own_ns, stack = stats[root][2], 0, [root]
         while stack:
             pid = stack.pop()
-            total += stats[pid][1]
+            ns = cpu_clock_ns(pid)
+            own_ns += round(stats[pid][1] * 1e9 / TICK) if ns is None else ns
             stack.extend(children.get(pid, ()))
-        out[name] = total / TICK
+        out[name] = reaped / TICK + own_ns / 1e9
     return out
 
 
 def pid_seconds(pid: int) -> float:
+    """CPU seconds of one process (all its threads), to the nanosecond when its CPU-time clock can be read."""
+    ns = cpu_clock_ns(pid)
+    if ns is not None:
+        return ns / 1e9
     s = _stat(pid)
     return 0.0 if s is None else s[1] / TICK
 
@@ -302,9 +320,10 @@ async def read_cost(
     return used["server"] / n * 1000, (used["server"] + pg_used) / n * 1000
 
 
-def floor_contract(repeat: int) -> tuple[float, float, float, float]:
-    """CPU of the contract work alone (render, signature page, merge (0: part of the seal), seal), ms each, here."""
-    from backoffice_contracts.documents import pdf, sealing
+@functools.cache
+def _contract_inputs() -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
+    """The seal's identity, the default template, its sample data and a signature page's data (made once)."""
+    from backoffice_contracts.documents import pdf
     from backoffice_contracts.documents.pki import load_identity
     from backoffice_contracts.service.templates import sample_data
     from backoffice_contracts.settings import Settings
@@ -316,8 +335,6 @@ def floor_contract(repeat: int) -> tuple[float, float, float, float]:
         jwt_secret="bench-jwt-secret-" + "x" * 30,
         link_secret="bench-link-secret-" + "x" * 30,
     )
-    identity = load_identity(settings)
-    template, data = pdf.default_template("en"), sample_data("en")
     page = {
         "language": "en",
         "contract_id": "00000000-0000-0000-0000-000000000000",
@@ -338,10 +355,19 @@ def floor_contract(repeat: int) -> tuple[float, float, float, float]:
             for label in ("Buyer", "Vendor")
         ],
     }
-    timings: list[list[float]] = [[], [], [], []]
+    return load_identity(settings), pdf.default_template("en"), sample_data("en"), page
+
+
+def floor_contract_samples(repeat: int, first: int = 0) -> list[tuple[float, float, float, float]]:
+    """CPU of the contract work alone, here, ``repeat`` times after one warm-up round: (render, signature page,
+    merge (0: part of the seal), seal) in ms each time. Order numbers from ``first`` on: the kept typst compiler
+    memoises, the same inputs twice cost ~nothing, so a later call must start after the numbers used before."""
+    from backoffice_contracts.documents import pdf, sealing
+
+    identity, template, data, page = _contract_inputs()
+    samples: list[tuple[float, float, float, float]] = []
     for i in range(repeat + 1):
-        # Another order number each round: the kept typst compiler memoises, the same inputs twice cost ~nothing.
-        number = f"PR-{i:06d}"
+        number = f"PR-{first + i:06d}"
         t0 = time.process_time()
         document = pdf.render(template, {**data, "number": number})
         t1 = time.process_time()
@@ -353,10 +379,68 @@ def floor_contract(repeat: int) -> tuple[float, float, float, float]:
         sealing.seal(document, identity, reason="bench", location="bench", append=extra)
         t4 = time.process_time()
         if i:  # the first round warms caches (fonts, imports)
-            for k, (a, b) in enumerate(((t0, t1), (t1, t2), (t2, t3), (t3, t4))):
-                timings[k].append((b - a) * 1000)
-    r, s, m, z = (statistics.median(t) for t in timings)
+            samples.append(((t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000, (t4 - t3) * 1000))
+    return samples
+
+
+def floor_contract(repeat: int, first: int = 0) -> tuple[float, float, float, float]:
+    """The medians of ``floor_contract_samples``: render, signature page, merge, seal, ms each."""
+    samples = floor_contract_samples(repeat, first)
+    r, s, m, z = (statistics.median(part) for part in zip(*samples, strict=True))
     return r, s, m, z
+
+
+FLOOR_PARTS = (
+    "pg_commit_ms",
+    "kafka_produce_ms",
+    "bare_read_ms",
+    "bare_read_server_ms",
+    "render_ms",
+    "signature_page_ms",
+    "merge_ms",
+    "seal_ms",
+)
+
+
+def median_floor(rounds: list[Floor]) -> Floor:
+    """Each part of the floor as the median of its rounds (each round measured on its own, at its own moment)."""
+    if not rounds:
+        raise ValueError("no round of the floor was measured")
+    return Floor(**{part: statistics.median(getattr(r, part) for r in rounds) for part in FLOOR_PARTS})
+
+
+def spread(values: list[float]) -> str:
+    """min-max of a figure measured several times, and (max - min) / median."""
+    if len(values) < 2:
+        return "one round"
+    middle = statistics.median(values)
+    width = (max(values) - min(values)) / middle * 100 if middle else 0.0
+    return f"{min(values):.2f}-{max(values):.2f}, {width:.0f} %"
+
+
+def floor_rounds_at(rounds: int) -> tuple[int, int]:
+    """How many of ``rounds`` rounds of the floor go before the fixed-rate run, and how many after it."""
+    before = (max(rounds, 1) + 1) // 2
+    return before, max(rounds, 1) - before
+
+
+async def measure_floor(
+    dsn: str, bootstrap: str, platform: dict[str, int], idle: dict[str, float], n: int, contract_repeat: int, first: int
+) -> Floor:
+    """One round of the floor: the commit, the produce, the bare read (its server started for the purpose) and
+    the contract work (``contract_repeat`` samples, order numbers from ``first`` on), each part as above."""
+    floor = Floor()
+    floor.pg_commit_ms = await floor_pg_commit(dsn, n)
+    floor.kafka_produce_ms = await floor_kafka_produce(bootstrap, platform["kafka"], idle["kafka"], n)
+    with bare_server(dsn) as (url, pid):
+        await wait_up(f"{url}/rows/1")
+        floor.bare_read_server_ms, floor.bare_read_ms = await read_cost(
+            f"{url}/rows/1", {}, pid, platform["postgresql"], idle["postgresql"], n
+        )
+    floor.render_ms, floor.signature_page_ms, floor.merge_ms, floor.seal_ms = await asyncio.to_thread(
+        floor_contract, contract_repeat, first
+    )
+    return floor
 
 
 # --- the platform -----------------------------------------------------------------------------------
@@ -404,7 +488,8 @@ class Run:
         return self.cpu[name] / max(self.completed, 1) * 1000
 
     def worst_p99(self) -> float:
-        return max((p99 for _, p99, _ in self.report.hop_percentiles().values()), default=float("inf"))
+        hops = self.report.hop_percentiles()
+        return max((hops[hop][1] for hop in BENCH_HOPS if hop in hops), default=float("inf"))
 
 
 class CountingPlatform(Platform):
@@ -450,10 +535,21 @@ def add_arguments(sub: Any) -> None:
     cmd = sub.add_parser("bench", help="CPU per flow, ceiling, hop latencies and idle CPU against the floor")
     cmd.add_argument("--rate", type=float, default=2.0, help="flows/s of the fixed-rate run (CPU per flow)")
     cmd.add_argument("--seconds", type=float, default=20.0, help="seconds of arrivals of each run")
-    cmd.add_argument("--idle-seconds", type=float, default=10.0)
+    cmd.add_argument(
+        "--idle-seconds", type=float, default=30.0, help="seconds of the idle phase (CPU read to the nanosecond)"
+    )
     cmd.add_argument("--steps", default="1,2,4,6,8,12,16,20", help="offered rates tried for the ceiling, in order")
     cmd.add_argument("--hop-limit-ms", type=float, default=1000.0, help="a step fails when a hop's p99 is above")
-    cmd.add_argument("--floor-n", type=int, default=1000, help="repetitions of each floor measurement")
+    cmd.add_argument("--floor-n", type=int, default=500, help="repetitions of each floor measurement in a round")
+    cmd.add_argument(
+        "--floor-rounds",
+        type=int,
+        default=4,
+        help="rounds of the floor, half before the fixed-rate run and half after it; the ratios use their median",
+    )
+    cmd.add_argument(
+        "--contract-samples", type=int, default=10, help="samples of the contract work in each round of the floor"
+    )
     cmd.add_argument("--skip-ceiling", action="store_true", help="only idle, floor and the fixed-rate run")
 
 
@@ -489,22 +585,23 @@ async def run_bench(args: argparse.Namespace, endpoints: Endpoints, secret: str)
     meter = Meter(roots)
     meter.start()
     await asyncio.sleep(args.idle_seconds)
-    wall, used, _ = meter.stop()
-    idle = {name: used[name] / wall for name in roots}
+    idle_wall, used, _ = meter.stop()
+    idle = {name: used[name] / idle_wall for name in roots}
     idle_load = load_average()
 
-    print(f"bench: floor ({load_average()})", flush=True)
-    floor = Floor()
     dsn = await bench_database(os.environ["BACKOFFICE_PG_DSN_BASE"])
-    floor.pg_commit_ms = await floor_pg_commit(dsn, args.floor_n)
-    floor.kafka_produce_ms = await floor_kafka_produce(bootstrap, platform["kafka"], idle["kafka"], args.floor_n)
-    with bare_server(dsn) as (url, pid):
-        await wait_up(f"{url}/rows/1")
-        floor.bare_read_server_ms, floor.bare_read_ms = await read_cost(
-            f"{url}/rows/1", {}, pid, platform["postgresql"], idle["postgresql"], args.floor_n
-        )
-    floor.render_ms, floor.signature_page_ms, floor.merge_ms, floor.seal_ms = await asyncio.to_thread(floor_contract, 5)
-    floor_load = load_average()
+    rounds: list[Floor] = []
+    floor_loads: list[str] = []
+    before_rounds, after_rounds = floor_rounds_at(args.floor_rounds)
+
+    async def floor_round() -> None:
+        print(f"bench: floor, round {len(rounds) + 1} ({load_average()})", flush=True)
+        first = len(rounds) * (args.contract_samples + 1)
+        rounds.append(await measure_floor(dsn, bootstrap, platform, idle, args.floor_n, args.contract_samples, first))
+        floor_loads.append(load_average())
+
+    for _ in range(before_rounds):
+        await floor_round()
 
     print(f"bench: GET /requests/{{id}} ({load_average()})", flush=True)
     reader = CountingPlatform(endpoints=endpoints, jwt_secret=secret, timeout=60)
@@ -530,11 +627,15 @@ async def run_bench(args: argparse.Namespace, endpoints: Endpoints, secret: str)
         for line in fixed.report.lines():
             print(line)
         raise SystemExit("flows failed at the fixed rate: no figures")
+    for _ in range(after_rounds):
+        await floor_round()
+    floor = median_floor(rounds)
     events = fixed.events / fixed.completed
     if not events:
         raise SystemExit("no event reached Kafka during the fixed-rate run: is this the platform of 'make run'?")
     calls = fixed.calls / fixed.completed
     floor_flow = floor.per_flow_ms(events, calls)
+    round_flows = [r.per_flow_ms(events, calls) for r in rounds]
 
     steps: list[Run] = []
     ceiling = 0.0
@@ -560,21 +661,28 @@ async def run_bench(args: argparse.Namespace, endpoints: Endpoints, secret: str)
     # --- the table ---
     say("")
     say("backoffice bench                                    measured   floor   ratio")
-    say(f"floor ({floor_load}; idle phase {idle_load})")
-    say(f"  PostgreSQL commit of a 1 KB row (client+server) {floor.pg_commit_ms:8.2f} ms")
-    say(f"  Kafka acks=all produce of 1 KB (client+broker)  {floor.kafka_produce_ms:8.2f} ms")
-    say(f"  event = commit + produce                         {floor.event_ms:8.2f} ms")
     say(
-        f"  bare FastAPI+asyncpg read (server+PostgreSQL)    {floor.bare_read_ms:8.2f} ms"
-        f"   (server alone {floor.bare_read_server_ms:.2f} ms)"
+        f"floor: the median of {len(rounds)} rounds ({before_rounds} before the fixed-rate run, {after_rounds} after;"
+        f" {', '.join(floor_loads)}; idle phase {idle_load}); in brackets min-max of the rounds, (max - min) / median"
     )
+
+    def part(label: str, name: str, extra: str = "") -> None:
+        say(f"  {label:<48}{getattr(floor, name):8.2f} ms   ({spread([getattr(r, name) for r in rounds])}){extra}")
+
+    part("PostgreSQL commit of a 1 KB row (client+server)", "pg_commit_ms")
+    part("Kafka acks=all produce of 1 KB (client+broker)", "kafka_produce_ms")
+    say(f"  {'event = commit + produce':<48}{floor.event_ms:8.2f} ms   ({spread([r.event_ms for r in rounds])})")
+    alone = f"   server alone {floor.bare_read_server_ms:.2f} ms"
+    part("bare FastAPI+asyncpg read (server+PostgreSQL)", "bare_read_ms", alone)
     say(
-        f"  contract: render {floor.render_ms:.1f}, signature page {floor.signature_page_ms:.1f}, "
-        f"merge {floor.merge_ms:.1f}, seal {floor.seal_ms:.1f} = {floor.contract_ms:.1f} ms"
+        f"  contract ({args.contract_samples} samples a round): render {floor.render_ms:.1f}, signature page "
+        f"{floor.signature_page_ms:.1f}, merge {floor.merge_ms:.1f}, seal {floor.seal_ms:.1f}"
+        f" = {floor.contract_ms:.1f} ms"
+        f"   ({spread([r.contract_ms for r in rounds])})"
     )
     say(
         f"  per flow: {events:.1f} events x {floor.event_ms:.2f} + {calls:.1f} HTTP calls x "
-        f"{floor.bare_read_ms:.2f} + contract {floor.contract_ms:.1f} = {floor_flow:.1f} ms"
+        f"{floor.bare_read_ms:.2f} + contract {floor.contract_ms:.1f} = {floor_flow:.1f} ms   ({spread(round_flows)})"
     )
     say(
         f"GET /requests/{{id}}: requests {read_server_ms:.2f} ms, +PostgreSQL {read_ms:.2f} ms"
@@ -608,17 +716,17 @@ async def run_bench(args: argparse.Namespace, endpoints: Endpoints, secret: str)
         if half is not None:
             say(f"hops at half the ceiling, {half.rate:g}/s ({half.completed} flows, {half.load})  p50 / p99 ms")
             hops = half.report.hop_percentiles()
-            for hop in HOPS:
+            for hop in BENCH_HOPS:
                 if hop in hops:
                     p50, p99, _ = hops[hop]
                     say(f"  {hop:<46}{p50:6.0f} / {p99:6.0f}   goal p99 50 ms  {ratio(p99, 50)}")
-    say("idle CPU per second, ms")
+    say(f"idle CPU per second over {idle_wall:.0f} s ({idle_load}), ms (live processes to the nanosecond)")
     for name in platform:
-        say(f"  {name:<46}{idle[name] * 1000:8.1f}")
+        say(f"  {name:<46}{idle[name] * 1000:8.2f}")
     idle_platform = sum(idle[name] for name in platform) * 1000
-    say(f"  {'platform':<46}{idle_platform:8.1f}    15.0  {ratio(idle_platform, 15.0)}")
+    say(f"  {'platform':<46}{idle_platform:8.2f}    15.0  {ratio(idle_platform, 15.0)}")
     for name in beside:
-        say(f"  {name + ' (beside, not counted)':<46}{idle[name] * 1000:8.1f}")
+        say(f"  {name + ' (beside, not counted)':<46}{idle[name] * 1000:8.2f}")
 
 
 def run(args: argparse.Namespace, endpoints: Endpoints, secret: str) -> None:

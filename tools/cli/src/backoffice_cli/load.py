@@ -5,7 +5,8 @@ client retries what a client should (connection errors, 502/503/504 with backoff
 ``Platform.call``). At the end it prints how many flows completed and failed (and why), what was
 retried, and p50/p99 of each hop of the completed flows, measured from the events' own times in the
 request timeline (submitted -> task assigned, approved -> vendor notified, vendor accepted ->
-contract generated, both signed -> executed).
+contract generated, both signed -> executed, and executed -> the request shows it: the contract.executed
+entry's ``recorded_at`` against its ``occurred_at``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from backoffice_cli.client import Cast, Endpoints, Platform, Vendor
-from backoffice_cli.flow import HOPS, FlowResult, walk
+from backoffice_cli.flow import ALL_HOPS, FlowResult, walk
 
 INSTANCE_PORT_STEP = int(os.environ.get("BACKOFFICE_INSTANCE_PORT_STEP", "10"))
 """How far apart the instances of one service listen (deploy/env.sh)."""
@@ -47,7 +48,7 @@ class LoadReport:
 
     def hop_percentiles(self) -> dict[str, tuple[float, float, int]]:
         """Per hop: p50 and p99 in milliseconds, and the number of completed flows measured."""
-        hops: dict[str, list[float]] = {hop: [] for hop in HOPS}
+        hops: dict[str, list[float]] = {hop: [] for hop in ALL_HOPS}
         for result in self.completed:
             for hop, seconds in result.hop_seconds().items():
                 hops[hop].append(seconds * 1000)
