@@ -1,12 +1,13 @@
 """How steady the bench's own floor and idle figures are: old against new, repeated, on a running `make run`.
 
 ``floor``: the bench's floor part (``backoffice_cli.bench``) as the old code measured it (one round of
-``--old-n`` repetitions, tick-counted CPU, the contract's median of 5) and as the new code does
-(``--rounds`` rounds of ``--new-n`` repetitions, CPU to the nanosecond, ``--contract-samples`` contract samples a
-round, the median of the rounds), alternated old, new, new, old... ``--pairs`` times, each in a fresh process of its
-own (as the bench runs: the typst compiler memoises within a process). The floor per flow uses ``--events`` and
-``--calls`` (a flow's counts from a bench run). The old code is the bench module of ``--old-commit``, taken with
-``git show`` into a temporary folder.
+``--old-n`` repetitions, tick-counted CPU, the contract's median of 5) and as the new code does (``--rounds``
+rounds of ``--new-n`` repetitions, CPU to the nanosecond, ``--contract-samples`` contract samples a round, the
+median of the rounds; with ``--gap`` the second half of the rounds that many seconds after the first, as the bench
+measures them before and after its fixed-rate run), alternated old, new, new, old... ``--pairs`` times, each in a
+fresh process of its own (as the bench runs: the typst compiler memoises within a process). The floor per flow
+uses ``--events`` and ``--calls`` (a flow's counts from a bench run). The old code is the bench module of
+``--old-commit``, taken with ``git show`` into a temporary folder.
 
 ``idle``: ``--reps`` windows of the platform at rest; in each, from the same start, the old figure (``/proc`` ticks
 over 10 s) and the new ones (CPU to the nanosecond over 10 s and over ``--idle-seconds``).
@@ -80,6 +81,8 @@ async def one_floor(args: argparse.Namespace) -> dict[str, Any]:
     else:
         floors = []
         for k in range(args.rounds):
+            if args.gap and k == (args.rounds + 1) // 2:
+                await asyncio.sleep(args.gap)  # where the bench runs its fixed-rate flows: the later rounds later
             floors.append(
                 await bench.measure_floor(
                     dsn,
@@ -133,9 +136,10 @@ def floor_main(args: argparse.Namespace) -> None:
             *("--old-commit", args.old_commit, "--old-n", str(args.old_n), "--new-n", str(args.new_n)),
             *("--rounds", str(args.rounds), "--contract-samples", str(args.contract_samples)),
             *("--events", str(args.events), "--calls", str(args.calls)),
-            *("--kafka-idle", str(kafka_idle), "--pg-idle", str(pg_idle)),
+            *("--kafka-idle", str(kafka_idle), "--pg-idle", str(pg_idle), "--gap", str(args.gap)),
         ]
-        row = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        row = json.loads(out.strip().splitlines()[-1])  # the last line: the libraries may print before it
         results[variant].append(row)
         p = row["parts"]
         per_round = ", ".join(f"{v:.1f}" for v in row["rounds_per_flow"])
@@ -197,6 +201,9 @@ def main() -> None:
     parser.add_argument("--calls", type=float, default=28.0)
     parser.add_argument("--kafka-idle", type=float, default=0.0)
     parser.add_argument("--pg-idle", type=float, default=0.0)
+    parser.add_argument(
+        "--gap", type=float, default=0.0, help="seconds between the new code's first and second half of rounds"
+    )
     parser.add_argument("--reps", type=int, default=4)
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     args = parser.parse_args()
