@@ -123,6 +123,8 @@ def test_the_spread_of_the_rounds_and_where_they_go() -> None:
     assert bench.floor_rounds_at(3) == (2, 1)
     assert bench.floor_rounds_at(1) == (1, 0)
     assert bench.floor_rounds_at(0) == (1, 0)  # at least one round: the ratios need a floor
+    assert bench.rounds_line([54.12, 57.9, 73.0, 68.84], 2) == "54.1, 57.9 | 73.0, 68.8"
+    assert bench.rounds_line([54.12], 1) == "54.1"
 
 
 def test_the_bench_hops_drop_the_one_that_measures_nothing_and_add_the_request_showing_the_execution() -> None:

@@ -418,6 +418,13 @@ def spread(values: list[float]) -> str:
     return f"{min(values):.2f}-{max(values):.2f}, {width:.0f} %"
 
 
+def rounds_line(values: list[float], before: int) -> str:
+    """The rounds' figures, those before the fixed-rate run and those after it apart: "54.1, 57.9 | 73.0, 68.8"."""
+    first = ", ".join(f"{v:.1f}" for v in values[:before])
+    later = ", ".join(f"{v:.1f}" for v in values[before:])
+    return f"{first} | {later}" if later else first
+
+
 def floor_rounds_at(rounds: int) -> tuple[int, int]:
     """How many of ``rounds`` rounds of the floor go before the fixed-rate run, and how many after it."""
     before = (max(rounds, 1) + 1) // 2
@@ -684,6 +691,7 @@ async def run_bench(args: argparse.Namespace, endpoints: Endpoints, secret: str)
         f"  per flow: {events:.1f} events x {floor.event_ms:.2f} + {calls:.1f} HTTP calls x "
         f"{floor.bare_read_ms:.2f} + contract {floor.contract_ms:.1f} = {floor_flow:.1f} ms   ({spread(round_flows)})"
     )
+    say(f"  per flow, round by round: {rounds_line(round_flows, before_rounds)} ms")
     say(
         f"GET /requests/{{id}}: requests {read_server_ms:.2f} ms, +PostgreSQL {read_ms:.2f} ms"
         f"{'':8}{floor.bare_read_ms:6.2f}  {ratio(read_ms, floor.bare_read_ms)}"
