@@ -2,17 +2,18 @@
 
 It starts nothing of the platform (run it against `make run`); it measures, in this order:
 
-1. idle CPU per second of each process tree (services, PostgreSQL, Kafka, the mail sink...);
-2. the floor, right then: one PostgreSQL transaction inserting a 1 KB row (client + backend CPU),
-   one Kafka ``acks=all`` produce of 1 KB (client + broker CPU), one read of a bare FastAPI +
-   asyncpg endpoint (server + PostgreSQL CPU; it runs in a process of its own started for the
-   purpose and stopped after), and the contract work alone (typst render, signature page, merge,
-   PAdES seal, in this process);
-3. the CPU per completed flow of each process at a fixed rate (utime + stime of each process tree
-   from ``/proc``; the load driver, this process, is reported apart), the events (Kafka offsets)
-   and HTTP calls of a flow, and ``GET /requests/{id}`` against the bare read;
+1. idle CPU per second of each process tree (services, PostgreSQL, Kafka, the mail sink...), live processes
+   read to the nanosecond from their CPU-time clocks, over 30 s;
+2. the floor, in rounds (half before the fixed-rate run of 3., half after it; each part the median of the
+   rounds, printed with their spread): one PostgreSQL transaction inserting a 1 KB row (client + backend CPU),
+   one Kafka ``acks=all`` produce of 1 KB (client + broker CPU), one read of a bare FastAPI + asyncpg endpoint
+   (server + PostgreSQL CPU; it runs in a process of its own started for the purpose and stopped after), and the
+   contract work alone (typst render, signature page, PAdES seal, in this process);
+3. the CPU per completed flow of each process at a fixed rate (each process tree's CPU; the load driver, this
+   process, is reported apart), the events (Kafka offsets) and HTTP calls of a flow, and ``GET /requests/{id}``
+   against the bare read;
 4. the ceiling: the offered rate is stepped up until a step fails (a flow failed, or a hop's p99
-   went over ``--hop-limit-ms``), and the hop p50/p99 at half the ceiling.
+   went over ``--hop-limit-ms``), and the hop p50/p99 (``flow.BENCH_HOPS``) at half the ceiling.
 
 Every figure is printed next to its floor as a ratio. The machine may be shared: the load average
 is printed with each phase; compare ratios of one run, not absolute figures of two runs.
