@@ -373,7 +373,7 @@ class EventConsumer:
         wait and the minimum from its own attributes, ``FetchRequest(max_wait, min_bytes, ...)``), the
         next long-polls. aiokafka has no public setter for them, hence its private attributes: False (no
         linger) when this aiokafka has not got them; ``test_fetch_linger.py`` tests the behaviour."""
-        fetcher = getattr(consumer, "_fetcher", None)
+        fetcher: Any = getattr(consumer, "_fetcher", None)
         if not _fetcher_takes_linger(fetcher):
             return False
         actions = fetcher._get_actions_per_node
