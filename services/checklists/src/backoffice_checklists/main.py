@@ -40,6 +40,7 @@ def build_spec(settings: Settings) -> ServiceSpec:
         on_startup=[seed_templates],
         problems=PROBLEMS,
         uow_class=ChecklistsUnitOfWork,
+        fetch_linger_ms=1000,  # nobody waits on its reads within a second; most request events are not its
     )
 
 

@@ -71,6 +71,10 @@ class ServiceSpec:
     consume_in_batches: bool = False
     """One transaction per partition's polled batch (``EventConsumer(batch_transactions=...)``): for a
     read model whose handlers touch only their own rows and publish nothing, such as insights."""
+    fetch_linger_ms: int = 0
+    """The consumer's fetch linger by default (``EventConsumer(fetch_linger_ms=...)``,
+    ``CONSUMER_FETCH_LINGER_MS`` overrides it): for a consumer whose records nobody on a flow's path waits
+    for. 0: every fetch answers at the first record."""
 
 
 def topic_specs(spec: ServiceSpec, settings: ServiceSettings) -> list[TopicSpec]:
@@ -202,6 +206,9 @@ def _start_messaging(
             batch_transactions=spec.consume_in_batches,
             commit_interval=settings.consumer_commit_interval_seconds,
             fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+            fetch_linger_ms=(
+                spec.fetch_linger_ms if settings.consumer_fetch_linger_ms is None else settings.consumer_fetch_linger_ms
+            ),
         )
         app.state.consumer = consumer
         tasks.append(asyncio.create_task(_after(topics_ready, consumer.run), name="consumer"))

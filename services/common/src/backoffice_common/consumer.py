@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiokafka
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
@@ -107,6 +108,9 @@ class EventConsumer:
     is answered at once when a record arrives, and at least every long poll at rest. Otherwise (a
     fetcher that stopped fetching, a partition paused or not fetched yet) it asks the lag probe's
     ListOffsets as before."""
+    LINGER_MIN_BYTES = 1 << 20
+    """With a fetch linger, what the broker gathers before it answers early: a replay or a burst larger than
+    this is answered at once, in fetches of this size, instead of after the linger."""
     REVOKE_WAIT_SECONDS = 10.0
     """How long a rebalance waits for the batch in hand before the handled offsets are committed
     (less than the rebalance timeout, ``SESSION_TIMEOUT_MS``, or the member would be dropped)."""
@@ -132,11 +136,15 @@ class EventConsumer:
         batch_transactions: bool = False,
         commit_interval: float | None = None,
         fetch_max_wait_ms: int | None = None,
+        fetch_linger_ms: int = 0,
     ) -> None:
         self._service = service
         self._commit_interval = self.COMMIT_INTERVAL_SECONDS if commit_interval is None else commit_interval
         self._fetch_max_wait_ms = self.FETCH_MAX_WAIT_MS if fetch_max_wait_ms is None else fetch_max_wait_ms
         self._batch_transactions = batch_transactions
+        self._fetch_linger_ms = fetch_linger_ms
+        self.polls_with_records = 0
+        """Polls that returned records, by this process: about one fetch answer each."""
         self._tracer = tracer or tracer_of(None)
         self._client_options = dict(client_options or {})
         self._bootstrap = bootstrap_servers
@@ -259,6 +267,9 @@ class EventConsumer:
             # up (the coordinator awaits the listener before it rejoins)
             consumer.subscribe(self._topics, listener=_CommitBeforeRevoke(self, consumer))
             await consumer.start()
+            if self._fetch_linger_ms and not self._install_fetch_linger(consumer):
+                log.error("consumer.fetch_linger_unavailable", consumer=self._name, aiokafka=aiokafka.__version__)
+                self._fetch_linger_ms = 0
             self._running = True
             self._stalled = False
             self._last_progress = self._last_probe_ok = time.monotonic()
@@ -323,6 +334,11 @@ class EventConsumer:
             async with asyncio.TaskGroup() as group:
                 while True:
                     batches = await consumer.getmany(timeout_ms=self.POLL_TIMEOUT_MS, max_records=200)
+                    if batches:
+                        self.polls_with_records += 1
+                        if self._fetch_linger_ms:
+                            # before anything awaits: the fetcher builds its next request once it runs again
+                            self._linger_next_fetch(consumer)
                     for tp, records in batches.items():
                         lane = self._lanes.get(tp)
                         if lane is None:
@@ -337,6 +353,40 @@ class EventConsumer:
             raise errors.exceptions[0] from None
         finally:
             self._lanes = {}
+
+    def _linger_next_fetch(self, consumer: AIOKafkaConsumer) -> None:
+        """The fetcher's next request asks the broker to hold it for ``fetch_linger_ms`` (or until it has
+        ``LINGER_MIN_BYTES``); the one after it long-polls again unless a poll brought records meanwhile.
+
+        So a fetch that brought records is followed by one that gathers what arrives in the linger, in one
+        answer, one poll and, with ``batch_transactions``, one transaction a partition, instead of a fetch
+        a record; a lingering fetch that found nothing is followed by the long poll that answers at the
+        first record. At rest nothing changes (a fetch every ``fetch_max_wait_ms``), the first record after
+        a rest is handled at once, and the ones behind it wait up to the linger; a burst costs one empty
+        fetch at its end. For a consumer off the flow's path (a read model) at a few flows a second, where
+        the fetches are otherwise about one per record delivered, the largest count of a flow."""
+        fetcher = consumer._fetcher
+        fetcher._fetch_min_bytes, fetcher._fetch_max_wait_ms = self.LINGER_MIN_BYTES, self._fetch_linger_ms
+
+    def _install_fetch_linger(self, consumer: AIOKafkaConsumer) -> bool:
+        """Makes each lingering fetch a single one: once aiokafka's fetcher built a request (it takes the
+        wait and the minimum from its own attributes, ``FetchRequest(max_wait, min_bytes, ...)``), the
+        next long-polls. aiokafka has no public setter for them, hence its private attributes: False (no
+        linger) when this aiokafka has not got them; ``test_fetch_linger.py`` tests the behaviour."""
+        fetcher: Any = getattr(consumer, "_fetcher", None)
+        if not _fetcher_takes_linger(fetcher):
+            return False
+        actions = fetcher._get_actions_per_node
+        long_poll = self._fetch_max_wait_ms
+
+        def one_lingering_fetch(assignment: Any) -> Any:
+            result = actions(assignment)
+            if result[0]:  # requests built: the next ones long-poll unless a poll brings records again
+                fetcher._fetch_min_bytes, fetcher._fetch_max_wait_ms = 1, long_poll
+            return result
+
+        fetcher._get_actions_per_node = one_lingering_fetch
+        return True
 
     async def _run_lane(self, consumer: AIOKafkaConsumer, tp: TopicPartition, lane: _Lane) -> None:
         """Handles a partition's records in order, up to 200 at a time (one transaction for them with
@@ -675,6 +725,15 @@ class EventConsumer:
         )
         self._dead_letters += 1
         metrics.EVENTS_DEAD_LETTERED.labels(self._service, record.topic).inc()
+
+
+def _fetcher_takes_linger(fetcher: Any) -> bool:
+    """Whether this aiokafka's fetcher has what ``_install_fetch_linger`` and ``_linger_next_fetch`` use."""
+    return (
+        isinstance(getattr(fetcher, "_fetch_min_bytes", None), int)
+        and isinstance(getattr(fetcher, "_fetch_max_wait_ms", None), int)
+        and callable(getattr(fetcher, "_get_actions_per_node", None))
+    )
 
 
 @dataclass

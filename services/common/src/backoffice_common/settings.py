@@ -99,6 +99,11 @@ class ServiceSettings(BaseSettings):
     """How long the broker may hold an empty fetch (``EventConsumer.FETCH_MAX_WAIT_MS``): an idle
     consumer asks again this often; a partition a rebalance moves to this consumer may wait up to this
     long for its first fetch (docs/performance.md, fifth round)."""
+    consumer_fetch_linger_ms: int | None = Field(default=None, ge=0, le=10000)
+    """After a fetch that brought records, how long the broker may hold the next one to gather more
+    (``EventConsumer(fetch_linger_ms=...)``): fewer fetches and polls for a consumer off the flow's path,
+    each record behind the first of a burst handled up to this much later. Unset: the service's own
+    default (insights and checklists 1000, the others 0: off)."""
     consumer_commit_interval_seconds: float = Field(default=2.0, ge=0, le=60)
     """Offsets handled are committed at most this long after the first of them (0: after every poll)."""
 

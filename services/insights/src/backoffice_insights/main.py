@@ -53,6 +53,7 @@ def build_spec(settings: Settings) -> ServiceSpec:
         problems=PROBLEMS,
         uow_class=InsightsUnitOfWork,
         consume_in_batches=True,  # a replay commits once per polled batch of a partition, not per event
+        fetch_linger_ms=1000,  # a read model: a second's events in one fetch and one transaction a partition
     )
 
 
