@@ -357,12 +357,15 @@ class Counted(SmtpSession):
         Counted.sent += 1
 
 
-ATTEMPTS = 3
+ATTEMPTS = 8
 """A burst's claims race with the other worker's commits: a look whose snapshot was taken just before the other
 worker committed an email, read with the process's held count taken just after, counts that email as due and one
 claim finds nothing (an extra unit of work, never a lost or repeated email). Seen about once in 16 runs on a busy
-machine, before the ninth round too. The two tests below assert every run's emails and rows, and that a burst
-without an extra claim happens within ``ATTEMPTS`` runs: a change that made every burst claim in vain fails."""
+machine, before the ninth round too; with two CPU-bound processes beside it, 8-10 bursts of 5 emails in 40 had
+one claim in vain (3 of 11 from the look, 8 from a pass's next claim racing the other worker's), and a CI run had
+three in a row (the eleventh round; it was 3 attempts then). The two tests below assert every run's emails and
+rows, and that a burst without an extra claim happens within ``ATTEMPTS`` runs: a change that made every burst
+claim in vain fails."""
 
 
 @pytest.mark.parametrize("emails", [2, 3, 5])
