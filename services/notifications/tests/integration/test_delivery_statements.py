@@ -21,7 +21,7 @@ from backoffice_common.db import asyncpg_dsn, make_engine, make_session_factory
 from backoffice_common.testing import private_database
 from backoffice_common.wakeup import Wakeup
 from backoffice_notifications.domain.deliveries import Delivery, DeliveryError
-from backoffice_notifications.jobs.deliveries import EmailClaims, SharedLook, _work
+from backoffice_notifications.jobs.deliveries import EmailClaims, SharedLook, _work, send_emails
 from backoffice_notifications.mail.smtp import SmtpSession
 from backoffice_notifications.models import messaging
 from backoffice_notifications.repository import DELIVERY_CHANNEL
@@ -329,6 +329,41 @@ async def test_the_second_worker_claims_an_email_only_when_more_than_one_is_due(
         async with uow_factory() as uow:
             pending = await uow.session.scalar(text("SELECT count(*) FROM delivery WHERE status = 'pending'"))
         assert pending == emails - sent
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(("claiming", "sent"), [(0, 2), (1, 1)])
+async def test_a_worker_leaves_the_last_email_to_a_claim_another_worker_has_in_flight(database, claiming, sent) -> None:  # type: ignore[no-untyped-def]
+    """Two emails due; another worker of the process has decided on a claim and not been answered yet
+    (``EmailClaims.claiming``): this worker claims the first (its pass was decided by its look), and its claim
+    counts two due, one of them left to the other's claim: it claims no second one that would find the row the
+    other took. Without a claim in flight it sends both."""
+    engine = make_engine(database, pool_size=2)
+    sessions = make_session_factory(engine)
+    opened: list[int] = []
+
+    def uow_factory() -> NotificationsUnitOfWork:
+        opened.append(1)
+        return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
+
+    settings = make_settings(database, "unused.")
+    async with uow_factory() as uow:
+        await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
+        for _ in range(2):
+            assert await uow.deliveries.add(a_delivery("email"))
+        await uow.commit()
+    opened.clear()
+    claims = EmailClaims(claiming=claiming)
+    try:
+        async with SmtpSession(settings) as smtp:
+            handled = await send_emails(uow_factory=uow_factory, settings=settings, smtp=smtp, claims=claims)
+        assert handled == sent
+        assert len(opened) == sent  # a unit of work for each email sent, none for nothing
+        assert (claims.held, claims.taken, claims.claiming) == (0, sent, claiming)
+        async with uow_factory() as uow:
+            pending = await uow.session.scalar(text("SELECT count(*) FROM delivery WHERE status = 'pending'"))
+        assert pending == 2 - sent
     finally:
         await engine.dispose()
 

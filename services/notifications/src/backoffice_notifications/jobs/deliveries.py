@@ -108,6 +108,9 @@ class EmailClaims:
 
     held: int = 0
     taken: int = 0
+    claiming: int = 0
+    """Claims decided and not yet answered (their statement on its way or in flight): a worker deciding on its
+    next claim leaves one row to each of them, so two workers of a process do not both go for the last one."""
 
     def left(self, due: int, *, held: int, taken: int) -> int:
         """Of ``due`` emails counted by a claim (its own one included), how many no other worker of this process
@@ -130,28 +133,40 @@ async def send_emails(
     claims = claims if claims is not None else EmailClaims()
     # Counted up to the cap: when the count reaches it, more are assumed to be due.
     cap = (settings.delivery_workers + 1) * settings.delivery_batch_size
-    handled = 0
-    more = True
-    while more and handled < settings.delivery_batch_size:
-        async with uow_factory() as opened:
-            uow = notifications_uow(opened)
-            # The claim counts the emails due: after the last one left for this worker, no claim to find nothing
-            # (a delivery committed meanwhile rings the worker's wakeup, which keeps the ring).
-            held, taken = claims.held, claims.taken
-            due, counted = await uow.deliveries.claim_due_counted(
-                now=datetime.now(UTC), limit=1, channel="email", cap=cap
-            )
-            if not due:
-                break
-            claims.held += 1
-            claims.taken += 1
-            try:
-                await _record(uow, due[0], await _email(due[0], smtp=smtp, settings=settings), settings)
-                await uow.commit()
-            finally:
-                claims.held -= 1
+    handled = counted = held = taken = 0
+    while handled < settings.delivery_batch_size:
+        # The claim counts the emails due: after the last one left for this worker, no claim to find nothing
+        # (a delivery committed meanwhile rings the worker's wakeup, which keeps the ring). Decided just before
+        # the claim, with what the other workers took since the count and the claims they have in flight: no
+        # await between the decision and ``claiming``, so of two workers deciding on one row left, one claims.
+        if handled and counted < cap and claims.left(counted, held=held, taken=taken) - claims.claiming <= 0:
+            break
+        held, taken = claims.held, claims.taken
+        claims.claiming += 1
+        answered = False
+        try:
+            async with uow_factory() as opened:
+                uow = notifications_uow(opened)
+                try:
+                    due, counted = await uow.deliveries.claim_due_counted(
+                        now=datetime.now(UTC), limit=1, channel="email", cap=cap
+                    )
+                finally:
+                    answered = True
+                    claims.claiming -= 1
+                if not due:
+                    break
+                claims.held += 1
+                claims.taken += 1
+                try:
+                    await _record(uow, due[0], await _email(due[0], smtp=smtp, settings=settings), settings)
+                    await uow.commit()
+                finally:
+                    claims.held -= 1
+        finally:
+            if not answered:
+                claims.claiming -= 1
         handled += 1
-        more = counted >= cap or claims.left(counted, held=held, taken=taken) > 0
     return handled
 
 
