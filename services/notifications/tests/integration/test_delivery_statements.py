@@ -43,6 +43,30 @@ async def factory(database: str) -> AsyncIterator[object]:
     await engine.dispose()
 
 
+class CountedUnits:
+    """A unit-of-work factory on an engine of its own that counts the units of work it opens (``opened``)."""
+
+    def __init__(self, database: str, *, pool_size: int = 2) -> None:
+        self.engine = make_engine(database, pool_size=pool_size)
+        self.sessions = make_session_factory(self.engine)
+        self.opened: list[int] = []
+
+    def __call__(self) -> NotificationsUnitOfWork:
+        self.opened.append(1)
+        return NotificationsUnitOfWork(self.sessions, tables=messaging, service="notifications")
+
+
+async def only_these_due(uow_factory: CountedUnits, *deliveries: Delivery) -> None:
+    """Nothing else pending (the other tests' rows are marked sent), then ``deliveries`` added; the units of work
+    counted from here."""
+    async with uow_factory() as uow:
+        await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
+        for d in deliveries:
+            assert await uow.deliveries.add(d)
+        await uow.commit()
+    uow_factory.opened.clear()
+
+
 def a_delivery(channel: str, *, payload: dict[str, object] | None = None) -> Delivery:
     event_id = f"stmt-{uuid.uuid4()}"
     return Delivery(
@@ -167,21 +191,10 @@ class StopAtSleep:
 async def test_a_worker_that_drained_both_channels_sleeps_after_one_pass_without_claiming_again(
     database, emails
 ) -> None:  # type: ignore[no-untyped-def]
-    engine = make_engine(database, pool_size=2)
-    sessions = make_session_factory(engine)
-    opened: list[int] = []
-
-    def uow_factory() -> NotificationsUnitOfWork:
-        opened.append(1)
-        return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
-
+    uow_factory = CountedUnits(database, pool_size=2)
+    engine, opened = uow_factory.engine, uow_factory.opened
     settings = make_settings(database, "unused.")
-    async with uow_factory() as uow:  # nothing else due: the other tests' rows are sent, failed or later
-        await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
-        for _ in range(emails):
-            assert await uow.deliveries.add(a_delivery("email"))
-        await uow.commit()
-    opened.clear()
+    await only_these_due(uow_factory, *(a_delivery("email") for _ in range(emails)))
     wakeup = StopAtSleep(opened)
     looks: list[DueTimes] = []
     app = SimpleNamespace(state=SimpleNamespace(settings=settings, uow_factory=uow_factory))
@@ -219,14 +232,8 @@ class ListeningStopAtSleep(Wakeup):
 async def test_the_rings_of_deliveries_a_pass_sent_do_not_wake_the_worker_for_a_pass_that_finds_nothing(
     database,
 ) -> None:  # type: ignore[no-untyped-def]
-    engine = make_engine(database, pool_size=2)
-    sessions = make_session_factory(engine)
-    opened: list[int] = []
-
-    def uow_factory() -> NotificationsUnitOfWork:
-        opened.append(1)
-        return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
-
+    uow_factory = CountedUnits(database, pool_size=2)
+    engine, opened = uow_factory.engine, uow_factory.opened
     settings = make_settings(database, "unused.")
     wakeup = ListeningStopAtSleep(asyncpg_dsn(database), DELIVERY_CHANNEL)
     listener = asyncio.create_task(wakeup.run())
@@ -259,20 +266,11 @@ async def test_the_rings_of_deliveries_a_pass_sent_do_not_wake_the_worker_for_a_
 async def test_an_email_due_that_another_worker_holds_costs_one_empty_claim_then_the_short_poll_not_a_spin(
     database,
 ) -> None:  # type: ignore[no-untyped-def]
-    engine = make_engine(database, pool_size=3)
-    sessions = make_session_factory(engine)
-    opened: list[int] = []
-
-    def uow_factory() -> NotificationsUnitOfWork:
-        opened.append(1)
-        return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
-
+    uow_factory = CountedUnits(database, pool_size=3)
+    engine, opened = uow_factory.engine, uow_factory.opened
     settings = make_settings(database, "unused.")
     email = a_delivery("email")
-    async with uow_factory() as uow:
-        await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
-        assert await uow.deliveries.add(email)
-        await uow.commit()
+    await only_these_due(uow_factory, email)
     looks: list[DueTimes] = []
     try:
         async with uow_factory() as other:  # another worker is sending it: the row is locked
@@ -295,21 +293,10 @@ async def test_an_email_due_that_another_worker_holds_costs_one_empty_claim_then
 
 @pytest.mark.parametrize(("emails", "sent"), [(1, 0), (2, 2)])
 async def test_the_second_worker_claims_an_email_only_when_more_than_one_is_due(database, emails, sent) -> None:  # type: ignore[no-untyped-def]
-    engine = make_engine(database, pool_size=2)
-    sessions = make_session_factory(engine)
-    opened: list[int] = []
-
-    def uow_factory() -> NotificationsUnitOfWork:
-        opened.append(1)
-        return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
-
+    uow_factory = CountedUnits(database, pool_size=2)
+    engine, opened = uow_factory.engine, uow_factory.opened
     settings = make_settings(database, "unused.")
-    async with uow_factory() as uow:
-        await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
-        for _ in range(emails):
-            assert await uow.deliveries.add(a_delivery("email"))
-        await uow.commit()
-    opened.clear()
+    await only_these_due(uow_factory, *(a_delivery("email") for _ in range(emails)))
     wakeup = StopAtSleep(opened)
     looks: list[DueTimes] = []
     app = SimpleNamespace(state=SimpleNamespace(settings=settings, uow_factory=uow_factory))
@@ -339,21 +326,10 @@ async def test_a_worker_leaves_the_last_email_to_a_claim_another_worker_has_in_f
     (``EmailClaims.claiming``): this worker claims the first (its pass was decided by its look), and its claim
     counts two due, one of them left to the other's claim: it claims no second one that would find the row the
     other took. Without a claim in flight it sends both."""
-    engine = make_engine(database, pool_size=2)
-    sessions = make_session_factory(engine)
-    opened: list[int] = []
-
-    def uow_factory() -> NotificationsUnitOfWork:
-        opened.append(1)
-        return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
-
+    uow_factory = CountedUnits(database, pool_size=2)
+    engine, opened = uow_factory.engine, uow_factory.opened
     settings = make_settings(database, "unused.")
-    async with uow_factory() as uow:
-        await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
-        for _ in range(2):
-            assert await uow.deliveries.add(a_delivery("email"))
-        await uow.commit()
-    opened.clear()
+    await only_these_due(uow_factory, *(a_delivery("email") for _ in range(2)))
     claims = EmailClaims(claiming=claiming)
     try:
         async with SmtpSession(settings) as smtp:
@@ -417,21 +393,10 @@ async def test_two_workers_of_a_process_send_a_burst_without_a_claim_that_finds_
 
 async def _burst(database: str, emails: int) -> int:
     """The units of work two workers of a process opened to send a burst of ``emails``."""
-    engine = make_engine(database, pool_size=4)
-    sessions = make_session_factory(engine)
-    opened: list[int] = []
-
-    def uow_factory() -> NotificationsUnitOfWork:
-        opened.append(1)
-        return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
-
+    uow_factory = CountedUnits(database, pool_size=4)
+    engine, opened = uow_factory.engine, uow_factory.opened
     settings = make_settings(database, "unused.")
-    async with uow_factory() as uow:
-        await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
-        for _ in range(emails):
-            assert await uow.deliveries.add(a_delivery("email"))
-        await uow.commit()
-    opened.clear()
+    await only_these_due(uow_factory, *(a_delivery("email") for _ in range(emails)))
     Counted.sent = 0
     claims = EmailClaims()
     app = SimpleNamespace(state=SimpleNamespace(settings=settings, uow_factory=uow_factory))
@@ -468,21 +433,10 @@ async def test_two_workers_woken_together_send_one_look_between_them(database, e
 
 async def _woken_together(database: str, emails: int, shared_look: bool) -> int:
     """The units of work two workers woken together opened to send ``emails``, their looks checked."""
-    engine = make_engine(database, pool_size=4)
-    sessions = make_session_factory(engine)
-    opened: list[int] = []
-
-    def uow_factory() -> NotificationsUnitOfWork:
-        opened.append(1)
-        return NotificationsUnitOfWork(sessions, tables=messaging, service="notifications")
-
+    uow_factory = CountedUnits(database, pool_size=4)
+    engine, opened = uow_factory.engine, uow_factory.opened
     settings = make_settings(database, "unused.")
-    async with uow_factory() as uow:
-        await uow.session.execute(text("UPDATE delivery SET status = 'sent' WHERE status = 'pending'"))
-        for _ in range(emails):
-            assert await uow.deliveries.add(a_delivery("email"))
-        await uow.commit()
-    opened.clear()
+    await only_these_due(uow_factory, *(a_delivery("email") for _ in range(emails)))
     Counted.sent = 0
     claims = EmailClaims()
     looks: list[DueTimes] = []
